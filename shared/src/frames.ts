@@ -1,0 +1,152 @@
+import { z } from 'zod';
+import { ClientFrame, ServerFrame, UnrecoverableReason } from './protocol.js';
+import { DIRECTIONS, SignalSchema } from './signal.js';
+
+const seq = z.int().min(0);
+
+/** Server-side filters a subscriber may ask for. Filtered streams are not contiguous in seq. */
+export const FiltersSchema = z.strictObject({
+  symbols: z.array(z.string().min(1).max(32)).min(1).max(200).optional(),
+  catalysts: z.array(z.string().min(1).max(40)).min(1).max(50).optional(),
+  directions: z.array(z.enum(DIRECTIONS)).min(1).max(3).optional(),
+  min_confidence: z.number().min(0).max(1).optional(),
+});
+export type Filters = z.infer<typeof FiltersSchema>;
+
+// ---- client -> server ----
+
+export const AuthFrameSchema = z.strictObject({
+  type: z.literal(ClientFrame.auth),
+  token: z.string().min(1).max(4096),
+});
+
+export const SubscribeFrameSchema = z.strictObject({
+  type: z.literal(ClientFrame.subscribe),
+  /** Last seq the client has applied; 0 = everything retained; omitted = live only, from the head. */
+  from_seq: seq.optional(),
+  /** The epoch from_seq belongs to; a different epoch is refused (recovered: false). */
+  epoch: z.string().min(1).max(64).optional(),
+  filters: FiltersSchema.optional(),
+});
+export type SubscribeFrame = z.infer<typeof SubscribeFrameSchema>;
+
+export const PingFrameSchema = z.strictObject({
+  type: z.literal(ClientFrame.ping),
+  id: z.union([z.string().max(64), z.number()]).optional(),
+});
+
+export const ClientFrameSchema = z.discriminatedUnion('type', [
+  AuthFrameSchema,
+  SubscribeFrameSchema,
+  PingFrameSchema,
+]);
+export type ClientFrameMessage = z.infer<typeof ClientFrameSchema>;
+
+// ---- server -> client ----
+
+export const LimitsSchema = z.object({
+  max_frame_bytes: z.int(),
+  frames_per_second: z.number(),
+  max_replay: z.int(),
+  max_backpressure_bytes: z.int(),
+});
+
+export const HelloFrameSchema = z.object({
+  type: z.literal(ServerFrame.hello),
+  protocol: z.int(),
+  server_id: z.string(),
+  epoch: z.string(),
+  head_seq: seq,
+  heartbeat_ms: z.int(),
+  /** False when the socket opened without credentials and must send `auth` within auth_deadline_ms. */
+  authenticated: z.boolean(),
+  auth_deadline_ms: z.int().optional(),
+  limits: LimitsSchema,
+  /** Server clock (ms since epoch) when the frame was written; lets a client estimate skew. */
+  time: z.number(),
+});
+export type HelloFrame = z.infer<typeof HelloFrameSchema>;
+
+export const SubscribedFrameSchema = z.object({
+  type: z.literal(ServerFrame.subscribed),
+  epoch: z.string(),
+  /** The seq after which the stream starts (the resolved from_seq). */
+  from_seq: seq,
+  head_seq: seq,
+  /** Oldest seq still stored (head_seq + 1 when nothing is retained). */
+  first_seq: seq,
+  /** How many signals will be replayed before live ones (before filtering). */
+  replay_count: seq,
+  /** False: the position cannot be honoured without a gap; nothing is streamed until the next subscribe. */
+  recovered: z.boolean(),
+  reason: z.enum(Object.values(UnrecoverableReason) as [UnrecoverableReason, ...UnrecoverableReason[]]).optional(),
+  filtered: z.boolean(),
+});
+export type SubscribedFrame = z.infer<typeof SubscribedFrameSchema>;
+
+export const SignalFrameSchema = z.object({
+  type: z.literal(ServerFrame.signal),
+  signal: SignalSchema,
+});
+export type SignalFrame = z.infer<typeof SignalFrameSchema>;
+
+export const CaughtUpFrameSchema = z.object({
+  type: z.literal(ServerFrame.caughtUp),
+  seq,
+});
+
+export const HeartbeatFrameSchema = z.object({
+  type: z.literal(ServerFrame.heartbeat),
+  head_seq: seq,
+  time: z.number(),
+});
+export type HeartbeatFrame = z.infer<typeof HeartbeatFrameSchema>;
+
+export const PongFrameSchema = z.object({
+  type: z.literal(ServerFrame.pong),
+  id: z.union([z.string(), z.number()]).optional(),
+  time: z.number(),
+});
+
+export const ErrorFrameSchema = z.object({
+  type: z.literal(ServerFrame.error),
+  code: z.string(),
+  message: z.string(),
+  retry_after_ms: z.number().optional(),
+});
+export type ErrorFrame = z.infer<typeof ErrorFrameSchema>;
+
+export const ServerFrameSchema = z.discriminatedUnion('type', [
+  HelloFrameSchema,
+  SubscribedFrameSchema,
+  SignalFrameSchema,
+  CaughtUpFrameSchema,
+  HeartbeatFrameSchema,
+  PongFrameSchema,
+  ErrorFrameSchema,
+]);
+export type ServerFrameMessage = z.infer<typeof ServerFrameSchema>;
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
+
+function parseWith<T>(schema: z.ZodType<T>, text: string): ParseResult<T> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return { ok: false, error: 'not JSON' };
+  }
+  const r = schema.safeParse(raw);
+  if (!r.success) return { ok: false, error: z.prettifyError(r.error) };
+  return { ok: true, value: r.data };
+}
+
+/** Parse a frame a client sent. Never throws. */
+export function parseClientFrame(text: string): ParseResult<ClientFrameMessage> {
+  return parseWith(ClientFrameSchema, text);
+}
+
+/** Parse a frame a server sent. Never throws. */
+export function parseServerFrame(text: string): ParseResult<ServerFrameMessage> {
+  return parseWith(ServerFrameSchema, text);
+}

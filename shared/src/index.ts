@@ -1,0 +1,6 @@
+export * from './protocol.js';
+export * from './close-codes.js';
+export * from './canonical.js';
+export * from './signal.js';
+export * from './frames.js';
+export * from './rest.js';

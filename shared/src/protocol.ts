@@ -1,0 +1,84 @@
+/** Wire protocol version, sent in `hello`. Bumped only on an incompatible change. */
+export const PROTOCOL_VERSION = 1;
+
+/** URL paths of the server. One port serves REST and the WebSocket stream. */
+export const PATHS = {
+  signals: '/v1/signals',
+  stream: '/v1/stream',
+  signingKeys: '/v1/keys/signing',
+  keys: '/v1/admin/keys',
+  healthz: '/healthz',
+  readyz: '/readyz',
+  metrics: '/metrics',
+} as const;
+
+/** Frame types sent by the server. */
+export const ServerFrame = {
+  /** First frame after the socket opens: version, epoch, head, heartbeat, limits. */
+  hello: 'hello',
+  /** Answer to `subscribe`: where the stream starts and whether the position was recoverable. */
+  subscribed: 'subscribed',
+  /** One stored signal. */
+  signal: 'signal',
+  /** Replay has reached the head; what follows is live. */
+  caughtUp: 'caught_up',
+  /** Sent every heartbeat interval with the current head, so silence and gaps are detectable. */
+  heartbeat: 'heartbeat',
+  /** Answer to a client `ping`. */
+  pong: 'pong',
+  /** Something the client sent was refused; the socket stays open unless a close follows. */
+  error: 'error',
+} as const;
+export type ServerFrameType = (typeof ServerFrame)[keyof typeof ServerFrame];
+
+/** Frame types sent by the client. */
+export const ClientFrame = {
+  /** Authenticate in-band (browsers cannot set headers); must be the first frame, within the auth deadline. */
+  auth: 'auth',
+  /** Start (or move) the stream: from_seq, optional epoch and filters. */
+  subscribe: 'subscribe',
+  /** Round-trip probe; the server answers `pong` with its clock. */
+  ping: 'ping',
+} as const;
+export type ClientFrameType = (typeof ClientFrame)[keyof typeof ClientFrame];
+
+/** Why a `subscribe` could not be honoured without a gap (`subscribed.recovered === false`). */
+export const UnrecoverableReason = {
+  /** from_seq is older than the oldest retained signal: history was pruned. */
+  trimmed: 'trimmed',
+  /** from_seq is beyond the head: the client knows of signals this store never had. */
+  future: 'future',
+  /** The client's epoch is not this store's: the database was replaced. */
+  epochMismatch: 'epoch_mismatch',
+  /** More signals were missed than the server replays over the socket; page through REST. */
+  tooFarBehind: 'too_far_behind',
+} as const;
+export type UnrecoverableReason = (typeof UnrecoverableReason)[keyof typeof UnrecoverableReason];
+
+/** Scopes an API key or JWT can hold. */
+export const Scope = {
+  read: 'read',
+  publish: 'publish',
+  admin: 'admin',
+} as const;
+export type Scope = (typeof Scope)[keyof typeof Scope];
+export const SCOPES = Object.values(Scope) as [Scope, ...Scope[]];
+
+/** Subprotocol name used for browser authentication: `Sec-WebSocket-Protocol: catalyst.v1, bearer.<token>`. */
+export const WS_SUBPROTOCOL = 'catalyst.v1';
+export const WS_BEARER_PROTOCOL_PREFIX = 'bearer.';
+
+/** Prefix of every API key; anything else in a Bearer header is treated as a JWT. */
+export const API_KEY_PREFIX = 'cat_';
+
+/** Defaults shared by both sides (the server's config may change them; `hello.limits` carries the values in force). */
+export const DEFAULTS = {
+  heartbeatMs: 15_000,
+  authDeadlineMs: 5_000,
+  maxInboundFrameBytes: 16 * 1024,
+  historyLimit: 100,
+  historyMaxLimit: 1000,
+  maxBatch: 500,
+  maxSingleBodyBytes: 64 * 1024,
+  maxBatchBodyBytes: 1024 * 1024,
+} as const;
