@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+
+/**
+ * catalyst-server: the operator's command. Each command's module is imported only when it runs, so
+ * `--help` loads commander and nothing else. This is the only file that calls process.exit.
+ */
+
+const DEFAULT_DATA_DIR = process.env.CATALYST_DATA_DIR ?? './catalyst-data';
+
+function fail(err: unknown): never {
+  const e = err as Error & { problems?: string[] };
+  const usage = e.name === 'UsageError' || e.name === 'ConfigError';
+  process.stderr.write(`catalyst-server: ${e.message}\n`);
+  if (!usage && process.env.CATALYST_DEBUG) process.stderr.write(`${e.stack}\n`);
+  process.exit(usage ? 2 : 1);
+}
+
+const run = (fn: () => Promise<number | void>) => fn().then((code) => process.exit(code ?? 0), fail);
+const print = (s: string): void => void process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
+const progress = (s: string) => {
+  if (process.stderr.isTTY) process.stderr.write(`\r${s}\x1b[K`);
+};
+
+const program = new Command()
+  .name('catalyst-server')
+  .description('Catalyst signal server: ingest classifications, sequence, sign, store, stream.')
+  .showHelpAfterError();
+
+const dataDirOption = () => new Option('--data-dir <dir>', 'data directory (env CATALYST_DATA_DIR)').default(DEFAULT_DATA_DIR);
+
+program
+  .command('serve')
+  .description('run the server (first start creates the data directory and prints its keys)')
+  .option('-c, --config <file>', 'JSON config file (// comments allowed)')
+  .option('--data-dir <dir>', 'data directory (env CATALYST_DATA_DIR, default ./catalyst-data)')
+  .option('--host <host>', 'listen address (default 127.0.0.1)')
+  .option('--port <port>', 'listen port, 0 = any free (default 8787)')
+  .addOption(new Option('--sync <mode>', 'SQLite durability').choices(['normal', 'full']))
+  .option('--heartbeat-ms <ms>', 'heartbeat interval')
+  .option('--log-level <level>', 'pino level')
+  .action((o) =>
+    run(async () => {
+      const { serve } = await import('./commands/serve.js');
+      return serve({
+        config: o.config,
+        flags: { data_dir: o.dataDir, host: o.host, port: o.port, sync: o.sync, heartbeat_ms: o.heartbeatMs, log_level: o.logLevel },
+      });
+    }),
+  );
+
+program
+  .command('init')
+  .description('create the data directory, database, signing key, a commented config file and the first keys')
+  .addOption(dataDirOption())
+  .option('--force', 'rewrite the config file of an initialised directory (data is never overwritten)')
+  .action((o) =>
+    run(async () => {
+      const { init } = await import('./commands/init.js');
+      print((await init({ dataDir: o.dataDir, force: o.force })).text);
+    }),
+  );
+
+const keys = program.command('keys').description('manage API keys (works while the server runs)');
+keys
+  .command('create')
+  .description('create a key and print it once')
+  .requiredOption('--name <name>', 'who or what holds it')
+  .requiredOption('--scope <scope...>', 'read, publish, admin (repeat or comma-separate)')
+  .addOption(dataDirOption())
+  .option('--json', 'print JSON')
+  .action((o) => run(async () => print((await import('./commands/keys.js')).keysCreate(o))));
+keys
+  .command('list')
+  .description('list keys (never their secrets)')
+  .addOption(dataDirOption())
+  .option('--json', 'print JSON')
+  .action((o) => run(async () => print((await import('./commands/keys.js')).keysList(o))));
+keys
+  .command('revoke <idOrName>')
+  .description('revoke a key; a running server closes its sockets within a second')
+  .addOption(dataDirOption())
+  .action((key, o) => run(async () => print((await import('./commands/keys.js')).keysRevoke({ ...o, key }))));
+keys
+  .command('rotate <idOrName>')
+  .description('create a replacement key; the old one keeps working for the grace period, then stops')
+  .option('--grace <duration>', 'how long the old key stays valid (30m, 24h, 7d)', '24h')
+  .addOption(dataDirOption())
+  .option('--json', 'print JSON')
+  .action((key, o) => run(async () => print((await import('./commands/keys.js')).keysRotate({ ...o, key }))));
+keys
+  .command('signing')
+  .description("show the server's signing public key and fingerprint, for friends to pin")
+  .addOption(dataDirOption())
+  .option('--json', 'print JSON')
+  .action((o) => run(async () => print(await (await import('./commands/keys.js')).keysSigning(o))));
+
+program
+  .command('publish [file]')
+  .description('post classifications from a JSONL file (or - for stdin), reporting each line')
+  .option('--url <url>', 'server URL', process.env.CATALYST_URL ?? 'http://127.0.0.1:8787')
+  .option('--key <key>', 'publish key (env CATALYST_PUBLISH_KEY)', process.env.CATALYST_PUBLISH_KEY)
+  .option('--batch <n>', 'classifications per request', '100')
+  .action((file, o) =>
+    run(async () => {
+      const { publish } = await import('./commands/publish.js');
+      const s = await publish(file ?? '-', { url: o.url, key: o.key, batch: Number(o.batch) || 100 }, print, progress);
+      if (process.stderr.isTTY) process.stderr.write('\n');
+      print(`accepted ${s.accepted}, duplicate ${s.duplicate}, rejected ${s.rejected}`);
+      return s.rejected ? 1 : 0;
+    }),
+  );
+
+const db = program.command('db').description('database maintenance (safe while the server runs)');
+db.command('backup <file>')
+  .description('online, consistent copy via SQLite backup API')
+  .addOption(dataDirOption())
+  .action((file, o) =>
+    run(async () => {
+      const msg = await (await import('./commands/db.js')).dbBackup({ dataDir: o.dataDir, file }, progress);
+      if (process.stderr.isTTY) process.stderr.write('\n');
+      print(msg);
+    }),
+  );
+db.command('prune')
+  .description('delete signals older than N days (seqs are never reused)')
+  .requiredOption('--keep-days <n>', 'days of history to keep')
+  .addOption(dataDirOption())
+  .action((o) => run(async () => print((await import('./commands/db.js')).dbPrune(o))));
+db.command('check')
+  .description('SQLite integrity check plus sequence invariants')
+  .addOption(dataDirOption())
+  .action((o) =>
+    run(async () => {
+      const r = (await import('./commands/db.js')).dbCheck(o);
+      print(r.lines.join('\n'));
+      return r.ok ? 0 : 1;
+    }),
+  );
+
+program
+  .command('stats')
+  .description('head, retention, keys and size of a data directory')
+  .addOption(dataDirOption())
+  .option('--json', 'print JSON')
+  .action((o) => run(async () => print((await import('./commands/db.js')).stats(o))));
+
+program.parseAsync().catch(fail);

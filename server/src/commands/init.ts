@@ -1,0 +1,59 @@
+import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ensureInitialKeys, formatIssuedKeys } from '../bootstrap.js';
+import { ConfigSchema } from '../config.js';
+import { createSigner, loadOrCreateSigningKey } from '../signing.js';
+import { DB_FILE, openDb } from '../store/db.js';
+import { KeyStore } from '../store/keys.js';
+import { UsageError } from './keys.js';
+
+export const CONFIG_FILE = 'catalyst-server.json';
+
+/** The config file, commented from the schema's own descriptions so the two cannot drift. */
+export function renderConfigFile(dataDir: string): string {
+  const shape = ConfigSchema.shape;
+  const defaults = ConfigSchema.parse({ data_dir: dataDir });
+  const lines = ['{', '  // catalyst-server configuration. Env CATALYST_* and CLI flags override these values.'];
+  const keys = Object.keys(defaults) as (keyof typeof defaults)[];
+  keys.forEach((k, i) => {
+    const desc = (shape as Record<string, { description?: string }>)[k]?.description;
+    if (desc) lines.push(`  // ${desc}`);
+    lines.push(`  ${JSON.stringify(k)}: ${JSON.stringify(defaults[k])}${i < keys.length - 1 ? ',' : ''}`);
+  });
+  lines.push('}', '');
+  return lines.join('\n');
+}
+
+export interface InitResult {
+  text: string;
+  created: boolean;
+}
+
+/** Create data dir (0700), database, signing key (0600), config file and first keys. Refuses to redo it. */
+export async function init(o: { dataDir: string; force?: boolean }): Promise<InitResult> {
+  const dir = path.resolve(o.dataDir);
+  const configFile = path.join(dir, CONFIG_FILE);
+  const initialised = existsSync(path.join(dir, DB_FILE)) || existsSync(configFile);
+  if (initialised && !o.force) {
+    throw new UsageError(`${dir} is already initialised; use --force to rewrite its config file (the database and signing key are never overwritten)`);
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  const db = openDb(dir);
+  const issued = ensureInitialKeys(new KeyStore(db));
+  db.close();
+  const signer = await createSigner(loadOrCreateSigningKey(dir).key);
+  writeFileSync(configFile, renderConfigFile(dir), { mode: 0o600 });
+  const mode = (statSync(dir).mode & 0o777).toString(8);
+  return {
+    created: true,
+    text: [
+      `Initialised ${dir} (mode ${mode})`,
+      `  database      ${path.join(dir, DB_FILE)}`,
+      `  signing key   ${path.join(dir, 'signing-key.pem')} (fingerprint SHA256:${signer.fingerprint})`,
+      `  config        ${configFile}`,
+      issued.length ? formatIssuedKeys(issued) : 'Keys already existed; none created (use `keys create`).',
+      `Start it: catalyst-server serve --config ${configFile}`,
+    ].join('\n'),
+  };
+}

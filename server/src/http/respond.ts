@@ -1,0 +1,147 @@
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import { ErrorCode } from '@catalyst-signal/shared';
+import { HttpError, StoreUnavailableError, payloadTooLarge } from '../errors.js';
+
+const STATUS_TEXT: Record<number, string> = {
+  200: '200 OK',
+  201: '201 Created',
+  204: '204 No Content',
+  400: '400 Bad Request',
+  401: '401 Unauthorized',
+  403: '403 Forbidden',
+  404: '404 Not Found',
+  405: '405 Method Not Allowed',
+  413: '413 Content Too Large',
+  415: '415 Unsupported Media Type',
+  429: '429 Too Many Requests',
+  500: '500 Internal Server Error',
+  503: '503 Service Unavailable',
+};
+
+const TITLES: Record<number, string> = {
+  400: 'Invalid request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not found',
+  405: 'Method not allowed',
+  413: 'Content too large',
+  415: 'Unsupported media type',
+  429: 'Too many requests',
+  500: 'Internal error',
+  503: 'Service unavailable',
+};
+
+/** What a handler needs from the request, copied out synchronously (uWS's HttpRequest dies at first await). */
+export interface RequestInfo {
+  method: string;
+  url: string;
+  query: string;
+  authorization: string;
+  contentType: string;
+  contentLength: string;
+  ip: string;
+  params: string[];
+  /** Header names seen more than once (duplicated Authorization or Content-Type is refused). */
+  duplicated: Set<string>;
+}
+
+export function readRequestInfo(req: HttpRequest, res: HttpResponse, paramCount: number): RequestInfo {
+  const seen = new Set<string>();
+  const duplicated = new Set<string>();
+  req.forEach((k) => {
+    if (seen.has(k)) duplicated.add(k);
+    seen.add(k);
+  });
+  const params: string[] = [];
+  for (let i = 0; i < paramCount; i++) params.push(req.getParameter(i));
+  return {
+    method: req.getMethod(),
+    url: req.getUrl(),
+    query: req.getQuery() ?? '',
+    authorization: req.getHeader('authorization'),
+    contentType: req.getHeader('content-type'),
+    contentLength: req.getHeader('content-length'),
+    ip: Buffer.from(res.getRemoteAddressAsText()).toString(),
+    params,
+    duplicated,
+  };
+}
+
+/** Per-response state: uWS forbids touching a response after it was aborted. */
+export interface ResState {
+  aborted: boolean;
+  /** Called by the route wrapper when the client goes away mid-request. */
+  onAbort?: () => void;
+}
+
+/** Read the whole body, refusing (413) as soon as it passes `limit` bytes. */
+export function readBody(res: HttpResponse, state: ResState, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    res.onData((ab, isLast) => {
+      if (done) return;
+      size += ab.byteLength;
+      if (size > limit) {
+        done = true;
+        reject(payloadTooLarge(limit));
+        return;
+      }
+      // uWS reuses the ArrayBuffer after this callback returns: copy.
+      chunks.push(Buffer.from(new Uint8Array(ab)));
+      if (isLast) {
+        done = true;
+        resolve(Buffer.concat(chunks, size));
+      }
+    });
+    state.onAbort = () => {
+      if (!done) reject(new Error('aborted'));
+    };
+  });
+}
+
+export interface Reply {
+  status: number;
+  /** A JSON string (already serialised) or a value to serialise. */
+  body?: unknown;
+  raw?: string;
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+export function send(res: HttpResponse, state: ResState, reply: Reply, closeConnection = false): void {
+  if (state.aborted) return;
+  const body = reply.raw ?? (reply.body === undefined ? '' : JSON.stringify(reply.body));
+  res.cork(() => {
+    res.writeStatus(STATUS_TEXT[reply.status] ?? String(reply.status));
+    res.writeHeader('Content-Type', reply.contentType ?? 'application/json');
+    res.writeHeader('Cache-Control', 'no-store');
+    for (const [k, v] of Object.entries(reply.headers ?? {})) res.writeHeader(k, v);
+    res.end(body, closeConnection);
+  });
+  state.aborted = true; // answered: nothing may touch it again
+}
+
+/** RFC 9457 problem+json for any error; unknown errors become a 500 without internals. */
+export function problemReply(err: unknown, instance: string): Reply {
+  let e: HttpError;
+  if (err instanceof HttpError) e = err;
+  else if (err instanceof StoreUnavailableError)
+    e = new HttpError(503, ErrorCode.unavailable, err.message, undefined, { 'Retry-After': '1' });
+  else e = new HttpError(500, ErrorCode.internal, 'internal error');
+  return {
+    status: e.status,
+    contentType: 'application/problem+json',
+    headers: e.headers,
+    body: {
+      type: `https://catalyst.invalid/problems/${e.code}`,
+      title: TITLES[e.status] ?? 'Error',
+      status: e.status,
+      detail: e.message,
+      code: e.code,
+      instance,
+      ...(e.errors ? { errors: e.errors } : {}),
+    },
+  };
+}

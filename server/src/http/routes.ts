@@ -1,0 +1,160 @@
+import { z } from 'zod';
+import {
+  ClassificationSchema,
+  CreateKeySchema,
+  ErrorCode,
+  HistoryQuerySchema,
+  PATHS,
+  type Classification,
+} from '@catalyst-signal/shared';
+import { createApiKey } from '../auth/api-keys.js';
+import type { Config } from '../config.js';
+import { HttpError, badRequest, notFound, payloadTooLarge, unavailable, unsupportedMediaType } from '../errors.js';
+import type { Ingestor } from '../ingest.js';
+import type { KeyStore } from '../store/keys.js';
+import type { SignalStore } from '../store/signals.js';
+import type { Signer } from '../signing.js';
+import { route, type RouteDeps } from './route.js';
+import type { Reply } from './respond.js';
+
+export interface RoutesDeps extends RouteDeps {
+  config: Config;
+  store: SignalStore;
+  keys: KeyStore;
+  ingestor: Ingestor;
+  signer: Signer;
+  transport: string;
+  /** True while the database accepts writes (readyz). */
+  ready: () => boolean;
+}
+
+const issuesOf = (error: z.ZodError, prefix = '') =>
+  error.issues.map((i) => ({
+    path: prefix + i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, ''),
+    message: i.message,
+  }));
+
+function parseJson(buf: Buffer): unknown {
+  try {
+    return JSON.parse(buf.toString('utf8'));
+  } catch {
+    throw new HttpError(400, ErrorCode.badJson, 'body is not valid JSON');
+  }
+}
+
+const isJson = (ct: string) => /^application\/json\s*(;|$)/i.test(ct);
+
+/** The REST API: one table of routes. */
+export function registerRoutes(d: RoutesDeps): void {
+  const c = d.config;
+
+  route(d, 'get', PATHS.healthz, {}, () => ({
+    status: 200,
+    body: { status: 'ok', transport: d.transport, epoch: d.store.epoch, head_seq: d.store.head },
+  }));
+
+  route(d, 'get', PATHS.readyz, {}, () => {
+    if (!d.ready()) throw unavailable('database is not writable');
+    return { status: 200, body: { status: 'ok' } };
+  });
+
+  route(d, 'get', PATHS.signingKeys, {}, () => ({ status: 200, body: d.signer.jwks }));
+
+  route(d, 'post', PATHS.signals, { scope: 'publish' }, async (ctx) => {
+    const { contentType, contentLength } = ctx.info;
+    if (!isJson(contentType)) throw unsupportedMediaType();
+    if (contentLength && Number(contentLength) > c.max_batch_body_bytes) throw payloadTooLarge(c.max_batch_body_bytes);
+    const buf = await ctx.body(c.max_batch_body_bytes);
+    const raw = parseJson(buf);
+    const batch = Array.isArray(raw);
+    if (!batch && buf.length > c.max_body_bytes) throw payloadTooLarge(c.max_body_bytes);
+    const list: unknown[] = batch ? raw : [raw];
+    if (list.length === 0) throw badRequest('empty batch');
+    if (list.length > c.max_batch) throw new HttpError(413, ErrorCode.payloadTooLarge, `at most ${c.max_batch} classifications per batch`);
+    const items: Classification[] = [];
+    const errors: { path: string; message: string }[] = [];
+    list.forEach((item, i) => {
+      const r = ClassificationSchema.safeParse(item);
+      if (r.success) items.push(r.data);
+      else errors.push(...issuesOf(r.error, batch ? `[${i}].` : ''));
+    });
+    if (errors.length) throw badRequest(`${errors.length} invalid field(s)`, errors);
+    const results = await d.ingestor.submit(items);
+    const anyNew = results.some((r) => !r.duplicate);
+    const epoch = d.store.epoch;
+    return batch
+      ? { status: anyNew ? 201 : 200, body: { epoch, results } }
+      : { status: anyNew ? 201 : 200, body: { ...results[0], epoch } };
+  });
+
+  route(d, 'get', PATHS.signals, { scope: 'read' }, (ctx) => {
+    const params: Record<string, string | string[]> = {};
+    for (const [k, v] of new URLSearchParams(ctx.info.query)) {
+      const prev = params[k];
+      params[k] = prev === undefined ? v : ([] as string[]).concat(prev, v);
+    }
+    const q = HistoryQuerySchema.safeParse(params);
+    if (!q.success) throw badRequest('invalid query', issuesOf(q.error));
+    const { bodies, lastSeq } = d.store.history(q.data);
+    const head = d.store.head;
+    const next = bodies.length < q.data.limit ? Math.max(head, q.data.after_seq) : lastSeq;
+    // Stored bodies are already JSON: splice them in rather than parse and re-serialise.
+    const raw = `{"signals":[${bodies.join(',')}],"next_after_seq":${next},"head_seq":${head},"epoch":${JSON.stringify(d.store.epoch)}}`;
+    return { status: 200, raw } satisfies Reply;
+  });
+
+  route(d, 'get', `${PATHS.signals}/:seq`, { scope: 'read', params: 1 }, (ctx) => {
+    const p = ctx.info.params[0] ?? '';
+    if (!/^\d{1,16}$/.test(p) || Number(p) < 1) throw badRequest('seq must be a positive integer', [{ path: 'seq', message: 'a positive integer' }]);
+    const json = d.store.getJson(Number(p));
+    if (json === undefined) throw notFound(`no signal with seq ${p}`);
+    return { status: 200, raw: json };
+  });
+
+  if (c.metrics !== 'off') {
+    route(d, 'get', PATHS.metrics, { scope: c.metrics === 'admin' ? 'admin' : undefined }, async () => ({
+      status: 200,
+      raw: await d.metrics.registry.metrics(),
+      contentType: d.metrics.registry.contentType,
+    }));
+  }
+
+  // Admin: key management on the running server (revocation takes effect on live sockets at once).
+  route(d, 'get', PATHS.keys, { scope: 'admin' }, () => ({
+    status: 200,
+    body: { keys: d.keys.list().map(({ hash: _h, ...k }) => k) },
+  }));
+  route(d, 'post', PATHS.keys, { scope: 'admin' }, async (ctx) => {
+    if (!isJson(ctx.info.contentType)) throw unsupportedMediaType();
+    const r = CreateKeySchema.safeParse(parseJson(await ctx.body(4096)));
+    if (!r.success) throw badRequest('invalid key request', issuesOf(r.error));
+    const k = createApiKey(d.keys, r.data.name, r.data.scopes);
+    d.auth.refresh();
+    return { status: 201, body: { ...k, name: r.data.name, scopes: r.data.scopes } };
+  });
+  route(d, 'del', `${PATHS.keys}/:id`, { scope: 'admin', params: 1 }, (ctx) => {
+    const id = ctx.info.params[0] ?? '';
+    if (!d.keys.get(id)) throw notFound(`no key ${id}`);
+    d.keys.revoke(id);
+    d.auth.refresh();
+    return { status: 204 };
+  });
+
+  for (const path of [PATHS.healthz, PATHS.readyz, PATHS.signingKeys, PATHS.signals, `${PATHS.signals}/:seq`, PATHS.keys, `${PATHS.keys}/:id`, PATHS.metrics]) {
+    route(d, 'put', path, {}, () => methodNotAllowed());
+    route(d, 'patch', path, {}, () => methodNotAllowed());
+  }
+  d.app.any('/*', (res, req) => {
+    const url = req.getUrl();
+    res.cork(() =>
+      res
+        .writeStatus('404 Not Found')
+        .writeHeader('Content-Type', 'application/problem+json')
+        .end(JSON.stringify({ type: 'about:blank', title: 'Not found', status: 404, code: ErrorCode.notFound, instance: url })),
+    );
+  });
+}
+
+function methodNotAllowed(): never {
+  throw new HttpError(405, ErrorCode.notFound, 'method not allowed');
+}

@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+
+export type Db = Database.Database;
+export type SyncMode = 'normal' | 'full';
+
+export const DB_FILE = 'catalyst.db';
+
+/** Schema migrations, applied in order; the index + 1 is the schema version. Never edit one that shipped. */
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+  CREATE TABLE signals (
+    seq INTEGER PRIMARY KEY,
+    source_id TEXT NOT NULL UNIQUE,
+    symbol TEXT NOT NULL,
+    catalyst TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    ingested_ms INTEGER NOT NULL,
+    body TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX signals_symbol_seq ON signals (symbol, seq);
+  CREATE INDEX signals_ingested ON signals (ingested_ms);
+  CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    hash BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    last_used_at TEXT,
+    revoked_at TEXT,
+    expires_at TEXT
+  ) STRICT;
+  CREATE INDEX api_keys_name ON api_keys (name);
+  `,
+];
+
+export interface OpenOptions {
+  sync?: SyncMode;
+  readonly?: boolean;
+}
+
+/** Open (creating if needed) the database in dataDir, apply pragmas and migrations, create the epoch. */
+export function openDb(dataDir: string, options: OpenOptions = {}): Db {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const db = new Database(path.join(dataDir, DB_FILE), { readonly: options.readonly ?? false });
+  db.pragma('busy_timeout = 2000');
+  if (options.readonly) return db;
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${options.sync === 'full' ? 'FULL' : 'NORMAL'}`);
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MIGRATIONS.length) {
+    throw new Error(`database schema ${version} is newer than this server (${MIGRATIONS.length}); upgrade the server`);
+  }
+  db.transaction(() => {
+    for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+    const insert = db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)');
+    insert.run('epoch', randomBytes(8).toString('hex'));
+    insert.run('head_seq', '0');
+    insert.run('keys_version', '0');
+    insert.run('created_at', new Date().toISOString());
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+  })();
+}
+
+export function getMeta(db: Db, key: string): string | undefined {
+  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+  return row?.value;
+}

@@ -1,0 +1,38 @@
+import type { SignalStore } from '../store/signals.js';
+import type { CompiledFilter } from './filters.js';
+
+/** One page of replay: the frames to send and where the cursor ends. */
+export interface ReplayStep {
+  frames: string[];
+  /** Last seq examined (filtered-out rows count: the cursor moves past them). */
+  cursor: number;
+  /** True when the page reached the head: the caller must go live in the same synchronous step. */
+  atHead: boolean;
+  /** The next stored seq was not cursor + 1: history was pruned under the reader. */
+  gap: boolean;
+  /** Rows read from history (before filtering). */
+  read: number;
+}
+
+export const signalFrame = (json: string): string => `{"type":"signal","signal":${json}}`;
+
+/**
+ * Read the next page after `cursor`. Pure over the store: no socket, no timers. Contiguity is checked on
+ * the raw rows so a prune racing a replay can never turn into a silent gap.
+ */
+export function replayStep(
+  store: SignalStore,
+  cursor: number,
+  pageSize: number,
+  filter: CompiledFilter | undefined,
+): ReplayStep {
+  const rows = store.rowsAfter(cursor, pageSize);
+  const frames: string[] = [];
+  let expect = cursor + 1;
+  for (const row of rows) {
+    if (row.seq !== expect) return { frames, cursor: expect - 1, atHead: false, gap: true, read: rows.length };
+    expect++;
+    if (!filter || filter.matches(row)) frames.push(signalFrame(row.body));
+  }
+  return { frames, cursor: expect - 1, atHead: rows.length < pageSize, gap: false, read: rows.length };
+}

@@ -1,0 +1,430 @@
+import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from 'uWebSockets.js';
+import {
+  ClientFrame,
+  CloseCode,
+  ErrorCode,
+  PATHS,
+  PROTOCOL_VERSION,
+  ServerFrame,
+  UnrecoverableReason,
+  WS_BEARER_PROTOCOL_PREFIX,
+  WS_SUBPROTOCOL,
+  parseClientFrame,
+  type SubscribeFrame,
+} from '@catalyst-signal/shared';
+import { hasScope, type Authenticator, type Principal } from '../auth/authenticator.js';
+import type { Config } from '../config.js';
+import type { Limits } from '../limits.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { SignalStore, StoredSignal } from '../store/signals.js';
+import { compileFilter, FilterGroups, type CompiledFilter } from './filters.js';
+import { replayStep, signalFrame } from './replay.js';
+
+const ALL = 'sig';
+const HEARTBEAT = 'hb';
+/** Replay pauses while the socket buffers more than this, and continues on drain. */
+const REPLAY_HIGH_WATER = 256 * 1024;
+/** Replay pages sent per socket before yielding the event loop to others (fairness with ingest). */
+const PAGES_PER_TURN = 4;
+/** Bad frames tolerated before closing with protocolError. */
+const MAX_BAD_FRAMES = 5;
+
+interface Subscription {
+  gen: number;
+  cursor: number;
+  filter: CompiledFilter | undefined;
+  live: boolean;
+  topic: string | undefined;
+  pumping: boolean;
+}
+
+export interface SocketData {
+  id: number;
+  ip: string;
+  principal: Principal | undefined;
+  openedAt: number;
+  closed: boolean;
+  badFrames: number;
+  limitedInRow: number;
+  authTimer: NodeJS.Timeout | undefined;
+  sub: Subscription | undefined;
+  gen: number;
+}
+
+type Ws = WebSocket<SocketData>;
+
+export interface StreamDeps {
+  config: Config;
+  store: SignalStore;
+  auth: Authenticator;
+  limits: Limits;
+  metrics: Metrics;
+  log: Logger;
+  serverId: string;
+}
+
+/**
+ * The WebSocket edge: authentication at upgrade (header or subprotocol) or by first frame, subscribe with
+ * replay-then-live, heartbeats, limits, and the fan-out of committed signals.
+ *
+ * Replay -> live without gap or duplicate: a replaying socket is NOT subscribed to the live topic. It reads
+ * pages from SQLite after its cursor; when a page comes back short, it has reached the head, and in that
+ * same synchronous step it subscribes to the live topic. Signals are only published inside the ingest
+ * commit step, which cannot interleave with this step (one thread), so every seq is either in the pages
+ * read or in a later publish, never both and never neither. See docs/architecture.md.
+ */
+export class Stream {
+  private readonly sockets = new Set<Ws>();
+  private readonly byPrincipal = new Map<string, Set<Ws>>();
+  private readonly groups = new FilterGroups();
+  private nextId = 1;
+  private timers: NodeJS.Timeout[] = [];
+  private closing = false;
+
+  constructor(
+    private readonly app: TemplatedApp,
+    private readonly d: StreamDeps,
+  ) {
+    const c = d.config;
+    app.ws<SocketData>(PATHS.stream, {
+      maxPayloadLength: c.ws_max_frame_bytes,
+      maxBackpressure: c.ws_max_backpressure_bytes,
+      // uWS would otherwise silently DROP frames over maxBackpressure; closing makes the client resume.
+      closeOnBackpressureLimit: 1,
+      idleTimeout: c.ws_idle_timeout_s,
+      sendPingsAutomatically: true,
+      upgrade: (res, req, ctx) => void this.upgrade(res, req, ctx),
+      open: (ws) => this.open(ws),
+      message: (ws, msg, isBinary) => this.message(ws, msg, isBinary),
+      drain: (ws) => this.drain(ws),
+      close: (ws, code) => this.closed(ws, code),
+    });
+    this.timers.push(setInterval(() => this.heartbeat(), c.heartbeat_ms));
+    this.timers.push(setInterval(() => this.sweepPrincipals(), 250));
+    this.timers.push(setInterval(() => this.sweepSockets(), 1000));
+    for (const t of this.timers) t.unref();
+  }
+
+  get connected(): number {
+    return this.sockets.size;
+  }
+
+  /** Fan out one committed group. Called synchronously right after the commit, in seq order. */
+  publish(fresh: StoredSignal[]): void {
+    const hasGroups = this.groups.size > 0;
+    const all = this.app.numSubscribers(ALL);
+    for (const s of fresh) {
+      const frame = signalFrame(s.json); // serialised once, for every subscriber
+      this.app.publish(ALL, frame);
+      if (hasGroups) for (const topic of this.groups.matching(s.signal)) this.app.publish(topic, frame);
+    }
+    this.d.metrics.framesSent.inc(fresh.length * all);
+  }
+
+  /** Stop: close every socket with 1001 so clients reconnect elsewhere or later and resume. */
+  shutdown(): void {
+    this.closing = true;
+    for (const t of this.timers) clearInterval(t);
+    for (const ws of [...this.sockets]) this.end(ws, CloseCode.goingAway, 'shutdown');
+  }
+
+  // ---- upgrade and auth ----
+
+  private async upgrade(res: HttpResponse, req: HttpRequest, ctx: us_socket_context_t): Promise<void> {
+    const key = req.getHeader('sec-websocket-key');
+    const protocols = req.getHeader('sec-websocket-protocol');
+    const extensions = req.getHeader('sec-websocket-extensions');
+    const authorization = req.getHeader('authorization');
+    const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    const reject = (status: string, code: string, message: string, retryAfterMs?: number) => {
+      if (aborted) return;
+      res.cork(() => {
+        res.writeStatus(status).writeHeader('Content-Type', 'application/problem+json');
+        if (retryAfterMs !== undefined) res.writeHeader('Retry-After', String(Math.ceil(retryAfterMs / 1000)));
+        res.end(JSON.stringify({ title: status, status: Number(status.slice(0, 3)), code, detail: message }), true);
+      });
+    };
+    if (this.closing) return reject('503 Service Unavailable', ErrorCode.unavailable, 'shutting down');
+
+    const conn = await this.d.limits.wsConnectionsPerIp.consume(ip);
+    if (!conn.ok) {
+      this.d.metrics.rateLimited.inc({ kind: 'ws_connections' });
+      return reject('429 Too Many Requests', ErrorCode.rateLimited, 'too many connections from this address', conn.retryAfterMs);
+    }
+    const offered = protocols.split(',').map((p) => p.trim()).filter(Boolean);
+    const bearerProto = offered.find((p) => p.startsWith(WS_BEARER_PROTOCOL_PREFIX));
+    const token = authorization.startsWith('Bearer ')
+      ? authorization.slice(7).trim()
+      : bearerProto?.slice(WS_BEARER_PROTOCOL_PREFIX.length);
+
+    let principal: Principal | undefined;
+    if (token) {
+      const blocked = await this.d.limits.authFailures.exhausted(ip);
+      if (!blocked.ok) return reject('429 Too Many Requests', ErrorCode.rateLimited, 'too many failed attempts', blocked.retryAfterMs);
+      const r = await this.d.auth.authenticate(token);
+      if (!r.ok) {
+        this.d.metrics.authFailures.inc({ transport: 'ws' });
+        await this.d.limits.authFailures.penalty(ip);
+        return reject('401 Unauthorized', ErrorCode.unauthenticated, 'invalid credentials');
+      }
+      if (!hasScope(r.principal, 'read')) return reject('403 Forbidden', ErrorCode.forbidden, 'read scope required');
+      if (this.countFor(r.principal.id) >= this.d.config.ws_max_per_key) {
+        this.d.metrics.rateLimited.inc({ kind: 'ws_per_key' });
+        return reject('429 Too Many Requests', ErrorCode.rateLimited, 'too many concurrent connections for this key');
+      }
+      principal = r.principal;
+    }
+    if (aborted) return;
+    const data: SocketData = {
+      id: this.nextId++,
+      ip,
+      principal,
+      openedAt: Date.now(),
+      closed: false,
+      badFrames: 0,
+      limitedInRow: 0,
+      authTimer: undefined,
+      sub: undefined,
+      gen: 0,
+    };
+    // Browsers authenticating by subprotocol must get one of their offered protocols back.
+    const chosen = bearerProto ? (offered.includes(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : bearerProto) : offered.includes(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : '';
+    res.cork(() => res.upgrade(data, key, chosen, extensions, ctx));
+  }
+
+  private open(ws: Ws): void {
+    const data = ws.getUserData();
+    this.sockets.add(ws);
+    if (data.principal) this.admit(ws, data.principal);
+    else data.authTimer = setTimeout(() => this.end(ws, CloseCode.unauthenticated, 'auth deadline'), this.d.config.auth_deadline_ms);
+    this.sendHello(ws);
+  }
+
+  private admit(ws: Ws, principal: Principal): void {
+    const data = ws.getUserData();
+    data.principal = principal;
+    let set = this.byPrincipal.get(principal.id);
+    if (!set) this.byPrincipal.set(principal.id, (set = new Set()));
+    set.add(ws);
+    ws.subscribe(HEARTBEAT);
+  }
+
+  private countFor(principalId: string): number {
+    return this.byPrincipal.get(principalId)?.size ?? 0;
+  }
+
+  private sendHello(ws: Ws): void {
+    const c = this.d.config;
+    const authenticated = ws.getUserData().principal !== undefined;
+    this.send(ws, {
+      type: ServerFrame.hello,
+      protocol: PROTOCOL_VERSION,
+      server_id: this.d.serverId,
+      epoch: this.d.store.epoch,
+      head_seq: this.d.store.head,
+      heartbeat_ms: c.heartbeat_ms,
+      authenticated,
+      ...(authenticated ? {} : { auth_deadline_ms: c.auth_deadline_ms }),
+      limits: {
+        max_frame_bytes: c.ws_max_frame_bytes,
+        frames_per_second: c.ws_frames_per_s,
+        max_replay: c.max_replay,
+        max_backpressure_bytes: c.ws_max_backpressure_bytes,
+      },
+      time: Date.now(),
+    });
+  }
+
+  // ---- inbound frames ----
+
+  private message(ws: Ws, msg: ArrayBuffer, isBinary: boolean): void {
+    const data = ws.getUserData();
+    // The ArrayBuffer is only valid during this callback: decode before any await.
+    const text = isBinary ? undefined : Buffer.from(msg).toString('utf8');
+    void this.d.limits.wsFrames.consume(String(data.id)).then((limit) => {
+      if (data.closed) return;
+      if (!limit.ok) {
+        this.d.metrics.rateLimited.inc({ kind: 'ws_frames' });
+        if (++data.limitedInRow > this.d.config.ws_frames_per_s) return this.end(ws, CloseCode.rateLimited, 'frames');
+        return this.error(ws, ErrorCode.rateLimited, 'too many frames', limit.retryAfterMs);
+      }
+      data.limitedInRow = 0;
+      if (text === undefined) return this.bad(ws, ErrorCode.binaryFrame, 'binary frames are not part of the protocol');
+      const parsed = parseClientFrame(text);
+      if (!parsed.ok) return this.bad(ws, parsed.error === 'not JSON' ? ErrorCode.badJson : ErrorCode.badFrame, parsed.error);
+      const frame = parsed.value;
+      if (frame.type === ClientFrame.auth) return void this.inBandAuth(ws, frame.token);
+      if (!data.principal) return this.end(ws, CloseCode.unauthenticated, 'auth first');
+      if (frame.type === ClientFrame.subscribe) return this.subscribe(ws, frame);
+      this.send(ws, { type: ServerFrame.pong, id: frame.id, time: Date.now() });
+    });
+  }
+
+  private async inBandAuth(ws: Ws, token: string): Promise<void> {
+    const data = ws.getUserData();
+    if (data.principal) return this.error(ws, ErrorCode.alreadyAuthenticated, 'already authenticated');
+    const r = await this.d.auth.authenticate(token);
+    if (data.closed) return;
+    if (!r.ok || !hasScope(r.principal, 'read')) {
+      this.d.metrics.authFailures.inc({ transport: 'ws' });
+      await this.d.limits.authFailures.penalty(data.ip);
+      return this.end(ws, CloseCode.unauthenticated, r.ok ? 'read scope required' : 'invalid credentials');
+    }
+    if (this.countFor(r.principal.id) >= this.d.config.ws_max_per_key) return this.end(ws, CloseCode.tooManyConnections, 'per key');
+    clearTimeout(data.authTimer);
+    data.authTimer = undefined;
+    this.admit(ws, r.principal);
+    this.sendHello(ws);
+  }
+
+  private bad(ws: Ws, code: string, message: string): void {
+    const data = ws.getUserData();
+    if (++data.badFrames > MAX_BAD_FRAMES) return this.end(ws, CloseCode.protocolError, code);
+    this.error(ws, code, message.slice(0, 500));
+  }
+
+  // ---- subscribe, replay, live ----
+
+  private subscribe(ws: Ws, f: SubscribeFrame): void {
+    const data = ws.getUserData();
+    this.leave(ws);
+    const store = this.d.store;
+    const head = store.head;
+    const first = store.firstSeq();
+    const filter = f.filters && compileFilter(f.filters);
+    let from = f.from_seq ?? head;
+    let reason: UnrecoverableReason | undefined;
+    if (f.epoch !== undefined && f.epoch !== store.epoch) reason = UnrecoverableReason.epochMismatch;
+    else if (from > head) reason = UnrecoverableReason.future;
+    else if (from === 0) from = first - 1;
+    else if (from < first - 1) reason = UnrecoverableReason.trimmed;
+    if (!reason && head - from > this.d.config.max_replay) reason = UnrecoverableReason.tooFarBehind;
+    this.send(ws, {
+      type: ServerFrame.subscribed,
+      epoch: store.epoch,
+      from_seq: reason ? (f.from_seq ?? head) : from,
+      head_seq: head,
+      first_seq: first,
+      replay_count: reason ? 0 : head - from,
+      recovered: !reason,
+      ...(reason ? { reason } : {}),
+      filtered: filter !== undefined,
+    });
+    if (reason) return;
+    const sub: Subscription = { gen: ++data.gen, cursor: from, filter, live: false, topic: undefined, pumping: false };
+    data.sub = sub;
+    if (head > from) this.d.metrics.replays.inc();
+    this.pump(ws, sub);
+  }
+
+  /** Send replay pages until caught up (then go live in the same step), blocked (wait for drain), or yielding. */
+  private pump(ws: Ws, sub: Subscription): void {
+    const data = ws.getUserData();
+    if (data.closed || data.sub !== sub || sub.live) return;
+    for (let pages = 0; pages < PAGES_PER_TURN; pages++) {
+      if (ws.getBufferedAmount() > REPLAY_HIGH_WATER) return; // drain() continues
+      const step = replayStep(this.d.store, sub.cursor, this.d.config.replay_page, sub.filter);
+      if (step.frames.length) {
+        ws.cork(() => {
+          for (const fr of step.frames) ws.send(fr);
+        });
+        this.d.metrics.replayedSignals.inc(step.frames.length);
+      }
+      sub.cursor = step.cursor;
+      if (step.gap) {
+        data.sub = undefined;
+        this.error(ws, ErrorCode.unavailable, 'history was pruned during replay; subscribe again');
+        return;
+      }
+      if (step.atHead) return this.goLive(ws, sub);
+    }
+    setImmediate(() => this.pump(ws, sub));
+  }
+
+  private goLive(ws: Ws, sub: Subscription): void {
+    sub.live = true;
+    sub.topic = sub.filter ? this.groups.add(sub.filter) : ALL;
+    ws.subscribe(sub.topic);
+    this.send(ws, { type: ServerFrame.caughtUp, seq: sub.cursor });
+  }
+
+  private leave(ws: Ws): void {
+    const data = ws.getUserData();
+    const sub = data.sub;
+    if (!sub) return;
+    if (sub.topic) {
+      if (!data.closed) ws.unsubscribe(sub.topic);
+      if (sub.filter) this.groups.remove(sub.filter);
+    }
+    data.sub = undefined;
+  }
+
+  private drain(ws: Ws): void {
+    const sub = ws.getUserData().sub;
+    if (sub && !sub.live) this.pump(ws, sub);
+  }
+
+  // ---- timers ----
+
+  private heartbeat(): void {
+    this.app.publish(HEARTBEAT, JSON.stringify({ type: ServerFrame.heartbeat, head_seq: this.d.store.head, time: Date.now() }));
+  }
+
+  /** Revoked keys and expired tokens lose their sockets within this interval. */
+  private sweepPrincipals(): void {
+    this.d.auth.refresh();
+    for (const set of this.byPrincipal.values()) {
+      const first = set.values().next().value;
+      const p = first?.getUserData().principal;
+      if (!p || this.d.auth.stillValid(p)) continue;
+      const expired = p.expiresAt !== undefined && p.expiresAt <= Date.now();
+      for (const ws of [...set]) this.end(ws, expired ? CloseCode.tokenExpired : CloseCode.revoked, expired ? 'expired' : 'revoked');
+    }
+  }
+
+  /** Slow consumers get a close code before uWS's hard limit; old connections are recycled. */
+  private sweepSockets(): void {
+    const soft = this.d.config.ws_max_backpressure_bytes * 0.75;
+    const maxAge = this.d.config.ws_max_lifetime_min * 60_000;
+    const now = Date.now();
+    for (const ws of this.sockets) {
+      const data = ws.getUserData();
+      if (data.sub?.live && ws.getBufferedAmount() > soft) this.end(ws, CloseCode.slowConsumer, 'slow_consumer');
+      else if (maxAge > 0 && now - data.openedAt > maxAge) this.end(ws, CloseCode.maxLifetime, 'max_lifetime');
+    }
+  }
+
+  // ---- helpers ----
+
+  private send(ws: Ws, frame: object): void {
+    if (!ws.getUserData().closed) ws.send(JSON.stringify(frame));
+  }
+
+  private error(ws: Ws, code: string, message: string, retryAfterMs?: number): void {
+    this.send(ws, { type: ServerFrame.error, code, message, ...(retryAfterMs !== undefined ? { retry_after_ms: retryAfterMs } : {}) });
+  }
+
+  private end(ws: Ws, close: { code: number; reason: string }, metric: string): void {
+    if (ws.getUserData().closed) return;
+    this.d.metrics.wsCloses.inc({ reason: metric });
+    ws.end(close.code, close.reason);
+  }
+
+  private closed(ws: Ws, code: number): void {
+    const data = ws.getUserData();
+    if (data.closed) return;
+    data.closed = true; // before leave(): uWS drops a closing socket's topics itself
+    this.leave(ws);
+    clearTimeout(data.authTimer);
+    this.sockets.delete(ws);
+    if (data.principal) {
+      const set = this.byPrincipal.get(data.principal.id);
+      set?.delete(ws);
+      if (set?.size === 0) this.byPrincipal.delete(data.principal.id);
+    }
+    if (code === 1006) this.d.log.debug({ socket: data.id }, 'socket closed abnormally');
+  }
+}
