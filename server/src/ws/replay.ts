@@ -3,7 +3,8 @@ import type { CompiledFilter } from './filters.js';
 
 /** One page of replay: the frames to send and where the cursor ends. */
 export interface ReplayStep {
-  frames: string[];
+  /** Frames that pass the filter, with their seq (so a sender that must stop early knows where it stopped). */
+  frames: { seq: number; frame: string }[];
   /** Last seq examined (filtered-out rows count: the cursor moves past them). */
   cursor: number;
   /** True when the page reached the head: the caller must go live in the same synchronous step. */
@@ -27,12 +28,12 @@ export function replayStep(
   filter: CompiledFilter | undefined,
 ): ReplayStep {
   const rows = store.rowsAfter(cursor, pageSize);
-  const frames: string[] = [];
+  const frames: ReplayStep['frames'] = [];
   let expect = cursor + 1;
   for (const row of rows) {
     if (row.seq !== expect) return { frames, cursor: expect - 1, atHead: false, gap: true, read: rows.length };
     expect++;
-    if (!filter || filter.matches(row)) frames.push(signalFrame(row.body));
+    if (!filter || filter.matches(row)) frames.push({ seq: row.seq, frame: signalFrame(row.body) });
   }
   return { frames, cursor: expect - 1, atHead: rows.length < pageSize, gap: false, read: rows.length };
 }

@@ -45,6 +45,7 @@ export interface SocketData {
   principal: Principal | undefined;
   openedAt: number;
   closed: boolean;
+  endedByServer: boolean;
   badFrames: number;
   limitedInRow: number;
   authTimer: NodeJS.Timeout | undefined;
@@ -88,8 +89,10 @@ export class Stream {
   ) {
     const c = d.config;
     app.ws<SocketData>(PATHS.stream, {
-      maxPayloadLength: c.ws_max_frame_bytes,
-      maxBackpressure: c.ws_max_backpressure_bytes,
+      // Our own checks (frame size in message(), buffer in checkSlowConsumers()) close with a proper code;
+      // uWS's limits sit above them as a hard stop that closes without one.
+      maxPayloadLength: Math.max(64 * 1024, c.ws_max_frame_bytes * 4),
+      maxBackpressure: c.ws_max_backpressure_bytes * 2,
       // uWS would otherwise silently DROP frames over maxBackpressure; closing makes the client resume.
       closeOnBackpressureLimit: 1,
       idleTimeout: c.ws_idle_timeout_s,
@@ -102,7 +105,7 @@ export class Stream {
     });
     this.timers.push(setInterval(() => this.heartbeat(), c.heartbeat_ms));
     this.timers.push(setInterval(() => this.sweepPrincipals(), 250));
-    this.timers.push(setInterval(() => this.sweepSockets(), 1000));
+    this.timers.push(setInterval(() => this.checkSlowConsumers(), 250));
     for (const t of this.timers) t.unref();
   }
 
@@ -184,6 +187,7 @@ export class Stream {
       principal,
       openedAt: Date.now(),
       closed: false,
+      endedByServer: false,
       badFrames: 0,
       limitedInRow: 0,
       authTimer: undefined,
@@ -242,6 +246,7 @@ export class Stream {
 
   private message(ws: Ws, msg: ArrayBuffer, isBinary: boolean): void {
     const data = ws.getUserData();
+    if (msg.byteLength > this.d.config.ws_max_frame_bytes) return this.end(ws, CloseCode.tooBig, 'too_big');
     // The ArrayBuffer is only valid during this callback: decode before any await.
     const text = isBinary ? undefined : Buffer.from(msg).toString('utf8');
     void this.d.limits.wsFrames.consume(String(data.id)).then((limit) => {
@@ -320,19 +325,32 @@ export class Stream {
     this.pump(ws, sub);
   }
 
-  /** Send replay pages until caught up (then go live in the same step), blocked (wait for drain), or yielding. */
+  /**
+   * Send replay pages until caught up (then go live in the same step), until the socket buffer passes the
+   * high-water mark (drain() continues from the last frame sent), or until it has had its share of this
+   * event-loop turn (setImmediate continues, so many replaying sockets and ingest all make progress).
+   */
   private pump(ws: Ws, sub: Subscription): void {
     const data = ws.getUserData();
     if (data.closed || data.sub !== sub || sub.live) return;
+    const highWater = Math.min(REPLAY_HIGH_WATER, this.d.config.ws_max_backpressure_bytes / 2);
     for (let pages = 0; pages < PAGES_PER_TURN; pages++) {
-      if (ws.getBufferedAmount() > REPLAY_HIGH_WATER) return; // drain() continues
       const step = replayStep(this.d.store, sub.cursor, this.d.config.replay_page, sub.filter);
-      if (step.frames.length) {
-        ws.cork(() => {
-          for (const fr of step.frames) ws.send(fr);
-        });
-        this.d.metrics.replayedSignals.inc(step.frames.length);
-      }
+      let sent = 0;
+      let blocked = false;
+      ws.cork(() => {
+        for (const f of step.frames) {
+          ws.send(f.frame);
+          sent++;
+          if (ws.getBufferedAmount() > highWater) {
+            sub.cursor = f.seq;
+            blocked = true;
+            return;
+          }
+        }
+      });
+      if (sent) this.d.metrics.replayedSignals.inc(sent);
+      if (blocked) return; // drain() continues from sub.cursor
       sub.cursor = step.cursor;
       if (step.gap) {
         data.sub = undefined;
@@ -385,9 +403,12 @@ export class Stream {
     }
   }
 
-  /** Slow consumers get a close code before uWS's hard limit; old connections are recycled. */
-  private sweepSockets(): void {
-    const soft = this.d.config.ws_max_backpressure_bytes * 0.75;
+  /**
+   * Close sockets whose send buffer passed the limit with 4009 (before uWS's hard limit at twice that),
+   * and recycle connections past their max lifetime. Runs every 250 ms: O(sockets) native calls.
+   */
+  checkSlowConsumers(): void {
+    const soft = this.d.config.ws_max_backpressure_bytes;
     const maxAge = this.d.config.ws_max_lifetime_min * 60_000;
     const now = Date.now();
     for (const ws of this.sockets) {
@@ -408,7 +429,9 @@ export class Stream {
   }
 
   private end(ws: Ws, close: { code: number; reason: string }, metric: string): void {
-    if (ws.getUserData().closed) return;
+    const data = ws.getUserData();
+    if (data.closed) return;
+    data.endedByServer = true;
     this.d.metrics.wsCloses.inc({ reason: metric });
     ws.end(close.code, close.reason);
   }
@@ -425,6 +448,7 @@ export class Stream {
       set?.delete(ws);
       if (set?.size === 0) this.byPrincipal.delete(data.principal.id);
     }
-    if (code === 1006) this.d.log.debug({ socket: data.id }, 'socket closed abnormally');
+    // 1006 without our own end(): the peer vanished, or uWS hit the hard backpressure limit.
+    if (code === 1006 && !data.endedByServer) this.d.metrics.wsCloses.inc({ reason: 'abnormal' });
   }
 }
