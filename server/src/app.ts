@@ -79,7 +79,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   const serverId = config.server_id ?? os.hostname();
 
   const app = uWS.App();
-  let stream: Stream | undefined;
+  let stream: Stream | undefined = undefined;
   const metrics = createMetrics(() => dbSize(config.data_dir), () => stream?.connected ?? 0);
   const ingestor = new Ingestor(store, (u) => signer.sign(u), (fresh) => stream!.publish(fresh), metrics, config.group_commit_max);
   stream = new Stream(app, { config, store, auth, limits, metrics, log, serverId });

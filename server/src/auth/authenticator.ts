@@ -75,6 +75,8 @@ export class Authenticator {
   authenticateKey(token: string): AuthResult {
     const parsed = parseApiKey(token);
     if (!parsed) return { ok: false, reason: 'malformed key' };
+    // A key created by the CLI a moment ago may not be in the cache yet: one cheap version check.
+    if (!this.cache.has(parsed.id)) this.refresh();
     const row = this.cache.get(parsed.id);
     // Hash and compare even for an unknown id so timing does not tell which ids exist.
     const matches = secretMatches(parsed.secret, row ?? DUMMY);

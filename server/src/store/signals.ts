@@ -144,11 +144,15 @@ export class SignalStore {
   history(q: HistoryQuery): { bodies: string[]; lastSeq: number } {
     const where: string[] = ['seq > ?'];
     const args: (string | number)[] = [q.after_seq];
-    if (q.symbol !== undefined) (where.push('symbol = ?'), args.push(q.symbol));
-    if (q.catalyst !== undefined) (where.push('catalyst = ?'), args.push(q.catalyst));
-    if (q.min_confidence !== undefined) (where.push('confidence >= ?'), args.push(q.min_confidence));
-    if (q.since !== undefined) (where.push('ingested_ms >= ?'), args.push(Date.parse(q.since)));
-    if (q.until !== undefined) (where.push('ingested_ms < ?'), args.push(Date.parse(q.until)));
+    const add = (clause: string, value: string | number) => {
+      where.push(clause);
+      args.push(value);
+    };
+    if (q.symbol !== undefined) add('symbol = ?', q.symbol);
+    if (q.catalyst !== undefined) add('catalyst = ?', q.catalyst);
+    if (q.min_confidence !== undefined) add('confidence >= ?', q.min_confidence);
+    if (q.since !== undefined) add('ingested_ms >= ?', Date.parse(q.since));
+    if (q.until !== undefined) add('ingested_ms < ?', Date.parse(q.until));
     const rows = this.db
       .prepare(`SELECT seq, body FROM signals WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`)
       .all(...args, q.limit) as { seq: number; body: string }[];
