@@ -53,16 +53,17 @@ export const ConfigSchema = z
         algorithms: z.array(z.enum(['HS256', 'RS256', 'ES256', 'EdDSA'])).min(1).default(['HS256']),
         clock_tolerance_s: nonNegInt().default(5),
       })
+      // Checked on the jwt block itself, so it is reported together with errors elsewhere in the config.
+      .superRefine((j, ctx) => {
+        if (!j.secret && !j.public_key_file) ctx.addIssue({ code: 'custom', message: 'needs secret or public_key_file' });
+        if (j.secret && j.algorithms.some((a) => a !== 'HS256')) {
+          ctx.addIssue({ code: 'custom', path: ['algorithms'], message: 'a secret only goes with HS256' });
+        }
+      })
       .optional()
       .describe('Accept JWTs as well as API keys. Absent: API keys only.'),
   })
   .superRefine((c, ctx) => {
-    if (c.jwt && !c.jwt.secret && !c.jwt.public_key_file) {
-      ctx.addIssue({ code: 'custom', path: ['jwt'], message: 'needs secret or public_key_file' });
-    }
-    if (c.jwt?.secret && c.jwt.algorithms.some((a) => a !== 'HS256')) {
-      ctx.addIssue({ code: 'custom', path: ['jwt', 'algorithms'], message: 'a secret only goes with HS256' });
-    }
     if (c.max_batch_body_bytes < c.max_body_bytes) {
       ctx.addIssue({ code: 'custom', path: ['max_batch_body_bytes'], message: 'must be >= max_body_bytes' });
     }
