@@ -1,0 +1,98 @@
+/**
+ * Closed-loop ingest: `concurrency` keep-alive raw HTTP/1.1 connections, each POSTing one classification,
+ * waiting for the answer, then sending the next, until the deadline. Ack latency is measured from write to
+ * the end of the response.
+ */
+import { connect, type Socket } from 'node:net';
+import { classification } from '../lib/classification.js';
+import { encodeHistogram, newHistogram } from './histogram.js';
+import { nowUs, type IngestResult, type IngestSpec } from './protocol.js';
+
+const HEADERS_END = Buffer.from('\r\n\r\n');
+
+function request(spec: IngestSpec, body: string): Buffer {
+  const auth = spec.token ? `Authorization: Bearer ${spec.token}\r\n` : '';
+  return Buffer.from(
+    `POST /v1/signals HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n${auth}` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+/** Length of one complete response at the start of `buf`, or 0 if incomplete; -1 if unparseable. */
+function responseLength(buf: Buffer): number {
+  const end = buf.indexOf(HEADERS_END);
+  if (end < 0) return 0;
+  const head = buf.toString('latin1', 0, end).toLowerCase();
+  const m = /\r\ncontent-length:\s*(\d+)/.exec(head);
+  if (m) return buf.length >= end + 4 + Number(m[1]) ? end + 4 + Number(m[1]) : 0;
+  if (head.includes('transfer-encoding: chunked')) {
+    const z = buf.indexOf('\r\n0\r\n\r\n', end);
+    return z < 0 ? 0 : z + 7;
+  }
+  return -1;
+}
+
+export async function runIngest(spec: IngestSpec): Promise<IngestResult> {
+  const hist = newHistogram();
+  const res: IngestResult = {
+    acks: 0,
+    duplicates: 0,
+    non2xx: 0,
+    errors: 0,
+    latency: '',
+    elapsedMs: 0,
+    cpuUs: 0,
+  };
+  const cpu0 = process.cpuUsage();
+  const t0 = Date.now();
+  const deadline = t0 + spec.durationMs;
+  let n = 0;
+  const one = (c: number) =>
+    new Promise<void>((resolve) => {
+      let pending: Buffer = Buffer.alloc(0);
+      let sentAt = 0;
+      const next = () => {
+        if (Date.now() >= deadline) {
+          socket.end();
+          return resolve();
+        }
+        const body = JSON.stringify(classification(`${spec.tag}-${spec.firstIndex + c}-${n++}`, nowUs()));
+        sentAt = nowUs();
+        socket.write(request(spec, body));
+      };
+      const socket: Socket = connect({
+        host: '127.0.0.1',
+        port: spec.port,
+        localAddress: `127.0.0.${2 + ((spec.firstIndex + c) % 250)}`,
+      });
+      socket.setNoDelay(true);
+      socket.on('connect', next);
+      socket.on('data', (chunk: Buffer) => {
+        pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+        for (;;) {
+          const len = responseLength(pending);
+          if (len === 0) return;
+          if (len < 0) {
+            res.errors++;
+            socket.destroy();
+            return resolve();
+          }
+          const status = Number(pending.toString('latin1', 9, 12));
+          pending = pending.subarray(len);
+          hist.recordValue(Math.max(1, nowUs() - sentAt));
+          if (status === 201) res.acks++;
+          else if (status === 200) res.duplicates++;
+          else res.non2xx++;
+          next();
+        }
+      });
+      socket.on('error', () => {
+        res.errors++;
+        resolve();
+      });
+      socket.on('close', () => resolve());
+    });
+  await Promise.all(Array.from({ length: spec.concurrency }, (_, c) => one(c)));
+  const cpu = process.cpuUsage(cpu0);
+  return { ...res, latency: encodeHistogram(hist), elapsedMs: Date.now() - t0, cpuUs: cpu.user + cpu.system };
+}

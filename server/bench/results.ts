@@ -1,0 +1,24 @@
+/** The shape of server/bench/results/*.json: everything the report is generated from. */
+import type { Mode } from './config.js';
+import type { Machine } from './lib/proc.js';
+import type { ServerName } from './lib/servers.js';
+import type { S1Row } from './scenarios/s1-latency.js';
+import type { S2Result } from './scenarios/s2-capacity.js';
+import type { S3Row } from './scenarios/s3-ingest.js';
+import type { S4Run } from './scenarios/s4-replay.js';
+import type { S5Result } from './scenarios/s5-memory.js';
+
+export interface Results {
+  version: 1;
+  mode: Mode;
+  startedAt: string;
+  durationS: number;
+  machine: Machine;
+  servers: ServerName[];
+  notes: string[];
+  s1: S1Row[];
+  s2: S2Result | null;
+  s3: S3Row[];
+  s4: S4Run[];
+  s5: S5Result | null;
+}
