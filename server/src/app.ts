@@ -12,6 +12,7 @@ import { createLimits } from './limits.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createSigner, loadOrCreateSigningKey, type Signer } from './signing.js';
+import { startCheckpointer } from './store/checkpointer.js';
 import { DB_FILE, openDb, type Db } from './store/db.js';
 import { KeyStore } from './store/keys.js';
 import { SignalStore } from './store/signals.js';
@@ -68,7 +69,8 @@ function writable(db: Db): boolean {
 
 /** Wire everything and listen. Flat on purpose: this is the one place that knows all the parts. */
 export async function startServer(config: Config, log: Logger = createLogger(config.log_level)): Promise<Server> {
-  const db = openDb(config.data_dir, { sync: config.sync });
+  const db = openDb(config.data_dir, { sync: config.sync, busyTimeoutMs: config.busy_timeout_ms, externalCheckpoints: true });
+  const checkpointer = startCheckpointer(path.join(config.data_dir, DB_FILE));
   const store = new SignalStore(db);
   const keys = new KeyStore(db);
   const signer = await createSigner(loadOrCreateSigningKey(config.data_dir).key);
@@ -103,6 +105,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       await ingestor.drained();
       clearInterval(touch);
       keys.touch(auth.drainUsed());
+      await checkpointer.stop();
       db.close();
       log.info('closed');
     })());

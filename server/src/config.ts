@@ -23,6 +23,7 @@ export const ConfigSchema = z
     sync: z.enum(['normal', 'full']).default('normal').describe(
       'SQLite synchronous mode. normal: a kill -9 loses nothing acknowledged; a power loss may lose the last commits. full: a power loss loses nothing acknowledged, at a lower commit rate.',
     ),
+    busy_timeout_ms: nonNegInt().max(60_000).default(2000).describe('How long a write waits for a database lock held by another process before the request gets 503.'),
     group_commit_max: positiveInt().max(10_000).default(2000).describe('Most signals committed in one transaction.'),
     max_batch: positiveInt().max(10_000).default(DEFAULTS.maxBatch).describe('Most classifications in one POST.'),
     max_body_bytes: positiveInt().default(DEFAULTS.maxSingleBodyBytes).describe('Largest single-classification body.'),

@@ -40,18 +40,23 @@ const MIGRATIONS: string[] = [
 
 export interface OpenOptions {
   sync?: SyncMode;
+  /** SQLite busy_timeout: how long a statement waits for another connection's lock (default 2000 ms). */
+  busyTimeoutMs?: number;
   readonly?: boolean;
+  /** The caller checkpoints the WAL itself (startCheckpointer); no auto-checkpoint on this connection. */
+  externalCheckpoints?: boolean;
 }
 
 /** Open (creating if needed) the database in dataDir, apply pragmas and migrations, create the epoch. */
 export function openDb(dataDir: string, options: OpenOptions = {}): Db {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const db = new Database(path.join(dataDir, DB_FILE), { readonly: options.readonly ?? false });
-  db.pragma('busy_timeout = 2000');
+  db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 2000)}`);
   if (options.readonly) return db;
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${options.sync === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('foreign_keys = ON');
+  if (options.externalCheckpoints) db.pragma('wal_autocheckpoint = 0');
   migrate(db);
   return db;
 }
