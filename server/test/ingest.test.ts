@@ -84,6 +84,15 @@ describe('POST /v1/signals', () => {
     expect(t.server.store.head).toBe(0);
   });
 
+  it('accepts the Bearer scheme in any case (RFC 9110), refuses other schemes', async () => {
+    const t = await startTestServer();
+    const post = (authorization: string) =>
+      fetch(`${t.url}/v1/signals`, { method: 'POST', headers: { 'content-type': 'application/json', authorization }, body: JSON.stringify(classification()) });
+    expect((await post(`bearer ${t.publishKey}`)).status).toBe(201);
+    expect((await post(`BEARER ${t.publishKey}`)).status).toBe(201);
+    expect((await post(`Basic ${t.publishKey}`)).status).toBe(401);
+  });
+
   it('415 for a wrong content type', async () => {
     const t = await startTestServer();
     const res = await t.post(classification(), { contentType: 'text/plain' });

@@ -110,3 +110,9 @@ const DUMMY = { hash: Buffer.alloc(32) };
 export function hasScope(p: Pick<Principal, 'scopes'>, scope: Scope): boolean {
   return p.scopes.includes(scope) || p.scopes.includes('admin');
 }
+
+/** The token of an `Authorization: Bearer <token>` header (the scheme is case-insensitive, RFC 9110). */
+export function bearerToken(header: string): string | undefined {
+  const m = /^bearer +(\S+)\s*$/i.exec(header);
+  return m?.[1];
+}

@@ -1,6 +1,6 @@
 import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { Scope } from '@catalyst-signal/shared';
-import { hasScope, type Authenticator, type Principal } from '../auth/authenticator.js';
+import { bearerToken, hasScope, type Authenticator, type Principal } from '../auth/authenticator.js';
 import { HttpError, forbidden, tooManyRequests, unauthenticated } from '../errors.js';
 import type { Limits } from '../limits.js';
 import type { Logger } from '../logger.js';
@@ -68,14 +68,14 @@ async function run(d: RouteDeps, scope: Scope | undefined, ctx: Ctx, handler: Ha
 }
 
 async function authorize(d: RouteDeps, info: RequestInfo, scope: Scope, headers: Record<string, string>): Promise<Principal> {
-  const h = info.authorization;
-  if (!h.startsWith('Bearer ') || h.length <= 7) throw unauthenticated();
+  const token = bearerToken(info.authorization);
+  if (!token) throw unauthenticated();
   const blocked = await d.limits.authFailures.exhausted(info.ip);
   if (!blocked.ok) {
     d.metrics.rateLimited.inc({ kind: 'auth_failures' });
     throw tooManyRequests(blocked.retryAfterMs);
   }
-  const r = await d.auth.authenticate(h.slice(7).trim());
+  const r = await d.auth.authenticate(token);
   if (!r.ok) {
     d.metrics.authFailures.inc({ transport: 'rest' });
     await d.limits.authFailures.penalty(info.ip);

@@ -42,6 +42,24 @@ function parseJson(buf: Buffer): unknown {
   }
 }
 
+/**
+ * Deeper than any valid body (batch array > classification > meta > META_LIMITS.maxDepth levels). Checked
+ * iteratively BEFORE schema validation: zod's z.json() recurses, and hostile nesting within the body limit
+ * (e.g. 30k `[`) overflowed the stack and surfaced as a 500.
+ */
+const MAX_BODY_DEPTH = 16;
+
+function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 const isJson = (ct: string) => /^application\/json\s*(;|$)/i.test(ct);
 
 /** The REST API: one table of routes. */
@@ -66,6 +84,7 @@ export function registerRoutes(d: RoutesDeps): void {
     if (contentLength && Number(contentLength) > c.max_batch_body_bytes) throw payloadTooLarge(c.max_batch_body_bytes);
     const buf = await ctx.body(c.max_batch_body_bytes);
     const raw = parseJson(buf);
+    if (nestedDeeperThan(raw, MAX_BODY_DEPTH)) throw badRequest(`nested deeper than ${MAX_BODY_DEPTH} levels`);
     const batch = Array.isArray(raw);
     if (!batch && buf.length > c.max_body_bytes) throw payloadTooLarge(c.max_body_bytes);
     const list: unknown[] = batch ? raw : [raw];

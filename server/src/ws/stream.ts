@@ -12,7 +12,7 @@ import {
   parseClientFrame,
   type SubscribeFrame,
 } from '@catalyst-signal/shared';
-import { hasScope, type Authenticator, type Principal } from '../auth/authenticator.js';
+import { bearerToken, hasScope, type Authenticator, type Principal } from '../auth/authenticator.js';
 import type { Config } from '../config.js';
 import type { Limits } from '../limits.js';
 import type { Logger } from '../logger.js';
@@ -92,7 +92,8 @@ export class Stream {
       // Our own checks (frame size in message(), buffer in checkSlowConsumers()) close with a proper code;
       // uWS's limits sit above them as a hard stop that closes without one.
       maxPayloadLength: Math.max(64 * 1024, c.ws_max_frame_bytes * 4),
-      maxBackpressure: c.ws_max_backpressure_bytes * 2,
+      // 4x: at realistic rates the 250 ms check always gets there first and the client sees 4009.
+      maxBackpressure: c.ws_max_backpressure_bytes * 4,
       // uWS would otherwise silently DROP frames over maxBackpressure; closing makes the client resume.
       closeOnBackpressureLimit: 1,
       idleTimeout: c.ws_idle_timeout_s,
@@ -159,9 +160,7 @@ export class Stream {
     }
     const offered = protocols.split(',').map((p) => p.trim()).filter(Boolean);
     const bearerProto = offered.find((p) => p.startsWith(WS_BEARER_PROTOCOL_PREFIX));
-    const token = authorization.startsWith('Bearer ')
-      ? authorization.slice(7).trim()
-      : bearerProto?.slice(WS_BEARER_PROTOCOL_PREFIX.length);
+    const token = bearerToken(authorization) ?? bearerProto?.slice(WS_BEARER_PROTOCOL_PREFIX.length);
 
     let principal: Principal | undefined;
     if (token) {
@@ -406,7 +405,7 @@ export class Stream {
   }
 
   /**
-   * Close sockets whose send buffer passed the limit with 4009 (before uWS's hard limit at twice that),
+   * Close sockets whose send buffer passed the limit with 4009 (before uWS's hard limit at four times that),
    * and recycle connections past their max lifetime. Runs every 250 ms: O(sockets) native calls.
    */
   checkSlowConsumers(): void {

@@ -54,7 +54,8 @@ export class ChildServer {
     const dataDir = o.dataDir ?? tempDir('catalyst-child-');
     const keys = o.keys ?? createKeys(dataDir);
     const configFile = path.join(dataDir, 'test-config.json');
-    writeFileSync(configFile, JSON.stringify({ log_level: 'info', ...o.config }));
+    // log_level info at least: the port comes from the "listening" line.
+    writeFileSync(configFile, JSON.stringify({ ...o.config, log_level: 'info' }));
     const s = new ChildServer(dataDir, keys, configFile, o.env ?? {});
     onTestFinished(() => s.kill('SIGKILL'));
     await s.spawn();

@@ -1,0 +1,96 @@
+import fc from 'fast-check';
+
+/** Keys that hurt naive code: prototype pollution and shadowed builtins. */
+const NASTY_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', 'type', ''];
+
+const deep = (open: string, close: string, n: number) => open.repeat(n) + close.repeat(n);
+
+/** Hand-written inputs each of which once broke some server somewhere. */
+export const TRICKY_JSON_TEXTS = [
+  '',
+  ' ',
+  'null',
+  'true',
+  '0',
+  '"ping"',
+  '[]',
+  '{}',
+  '{"type":null}',
+  '{"type":"subscribe","from_seq":1e309}',
+  '{"type":"subscribe","from_seq":-1}',
+  '{"type":"subscribe","from_seq":"1"}',
+  '{"type":"subscribe","from_seq":1.5}',
+  '{"type":"subscribe","from_seq":9007199254740993}',
+  '{"type":"subscribe","from_seq":0,"epoch":""}',
+  '{"type":"subscribe","filters":{"symbols":[]}}',
+  '{"type":"subscribe","filters":{"min_confidence":"NaN"}}',
+  `{"type":"subscribe","filters":{"symbols":${JSON.stringify(Array.from({ length: 300 }, (_, i) => `S${i}`))}}}`,
+  '{"type":"ping","id":{"__proto__":{"polluted":1}}}',
+  '{"__proto__":{"type":"ping"}}',
+  '{"type":"ping","__proto__":{"polluted":1}}',
+  '{"type":"ping","constructor":{"prototype":{"polluted":1}}}',
+  '{"type":"auth","token":""}',
+  `{"type":"auth","token":"${'x'.repeat(5000)}"}`,
+  '{"type":"ping","id":"\\ud800"}',
+  '{"type":"ping","id":"\\u0000"}',
+  '\ufeff{"type":"ping"}',
+  '{"type":"ping"}garbage',
+  '{"type":"ping"',
+  '{"type":"ping","type":"subscribe","from_seq":0}',
+  '{"type":"PING"}',
+  '{"type":"hello"}',
+  '{"type":"signal","signal":{}}',
+  deep('[', ']', 7000),
+  `{"type":"ping","id":${deep('{"a":', '}', 1500).replace(/}+$/, (m) => '1' + m)}}`,
+  `{"type":"subscribe","filters":${deep('[', ']', 5000)}}`,
+];
+
+const jsonText = fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v));
+
+/** An object text with nasty keys and frame-ish values, built as text so `__proto__` stays an own key. */
+const nastyObject = fc
+  .array(fc.tuple(fc.constantFrom(...NASTY_KEYS, 'from_seq', 'epoch', 'filters', 'id', 'token'), fc.jsonValue({ maxDepth: 3 })), { maxLength: 6 })
+  .map((kv) => `{${kv.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`);
+
+/** Frames with a real type and random members. */
+const frameish = fc
+  .record(
+    {
+      type: fc.constantFrom('auth', 'subscribe', 'ping', 'hello', 'pong', 'signal', 'Subscribe', 'subscribe ', ''),
+      from_seq: fc.oneof(fc.integer(), fc.double(), fc.string(), fc.constant(null), fc.nat({ max: 50 })),
+      epoch: fc.oneof(fc.string({ maxLength: 80 }), fc.integer()),
+      filters: fc.oneof(
+        fc.jsonValue({ maxDepth: 3 }),
+        fc.record({ symbols: fc.array(fc.string({ maxLength: 40 }), { maxLength: 5 }), directions: fc.array(fc.constantFrom('long', 'short', 'up')) }, { requiredKeys: [] }),
+      ),
+      id: fc.oneof(fc.string({ maxLength: 80 }), fc.integer(), fc.jsonValue({ maxDepth: 2 })),
+      token: fc.string({ maxLength: 100 }),
+    },
+    { requiredKeys: ['type'] },
+  )
+  .map((o) => JSON.stringify(o));
+
+/** Any text a client might send (valid frames included), always under `maxBytes` UTF-8 bytes. */
+export function wsText(maxBytes: number): fc.Arbitrary<string> {
+  return fc
+    .oneof(
+      { weight: 3, arbitrary: frameish },
+      { weight: 2, arbitrary: nastyObject },
+      { weight: 2, arbitrary: jsonText },
+      { weight: 2, arbitrary: fc.string({ maxLength: 200, unit: 'binary' }) },
+      { weight: 2, arbitrary: fc.constantFrom(...TRICKY_JSON_TEXTS) },
+    )
+    .filter((s) => Buffer.byteLength(s) <= maxBytes);
+}
+
+/** Byte sequences that are not valid UTF-8. */
+export const INVALID_UTF8: Buffer[] = [
+  Buffer.from([0xc3, 0x28]),
+  Buffer.from([0xa0, 0xa1]),
+  Buffer.from([0xe2, 0x28, 0xa1]),
+  Buffer.from([0xf0, 0x28, 0x8c, 0xbc]),
+  Buffer.from([0xed, 0xa0, 0x80]), // UTF-16 surrogate encoded in UTF-8
+  Buffer.from([0xc0, 0xaf]), // overlong '/'
+  Buffer.from([0xf8, 0x88, 0x80, 0x80, 0x80]),
+  Buffer.concat([Buffer.from('{"type":"ping","id":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]),
+];
