@@ -1,0 +1,166 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+
+/**
+ * The command line. Every command is imported lazily, so `--help`, status and history never load ccxt or
+ * SQLite-heavy code they do not use. This is the only file that calls process.exit; errors are mapped to
+ * exit codes in one place (fail()).
+ */
+
+const program = new Command();
+program
+  .name('catalyst-client')
+  .description('Follow the Catalyst signal stream and trade on your own exchange account (paper by default).')
+  .option('-c, --config <path>', 'config file', 'catalyst.yaml')
+  .showHelpAfterError();
+
+const configPath = () => program.opts<{ config: string }>().config;
+
+/** Exit codes: 0 ok, 1 error, 2 invalid config, 3 trading stopped (fatal stream condition), 4 refused to start, 5 server key changed. */
+function fail(e: unknown): never {
+  const err = e as Error & { code?: string };
+  process.stderr.write(`catalyst-client: ${err.message ?? String(e)}\n`);
+  const code = err.name === 'ConfigError' ? 2 : err.name === 'RunRefused' ? 4 : err.name === 'KeyPinError' ? 5 : 1;
+  process.exit(code);
+}
+
+async function ctx(logLevel?: string) {
+  const { loadContext } = await import('./context.js');
+  return loadContext(configPath(), { logLevel });
+}
+
+function action<A extends unknown[]>(fn: (...a: A) => Promise<number | void>) {
+  return async (...a: A) => {
+    try {
+      const code = await fn(...a);
+      process.exit(code ?? 0);
+    } catch (e) {
+      fail(e);
+    }
+  };
+}
+
+program
+  .command('init')
+  .description('write a commented config file with safe defaults (paper mode)')
+  .option('--server <url>', 'signal server base URL')
+  .option('--force', 'overwrite an existing file')
+  .action(
+    action(async (o: { server?: string; force?: boolean }) => {
+      const { initCommand } = await import('./commands/init.js');
+      const path = initCommand({ config: configPath(), ...o });
+      process.stdout.write(`wrote ${path}\n`);
+      if (o.server) {
+        // Pin the server signing key now when the server is reachable; otherwise `check` pins it.
+        const [{ Journal }, { serverKeyStatus }, c] = await Promise.all([import('./journal.js'), import('./keys.js'), ctx('warn')]);
+        const j = Journal.open(c.journalPath);
+        try {
+          const k = await serverKeyStatus(c.config, j);
+          process.stdout.write(`server signing key ${k.fingerprint} pinned (compare it with what the server operator tells you)\n`);
+        } catch (e) {
+          process.stdout.write(`server signing key not pinned yet (${(e as Error).message}); \`check\` will pin it\n`);
+        } finally {
+          j.close();
+        }
+      }
+      process.stdout.write('next: put CATALYST_SERVER_KEY=... in .env (or the environment), then run: catalyst-client check\n');
+    }),
+  );
+
+program
+  .command('check')
+  .description('validate config, server (key, protocol, signing key pin, clock) and exchange (markets, keys)')
+  .option('--live', 'check as for a live run')
+  .action(
+    action(async (o: { live?: boolean }) => {
+      const { checkCommand } = await import('./commands/check.js');
+      const r = await checkCommand(await ctx('warn'), o);
+      process.stdout.write(r.report + '\n');
+      return r.ok ? 0 : 1;
+    }),
+  );
+
+program
+  .command('run')
+  .description('follow the stream and trade (paper unless config mode: live AND --live)')
+  .option('--live', 'trade real money (needs mode: live in the config too)')
+  .action(
+    action(async (o: { live?: boolean }) => {
+      const { runCommand } = await import('./commands/run.js');
+      return runCommand(await ctx(), o);
+    }),
+  );
+
+program
+  .command('status')
+  .description('cursor, positions, today\'s P&L and limit usage, last decisions')
+  .option('--json', 'machine-readable')
+  .action(
+    action(async (o: { json?: boolean }) => {
+      const { statusCommand } = await import('./commands/inspect.js');
+      process.stdout.write(statusCommand(await ctx('warn'), o) + '\n');
+    }),
+  );
+
+program
+  .command('history')
+  .description('the decision journal, newest first')
+  .option('--verdict <v>', 'trade | skip | reject')
+  .option('--reason <text>', 'reason contains, e.g. stale')
+  .option('--symbol <s>', 'signal symbol')
+  .option('--since <when>', '30m, 2h, 1d or an ISO date')
+  .option('--limit <n>', 'rows', '50')
+  .option('--json', 'machine-readable, with orders')
+  .action(
+    action(async (o: Record<string, string>) => {
+      const { historyCommand } = await import('./commands/inspect.js');
+      process.stdout.write(historyCommand(await ctx('warn'), o) + '\n');
+    }),
+  );
+
+program
+  .command('pause')
+  .description('kill switch ON: a running client skips every signal from its next decision on')
+  .option('--reason <text>', 'why (shown in status)')
+  .action(
+    action(async (o: { reason?: string }) => {
+      const { pauseCommand } = await import('./commands/inspect.js');
+      process.stdout.write(pauseCommand(await ctx('warn'), o.reason) + '\n');
+    }),
+  );
+
+program
+  .command('resume')
+  .description('kill switch OFF')
+  .option('--accept-new-epoch', 'also clear a halt caused by a server epoch change (resets the cursor)')
+  .action(
+    action(async (o: { acceptNewEpoch?: boolean }) => {
+      const { resumeCommand } = await import('./commands/inspect.js');
+      process.stdout.write(resumeCommand(await ctx('warn'), o) + '\n');
+    }),
+  );
+
+program
+  .command('replay')
+  .description('run server history through the decision pipeline in paper mode (throwaway journal)')
+  .option('--since <when>', '30m, 2h, 1d or an ISO date')
+  .option('--from-seq <n>', 'start after this seq', '0')
+  .option('--json', 'machine-readable report')
+  .action(
+    action(async (o: { since?: string; fromSeq?: string; json?: boolean }) => {
+      const { replayCommand } = await import('./commands/replay.js');
+      process.stdout.write((await replayCommand(await ctx('warn'), o)) + '\n');
+    }),
+  );
+
+program
+  .command('config-reference')
+  .description('print the Markdown reference of every config key')
+  .action(
+    action(async () => {
+      const { renderConfigReference } = await import('./config.js');
+      process.stdout.write(renderConfigReference() + '\n');
+    }),
+  );
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,112 @@
+import WebSocket from 'ws';
+import { PROTOCOL_VERSION, parseServerFrame, type HelloFrame } from '@catalyst-signal/shared';
+import type { Context } from '../context.js';
+import { fetchHealth, fetchHistory, streamUrl } from '../http.js';
+import { Journal } from '../journal.js';
+import { serverKeyStatus } from '../keys.js';
+
+/**
+ * `catalyst-client check`: every precondition of a safe run, each reported, all of them tried even when one
+ * fails. Returns the report and whether everything that must pass passed.
+ */
+
+type Line = { ok: boolean | 'warn'; what: string };
+
+function waitHello(url: string, key: string, timeoutMs: number): Promise<{ hello: HelloFrame; receivedAt: number }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${key}` }, handshakeTimeout: timeoutMs });
+    const timer = setTimeout(() => (ws.terminate(), reject(new Error('no hello frame in time'))), timeoutMs);
+    ws.on('unexpected-response', (_q, res) => (clearTimeout(timer), ws.terminate(), reject(new Error(`upgrade refused: HTTP ${res.statusCode}`))));
+    ws.on('error', (e) => (clearTimeout(timer), reject(e)));
+    ws.on('message', (d) => {
+      const f = parseServerFrame(d.toString());
+      if (f.ok && f.value.type === 'hello') {
+        clearTimeout(timer);
+        ws.close(1000);
+        resolve({ hello: f.value, receivedAt: Date.now() });
+      }
+    });
+  });
+}
+
+export async function checkCommand(ctx: Context, opts: { live?: boolean }): Promise<{ ok: boolean; report: string }> {
+  const { config, secrets } = ctx;
+  const lines: Line[] = [{ ok: true, what: `config ${ctx.configPath} is valid (mode ${config.mode})` }];
+  const add = (ok: Line['ok'], what: string) => lines.push({ ok, what });
+  const maxSkew = config.server.max_clock_skew_ms;
+  const journal = Journal.open(ctx.journalPath);
+  try {
+    // --- server ---
+    if (!secrets.serverKey) add(false, `server key: ${config.server.key_env} is not set (environment or .env)`);
+    let head = 0;
+    try {
+      const h = await fetchHealth({ baseUrl: config.server.url });
+      head = Number(h.body['head_seq'] ?? 0);
+      add(h.body['status'] === 'ok', `server ${config.server.url} reachable: status ${String(h.body['status'])}, epoch ${String(h.body['epoch'])}, head ${head}`);
+      if (h.skewMs !== undefined) add(Math.abs(h.skewMs) <= maxSkew + 1000 ? true : false, `clock vs server HTTP Date: ${Math.round(h.skewMs)} ms (1 s resolution)`);
+      const cur = journal.cursor();
+      if (cur.epoch && h.body['epoch'] && cur.epoch !== h.body['epoch']) add(false, `server epoch ${String(h.body['epoch'])} differs from the journal's ${cur.epoch}: the server history was replaced`);
+    } catch (e) {
+      add(false, `server ${config.server.url} unreachable: ${(e as Error).message}`);
+    }
+    try {
+      const k = await serverKeyStatus(config, journal);
+      add(true, `server signing key ${k.fingerprint} (${k.pinned === 'new' ? 'pinned now' : 'matches the pin'})`);
+    } catch (e) {
+      add(false, `server signing key: ${(e as Error).message}`);
+    }
+    if (secrets.serverKey) {
+      try {
+        await fetchHistory({ baseUrl: config.server.url, key: secrets.serverKey }, head, 1);
+        add(true, 'server key accepted (history readable)');
+      } catch (e) {
+        add(false, `server key refused: ${(e as Error).message}`);
+      }
+      try {
+        const { hello, receivedAt } = await waitHello(streamUrl(config.server.url), secrets.serverKey, 5000);
+        add(hello.protocol === PROTOCOL_VERSION, `stream: protocol ${hello.protocol} (client speaks ${PROTOCOL_VERSION}), heartbeat ${hello.heartbeat_ms} ms, authenticated ${hello.authenticated}`);
+        const skew = hello.time - receivedAt;
+        add(Math.abs(skew) <= maxSkew, `clock skew vs server: ${skew} ms (max ${maxSkew})`);
+      } catch (e) {
+        add(false, `stream: ${(e as Error).message}`);
+      }
+    }
+
+    // --- exchange ---
+    const live = config.mode === 'live';
+    if (!config.exchange.id) {
+      add(live ? false : true, 'exchange: none configured; paper mode fills at signal prices with default market rules');
+    } else {
+      const { CcxtAdapter } = await import('../exchange/ccxt.js');
+      const hasKeys = Boolean(secrets.exchangeApiKey && secrets.exchangeSecret);
+      const ex = await CcxtAdapter.create({ config, secrets: hasKeys ? secrets : undefined });
+      try {
+        const m = await ex.loadMarkets();
+        add(m.count > 0, `exchange ${config.exchange.id}${config.exchange.sandbox ? ' (sandbox)' : ''}: ${m.count} spot markets loaded`);
+      } catch (e) {
+        add(live ? false : 'warn', `exchange markets: ${(e as Error).message}${live ? '' : ' (paper mode will use default market rules)'}`);
+      }
+      if (!hasKeys) {
+        add(live ? false : 'warn', `exchange keys: ${config.exchange.api_key_env}/${config.exchange.secret_env} not set${live ? '' : ' (fine for paper)'}`);
+      } else {
+        try {
+          const b = await ex.balances();
+          add(true, `exchange keys work: free ${config.exchange.quote} ${b.free[ex.quote] ?? 0}`);
+        } catch (e) {
+          add(false, `exchange keys: balance not readable: ${(e as Error).message}`);
+        }
+        const w = await ex.withdrawalsEnabled();
+        if (w === true) add(live ? false : 'warn', 'exchange key CAN WITHDRAW: create a trade-only key (refused for live trading)');
+        else if (w === false) add(true, 'exchange key cannot withdraw');
+        else add('warn', 'exchange key withdrawal permission: not reported by this exchange via ccxt; make sure it is trade-only');
+      }
+      await ex.close();
+    }
+    if (opts.live && !live) add(false, '--live given but config mode is paper');
+  } finally {
+    journal.close();
+  }
+  const ok = lines.every((l) => l.ok !== false);
+  const mark = (l: Line) => (l.ok === true ? 'ok  ' : l.ok === 'warn' ? 'warn' : 'FAIL');
+  return { ok, report: lines.map((l) => `[${mark(l)}] ${l.what}`).join('\n') + `\n${ok ? 'all checks passed' : 'some checks FAILED'}` };
+}

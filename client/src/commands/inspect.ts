@@ -1,0 +1,131 @@
+import { exposure, utcDay } from '../decide/index.js';
+import { Journal } from '../journal.js';
+import type { Context } from '../context.js';
+
+/** status / history / pause / resume: read or flip the journal; no network, no ccxt. */
+
+function openJournal(ctx: Context): Journal {
+  return Journal.open(ctx.journalPath);
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function statusCommand(ctx: Context, opts: { json?: boolean }): string {
+  const j = openJournal(ctx);
+  try {
+    const now = Date.now();
+    const cur = j.cursor();
+    const positions = j.positions();
+    const state = j.decisionState(now, { equity: 0, freeQuote: 0 });
+    const r = ctx.config.risk;
+    const data = {
+      mode: ctx.config.mode,
+      cursor: cur,
+      halted: j.halted() ?? null,
+      kill_switch: j.killSwitch(),
+      pinned_key: j.pinnedKey()?.fingerprint ?? null,
+      positions,
+      today: {
+        day: utcDay(now),
+        realized_pnl: state.dailyPnl,
+        max_daily_loss: r.max_daily_loss_quote,
+        orders: state.ordersToday,
+        max_orders: r.max_orders_per_day,
+        open_positions: positions.length,
+        max_open_positions: r.max_open_positions,
+        exposure: exposure(positions),
+        max_exposure: r.max_total_exposure_quote,
+      },
+      paper_balances: ctx.config.mode === 'paper' ? j.paperBalances() : undefined,
+      open_intents: j.openIntents().map((i) => ({ id: i.client_order_id, seq: i.seq, market: i.market, status: i.status })),
+      gaps: j.gaps(5),
+      last_decisions: j.decisions({ limit: 10 }).map((d) => ({ seq: d.seq, symbol: d.symbol, verdict: d.verdict, reason: d.reason, at: iso(d.decided_at) })),
+    };
+    if (opts.json) return JSON.stringify(data, null, 2);
+    const t = data.today;
+    return [
+      `mode: ${data.mode}${data.halted ? `   HALTED: ${data.halted}` : ''}${data.kill_switch.on ? `   PAUSED: ${data.kill_switch.reason}` : ''}`,
+      `cursor: epoch ${cur.epoch ?? '-'}  last seq ${cur.seq}`,
+      `server key: ${data.pinned_key ?? 'not pinned'}`,
+      `today (${t.day} UTC): P&L ${t.realized_pnl.toFixed(2)} (stop at -${t.max_daily_loss})  orders ${t.orders}/${t.max_orders}  positions ${t.open_positions}/${t.max_open_positions}  exposure ${t.exposure.toFixed(2)}/${t.max_exposure}`,
+      'positions:',
+      ...(positions.length ? positions.map((p) => `  ${p.market}  ${p.amount}  cost ${p.cost.toFixed(2)}`) : ['  (none)']),
+      ...(data.paper_balances ? ['paper balances: ' + Object.entries(data.paper_balances).map(([a, v]) => `${a} ${v.toFixed(8).replace(/\.?0+$/, '')}`).join(', ')] : []),
+      ...(data.open_intents.length ? ['unresolved orders:', ...data.open_intents.map((i) => `  ${i.id} seq ${i.seq} ${i.market} ${i.status}`)] : []),
+      ...(data.gaps.length ? ['accepted gaps:', ...data.gaps.map((g) => `  ${g.from_seq}..${g.to_seq} ${g.reason}`)] : []),
+      'last decisions:',
+      ...(data.last_decisions.length ? data.last_decisions.map((d) => `  ${d.at}  #${d.seq}  ${d.symbol.padEnd(8)} ${d.verdict.padEnd(6)} ${d.reason}`) : ['  (none)']),
+    ].join('\n');
+  } finally {
+    j.close();
+  }
+}
+
+/** "1h", "30m", "2d" or an ISO date -> ms since epoch. */
+export function parseSince(s: string, now = Date.now()): number {
+  const m = /^(\d+)(s|m|h|d)$/.exec(s);
+  if (m) return now - Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  const t = Date.parse(s);
+  if (Number.isNaN(t)) throw new Error(`--since: not a duration (30m, 2h, 1d) or a date: ${s}`);
+  return t;
+}
+
+export function historyCommand(
+  ctx: Context,
+  opts: { verdict?: string; reason?: string; symbol?: string; since?: string; limit?: string; json?: boolean },
+): string {
+  const j = openJournal(ctx);
+  try {
+    const rows = j.decisions({
+      verdict: opts.verdict,
+      reason: opts.reason,
+      symbol: opts.symbol,
+      sinceMs: opts.since ? parseSince(opts.since) : undefined,
+      limit: opts.limit ? Number(opts.limit) : 50,
+    });
+    if (opts.json) {
+      return JSON.stringify(rows.map((r) => ({ ...r, legs: JSON.parse(r.legs), signal: JSON.parse(r.signal), orders: j.intentsFor(r.epoch, r.seq) })), null, 2);
+    }
+    if (!rows.length) return '(no decisions)';
+    return rows
+      .map((r) => {
+        const orders = j.intentsFor(r.epoch, r.seq).map((i) => `\n      order ${i.client_order_id} ${i.side} ${i.amount} ${i.market} ${i.status} filled ${i.filled}${i.avg_price ? ' @ ' + i.avg_price : ''}${i.error ? ' (' + i.error + ')' : ''}`);
+        return `${iso(r.decided_at)}  #${r.seq}  ${r.symbol.padEnd(8)} ${r.verdict.padEnd(6)} ${r.reason}${r.detail ? '  - ' + r.detail : ''}${orders.join('')}`;
+      })
+      .join('\n');
+  } finally {
+    j.close();
+  }
+}
+
+export function pauseCommand(ctx: Context, reason: string | undefined): string {
+  const j = openJournal(ctx);
+  try {
+    j.setKillSwitch(`${reason ?? 'paused by operator'} (${new Date().toISOString()})`);
+    return 'paused: a running client skips every signal from its next decision on (journaled as skipped:kill_switch)';
+  } finally {
+    j.close();
+  }
+}
+
+export function resumeCommand(ctx: Context, opts: { acceptNewEpoch?: boolean }): string {
+  const j = openJournal(ctx);
+  try {
+    const out: string[] = [];
+    j.setKillSwitch(undefined);
+    out.push('kill switch off');
+    const halted = j.halted();
+    if (halted) {
+      if (!opts.acceptNewEpoch) {
+        out.push(`still HALTED: ${halted}\n  after checking with the server operator, run: catalyst-client resume --accept-new-epoch`);
+      } else {
+        j.setHalted(undefined);
+        j.resetCursor();
+        out.push('halt cleared; the cursor was reset: the next run starts at the new epoch (server.start_from)');
+      }
+    }
+    return out.join('\n');
+  } finally {
+    j.close();
+  }
+}

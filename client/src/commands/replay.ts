@@ -1,0 +1,30 @@
+import type { JWK } from 'jose';
+import type { Context } from '../context.js';
+import { fetchJwks } from '../http.js';
+import { Journal } from '../journal.js';
+import { formatReplay, replay } from '../replay.js';
+import { createVerifier, signingJwk } from '../verify.js';
+import { parseSince } from './inspect.js';
+
+/** `catalyst-client replay`: what this config would have done with the server's history (paper, throwaway journal). */
+export async function replayCommand(ctx: Context, opts: { since?: string; fromSeq?: string; json?: boolean }): Promise<string> {
+  const { config, secrets, log } = ctx;
+  if (!secrets.serverKey) throw new Error(`${config.server.key_env} is not set (environment or .env)`);
+  // Verify against the pinned key when this installation has one; otherwise against what the server presents.
+  const j = Journal.open(ctx.journalPath);
+  const pin = j.pinnedKey();
+  j.close();
+  const jwk = (pin?.jwk as JWK | undefined) ?? signingJwk(await fetchJwks({ baseUrl: config.server.url }));
+  if (!pin) log.warn('no pinned server key: verifying history against the key the server presents now');
+  const started = Date.now();
+  const report = await replay({
+    config,
+    serverKey: secrets.serverKey,
+    afterSeq: opts.fromSeq ? Number(opts.fromSeq) : 0,
+    since: opts.since ? new Date(parseSince(opts.since)).toISOString() : undefined,
+    verify: await createVerifier(jwk),
+    log,
+    onProgress: (p) => process.stderr.write(`replay: ${p.done} signals, at seq ${p.seq}${p.head ? ` of ${p.head}` : ''} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`),
+  });
+  return opts.json ? JSON.stringify(report, null, 2) : formatReplay(report);
+}

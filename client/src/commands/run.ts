@@ -1,0 +1,115 @@
+import { Connection, FatalStreamError } from '../connection.js';
+import type { Context } from '../context.js';
+import { createExchange } from '../exchange/index.js';
+import { Executor } from '../executor.js';
+import { Journal } from '../journal.js';
+import { KeyPinError, pinnedOrFetch, serverKeyStatus } from '../keys.js';
+import { processSignal } from '../pipeline.js';
+import { createVerifier } from '../verify.js';
+
+/**
+ * `catalyst-client run`: reconcile, connect, decide, execute, until a signal or a fatal condition.
+ * Real money needs BOTH `mode: live` in the config AND `--live` on the command line.
+ */
+
+export class RunRefused extends Error {
+  override name = 'RunRefused';
+  readonly code = 'refused';
+}
+
+export interface Engine {
+  /** Resolves with the exit code once the engine has stopped. */
+  done: Promise<number>;
+  stop(reason: string): Promise<void>;
+  connection: Connection;
+}
+
+export async function startEngine(ctx: Context, opts: { live?: boolean | undefined }): Promise<Engine> {
+  const { config, secrets, log } = ctx;
+  if (opts.live && config.mode !== 'live') throw new RunRefused('--live needs `mode: live` in the config as well');
+  const live = Boolean(opts.live) && config.mode === 'live';
+  if (config.mode === 'live' && !opts.live) log.warn('config says live but --live was not given: running in PAPER mode');
+  if (!secrets.serverKey) throw new RunRefused(`${config.server.key_env} is not set (environment or .env)`);
+  if (live && !(secrets.exchangeApiKey && secrets.exchangeSecret)) {
+    throw new RunRefused(`live mode needs ${config.exchange.api_key_env} and ${config.exchange.secret_env}`);
+  }
+
+  const journal = Journal.open(ctx.journalPath);
+  const halted = journal.halted();
+  if (halted) {
+    journal.close();
+    throw new RunRefused(`HALTED: ${halted}. See: catalyst-client status; resume with catalyst-client resume --accept-new-epoch`);
+  }
+  let exchange;
+  try {
+    // Compare the server's current key with the pin at every start; offline, the pin alone is enough.
+    const key = await serverKeyStatus(config, journal).catch((e: Error) => {
+      if (e instanceof KeyPinError) throw e;
+      log.warn({ err: e.message }, 'cannot fetch the server signing key now; using the pinned one');
+      return pinnedOrFetch(config, journal);
+    });
+    const verify = await createVerifier(key.jwk);
+    exchange = await createExchange({ config, secrets, journal, live });
+    const markets = await exchange.loadMarkets().catch((e: Error) => {
+      if (live) throw e;
+      return { loaded: false, count: 0, error: e.message };
+    });
+    log.info({ mode: live ? 'LIVE' : 'paper', exchange: config.exchange.id ?? null, markets, key: key.fingerprint }, 'starting');
+    const executor = new Executor(journal, exchange, config, log);
+    const rec = await executor.reconcileAll();
+    if (rec.checked) log.info(rec, 'reconciled unfinished orders');
+
+    const now = Date.now;
+    const deps = { config, journal, exchange, executor, log, now };
+    const connection = new Connection({
+      baseUrl: config.server.url,
+      key: secrets.serverKey,
+      server: config.server,
+      verify,
+      cursor: journal,
+      log,
+      apply: async (signal, verified, receivedAt) => {
+        await processSignal(deps, signal, verified, receivedAt);
+      },
+    });
+    // Limit orders and unresolved sends get a periodic second look.
+    const reconcileTimer = setInterval(() => {
+      if (journal.openIntents().length) void executor.reconcileAll().catch((e: Error) => log.warn({ err: e.message }, 'reconcile failed'));
+    }, 30_000);
+    reconcileTimer.unref();
+
+    let resolveDone!: (code: number) => void;
+    const done = new Promise<number>((r) => (resolveDone = r));
+    let closing: Promise<void> | undefined;
+    const ex = exchange;
+    const stop = (reason: string, code = 0): Promise<void> =>
+      (closing ??= (async () => {
+        log.info({ reason }, 'stopping');
+        clearInterval(reconcileTimer);
+        await connection.stop();
+        await ex.close().catch(() => undefined);
+        journal.close();
+        log.info('stopped; cursor persisted');
+        resolveDone(code);
+      })());
+    connection.on('fatal', (e: Error) => {
+      if (e instanceof FatalStreamError && (e.code === 'epoch_changed' || e.code === 'future')) journal.setHalted(e.message);
+      log.fatal({ err: e.message }, 'TRADING STOPPED');
+      void stop(`fatal: ${e.message}`, 3);
+    });
+    connection.start();
+    return { done, stop: (r) => stop(r), connection };
+  } catch (e) {
+    await exchange?.close().catch(() => undefined);
+    journal.close();
+    throw e;
+  }
+}
+
+export async function runCommand(ctx: Context, opts: { live?: boolean | undefined }): Promise<number> {
+  const engine = await startEngine(ctx, opts);
+  const onSignal = (sig: NodeJS.Signals) => void engine.stop(sig);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return engine.done;
+}

@@ -1,0 +1,294 @@
+import { z } from 'zod';
+import { DIRECTIONS } from '@catalyst-signal/shared';
+
+/**
+ * The client's whole configuration: ONE zod schema holding every default and a description per field, so the
+ * config reference in docs/client.md is generated from it (renderConfigReference) and can never drift.
+ * Secrets never live here: the schema only names the environment variables that hold them.
+ */
+
+const positive = () => z.number().positive();
+const nonNeg = () => z.number().min(0);
+const envName = () => z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name');
+
+export const ReconnectSchema = z
+  .strictObject({
+    initial_delay_ms: z.int().min(1).default(500).describe('First reconnect delay (before jitter).'),
+    factor: z.number().min(1).default(2).describe('Each failed attempt multiplies the delay by this.'),
+    max_delay_ms: z.int().min(1).default(30_000).describe('Upper bound of the delay.'),
+    jitter: z
+      .enum(['full', 'none'])
+      .default('full')
+      .describe('full: wait a uniform random time in [0, delay] so many clients do not reconnect in lockstep.'),
+  })
+  .describe('Reconnect backoff: delay = min(max_delay_ms, initial_delay_ms * factor^attempt), then jitter.');
+
+export const ServerSchema = z.strictObject({
+  url: z
+    .url({ protocol: /^https?$/ })
+    .default('http://127.0.0.1:8080')
+    .describe('Base URL of the signal server (http or https); the stream is ws(s)://<host>/v1/stream.'),
+  key_env: envName()
+    .default('CATALYST_SERVER_KEY')
+    .describe('Environment variable (or .env entry) holding your server API key (read scope).'),
+  signing_key_fingerprint: z
+    .string()
+    .regex(/^SHA256:[A-Za-z0-9_-]{43}$/)
+    .optional()
+    .describe(
+      'Optional: the server signing key fingerprint you expect (SHA256:<thumbprint>). When absent the key is pinned on first `check`/`run` and stored in the journal; a different key later is refused.',
+    ),
+  start_from: z
+    .enum(['head', 'all'])
+    .default('head')
+    .describe('A fresh installation (no cursor) starts at the live head (head) or replays everything retained (all).'),
+  heartbeat_misses: z
+    .int()
+    .min(1)
+    .default(2)
+    .describe('Reconnect after this many heartbeat intervals without any frame from the server.'),
+  max_clock_skew_ms: z
+    .int()
+    .min(0)
+    .default(2000)
+    .describe('`check` and `run` refuse to trade when the local clock differs from the server by more than this.'),
+  reconnect: ReconnectSchema.prefault({}),
+});
+
+export const MarketDefaultsSchema = z
+  .strictObject({
+    amount_step: positive().default(0.000001).describe('Amount step used when the market is unknown.'),
+    price_step: positive().default(0.00000001).describe('Price step used when the market is unknown.'),
+    min_amount: nonNeg().default(0).describe('Minimum amount used when the market is unknown.'),
+    min_cost: nonNeg().default(5).describe('Minimum order value (quote) used when the market is unknown.'),
+  })
+  .describe('Market rules assumed in paper mode when the exchange markets cannot be loaded (offline).');
+
+export const ExchangeSchema = z.strictObject({
+  id: z
+    .string()
+    .regex(/^[a-z0-9]+$/)
+    .optional()
+    .describe('ccxt exchange id, e.g. binance, kraken, coinbase. Absent: paper mode uses signal prices only.'),
+  sandbox: z.boolean().default(false).describe("Use the exchange's testnet through ccxt setSandboxMode, where one exists."),
+  api_key_env: envName().default('CATALYST_EXCHANGE_API_KEY').describe('Environment variable holding the exchange API key.'),
+  secret_env: envName().default('CATALYST_EXCHANGE_SECRET').describe('Environment variable holding the exchange secret.'),
+  password_env: envName()
+    .default('CATALYST_EXCHANGE_PASSWORD')
+    .describe('Environment variable holding the exchange passphrase (only some exchanges need one).'),
+  quote: z.string().min(1).default('USDT').describe('Quote currency: a signal for BTC trades BTC/<quote> by default.'),
+  symbol_map: z
+    .record(z.string(), z.string())
+    .default({})
+    .describe('Explicit signal symbol -> exchange market, e.g. { "XBT": "BTC/USD" }. Wins over the default mapping.'),
+  timeout_ms: z.int().min(100).default(10_000).describe('ccxt request timeout. A timed-out order is reconciled, never blindly retried.'),
+  base_url: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe('Advanced (tests, emulators): send every exchange API request to this base URL instead of the real hosts.'),
+  load_markets_timeout_ms: z.int().min(100).default(15_000).describe('Give up loading markets after this long (paper mode then uses defaults).'),
+  market_defaults: MarketDefaultsSchema.prefault({}),
+});
+
+export const FiltersSchema = z.strictObject({
+  symbols_allow: z.array(z.string()).default([]).describe('Only these signal symbols are traded (empty: all).'),
+  symbols_deny: z.array(z.string()).default([]).describe('Never trade these signal symbols.'),
+  catalysts: z.array(z.string()).default([]).describe('Only these catalyst kinds (empty: all).'),
+  directions: z.array(z.enum(DIRECTIONS)).default(['long', 'short']).describe('Directions acted on; neutral is never traded.'),
+  min_confidence: z.number().min(0).max(1).default(0.6).describe('Skip signals below this classifier confidence.'),
+  max_signal_age_ms: z.int().min(0).default(60_000).describe('Skip (skipped:stale) a signal older than this when it is decided (age from ingested_at).'),
+  max_price_drift_pct: nonNeg()
+    .optional()
+    .describe('Skip when the current ticker differs from the signal price by more than this percent (needs a ticker).'),
+});
+
+export const SizingSchema = z.strictObject({
+  mode: z
+    .enum(['fixed_quote', 'equity_pct', 'risk_pct'])
+    .default('fixed_quote')
+    .describe('fixed_quote: a fixed quote amount; equity_pct: percent of equity; risk_pct: lose at most risk_pct of equity at the stop.'),
+  fixed_quote: positive().default(25).describe('Order value for fixed_quote (quote currency).'),
+  equity_pct: z.number().gt(0).max(100).default(2).describe('Percent of equity per trade for equity_pct.'),
+  risk_pct: z.number().gt(0).max(100).default(0.5).describe('Percent of equity risked per trade for risk_pct.'),
+  default_stop_pct: z.number().gt(0).max(100).default(5).describe('Stop distance (percent of price) when the signal has no usable stop_loss.'),
+  confidence_scaling: z.boolean().default(false).describe('Multiply the size by the signal confidence.'),
+  max_quote_per_trade: positive().default(100).describe('Hard cap of one order value (quote).'),
+  below_minimum: z
+    .enum(['skip', 'raise'])
+    .default('skip')
+    .describe('When the size is below the exchange minimum: skip, or raise it to the minimum (never above raise_cap_quote).'),
+  raise_cap_quote: positive().default(15).describe('raise never makes an order worth more than this (quote).'),
+});
+
+export const RiskSchema = z.strictObject({
+  max_open_positions: z.int().min(0).default(5).describe('No new position when this many are open.'),
+  max_exposure_per_symbol_quote: nonNeg().default(200).describe('Cost of one symbol position (quote) never exceeds this.'),
+  max_total_exposure_quote: nonNeg().default(500).describe('Cost of all positions (quote) never exceeds this.'),
+  max_daily_loss_quote: nonNeg().default(50).describe('Stop opening positions for the day (UTC) once realized loss incl. fees reaches this.'),
+  max_orders_per_day: z.int().min(0).default(20).describe('Orders sent per UTC day, all kinds.'),
+  cooldown_per_symbol_ms: z.int().min(0).default(15 * 60_000).describe('Minimum time between two trades of the same symbol.'),
+  short_on_spot: z
+    .enum(['skip', 'sell_holdings'])
+    .default('skip')
+    .describe('A short signal on a spot account: skip, or sell the position this client holds in that symbol.'),
+});
+
+export const ExecutionSchema = z.strictObject({
+  order_type: z.enum(['market', 'limit']).default('market').describe('Entry order type.'),
+  limit_offset_pct: nonNeg().default(0.1).describe('limit orders: buy this percent above (sell below) the reference price.'),
+  stop_loss_pct: z.number().gt(0).max(100).optional().describe('Stop-loss trigger this percent below the entry price when the signal has no stop_loss.'),
+  take_profit_pct: z.number().gt(0).optional().describe('Take-profit trigger this percent above the entry price when the signal has no take_profit.'),
+  protective_orders: z
+    .enum(['off', 'stop_loss', 'take_profit'])
+    .default('off')
+    .describe(
+      'After an entry fills, place ONE protective sell of the filled amount (spot balances cannot back both without OCO): a stop-loss-limit or take-profit-limit at the signal/config price. Paper mode records it without simulating its trigger.',
+    ),
+  protective_limit_offset_pct: nonNeg()
+    .default(0.5)
+    .describe('Limit price of a protective order this percent below its trigger, so a fast market still fills it.'),
+  max_send_attempts: z.int().min(1).max(10).default(3).describe('Attempts per order, each after reconciling by clientOrderId.'),
+  resend_window_ms: z.int().min(0).default(120_000).describe('On restart, an intent never seen by the exchange is sent only if decided less than this long ago.'),
+  client_order_id_max_len: z.int().min(16).max(64).default(36).describe('Length limit of clientOrderId on this exchange (Binance: 36).'),
+});
+
+export const PaperSchema = z.strictObject({
+  starting_balance_quote: positive().default(1000).describe('Simulated quote balance of a new paper journal.'),
+  fee_rate: nonNeg().max(0.1).default(0.001).describe('Simulated taker fee, fraction of order value.'),
+  slippage_pct: nonNeg().default(0.05).describe('Simulated slippage against you, percent of price.'),
+  use_exchange_ticker: z.boolean().default(true).describe('Fill at the exchange ticker when an exchange is configured and reachable; else at the signal price.'),
+});
+
+export const ConfigSchema = z
+  .strictObject({
+    mode: z.enum(['paper', 'live']).default('paper').describe('live trades real money, and only together with `run --live`.'),
+    data_dir: z.string().min(1).default('./catalyst-data').describe('Directory of the journal (SQLite), relative to the config file.'),
+    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('pino log level.'),
+    server: ServerSchema.prefault({}),
+    exchange: ExchangeSchema.prefault({}),
+    filters: FiltersSchema.prefault({}),
+    sizing: SizingSchema.prefault({}),
+    risk: RiskSchema.prefault({}),
+    execution: ExecutionSchema.prefault({}),
+    paper: PaperSchema.prefault({}),
+  })
+  .superRefine((c, ctx) => {
+    // Cross-field rules, reported together with field errors.
+    if (c.mode === 'live' && !c.exchange.id) {
+      ctx.addIssue({ code: 'custom', path: ['exchange', 'id'], message: 'live mode needs an exchange id' });
+    }
+    const deny = new Set(c.filters.symbols_deny.map((s) => s.toUpperCase()));
+    for (const s of c.filters.symbols_allow) {
+      if (deny.has(s.toUpperCase())) {
+        ctx.addIssue({ code: 'custom', path: ['filters', 'symbols_allow'], message: `${s} is both allowed and denied` });
+      }
+    }
+    if (c.server.reconnect.max_delay_ms < c.server.reconnect.initial_delay_ms) {
+      ctx.addIssue({ code: 'custom', path: ['server', 'reconnect', 'max_delay_ms'], message: 'smaller than initial_delay_ms' });
+    }
+  });
+
+export type Config = z.output<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  readonly code = 'config_invalid';
+  constructor(readonly issues: { path: string; message: string }[]) {
+    super('invalid configuration:\n' + issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n'));
+  }
+}
+
+/** Validate raw (parsed YAML) config; throws ConfigError listing every problem at once. */
+export function parseConfig(raw: unknown): Config {
+  const r = ConfigSchema.safeParse(raw ?? {});
+  if (r.success) return r.data;
+  throw new ConfigError(r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+}
+
+/** Secrets, read from the environment only (after `.env` was loaded by the CLI). */
+export interface Secrets {
+  serverKey: string | undefined;
+  exchangeApiKey: string | undefined;
+  exchangeSecret: string | undefined;
+  exchangePassword: string | undefined;
+}
+
+export function readSecrets(config: Config, env: NodeJS.ProcessEnv = process.env): Secrets {
+  const get = (name: string) => (env[name] && env[name]!.length > 0 ? env[name] : undefined);
+  return {
+    serverKey: get(config.server.key_env),
+    exchangeApiKey: get(config.exchange.api_key_env),
+    exchangeSecret: get(config.exchange.secret_env),
+    exchangePassword: get(config.exchange.password_env),
+  };
+}
+
+// ---- Markdown reference, generated from the schema ----
+
+interface Row {
+  path: string;
+  type: string;
+  def: string;
+  description: string;
+}
+
+function unwrap(schema: z.ZodType): { inner: z.ZodType; def: unknown; hasDefault: boolean } {
+  let s: z.ZodType = schema;
+  let def: unknown;
+  let hasDefault = false;
+  for (;;) {
+    const d = (s as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; defaultValue?: unknown } } })._zod.def;
+    if (d.type === 'default' || d.type === 'prefault') {
+      if (!hasDefault && d.type === 'default') {
+        def = d.defaultValue;
+        hasDefault = true;
+      }
+      s = d.innerType!;
+    } else if (d.type === 'optional' || d.type === 'nullable' || d.type === 'pipe') {
+      s = d.innerType ?? (d as unknown as { in: z.ZodType }).in;
+    } else return { inner: s, def, hasDefault };
+  }
+}
+
+function typeName(s: z.ZodType): string {
+  const d = (s as unknown as { _zod: { def: { type: string; entries?: Record<string, string>; element?: z.ZodType; format?: string } } })._zod.def;
+  if (d.type === 'enum') return Object.values(d.entries ?? {}).map((v) => `\`${v}\``).join(' \\| ');
+  if (d.type === 'array') return `list of ${typeName(unwrap(d.element!).inner)}`;
+  if (d.type === 'record') return 'map';
+  if (d.type === 'string' && d.format === 'url') return 'URL';
+  return d.type === 'int' || d.format === 'safeint' ? 'integer' : d.type;
+}
+
+function collect(schema: z.ZodType, prefix: string, rows: Row[]): void {
+  const { inner } = unwrap(schema);
+  const shape = (inner as unknown as { shape?: Record<string, z.ZodType> }).shape;
+  if (!shape) return;
+  for (const [key, field] of Object.entries(shape)) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    const u = unwrap(field);
+    const nestedShape = (u.inner as unknown as { shape?: unknown }).shape;
+    if (nestedShape) {
+      collect(field, path, rows);
+      continue;
+    }
+    rows.push({
+      path,
+      type: typeName(u.inner),
+      def: u.hasDefault ? '`' + JSON.stringify(u.def) + '`' : '-',
+      description: field.description ?? u.inner.description ?? '',
+    });
+  }
+}
+
+/** The config reference as a Markdown table, generated from ConfigSchema. */
+export function renderConfigReference(): string {
+  const rows: Row[] = [];
+  collect(ConfigSchema, '', rows);
+  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  return [
+    '| key | type | default | meaning |',
+    '| --- | --- | --- | --- |',
+    ...rows.map((r) => `| \`${r.path}\` | ${r.type} | ${esc(r.def)} | ${esc(r.description)} |`),
+  ].join('\n');
+}

@@ -1,0 +1,59 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { parse as parseYaml } from 'yaml';
+import { parseConfig, readSecrets, type Config, type Secrets } from './config.js';
+
+/** Loading what every command needs: .env, the config file, secrets, a logger that never prints secrets. */
+
+export interface Context {
+  configPath: string;
+  config: Config;
+  secrets: Secrets;
+  dataDir: string;
+  journalPath: string;
+  log: Logger;
+}
+
+export function loadDotEnv(cwd: string, configDir: string): void {
+  for (const dir of new Set([configDir, cwd])) {
+    const p = join(dir, '.env');
+    // loadEnvFile never overrides variables already set, so the real environment wins.
+    if (existsSync(p)) process.loadEnvFile(p);
+  }
+}
+
+export function readConfigFile(path: string): Config {
+  if (!existsSync(path)) throw new Error(`config file ${path} not found (create one with: catalyst-client init)`);
+  return parseConfig(parseYaml(readFileSync(path, 'utf8')) ?? {});
+}
+
+export function createLogger(level: string, dest: number = 1): Logger {
+  return pino(
+    {
+      level,
+      // Belt and braces: secrets are never put in log objects, and these paths are censored if one slips in.
+      redact: {
+        paths: ['key', 'secret', 'apiKey', 'password', 'token', 'authorization', 'headers.authorization', '*.apiKey', '*.secret', '*.key', '*.password', 'secrets'],
+        censor: '[redacted]',
+      },
+    },
+    pino.destination({ dest, sync: true }),
+  );
+}
+
+export function loadContext(configFile: string, opts: { logLevel?: string | undefined; logDest?: number } = {}): Context {
+  const configPath = resolve(configFile);
+  loadDotEnv(process.cwd(), dirname(configPath));
+  const config = readConfigFile(configPath);
+  const dataDir = isAbsolute(config.data_dir) ? config.data_dir : resolve(dirname(configPath), config.data_dir);
+  mkdirSync(dataDir, { recursive: true });
+  return {
+    configPath,
+    config,
+    secrets: readSecrets(config),
+    dataDir,
+    journalPath: join(dataDir, 'journal.sqlite'),
+    log: createLogger(opts.logLevel ?? config.log_level, opts.logDest ?? 2),
+  };
+}

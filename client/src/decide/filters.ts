@@ -1,0 +1,55 @@
+import type { Signal } from '@catalyst-signal/shared';
+import type { Config } from '../config.js';
+
+/**
+ * Signal filters: pure, no IO, no clock (time is passed in). Each returns the reason a signal is skipped, or
+ * undefined to let it through. Order matters only for which reason is reported first.
+ */
+
+export type FilterConfig = Config['filters'];
+
+/** Signal symbol -> exchange market symbol: the explicit map wins, else `<SYMBOL>/<quote>`. */
+export function mapSymbol(symbol: string, exchange: Pick<Config['exchange'], 'symbol_map' | 'quote'>): string {
+  const upper = symbol.toUpperCase();
+  const explicit = exchange.symbol_map[upper] ?? exchange.symbol_map[symbol];
+  if (explicit) return explicit;
+  // A publisher may already send a pair ("BTC/USDT", "BTC-USDT").
+  if (upper.includes('/')) return upper;
+  return `${upper}/${exchange.quote.toUpperCase()}`;
+}
+
+/** Age of a signal at `now`, measured from when the server committed it. */
+export function signalAgeMs(signal: Signal, now: number): number {
+  return now - Date.parse(signal.ingested_at);
+}
+
+export function filterSignal(signal: Signal, now: number, f: FilterConfig): { reason: string; detail: string } | undefined {
+  const sym = signal.symbol.toUpperCase();
+  if (signal.direction === 'neutral') return { reason: 'skipped:neutral', detail: 'neutral signals are never traded' };
+  if (!f.directions.includes(signal.direction)) {
+    return { reason: 'skipped:direction', detail: `${signal.direction} not in filters.directions` };
+  }
+  if (f.symbols_deny.some((s) => s.toUpperCase() === sym)) return { reason: 'skipped:symbol_denied', detail: sym };
+  if (f.symbols_allow.length > 0 && !f.symbols_allow.some((s) => s.toUpperCase() === sym)) {
+    return { reason: 'skipped:symbol_not_allowed', detail: sym };
+  }
+  if (f.catalysts.length > 0 && !f.catalysts.includes(signal.catalyst)) {
+    return { reason: 'skipped:catalyst', detail: `${signal.catalyst} not in filters.catalysts` };
+  }
+  if (signal.confidence < f.min_confidence) {
+    return { reason: 'skipped:confidence', detail: `${signal.confidence} < ${f.min_confidence}` };
+  }
+  if (signal.expires_at !== undefined && Date.parse(signal.expires_at) <= now) {
+    return { reason: 'skipped:expired', detail: `expired at ${signal.expires_at}` };
+  }
+  const age = signalAgeMs(signal, now);
+  if (age > f.max_signal_age_ms) {
+    return { reason: 'skipped:stale', detail: `age ${age} ms > ${f.max_signal_age_ms} ms` };
+  }
+  return undefined;
+}
+
+/** Drift of the current price from the signal's reference price, percent. */
+export function driftPct(signalPrice: number, ticker: number): number {
+  return (Math.abs(ticker - signalPrice) / signalPrice) * 100;
+}

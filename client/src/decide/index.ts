@@ -1,0 +1,88 @@
+import type { Decision, DecideConfig, DecisionInput, OrderLeg } from './types.js';
+import { driftPct, filterSignal } from './filters.js';
+import { checkEntryRisk, checkExitRisk } from './risk.js';
+import { floorToStep, roundToStep, sizeEntry } from './sizing.js';
+
+export * from './types.js';
+export { mapSymbol, filterSignal, signalAgeMs } from './filters.js';
+export { floorToStep, ceilToStep, roundToStep, targetQuote } from './sizing.js';
+export { exposure, utcDay } from './risk.js';
+
+/**
+ * The decision pipeline: signal + world snapshot + time -> one Decision with a reason. Pure (no IO, no clock,
+ * no randomness), so the same inputs always give the same decision and replay reproduces live behaviour.
+ */
+
+const skip = (reason: string, detail?: string): Decision => ({ verdict: 'skip', reason, detail, legs: [] });
+
+/** Signals that failed verification never reach the filters. */
+export function rejectDecision(reason: string, detail?: string): Decision {
+  return { verdict: 'reject', reason, detail, legs: [] };
+}
+
+export function decide(cfg: DecideConfig, input: DecisionInput): Decision {
+  const { signal, now, market, ticker, state } = input;
+  if (state.killSwitch) return skip('skipped:kill_switch', 'paused (catalyst-client resume to continue)');
+  const filtered = filterSignal(signal, now, cfg.filters);
+  if (filtered) return skip(filtered.reason, filtered.detail);
+  if (!market) return skip('skipped:no_market', `no exchange market for ${signal.symbol}`);
+  if (cfg.filters.max_price_drift_pct !== undefined && ticker !== undefined) {
+    const d = driftPct(signal.price, ticker);
+    if (d > cfg.filters.max_price_drift_pct) {
+      return skip('skipped:price_drift', `ticker ${ticker} is ${d.toFixed(2)}% from signal price ${signal.price}`);
+    }
+  }
+  const ref = ticker ?? signal.price;
+
+  if (signal.direction === 'short') {
+    if (cfg.risk.short_on_spot === 'skip') return skip('skipped:short_on_spot', 'spot account cannot short');
+    const held = state.positions.find((p) => p.market === market.symbol);
+    if (!held || held.amount <= 0) return skip('skipped:no_holdings', `nothing held in ${market.symbol}`);
+    const risk = checkExitRisk(cfg.risk, state);
+    if (risk) return skip(risk.reason, risk.detail);
+    const amount = floorToStep(held.amount, market.amountStep);
+    if (!(amount > 0) || amount < market.minAmount || amount * ref < market.minCost) {
+      return skip('skipped:below_minimum', `holding ${held.amount} is below the exchange minimum`);
+    }
+    const leg: OrderLeg = { leg: 'exit', market: market.symbol, side: 'sell', type: 'market', amount, refPrice: ref, quote: amount * ref };
+    return { verdict: 'trade', reason: 'trade:exit', detail: `sell ${amount} ${market.base}`, legs: [leg] };
+  }
+
+  const risk = checkEntryRisk(cfg.risk, state, market.symbol, now);
+  if ('reason' in risk) return skip(risk.reason, risk.detail);
+  const limit = cfg.execution.order_type === 'limit';
+  const price = limit ? roundToStep(ref * (1 + cfg.execution.limit_offset_pct / 100), market.priceStep) : ref;
+  const size = sizeEntry(cfg.sizing, { signal, market, price, equity: state.equity, capQuote: risk.capQuote });
+  if (!size.ok) return skip(size.reason, size.detail);
+
+  const stopLoss =
+    signal.stop_loss !== undefined && signal.stop_loss < price
+      ? signal.stop_loss
+      : cfg.execution.stop_loss_pct !== undefined
+        ? roundToStep(price * (1 - cfg.execution.stop_loss_pct / 100), market.priceStep)
+        : undefined;
+  const takeProfit =
+    signal.take_profit !== undefined && signal.take_profit > price
+      ? signal.take_profit
+      : cfg.execution.take_profit_pct !== undefined
+        ? roundToStep(price * (1 + cfg.execution.take_profit_pct / 100), market.priceStep)
+        : undefined;
+  const leg: OrderLeg = {
+    leg: 'entry',
+    market: market.symbol,
+    side: 'buy',
+    type: limit ? 'limit' : 'market',
+    amount: size.amount,
+    refPrice: ref,
+    limitPrice: limit ? price : undefined,
+    quote: size.quote,
+    stopLoss,
+    takeProfit,
+  };
+  return {
+    verdict: 'trade',
+    reason: size.raised ? 'trade:entry_raised_to_minimum' : 'trade:entry',
+    detail: `buy ${size.amount} ${market.base} ~${size.quote.toFixed(2)} ${market.quote}`,
+    legs: [leg],
+  };
+}

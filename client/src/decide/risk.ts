@@ -1,0 +1,49 @@
+import type { Config } from '../config.js';
+import type { DecisionState, Position } from './types.js';
+
+/** Risk limits: pure checks over a state snapshot. Exits (risk-reducing sells) pass fewer checks than entries. */
+
+const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+export { utcDay };
+
+export function exposure(positions: readonly Position[]): number {
+  return positions.reduce((sum, p) => sum + Math.max(0, p.cost), 0);
+}
+
+export function checkEntryRisk(
+  r: Config['risk'],
+  state: DecisionState,
+  market: string,
+  now: number,
+): { reason: string; detail: string } | { capQuote: number } {
+  if (state.dailyPnl <= -r.max_daily_loss_quote) {
+    return { reason: 'skipped:daily_loss', detail: `today's P&L ${state.dailyPnl.toFixed(2)} <= -${r.max_daily_loss_quote}` };
+  }
+  if (state.ordersToday >= r.max_orders_per_day) {
+    return { reason: 'skipped:max_orders_per_day', detail: `${state.ordersToday} orders today` };
+  }
+  const last = state.lastTradeAt[market];
+  if (last !== undefined && now - last < r.cooldown_per_symbol_ms) {
+    return { reason: 'skipped:cooldown', detail: `last trade ${now - last} ms ago < ${r.cooldown_per_symbol_ms} ms` };
+  }
+  const open = state.positions.filter((p) => p.amount > 0);
+  const held = open.find((p) => p.market === market);
+  if (!held && open.length >= r.max_open_positions) {
+    return { reason: 'skipped:max_open_positions', detail: `${open.length} open` };
+  }
+  const symbolRoom = r.max_exposure_per_symbol_quote - (held ? Math.max(0, held.cost) : 0);
+  const totalRoom = r.max_total_exposure_quote - exposure(state.positions);
+  if (symbolRoom <= 0) return { reason: 'skipped:symbol_exposure', detail: `${market} at its exposure cap` };
+  if (totalRoom <= 0) return { reason: 'skipped:total_exposure', detail: 'total exposure at its cap' };
+  // Leave room for the fee and a little adverse movement of a market order.
+  const balanceRoom = state.freeQuote * 0.99;
+  if (balanceRoom <= 0) return { reason: 'skipped:insufficient_balance', detail: `free ${state.freeQuote}` };
+  return { capQuote: Math.min(symbolRoom, totalRoom, balanceRoom) };
+}
+
+export function checkExitRisk(r: Config['risk'], state: DecisionState): { reason: string; detail: string } | undefined {
+  if (state.ordersToday >= r.max_orders_per_day) {
+    return { reason: 'skipped:max_orders_per_day', detail: `${state.ordersToday} orders today` };
+  }
+  return undefined;
+}

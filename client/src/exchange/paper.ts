@@ -1,0 +1,116 @@
+import type { Config } from '../config.js';
+import type { MarketInfo } from '../decide/index.js';
+import type { Journal } from '../journal.js';
+import { defaultMarket } from './markets.js';
+import { ExchangeRejected, type Balances, type ExchangeAdapter, type OrderRequest, type OrderState } from './types.js';
+
+/**
+ * Simulated exchange. Fills immediately at the exchange ticker when a market source is available, else at the
+ * price the decision used (the signal price): paper mode works with no network at all. Orders and balances
+ * live in the same journal as live ones, keyed by the same clientOrderId, so a retry or restart can never fill
+ * twice and status/history read the same in both modes.
+ */
+export class PaperAdapter implements ExchangeAdapter {
+  readonly kind = 'paper' as const;
+  readonly quote: string;
+  private sourceLoaded = false;
+
+  constructor(
+    private readonly journal: Journal,
+    private readonly config: Config,
+    /** Public market data (no keys), or undefined for fully offline paper trading. */
+    private readonly source?: ExchangeAdapter | undefined,
+  ) {
+    this.quote = config.exchange.quote.toUpperCase();
+    journal.ensurePaperWallet(this.quote, config.paper.starting_balance_quote);
+  }
+
+  async loadMarkets(): Promise<{ loaded: boolean; count: number; error?: string | undefined }> {
+    if (!this.source) return { loaded: false, count: 0, error: 'no exchange configured: default market rules' };
+    try {
+      const timeout = new Promise<never>((_, rej) =>
+        setTimeout(() => rej(new Error('timed out')), this.config.exchange.load_markets_timeout_ms).unref(),
+      );
+      const r = await Promise.race([this.source.loadMarkets(), timeout]);
+      this.sourceLoaded = r.loaded;
+      return r;
+    } catch (e) {
+      return { loaded: false, count: 0, error: `markets unavailable (${(e as Error).message}): default market rules` };
+    }
+  }
+
+  market(symbol: string): MarketInfo | undefined {
+    if (this.sourceLoaded) return this.source!.market(symbol);
+    return defaultMarket(symbol, this.config.exchange.market_defaults);
+  }
+
+  async ticker(symbol: string): Promise<number | undefined> {
+    if (!this.sourceLoaded || !this.config.paper.use_exchange_ticker) return undefined;
+    return this.source!.ticker(symbol);
+  }
+
+  async balances(): Promise<Balances> {
+    return { free: this.journal.paperBalances() };
+  }
+
+  async createOrder(req: OrderRequest): Promise<OrderState> {
+    const existing = this.journal.paperOrder(req.clientOrderId) as OrderState | undefined;
+    if (existing) return existing;
+    const m = this.market(req.market);
+    if (!m) throw new ExchangeRejected('bad_symbol', `paper: unknown market ${req.market}`);
+    if (req.trigger) {
+      // Recorded as resting; paper mode does not watch prices between signals, so it never triggers.
+      const order: OrderState = { clientOrderId: req.clientOrderId, exchangeOrderId: `paper-${req.clientOrderId}`, status: 'open', amount: req.amount, filled: 0, average: undefined, feeQuote: 0, feeBase: 0 };
+      this.journal.putPaperOrder(req.clientOrderId, order, {});
+      return order;
+    }
+    const last = (await this.ticker(req.market)) ?? req.refPrice;
+    const slip = this.config.paper.slippage_pct / 100;
+    let price = req.side === 'buy' ? last * (1 + slip) : last * (1 - slip);
+    if (req.type === 'limit' && req.price !== undefined) {
+      // Simulated as immediate-or-cancel: a limit that is not marketable now is cancelled unfilled.
+      const marketable = req.side === 'buy' ? price <= req.price : price >= req.price;
+      if (!marketable) {
+        const order: OrderState = { clientOrderId: req.clientOrderId, exchangeOrderId: `paper-${req.clientOrderId}`, status: 'canceled', amount: req.amount, filled: 0, average: undefined, feeQuote: 0, feeBase: 0 };
+        this.journal.putPaperOrder(req.clientOrderId, order, {});
+        return order;
+      }
+      price = req.side === 'buy' ? Math.min(price, req.price) : Math.max(price, req.price);
+    }
+    const value = req.amount * price;
+    const fee = value * this.config.paper.fee_rate;
+    const bal = this.journal.paperBalances();
+    const deltas: Record<string, number> = {};
+    if (req.side === 'buy') {
+      if ((bal[m.quote] ?? 0) < value + fee) {
+        throw new ExchangeRejected('insufficient_funds', `paper: insufficient ${m.quote} (need ${(value + fee).toFixed(8)})`);
+      }
+      deltas[m.quote] = -(value + fee);
+      deltas[m.base] = req.amount;
+    } else {
+      if ((bal[m.base] ?? 0) < req.amount - 1e-12) throw new ExchangeRejected('insufficient_funds', `paper: insufficient ${m.base}`);
+      deltas[m.base] = -req.amount;
+      deltas[m.quote] = value - fee;
+    }
+    const order: OrderState = {
+      clientOrderId: req.clientOrderId,
+      exchangeOrderId: `paper-${req.clientOrderId}`,
+      status: 'closed',
+      amount: req.amount,
+      filled: req.amount,
+      average: price,
+      feeQuote: fee,
+      feeBase: 0,
+    };
+    this.journal.putPaperOrder(req.clientOrderId, order, deltas);
+    return order;
+  }
+
+  async fetchOrder(clientOrderId: string): Promise<OrderState | undefined> {
+    return this.journal.paperOrder(clientOrderId) as OrderState | undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.source?.close();
+  }
+}

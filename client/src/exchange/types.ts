@@ -1,0 +1,71 @@
+import type { MarketInfo } from '../decide/index.js';
+
+/**
+ * What the executor needs from an exchange, live or simulated. Nothing here imports ccxt, so paper mode and
+ * the CLI's light commands never pay for it.
+ */
+
+export interface OrderRequest {
+  clientOrderId: string;
+  market: string;
+  side: 'buy' | 'sell';
+  type: 'market' | 'limit';
+  amount: number;
+  /** Limit price (limit orders). */
+  price?: number | undefined;
+  /** Price the decision used; paper fills at it when no ticker is available. */
+  refPrice: number;
+  /** Makes a limit order conditional: stop-loss / take-profit trigger price. */
+  trigger?: { kind: 'stop_loss' | 'take_profit'; price: number } | undefined;
+}
+
+export interface OrderState {
+  clientOrderId: string;
+  exchangeOrderId: string;
+  status: 'open' | 'closed' | 'canceled' | 'rejected';
+  amount: number;
+  filled: number;
+  average: number | undefined;
+  feeQuote: number;
+  feeBase: number;
+}
+
+export interface Balances {
+  free: Record<string, number>;
+}
+
+export interface ExchangeAdapter {
+  readonly kind: 'paper' | 'live';
+  readonly quote: string;
+  /** Loads market rules. Paper mode survives a failure (it falls back to default rules). */
+  loadMarkets(): Promise<{ loaded: boolean; count: number; error?: string | undefined }>;
+  market(symbol: string): MarketInfo | undefined;
+  /** Last price, or undefined when unknown (offline paper, or the request failed). */
+  ticker(symbol: string): Promise<number | undefined>;
+  balances(): Promise<Balances>;
+  createOrder(req: OrderRequest): Promise<OrderState>;
+  /** Look an order up by OUR id; undefined when the exchange does not know it. Throws ExchangeUncertain when it cannot tell. */
+  fetchOrder(clientOrderId: string, market: string): Promise<OrderState | undefined>;
+  close(): Promise<void>;
+}
+
+/** The exchange refused the order: nothing executed, retrying the same request would fail again. */
+export class ExchangeRejected extends Error {
+  override name = 'ExchangeRejected';
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The outcome is unknown (timeout, network, 5xx): the order MAY have executed. Reconcile before anything else. */
+export class ExchangeUncertain extends Error {
+  override name = 'ExchangeUncertain';
+  readonly code = 'uncertain';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

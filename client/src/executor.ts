@@ -1,0 +1,196 @@
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { ExchangeRejected, ExchangeUncertain, type ExchangeAdapter, type OrderState } from './exchange/index.js';
+import { FINAL_STATUSES, type IntentRow, type IntentStatus, type Journal } from './journal.js';
+import { floorToStep, roundToStep } from './decide/index.js';
+import { clientOrderId } from './order-id.js';
+
+/**
+ * Turns journaled order intents into exchange orders. Invariants:
+ *  - an intent is on disk before its request is sent (the caller journals it with the decision);
+ *  - the clientOrderId is deterministic, and before ANY resend the exchange is asked for that id, so one
+ *    (seq, leg) can never become two orders;
+ *  - when the exchange cannot answer that question, we stop and leave the intent pending for the next
+ *    reconcile rather than guess.
+ */
+
+export type CrashPoint = 'after-intent' | 'after-send';
+
+/** Test hook: die like a power cut at a chosen point, to prove restart reconciliation. */
+function crashHook(point: CrashPoint): void {
+  if (process.env['CATALYST_TEST_CRASH_AT'] === point) process.kill(process.pid, 'SIGKILL');
+}
+
+function statusOf(o: OrderState): IntentStatus {
+  if (o.status === 'closed') return 'filled';
+  if (o.status === 'open') return 'open';
+  if (o.status === 'rejected') return 'rejected';
+  return 'canceled';
+}
+
+export class Executor {
+  constructor(
+    private readonly journal: Journal,
+    private readonly exchange: ExchangeAdapter,
+    private readonly config: Config,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+    /** Called right before an order request is written (latency measurement). */
+    private readonly onSend?: (i: IntentRow) => void,
+  ) {}
+
+  private record(i: IntentRow, o: OrderState, attempts: number): IntentRow {
+    const row = this.journal.updateIntent(
+      i.client_order_id,
+      {
+        status: statusOf(o),
+        exchangeOrderId: o.exchangeOrderId,
+        filled: o.filled,
+        avgPrice: o.average,
+        feeQuote: o.feeQuote,
+        feeBase: o.feeBase,
+        attempts,
+      },
+      this.now(),
+    );
+    this.log.info({ clientOrderId: i.client_order_id, status: row.status, filled: row.filled, avg: row.avg_price }, 'order recorded');
+    return row;
+  }
+
+  /** Ask the exchange about our id. 'unknown' means it could not tell: do not send. */
+  private async lookup(i: IntentRow): Promise<OrderState | 'not_found' | 'unknown'> {
+    try {
+      return (await this.exchange.fetchOrder(i.client_order_id, i.market)) ?? 'not_found';
+    } catch (e) {
+      this.log.warn({ clientOrderId: i.client_order_id, err: (e as Error).message }, 'reconcile lookup failed');
+      return 'unknown';
+    }
+  }
+
+  /** Send a pending intent; at most one order per clientOrderId ever. */
+  async execute(intent: IntentRow): Promise<IntentRow> {
+    const i = intent;
+    if (FINAL_STATUSES.has(i.status) || i.status === 'open') return i;
+    let attempts = i.attempts;
+    let lastError = '';
+    for (let n = 0; n < this.config.execution.max_send_attempts; n++) {
+      if (attempts > 0) {
+        // A previous attempt may have executed (timeout, crash): the exchange decides, not our memory.
+        const found = await this.lookup(i);
+        if (found === 'unknown') break;
+        if (found !== 'not_found') return this.recordAndProtect(i, found, attempts);
+      }
+      crashHook('after-intent');
+      // No journal write here: the intent is already durable, and after a crash every non-final intent is
+      // looked up by clientOrderId before anything is sent, so one fsync per order is enough.
+      attempts += 1;
+      this.onSend?.(i);
+      try {
+        const protective = i.type === 'stop_loss' || i.type === 'take_profit';
+        const o = await this.exchange.createOrder({
+          clientOrderId: i.client_order_id,
+          market: i.market,
+          side: i.side,
+          type: protective || i.type === 'limit' ? 'limit' : 'market',
+          amount: i.amount,
+          price: i.price ?? undefined,
+          refPrice: i.ref_price,
+          trigger: protective ? { kind: i.type as 'stop_loss' | 'take_profit', price: (i.type === 'stop_loss' ? i.stop_loss : i.take_profit)! } : undefined,
+        });
+        crashHook('after-send');
+        return this.recordAndProtect(i, o, attempts);
+      } catch (e) {
+        if (e instanceof ExchangeRejected) {
+          this.log.warn({ clientOrderId: i.client_order_id, code: e.code, err: e.message }, 'order rejected by exchange');
+          return this.journal.updateIntent(i.client_order_id, { status: 'rejected', error: `${e.code}: ${e.message}`, attempts }, this.now());
+        }
+        lastError = (e as Error).message;
+        this.log.warn({ clientOrderId: i.client_order_id, attempt: attempts, err: lastError, uncertain: e instanceof ExchangeUncertain }, 'order outcome unknown; reconciling');
+      }
+    }
+    // Last word: one more lookup so a late-executed order is recorded now rather than at the next reconcile.
+    const found = await this.lookup(i);
+    if (found !== 'unknown' && found !== 'not_found') return this.recordAndProtect(i, found, attempts);
+    this.log.error({ clientOrderId: i.client_order_id, err: lastError }, 'order still unresolved; left pending for reconcile');
+    return this.journal.updateIntent(i.client_order_id, { status: 'pending', error: lastError || 'unresolved', attempts }, this.now());
+  }
+
+  /**
+   * Bring every non-final intent to a known state (run at start and periodically). A pending intent the
+   * exchange has never seen is sent only while it is fresh; an old one is abandoned, never sent late.
+   */
+  private async recordAndProtect(i: IntentRow, o: OrderState, attempts: number): Promise<IntentRow> {
+    const row = this.record(i, o, attempts);
+    if (row.status === 'filled' && row.leg === 'entry') await this.protect(row);
+    return row;
+  }
+
+  /**
+   * One protective sell for a filled entry (spot cannot back a stop AND a take-profit without OCO). Its
+   * intent is journaled first, with its own deterministic id, like any other order.
+   */
+  private async protect(entry: IntentRow): Promise<void> {
+    const mode = this.config.execution.protective_orders;
+    if (mode === 'off') return;
+    const trigger = mode === 'stop_loss' ? entry.stop_loss : entry.take_profit;
+    const m = this.exchange.market(entry.market);
+    if (!trigger || !m) return;
+    const amount = floorToStep(entry.filled - entry.fee_base, m.amountStep);
+    const price = roundToStep(trigger * (1 - this.config.execution.protective_limit_offset_pct / 100), m.priceStep);
+    if (!(amount > 0) || amount < m.minAmount || amount * price < m.minCost) {
+      this.log.warn({ clientOrderId: entry.client_order_id, amount }, 'filled amount below the exchange minimum: no protective order');
+      return;
+    }
+    const leg = mode === 'stop_loss' ? 'sl' : 'tp';
+    const intent = this.journal.addIntent(
+      {
+        client_order_id: clientOrderId(this.journal.installSalt(), entry.epoch, entry.seq, leg, this.config.execution.client_order_id_max_len),
+        epoch: entry.epoch,
+        seq: entry.seq,
+        leg,
+        market: entry.market,
+        side: 'sell',
+        type: mode,
+        amount,
+        price,
+        ref_price: entry.avg_price ?? entry.ref_price,
+        stop_loss: mode === 'stop_loss' ? trigger : null,
+        take_profit: mode === 'take_profit' ? trigger : null,
+      },
+      this.now(),
+    );
+    await this.execute(intent);
+  }
+
+  async reconcileAll(): Promise<{ checked: number; resent: number; abandoned: number }> {
+    if (this.config.execution.protective_orders !== 'off') {
+      for (const e of this.journal.unprotectedEntries()) await this.protect(e);
+    }
+    let resent = 0;
+    let abandoned = 0;
+    const open = this.journal.openIntents();
+    for (const i of open) {
+      const found = await this.lookup(i);
+      if (found === 'unknown') continue;
+      if (found !== 'not_found') {
+        await this.recordAndProtect(i, found, i.attempts);
+        continue;
+      }
+      if (i.status === 'open') {
+        // Accepted once, now unknown to the exchange (pruned history): keep what we recorded, stop tracking.
+        this.journal.updateIntent(i.client_order_id, { status: 'canceled', error: 'no longer known to the exchange' }, this.now());
+        continue;
+      }
+      if (this.now() - i.created_at <= this.config.execution.resend_window_ms && !this.journal.killSwitch().on) {
+        this.log.warn({ clientOrderId: i.client_order_id }, 'intent never reached the exchange; sending it now');
+        await this.execute({ ...i, attempts: 0 });
+        resent += 1;
+      } else {
+        this.log.warn({ clientOrderId: i.client_order_id }, 'intent never reached the exchange and is too old (or paused); abandoned');
+        this.journal.updateIntent(i.client_order_id, { status: 'abandoned', error: 'not sent: too old or paused at reconcile' }, this.now());
+        abandoned += 1;
+      }
+    }
+    return { checked: open.length, resent, abandoned };
+  }
+}

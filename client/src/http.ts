@@ -1,0 +1,63 @@
+import { HistoryResponseSchema, PATHS, type HistoryResponse } from '@catalyst-signal/shared';
+
+/** Small REST client for the signal server (global fetch, timeouts, problem+json errors surfaced). */
+
+export class HttpError extends Error {
+  override name = 'HttpError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ServerHttp {
+  baseUrl: string;
+  key?: string | undefined;
+  timeoutMs?: number | undefined;
+}
+
+async function request(s: ServerHttp, path: string, auth: boolean): Promise<{ body: unknown; date: string | null; receivedAt: number; sentAt: number }> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (auth && s.key) headers['authorization'] = `Bearer ${s.key}`;
+  const sentAt = Date.now();
+  const res = await fetch(new URL(path, s.baseUrl), { headers, signal: AbortSignal.timeout(s.timeoutMs ?? 10_000) });
+  const receivedAt = Date.now();
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* not JSON: keep the text for the error message */
+  }
+  if (!res.ok) {
+    const p = body as { code?: string; title?: string; detail?: string };
+    throw new HttpError(res.status, p?.code ?? String(res.status), `${path}: HTTP ${res.status} ${p?.detail ?? p?.title ?? text.slice(0, 200)}`);
+  }
+  return { body, date: res.headers.get('date'), receivedAt, sentAt };
+}
+
+export async function fetchJwks(s: ServerHttp): Promise<unknown> {
+  return (await request(s, PATHS.signingKeys, false)).body;
+}
+
+export async function fetchHealth(s: ServerHttp): Promise<{ body: Record<string, unknown>; skewMs: number | undefined }> {
+  const r = await request(s, PATHS.healthz, false);
+  // The Date header has 1 s resolution: good enough to catch the multi-second skews that matter.
+  const skew = r.date ? Date.parse(r.date) + 500 - (r.sentAt + r.receivedAt) / 2 : undefined;
+  return { body: r.body as Record<string, unknown>, skewMs: Number.isFinite(skew) ? skew : undefined };
+}
+
+export async function fetchHistory(s: ServerHttp, afterSeq: number, limit = 1000, extra: Record<string, string> = {}): Promise<HistoryResponse> {
+  const q = new URLSearchParams({ after_seq: String(afterSeq), limit: String(limit), ...extra });
+  const r = await request(s, `${PATHS.signals}?${q.toString()}`, true);
+  return HistoryResponseSchema.parse(r.body);
+}
+
+export function streamUrl(baseUrl: string): string {
+  const u = new URL(PATHS.stream, baseUrl);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  return u.toString();
+}

@@ -1,0 +1,45 @@
+import type { JWK } from 'jose';
+import type { Config } from './config.js';
+import { fetchJwks } from './http.js';
+import type { Journal } from './journal.js';
+import { fingerprint, signingJwk } from './verify.js';
+
+/**
+ * Trust on first use, with an optional out-of-band fingerprint in the config: the server signing key is
+ * pinned in the journal the first time, and a different key later is refused (signals would be rejected).
+ */
+
+export class KeyPinError extends Error {
+  override name = 'KeyPinError';
+  readonly code = 'key_changed';
+}
+
+export async function serverKeyStatus(config: Config, journal: Journal): Promise<{ jwk: JWK; fingerprint: string; pinned: 'existing' | 'new' }> {
+  const jwk = signingJwk(await fetchJwks({ baseUrl: config.server.url }));
+  const fp = await fingerprint(jwk);
+  const expected = config.server.signing_key_fingerprint;
+  if (expected && expected !== fp) {
+    throw new KeyPinError(`server signing key ${fp} does not match server.signing_key_fingerprint ${expected}: refusing`);
+  }
+  const pin = journal.pinnedKey();
+  if (pin) {
+    if (pin.fingerprint !== fp) {
+      throw new KeyPinError(`server signing key CHANGED: pinned ${pin.fingerprint}, server now presents ${fp}. Refusing. If the server operator confirms the rotation, run: catalyst-client pin --replace`);
+    }
+    return { jwk, fingerprint: fp, pinned: 'existing' };
+  }
+  journal.pinKey(fp, jwk as Record<string, unknown>);
+  return { jwk, fingerprint: fp, pinned: 'new' };
+}
+
+/** The key to verify with: the pin when there is one (no network needed), else pin now. */
+export async function pinnedOrFetch(config: Config, journal: Journal): Promise<{ jwk: JWK; fingerprint: string }> {
+  const pin = journal.pinnedKey();
+  if (pin) {
+    if (config.server.signing_key_fingerprint && config.server.signing_key_fingerprint !== pin.fingerprint) {
+      throw new KeyPinError(`pinned key ${pin.fingerprint} does not match server.signing_key_fingerprint in the config`);
+    }
+    return { jwk: pin.jwk as JWK, fingerprint: pin.fingerprint };
+  }
+  return serverKeyStatus(config, journal);
+}

@@ -1,0 +1,72 @@
+import type { Logger } from 'pino';
+import type { Signal } from '@catalyst-signal/shared';
+import type { Config } from './config.js';
+import { decide, exposure, filterSignal, mapSymbol, rejectDecision, type Decision } from './decide/index.js';
+import type { ExchangeAdapter } from './exchange/index.js';
+import type { Executor } from './executor.js';
+import type { IntentRow, Journal } from './journal.js';
+import { clientOrderId } from './order-id.js';
+import type { VerifyResult } from './connection.js';
+
+/**
+ * One signal through the pipeline, shared by `run` and `replay`:
+ * gather a snapshot (IO) -> decide (pure) -> journal decision + intents + cursor (one transaction) -> execute.
+ */
+
+export interface PipelineDeps {
+  config: Config;
+  journal: Journal;
+  exchange: ExchangeAdapter;
+  executor: Executor;
+  log: Logger;
+  now: () => number;
+}
+
+export interface Outcome {
+  decision: Decision;
+  intents: IntentRow[];
+}
+
+export async function processSignal(d: PipelineDeps, signal: Signal, verified: VerifyResult, receivedAt: number): Promise<Outcome> {
+  const { config, journal, exchange } = d;
+  let decision: Decision;
+  if (!verified.ok) {
+    decision = rejectDecision('rejected:bad_signature', verified.why);
+  } else {
+    const now = d.now();
+    const marketSymbol = mapSymbol(signal.symbol, config.exchange);
+    const market = exchange.market(marketSymbol);
+    // Only pay for exchange round trips when the signal survives the cheap checks.
+    const cheapSkip = journal.killSwitch().on || filterSignal(signal, now, config.filters) !== undefined || !market;
+    let ticker: number | undefined;
+    let freeQuote: number | undefined = 0;
+    if (!cheapSkip) {
+      ticker = await exchange.ticker(marketSymbol);
+      // No balance, no sizing: an exchange outage is a journaled skip, not a crash of the whole client.
+      freeQuote = await exchange.balances().then(
+        (b) => b.free[exchange.quote] ?? 0,
+        (e: Error) => (d.log.warn({ err: e.message }, 'balance unavailable'), undefined),
+      );
+    }
+    if (freeQuote === undefined) {
+      decision = { verdict: 'skip', reason: 'skipped:exchange_unavailable', detail: 'balance could not be read', legs: [] };
+    } else {
+      const positions = journal.positions();
+      const state = journal.decisionState(d.now(), { freeQuote, equity: freeQuote + exposure(positions) });
+      decision = decide(config, { signal, now: d.now(), market, ticker, state });
+    }
+  }
+  const salt = journal.installSalt();
+  const intents = decision.legs.map((leg) => ({
+    clientOrderId: clientOrderId(salt, signal.epoch, signal.seq, leg.leg, config.execution.client_order_id_max_len),
+    leg,
+  }));
+  journal.recordDecision({ signal, receivedAt, decidedAt: d.now(), decision, intents });
+  d.log.info({ seq: signal.seq, symbol: signal.symbol, verdict: decision.verdict, reason: decision.reason, detail: decision.detail }, 'decision');
+  const rows: IntentRow[] = [];
+  for (const i of intents) {
+    // Obey a pause that arrived while we were deciding: the intent stays journaled and is reconciled later.
+    rows.push(await d.executor.execute(journal.intent(i.clientOrderId)!));
+  }
+  return { decision, intents: rows };
+}
