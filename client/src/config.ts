@@ -26,7 +26,7 @@ export const ReconnectSchema = z
 export const ServerSchema = z.strictObject({
   url: z
     .url({ protocol: /^https?$/ })
-    .default('http://127.0.0.1:8080')
+    .default('http://127.0.0.1:8787')
     .describe('Base URL of the signal server (http or https); the stream is ws(s)://<host>/v1/stream.'),
   key_env: envName()
     .default('CATALYST_SERVER_KEY')
@@ -162,7 +162,7 @@ export const PaperSchema = z.strictObject({
 export const ConfigSchema = z
   .strictObject({
     mode: z.enum(['paper', 'live']).default('paper').describe('live trades real money, and only together with `run --live`.'),
-    data_dir: z.string().min(1).default('./catalyst-data').describe('Directory of the journal (SQLite), relative to the config file.'),
+    data_dir: z.string().min(1).default('./catalyst-client-data').describe('Directory of the journal (SQLite), relative to the config file.'),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('pino log level.'),
     server: ServerSchema.prefault({}),
     exchange: ExchangeSchema.prefault({}),

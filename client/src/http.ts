@@ -45,8 +45,11 @@ export async function fetchJwks(s: ServerHttp): Promise<unknown> {
 
 export async function fetchHealth(s: ServerHttp): Promise<{ body: Record<string, unknown>; skewMs: number | undefined }> {
   const r = await request(s, PATHS.healthz, false);
-  // The Date header has 1 s resolution: good enough to catch the multi-second skews that matter.
-  const skew = r.date ? Date.parse(r.date) + 500 - (r.sentAt + r.receivedAt) / 2 : undefined;
+  const mid = (r.sentAt + r.receivedAt) / 2;
+  // The server's millisecond clock in the body when it has one; else the Date header (1 s resolution).
+  const serverTime = (r.body as { time?: unknown })?.time;
+  const skew =
+    typeof serverTime === 'number' ? serverTime - mid : r.date ? Date.parse(r.date) + 500 - mid : undefined;
   return { body: r.body as Record<string, unknown>, skewMs: Number.isFinite(skew) ? skew : undefined };
 }
 

@@ -58,7 +58,7 @@ describe.each(['after-intent', 'after-send'])('SIGKILL %s', (point) => {
     second.child.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);
 
-    const j = Journal.open(join(dir, 'catalyst-data', 'journal.sqlite'));
+    const j = Journal.open(join(dir, 'catalyst-client-data', 'journal.sqlite'));
     try {
       const salt = j.installSalt();
       for (const seq of [1, 2, 3]) {
@@ -83,7 +83,7 @@ describe('clean shutdown', () => {
     await emu.waitForOrders(1);
     run.child.kill('SIGTERM');
     expect((await run.exited).code).toBe(0);
-    const j = Journal.open(join(dir, 'catalyst-data', 'journal.sqlite'));
+    const j = Journal.open(join(dir, 'catalyst-client-data', 'journal.sqlite'));
     try {
       const id = clientOrderId(j.installSalt(), server.epoch, 1, 'entry');
       expect(j.intent(id)!.status).toBe('filled');

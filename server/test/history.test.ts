@@ -78,6 +78,7 @@ describe('health', () => {
     const h = await (await fetch(`${t.url}/healthz`)).json();
     expect(h.status).toBe('ok');
     expect(h.transport).toMatch(/^uws-/);
+    expect(Math.abs(h.time - Date.now())).toBeLessThan(5000);
     expect((await fetch(`${t.url}/readyz`)).status).toBe(200);
     expect((await fetch(`${t.url}/nope`)).status).toBe(404);
   });

@@ -67,6 +67,8 @@ export const HealthSchema = z.object({
   transport: z.string().optional(),
   epoch: z.string().optional(),
   head_seq: z.int().optional(),
+  /** Server clock, ms since the Unix epoch, for clock-skew checks. */
+  time: z.number().optional(),
 });
 
 /** Admin: create an API key. */

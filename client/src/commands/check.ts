@@ -43,7 +43,11 @@ export async function checkCommand(ctx: Context, opts: { live?: boolean }): Prom
       const h = await fetchHealth({ baseUrl: config.server.url });
       head = Number(h.body['head_seq'] ?? 0);
       add(h.body['status'] === 'ok', `server ${config.server.url} reachable: status ${String(h.body['status'])}, epoch ${String(h.body['epoch'])}, head ${head}`);
-      if (h.skewMs !== undefined) add(Math.abs(h.skewMs) <= maxSkew + 1000 ? true : false, `clock vs server HTTP Date: ${Math.round(h.skewMs)} ms (1 s resolution)`);
+      if (h.skewMs !== undefined) {
+        const precise = typeof h.body['time'] === 'number';
+        const slack = precise ? 0 : 1000; // the Date header only has 1 s resolution
+        add(Math.abs(h.skewMs) <= maxSkew + slack, `clock vs server ${precise ? '/healthz time' : 'HTTP Date'}: ${Math.round(h.skewMs)} ms (max ${maxSkew})`);
+      }
       const cur = journal.cursor();
       if (cur.epoch && h.body['epoch'] && cur.epoch !== h.body['epoch']) add(false, `server epoch ${String(h.body['epoch'])} differs from the journal's ${cur.epoch}: the server history was replaced`);
     } catch (e) {

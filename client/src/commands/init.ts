@@ -12,7 +12,7 @@ export function configTemplate(serverUrl: string): string {
 
 # paper = simulated fills (default). live = real orders, and ONLY together with: catalyst-client run --live
 mode: paper
-data_dir: ./catalyst-data          # journal (SQLite): cursor, decisions, orders, positions
+data_dir: ./catalyst-client-data       # journal (SQLite): cursor, decisions, orders, positions
 log_level: info
 
 server:
@@ -71,6 +71,6 @@ paper:
 export function initCommand(opts: { config: string; server?: string | undefined; force?: boolean | undefined }): string {
   const path = resolve(opts.config);
   if (existsSync(path) && !opts.force) throw new Error(`${path} already exists (use --force to overwrite)`);
-  writeFileSync(path, configTemplate(opts.server ?? 'http://127.0.0.1:8080'), { mode: 0o600 });
+  writeFileSync(path, configTemplate(opts.server ?? 'http://127.0.0.1:8787'), { mode: 0o600 });
   return path;
 }

@@ -68,7 +68,7 @@ export function registerRoutes(d: RoutesDeps): void {
 
   route(d, 'get', PATHS.healthz, {}, () => ({
     status: 200,
-    body: { status: 'ok', transport: d.transport, epoch: d.store.epoch, head_seq: d.store.head },
+    body: { status: 'ok', transport: d.transport, epoch: d.store.epoch, head_seq: d.store.head, time: Date.now() },
   }));
 
   route(d, 'get', PATHS.readyz, {}, () => {
