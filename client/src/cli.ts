@@ -84,10 +84,11 @@ program
   .command('run')
   .description('follow the stream and trade (paper unless config mode: live AND --live)')
   .option('--live', 'trade real money (needs mode: live in the config too)')
+  .option('--log-level <level>', 'JSON log level on stderr (default: the config\'s; warn when stderr is a terminal, where stdout shows one line per signal)')
   .action(
-    action(async (o: { live?: boolean }) => {
+    action(async (o: { live?: boolean; logLevel?: string }) => {
       const { runCommand } = await import('./commands/run.js');
-      return runCommand(await ctx(), o);
+      return runCommand(await ctx(o.logLevel ?? (process.stderr.isTTY ? 'warn' : undefined)), o);
     }),
   );
 

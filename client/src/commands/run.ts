@@ -5,6 +5,7 @@ import { Executor } from '../executor.js';
 import { Journal } from '../journal.js';
 import { KeyPinError, pinnedOrFetch, serverKeyStatus } from '../keys.js';
 import { processSignal } from '../pipeline.js';
+import { formatOutcome } from '../report.js';
 import { createVerifier } from '../verify.js';
 
 /**
@@ -24,7 +25,13 @@ export interface Engine {
   connection: Connection;
 }
 
-export async function startEngine(ctx: Context, opts: { live?: boolean | undefined }): Promise<Engine> {
+export interface EngineOptions {
+  live?: boolean | undefined;
+  /** Receives one readable line per decided signal (stdout for `run`). */
+  report?: ((line: string) => void) | undefined;
+}
+
+export async function startEngine(ctx: Context, opts: EngineOptions): Promise<Engine> {
   const { config, secrets, log } = ctx;
   if (opts.live && config.mode !== 'live') throw new RunRefused('--live needs `mode: live` in the config as well');
   const live = Boolean(opts.live) && config.mode === 'live';
@@ -69,7 +76,8 @@ export async function startEngine(ctx: Context, opts: { live?: boolean | undefin
       cursor: journal,
       log,
       apply: async (signal, verified, receivedAt) => {
-        await processSignal(deps, signal, verified, receivedAt);
+        const outcome = await processSignal(deps, signal, verified, receivedAt);
+        opts.report?.(formatOutcome(signal, outcome, !live));
       },
     });
     // Limit orders and unresolved sends get a periodic second look.
@@ -107,7 +115,8 @@ export async function startEngine(ctx: Context, opts: { live?: boolean | undefin
 }
 
 export async function runCommand(ctx: Context, opts: { live?: boolean | undefined }): Promise<number> {
-  const engine = await startEngine(ctx, opts);
+  const report = (line: string) => void process.stdout.write(`${line}\n`);
+  const engine = await startEngine(ctx, { ...opts, report });
   const onSignal = (sig: NodeJS.Signals) => void engine.stop(sig);
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);

@@ -71,8 +71,8 @@ export function createFeed(seed = 1, now: () => Date = () => new Date()): () => 
     const drift = 1 + (rand() - 0.5) * 0.01;
     const price = Number((prices.get(inst.symbol)! * drift).toPrecision(6));
     prices.set(inst.symbol, price);
-    // Beta(2,2)-ish: most classifications are middling, a few are very sure.
-    const confidence = Math.round(((rand() + rand() + rand()) / 3) * 100) / 100;
+    // Triangular on 0.30..0.98: most classifications are middling, a few very sure, none certain.
+    const confidence = Math.round((0.3 + 0.68 * ((rand() + rand()) / 2)) * 100) / 100;
     const at = now();
     const withHints = h.dir !== 'neutral' && rand() < 0.6;
     const sign = h.dir === 'long' ? 1 : -1;

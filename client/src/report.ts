@@ -1,0 +1,26 @@
+import type { Signal } from '@catalyst-signal/shared';
+import type { Outcome } from './pipeline.js';
+
+/**
+ * One readable line per signal for a person watching `run` (stdout); the JSON log keeps every detail.
+ *   #41  MRNA  fda long 0.91      TRADED   buy 0.6067 MRNA/USDT @ 41.2 = 25.00 USDT  filled (paper)
+ *   #42  TSLA  analyst short 0.55 skipped  low confidence: 0.55 < 0.6
+ */
+export function formatOutcome(signal: Signal, o: Outcome, paper: boolean): string {
+  const head = `#${String(signal.seq).padEnd(5)} ${signal.symbol.padEnd(6)} ${`${signal.catalyst} ${signal.direction} ${signal.confidence.toFixed(2)}`.padEnd(24)}`;
+  const d = o.decision;
+  if (d.verdict !== 'trade') {
+    const why = d.reason.replace(/^(skipped|rejected):/, '').replace(/_/g, ' ');
+    return `${head} ${d.verdict === 'reject' ? 'REJECTED' : 'skipped '} ${why}${d.detail ? `: ${d.detail}` : ''}`;
+  }
+  const orders = o.intents.map((i) => {
+    const price = i.avg_price ?? i.price ?? i.ref_price;
+    const value = (i.filled || i.amount) * price;
+    return `${i.side} ${fmt(i.amount)} ${i.market} @ ${fmt(price)} = ${value.toFixed(2)} ${i.market.split('/')[1] ?? ''}  ${i.status}${i.error ? ` (${i.error})` : ''}`;
+  });
+  return `${head} TRADED   ${orders.join('; ')}${paper ? ' (paper)' : ''}`;
+}
+
+function fmt(n: number): string {
+  return Number(n.toPrecision(6)).toString();
+}

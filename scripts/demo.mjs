@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+// The whole system on one machine, offline: a signal server on a local SQLite file, a demo publisher that
+// emits realistic catalyst classifications, and a paper-trading client deciding and "executing" each one.
+//
+//   npm run demo                         until Ctrl-C
+//   npm run demo -- --count 10           stop after the client decided 10 signals
+//   npm run demo -- --interval 500       publish every ~0.5 s (default 1.5 s)
+//
+// Nothing leaves 127.0.0.1. Each run uses a fresh directory (printed; removed at the end unless --keep).
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const { values: args } = parseArgs({
+  options: {
+    count: { type: 'string' },
+    interval: { type: 'string', default: '1500' },
+    keep: { type: 'boolean', default: false },
+    seed: { type: 'string', default: String(Date.now() % 100000) },
+  },
+});
+const count = args.count ? Number(args.count) : Infinity;
+const interval = Number(args.interval);
+if (!(count > 0) || !(interval >= 10)) {
+  console.error('usage: demo [--count N>0] [--interval MS>=10] [--keep] [--seed N]');
+  process.exit(2);
+}
+for (const f of ['server/dist/app.js', 'client/dist/cli.js']) {
+  if (!existsSync(path.join(root, f))) {
+    console.error(`${f} is missing: run \`npm run build\` first (npm run demo does it for you).`);
+    process.exit(1);
+  }
+}
+
+const { startServer } = await import(path.join(root, 'server/dist/app.js'));
+const { loadConfig } = await import(path.join(root, 'server/dist/config.js'));
+const { createLogger } = await import(path.join(root, 'server/dist/logger.js'));
+const { createApiKey } = await import(path.join(root, 'server/dist/auth/api-keys.js'));
+const { createFeed } = await import(path.join(root, 'server/dist/demo/feed.js'));
+
+const tty = process.stdout.isTTY;
+const c = (code, s) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
+const dim = (s) => c(2, s);
+const say = (who, line) => console.log(`${who === 'feed' ? c(36, 'feed  ') : who === 'client' ? c(33, 'client') : c(35, 'demo  ')} │ ${line}`);
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'catalyst-demo-'));
+const serverDir = path.join(dir, 'server');
+const clientDir = path.join(dir, 'client');
+
+// 1. The server, in this process, on a free port.
+const config = loadConfig({ flags: { data_dir: serverDir, port: 0, host: '127.0.0.1', log_level: 'warn', heartbeat_ms: 5000 } });
+const server = await startServer(config, createLogger('warn', { write: (s) => process.stderr.write(dim(s)) }));
+const publishKey = createApiKey(server.keys, 'demo-publisher', ['publish']).key;
+const readKey = createApiKey(server.keys, 'demo-friend', ['read']).key;
+server.auth.refresh();
+say('demo', `signal server on ${server.url} (WebSocket ${server.wsUrl}/v1/stream), ${server.transport}, data in ${serverDir}`);
+say('demo', `signing key SHA256:${server.signer.fingerprint}`);
+
+// 2. A friend's client config: paper mode, no exchange (fills at the signal price), crypto symbols only.
+const clientConfig = path.join(clientDir, 'catalyst.yaml');
+await import('node:fs').then((fs) => fs.mkdirSync(clientDir, { recursive: true }));
+writeFileSync(
+  clientConfig,
+  JSON.stringify(
+    {
+      mode: 'paper',
+      data_dir: './journal',
+      server: { url: server.url, start_from: 'all', signing_key_fingerprint: `SHA256:${server.signer.fingerprint}` },
+      exchange: { quote: 'USDT' },
+      filters: { symbols_allow: ['BTC', 'ETH', 'SOL', 'LINK', 'AVAX', 'DOGE'], min_confidence: 0.55, max_signal_age_ms: 60_000 },
+      sizing: { mode: 'fixed_quote', fixed_quote: 25, confidence_scaling: true, max_quote_per_trade: 50 },
+      risk: { max_open_positions: 4, cooldown_per_symbol_ms: 20_000, max_orders_per_day: 50, short_on_spot: 'sell_holdings' },
+      paper: { starting_balance_quote: 1000 },
+    },
+    null,
+    2,
+  ),
+);
+say('demo', `paper client config ${clientConfig} (only BTC ETH SOL LINK AVAX DOGE, confidence >= 0.55, 20 s cooldown, short = sell what it holds)`);
+say('demo', tty ? 'Ctrl-C stops everything.' : 'running');
+
+const client = spawn(process.execPath, [path.join(root, 'client/bin/catalyst-client.js'), '--config', clientConfig, 'run', '--log-level', 'warn'], {
+  cwd: clientDir,
+  env: { ...process.env, CATALYST_SERVER_KEY: readKey },
+  stdio: ['ignore', 'pipe', 'pipe'],
+});
+const clientExit = new Promise((r) => client.on('exit', (code, signal) => r(code ?? signal)));
+let decided = 0;
+const tally = { traded: 0, skipped: 0, rejected: 0 };
+createInterface({ input: client.stdout }).on('line', (line) => {
+  say('client', line);
+  if (!line.startsWith('#')) return;
+  decided++;
+  if (line.includes(' TRADED ')) tally.traded++;
+  else if (line.includes(' REJECTED ')) tally.rejected++;
+  else tally.skipped++;
+  if (decided >= count) void stop('count reached');
+});
+createInterface({ input: client.stderr }).on('line', (line) => {
+  let msg = line;
+  try {
+    const rec = JSON.parse(line);
+    msg = `${rec.msg}${rec.err ? `: ${rec.err}` : ''}`;
+  } catch {
+    /* not JSON */
+  }
+  say('client', dim(msg));
+});
+
+// 3. The demo publisher: one classification every ~interval ms, jittered.
+const next = createFeed(Number(args.seed));
+let published = 0;
+let timer;
+const publishOne = async () => {
+  const item = next();
+  try {
+    const res = await fetch(`${server.url}/v1/signals`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${publishKey}` },
+      body: JSON.stringify(item),
+    });
+    const body = await res.json();
+    published++;
+    say('feed', `#${String(body.seq).padEnd(5)} ${item.symbol.padEnd(6)} ${`${item.catalyst} ${item.direction} ${item.confidence.toFixed(2)}`.padEnd(24)} ${dim(item.headline)}`);
+  } catch (e) {
+    say('feed', `publish failed: ${e.message}`);
+  }
+  if (!stopping) timer = setTimeout(publishOne, interval * (0.5 + Math.random()));
+};
+
+let stopping;
+async function stop(reason) {
+  stopping ??= (async () => {
+    clearTimeout(timer);
+    say('demo', `stopping (${reason})`);
+    if (client.exitCode === null) client.kill('SIGTERM');
+    const code = await clientExit;
+    await server.close();
+    say('demo', `published ${published}; client decided ${decided}: ${tally.traded} traded, ${tally.skipped} skipped, ${tally.rejected} rejected; client exit ${code}`);
+    if (!args.keep) rmSync(dir, { recursive: true, force: true });
+    else say('demo', `kept ${dir}: try  npx --no catalyst-client --config ${clientConfig} status`);
+    process.exit(code === 0 || code === 'SIGTERM' || code === 'SIGINT' ? 0 : 1);
+  })();
+  return stopping;
+}
+process.on('SIGINT', () => void stop('Ctrl-C'));
+process.on('SIGTERM', () => void stop('SIGTERM'));
+void clientExit.then((code) => {
+  if (!stopping) void stop(`client exited (${code})`);
+});
+void publishOne();
