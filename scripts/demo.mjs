@@ -45,19 +45,30 @@ const { createFeed } = await import(path.join(root, 'server/dist/demo/feed.js'))
 const tty = process.stdout.isTTY;
 const c = (code, s) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
 const dim = (s) => c(2, s);
-const say = (who, line) => console.log(`${who === 'feed' ? c(36, 'feed  ') : who === 'client' ? c(33, 'client') : c(35, 'demo  ')} │ ${line}`);
+const say = (who, line) =>
+  console.log(
+    `${who === 'feed' ? c(36, 'feed  ') : who === 'client' ? c(33, 'client') : c(35, 'demo  ')} │ ${line}`,
+  );
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'catalyst-demo-'));
 const serverDir = path.join(dir, 'server');
 const clientDir = path.join(dir, 'client');
 
 // 1. The server, in this process, on a free port.
-const config = loadConfig({ flags: { data_dir: serverDir, port: 0, host: '127.0.0.1', log_level: 'warn', heartbeat_ms: 5000 } });
-const server = await startServer(config, createLogger('warn', { write: (s) => process.stderr.write(dim(s)) }));
+const config = loadConfig({
+  flags: { data_dir: serverDir, port: 0, host: '127.0.0.1', log_level: 'warn', heartbeat_ms: 5000 },
+});
+const server = await startServer(
+  config,
+  createLogger('warn', { write: (s) => process.stderr.write(dim(s)) }),
+);
 const publishKey = createApiKey(server.keys, 'demo-publisher', ['publish']).key;
 const readKey = createApiKey(server.keys, 'demo-friend', ['read']).key;
 server.auth.refresh();
-say('demo', `signal server on ${server.url} (WebSocket ${server.wsUrl}/v1/stream), ${server.transport}, data in ${serverDir}`);
+say(
+  'demo',
+  `signal server on ${server.url} (WebSocket ${server.wsUrl}/v1/stream), ${server.transport}, data in ${serverDir}`,
+);
 say('demo', `signing key SHA256:${server.signer.fingerprint}`);
 
 // 2. A friend's client config: paper mode, no exchange (fills at the signal price), crypto symbols only.
@@ -69,25 +80,45 @@ writeFileSync(
     {
       mode: 'paper',
       data_dir: './journal',
-      server: { url: server.url, start_from: 'all', signing_key_fingerprint: `SHA256:${server.signer.fingerprint}` },
+      server: {
+        url: server.url,
+        start_from: 'all',
+        signing_key_fingerprint: `SHA256:${server.signer.fingerprint}`,
+      },
       exchange: { quote: 'USDT' },
-      filters: { symbols_allow: ['BTC', 'ETH', 'SOL', 'LINK', 'AVAX', 'DOGE'], min_confidence: 0.55, max_signal_age_ms: 60_000 },
+      filters: {
+        symbols_allow: ['BTC', 'ETH', 'SOL', 'LINK', 'AVAX', 'DOGE'],
+        min_confidence: 0.55,
+        max_signal_age_ms: 60_000,
+      },
       sizing: { mode: 'fixed_quote', fixed_quote: 25, confidence_scaling: true, max_quote_per_trade: 50 },
-      risk: { max_open_positions: 4, cooldown_per_symbol_ms: 20_000, max_orders_per_day: 50, short_on_spot: 'sell_holdings' },
+      risk: {
+        max_open_positions: 4,
+        cooldown_per_symbol_ms: 20_000,
+        max_orders_per_day: 50,
+        short_on_spot: 'sell_holdings',
+      },
       paper: { starting_balance_quote: 1000 },
     },
     null,
     2,
   ),
 );
-say('demo', `paper client config ${clientConfig} (only BTC ETH SOL LINK AVAX DOGE, confidence >= 0.55, 20 s cooldown, short = sell what it holds)`);
+say(
+  'demo',
+  `paper client config ${clientConfig} (only BTC ETH SOL LINK AVAX DOGE, confidence >= 0.55, 20 s cooldown, short = sell what it holds)`,
+);
 say('demo', tty ? 'Ctrl-C stops everything.' : 'running');
 
-const client = spawn(process.execPath, [path.join(root, 'client/bin/catalyst-client.js'), '--config', clientConfig, 'run', '--log-level', 'warn'], {
-  cwd: clientDir,
-  env: { ...process.env, CATALYST_SERVER_KEY: readKey },
-  stdio: ['ignore', 'pipe', 'pipe'],
-});
+const client = spawn(
+  process.execPath,
+  [path.join(root, 'client/bin/catalyst-client.js'), '--config', clientConfig, 'run', '--log-level', 'warn'],
+  {
+    cwd: clientDir,
+    env: { ...process.env, CATALYST_SERVER_KEY: readKey },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  },
+);
 const clientExit = new Promise((r) => client.on('exit', (code, signal) => r(code ?? signal)));
 let decided = 0;
 const tally = { traded: 0, skipped: 0, rejected: 0 };
@@ -125,7 +156,10 @@ const publishOne = async () => {
     });
     const body = await res.json();
     published++;
-    say('feed', `#${String(body.seq).padEnd(5)} ${item.symbol.padEnd(6)} ${`${item.catalyst} ${item.direction} ${item.confidence.toFixed(2)}`.padEnd(24)} ${dim(item.headline)}`);
+    say(
+      'feed',
+      `#${String(body.seq).padEnd(5)} ${item.symbol.padEnd(6)} ${`${item.catalyst} ${item.direction} ${item.confidence.toFixed(2)}`.padEnd(24)} ${dim(item.headline)}`,
+    );
   } catch (e) {
     say('feed', `publish failed: ${e.message}`);
   }
@@ -140,7 +174,10 @@ async function stop(reason) {
     if (client.exitCode === null) client.kill('SIGTERM');
     const code = await clientExit;
     await server.close();
-    say('demo', `published ${published}; client decided ${decided}: ${tally.traded} traded, ${tally.skipped} skipped, ${tally.rejected} rejected; client exit ${code}`);
+    say(
+      'demo',
+      `published ${published}; client decided ${decided}: ${tally.traded} traded, ${tally.skipped} skipped, ${tally.rejected} rejected; client exit ${code}`,
+    );
     if (!args.keep) rmSync(dir, { recursive: true, force: true });
     else say('demo', `kept ${dir}: try  npx --no catalyst-client --config ${clientConfig} status`);
     process.exit(code === 0 || code === 'SIGTERM' || code === 'SIGINT' ? 0 : 1);

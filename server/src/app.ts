@@ -41,7 +41,11 @@ export interface Server {
 export function uwsTransport(): string {
   const require = createRequire(import.meta.url);
   const dir = path.dirname(require.resolve('uWebSockets.js/package.json'));
-  const binary = path.join(dir, 'binaries', `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`);
+  const binary = path.join(
+    dir,
+    'binaries',
+    `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`,
+  );
   const fallback = /^(true|1)$/i.test(process.env.UWS_USE_FALLBACK ?? '') || !existsSync(binary);
   return fallback ? 'uws-js-fallback' : `uws-native (abi ${process.versions.modules})`;
 }
@@ -68,8 +72,15 @@ function writable(db: Db): boolean {
 }
 
 /** Wire everything and listen. Flat on purpose: this is the one place that knows all the parts. */
-export async function startServer(config: Config, log: Logger = createLogger(config.log_level)): Promise<Server> {
-  const db = openDb(config.data_dir, { sync: config.sync, busyTimeoutMs: config.busy_timeout_ms, externalCheckpoints: true });
+export async function startServer(
+  config: Config,
+  log: Logger = createLogger(config.log_level),
+): Promise<Server> {
+  const db = openDb(config.data_dir, {
+    sync: config.sync,
+    busyTimeoutMs: config.busy_timeout_ms,
+    externalCheckpoints: true,
+  });
   const checkpointer = startCheckpointer(path.join(config.data_dir, DB_FILE));
   const store = new SignalStore(db);
   const keys = new KeyStore(db);
@@ -82,20 +93,55 @@ export async function startServer(config: Config, log: Logger = createLogger(con
 
   const app = uWS.App();
   let stream: Stream | undefined = undefined;
-  const metrics = createMetrics(() => dbSize(config.data_dir), () => stream?.connected ?? 0);
-  const ingestor = new Ingestor(store, (u) => signer.sign(u), (fresh) => stream!.publish(fresh), metrics, config.group_commit_max);
+  const metrics = createMetrics(
+    () => dbSize(config.data_dir),
+    () => stream?.connected ?? 0,
+  );
+  const ingestor = new Ingestor(
+    store,
+    (u) => signer.sign(u),
+    (fresh) => stream!.publish(fresh),
+    metrics,
+    config.group_commit_max,
+  );
   stream = new Stream(app, { config, store, auth, limits, metrics, log, serverId });
-  registerRoutes({ app, auth, limits, metrics, log, config, store, keys, ingestor, signer, transport, ready: () => writable(db) });
+  registerRoutes({
+    app,
+    auth,
+    limits,
+    metrics,
+    log,
+    config,
+    store,
+    keys,
+    ingestor,
+    signer,
+    transport,
+    ready: () => writable(db),
+  });
 
   const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) =>
-    app.listen(config.host, config.port, (s) => (s ? resolve(s) : reject(new Error(`cannot listen on ${config.host}:${config.port}`)))),
+    app.listen(config.host, config.port, (s) =>
+      s ? resolve(s) : reject(new Error(`cannot listen on ${config.host}:${config.port}`)),
+    ),
   );
   const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket);
   const touch = setInterval(() => keys.touch(auth.drainUsed()), 10_000);
   touch.unref();
 
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  log.info({ port, host: config.host, transport, epoch: store.epoch, head_seq: store.head, sync: config.sync, signing_key: signer.fingerprint }, 'listening');
+  log.info(
+    {
+      port,
+      host: config.host,
+      transport,
+      epoch: store.epoch,
+      head_seq: store.head,
+      sync: config.sync,
+      signing_key: signer.fingerprint,
+    },
+    'listening',
+  );
 
   let closing: Promise<void> | undefined;
   const close = () =>

@@ -17,7 +17,7 @@ function fail(err: unknown): never {
 }
 
 const run = (fn: () => Promise<number | void>) => fn().then((code) => process.exit(code ?? 0), fail);
-const print = (s: string): void => void process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
+const print = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
 const progress = (s: string) => {
   if (process.stderr.isTTY) process.stderr.write(`\r${s}\x1b[K`);
 };
@@ -27,7 +27,8 @@ const program = new Command()
   .description('Catalyst signal server: ingest classifications, sequence, sign, store, stream.')
   .showHelpAfterError();
 
-const dataDirOption = () => new Option('--data-dir <dir>', 'data directory (env CATALYST_DATA_DIR)').default(DEFAULT_DATA_DIR);
+const dataDirOption = () =>
+  new Option('--data-dir <dir>', 'data directory (env CATALYST_DATA_DIR)').default(DEFAULT_DATA_DIR);
 
 program
   .command('serve')
@@ -44,7 +45,14 @@ program
       const { serve } = await import('./commands/serve.js');
       return serve({
         config: o.config,
-        flags: { data_dir: o.dataDir, host: o.host, port: o.port, sync: o.sync, heartbeat_ms: o.heartbeatMs, log_level: o.logLevel },
+        flags: {
+          data_dir: o.dataDir,
+          host: o.host,
+          port: o.port,
+          sync: o.sync,
+          heartbeat_ms: o.heartbeatMs,
+          log_level: o.logLevel,
+        },
       });
     }),
   );
@@ -104,7 +112,12 @@ program
   .action((file, o) =>
     run(async () => {
       const { publish } = await import('./commands/publish.js');
-      const s = await publish(file ?? '-', { url: o.url, key: o.key, batch: Number(o.batch) || 100 }, print, progress);
+      const s = await publish(
+        file ?? '-',
+        { url: o.url, key: o.key, batch: Number(o.batch) || 100 },
+        print,
+        progress,
+      );
       if (process.stderr.isTTY) process.stderr.write('\n');
       print(`accepted ${s.accepted}, duplicate ${s.duplicate}, rejected ${s.rejected}`);
       return s.rejected ? 1 : 0;

@@ -15,35 +15,97 @@ const bool = () =>
  */
 export const ConfigSchema = z
   .strictObject({
-    data_dir: z.string().min(1).default('./catalyst-data').describe('Directory holding the database, signing key and config.'),
-    host: z.string().min(1).default('127.0.0.1').describe('Address to listen on; 0.0.0.0 for all interfaces (put TLS in front).'),
-    port: nonNegInt().max(65535).default(8787).describe('TCP port for REST and WebSocket; 0 picks a free port.'),
-    server_id: z.string().min(1).max(64).optional().describe('Name of this node in `hello`; defaults to the hostname.'),
-    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
-    sync: z.enum(['normal', 'full']).default('normal').describe(
-      'SQLite synchronous mode. normal: a kill -9 loses nothing acknowledged; a power loss may lose the last commits. full: a power loss loses nothing acknowledged, at a lower commit rate.',
-    ),
-    busy_timeout_ms: nonNegInt().max(60_000).default(2000).describe('How long a write waits for a database lock held by another process before the request gets 503.'),
-    group_commit_max: positiveInt().max(10_000).default(2000).describe('Most signals committed in one transaction.'),
-    max_batch: positiveInt().max(10_000).default(DEFAULTS.maxBatch).describe('Most classifications in one POST.'),
-    max_body_bytes: positiveInt().default(DEFAULTS.maxSingleBodyBytes).describe('Largest single-classification body.'),
+    data_dir: z
+      .string()
+      .min(1)
+      .default('./catalyst-data')
+      .describe('Directory holding the database, signing key and config.'),
+    host: z
+      .string()
+      .min(1)
+      .default('127.0.0.1')
+      .describe('Address to listen on; 0.0.0.0 for all interfaces (put TLS in front).'),
+    port: nonNegInt()
+      .max(65535)
+      .default(8787)
+      .describe('TCP port for REST and WebSocket; 0 picks a free port.'),
+    server_id: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe('Name of this node in `hello`; defaults to the hostname.'),
+    log_level: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info')
+      .describe('pino log level.'),
+    sync: z
+      .enum(['normal', 'full'])
+      .default('normal')
+      .describe(
+        'SQLite synchronous mode. normal: a kill -9 loses nothing acknowledged; a power loss may lose the last commits. full: a power loss loses nothing acknowledged, at a lower commit rate.',
+      ),
+    busy_timeout_ms: nonNegInt()
+      .max(60_000)
+      .default(2000)
+      .describe(
+        'How long a write waits for a database lock held by another process before the request gets 503.',
+      ),
+    group_commit_max: positiveInt()
+      .max(10_000)
+      .default(2000)
+      .describe('Most signals committed in one transaction.'),
+    max_batch: positiveInt()
+      .max(10_000)
+      .default(DEFAULTS.maxBatch)
+      .describe('Most classifications in one POST.'),
+    max_body_bytes: positiveInt()
+      .default(DEFAULTS.maxSingleBodyBytes)
+      .describe('Largest single-classification body.'),
     max_batch_body_bytes: positiveInt().default(DEFAULTS.maxBatchBodyBytes).describe('Largest batch body.'),
-    rest_read_per_min: positiveInt().default(100).describe('REST requests per minute for a key with only read scope.'),
-    rest_publish_per_min: positiveInt().default(60_000).describe('REST requests per minute for a key with publish scope.'),
-    auth_failures_per_min: positiveInt().default(30).describe('Failed authentications per minute per IP before 429.'),
-    ws_connections_per_ip: positiveInt().default(300).describe('New WebSocket connections per IP per ws_connections_window_s.'),
+    rest_read_per_min: positiveInt()
+      .default(100)
+      .describe('REST requests per minute for a key with only read scope.'),
+    rest_publish_per_min: positiveInt()
+      .default(60_000)
+      .describe('REST requests per minute for a key with publish scope.'),
+    auth_failures_per_min: positiveInt()
+      .default(30)
+      .describe('Failed authentications per minute per IP before 429.'),
+    ws_connections_per_ip: positiveInt()
+      .default(300)
+      .describe('New WebSocket connections per IP per ws_connections_window_s.'),
     ws_connections_window_s: positiveInt().default(300).describe('Window of ws_connections_per_ip, seconds.'),
-    ws_max_per_key: positiveInt().default(5).describe('Concurrent WebSocket connections per API key or JWT subject.'),
-    ws_frames_per_s: positiveInt().default(10).describe('Inbound frames per second per connection (error frame, then close if sustained).'),
-    ws_max_frame_bytes: positiveInt().max(1024 * 1024).default(DEFAULTS.maxInboundFrameBytes).describe('Largest inbound frame; bigger closes with 1009.'),
-    ws_max_backpressure_bytes: positiveInt().default(1024 * 1024).describe('Per-socket send buffer; a client over it is closed as a slow consumer.'),
-    ws_idle_timeout_s: nonNegInt().default(60).describe('uWS idle timeout; pings are sent automatically before it.'),
-    ws_max_lifetime_min: nonNegInt().default(24 * 60).describe('Close connections after this many minutes so clients exercise resume; 0 = never.'),
-    auth_deadline_ms: positiveInt().default(DEFAULTS.authDeadlineMs).describe('Time an unauthenticated socket has to send `auth`.'),
+    ws_max_per_key: positiveInt()
+      .default(5)
+      .describe('Concurrent WebSocket connections per API key or JWT subject.'),
+    ws_frames_per_s: positiveInt()
+      .default(10)
+      .describe('Inbound frames per second per connection (error frame, then close if sustained).'),
+    ws_max_frame_bytes: positiveInt()
+      .max(1024 * 1024)
+      .default(DEFAULTS.maxInboundFrameBytes)
+      .describe('Largest inbound frame; bigger closes with 1009.'),
+    ws_max_backpressure_bytes: positiveInt()
+      .default(1024 * 1024)
+      .describe('Per-socket send buffer; a client over it is closed as a slow consumer.'),
+    ws_idle_timeout_s: nonNegInt()
+      .default(60)
+      .describe('uWS idle timeout; pings are sent automatically before it.'),
+    ws_max_lifetime_min: nonNegInt()
+      .default(24 * 60)
+      .describe('Close connections after this many minutes so clients exercise resume; 0 = never.'),
+    auth_deadline_ms: positiveInt()
+      .default(DEFAULTS.authDeadlineMs)
+      .describe('Time an unauthenticated socket has to send `auth`.'),
     heartbeat_ms: positiveInt().default(DEFAULTS.heartbeatMs).describe('Interval of heartbeat frames.'),
-    max_replay: positiveInt().default(100_000).describe('Most signals replayed over a socket; further behind gets recovered:false (use REST).'),
+    max_replay: positiveInt()
+      .default(100_000)
+      .describe('Most signals replayed over a socket; further behind gets recovered:false (use REST).'),
     replay_page: positiveInt().max(10_000).default(500).describe('Signals read from SQLite per replay step.'),
-    limits_disabled: bool().default(false).describe('Turn off connection and request rate limits (benchmarks only).'),
+    limits_disabled: bool()
+      .default(false)
+      .describe('Turn off connection and request rate limits (benchmarks only).'),
     metrics: z.enum(['public', 'admin', 'off']).default('public').describe('Who may read /metrics.'),
     jwt: z
       .strictObject({
@@ -51,12 +113,16 @@ export const ConfigSchema = z
         audience: z.string().min(1).describe('Required `aud`.'),
         secret: z.string().min(32).optional().describe('HS256 shared secret (at least 32 characters).'),
         public_key_file: z.string().optional().describe('PEM SPKI public key for RS256/ES256/EdDSA tokens.'),
-        algorithms: z.array(z.enum(['HS256', 'RS256', 'ES256', 'EdDSA'])).min(1).default(['HS256']),
+        algorithms: z
+          .array(z.enum(['HS256', 'RS256', 'ES256', 'EdDSA']))
+          .min(1)
+          .default(['HS256']),
         clock_tolerance_s: nonNegInt().default(5),
       })
       // Checked on the jwt block itself, so it is reported together with errors elsewhere in the config.
       .superRefine((j, ctx) => {
-        if (!j.secret && !j.public_key_file) ctx.addIssue({ code: 'custom', message: 'needs secret or public_key_file' });
+        if (!j.secret && !j.public_key_file)
+          ctx.addIssue({ code: 'custom', message: 'needs secret or public_key_file' });
         if (j.secret && j.algorithms.some((a) => a !== 'HS256')) {
           ctx.addIssue({ code: 'custom', path: ['algorithms'], message: 'a secret only goes with HS256' });
         }

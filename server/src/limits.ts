@@ -22,7 +22,9 @@ export class Limit {
     readonly durationS: number,
     disabled = false,
   ) {
-    this.limiter = disabled ? undefined : new RateLimiterMemory({ points, duration: durationS, keyPrefix: kind });
+    this.limiter = disabled
+      ? undefined
+      : new RateLimiterMemory({ points, duration: durationS, keyPrefix: kind });
   }
 
   async consume(key: string, points = 1): Promise<LimitDecision> {

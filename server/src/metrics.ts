@@ -9,14 +9,49 @@ export function createMetrics(dbSizeBytes: () => number, connected: () => number
   collectDefaultMetrics({ register: registry, prefix: 'catalyst_' });
   const m = {
     registry,
-    signalsIngested: new Counter({ name: 'catalyst_signals_ingested_total', help: 'Signals stored (new seqs).', registers: [registry] }),
-    duplicates: new Counter({ name: 'catalyst_signals_duplicate_total', help: 'Ingests answered with an existing seq.', registers: [registry] }),
-    framesSent: new Counter({ name: 'catalyst_ws_frames_sent_total', help: 'Frames handed to uWS (topic publishes count once per topic).', registers: [registry] }),
-    replays: new Counter({ name: 'catalyst_ws_replays_total', help: 'Subscriptions that started with a replay.', registers: [registry] }),
-    replayedSignals: new Counter({ name: 'catalyst_ws_replayed_signals_total', help: 'Signals sent from history.', registers: [registry] }),
-    rateLimited: new Counter({ name: 'catalyst_rate_limited_total', help: 'Requests or frames refused by a rate limit.', labelNames: ['kind'] as const, registers: [registry] }),
-    authFailures: new Counter({ name: 'catalyst_auth_failures_total', help: 'Failed authentications.', labelNames: ['transport'] as const, registers: [registry] }),
-    wsCloses: new Counter({ name: 'catalyst_ws_closes_total', help: 'Sockets closed by the server, by reason.', labelNames: ['reason'] as const, registers: [registry] }),
+    signalsIngested: new Counter({
+      name: 'catalyst_signals_ingested_total',
+      help: 'Signals stored (new seqs).',
+      registers: [registry],
+    }),
+    duplicates: new Counter({
+      name: 'catalyst_signals_duplicate_total',
+      help: 'Ingests answered with an existing seq.',
+      registers: [registry],
+    }),
+    framesSent: new Counter({
+      name: 'catalyst_ws_frames_sent_total',
+      help: 'Frames handed to uWS (topic publishes count once per topic).',
+      registers: [registry],
+    }),
+    replays: new Counter({
+      name: 'catalyst_ws_replays_total',
+      help: 'Subscriptions that started with a replay.',
+      registers: [registry],
+    }),
+    replayedSignals: new Counter({
+      name: 'catalyst_ws_replayed_signals_total',
+      help: 'Signals sent from history.',
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: 'catalyst_rate_limited_total',
+      help: 'Requests or frames refused by a rate limit.',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+    authFailures: new Counter({
+      name: 'catalyst_auth_failures_total',
+      help: 'Failed authentications.',
+      labelNames: ['transport'] as const,
+      registers: [registry],
+    }),
+    wsCloses: new Counter({
+      name: 'catalyst_ws_closes_total',
+      help: 'Sockets closed by the server, by reason.',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     commitSeconds: new Histogram({
       name: 'catalyst_ingest_commit_seconds',
       help: 'Time of one group commit (transaction incl. signing).',
@@ -36,8 +71,22 @@ export function createMetrics(dbSizeBytes: () => number, connected: () => number
       registers: [registry],
     }),
   };
-  new Gauge({ name: 'catalyst_ws_connected', help: 'Open WebSocket connections.', registers: [registry], collect() { this.set(connected()); } });
-  new Gauge({ name: 'catalyst_db_size_bytes', help: 'Database file size incl. WAL.', registers: [registry], collect() { this.set(dbSizeBytes()); } });
+  new Gauge({
+    name: 'catalyst_ws_connected',
+    help: 'Open WebSocket connections.',
+    registers: [registry],
+    collect() {
+      this.set(connected());
+    },
+  });
+  new Gauge({
+    name: 'catalyst_db_size_bytes',
+    help: 'Database file size incl. WAL.',
+    registers: [registry],
+    collect() {
+      this.set(dbSizeBytes());
+    },
+  });
   return m;
 }
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -40,7 +40,10 @@ describe('catalyst-server CLI', () => {
 
   it('keys create/list/revoke, by name; revoke by an ambiguous name asks for the id', async () => {
     const dir = tempDir();
-    const created = JSON.parse((await runCli(['keys', 'create', '--data-dir', dir, '--name', 'alice', '--scope', 'read', '--json'])).stdout);
+    const created = JSON.parse(
+      (await runCli(['keys', 'create', '--data-dir', dir, '--name', 'alice', '--scope', 'read', '--json']))
+        .stdout,
+    );
     expect(created).toMatchObject({ name: 'alice', scopes: ['read'] });
     expect(created.key).toMatch(/^cat_[0-9a-f]{12}_/);
     await runCli(['keys', 'create', '--data-dir', dir, '--name', 'alice', '--scope', 'read']);
@@ -57,10 +60,16 @@ describe('catalyst-server CLI', () => {
 
   it('keys rotate: the old key works during the grace period, then stops', async () => {
     const dir = tempDir();
-    const old = JSON.parse((await runCli(['keys', 'create', '--data-dir', dir, '--name', 'bot', '--scope', 'read', '--json'])).stdout);
+    const old = JSON.parse(
+      (await runCli(['keys', 'create', '--data-dir', dir, '--name', 'bot', '--scope', 'read', '--json']))
+        .stdout,
+    );
     const srv = await spawnServer(dir);
-    const get = (key: string) => fetch(`${srv.url}/v1/signals`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.status);
-    const rot = JSON.parse((await runCli(['keys', 'rotate', '--data-dir', dir, 'bot', '--grace', '2s', '--json'])).stdout);
+    const get = (key: string) =>
+      fetch(`${srv.url}/v1/signals`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.status);
+    const rot = JSON.parse(
+      (await runCli(['keys', 'rotate', '--data-dir', dir, 'bot', '--grace', '2s', '--json'])).stdout,
+    );
     expect(rot.old_id).toBe(old.id);
     expect(await get(rot.key)).toBe(200);
     expect(await get(old.key)).toBe(200);
@@ -87,11 +96,22 @@ describe('catalyst-server CLI', () => {
 
   it('publish reads JSONL and reports accepted / duplicate / rejected per line', async () => {
     const dir = tempDir();
-    const key = JSON.parse((await runCli(['keys', 'create', '--data-dir', dir, '--name', 'bot', '--scope', 'publish', '--json'])).stdout).key;
+    const key = JSON.parse(
+      (await runCli(['keys', 'create', '--data-dir', dir, '--name', 'bot', '--scope', 'publish', '--json']))
+        .stdout,
+    ).key;
     const srv = await spawnServer(dir);
     const a = classification(1);
-    const lines = [JSON.stringify(a), JSON.stringify(classification(2)), 'not json', JSON.stringify({ ...classification(3), confidence: 7 }), JSON.stringify(a)];
-    const r = await runCli(['publish', '-', '--url', srv.url, '--key', key, '--batch', '2'], { input: lines.join('\n') });
+    const lines = [
+      JSON.stringify(a),
+      JSON.stringify(classification(2)),
+      'not json',
+      JSON.stringify({ ...classification(3), confidence: 7 }),
+      JSON.stringify(a),
+    ];
+    const r = await runCli(['publish', '-', '--url', srv.url, '--key', key, '--batch', '2'], {
+      input: lines.join('\n'),
+    });
     expect(r.stdout).toMatch(/line 1: accepted seq 1/);
     expect(r.stdout).toMatch(/line 2: accepted seq 2/);
     expect(r.stdout).toMatch(/line 3: rejected \(not JSON\)/);
@@ -103,7 +123,10 @@ describe('catalyst-server CLI', () => {
 
   it('db backup while ingesting gives a consistent, openable copy; check and stats', async () => {
     const dir = tempDir();
-    const key = JSON.parse((await runCli(['keys', 'create', '--data-dir', dir, '--name', 'bot', '--scope', 'publish', '--json'])).stdout).key;
+    const key = JSON.parse(
+      (await runCli(['keys', 'create', '--data-dir', dir, '--name', 'bot', '--scope', 'publish', '--json']))
+        .stdout,
+    ).key;
     const srv = await spawnServer(dir);
     let stop = false;
     let acked = 0;
@@ -125,8 +148,14 @@ describe('catalyst-server CLI', () => {
     expect(b.code, b.stderr).toBe(0);
     expect(existsSync(file)).toBe(true);
     const copy = new Database(file, { readonly: true });
-    const { n, lo, hi } = copy.prepare('SELECT count(*) n, min(seq) lo, max(seq) hi FROM signals').get() as { n: number; lo: number; hi: number };
-    const head = Number((copy.prepare(`SELECT value FROM meta WHERE key='head_seq'`).get() as { value: string }).value);
+    const { n, lo, hi } = copy.prepare('SELECT count(*) n, min(seq) lo, max(seq) hi FROM signals').get() as {
+      n: number;
+      lo: number;
+      hi: number;
+    };
+    const head = Number(
+      (copy.prepare(`SELECT value FROM meta WHERE key='head_seq'`).get() as { value: string }).value,
+    );
     expect(copy.pragma('integrity_check', { simple: true })).toBe('ok');
     copy.close();
     expect(n).toBeGreaterThanOrEqual(200);
@@ -143,10 +172,17 @@ describe('catalyst-server CLI', () => {
 
   it('db prune deletes old rows but the next seq still continues the head', async () => {
     const dir = tempDir();
-    const key = JSON.parse((await runCli(['keys', 'create', '--data-dir', dir, '--name', 'bot', '--scope', 'publish', '--json'])).stdout).key;
+    const key = JSON.parse(
+      (await runCli(['keys', 'create', '--data-dir', dir, '--name', 'bot', '--scope', 'publish', '--json']))
+        .stdout,
+    ).key;
     const srv = await spawnServer(dir);
     const post = () =>
-      fetch(`${srv.url}/v1/signals`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify(classification()) }).then((r) => r.json());
+      fetch(`${srv.url}/v1/signals`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify(classification()),
+      }).then((r) => r.json());
     for (let i = 0; i < 5; i++) await post();
     const pruned = await runCli(['db', 'prune', '--keep-days', '0', '--data-dir', dir]);
     expect(pruned.stdout).toMatch(/deleted 4 signal/);
@@ -156,14 +192,24 @@ describe('catalyst-server CLI', () => {
 
   it('SIGTERM: sockets get 1001, in-flight commits finish, exit 0 within 5 s', async () => {
     const dir = tempDir();
-    const read = JSON.parse((await runCli(['keys', 'create', '--data-dir', dir, '--name', 'r', '--scope', 'read', '--json'])).stdout).key;
-    const pub = JSON.parse((await runCli(['keys', 'create', '--data-dir', dir, '--name', 'p', '--scope', 'publish', '--json'])).stdout).key;
+    const read = JSON.parse(
+      (await runCli(['keys', 'create', '--data-dir', dir, '--name', 'r', '--scope', 'read', '--json']))
+        .stdout,
+    ).key;
+    const pub = JSON.parse(
+      (await runCli(['keys', 'create', '--data-dir', dir, '--name', 'p', '--scope', 'publish', '--json']))
+        .stdout,
+    ).key;
     const srv = await spawnServer(dir);
     const c = connect(`ws://127.0.0.1:${srv.port}`, read);
     await c.frame('hello');
     const acked: number[] = [];
     const posts = Array.from({ length: 20 }, (_, i) =>
-      fetch(`${srv.url}/v1/signals`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${pub}` }, body: JSON.stringify(classification(i)) })
+      fetch(`${srv.url}/v1/signals`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${pub}` },
+        body: JSON.stringify(classification(i)),
+      })
         .then(async (r) => r.status === 201 && acked.push((await r.json()).seq))
         .catch(() => undefined),
     );
@@ -175,7 +221,8 @@ describe('catalyst-server CLI', () => {
     await Promise.all(posts);
     // Everything acknowledged is in the database.
     const db = new Database(path.join(dir, 'catalyst.db'), { readonly: true });
-    for (const seq of acked) expect(db.prepare('SELECT seq FROM signals WHERE seq = ?').get(seq)).toBeTruthy();
+    for (const seq of acked)
+      expect(db.prepare('SELECT seq FROM signals WHERE seq = ?').get(seq)).toBeTruthy();
     db.close();
   });
 });

@@ -10,14 +10,27 @@ import { tempDir } from './helpers/server.js';
 describe('server configuration', () => {
   it('defaults need no configuration at all', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ port: 8787, host: '127.0.0.1', sync: 'normal', heartbeat_ms: 15_000, ws_max_per_key: 5 });
+    expect(c).toMatchObject({
+      port: 8787,
+      host: '127.0.0.1',
+      sync: 'normal',
+      heartbeat_ms: 15_000,
+      ws_max_per_key: 5,
+    });
     expect(path.isAbsolute(c.data_dir)).toBe(true);
   });
 
   it('file < env < flags, through one schema', () => {
     const file = path.join(tempDir(), 'c.json');
-    writeFileSync(file, '{\n  // comment lines are allowed\n  "port": 1111,\n  "sync": "full",\n  "heartbeat_ms": 1000\n}\n');
-    const c = loadConfig({ file, env: { CATALYST_PORT: '2222', CATALYST_HEARTBEAT_MS: '2000' }, flags: { port: 3333 } });
+    writeFileSync(
+      file,
+      '{\n  // comment lines are allowed\n  "port": 1111,\n  "sync": "full",\n  "heartbeat_ms": 1000\n}\n',
+    );
+    const c = loadConfig({
+      file,
+      env: { CATALYST_PORT: '2222', CATALYST_HEARTBEAT_MS: '2000' },
+      flags: { port: 3333 },
+    });
     expect(c.port).toBe(3333);
     expect(c.heartbeat_ms).toBe(2000);
     expect(c.sync).toBe('full');
@@ -26,7 +39,10 @@ describe('server configuration', () => {
   it('reports every error at once, each with its path', () => {
     let err: unknown;
     try {
-      loadConfig({ env: { CATALYST_PORT: '70000', CATALYST_SYNC: 'sometimes' }, flags: { heartbeat_ms: -1, jwt: { issuer: 'x', audience: 'y' } } as never });
+      loadConfig({
+        env: { CATALYST_PORT: '70000', CATALYST_SYNC: 'sometimes' },
+        flags: { heartbeat_ms: -1, jwt: { issuer: 'x', audience: 'y' } } as never,
+      });
     } catch (e) {
       err = e;
     }
@@ -57,7 +73,9 @@ describe('server configuration', () => {
   });
 
   it('serve exits 2 with every problem listed for a bad config', async () => {
-    const r = await runCli(['serve', '--port', 'abc', '--sync', 'normal', '--data-dir', tempDir()], { env: { CATALYST_HEARTBEAT_MS: '0' } });
+    const r = await runCli(['serve', '--port', 'abc', '--sync', 'normal', '--data-dir', tempDir()], {
+      env: { CATALYST_HEARTBEAT_MS: '0' },
+    });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/port:/);
     expect(r.stderr).toMatch(/heartbeat_ms:/);

@@ -6,7 +6,9 @@ const DEMO = fileURLToPath(new URL('../../scripts/demo.mjs', import.meta.url));
 
 describe('npm run demo', () => {
   it('runs server, feed and paper client offline, shows each decision, and stops cleanly', async () => {
-    const child = spawn(process.execPath, [DEMO, '--count', '6', '--interval', '30', '--seed', '7'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [DEMO, '--count', '6', '--interval', '30', '--seed', '7'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));

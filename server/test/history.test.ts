@@ -49,7 +49,17 @@ describe('GET /v1/signals', () => {
 
   it('rejects invalid query values with problem+json, never a 500', async () => {
     const t = await startTestServer({ rest_read_per_min: 10_000 });
-    for (const q of ['limit=-1', 'limit=0', 'limit=NaN', 'after_seq=-5', 'after_seq=99999999999999999999', 'min_confidence=2', 'since=yesterday', 'bogus=1', 'limit=1&limit=2']) {
+    for (const q of [
+      'limit=-1',
+      'limit=0',
+      'limit=NaN',
+      'after_seq=-5',
+      'after_seq=99999999999999999999',
+      'min_confidence=2',
+      'since=yesterday',
+      'bogus=1',
+      'limit=1&limit=2',
+    ]) {
       const res = await t.get(`/v1/signals?${q}`);
       expect(res.status, q).toBe(400);
       expect(res.headers.get('content-type')).toBe('application/problem+json');

@@ -43,14 +43,23 @@ describe('POST /v1/signals', () => {
 
   it('lists every invalid field at once as problem+json, and stores nothing of the batch', async () => {
     const t = await startTestServer();
-    const res = await t.post([classification(6), { ...classification(7), confidence: 2, direction: 'up', extra: 1 }, { symbol: '' }]);
+    const res = await t.post([
+      classification(6),
+      { ...classification(7), confidence: 2, direction: 'up', extra: 1 },
+      { symbol: '' },
+    ]);
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     const p = await res.json();
     expect(p.code).toBe('validation_failed');
     const paths = p.errors.map((e: { path: string }) => e.path);
-    expect(paths).toEqual(expect.arrayContaining(['[1].confidence', '[1].direction', '[2].symbol', '[2].source_id', '[2].price']));
-    expect(paths.some((x: string) => x.startsWith('[1]') && /extra|^\[1\]$/.test(x)) || p.errors.some((e: { message: string }) => /extra/.test(e.message))).toBe(true);
+    expect(paths).toEqual(
+      expect.arrayContaining(['[1].confidence', '[1].direction', '[2].symbol', '[2].source_id', '[2].price']),
+    );
+    expect(
+      paths.some((x: string) => x.startsWith('[1]') && /extra|^\[1\]$/.test(x)) ||
+        p.errors.some((e: { message: string }) => /extra/.test(e.message)),
+    ).toBe(true);
     expect(t.server.store.head).toBe(0);
   });
 
@@ -63,7 +72,11 @@ describe('POST /v1/signals', () => {
 
   it('401 without or with a wrong key, 403 with a read key', async () => {
     const t = await startTestServer();
-    const none = await fetch(`${t.url}/v1/signals`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const none = await fetch(`${t.url}/v1/signals`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(none.status).toBe(401);
     expect(none.headers.get('www-authenticate')).toBe('Bearer');
     expect((await t.post(classification(), { key: 'cat_000000000000_' + 'A'.repeat(43) })).status).toBe(401);
@@ -87,7 +100,11 @@ describe('POST /v1/signals', () => {
   it('accepts the Bearer scheme in any case (RFC 9110), refuses other schemes', async () => {
     const t = await startTestServer();
     const post = (authorization: string) =>
-      fetch(`${t.url}/v1/signals`, { method: 'POST', headers: { 'content-type': 'application/json', authorization }, body: JSON.stringify(classification()) });
+      fetch(`${t.url}/v1/signals`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization },
+        body: JSON.stringify(classification()),
+      });
     expect((await post(`bearer ${t.publishKey}`)).status).toBe(201);
     expect((await post(`BEARER ${t.publishKey}`)).status).toBe(201);
     expect((await post(`Basic ${t.publishKey}`)).status).toBe(401);
@@ -118,7 +135,8 @@ describe('POST /v1/signals', () => {
   it('limits failed authentication per IP (brute force)', async () => {
     const t = await startTestServer({ auth_failures_per_min: 5 });
     const codes: number[] = [];
-    for (let i = 0; i < 7; i++) codes.push((await t.post(classification(), { key: `cat_00000000000${i}_${'B'.repeat(43)}` })).status);
+    for (let i = 0; i < 7; i++)
+      codes.push((await t.post(classification(), { key: `cat_00000000000${i}_${'B'.repeat(43)}` })).status);
     expect(codes.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
     expect(codes.slice(5)).toEqual([429, 429]);
     // While the IP is blocked even a right key waits: that is what makes guessing useless.

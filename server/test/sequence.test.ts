@@ -27,7 +27,9 @@ describe('sequencing', () => {
       expect(JSON.parse(t.server.store.getJson(seq)!).source_id).toBe(source);
     }
     // Group commit did group: fewer transactions than signals.
-    const metrics = await t.server.metrics.registry.getSingleMetricAsString('catalyst_ingest_commit_batch_size');
+    const metrics = await t.server.metrics.registry.getSingleMetricAsString(
+      'catalyst_ingest_commit_batch_size',
+    );
     const count = Number(/catalyst_ingest_commit_batch_size_count (\d+)/.exec(metrics)![1]);
     expect(count).toBeLessThan(10_000);
   });

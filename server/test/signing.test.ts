@@ -52,14 +52,17 @@ describe('/metrics', () => {
   it('serves Prometheus text whose counters move', async () => {
     const t = await startTestServer();
     const scrape = async () => (await fetch(`${t.url}/metrics`)).text();
-    const value = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    const value = (text: string, name: string) =>
+      Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
     const before = await scrape();
     expect(before).toMatch(/# TYPE catalyst_signals_ingested_total counter/);
     expect(before).toMatch(/# TYPE catalyst_ingest_commit_seconds histogram/);
     expect(value(before, 'catalyst_signals_ingested_total')).toBe(0);
     await t.post([classification(), classification()]);
     await t.post({ ...classification(), confidence: 5 });
-    await fetch(`${t.url}/v1/signals`, { headers: { authorization: 'Bearer cat_000000000000_' + 'Q'.repeat(43) } });
+    await fetch(`${t.url}/v1/signals`, {
+      headers: { authorization: 'Bearer cat_000000000000_' + 'Q'.repeat(43) },
+    });
     const after = await scrape();
     expect(value(after, 'catalyst_signals_ingested_total')).toBe(2);
     expect(after).toMatch(/catalyst_auth_failures_total\{transport="rest"\} 1/);

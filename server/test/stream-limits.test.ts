@@ -8,7 +8,14 @@ import { connect, TestWs } from './helpers/ws-client.js';
 const JWT = { issuer: 'catalyst-test', audience: 'catalyst', secret: 's'.repeat(40) };
 const secret = new TextEncoder().encode(JWT.secret);
 const token = (claims: Record<string, unknown>, exp: string | number = '1h') =>
-  new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuer(JWT.issuer).setAudience(JWT.audience).setSubject('friend-1').setIssuedAt().setExpirationTime(exp).sign(secret);
+  new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuer(JWT.issuer)
+    .setAudience(JWT.audience)
+    .setSubject('friend-1')
+    .setIssuedAt()
+    .setExpirationTime(exp)
+    .sign(secret);
 
 async function upgradeStatus(c: TestWs): Promise<number | undefined> {
   return c.opened.then(
@@ -66,7 +73,10 @@ describe('stream authentication', () => {
     await c.frame('hello');
     const id = t.readKey.split('_')[1]!;
     const started = Date.now();
-    const res = await fetch(`${t.url}/v1/admin/keys/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${t.adminKey}` } });
+    const res = await fetch(`${t.url}/v1/admin/keys/${id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${t.adminKey}` },
+    });
     expect(res.status).toBe(204);
     expect(await c.closed(2000)).toBe(4003);
     expect(Date.now() - started).toBeLessThan(1000);
@@ -89,15 +99,37 @@ describe('stream authentication', () => {
     const t = await startTestServer({ jwt: JWT });
     const ok = connect(t.wsUrl, await token({ scope: 'read' }));
     expect(await ok.frame('hello')).toMatchObject({ authenticated: true });
-    expect(await upgradeStatus(connect(t.wsUrl, await token({ scope: 'read' }, Math.floor(Date.now() / 1000) - 60)))).toBe(401);
-    const wrongIss = await new SignJWT({ scope: 'read' }).setProtectedHeader({ alg: 'HS256' }).setIssuer('evil').setAudience(JWT.audience).setSubject('x').setExpirationTime('1h').sign(secret);
+    expect(
+      await upgradeStatus(
+        connect(t.wsUrl, await token({ scope: 'read' }, Math.floor(Date.now() / 1000) - 60)),
+      ),
+    ).toBe(401);
+    const wrongIss = await new SignJWT({ scope: 'read' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer('evil')
+      .setAudience(JWT.audience)
+      .setSubject('x')
+      .setExpirationTime('1h')
+      .sign(secret);
     expect(await upgradeStatus(connect(t.wsUrl, wrongIss))).toBe(401);
-    const wrongAud = await new SignJWT({ scope: 'read' }).setProtectedHeader({ alg: 'HS256' }).setIssuer(JWT.issuer).setAudience('other').setSubject('x').setExpirationTime('1h').sign(secret);
+    const wrongAud = await new SignJWT({ scope: 'read' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer(JWT.issuer)
+      .setAudience('other')
+      .setSubject('x')
+      .setExpirationTime('1h')
+      .sign(secret);
     expect(await upgradeStatus(connect(t.wsUrl, wrongAud))).toBe(401);
     const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
     const none = `${b64({ alg: 'none' })}.${b64({ iss: JWT.issuer, aud: JWT.audience, sub: 'x', scope: 'read', exp: 9e9 })}.`;
     expect(await upgradeStatus(connect(t.wsUrl, none))).toBe(401);
-    const otherKey = await new SignJWT({ scope: 'read' }).setProtectedHeader({ alg: 'HS256' }).setIssuer(JWT.issuer).setAudience(JWT.audience).setSubject('x').setExpirationTime('1h').sign(new TextEncoder().encode('t'.repeat(40)));
+    const otherKey = await new SignJWT({ scope: 'read' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer(JWT.issuer)
+      .setAudience(JWT.audience)
+      .setSubject('x')
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode('t'.repeat(40)));
     expect(await upgradeStatus(connect(t.wsUrl, otherKey))).toBe(401);
     expect(await upgradeStatus(connect(t.wsUrl, await token({ scope: 'publish' })))).toBe(403);
     // A token that expires while connected: closed with 4004 (the clock tolerance is 5 s by default; 0 here).
@@ -176,7 +208,8 @@ describe('stream limits', () => {
     await slow.frame('caught_up');
     // Stop reading: the kernel buffers fill, then the server's per-socket buffer does.
     (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
-    const fat = (i: number) => classification(i, { headline: 'h'.repeat(500), meta: { pad: 'p'.repeat(3500) } });
+    const fat = (i: number) =>
+      classification(i, { headline: 'h'.repeat(500), meta: { pad: 'p'.repeat(3500) } });
     let sent = 0;
     while (t.server.stream.connected > 0 && sent < 20_000) {
       const res = await t.post(Array.from({ length: 4 }, (_, i) => fat(sent + i)));

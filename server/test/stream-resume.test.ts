@@ -9,7 +9,11 @@ async function seed(t: TestServer, n: number): Promise<void> {
   }
 }
 
-async function subscribed(t: TestServer, from: number | undefined, extra: object = {}): Promise<{ c: TestWs; sub: Frame }> {
+async function subscribed(
+  t: TestServer,
+  from: number | undefined,
+  extra: object = {},
+): Promise<{ c: TestWs; sub: Frame }> {
   const c = connect(t.wsUrl, t.readKey);
   await c.frame('hello');
   c.send({ type: 'subscribe', ...(from === undefined ? {} : { from_seq: from }), ...extra });
@@ -25,7 +29,13 @@ describe('subscribe and resume (the recovery table)', () => {
     await seed(t, 3);
     const c = connect(t.wsUrl, t.readKey);
     const hello = await c.frame('hello');
-    expect(hello).toMatchObject({ protocol: 1, epoch: t.server.epoch, head_seq: 3, authenticated: true, heartbeat_ms: 15000 });
+    expect(hello).toMatchObject({
+      protocol: 1,
+      epoch: t.server.epoch,
+      head_seq: 3,
+      authenticated: true,
+      heartbeat_ms: 15000,
+    });
     expect(hello.limits).toMatchObject({ max_frame_bytes: 16384, frames_per_second: 10 });
   });
 
@@ -80,7 +90,11 @@ describe('subscribe and resume (the recovery table)', () => {
     expect(sub).toMatchObject({ recovered: false, reason: 'trimmed', first_seq: 10, head_seq: 10 });
     // The client decides: here it accepts the gap explicitly by resubscribing from first_seq - 1.
     c.send({ type: 'subscribe', from_seq: 9 });
-    await c.until(() => c.frames.filter((f) => f.type === 'subscribed').length === 2 && c.frames.find((f) => f.type === 'caught_up'));
+    await c.until(
+      () =>
+        c.frames.filter((f) => f.type === 'subscribed').length === 2 &&
+        c.frames.find((f) => f.type === 'caught_up'),
+    );
     expect(seqs(c)).toEqual([10]);
   });
 
@@ -142,7 +156,10 @@ describe('subscribe and resume (the recovery table)', () => {
     expect(replayed.every((s) => s.symbol === 'AAPL' && (s.confidence as number) >= 0.5)).toBe(true);
     const unfiltered = (await subscribed(t, 45)).c;
     await unfiltered.frame('caught_up');
-    await t.post([classification(0, { symbol: 'AAPL', confidence: 0.9 }), classification(0, { symbol: 'TSLA', confidence: 0.9 })]);
+    await t.post([
+      classification(0, { symbol: 'AAPL', confidence: 0.9 }),
+      classification(0, { symbol: 'TSLA', confidence: 0.9 }),
+    ]);
     await c.until(() => c.signals().length === replayed.length + 1);
     await unfiltered.until(() => seqs(unfiltered).length === 7);
     expect(c.signals().at(-1)).toMatchObject({ seq: 51, symbol: 'AAPL' });
@@ -173,6 +190,8 @@ describe('subscribe and resume (the recovery table)', () => {
     await seed(t, 3);
     const { c } = await subscribed(t, 0);
     await c.frame('caught_up');
-    expect(c.signals().every((s) => typeof s.sig === 'string' && /^[\w-]+\.\.[\w-]+$/.test(s.sig as string))).toBe(true);
+    expect(
+      c.signals().every((s) => typeof s.sig === 'string' && /^[\w-]+\.\.[\w-]+$/.test(s.sig as string)),
+    ).toBe(true);
   });
 });

@@ -79,7 +79,9 @@ export const SubscribedFrameSchema = z.object({
   replay_count: seq,
   /** False: the position cannot be honoured without a gap; nothing is streamed until the next subscribe. */
   recovered: z.boolean(),
-  reason: z.enum(Object.values(UnrecoverableReason) as [UnrecoverableReason, ...UnrecoverableReason[]]).optional(),
+  reason: z
+    .enum(Object.values(UnrecoverableReason) as [UnrecoverableReason, ...UnrecoverableReason[]])
+    .optional(),
   filtered: z.boolean(),
 });
 export type SubscribedFrame = z.infer<typeof SubscribedFrameSchema>;

@@ -30,7 +30,12 @@ const intString = (min: number, max: number) =>
 export const HistoryQuerySchema = z.strictObject({
   after_seq: intString(0, Number.MAX_SAFE_INTEGER).default(0),
   limit: intString(1, DEFAULTS.historyMaxLimit).default(DEFAULTS.historyLimit),
-  symbol: z.string().min(1).max(32).transform((s) => s.toUpperCase()).optional(),
+  symbol: z
+    .string()
+    .min(1)
+    .max(32)
+    .transform((s) => s.toUpperCase())
+    .optional(),
   catalyst: z.string().min(1).max(40).optional(),
   min_confidence: z
     .string()
@@ -73,7 +78,11 @@ export const HealthSchema = z.object({
 
 /** Admin: create an API key. */
 export const CreateKeySchema = z.strictObject({
-  name: z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/),
+  name: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9._-]+$/),
   scopes: z.array(z.enum(SCOPES)).min(1),
 });
 

@@ -28,19 +28,17 @@ function metaDepth(value: unknown, depth: number): number {
   return max;
 }
 
-const metaSchema = z
-  .record(z.string().max(64), z.json())
-  .superRefine((meta, ctx) => {
-    if (Object.keys(meta).length > META_LIMITS.maxKeys) {
-      ctx.addIssue({ code: 'custom', message: `at most ${META_LIMITS.maxKeys} keys` });
-    }
-    if (metaDepth(meta, 0) > META_LIMITS.maxDepth) {
-      ctx.addIssue({ code: 'custom', message: `nested deeper than ${META_LIMITS.maxDepth}` });
-    }
-    if (new TextEncoder().encode(JSON.stringify(meta)).length > META_LIMITS.maxBytes) {
-      ctx.addIssue({ code: 'custom', message: `larger than ${META_LIMITS.maxBytes} bytes as JSON` });
-    }
-  });
+const metaSchema = z.record(z.string().max(64), z.json()).superRefine((meta, ctx) => {
+  if (Object.keys(meta).length > META_LIMITS.maxKeys) {
+    ctx.addIssue({ code: 'custom', message: `at most ${META_LIMITS.maxKeys} keys` });
+  }
+  if (metaDepth(meta, 0) > META_LIMITS.maxDepth) {
+    ctx.addIssue({ code: 'custom', message: `nested deeper than ${META_LIMITS.maxDepth}` });
+  }
+  if (new TextEncoder().encode(JSON.stringify(meta)).length > META_LIMITS.maxBytes) {
+    ctx.addIssue({ code: 'custom', message: `larger than ${META_LIMITS.maxBytes} bytes as JSON` });
+  }
+});
 
 /**
  * What a publisher (Catalyst-Bot) POSTs: one classification of one news item. Unknown keys are refused so a
@@ -74,7 +72,10 @@ export const ClassificationSchema = z.strictObject({
   /** Reference price of the symbol when the alert was made (quote currency of the publisher's market). */
   price: z.number().positive(),
   headline: z.string().min(1).max(500),
-  url: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+  url: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .optional(),
   /** News source, e.g. "businesswire". */
   source: z.string().min(1).max(100).optional(),
   /** When the news item was published (ISO 8601 with offset). */

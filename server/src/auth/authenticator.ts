@@ -64,7 +64,13 @@ export class Authenticator {
       const p = await this.jwt(token);
       return {
         ok: true,
-        principal: { kind: 'jwt', id: `jwt:${p.subject}`, name: p.subject, scopes: p.scopes, expiresAt: p.expiresAt },
+        principal: {
+          kind: 'jwt',
+          id: `jwt:${p.subject}`,
+          name: p.subject,
+          scopes: p.scopes,
+          expiresAt: p.expiresAt,
+        },
       };
     } catch (err) {
       return { ok: false, reason: (err as Error).message };

@@ -6,7 +6,10 @@ import { SignalStore } from '../store/signals.js';
 import { UsageError } from './keys.js';
 
 /** Online, consistent copy through SQLite's backup API; safe while the server writes. */
-export async function dbBackup(o: { dataDir: string; file: string }, progress: (msg: string) => void): Promise<string> {
+export async function dbBackup(
+  o: { dataDir: string; file: string },
+  progress: (msg: string) => void,
+): Promise<string> {
   const db = openDb(o.dataDir);
   try {
     const target = path.resolve(o.file);
@@ -47,10 +50,16 @@ export function dbCheck(o: { dataDir: string }): CheckReport {
     const lines: string[] = [];
     const integrity = db.pragma('integrity_check', { simple: true }) as string;
     lines.push(`integrity_check: ${integrity}`);
-    const { n, lo, hi } = db.prepare('SELECT count(*) n, min(seq) lo, max(seq) hi FROM signals').get() as { n: number; lo: number | null; hi: number | null };
+    const { n, lo, hi } = db.prepare('SELECT count(*) n, min(seq) lo, max(seq) hi FROM signals').get() as {
+      n: number;
+      lo: number | null;
+      hi: number | null;
+    };
     const head = Number(getMeta(db, 'head_seq'));
     const contiguous = n === 0 || hi! - lo! + 1 === n;
-    lines.push(`signals: ${n} retained (${lo ?? '-'}..${hi ?? '-'}), head ${head}, contiguous: ${contiguous ? 'yes' : 'NO'}`);
+    lines.push(
+      `signals: ${n} retained (${lo ?? '-'}..${hi ?? '-'}), head ${head}, contiguous: ${contiguous ? 'yes' : 'NO'}`,
+    );
     const headOk = hi === null || head >= hi;
     if (!headOk) lines.push(`head ${head} is below the newest stored seq ${hi}: seqs could be reused`);
     return { ok: integrity === 'ok' && contiguous && headOk, lines };
@@ -83,7 +92,11 @@ export function stats(o: { dataDir: string; json?: boolean }): string {
       db_bytes: size,
       created_at: getMeta(db, 'created_at'),
     };
-    return o.json ? JSON.stringify(s, null, 2) : Object.entries(s).map(([k, v]) => `${k.padEnd(14)} ${v}`).join('\n');
+    return o.json
+      ? JSON.stringify(s, null, 2)
+      : Object.entries(s)
+          .map(([k, v]) => `${k.padEnd(14)} ${v}`)
+          .join('\n');
   } finally {
     db.close();
   }

@@ -13,7 +13,10 @@ export const CONFIG_FILE = 'catalyst-server.json';
 export function renderConfigFile(dataDir: string): string {
   const shape = ConfigSchema.shape;
   const defaults = ConfigSchema.parse({ data_dir: dataDir });
-  const lines = ['{', '  // catalyst-server configuration. Env CATALYST_* and CLI flags override these values.'];
+  const lines = [
+    '{',
+    '  // catalyst-server configuration. Env CATALYST_* and CLI flags override these values.',
+  ];
   const keys = Object.keys(defaults) as (keyof typeof defaults)[];
   keys.forEach((k, i) => {
     const desc = (shape as Record<string, { description?: string }>)[k]?.description;
@@ -35,7 +38,9 @@ export async function init(o: { dataDir: string; force?: boolean }): Promise<Ini
   const configFile = path.join(dir, CONFIG_FILE);
   const initialised = existsSync(path.join(dir, DB_FILE)) || existsSync(configFile);
   if (initialised && !o.force) {
-    throw new UsageError(`${dir} is already initialised; use --force to rewrite its config file (the database and signing key are never overwritten)`);
+    throw new UsageError(
+      `${dir} is already initialised; use --force to rewrite its config file (the database and signing key are never overwritten)`,
+    );
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);

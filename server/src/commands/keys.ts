@@ -19,9 +19,15 @@ function withKeys<T>(dataDir: string, fn: (keys: KeyStore) => T): T {
 }
 
 export function parseScopes(values: string[]): Scope[] {
-  const scopes = values.flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
+  const scopes = values
+    .flatMap((v) => v.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = scopes.filter((s) => !SCOPES.includes(s as Scope));
-  if (bad.length || scopes.length === 0) throw new UsageError(`--scope must be one or more of ${SCOPES.join(', ')}; got ${bad.join(', ') || 'nothing'}`);
+  if (bad.length || scopes.length === 0)
+    throw new UsageError(
+      `--scope must be one or more of ${SCOPES.join(', ')}; got ${bad.join(', ') || 'nothing'}`,
+    );
   return [...new Set(scopes)] as Scope[];
 }
 
@@ -30,16 +36,22 @@ export function keysCreate(o: { dataDir: string; name: string; scope: string[]; 
   const scopes = parseScopes(o.scope);
   const k = withKeys(o.dataDir, (keys) => createApiKey(keys, o.name, scopes));
   const out = { id: k.id, name: o.name, scopes, key: k.key };
-  return o.json ? JSON.stringify(out) : `Created key ${k.id} (${o.name}, ${scopes.join(',')}). Shown once:\n${k.key}`;
+  return o.json
+    ? JSON.stringify(out)
+    : `Created key ${k.id} (${o.name}, ${scopes.join(',')}). Shown once:\n${k.key}`;
 }
 
 export function keysList(o: { dataDir: string; json?: boolean }): string {
   const rows = withKeys(o.dataDir, (keys) => keys.list()).map(({ hash: _h, ...r }) => r);
   if (o.json) return JSON.stringify(rows, null, 2);
   if (!rows.length) return 'no keys';
-  const state = (r: (typeof rows)[number]) => (r.revoked_at ? `revoked ${r.revoked_at}` : r.expires_at ? `expires ${r.expires_at}` : 'active');
+  const state = (r: (typeof rows)[number]) =>
+    r.revoked_at ? `revoked ${r.revoked_at}` : r.expires_at ? `expires ${r.expires_at}` : 'active';
   return rows
-    .map((r) => `${r.id}  ${r.name.padEnd(16)} ${r.scopes.join(',').padEnd(14)} ${state(r).padEnd(32)} last used ${r.last_used_at ?? 'never'}`)
+    .map(
+      (r) =>
+        `${r.id}  ${r.name.padEnd(16)} ${r.scopes.join(',').padEnd(14)} ${state(r).padEnd(32)} last used ${r.last_used_at ?? 'never'}`,
+    )
     .join('\n');
 }
 
@@ -69,7 +81,14 @@ export function keysRotate(o: { dataDir: string; key: string; grace: string; jso
     const fresh = createApiKey(keys, row.name, row.scopes);
     const until = new Date(Date.now() + graceMs);
     keys.expireAt(row.id, until);
-    const out = { id: fresh.id, name: row.name, scopes: row.scopes, key: fresh.key, old_id: row.id, old_valid_until: until.toISOString() };
+    const out = {
+      id: fresh.id,
+      name: row.name,
+      scopes: row.scopes,
+      key: fresh.key,
+      old_id: row.id,
+      old_valid_until: until.toISOString(),
+    };
     return o.json
       ? JSON.stringify(out)
       : `New key ${fresh.id} (${row.name}, ${row.scopes.join(',')}). Shown once:\n${fresh.key}\nOld key ${row.id} keeps working until ${out.old_valid_until}.`;

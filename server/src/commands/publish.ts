@@ -43,11 +43,15 @@ export async function publish(
       headers: { 'content-type': 'application/json', authorization: `Bearer ${o.key}` },
       body: JSON.stringify(batch.map((l) => l.item)),
     });
-    const body = (await res.json().catch(() => ({}))) as { results?: { seq: number; duplicate: boolean }[]; detail?: string };
+    const body = (await res.json().catch(() => ({}))) as {
+      results?: { seq: number; duplicate: boolean }[];
+      detail?: string;
+    };
     if (!res.ok || !body.results) {
       for (const l of batch) out(`line ${l.n}: rejected (HTTP ${res.status}: ${body.detail ?? 'no detail'})`);
       summary.rejected += batch.length;
-      if (res.status === 401 || res.status === 403) throw new UsageError(`server refused the key (HTTP ${res.status})`);
+      if (res.status === 401 || res.status === 403)
+        throw new UsageError(`server refused the key (HTTP ${res.status})`);
       return;
     }
     body.results.forEach((r, i) => {

@@ -18,10 +18,14 @@ export async function serve(opts: ServeOptions): Promise<number> {
   const db = openDb(config.data_dir, { sync: config.sync });
   const issued = ensureInitialKeys(new KeyStore(db));
   db.close();
-  if (issued.length) process.stderr.write(`\n${formatIssuedKeys(issued)}\nData directory: ${config.data_dir}\n\n`);
+  if (issued.length)
+    process.stderr.write(`\n${formatIssuedKeys(issued)}\nData directory: ${config.data_dir}\n\n`);
 
   const server = await startServer(config, log);
-  if (issued.length || process.stderr.isTTY) process.stderr.write(`catalyst-server listening on ${server.url} (WebSocket ${server.wsUrl}/v1/stream)\n`);
+  if (issued.length || process.stderr.isTTY)
+    process.stderr.write(
+      `catalyst-server listening on ${server.url} (WebSocket ${server.wsUrl}/v1/stream)\n`,
+    );
 
   return new Promise<number>((resolve) => {
     const stop = (signal: string) => {

@@ -41,7 +41,9 @@ const HEADLINES: Record<string, { dir: 'long' | 'short' | 'neutral'; text: (n: s
     { dir: 'short', text: (n) => `${n} downgraded to underperform on valuation` },
   ],
   legal: [{ dir: 'short', text: (n) => `Regulator opens investigation into ${n}` }],
-  partnership: [{ dir: 'long', text: (n) => `${n} announces strategic partnership with major cloud provider` }],
+  partnership: [
+    { dir: 'long', text: (n) => `${n} announces strategic partnership with major cloud provider` },
+  ],
   listing: [{ dir: 'long', text: (n) => `Major exchange to list ${n} perpetuals and spot pairs` }],
 };
 const SOURCES = ['businesswire', 'globenewswire', 'prnewswire', 'reuters', 'sec-8k', 'coindesk'];

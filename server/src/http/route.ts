@@ -5,7 +5,15 @@ import { HttpError, forbidden, tooManyRequests, unauthenticated } from '../error
 import type { Limits } from '../limits.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import { problemReply, readBody, readRequestInfo, send, type Reply, type RequestInfo, type ResState } from './respond.js';
+import {
+  problemReply,
+  readBody,
+  readRequestInfo,
+  send,
+  type Reply,
+  type RequestInfo,
+  type ResState,
+} from './respond.js';
 
 export interface Ctx {
   info: RequestInfo;
@@ -45,7 +53,12 @@ export function route(
       state.aborted = true;
       state.onAbort?.();
     });
-    const ctx: Ctx = { info, principal: undefined, headers: {}, body: (limit) => readBody(res, state, limit) };
+    const ctx: Ctx = {
+      info,
+      principal: undefined,
+      headers: {},
+      body: (limit) => readBody(res, state, limit),
+    };
     run(d, opts.scope, ctx, handler).then(
       (reply) => send(res, state, { ...reply, headers: { ...ctx.headers, ...reply.headers } }),
       (err: unknown) => {
@@ -67,7 +80,12 @@ async function run(d: RouteDeps, scope: Scope | undefined, ctx: Ctx, handler: Ha
   return handler(ctx);
 }
 
-async function authorize(d: RouteDeps, info: RequestInfo, scope: Scope, headers: Record<string, string>): Promise<Principal> {
+async function authorize(
+  d: RouteDeps,
+  info: RequestInfo,
+  scope: Scope,
+  headers: Record<string, string>,
+): Promise<Principal> {
   const token = bearerToken(info.authorization);
   if (!token) throw unauthenticated();
   const blocked = await d.limits.authFailures.exhausted(info.ip);
@@ -83,7 +101,8 @@ async function authorize(d: RouteDeps, info: RequestInfo, scope: Scope, headers:
   }
   const p = r.principal;
   if (!hasScope(p, scope)) throw forbidden(`${scope} scope required`);
-  const limit = p.scopes.includes('publish') || p.scopes.includes('admin') ? d.limits.restPublish : d.limits.restRead;
+  const limit =
+    p.scopes.includes('publish') || p.scopes.includes('admin') ? d.limits.restPublish : d.limits.restRead;
   const decision = await limit.consume(p.id);
   Object.assign(headers, decision.headers);
   if (!decision.ok) {

@@ -9,7 +9,14 @@ import {
 } from '@catalyst-signal/shared';
 import { createApiKey } from '../auth/api-keys.js';
 import type { Config } from '../config.js';
-import { HttpError, badRequest, notFound, payloadTooLarge, unavailable, unsupportedMediaType } from '../errors.js';
+import {
+  HttpError,
+  badRequest,
+  notFound,
+  payloadTooLarge,
+  unavailable,
+  unsupportedMediaType,
+} from '../errors.js';
 import type { Ingestor } from '../ingest.js';
 import type { KeyStore } from '../store/keys.js';
 import type { SignalStore } from '../store/signals.js';
@@ -30,7 +37,12 @@ export interface RoutesDeps extends RouteDeps {
 
 const issuesOf = (error: z.ZodError, prefix = '') =>
   error.issues.map((i) => ({
-    path: prefix + i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, ''),
+    path:
+      prefix +
+      i.path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+        .join('')
+        .replace(/^\./, ''),
     message: i.message,
   }));
 
@@ -68,7 +80,13 @@ export function registerRoutes(d: RoutesDeps): void {
 
   route(d, 'get', PATHS.healthz, {}, () => ({
     status: 200,
-    body: { status: 'ok', transport: d.transport, epoch: d.store.epoch, head_seq: d.store.head, time: Date.now() },
+    body: {
+      status: 'ok',
+      transport: d.transport,
+      epoch: d.store.epoch,
+      head_seq: d.store.head,
+      time: Date.now(),
+    },
   }));
 
   route(d, 'get', PATHS.readyz, {}, () => {
@@ -81,15 +99,18 @@ export function registerRoutes(d: RoutesDeps): void {
   route(d, 'post', PATHS.signals, { scope: 'publish' }, async (ctx) => {
     const { contentType, contentLength } = ctx.info;
     if (!isJson(contentType)) throw unsupportedMediaType();
-    if (contentLength && Number(contentLength) > c.max_batch_body_bytes) throw payloadTooLarge(c.max_batch_body_bytes);
+    if (contentLength && Number(contentLength) > c.max_batch_body_bytes)
+      throw payloadTooLarge(c.max_batch_body_bytes);
     const buf = await ctx.body(c.max_batch_body_bytes);
     const raw = parseJson(buf);
-    if (nestedDeeperThan(raw, MAX_BODY_DEPTH)) throw badRequest(`nested deeper than ${MAX_BODY_DEPTH} levels`);
+    if (nestedDeeperThan(raw, MAX_BODY_DEPTH))
+      throw badRequest(`nested deeper than ${MAX_BODY_DEPTH} levels`);
     const batch = Array.isArray(raw);
     if (!batch && buf.length > c.max_body_bytes) throw payloadTooLarge(c.max_body_bytes);
     const list: unknown[] = batch ? raw : [raw];
     if (list.length === 0) throw badRequest('empty batch');
-    if (list.length > c.max_batch) throw new HttpError(413, ErrorCode.payloadTooLarge, `at most ${c.max_batch} classifications per batch`);
+    if (list.length > c.max_batch)
+      throw new HttpError(413, ErrorCode.payloadTooLarge, `at most ${c.max_batch} classifications per batch`);
     const items: Classification[] = [];
     const errors: { path: string; message: string }[] = [];
     list.forEach((item, i) => {
@@ -124,7 +145,8 @@ export function registerRoutes(d: RoutesDeps): void {
 
   route(d, 'get', `${PATHS.signals}/:seq`, { scope: 'read', params: 1 }, (ctx) => {
     const p = ctx.info.params[0] ?? '';
-    if (!/^\d{1,16}$/.test(p) || Number(p) < 1) throw badRequest('seq must be a positive integer', [{ path: 'seq', message: 'a positive integer' }]);
+    if (!/^\d{1,16}$/.test(p) || Number(p) < 1)
+      throw badRequest('seq must be a positive integer', [{ path: 'seq', message: 'a positive integer' }]);
     const json = d.store.getJson(Number(p));
     if (json === undefined) throw notFound(`no signal with seq ${p}`);
     return { status: 200, raw: json };
@@ -159,7 +181,16 @@ export function registerRoutes(d: RoutesDeps): void {
     return { status: 204 };
   });
 
-  for (const path of [PATHS.healthz, PATHS.readyz, PATHS.signingKeys, PATHS.signals, `${PATHS.signals}/:seq`, PATHS.keys, `${PATHS.keys}/:id`, PATHS.metrics]) {
+  for (const path of [
+    PATHS.healthz,
+    PATHS.readyz,
+    PATHS.signingKeys,
+    PATHS.signals,
+    `${PATHS.signals}/:seq`,
+    PATHS.keys,
+    `${PATHS.keys}/:id`,
+    PATHS.metrics,
+  ]) {
     route(d, 'put', path, {}, () => methodNotAllowed());
     route(d, 'patch', path, {}, () => methodNotAllowed());
   }
@@ -169,7 +200,15 @@ export function registerRoutes(d: RoutesDeps): void {
       res
         .writeStatus('404 Not Found')
         .writeHeader('Content-Type', 'application/problem+json')
-        .end(JSON.stringify({ type: 'about:blank', title: 'Not found', status: 404, code: ErrorCode.notFound, instance: url })),
+        .end(
+          JSON.stringify({
+            type: 'about:blank',
+            title: 'Not found',
+            status: 404,
+            code: ErrorCode.notFound,
+            instance: url,
+          }),
+        ),
     );
   });
 }

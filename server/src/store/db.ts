@@ -64,7 +64,9 @@ export function openDb(dataDir: string, options: OpenOptions = {}): Db {
 function migrate(db: Db): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > MIGRATIONS.length) {
-    throw new Error(`database schema ${version} is newer than this server (${MIGRATIONS.length}); upgrade the server`);
+    throw new Error(
+      `database schema ${version} is newer than this server (${MIGRATIONS.length}); upgrade the server`,
+    );
   }
   db.transaction(() => {
     for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);

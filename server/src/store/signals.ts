@@ -68,7 +68,9 @@ export class SignalStore {
       pruneBefore: db.prepare(SQL.pruneBefore),
     };
     this.headSeq = Number(this.stmt.head.get());
-    this.appendTx = db.transaction((items: Classification[], sign: SignFn, now: Date) => this.appendInTx(items, sign, now));
+    this.appendTx = db.transaction((items: Classification[], sign: SignFn, now: Date) =>
+      this.appendInTx(items, sign, now),
+    );
   }
 
   /** Highest seq ever assigned (0 for a new store). */

@@ -22,7 +22,8 @@ export function compileFilter(f: Filters): CompiledFilter | undefined {
     directions: f.directions && [...new Set(f.directions)].sort(),
     min_confidence: f.min_confidence,
   };
-  if (!norm.symbols && !norm.catalysts && !norm.directions && norm.min_confidence === undefined) return undefined;
+  if (!norm.symbols && !norm.catalysts && !norm.directions && norm.min_confidence === undefined)
+    return undefined;
   const symbols = norm.symbols && new Set(norm.symbols);
   const catalysts = norm.catalysts && new Set(norm.catalysts);
   const directions = norm.directions && new Set<string>(norm.directions);

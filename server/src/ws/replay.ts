@@ -31,7 +31,8 @@ export function replayStep(
   const frames: ReplayStep['frames'] = [];
   let expect = cursor + 1;
   for (const row of rows) {
-    if (row.seq !== expect) return { frames, cursor: expect - 1, atHead: false, gap: true, read: rows.length };
+    if (row.seq !== expect)
+      return { frames, cursor: expect - 1, atHead: false, gap: true, read: rows.length };
     expect++;
     if (!filter || filter.matches(row)) frames.push({ seq: row.seq, frame: signalFrame(row.body) });
   }

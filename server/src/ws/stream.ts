@@ -147,8 +147,12 @@ export class Stream {
       if (aborted) return;
       res.cork(() => {
         res.writeStatus(status).writeHeader('Content-Type', 'application/problem+json');
-        if (retryAfterMs !== undefined) res.writeHeader('Retry-After', String(Math.ceil(retryAfterMs / 1000)));
-        res.end(JSON.stringify({ title: status, status: Number(status.slice(0, 3)), code, detail: message }), true);
+        if (retryAfterMs !== undefined)
+          res.writeHeader('Retry-After', String(Math.ceil(retryAfterMs / 1000)));
+        res.end(
+          JSON.stringify({ title: status, status: Number(status.slice(0, 3)), code, detail: message }),
+          true,
+        );
       });
     };
     if (this.closing) return reject('503 Service Unavailable', ErrorCode.unavailable, 'shutting down');
@@ -156,26 +160,45 @@ export class Stream {
     const conn = await this.d.limits.wsConnectionsPerIp.consume(ip);
     if (!conn.ok) {
       this.d.metrics.rateLimited.inc({ kind: 'ws_connections' });
-      return reject('429 Too Many Requests', ErrorCode.rateLimited, 'too many connections from this address', conn.retryAfterMs);
+      return reject(
+        '429 Too Many Requests',
+        ErrorCode.rateLimited,
+        'too many connections from this address',
+        conn.retryAfterMs,
+      );
     }
-    const offered = protocols.split(',').map((p) => p.trim()).filter(Boolean);
+    const offered = protocols
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
     const bearerProto = offered.find((p) => p.startsWith(WS_BEARER_PROTOCOL_PREFIX));
     const token = bearerToken(authorization) ?? bearerProto?.slice(WS_BEARER_PROTOCOL_PREFIX.length);
 
     let principal: Principal | undefined;
     if (token) {
       const blocked = await this.d.limits.authFailures.exhausted(ip);
-      if (!blocked.ok) return reject('429 Too Many Requests', ErrorCode.rateLimited, 'too many failed attempts', blocked.retryAfterMs);
+      if (!blocked.ok)
+        return reject(
+          '429 Too Many Requests',
+          ErrorCode.rateLimited,
+          'too many failed attempts',
+          blocked.retryAfterMs,
+        );
       const r = await this.d.auth.authenticate(token);
       if (!r.ok) {
         this.d.metrics.authFailures.inc({ transport: 'ws' });
         await this.d.limits.authFailures.penalty(ip);
         return reject('401 Unauthorized', ErrorCode.unauthenticated, 'invalid credentials');
       }
-      if (!hasScope(r.principal, 'read')) return reject('403 Forbidden', ErrorCode.forbidden, 'read scope required');
+      if (!hasScope(r.principal, 'read'))
+        return reject('403 Forbidden', ErrorCode.forbidden, 'read scope required');
       if (this.atKeyLimit(r.principal.id)) {
         this.d.metrics.rateLimited.inc({ kind: 'ws_per_key' });
-        return reject('429 Too Many Requests', ErrorCode.rateLimited, 'too many concurrent connections for this key');
+        return reject(
+          '429 Too Many Requests',
+          ErrorCode.rateLimited,
+          'too many concurrent connections for this key',
+        );
       }
       principal = r.principal;
     }
@@ -194,7 +217,13 @@ export class Stream {
       gen: 0,
     };
     // Browsers authenticating by subprotocol must get one of their offered protocols back.
-    const chosen = bearerProto ? (offered.includes(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : bearerProto) : offered.includes(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : '';
+    const chosen = bearerProto
+      ? offered.includes(WS_SUBPROTOCOL)
+        ? WS_SUBPROTOCOL
+        : bearerProto
+      : offered.includes(WS_SUBPROTOCOL)
+        ? WS_SUBPROTOCOL
+        : '';
     res.cork(() => res.upgrade(data, key, chosen, extensions, ctx));
   }
 
@@ -202,7 +231,11 @@ export class Stream {
     const data = ws.getUserData();
     this.sockets.add(ws);
     if (data.principal) this.admit(ws, data.principal);
-    else data.authTimer = setTimeout(() => this.end(ws, CloseCode.unauthenticated, 'auth deadline'), this.d.config.auth_deadline_ms);
+    else
+      data.authTimer = setTimeout(
+        () => this.end(ws, CloseCode.unauthenticated, 'auth deadline'),
+        this.d.config.auth_deadline_ms,
+      );
     this.sendHello(ws);
   }
 
@@ -254,13 +287,20 @@ export class Stream {
       if (data.closed) return;
       if (!limit.ok) {
         this.d.metrics.rateLimited.inc({ kind: 'ws_frames' });
-        if (++data.limitedInRow > this.d.config.ws_frames_per_s) return this.end(ws, CloseCode.rateLimited, 'frames');
+        if (++data.limitedInRow > this.d.config.ws_frames_per_s)
+          return this.end(ws, CloseCode.rateLimited, 'frames');
         return this.error(ws, ErrorCode.rateLimited, 'too many frames', limit.retryAfterMs);
       }
       data.limitedInRow = 0;
-      if (text === undefined) return this.bad(ws, ErrorCode.binaryFrame, 'binary frames are not part of the protocol');
+      if (text === undefined)
+        return this.bad(ws, ErrorCode.binaryFrame, 'binary frames are not part of the protocol');
       const parsed = parseClientFrame(text);
-      if (!parsed.ok) return this.bad(ws, parsed.error === 'not JSON' ? ErrorCode.badJson : ErrorCode.badFrame, parsed.error);
+      if (!parsed.ok)
+        return this.bad(
+          ws,
+          parsed.error === 'not JSON' ? ErrorCode.badJson : ErrorCode.badFrame,
+          parsed.error,
+        );
       const frame = parsed.value;
       if (frame.type === ClientFrame.auth) return void this.inBandAuth(ws, frame.token);
       if (!data.principal) return this.end(ws, CloseCode.unauthenticated, 'auth first');
@@ -320,7 +360,14 @@ export class Stream {
       filtered: filter !== undefined,
     });
     if (reason) return;
-    const sub: Subscription = { gen: ++data.gen, cursor: from, filter, live: false, topic: undefined, pumping: false };
+    const sub: Subscription = {
+      gen: ++data.gen,
+      cursor: from,
+      filter,
+      live: false,
+      topic: undefined,
+      pumping: false,
+    };
     data.sub = sub;
     if (head > from) this.d.metrics.replays.inc();
     this.pump(ws, sub);
@@ -389,7 +436,10 @@ export class Stream {
   // ---- timers ----
 
   private heartbeat(): void {
-    this.app.publish(HEARTBEAT, JSON.stringify({ type: ServerFrame.heartbeat, head_seq: this.d.store.head, time: Date.now() }));
+    this.app.publish(
+      HEARTBEAT,
+      JSON.stringify({ type: ServerFrame.heartbeat, head_seq: this.d.store.head, time: Date.now() }),
+    );
   }
 
   /** Revoked keys and expired tokens lose their sockets within this interval. */
@@ -400,7 +450,8 @@ export class Stream {
       const p = first?.getUserData().principal;
       if (!p || this.d.auth.stillValid(p)) continue;
       const expired = p.expiresAt !== undefined && p.expiresAt <= Date.now();
-      for (const ws of [...set]) this.end(ws, expired ? CloseCode.tokenExpired : CloseCode.revoked, expired ? 'expired' : 'revoked');
+      for (const ws of [...set])
+        this.end(ws, expired ? CloseCode.tokenExpired : CloseCode.revoked, expired ? 'expired' : 'revoked');
     }
   }
 
@@ -414,8 +465,10 @@ export class Stream {
     const now = Date.now();
     for (const ws of this.sockets) {
       const data = ws.getUserData();
-      if (data.sub?.live && ws.getBufferedAmount() > soft) this.end(ws, CloseCode.slowConsumer, 'slow_consumer');
-      else if (maxAge > 0 && now - data.openedAt > maxAge) this.end(ws, CloseCode.maxLifetime, 'max_lifetime');
+      if (data.sub?.live && ws.getBufferedAmount() > soft)
+        this.end(ws, CloseCode.slowConsumer, 'slow_consumer');
+      else if (maxAge > 0 && now - data.openedAt > maxAge)
+        this.end(ws, CloseCode.maxLifetime, 'max_lifetime');
     }
   }
 
@@ -426,7 +479,12 @@ export class Stream {
   }
 
   private error(ws: Ws, code: string, message: string, retryAfterMs?: number): void {
-    this.send(ws, { type: ServerFrame.error, code, message, ...(retryAfterMs !== undefined ? { retry_after_ms: retryAfterMs } : {}) });
+    this.send(ws, {
+      type: ServerFrame.error,
+      code,
+      message,
+      ...(retryAfterMs !== undefined ? { retry_after_ms: retryAfterMs } : {}),
+    });
   }
 
   private end(ws: Ws, close: { code: number; reason: string }, metric: string): void {

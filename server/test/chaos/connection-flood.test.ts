@@ -25,15 +25,20 @@ describe('connection floods from one address', () => {
     const sockets: net.Socket[] = [];
     onTestFinished(() => sockets.forEach((s) => s.destroy()));
     await Promise.all(
-      Array.from({ length: 600 }, (_, i) =>
-        new Promise<void>((resolve, reject) => {
-          const s = net.connect(t.server.port, '127.0.0.1', () => {
-            if (i >= 500) s.write(`GET /v1/signals HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.readKey}\r\nX-Slow: `);
-            resolve();
-          });
-          s.on('error', reject);
-          sockets.push(s);
-        }),
+      Array.from(
+        { length: 600 },
+        (_, i) =>
+          new Promise<void>((resolve, reject) => {
+            const s = net.connect(t.server.port, '127.0.0.1', () => {
+              if (i >= 500)
+                s.write(
+                  `GET /v1/signals HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.readKey}\r\nX-Slow: `,
+                );
+              resolve();
+            });
+            s.on('error', reject);
+            sockets.push(s);
+          }),
       ),
     );
     expect((await fetch(`${t.url}/healthz`)).status).toBe(200);

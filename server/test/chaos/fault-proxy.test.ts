@@ -15,16 +15,31 @@ interface Rig {
 
 /** Server (heartbeat 200 ms) <- proxy <- resuming client; an open-loop publisher posts directly to the server. */
 async function rig(seed: number, mode: FaultMode = { kind: 'pass' }): Promise<Rig> {
-  const t = await startTestServer({ heartbeat_ms: HEARTBEAT_MS, ws_max_per_key: 200, ws_connections_per_ip: 100_000 });
+  const t = await startTestServer({
+    heartbeat_ms: HEARTBEAT_MS,
+    ws_max_per_key: 200,
+    ws_connections_per_ip: 100_000,
+  });
   for (let i = 0; i < seed; i += 100) {
     const res = await t.post(Array.from({ length: Math.min(100, seed - i) }, (_, j) => ({ ...fat(i + j) })));
     expect(res.status).toBe(201);
   }
   const proxy = await FaultProxy.start({ host: '127.0.0.1', port: t.server.port }, mode);
   onTestFinished(() => proxy.close());
-  const client = new ResumingStream({ url: () => proxy.wsUrl, key: t.readKey, epoch: t.server.epoch, heartbeatMs: HEARTBEAT_MS, backoffMs: [5, 100] }).start();
+  const client = new ResumingStream({
+    url: () => proxy.wsUrl,
+    key: t.readKey,
+    epoch: t.server.epoch,
+    heartbeatMs: HEARTBEAT_MS,
+    backoffMs: [5, 100],
+  }).start();
   onTestFinished(() => client.stop());
-  const publisher = new OpenLoopPublisher({ name: 'fp', url: () => t.url, key: t.publishKey, ratePerS: 200 }).start();
+  const publisher = new OpenLoopPublisher({
+    name: 'fp',
+    url: () => t.url,
+    key: t.publishKey,
+    ratePerS: 200,
+  }).start();
   onTestFinished(() => publisher.stop());
   return { t, proxy, client, publisher };
 }
@@ -50,7 +65,12 @@ async function settle({ t, proxy, client, publisher }: Rig): Promise<void> {
   expect(publisher.count('unknown') + publisher.count('refused')).toBe(0);
   const head = t.server.store.head;
   await client.until(() => client.last >= head, 20_000, `client at head ${head}`);
-  expect({ dups: client.duplicates, gaps: client.gaps, unrecovered: client.unrecovered, badEpoch: client.badEpoch }).toEqual({ dups: 0, gaps: [], unrecovered: 0, badEpoch: 0 });
+  expect({
+    dups: client.duplicates,
+    gaps: client.gaps,
+    unrecovered: client.unrecovered,
+    badEpoch: client.badEpoch,
+  }).toEqual({ dups: 0, gaps: [], unrecovered: 0, badEpoch: 0 });
   expect(client.applied).toEqual(Array.from({ length: head }, (_, i) => i + 1));
 }
 
@@ -67,10 +87,16 @@ describe('fault-injecting proxy between a resuming client and the real server', 
     const bytes = 3000 + Math.floor(Math.random() * 9000);
     const r = await rig(400, { kind: 'close-after-bytes', bytes });
     // Each connection carries hello + subscribed + a few signals, then is cut: many resumes to get 400.
-    await r.client.until(() => r.client.last >= 400 && r.client.connects >= 5, 20_000, 'replay through repeated closes');
+    await r.client.until(
+      () => r.client.last >= 400 && r.client.connects >= 5,
+      20_000,
+      'replay through repeated closes',
+    );
     expect(r.proxy.stats.closedAfterBytes).toBeGreaterThanOrEqual(4);
     await settle(r);
-    console.log(`[chaos] close-after-${bytes}-bytes: ${r.client.connects} connections, ${r.proxy.stats.closedAfterBytes} closed mid-stream`);
+    console.log(
+      `[chaos] close-after-${bytes}-bytes: ${r.client.connects} connections, ${r.proxy.stats.closedAfterBytes} closed mid-stream`,
+    );
   });
 
   it('cut without close frame (RST both sockets) while live: resumes, nothing lost or doubled', async () => {
@@ -79,7 +105,11 @@ describe('fault-injecting proxy between a resuming client and the real server', 
     for (let i = 0; i < 5; i++) {
       const at = r.client.last;
       // A NEW connection that made progress (frames already in flight may still arrive on the cut one).
-      await r.client.until(() => r.client.connects > connects && r.client.connected && r.client.last >= at + 10, 10_000, 'live progress');
+      await r.client.until(
+        () => r.client.connects > connects && r.client.connected && r.client.last >= at + 10,
+        10_000,
+        'live progress',
+      );
       connects = r.client.connects;
       expect(r.proxy.cut(), `cut ${i}`).toBe(1);
     }
@@ -96,7 +126,11 @@ describe('fault-injecting proxy between a resuming client and the real server', 
     const connectsBefore = r.client.connects;
     const stalledAt = Date.now();
     r.proxy.setMode({ kind: 'stall' });
-    const firedAt = await r.client.until(() => r.client.watchdogFirings.find((f) => f >= stalledAt), 5000, 'watchdog');
+    const firedAt = await r.client.until(
+      () => r.client.watchdogFirings.find((f) => f >= stalledAt),
+      5000,
+      'watchdog',
+    );
     // Nothing but the watchdog noticed: the TCP connection was still open until the client dropped it.
     expect(r.client.closes.filter((c) => c.at >= stalledAt && c.at < firedAt)).toEqual([]);
     expect(firedAt - stalledAt).toBeLessThanOrEqual(2 * HEARTBEAT_MS);
@@ -108,7 +142,11 @@ describe('fault-injecting proxy between a resuming client and the real server', 
 
   it('delay (50 ms each way): no false stall detection, nothing lost or doubled', async () => {
     const r = await rig(300, { kind: 'delay', ms: 50 });
-    await r.client.until(() => r.client.last >= 300 && r.client.serverHead > 300, 10_000, 'catch up through the delay');
+    await r.client.until(
+      () => r.client.last >= 300 && r.client.serverHead > 300,
+      10_000,
+      'catch up through the delay',
+    );
     await settle(r);
     expect(r.client.watchdogFirings).toEqual([]);
     expect(r.client.connects).toBe(1);

@@ -38,13 +38,27 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export async function runKillScenario(o: KillScenario): Promise<KillSummary> {
   const started = Date.now();
-  const server = await ChildServer.start({ env: { CATALYST_LIMITS_DISABLED: '1' }, config: { heartbeat_ms: 250 } });
+  const server = await ChildServer.start({
+    env: { CATALYST_LIMITS_DISABLED: '1' },
+    config: { heartbeat_ms: 250 },
+  });
   const epoch = ((await (await fetch(`${server.url}/healthz`)).json()) as { epoch: string }).epoch;
   const clients = [0, 1].map(() =>
-    new ResumingStream({ url: () => server.wsUrl, key: server.keys.readKey, epoch, keepSignals: true, backoffMs: [10, 200] }).start(),
+    new ResumingStream({
+      url: () => server.wsUrl,
+      key: server.keys.readKey,
+      epoch,
+      keepSignals: true,
+      backoffMs: [10, 200],
+    }).start(),
   );
   const publishers = Array.from({ length: o.publishers }, (_, i) =>
-    new OpenLoopPublisher({ name: `p${i}`, url: () => server.url, key: server.keys.publishKey, ratePerS: o.ratePerS / o.publishers }).start(),
+    new OpenLoopPublisher({
+      name: `p${i}`,
+      url: () => server.url,
+      key: server.keys.publishKey,
+      ratePerS: o.ratePerS / o.publishers,
+    }).start(),
   );
   const ackedAt: number[] = [];
   const acked = () => publishers.reduce((n, p) => n + p.count('acked'), 0);
@@ -55,7 +69,8 @@ export async function runKillScenario(o: KillScenario): Promise<KillSummary> {
       ackedAt.push(acked());
       await server.kill('SIGKILL');
       // Every few rounds, check the crashed store before the restart touches it.
-      if (round % 5 === 0) expect(server.dbCheck(), `db check after kill ${round + 1}`).toMatchObject({ ok: true });
+      if (round % 5 === 0)
+        expect(server.dbCheck(), `db check after kill ${round + 1}`).toMatchObject({ ok: true });
       await server.spawn();
     }
     await pause(o.minUpMs);
@@ -68,7 +83,10 @@ export async function runKillScenario(o: KillScenario): Promise<KillSummary> {
     const check = server.dbCheck();
     expect(check.ok, check.output).toBe(true);
 
-    const report = verifyStore(server.dataDir, publishers.flatMap((p) => [...p.attempts.values()]));
+    const report = verifyStore(
+      server.dataDir,
+      publishers.flatMap((p) => [...p.attempts.values()]),
+    );
     expect(report.problems).toEqual([]);
     expect(report.head).toBe(head);
     // Progress in every round: a round where nothing was acknowledged would test nothing.
@@ -85,7 +103,8 @@ export async function runKillScenario(o: KillScenario): Promise<KillSummary> {
       expect(c.applied).toEqual(all);
       // What the client got is byte-for-byte what is stored.
       for (let s = 1; s <= head; s++) {
-        if (JSON.stringify(c.signals.get(s)) !== report.bodies[s - 1]) throw new Error(`client copy of seq ${s} differs from the store`);
+        if (JSON.stringify(c.signals.get(s)) !== report.bodies[s - 1])
+          throw new Error(`client copy of seq ${s} differs from the store`);
       }
     }
     const summary: KillSummary = {

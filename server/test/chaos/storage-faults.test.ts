@@ -61,7 +61,8 @@ describe('storage faults during ingest', () => {
     const c = subscriber(t);
     // Test hook: the server's own better-sqlite3 connection (SignalStore keeps it as `db`).
     const db = (t.server.store as unknown as { db: Database.Database }).db;
-    const fat = () => classification(undefined, { headline: 'h'.repeat(400), meta: { pad: 'p'.repeat(3000) } });
+    const fat = () =>
+      classification(undefined, { headline: 'h'.repeat(400), meta: { pad: 'p'.repeat(3000) } });
     for (let i = 0; i < 3; i++) expect((await t.post(fat())).status).toBe(201);
     const pages = db.pragma('page_count', { simple: true }) as number;
     db.pragma(`max_page_count = ${pages + 4}`);
@@ -86,6 +87,8 @@ describe('storage faults during ingest', () => {
     expect(again.status).toBe(201);
     expect(await again.json()).toMatchObject({ seq: headWhenFull + 1, duplicate: false });
     await expectExactStream(t, c);
-    console.log(`[chaos] disk full after ${statuses.length - 1} batches; recovered at seq ${headWhenFull + 1}`);
+    console.log(
+      `[chaos] disk full after ${statuses.length - 1} batches; recovered at seq ${headWhenFull + 1}`,
+    );
   });
 });

@@ -1,7 +1,16 @@
 import fc from 'fast-check';
 
 /** Keys that hurt naive code: prototype pollution and shadowed builtins. */
-const NASTY_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', 'type', ''];
+const NASTY_KEYS = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  'type',
+  '',
+];
 
 const deep = (open: string, close: string, n: number) => open.repeat(n) + close.repeat(n);
 
@@ -49,19 +58,41 @@ const jsonText = fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v));
 
 /** An object text with nasty keys and frame-ish values, built as text so `__proto__` stays an own key. */
 const nastyObject = fc
-  .array(fc.tuple(fc.constantFrom(...NASTY_KEYS, 'from_seq', 'epoch', 'filters', 'id', 'token'), fc.jsonValue({ maxDepth: 3 })), { maxLength: 6 })
+  .array(
+    fc.tuple(
+      fc.constantFrom(...NASTY_KEYS, 'from_seq', 'epoch', 'filters', 'id', 'token'),
+      fc.jsonValue({ maxDepth: 3 }),
+    ),
+    { maxLength: 6 },
+  )
   .map((kv) => `{${kv.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`);
 
 /** Frames with a real type and random members. */
 const frameish = fc
   .record(
     {
-      type: fc.constantFrom('auth', 'subscribe', 'ping', 'hello', 'pong', 'signal', 'Subscribe', 'subscribe ', ''),
+      type: fc.constantFrom(
+        'auth',
+        'subscribe',
+        'ping',
+        'hello',
+        'pong',
+        'signal',
+        'Subscribe',
+        'subscribe ',
+        '',
+      ),
       from_seq: fc.oneof(fc.integer(), fc.double(), fc.string(), fc.constant(null), fc.nat({ max: 50 })),
       epoch: fc.oneof(fc.string({ maxLength: 80 }), fc.integer()),
       filters: fc.oneof(
         fc.jsonValue({ maxDepth: 3 }),
-        fc.record({ symbols: fc.array(fc.string({ maxLength: 40 }), { maxLength: 5 }), directions: fc.array(fc.constantFrom('long', 'short', 'up')) }, { requiredKeys: [] }),
+        fc.record(
+          {
+            symbols: fc.array(fc.string({ maxLength: 40 }), { maxLength: 5 }),
+            directions: fc.array(fc.constantFrom('long', 'short', 'up')),
+          },
+          { requiredKeys: [] },
+        ),
       ),
       id: fc.oneof(fc.string({ maxLength: 80 }), fc.integer(), fc.jsonValue({ maxDepth: 2 })),
       token: fc.string({ maxLength: 100 }),

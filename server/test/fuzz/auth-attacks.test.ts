@@ -8,7 +8,8 @@ import { connect, type TestWs } from '../helpers/ws-client.js';
 
 const ISS = 'catalyst-issuer';
 const AUD = 'catalyst';
-const b64 = (o: object | string) => Buffer.from(typeof o === 'string' ? o : JSON.stringify(o)).toString('base64url');
+const b64 = (o: object | string) =>
+  Buffer.from(typeof o === 'string' ? o : JSON.stringify(o)).toString('base64url');
 const now = () => Math.floor(Date.now() / 1000);
 
 async function upgradeStatus(c: TestWs): Promise<number | undefined> {
@@ -38,8 +39,22 @@ async function asymmetricServer(alg: 'RS256' | 'EdDSA') {
   const file = path.join(tempDir('catalyst-jwt-'), 'jwt-public.pem');
   writeFileSync(file, pem);
   // High auth-failure budget: this file sends many bad tokens on purpose (brute force is tested below).
-  const t = await startTestServer({ jwt: { issuer: ISS, audience: AUD, public_key_file: file, algorithms: [alg] }, auth_failures_per_min: 100_000 });
-  const sign = (claims: Record<string, unknown>, o: { key?: CryptoKey; alg?: string; iss?: string; aud?: string; exp?: number; nbf?: number; header?: Record<string, unknown> } = {}) => {
+  const t = await startTestServer({
+    jwt: { issuer: ISS, audience: AUD, public_key_file: file, algorithms: [alg] },
+    auth_failures_per_min: 100_000,
+  });
+  const sign = (
+    claims: Record<string, unknown>,
+    o: {
+      key?: CryptoKey;
+      alg?: string;
+      iss?: string;
+      aud?: string;
+      exp?: number;
+      nbf?: number;
+      header?: Record<string, unknown>;
+    } = {},
+  ) => {
     let j = new SignJWT({ scope: 'read', ...claims })
       .setProtectedHeader({ alg: o.alg ?? alg, ...o.header })
       .setIssuer(o.iss ?? ISS)
@@ -71,17 +86,44 @@ describe('auth attacks: forged and misused JWTs', () => {
       }
       // HS/RS confusion: HMAC over the token with the server's PUBLIC key (PEM text and DER bytes) as the secret.
       const pemBytes = new TextEncoder().encode(pem);
-      forged.push(['HS256 keyed with the public PEM', await new SignJWT({ scope: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setIssuer(ISS).setAudience(AUD).setSubject('x').setExpirationTime('1h').sign(pemBytes)]);
+      forged.push([
+        'HS256 keyed with the public PEM',
+        await new SignJWT({ scope: 'admin' })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setIssuer(ISS)
+          .setAudience(AUD)
+          .setSubject('x')
+          .setExpirationTime('1h')
+          .sign(pemBytes),
+      ]);
       const der = Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
-      forged.push(['HS256 keyed with the public DER', await new SignJWT({ scope: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setIssuer(ISS).setAudience(AUD).setSubject('x').setExpirationTime('1h').sign(new Uint8Array(der))]);
+      forged.push([
+        'HS256 keyed with the public DER',
+        await new SignJWT({ scope: 'admin' })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setIssuer(ISS)
+          .setAudience(AUD)
+          .setSubject('x')
+          .setExpirationTime('1h')
+          .sign(new Uint8Array(der)),
+      ]);
       // Another key pair of the same kind.
       const other = await generateKeyPair(alg);
       forged.push(['signed by another key', await sign({ scope: 'admin' }, { key: other.privateKey })]);
       // The attacker's key embedded in the header (jwk / jku / kid tricks).
       const otherJwk = await exportJWK((await generateKeyPair(alg, { extractable: true })).publicKey);
-      forged.push(['embedded jwk header', await sign({}, { key: other.privateKey, header: { jwk: otherJwk } })]);
-      forged.push(['jku header', await sign({}, { key: other.privateKey, header: { jku: 'http://127.0.0.1:1/jwks' } })]);
-      forged.push(['kid path traversal', await sign({}, { key: other.privateKey, header: { kid: '../../../../dev/null' } })]);
+      forged.push([
+        'embedded jwk header',
+        await sign({}, { key: other.privateKey, header: { jwk: otherJwk } }),
+      ]);
+      forged.push([
+        'jku header',
+        await sign({}, { key: other.privateKey, header: { jku: 'http://127.0.0.1:1/jwks' } }),
+      ]);
+      forged.push([
+        'kid path traversal',
+        await sign({}, { key: other.privateKey, header: { kid: '../../../../dev/null' } }),
+      ]);
       // Right key, wrong claims.
       forged.push(['wrong issuer', await sign({}, { iss: 'evil' })]);
       forged.push(['wrong audience', await sign({}, { aud: 'someone-else' })]);
@@ -117,7 +159,10 @@ describe('auth attacks: API keys', () => {
     const bystander = connect(t.wsUrl, t.readKey);
     await Promise.all([...sockets, bystander].map((c) => c.frame('hello')));
     const started = Date.now();
-    const res = await fetch(`${t.url}/v1/admin/keys/${victim.split('_')[1]}`, { method: 'DELETE', headers: { authorization: `Bearer ${t.adminKey}` } });
+    const res = await fetch(`${t.url}/v1/admin/keys/${victim.split('_')[1]}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${t.adminKey}` },
+    });
     expect(res.status).toBe(204);
     expect(await Promise.all(sockets.map((c) => c.closed(2000)))).toEqual([4003, 4003, 4003]);
     expect(Date.now() - started).toBeLessThan(1000);
@@ -135,9 +180,20 @@ describe('auth attacks: API keys', () => {
     expect((await t.get('/v1/signals/1', t.publishKey)).status).toBe(403);
     for (const key of [t.readKey, t.publishKey]) {
       expect((await t.get('/v1/admin/keys', key)).status).toBe(403);
-      const create = await fetch(`${t.url}/v1/admin/keys`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'escalate', scopes: ['admin'] }) });
+      const create = await fetch(`${t.url}/v1/admin/keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'escalate', scopes: ['admin'] }),
+      });
       expect(create.status).toBe(403);
-      expect((await fetch(`${t.url}/v1/admin/keys/${t.adminKey.split('_')[1]}`, { method: 'DELETE', headers: { authorization: `Bearer ${key}` } })).status).toBe(403);
+      expect(
+        (
+          await fetch(`${t.url}/v1/admin/keys/${t.adminKey.split('_')[1]}`, {
+            method: 'DELETE',
+            headers: { authorization: `Bearer ${key}` },
+          })
+        ).status,
+      ).toBe(403);
     }
     expect(await upgradeStatus(connect(t.wsUrl, t.publishKey))).toBe(403);
     expect(t.server.store.head).toBe(0);

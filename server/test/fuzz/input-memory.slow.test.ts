@@ -37,7 +37,13 @@ function session(wsUrl: string, key: string, texts: string[]): Promise<number | 
 describe('bad input at volume against a child-process server: no crash, bounded memory', () => {
   it('12k+ WebSocket inputs and 3k REST bodies: server alive, RSS peak and growth bounded', async () => {
     const server = await ChildServer.start({
-      config: { ws_frames_per_s: 1_000_000, ws_max_per_key: 100_000, ws_connections_per_ip: 10_000_000, rest_publish_per_min: 10_000_000, auth_failures_per_min: 10_000_000 },
+      config: {
+        ws_frames_per_s: 1_000_000,
+        ws_max_per_key: 100_000,
+        ws_connections_per_ip: 10_000_000,
+        rest_publish_per_min: 10_000_000,
+        auth_failures_per_min: 10_000_000,
+      },
     });
     const key = server.keys.readKey;
     const samples: number[] = [server.rss()];
@@ -68,7 +74,11 @@ describe('bad input at volume against a child-process server: no crash, bounded 
     // REST: the same hostile texts as bodies.
     const statuses = new Map<number, number>();
     for (const body of texts.slice(0, 3000)) {
-      const res = await fetch(`${server.url}/v1/signals`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${server.keys.publishKey}` }, body });
+      const res = await fetch(`${server.url}/v1/signals`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${server.keys.publishKey}` },
+        body,
+      });
       await res.arrayBuffer();
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
       expect(res.status).toBeLessThan(500);

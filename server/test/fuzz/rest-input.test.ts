@@ -5,7 +5,12 @@ import { rawHttp } from '../helpers/raw-http.js';
 import { classification, startTestServer, type TestServer } from '../helpers/server.js';
 
 /** Limits high enough that the fuzz reaches the handlers (limits have their own tests). */
-const fuzzServer = () => startTestServer({ rest_read_per_min: 1_000_000, rest_publish_per_min: 1_000_000, auth_failures_per_min: 1_000_000 });
+const fuzzServer = () =>
+  startTestServer({
+    rest_read_per_min: 1_000_000,
+    rest_publish_per_min: 1_000_000,
+    auth_failures_per_min: 1_000_000,
+  });
 
 const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
 
@@ -16,22 +21,88 @@ const bodyText = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
   fc.nat().map((i) => JSON.stringify(classification(i))),
   fc
-    .tuple(fc.nat(), fc.constantFrom('source_id', 'symbol', 'catalyst', 'direction', 'confidence', 'price', 'headline', 'url', 'classified_at', 'meta', 'extra', '__proto__', 'constructor'), fc.jsonValue({ maxDepth: 3 }))
+    .tuple(
+      fc.nat(),
+      fc.constantFrom(
+        'source_id',
+        'symbol',
+        'catalyst',
+        'direction',
+        'confidence',
+        'price',
+        'headline',
+        'url',
+        'classified_at',
+        'meta',
+        'extra',
+        '__proto__',
+        'constructor',
+      ),
+      fc.jsonValue({ maxDepth: 3 }),
+    )
     .map(([i, k, v]) => JSON.stringify({ ...classification(i), [k]: v })),
   fc.nat().map((i) => JSON.stringify(classification(i)).replace(/}$/, ',"__proto__":{"polluted":1}}')),
-  fc.nat().map((i) => JSON.stringify({ ...classification(i), meta: { a: 1 } }).replace('"meta":{"a":1}', '"meta":{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}}}')),
-  fc.nat({ max: 30_000 }).map((n) => JSON.stringify({ ...classification(n), meta: { a: 0 } }).replace('"meta":{"a":0}', `"meta":{"a":${deep(n)}}`)),
+  fc
+    .nat()
+    .map((i) =>
+      JSON.stringify({ ...classification(i), meta: { a: 1 } }).replace(
+        '"meta":{"a":1}',
+        '"meta":{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}}}',
+      ),
+    ),
+  fc
+    .nat({ max: 30_000 })
+    .map((n) =>
+      JSON.stringify({ ...classification(n), meta: { a: 0 } }).replace(
+        '"meta":{"a":0}',
+        `"meta":{"a":${deep(n)}}`,
+      ),
+    ),
   fc.nat({ max: 200_000 }).map((n) => deep(n)),
-  fc.array(fc.nat(), { maxLength: 5 }).map((is) => JSON.stringify(is.map((i) => (i % 3 === 0 ? { bad: i } : classification(i))))),
+  fc
+    .array(fc.nat(), { maxLength: 5 })
+    .map((is) => JSON.stringify(is.map((i) => (i % 3 === 0 ? { bad: i } : classification(i))))),
   fc.constantFrom('[]', '{}', 'null', '[[]]', '{"a":1}garbage', '\ufeff{}', '{"source_id":"x"'),
 );
 
 const queryText = fc
   .array(
     fc.tuple(
-      fc.constantFrom('after_seq', 'limit', 'symbol', 'catalyst', 'min_confidence', 'since', 'until', 'unknown', '', '__proto__'),
+      fc.constantFrom(
+        'after_seq',
+        'limit',
+        'symbol',
+        'catalyst',
+        'min_confidence',
+        'since',
+        'until',
+        'unknown',
+        '',
+        '__proto__',
+      ),
       fc.oneof(
-        fc.constantFrom('-1', 'NaN', '1e999', '99999999999999999999', '9007199254740993', '0', '1', '1000', '1001', '', '%00', 'Infinity', '0x10', '+1', ' 1', '1.5', '2024-01-01T00:00:00Z', 'not-a-date', '%E0%A4%A', '%'),
+        fc.constantFrom(
+          '-1',
+          'NaN',
+          '1e999',
+          '99999999999999999999',
+          '9007199254740993',
+          '0',
+          '1',
+          '1000',
+          '1001',
+          '',
+          '%00',
+          'Infinity',
+          '0x10',
+          '+1',
+          ' 1',
+          '1.5',
+          '2024-01-01T00:00:00Z',
+          'not-a-date',
+          '%E0%A4%A',
+          '%',
+        ),
         fc.string({ maxLength: 40 }).map(encodeURIComponent),
       ),
     ),
@@ -40,8 +111,34 @@ const queryText = fc
   .map((kv) => kv.map(([k, v]) => `${k}=${v}`).join('&'));
 
 const pathText = fc.oneof(
-  fc.constantFrom('/v1/signals', '/v1/admin/keys', '/healthz', '/readyz', '/metrics', '/v1/keys/signing', '/v1/stream', '/', '/v1', '/v1/signals/', '/v1/admin/keys/'),
-  fc.constantFrom('0', '-1', 'abc', '1e3', '99999999999999999', '%2e%2e', '1', '00001', '1.0', '%00', '..%2f..%2fetc').map((p) => `/v1/signals/${p}`),
+  fc.constantFrom(
+    '/v1/signals',
+    '/v1/admin/keys',
+    '/healthz',
+    '/readyz',
+    '/metrics',
+    '/v1/keys/signing',
+    '/v1/stream',
+    '/',
+    '/v1',
+    '/v1/signals/',
+    '/v1/admin/keys/',
+  ),
+  fc
+    .constantFrom(
+      '0',
+      '-1',
+      'abc',
+      '1e3',
+      '99999999999999999',
+      '%2e%2e',
+      '1',
+      '00001',
+      '1.0',
+      '%00',
+      '..%2f..%2fetc',
+    )
+    .map((p) => `/v1/signals/${p}`),
   fc.string({ maxLength: 20 }).map((p) => `/v1/admin/keys/${encodeURIComponent(p)}`),
   fc.string({ maxLength: 30 }).map((p) => `/${encodeURIComponent(p)}`),
 );
@@ -64,7 +161,16 @@ const request = fc.record({
   path: pathText,
   query: queryText,
   key: fc.constantFrom<KeyKind>('none', 'read', 'publish', 'admin', 'garbage', 'empty', 'basic', 'lower'),
-  contentType: fc.constantFrom('application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON', 'text/plain', 'application/x-www-form-urlencoded', '', 'application/jsonx', 'multipart/form-data; boundary=x'),
+  contentType: fc.constantFrom(
+    'application/json',
+    'application/json; charset=utf-8',
+    'APPLICATION/JSON',
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    '',
+    'application/jsonx',
+    'multipart/form-data; boundary=x',
+  ),
   body: bodyText,
 });
 
@@ -100,8 +206,15 @@ describe('REST bad input (fast-check)', () => {
         if (auth) headers.authorization = auth;
         if (r.contentType) headers['content-type'] = r.contentType;
         const url = `${t.url}${r.path}${r.query ? `?${r.query}` : ''}`;
-        const res = await fetch(url, { method: r.method, headers, body: r.method === 'GET' ? undefined : r.body });
-        const text = await expectWellFormed(res, `${r.method} ${r.path}?${r.query} [${r.key}, ${r.contentType}] ${r.body.slice(0, 120)}`);
+        const res = await fetch(url, {
+          method: r.method,
+          headers,
+          body: r.method === 'GET' ? undefined : r.body,
+        });
+        const text = await expectWellFormed(
+          res,
+          `${r.method} ${r.path}?${r.query} [${r.key}, ${r.contentType}] ${r.body.slice(0, 120)}`,
+        );
         if (r.method === 'POST' && r.path === '/v1/signals' && res.status < 300) {
           const b = JSON.parse(text) as { duplicate?: boolean; results?: { duplicate: boolean }[] };
           stored += b.results ? b.results.filter((x) => !x.duplicate).length : b.duplicate ? 0 : 1;
@@ -118,7 +231,10 @@ describe('REST bad input (fast-check)', () => {
   it('deeply nested JSON (in meta, in a batch, as the whole body) is a 400, not a stack overflow 500', async () => {
     const t = await fuzzServer();
     for (const n of [5, 100, 5_000, 30_000]) {
-      const one = JSON.stringify({ ...classification(n), meta: { a: 0 } }).replace('"meta":{"a":0}', `"meta":{"a":${deep(n)}}`);
+      const one = JSON.stringify({ ...classification(n), meta: { a: 0 } }).replace(
+        '"meta":{"a":0}',
+        `"meta":{"a":${deep(n)}}`,
+      );
       const res = await t.post(one);
       await expectWellFormed(res, `meta depth ${n}`);
       expect(res.status, `meta depth ${n}`).toBe(400);
@@ -134,7 +250,22 @@ describe('REST bad input (fast-check)', () => {
 
   it('invalid query values: 400 problem+json naming the parameter', async () => {
     const t = await fuzzServer();
-    const cases = ['after_seq=-1', 'after_seq=NaN', 'after_seq=1e3', 'after_seq=99999999999999999', 'after_seq=', 'limit=0', 'limit=-5', 'limit=1001', 'limit=NaN', 'limit=1&limit=2', 'min_confidence=2', 'since=yesterday', 'nope=1', 'after_seq=%00'];
+    const cases = [
+      'after_seq=-1',
+      'after_seq=NaN',
+      'after_seq=1e3',
+      'after_seq=99999999999999999',
+      'after_seq=',
+      'limit=0',
+      'limit=-5',
+      'limit=1001',
+      'limit=NaN',
+      'limit=1&limit=2',
+      'min_confidence=2',
+      'since=yesterday',
+      'nope=1',
+      'after_seq=%00',
+    ];
     for (const q of cases) {
       const res = await t.get(`/v1/signals?${q}`);
       const text = await expectWellFormed(res, q);
@@ -158,20 +289,90 @@ describe('REST bad input (fast-check)', () => {
       req(['POST /v1/signals HTTP/1.1', 'Host: x', `Content-Length: ${cl}`, ...extra], b);
     // 'any': uWS may accept it (e.g. it has no header size limit of its own); only a 5xx would be wrong.
     const cases: [string, string, number[] | 'closed-or-4xx' | 'any'][] = [
-      ['duplicated Authorization', post([`Authorization: Bearer ${t.publishKey}`, `Authorization: Bearer ${t.readKey}`, 'Content-Type: application/json']), [400]],
-      ['duplicated Content-Type', post([`Authorization: Bearer ${t.publishKey}`, 'Content-Type: application/json', 'Content-Type: text/plain']), [400]],
+      [
+        'duplicated Authorization',
+        post([
+          `Authorization: Bearer ${t.publishKey}`,
+          `Authorization: Bearer ${t.readKey}`,
+          'Content-Type: application/json',
+        ]),
+        [400],
+      ],
+      [
+        'duplicated Content-Type',
+        post([
+          `Authorization: Bearer ${t.publishKey}`,
+          'Content-Type: application/json',
+          'Content-Type: text/plain',
+        ]),
+        [400],
+      ],
       ['no Content-Type', post([`Authorization: Bearer ${t.publishKey}`]), [415]],
-      ['Content-Length 10^12', post([`Authorization: Bearer ${t.publishKey}`, 'Content-Type: application/json'], body, 1e12), 'closed-or-4xx'],
-      ['Content-Length negative', post([`Authorization: Bearer ${t.publishKey}`, 'Content-Type: application/json'], body, -1), 'closed-or-4xx'],
-      ['Content-Length and chunked', req(['POST /v1/signals HTTP/1.1', 'Host: x', `Authorization: Bearer ${t.publishKey}`, 'Content-Type: application/json', 'Content-Length: 5', 'Transfer-Encoding: chunked'], '0\r\n\r\n'), 'closed-or-4xx'],
-      ['broken chunked', req(['POST /v1/signals HTTP/1.1', 'Host: x', `Authorization: Bearer ${t.publishKey}`, 'Content-Type: application/json', 'Transfer-Encoding: chunked'], 'zz\r\nabc\r\n0\r\n\r\n'), 'closed-or-4xx'],
-      ['header 64 KB', req(['GET /healthz HTTP/1.1', 'Host: x', `X-Big: ${'a'.repeat(64 * 1024)}`], ''), 'any'],
-      ['1000 headers', req(['GET /healthz HTTP/1.1', 'Host: x', ...Array.from({ length: 1000 }, (_, i) => `X-H${i}: v`)], ''), 'any'],
+      [
+        'Content-Length 10^12',
+        post([`Authorization: Bearer ${t.publishKey}`, 'Content-Type: application/json'], body, 1e12),
+        'closed-or-4xx',
+      ],
+      [
+        'Content-Length negative',
+        post([`Authorization: Bearer ${t.publishKey}`, 'Content-Type: application/json'], body, -1),
+        'closed-or-4xx',
+      ],
+      [
+        'Content-Length and chunked',
+        req(
+          [
+            'POST /v1/signals HTTP/1.1',
+            'Host: x',
+            `Authorization: Bearer ${t.publishKey}`,
+            'Content-Type: application/json',
+            'Content-Length: 5',
+            'Transfer-Encoding: chunked',
+          ],
+          '0\r\n\r\n',
+        ),
+        'closed-or-4xx',
+      ],
+      [
+        'broken chunked',
+        req(
+          [
+            'POST /v1/signals HTTP/1.1',
+            'Host: x',
+            `Authorization: Bearer ${t.publishKey}`,
+            'Content-Type: application/json',
+            'Transfer-Encoding: chunked',
+          ],
+          'zz\r\nabc\r\n0\r\n\r\n',
+        ),
+        'closed-or-4xx',
+      ],
+      [
+        'header 64 KB',
+        req(['GET /healthz HTTP/1.1', 'Host: x', `X-Big: ${'a'.repeat(64 * 1024)}`], ''),
+        'any',
+      ],
+      [
+        '1000 headers',
+        req(
+          ['GET /healthz HTTP/1.1', 'Host: x', ...Array.from({ length: 1000 }, (_, i) => `X-H${i}: v`)],
+          '',
+        ),
+        'any',
+      ],
       ['garbage request line', 'BLAH\r\n\r\n', 'closed-or-4xx'],
       ['binary junk', '\x00\x01\x02\xff\xfe\r\n\r\n', 'closed-or-4xx'],
       ['HTTP/2 preface', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'closed-or-4xx'],
-      ['Authorization with control chars', req(['GET /v1/signals HTTP/1.1', 'Host: x', `Authorization: Bearer ${t.readKey}\x01`], ''), 'closed-or-4xx'],
-      ['absolute-form target', req([`GET http://evil/v1/signals HTTP/1.1`, 'Host: x', `Authorization: Bearer ${t.readKey}`], ''), 'closed-or-4xx'],
+      [
+        'Authorization with control chars',
+        req(['GET /v1/signals HTTP/1.1', 'Host: x', `Authorization: Bearer ${t.readKey}\x01`], ''),
+        'closed-or-4xx',
+      ],
+      [
+        'absolute-form target',
+        req([`GET http://evil/v1/signals HTTP/1.1`, 'Host: x', `Authorization: Bearer ${t.readKey}`], ''),
+        'closed-or-4xx',
+      ],
     ];
     const outcomes: string[] = [];
     // Concurrently: garbage may leave uWS waiting for the rest of a request (its own idle timeout ends
@@ -202,7 +403,15 @@ describe('REST bad input (fast-check)', () => {
     }
     console.log(`[fuzz] raw HTTP -> ${outcomes.join('; ')}`);
     // A body that never finishes holds only its own request: everyone else is served meanwhile.
-    const hanging = rawHttp(port, post([`Authorization: Bearer ${t.publishKey}`, 'Content-Type: application/json'], body.slice(0, 10), body.length), 800).catch(() => 'hung');
+    const hanging = rawHttp(
+      port,
+      post(
+        [`Authorization: Bearer ${t.publishKey}`, 'Content-Type: application/json'],
+        body.slice(0, 10),
+        body.length,
+      ),
+      800,
+    ).catch(() => 'hung');
     expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
     expect(await hanging).toBe('hung');
     expect(t.server.store.head).toBe(0);
@@ -211,9 +420,20 @@ describe('REST bad input (fast-check)', () => {
 
   it('HEAD and OPTIONS on every endpoint: no 5xx', async () => {
     const t = await fuzzServer();
-    for (const p of ['/v1/signals', '/v1/signals/1', '/v1/admin/keys', '/healthz', '/readyz', '/metrics', '/v1/keys/signing']) {
+    for (const p of [
+      '/v1/signals',
+      '/v1/signals/1',
+      '/v1/admin/keys',
+      '/healthz',
+      '/readyz',
+      '/metrics',
+      '/v1/keys/signing',
+    ]) {
       for (const method of ['HEAD', 'OPTIONS']) {
-        const res = await fetch(`${t.url}${p}`, { method, headers: { authorization: `Bearer ${t.adminKey}` } });
+        const res = await fetch(`${t.url}${p}`, {
+          method,
+          headers: { authorization: `Bearer ${t.adminKey}` },
+        });
         expect(res.status, `${method} ${p}`).toBeLessThan(500);
       }
     }

@@ -11,7 +11,8 @@ const MAX_FRAME = 16 * 1024;
 const MAX_BAD = 5; // stream.ts MAX_BAD_FRAMES
 
 /** Generous rate and connection limits so the fuzz exercises parsing, not the limiters (tested below). */
-const fuzzServer = () => startTestServer({ ws_frames_per_s: 100_000, ws_max_per_key: 10_000, ws_connections_per_ip: 1_000_000 });
+const fuzzServer = () =>
+  startTestServer({ ws_frames_per_s: 100_000, ws_max_per_key: 10_000, ws_connections_per_ip: 1_000_000 });
 
 async function healthy(t: TestServer): Promise<void> {
   const res = await fetch(`${t.url}/healthz`);
@@ -51,11 +52,16 @@ describe('WebSocket bad input (fast-check)', () => {
         if (closeAt !== undefined) {
           expect(await c.closed()).toBe(CloseCode.protocolError.code);
         } else {
-          await c.until(() => c.frames.find((f) => f.type === 'pong' && f.id === 'fuzz-end'), 5000, 'final pong');
+          await c.until(
+            () => c.frames.find((f) => f.type === 'pong' && f.id === 'fuzz-end'),
+            5000,
+            'final pong',
+          );
           c.ws.terminate();
         }
         expect(c.frames.filter((f) => f.type === 'error').map((f) => f.code)).toEqual(errors);
-        for (const f of c.frames) expect(parseServerFrame(JSON.stringify(f)).ok, JSON.stringify(f).slice(0, 300)).toBe(true);
+        for (const f of c.frames)
+          expect(parseServerFrame(JSON.stringify(f)).ok, JSON.stringify(f).slice(0, 300)).toBe(true);
         expect(({} as Record<string, unknown>).polluted).toBeUndefined();
       }),
       { numRuns: 60 },
@@ -70,8 +76,15 @@ describe('WebSocket bad input (fast-check)', () => {
       await c.frame('hello');
       c.send(text);
       c.send({ type: 'ping', id: 'end' });
-      await c.until(() => c.frames.find((f) => f.type === 'pong' && f.id === 'end'), 5000, `pong after ${text.slice(0, 60)}`);
-      expect(c.frames.filter((f) => f.type === 'error').map((f) => f.code), text.slice(0, 80)).toEqual(predict([text]).errors);
+      await c.until(
+        () => c.frames.find((f) => f.type === 'pong' && f.id === 'end'),
+        5000,
+        `pong after ${text.slice(0, 60)}`,
+      );
+      expect(
+        c.frames.filter((f) => f.type === 'error').map((f) => f.code),
+        text.slice(0, 80),
+      ).toEqual(predict([text]).errors);
       c.ws.terminate();
     }
     await healthy(t);
@@ -86,7 +99,10 @@ describe('WebSocket bad input (fast-check)', () => {
         c.send(text);
         const r = parseClientFrame(text);
         if (r.ok && r.value.type !== 'auth') expect(await c.closed()).toBe(CloseCode.unauthenticated.code);
-        else if (r.ok) expect([CloseCode.unauthenticated.code, undefined]).toContain(await c.closed().catch(() => undefined));
+        else if (r.ok)
+          expect([CloseCode.unauthenticated.code, undefined]).toContain(
+            await c.closed().catch(() => undefined),
+          );
         else {
           const e = await c.frame('error');
           expect(['bad_json', 'bad_frame']).toContain(e.code);
@@ -111,7 +127,8 @@ describe('WebSocket bad input (fast-check)', () => {
     }
     const b = connect(t.wsUrl, t.readKey);
     await b.frame('hello');
-    for (let i = 0; i < MAX_BAD + 1; i++) b.ws.send(Buffer.from(Array.from({ length: i * 100 }, (_, j) => j & 0xff)), { binary: true });
+    for (let i = 0; i < MAX_BAD + 1; i++)
+      b.ws.send(Buffer.from(Array.from({ length: i * 100 }, (_, j) => j & 0xff)), { binary: true });
     expect(await b.closed()).toBe(CloseCode.protocolError.code);
     expect(b.frames.filter((f) => f.type === 'error').every((f) => f.code === 'binary_frame')).toBe(true);
     await healthy(t);
@@ -156,7 +173,11 @@ describe('WebSocket protocol violations on a raw socket (hand-made framing)', ()
     r.send({ opcode: Op.ping, payload: 'hi' });
     r.send({ opcode: Op.cont, payload: text.slice(5, 12), fin: false });
     r.send({ opcode: Op.cont, payload: text.slice(12) });
-    await r.until(() => r.json().find((f) => f.type === 'pong' && f.id === 'frag'), 5000, 'pong to fragmented ping');
+    await r.until(
+      () => r.json().find((f) => f.type === 'pong' && f.id === 'frag'),
+      5000,
+      'pong to fragmented ping',
+    );
     expect(r.frames.some((f) => f.opcode === Op.pong && f.payload.toString() === 'hi')).toBe(true);
   });
 
@@ -183,7 +204,10 @@ describe('WebSocket protocol violations on a raw socket (hand-made framing)', ()
       r.send(frame);
       const code = await r.closed(1000).catch(() => undefined);
       outcomes.push(`${name}: ${code ?? 'left open'}`);
-      expect(r.json().filter((f) => f.type === 'pong'), name).toEqual([]);
+      expect(
+        r.json().filter((f) => f.type === 'pong'),
+        name,
+      ).toEqual([]);
       r.socket.destroy();
     }
     console.log(`[fuzz] raw protocol violations -> ${outcomes.join('; ')}`);

@@ -98,7 +98,10 @@ export class ChildServer {
     createInterface({ input: proc.stderr! }).on('line', keep);
     const lines = createInterface({ input: proc.stdout! });
     this.port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server did not listen within 15 s:\n${this.tail.join('\n')}`)), 15_000);
+      const timer = setTimeout(
+        () => reject(new Error(`server did not listen within 15 s:\n${this.tail.join('\n')}`)),
+        15_000,
+      );
       lines.on('line', (line) => {
         keep(line);
         if (!line.includes('"msg":"listening"')) return;

@@ -12,9 +12,15 @@ export interface CliResult {
 }
 
 /** Run the built CLI to completion. */
-export function runCli(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  opts: { input?: string; env?: Record<string, string> } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -33,11 +39,19 @@ export interface ServerProcess {
 }
 
 /** Start `catalyst-server serve` as a child process on port 0 and wait for its `listening` log line. */
-export function spawnServer(dataDir: string, extra: string[] = [], env: Record<string, string> = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--data-dir', dataDir, '--port', '0', '--host', '127.0.0.1', ...extra], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export function spawnServer(
+  dataDir: string,
+  extra: string[] = [],
+  env: Record<string, string> = {},
+): Promise<ServerProcess> {
+  const child = spawn(
+    process.execPath,
+    [CLI, 'serve', '--data-dir', dataDir, '--port', '0', '--host', '127.0.0.1', ...extra],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   onTestFinished(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
@@ -49,7 +63,8 @@ export function spawnServer(dataDir: string, extra: string[] = [], env: Record<s
     lines.on('line', (line) => {
       try {
         const rec = JSON.parse(line) as { msg?: string; port?: number };
-        if (rec.msg === 'listening' && rec.port) resolve({ child, port: rec.port, url: `http://127.0.0.1:${rec.port}`, exited });
+        if (rec.msg === 'listening' && rec.port)
+          resolve({ child, port: rec.port, url: `http://127.0.0.1:${rec.port}`, exited });
       } catch {
         /* not a log line */
       }

@@ -53,14 +53,24 @@ export class FaultProxy {
   private readonly pairs = new Set<Pair>();
   private mode: FaultMode = { kind: 'pass' };
   private nextId = 1;
-  readonly stats: ProxyStats = { accepted: 0, bytesUp: 0, bytesDown: 0, closedAfterBytes: 0, cut: 0, stalled: 0 };
+  readonly stats: ProxyStats = {
+    accepted: 0,
+    bytesUp: 0,
+    bytesDown: 0,
+    closedAfterBytes: 0,
+    cut: 0,
+    stalled: 0,
+  };
 
   private constructor(
     private readonly srv: net.Server,
     private readonly target: { host: string; port: number },
   ) {}
 
-  static async start(target: { host: string; port: number }, mode: FaultMode = { kind: 'pass' }): Promise<FaultProxy> {
+  static async start(
+    target: { host: string; port: number },
+    mode: FaultMode = { kind: 'pass' },
+  ): Promise<FaultProxy> {
     const srv = net.createServer();
     const proxy = new FaultProxy(srv, target);
     proxy.mode = mode;
@@ -96,7 +106,8 @@ export class FaultProxy {
   setMode(mode: FaultMode): void {
     this.mode = mode;
     if (mode.kind === 'stall') for (const p of this.pairs) this.stallPair(p);
-    if (mode.kind === 'close-after-bytes') for (const p of this.pairs) if (p.down >= mode.bytes) this.endPair(p);
+    if (mode.kind === 'close-after-bytes')
+      for (const p of this.pairs) if (p.down >= mode.bytes) this.endPair(p);
   }
 
   /** RST and destroy both sockets of every live connection (no close frame, no FIN). */
@@ -127,7 +138,15 @@ export class FaultProxy {
     const server = net.connect(this.target.port, this.target.host);
     client.setNoDelay(true);
     server.setNoDelay(true);
-    const p: Pair = { id: this.nextId++, client, server, down: 0, stalled: false, upQ: Promise.resolve(), downQ: Promise.resolve() };
+    const p: Pair = {
+      id: this.nextId++,
+      client,
+      server,
+      down: 0,
+      stalled: false,
+      upQ: Promise.resolve(),
+      downQ: Promise.resolve(),
+    };
     this.pairs.add(p);
     if (this.mode.kind === 'stall') this.stallPair(p);
     const drop = () => {
@@ -205,7 +224,7 @@ export class FaultProxy {
 
 function split(chunk: Buffer, maxBytes: number): Buffer[] {
   const out: Buffer[] = [];
-  for (let at = 0; at < chunk.length; ) {
+  for (let at = 0; at < chunk.length;) {
     const n = 1 + Math.floor(Math.random() * maxBytes);
     out.push(chunk.subarray(at, at + n));
     at += n;

@@ -11,13 +11,19 @@ export interface RawResponse {
  * the first HTTP response. Resolves `undefined` if the server closes without answering; rejects only on
  * timeout (the caller treats a hang as a failure).
  */
-export function rawHttp(port: number, request: string | Buffer, timeoutMs = 5000): Promise<RawResponse | undefined> {
+export function rawHttp(
+  port: number,
+  request: string | Buffer,
+  timeoutMs = 5000,
+): Promise<RawResponse | undefined> {
   return new Promise((resolve, reject) => {
     const s = net.connect(port, '127.0.0.1');
     let buf = Buffer.alloc(0);
     const timer = setTimeout(() => {
       s.destroy();
-      reject(new Error(`no answer within ${timeoutMs} ms to ${JSON.stringify(request.toString().slice(0, 200))}`));
+      reject(
+        new Error(`no answer within ${timeoutMs} ms to ${JSON.stringify(request.toString().slice(0, 200))}`),
+      );
     }, timeoutMs);
     const done = (r: RawResponse | undefined) => {
       clearTimeout(timer);
@@ -56,7 +62,11 @@ function parse(buf: Buffer, eof = false): RawResponse | undefined {
     if (!text.includes('\r\n0\r\n\r\n') && !text.startsWith('0\r\n\r\n') && !eof) return undefined;
     return { status, headers, body: dechunk(text) };
   }
-  return eof ? { status, headers, body: rest.toString() } : status === 204 || status === 101 ? { status, headers, body: '' } : undefined;
+  return eof
+    ? { status, headers, body: rest.toString() }
+    : status === 204 || status === 101
+      ? { status, headers, body: '' }
+      : undefined;
 }
 
 function dechunk(text: string): string {

@@ -91,7 +91,8 @@ export class RawWs {
       ].join('\r\n'),
     );
     await r.until(() => r.status !== 0 || r.ended, 5000, 'upgrade answer');
-    if (r.status !== 101) throw Object.assign(new Error(`upgrade answered ${r.status}`), { status: r.status });
+    if (r.status !== 101)
+      throw Object.assign(new Error(`upgrade answered ${r.status}`), { status: r.status });
     return r;
   }
 
@@ -101,12 +102,22 @@ export class RawWs {
 
   /** Text frames the server sent, parsed as JSON. */
   json(): { type: string; [k: string]: unknown }[] {
-    return this.frames.filter((f) => f.opcode === Op.text).map((f) => JSON.parse(f.payload.toString()) as { type: string });
+    return this.frames
+      .filter((f) => f.opcode === Op.text)
+      .map((f) => JSON.parse(f.payload.toString()) as { type: string });
   }
 
   until<T>(cond: () => T | undefined | false, ms = 5000, what = 'condition'): Promise<T> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; frames ${this.frames.length}, close ${this.closeCode}, ended ${this.ended}`)), ms);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `timed out waiting for ${what}; frames ${this.frames.length}, close ${this.closeCode}, ended ${this.ended}`,
+            ),
+          ),
+        ms,
+      );
       const loop = () => {
         const v = cond();
         if (v) {
@@ -153,9 +164,14 @@ export class RawWs {
         at = 10;
       }
       if (this.buf.length < at + len) break;
-      const frame = { fin: (b0 & 0x80) !== 0, opcode: b0 & 0x0f, payload: Buffer.from(this.buf.subarray(at, at + len)) };
+      const frame = {
+        fin: (b0 & 0x80) !== 0,
+        opcode: b0 & 0x0f,
+        payload: Buffer.from(this.buf.subarray(at, at + len)),
+      };
       this.buf = this.buf.subarray(at + len);
-      if (frame.opcode === Op.close) this.closeCode = frame.payload.length >= 2 ? frame.payload.readUInt16BE(0) : 1005;
+      if (frame.opcode === Op.close)
+        this.closeCode = frame.payload.length >= 2 ? frame.payload.readUInt16BE(0) : 1005;
       this.frames.push(frame);
     }
     this.wake();

@@ -140,11 +140,14 @@ export class ResumingStream {
     if (!this.o.heartbeatMs) return;
     clearTimeout(this.watchdog);
     const ws = this.ws;
-    this.watchdog = setTimeout(() => {
-      if (ws !== this.ws || !ws) return;
-      this.watchdogFirings.push(Date.now());
-      ws.terminate();
-    }, this.o.heartbeatMs * (this.o.watchdogFactor ?? 1.5));
+    this.watchdog = setTimeout(
+      () => {
+        if (ws !== this.ws || !ws) return;
+        this.watchdogFirings.push(Date.now());
+        ws.terminate();
+      },
+      this.o.heartbeatMs * (this.o.watchdogFactor ?? 1.5),
+    );
   }
 
   private onFrame(ws: WebSocket, f: { type: string; [k: string]: unknown }): void {
@@ -153,7 +156,13 @@ export class ResumingStream {
         this.serverHead = Math.max(this.serverHead, f.head_seq as number);
         if (f.authenticated) {
           this.subscribes++;
-          ws.send(JSON.stringify({ type: 'subscribe', from_seq: this.last, ...(this.o.epoch ? { epoch: this.o.epoch } : {}) }));
+          ws.send(
+            JSON.stringify({
+              type: 'subscribe',
+              from_seq: this.last,
+              ...(this.o.epoch ? { epoch: this.o.epoch } : {}),
+            }),
+          );
         }
         break;
       case 'subscribed':

@@ -32,9 +32,14 @@ export function tempDir(prefix = 'catalyst-test-'): string {
  * A real server on 127.0.0.1 port 0 with a real SQLite file in a temp dir, three fresh keys, and its own
  * teardown registered with the running test. Pass `dataDir` to reopen an existing store (restart tests).
  */
-export async function startTestServer(overrides: Partial<ConfigInput> = {}, dataDir?: string): Promise<TestServer> {
+export async function startTestServer(
+  overrides: Partial<ConfigInput> = {},
+  dataDir?: string,
+): Promise<TestServer> {
   const dir = dataDir ?? tempDir();
-  const config = loadConfig({ flags: { data_dir: dir, port: 0, host: '127.0.0.1', log_level: 'silent', ...overrides } });
+  const config = loadConfig({
+    flags: { data_dir: dir, port: 0, host: '127.0.0.1', log_level: 'silent', ...overrides },
+  });
   const server = await startServer(config, createLogger(config.log_level));
   let closed = false;
   const close = async () => {
@@ -43,7 +48,8 @@ export async function startTestServer(overrides: Partial<ConfigInput> = {}, data
     await server.close();
   };
   onTestFinished(close);
-  const mk = (name: string, scope: 'admin' | 'publish' | 'read') => createApiKey(server.keys, `${name}-${Math.random().toString(36).slice(2, 8)}`, [scope]).key;
+  const mk = (name: string, scope: 'admin' | 'publish' | 'read') =>
+    createApiKey(server.keys, `${name}-${Math.random().toString(36).slice(2, 8)}`, [scope]).key;
   const adminKey = mk('admin', 'admin');
   const publishKey = mk('pub', 'publish');
   const readKey = mk('read', 'read');
@@ -59,7 +65,10 @@ export async function startTestServer(overrides: Partial<ConfigInput> = {}, data
     post: (body, init = {}) =>
       fetch(`${server.url}/v1/signals`, {
         method: 'POST',
-        headers: { 'content-type': init.contentType ?? 'application/json', authorization: `Bearer ${init.key ?? publishKey}` },
+        headers: {
+          'content-type': init.contentType ?? 'application/json',
+          authorization: `Bearer ${init.key ?? publishKey}`,
+        },
         body: typeof body === 'string' ? body : JSON.stringify(body),
       }),
     get: (p, key = readKey) => fetch(`${server.url}${p}`, { headers: { authorization: `Bearer ${key}` } }),

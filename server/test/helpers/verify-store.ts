@@ -37,7 +37,11 @@ export function verifyStore(dataDir: string, attempts: Iterable<Attempt>): Store
   try {
     const epoch = getMeta(db, 'epoch')!;
     const head = Number(getMeta(db, 'head_seq'));
-    const rows = db.prepare('SELECT seq, source_id, symbol, catalyst, direction, confidence, body FROM signals ORDER BY seq').all() as {
+    const rows = db
+      .prepare(
+        'SELECT seq, source_id, symbol, catalyst, direction, confidence, body FROM signals ORDER BY seq',
+      )
+      .all() as {
       seq: number;
       source_id: string;
       symbol: string;
@@ -58,13 +62,23 @@ export function verifyStore(dataDir: string, attempts: Iterable<Attempt>): Store
       } catch {
         return problem(`seq ${r.seq}: body is not JSON`);
       }
-      if (s.seq !== r.seq || s.source_id !== r.source_id || s.symbol !== r.symbol || s.catalyst !== r.catalyst || s.direction !== r.direction || s.confidence !== r.confidence) {
+      if (
+        s.seq !== r.seq ||
+        s.source_id !== r.source_id ||
+        s.symbol !== r.symbol ||
+        s.catalyst !== r.catalyst ||
+        s.direction !== r.direction ||
+        s.confidence !== r.confidence
+      ) {
         problem(`seq ${r.seq}: columns differ from body`);
       }
       if (s.epoch !== epoch) problem(`seq ${r.seq}: epoch ${s.epoch} != ${epoch}`);
       const [header, , sig] = (s.sig ?? '').split('.');
-      const input = Buffer.from(`${header}.${Buffer.from(canonicalJson(signedPart(s))).toString('base64url')}`);
-      if (!sig || !verify(null, input, pub, Buffer.from(sig, 'base64url'))) problem(`seq ${r.seq}: signature does not verify`);
+      const input = Buffer.from(
+        `${header}.${Buffer.from(canonicalJson(signedPart(s))).toString('base64url')}`,
+      );
+      if (!sig || !verify(null, input, pub, Buffer.from(sig, 'base64url')))
+        problem(`seq ${r.seq}: signature does not verify`);
       bySource.set(r.source_id, s);
       bodies.push(r.body);
     });
@@ -77,12 +91,15 @@ export function verifyStore(dataDir: string, attempts: Iterable<Attempt>): Store
     for (const a of attempts) {
       known.add(a.body.source_id);
       const stored = bySource.get(a.body.source_id);
-      if (stored && !sameContent(a, stored)) problem(`${a.body.source_id}: stored content differs from what was sent`);
+      if (stored && !sameContent(a, stored))
+        problem(`${a.body.source_id}: stored content differs from what was sent`);
       if (a.state === 'acked') {
         acked++;
         if (!stored || stored.seq !== a.seq || !sameContent(a, stored)) {
           lost++;
-          problem(`acked ${a.body.source_id} seq ${a.seq}: ${stored ? `stored at ${stored.seq}` : 'missing'}`);
+          problem(
+            `acked ${a.body.source_id} seq ${a.seq}: ${stored ? `stored at ${stored.seq}` : 'missing'}`,
+          );
         }
       } else if (a.state === 'refused') {
         refused++;
@@ -91,7 +108,18 @@ export function verifyStore(dataDir: string, attempts: Iterable<Attempt>): Store
       else unknownAbsent++;
     }
     for (const [sid, s] of bySource) if (!known.has(sid)) problem(`seq ${s.seq}: ${sid} was never sent`);
-    return { head, rows: rows.length, epoch, problems, acked, lost, unknownStored, unknownAbsent, refused, bodies };
+    return {
+      head,
+      rows: rows.length,
+      epoch,
+      problems,
+      acked,
+      lost,
+      unknownStored,
+      unknownAbsent,
+      refused,
+      bodies,
+    };
   } finally {
     db.close();
   }

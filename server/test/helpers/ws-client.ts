@@ -31,7 +31,9 @@ export class TestWs {
     this.opened = new Promise((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
-      ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
+      ws.once('unexpected-response', (_req, res) =>
+        reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })),
+      );
     });
     onTestFinished(() => {
       if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.terminate();
@@ -59,7 +61,11 @@ export class TestWs {
         return false;
       };
       const timer = setTimeout(() => {
-        reject(new Error(`timed out waiting for ${what}; ${this.frames.length} frames, last: ${JSON.stringify(this.frames.at(-1))}, close ${this.closeCode}`));
+        reject(
+          new Error(
+            `timed out waiting for ${what}; ${this.frames.length} frames, last: ${JSON.stringify(this.frames.at(-1))}, close ${this.closeCode}`,
+          ),
+        );
       }, ms);
       const loop = () => {
         if (!check()) this.waiters.push(loop);
@@ -81,7 +87,11 @@ export class TestWs {
   }
 }
 
-export function connect(wsUrl: string, key?: string, opts: { protocols?: string[]; headers?: Record<string, string> } = {}): TestWs {
+export function connect(
+  wsUrl: string,
+  key?: string,
+  opts: { protocols?: string[]; headers?: Record<string, string> } = {},
+): TestWs {
   const headers = { ...(key ? { authorization: `Bearer ${key}` } : {}), ...opts.headers };
   return new TestWs(new WebSocket(`${wsUrl}/v1/stream`, opts.protocols ?? [], { headers }));
 }
