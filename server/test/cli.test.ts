@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { classification, tempDir } from './helpers/server.js';
-import { runCli, spawnServer } from './helpers/cli.js';
+import { cliKey, runCli, spawnServer } from './helpers/cli.js';
 import { connect } from './helpers/ws-client.js';
 
 const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
@@ -96,10 +96,7 @@ describe('catalyst-server CLI', () => {
 
   it('publish reads JSONL and reports accepted / duplicate / rejected per line', async () => {
     const dir = tempDir();
-    const key = JSON.parse(
-      (await runCli(['keys', 'create', '--data-dir', dir, '--name', 'bot', '--scope', 'publish', '--json']))
-        .stdout,
-    ).key;
+    const key = await cliKey(dir, 'bot', 'publish');
     const srv = await spawnServer(dir);
     const a = classification(1);
     const lines = [
@@ -123,10 +120,7 @@ describe('catalyst-server CLI', () => {
 
   it('db backup while ingesting gives a consistent, openable copy; check and stats', async () => {
     const dir = tempDir();
-    const key = JSON.parse(
-      (await runCli(['keys', 'create', '--data-dir', dir, '--name', 'bot', '--scope', 'publish', '--json']))
-        .stdout,
-    ).key;
+    const key = await cliKey(dir, 'bot', 'publish');
     const srv = await spawnServer(dir);
     let stop = false;
     let acked = 0;
@@ -172,10 +166,7 @@ describe('catalyst-server CLI', () => {
 
   it('db prune deletes old rows but the next seq still continues the head', async () => {
     const dir = tempDir();
-    const key = JSON.parse(
-      (await runCli(['keys', 'create', '--data-dir', dir, '--name', 'bot', '--scope', 'publish', '--json']))
-        .stdout,
-    ).key;
+    const key = await cliKey(dir, 'bot', 'publish');
     const srv = await spawnServer(dir);
     const post = () =>
       fetch(`${srv.url}/v1/signals`, {
@@ -192,14 +183,8 @@ describe('catalyst-server CLI', () => {
 
   it('SIGTERM: sockets get 1001, in-flight commits finish, exit 0 within 5 s', async () => {
     const dir = tempDir();
-    const read = JSON.parse(
-      (await runCli(['keys', 'create', '--data-dir', dir, '--name', 'r', '--scope', 'read', '--json']))
-        .stdout,
-    ).key;
-    const pub = JSON.parse(
-      (await runCli(['keys', 'create', '--data-dir', dir, '--name', 'p', '--scope', 'publish', '--json']))
-        .stdout,
-    ).key;
+    const read = await cliKey(dir, 'r', 'read');
+    const pub = await cliKey(dir, 'p', 'publish');
     const srv = await spawnServer(dir);
     const c = connect(`ws://127.0.0.1:${srv.port}`, read);
     await c.frame('hello');

@@ -31,6 +31,27 @@ export function runCli(
   });
 }
 
+/** Create a key through the CLI (`keys create --json`) and return the plain key. */
+export async function cliKey(
+  dataDir: string,
+  name: string,
+  scope: 'read' | 'publish' | 'admin',
+): Promise<string> {
+  const r = await runCli([
+    'keys',
+    'create',
+    '--data-dir',
+    dataDir,
+    '--name',
+    name,
+    '--scope',
+    scope,
+    '--json',
+  ]);
+  if (r.code !== 0) throw new Error(`keys create failed: ${r.stderr}`);
+  return (JSON.parse(r.stdout) as { key: string }).key;
+}
+
 export interface ServerProcess {
   child: ChildProcess;
   port: number;
