@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { createRequire } from 'node:module';
 import { Command } from 'commander';
 
 /**
@@ -10,6 +11,7 @@ import { Command } from 'commander';
 const program = new Command();
 program
   .name('catalyst-client')
+  .version((createRequire(import.meta.url)('../package.json') as { version: string }).version)
   .description('Follow the Catalyst signal stream and trade on your own exchange account (paper by default).')
   .option('-c, --config <path>', 'config file', 'catalyst.yaml')
   .showHelpAfterError();

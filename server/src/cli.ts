@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
 
 /**
@@ -24,6 +25,7 @@ const progress = (s: string) => {
 
 const program = new Command()
   .name('catalyst-server')
+  .version((createRequire(import.meta.url)('../package.json') as { version: string }).version)
   .description('Catalyst signal server: ingest classifications, sequence, sign, store, stream.')
   .showHelpAfterError();
 
