@@ -109,14 +109,14 @@ program
   .command('publish [file]')
   .description('post classifications from a JSONL file (or - for stdin), reporting each line')
   .option('--url <url>', 'server URL', process.env.CATALYST_URL ?? 'http://127.0.0.1:8787')
-  .option('--key <key>', 'publish key (env CATALYST_PUBLISH_KEY)', process.env.CATALYST_PUBLISH_KEY)
+  .option('--key <key>', 'publish key (env CATALYST_PUBLISH_KEY; never a default here, so --help cannot print it)')
   .option('--batch <n>', 'classifications per request', '100')
   .action((file, o) =>
     run(async () => {
       const { publish } = await import('./commands/publish.js');
       const s = await publish(
         file ?? '-',
-        { url: o.url, key: o.key, batch: Number(o.batch) || 100 },
+        { url: o.url, key: o.key ?? process.env.CATALYST_PUBLISH_KEY, batch: Number(o.batch) || 100 },
         print,
         progress,
       );
