@@ -103,6 +103,7 @@ export async function startServer(
     (fresh) => stream!.publish(fresh),
     metrics,
     config.group_commit_max,
+    (err) => log.error({ err }, 'fan-out failed after commit; subscribers will resume from the log'),
   );
   stream = new Stream(app, { config, store, auth, limits, metrics, log, serverId });
   registerRoutes({

@@ -33,6 +33,7 @@ export class Ingestor {
     private readonly publish: Publish,
     private readonly metrics: Metrics | undefined,
     private readonly maxGroup: number,
+    private readonly onPublishError: (err: unknown) => void = () => undefined,
   ) {}
 
   submit(items: Classification[]): Promise<IngestResult[]> {
@@ -84,7 +85,15 @@ export class Ingestor {
       return;
     }
     const t1 = process.hrtime.bigint();
-    if (outcome.fresh.length) this.publish(outcome.fresh);
+    if (outcome.fresh.length) {
+      // Committed is committed: a fan-out bug must neither crash the process nor leave publishers
+      // unanswered (subscribers then catch up from the log on their next resume).
+      try {
+        this.publish(outcome.fresh);
+      } catch (err) {
+        this.onPublishError(err);
+      }
+    }
     const t2 = process.hrtime.bigint();
     let at = 0;
     for (const p of group) {
