@@ -19,11 +19,37 @@ export interface ServerHttp {
   timeoutMs?: number | undefined;
 }
 
-async function request(s: ServerHttp, path: string, auth: boolean): Promise<{ body: unknown; date: string | null; receivedAt: number; sentAt: number }> {
+/** 429 and 503 carry Retry-After: wait and try again, a bounded number of times (history paging hits 429). */
+const MAX_RETRIES = 5;
+const MAX_RETRY_WAIT_MS = 60_000;
+
+async function request(
+  s: ServerHttp,
+  path: string,
+  auth: boolean,
+): Promise<{ body: unknown; date: string | null; receivedAt: number; sentAt: number }> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (auth && s.key) headers['authorization'] = `Bearer ${s.key}`;
-  const sentAt = Date.now();
-  const res = await fetch(new URL(path, s.baseUrl), { headers, signal: AbortSignal.timeout(s.timeoutMs ?? 10_000) });
+  let sentAt = Date.now();
+  let res = await fetch(new URL(path, s.baseUrl), {
+    headers,
+    signal: AbortSignal.timeout(s.timeoutMs ?? 10_000),
+  });
+  for (let attempt = 1; (res.status === 429 || res.status === 503) && attempt <= MAX_RETRIES; attempt++) {
+    const header = res.headers.get('retry-after');
+    const after = header === null ? NaN : Number(header);
+    const waitMs = Math.min(
+      MAX_RETRY_WAIT_MS,
+      Number.isFinite(after) && after >= 0 ? after * 1000 : 1000 * attempt,
+    );
+    await res.body?.cancel();
+    await new Promise((r) => setTimeout(r, waitMs));
+    sentAt = Date.now();
+    res = await fetch(new URL(path, s.baseUrl), {
+      headers,
+      signal: AbortSignal.timeout(s.timeoutMs ?? 10_000),
+    });
+  }
   const receivedAt = Date.now();
   const text = await res.text();
   let body: unknown = text;
@@ -34,7 +60,11 @@ async function request(s: ServerHttp, path: string, auth: boolean): Promise<{ bo
   }
   if (!res.ok) {
     const p = body as { code?: string; title?: string; detail?: string };
-    throw new HttpError(res.status, p?.code ?? String(res.status), `${path}: HTTP ${res.status} ${p?.detail ?? p?.title ?? text.slice(0, 200)}`);
+    throw new HttpError(
+      res.status,
+      p?.code ?? String(res.status),
+      `${path}: HTTP ${res.status} ${p?.detail ?? p?.title ?? text.slice(0, 200)}`,
+    );
   }
   return { body, date: res.headers.get('date'), receivedAt, sentAt };
 }
@@ -43,7 +73,9 @@ export async function fetchJwks(s: ServerHttp): Promise<unknown> {
   return (await request(s, PATHS.signingKeys, false)).body;
 }
 
-export async function fetchHealth(s: ServerHttp): Promise<{ body: Record<string, unknown>; skewMs: number | undefined }> {
+export async function fetchHealth(
+  s: ServerHttp,
+): Promise<{ body: Record<string, unknown>; skewMs: number | undefined }> {
   const r = await request(s, PATHS.healthz, false);
   const mid = (r.sentAt + r.receivedAt) / 2;
   // The server's millisecond clock in the body when it has one; else the Date header (1 s resolution).
@@ -53,7 +85,12 @@ export async function fetchHealth(s: ServerHttp): Promise<{ body: Record<string,
   return { body: r.body as Record<string, unknown>, skewMs: Number.isFinite(skew) ? skew : undefined };
 }
 
-export async function fetchHistory(s: ServerHttp, afterSeq: number, limit = 1000, extra: Record<string, string> = {}): Promise<HistoryResponse> {
+export async function fetchHistory(
+  s: ServerHttp,
+  afterSeq: number,
+  limit = 1000,
+  extra: Record<string, string> = {},
+): Promise<HistoryResponse> {
   const q = new URLSearchParams({ after_seq: String(afterSeq), limit: String(limit), ...extra });
   const r = await request(s, `${PATHS.signals}?${q.toString()}`, true);
   return HistoryResponseSchema.parse(r.body);
