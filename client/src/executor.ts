@@ -29,6 +29,14 @@ function statusOf(o: OrderState): IntentStatus {
 }
 
 export class Executor {
+  /**
+   * clientOrderId -> the execution in progress. The pipeline, the reconcile timer and protective orders can
+   * reach one intent at the same time; two senders that both saw "not found" would place two orders (Binance
+   * accepts a reused clientOrderId once the first is filled). So one sender per intent; others join it.
+   */
+  private readonly inFlight = new Map<string, Promise<IntentRow>>();
+  private reconciling: Promise<{ checked: number; resent: number; abandoned: number }> | undefined;
+
   constructor(
     private readonly journal: Journal,
     private readonly exchange: ExchangeAdapter,
@@ -68,7 +76,16 @@ export class Executor {
   }
 
   /** Send a pending intent; at most one order per clientOrderId ever. */
-  async execute(intent: IntentRow): Promise<IntentRow> {
+  execute(intent: IntentRow): Promise<IntentRow> {
+    const id = intent.client_order_id;
+    const running = this.inFlight.get(id);
+    if (running) return running;
+    const p = this.send(intent).finally(() => this.inFlight.delete(id));
+    this.inFlight.set(id, p);
+    return p;
+  }
+
+  private async send(intent: IntentRow): Promise<IntentRow> {
     const i = intent;
     if (FINAL_STATUSES.has(i.status) || i.status === 'open') return i;
     let attempts = i.attempts;
@@ -162,7 +179,12 @@ export class Executor {
     await this.execute(intent);
   }
 
-  async reconcileAll(): Promise<{ checked: number; resent: number; abandoned: number }> {
+  /** One reconcile at a time: a run that waits on a slow exchange can outlast the timer that starts the next. */
+  reconcileAll(): Promise<{ checked: number; resent: number; abandoned: number }> {
+    return (this.reconciling ??= this.reconcileOnce().finally(() => (this.reconciling = undefined)));
+  }
+
+  private async reconcileOnce(): Promise<{ checked: number; resent: number; abandoned: number }> {
     if (this.config.execution.protective_orders !== 'off') {
       for (const e of this.journal.unprotectedEntries()) await this.protect(e);
     }
@@ -170,6 +192,8 @@ export class Executor {
     let abandoned = 0;
     const open = this.journal.openIntents();
     for (const i of open) {
+      // Being sent right now: its sender decides; the next reconcile looks again.
+      if (this.inFlight.has(i.client_order_id)) continue;
       const found = await this.lookup(i);
       if (found === 'unknown') continue;
       if (found !== 'not_found') {
@@ -181,6 +205,9 @@ export class Executor {
         this.journal.updateIntent(i.client_order_id, { status: 'canceled', error: 'no longer known to the exchange' }, this.now());
         continue;
       }
+      // The lookup took time: if the intent was sent or recorded meanwhile, "not found" may be stale.
+      const cur = this.journal.intent(i.client_order_id);
+      if (this.inFlight.has(i.client_order_id) || !cur || cur.status !== i.status || cur.attempts !== i.attempts || cur.updated_at !== i.updated_at) continue;
       if (this.now() - i.created_at <= this.config.execution.resend_window_ms && !this.journal.killSwitch().on) {
         this.log.warn({ clientOrderId: i.client_order_id }, 'intent never reached the exchange; sending it now');
         await this.execute({ ...i, attempts: 0 });

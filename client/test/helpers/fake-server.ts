@@ -80,6 +80,18 @@ export class FakeSignalServer extends EventEmitter {
     return s;
   }
 
+  /** Store an already-built signal (forged, unsigned, ...) as history and broadcast it like `publish` does. */
+  publishRaw(s: Signal): Signal {
+    this.signals.push(s);
+    if (!this.dropLive.has(s.seq)) for (const k of this.socks) if (k.subscribed) this.send(k, { type: 'signal', signal: s });
+    return s;
+  }
+
+  /** Send any frame (text or binary, valid or not) to every subscribed socket, without storing anything. */
+  sendRaw(data: string | Buffer): void {
+    for (const k of this.socks) if (k.subscribed && k.ws.readyState === k.ws.OPEN) k.ws.send(data);
+  }
+
   /** Forget everything up to seq (history trimmed). */
   trim(toSeq: number): void {
     this.signals = this.signals.filter((s) => s.seq > toSeq);

@@ -1,0 +1,330 @@
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { Journal, type IntentRow } from '../../dist/journal.js';
+import { clientOrderId } from '../../dist/order-id.js';
+import { ChildServer } from '../../../server/test/helpers/child-server.js';
+import { startBinanceEmulator, type EmuOrder } from '../helpers/binance-emulator.js';
+import { writeConfig } from '../helpers/client-process.js';
+import { chaosDir, pause, peekJournal, pollUntil, spawnClient } from '../helpers/chaos.js';
+
+/**
+ * Client crash consistency (issue 7, client side). The REAL server (child process), the REAL client (child
+ * process, `run --live`, the real ccxt.binance class) and the Binance emulator. Signals are published
+ * steadily - a mix the config trades and skips, some republished with the same source_id - while the client
+ * is SIGKILLed at random moments and restarted, `rounds` times. Some order replies are held longer than
+ * ccxt's timeout although the order executed, so kills also land in the timeout -> reconcile path.
+ * Afterwards: every seq decided once, every order intent has exactly one order on the exchange, no exchange
+ * order the journal does not know, and the journal's fills, fees and positions equal the exchange's ledger.
+ */
+
+export interface ClientKillOptions {
+  rounds: number;
+  /** The client runs a random time in [minUpMs, maxUpMs] from spawn, then gets SIGKILL. */
+  minUpMs: number;
+  maxUpMs: number;
+  /** A new classification every this many ms (time-driven: the publisher does not wait for the client). */
+  publishEveryMs: number;
+}
+
+export interface ClientKillSummary {
+  rounds: number;
+  published: number;
+  republished: number;
+  head: number;
+  accepted: number;
+  skipped: number;
+  orders: number;
+  duplicates: number;
+  orphans: number;
+  /** ccxt timeouts on createOrder that the client then reconciled by clientOrderId. */
+  timeouts: number;
+  /** Kills that left a journaled intent the exchange had not seen yet (restart sends it). */
+  killsBeforeSend: number;
+  /** Kills that left an intent the exchange HAD executed, reply not recorded (restart finds it by clientOrderId). */
+  killsAfterSend: number;
+  /** Kills between a createOrder timeout and its recorded lookup (inside the executor's reconcile). */
+  killsInTimeoutReconcile: number;
+  /** Kills between an entry fill and its protective order's intent. */
+  killsBeforeProtect: number;
+  /** Intents that were sent by a restart's reconcile. */
+  resentAtRestart: number;
+  ms: number;
+}
+
+const TIMEOUT_MS = 600;
+const EMU_PRICES: Record<string, number> = { BTC: 60000, ETH: 3000, SOL: 150 };
+
+/** The i-th classification: ~half traded, the rest skipped for a different reason each. */
+function classification(i: number, runId: string) {
+  const base = {
+    source_id: `kill-${runId}-${i}`,
+    catalyst: 'earnings',
+    headline: `client chaos ${i}`,
+    classified_at: new Date().toISOString(),
+  };
+  const sym = ['BTC', 'ETH', 'SOL'][i % 3]!;
+  switch (i % 9) {
+    case 5:
+      return { ...base, symbol: sym, direction: 'long', confidence: 0.3, price: EMU_PRICES[sym]! }; // skipped:confidence
+    case 6:
+      return { ...base, symbol: sym, direction: 'short', confidence: 0.9, price: EMU_PRICES[sym]! }; // skipped:short_on_spot
+    case 7:
+      return { ...base, symbol: sym, direction: 'neutral', confidence: 0.9, price: EMU_PRICES[sym]! }; // skipped:neutral
+    case 8:
+      return { ...base, symbol: 'DOGE', direction: 'long', confidence: 0.9, price: 0.1 }; // skipped:no_market
+    default:
+      return { ...base, symbol: sym, direction: 'long', confidence: 0.9, price: EMU_PRICES[sym]! };
+  }
+}
+
+export async function runClientKillScenario(o: ClientKillOptions): Promise<ClientKillSummary> {
+  const started = Date.now();
+  const dir = chaosDir('cc-kill-');
+  const emu = await startBinanceEmulator({ apiKey: 'k', secret: 's', balances: { USDT: 1_000_000 } });
+  const server = await ChildServer.start({
+    env: { CATALYST_LIMITS_DISABLED: '1' },
+    config: { heartbeat_ms: 250 },
+  });
+  try {
+    const env = {
+      CATALYST_SERVER_KEY: server.keys.readKey,
+      CATALYST_EXCHANGE_API_KEY: 'k',
+      CATALYST_EXCHANGE_SECRET: 's',
+    };
+    const cfg = writeConfig(dir, {
+      mode: 'live',
+      log_level: 'info',
+      server: { url: server.url, start_from: 'all', reconnect: { initial_delay_ms: 50, max_delay_ms: 500 } },
+      exchange: { id: 'binance', base_url: emu.url, timeout_ms: TIMEOUT_MS },
+      filters: { min_confidence: 0.6, max_signal_age_ms: 3_600_000 },
+      sizing: { fixed_quote: 20 },
+      risk: {
+        cooldown_per_symbol_ms: 0,
+        max_orders_per_day: 100_000,
+        max_open_positions: 100,
+        max_exposure_per_symbol_quote: 1e9,
+        max_total_exposure_quote: 1e9,
+      },
+      // A second leg per trade: the protective stop is placed after the entry fills, also across restarts.
+      execution: { protective_orders: 'stop_loss', stop_loss_pct: 5 },
+    });
+    const journalPath = join(dir, 'catalyst-client-data', 'journal.sqlite');
+
+    // ---- the publisher: steady, independent of the client ----
+    const runId = Math.random().toString(36).slice(2, 8);
+    const seqOf = new Map<string, number>();
+    let published = 0;
+    let republished = 0;
+    let publishing = true;
+    const post = async (body: object) => {
+      const res = await fetch(`${server.url}/v1/signals`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${server.keys.publishKey}` },
+        body: JSON.stringify(body),
+      });
+      return {
+        status: res.status,
+        body: (await res.json()) as { seq: number; duplicate: boolean; source_id: string },
+      };
+    };
+    const publisher = (async () => {
+      for (let i = 1; publishing; i++) {
+        if (i % 7 === 0 && seqOf.size > 0) {
+          // Republish an earlier classification with its source_id: the server answers with the original seq.
+          const ids = [...seqOf.keys()];
+          const id = ids[Math.floor(Math.random() * ids.length)]!;
+          const n = Number(id.split('-').at(-1));
+          const r = await post({ ...classification(n, runId), classified_at: new Date().toISOString() });
+          expect(r.status, `republish ${id}`).toBe(200);
+          expect(r.body).toMatchObject({ duplicate: true, seq: seqOf.get(id) });
+          republished++;
+        } else {
+          const r = await post(classification(i, runId));
+          expect(r.status, `publish ${i}`).toBe(201);
+          seqOf.set(r.body.source_id, r.body.seq);
+          published++;
+        }
+        await pause(o.publishEveryMs);
+      }
+    })();
+
+    // ---- kill / restart rounds ----
+    let timeouts = 0;
+    let resentAtRestart = 0;
+    const kills = { beforeSend: 0, afterSend: 0, inTimeoutReconcile: 0, beforeProtect: 0 };
+    const tally = (logs: Record<string, unknown>[]) => {
+      const unresolved = new Set<string>();
+      for (const l of logs) {
+        if (l['msg'] === 'order outcome unknown; reconciling') {
+          timeouts++;
+          unresolved.add(String(l['clientOrderId']));
+        }
+        if (l['msg'] === 'order recorded') unresolved.delete(String(l['clientOrderId']));
+        if (l['msg'] === 'intent never reached the exchange; sending it now') resentAtRestart++;
+      }
+      return unresolved.size;
+    };
+    /** Where did the kill land? Read from the journal it left and the exchange's ledger. */
+    const classifyKill = (logs: Record<string, unknown>[]) => {
+      if (tally(logs) > 0) kills.inTimeoutReconcile++;
+      // Read-only: the crashed journal must reach the restart exactly as the kill left it.
+      const p = peekJournal(journalPath);
+      if (!p) return;
+      if (p.pendingIds.some((id) => emu.ordersFor(id).length > 0)) kills.afterSend++;
+      if (p.pendingIds.some((id) => emu.ordersFor(id).length === 0)) kills.beforeSend++;
+      if (p.unprotected > 0) kills.beforeProtect++;
+    };
+    try {
+      for (let round = 0; round < o.rounds; round++) {
+        // Now and then the next order executes but its reply comes after ccxt's timeout.
+        if (Math.random() < 0.6) emu.delayOrderReplies(TIMEOUT_MS * 2, 1 + Math.floor(Math.random() * 3));
+        const c = spawnClient(['-c', cfg, 'run', '--live'], env, dir);
+        // The chaos schedule is time-based on purpose: the kill must land at an arbitrary moment.
+        await Promise.race([pause(o.minUpMs + Math.random() * (o.maxUpMs - o.minUpMs)), c.exited]);
+        c.child.kill('SIGKILL');
+        const ex = await c.exited;
+        expect(
+          ex.signal,
+          `round ${round}: the client must still be running when killed (logs: ${JSON.stringify(c.logs.slice(-3))})`,
+        ).toBe('SIGKILL');
+        classifyKill(c.logs);
+      }
+    } finally {
+      publishing = false;
+      await publisher;
+    }
+
+    // ---- a last, undisturbed run catches up and settles every intent ----
+    const head = ((await (await fetch(`${server.url}/healthz`)).json()) as { head_seq: number }).head_seq;
+    const last = spawnClient(['-c', cfg, 'run', '--live'], env, dir);
+    const behind = head - (peekJournal(journalPath)?.cursorSeq ?? 0);
+    await pollUntil(
+      'the last client to decide every seq and settle every intent',
+      () => {
+        const p = peekJournal(journalPath);
+        return p && p.cursorSeq === head && p.pending === 0 && p.unprotected === 0;
+      },
+      { timeoutMs: 30_000 + 500 * behind },
+    ).catch((e: Error) => {
+      throw new Error(
+        `${e.message} (head ${head}, ${behind} behind at restart, now ${JSON.stringify(peekJournal(journalPath))}; last logs ${JSON.stringify(last.logs.slice(-4))})`,
+      );
+    });
+    last.child.kill('SIGTERM');
+    expect((await last.exited).code, 'clean shutdown of the last run').toBe(0);
+    tally(last.logs);
+
+    // ---- the invariants ----
+    const j = Journal.open(journalPath);
+    try {
+      const salt = j.installSalt();
+      const epoch = j.cursor().epoch!;
+      const decisions = j.decisions({ limit: 1_000_000 }).reverse();
+      expect(
+        decisions.map((d) => d.seq),
+        'every seq decided exactly once',
+      ).toEqual(Array.from({ length: head }, (_, k) => k + 1));
+      const intents = j.allIntents();
+      const byId = new Map(intents.map((i) => [i.client_order_id, i]));
+      const ordersById = new Map<string, EmuOrder[]>();
+      for (const ord of emu.orders)
+        ordersById.set(ord.clientOrderId, [...(ordersById.get(ord.clientOrderId) ?? []), ord]);
+
+      // Orders the journal does not know, and (seq, leg) pairs with more than one exchange order.
+      const orphans = emu.orders.filter((x) => !byId.has(x.clientOrderId));
+      // Keyed by the (seq, leg) in the id's tail (`-<seq base36>-<leg>`), so a second order for one leg under
+      // another id (another salt or epoch hash) counts too, not only a reused clientOrderId.
+      const perLeg = new Map<string, number>();
+      for (const x of emu.orders) {
+        const m = /-([0-9a-z]+)-([a-z])$/.exec(x.clientOrderId);
+        const k = m ? `${parseInt(m[1]!, 36)}/${m[2]}` : x.clientOrderId;
+        perLeg.set(k, (perLeg.get(k) ?? 0) + 1);
+      }
+      const duplicates = [...perLeg.values()].reduce((n, c) => n + c - 1, 0);
+
+      const accepted = decisions.filter((d) => d.verdict === 'trade');
+      for (const d of accepted) {
+        for (const leg of JSON.parse(d.legs) as { leg: string }[]) {
+          const id = clientOrderId(salt, epoch, d.seq, leg.leg);
+          expect(byId.get(id), `intent for accepted seq ${d.seq} leg ${leg.leg}`).toBeDefined();
+        }
+      }
+      // Every intent (entries and their protective stops) has exactly one exchange order, and agrees with it.
+      const wrong: string[] = [];
+      for (const i of intents) {
+        const list = ordersById.get(i.client_order_id) ?? [];
+        if (list.length !== 1) {
+          wrong.push(`${i.client_order_id} (seq ${i.seq} ${i.leg}, ${i.status}): ${list.length} orders`);
+          continue;
+        }
+        const problem = ledgerMismatch(i, list[0]!);
+        if (problem) wrong.push(`${i.client_order_id} (seq ${i.seq} ${i.leg}): ${problem}`);
+      }
+      expect(wrong, 'intents whose exchange order is missing, doubled or different').toEqual([]);
+      // Positions: what the journal holds per market is what the exchange account holds (it started with none).
+      for (const sym of ['BTC', 'ETH', 'SOL']) {
+        const pos = j.positions().find((p) => p.market === `${sym}/USDT`);
+        expect(pos?.amount ?? 0, `${sym} position vs exchange balance`).toBeCloseTo(
+          emu.balances.get(sym) ?? 0,
+          9,
+        );
+      }
+      const spent = 1_000_000 - emu.balances.get('USDT')!;
+      const cost = j.positions().reduce((n, p) => n + p.cost, 0);
+      expect(cost, 'position cost vs quote spent on the exchange').toBeCloseTo(spent, 6);
+
+      const summary: ClientKillSummary = {
+        rounds: o.rounds,
+        published,
+        republished,
+        head,
+        accepted: accepted.length,
+        skipped: decisions.length - accepted.length,
+        orders: emu.orders.length,
+        duplicates,
+        orphans: orphans.length,
+        timeouts,
+        killsBeforeSend: kills.beforeSend,
+        killsAfterSend: kills.afterSend,
+        killsInTimeoutReconcile: kills.inTimeoutReconcile,
+        killsBeforeProtect: kills.beforeProtect,
+        resentAtRestart,
+        ms: Date.now() - started,
+      };
+      console.log(
+        `client-kill: rounds=${summary.rounds} published=${published} republished=${republished} accepted=${summary.accepted} ` +
+          `skipped=${summary.skipped} orders=${summary.orders} duplicates=${duplicates} orphans=${summary.orphans} ` +
+          `timeouts_reconciled=${timeouts} kills: before_send=${kills.beforeSend} after_send=${kills.afterSend} ` +
+          `in_timeout_reconcile=${kills.inTimeoutReconcile} before_protect=${kills.beforeProtect} resent_at_restart=${resentAtRestart} ms=${summary.ms}`,
+      );
+      expect(head).toBe(published);
+      expect(
+        orphans.map((x) => x.clientOrderId),
+        'exchange orders the journal does not know',
+      ).toEqual([]);
+      expect(duplicates, 'duplicate orders').toBe(0);
+      return summary;
+    } finally {
+      j.close();
+    }
+  } finally {
+    await server.kill('SIGKILL');
+    await emu.close();
+  }
+}
+
+/** How a journaled intent differs from the exchange's order, or undefined when they agree. */
+function ledgerMismatch(i: IntentRow, o: EmuOrder): string | undefined {
+  const status = { FILLED: 'filled', NEW: 'open', PARTIALLY_FILLED: 'open', CANCELED: 'canceled' }[o.status];
+  if (i.status !== status) return `status ${i.status} vs exchange ${o.status}`;
+  if (Math.abs(i.filled - o.executedQty) > 1e-9) return `filled ${i.filled} vs exchange ${o.executedQty}`;
+  if (o.executedQty > 0 && Math.abs((i.avg_price ?? 0) - o.avgPrice) > 1e-6)
+    return `avg ${i.avg_price} vs exchange ${o.avgPrice}`;
+  if (o.executedQty > 0) {
+    const fee = o.side === 'BUY' ? i.fee_base : i.fee_quote;
+    if (Math.abs(fee - o.commission) > 1e-9)
+      return `fee ${fee} vs exchange ${o.commission} ${o.commissionAsset}`;
+  }
+  if (Math.abs(i.amount - o.origQty) > 1e-9) return `amount ${i.amount} vs exchange ${o.origQty}`;
+  return undefined;
+}

@@ -1,0 +1,212 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Signal } from '@catalyst-signal/shared';
+import { Journal } from '../../dist/journal.js';
+import { clientOrderId } from '../../dist/order-id.js';
+import { startEngine } from '../../dist/commands/run.js';
+import { parseConfig } from '../../dist/config.js';
+import { startBinanceEmulator, type BinanceEmulator } from '../helpers/binance-emulator.js';
+import { chaosDir, pollUntil } from '../helpers/chaos.js';
+import { startTestEngine, type TestEngine } from '../helpers/engine.js';
+import { FakeSignalServer } from '../helpers/fake-server.js';
+import { testLog } from '../helpers/logger.js';
+import { baseSignal, createSigner } from '../helpers/signals.js';
+
+// Issue 7, client side: a hostile or broken server. The live client (real ccxt.binance -> Binance emulator)
+// must never trade what it cannot trust: every such signal is journaled with its reason (or ignored as a
+// duplicate, where docs/client.md says so), and no order request reaches the exchange for it.
+
+let emu: BinanceEmulator;
+let server: FakeSignalServer;
+let dir: string;
+
+beforeEach(async () => {
+  emu = await startBinanceEmulator({ apiKey: 'k', secret: 's', balances: { USDT: 100_000 } });
+  server = await FakeSignalServer.start({ heartbeatMs: 200 });
+  dir = chaosDir('cc-hostile-');
+});
+afterEach(async () => {
+  await server.close();
+  await emu.close();
+});
+
+const config = () => ({
+  mode: 'live',
+  server: { url: server.url, start_from: 'all', reconnect: { initial_delay_ms: 20, max_delay_ms: 100 } },
+  exchange: { id: 'binance', base_url: emu.url, timeout_ms: 2000 },
+  filters: { min_confidence: 0.6 },
+  risk: { cooldown_per_symbol_ms: 0 },
+});
+
+const start = () =>
+  startTestEngine({
+    dir,
+    config: config(),
+    serverKey: server.key,
+    exchangeKeys: { apiKey: 'k', secret: 's' },
+    live: true,
+  });
+
+/** The next seq's signal as the server would sign it (tradeable: BTC long 0.9 at the emulator's price). */
+const next = (over: Partial<Signal> = {}) =>
+  server.signer.sign(baseSignal(server.head + 1, { epoch: server.epoch, ...over }));
+
+const orderPosts = () => emu.requests.filter((r) => r === 'POST /api/v3/order').length;
+
+function readJournal<T>(t: TestEngine, fn: (j: Journal) => T): T {
+  const j = Journal.open(t.journalPath);
+  try {
+    return fn(j);
+  } finally {
+    j.close();
+  }
+}
+
+/** The engine has applied seq (its decision and intents are durable, its orders sent). */
+const applied = (t: TestEngine, seq: number) =>
+  pollUntil(`seq ${seq} applied`, () => t.applied.includes(seq));
+
+describe('hostile server: nothing untrusted is traded', () => {
+  it('unsigned, tampered, foreign-key, garbage, alg:none and transplanted signatures: rejected:bad_signature, no order', async () => {
+    const t = await start();
+    await server.publish(); // 1: good, traded (the control: this test can see an order)
+    const attacker = await createSigner();
+    const good2 = await next();
+    const { sig: _drop, ...unsigned } = good2;
+    server.publishRaw(unsigned as Signal); // 2: no signature at all
+    server.publishRaw({ ...(await next()), direction: 'long', price: 1, confidence: 1 }); // 3: content altered after signing
+    server.publishRaw(await attacker.sign(baseSignal(server.head + 1, { epoch: server.epoch }))); // 4: signed by another key
+    server.publishRaw({ ...(await next()), sig: 'eyJhbGciOiJFZERTQSJ9..AAAA' }); // 5: garbage signature
+    const none = Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url');
+    server.publishRaw({ ...(await next()), sig: `${none}..` }); // 6: alg none, empty signature
+    server.publishRaw({ ...(await next()), sig: server.signals[0]!.sig }); // 7: a valid signature of another signal
+    await server.publish(); // 8: good again: the stream goes on after all of it
+    await applied(t, 8);
+
+    const rows = readJournal(t, (j) => j.decisions({ limit: 100 }).reverse());
+    expect(rows.map((d) => [d.seq, d.verdict, d.reason])).toEqual([
+      [1, 'trade', 'trade:entry'],
+      ...[2, 3, 4, 5, 6, 7].map((seq) => [seq, 'reject', 'rejected:bad_signature']),
+      [8, 'trade', 'trade:entry'],
+    ]);
+    expect(rows.find((d) => d.seq === 2)!.detail).toBe('unsigned');
+    for (const d of rows.filter((x) => x.verdict === 'reject'))
+      expect(d.detail, `seq ${d.seq} says why`).toBeTruthy();
+    // Exactly the two trusted signals reached the exchange, each once.
+    const salt = readJournal(t, (j) => j.installSalt());
+    expect(emu.orders.map((o) => o.clientOrderId).sort()).toEqual(
+      [1, 8].map((seq) => clientOrderId(salt, server.epoch, seq, 'entry')).sort(),
+    );
+    expect(orderPosts()).toBe(2);
+    expect(readJournal(t, (j) => j.allIntents().map((i) => i.seq))).toEqual([1, 8]);
+  });
+
+  it('malformed frames are ignored; a garbled frame in place of a signal costs a re-subscribe, not the signal', async () => {
+    const t = await start();
+    await server.publish();
+    await applied(t, 1);
+    server.sendRaw('not json {');
+    server.sendRaw('{"type":"no_such_frame"}');
+    server.sendRaw(JSON.stringify({ type: 'signal', signal: { seq: 2, epoch: server.epoch } })); // schema-invalid
+    server.sendRaw(JSON.stringify({ type: 'signal', signal: { ...(await next()), seq: '2' } })); // wrong type
+    server.sendRaw(JSON.stringify({ type: 'heartbeat', head_seq: -5, time: 'noon' }));
+    server.sendRaw(Buffer.from([0xde, 0xad, 0xbe, 0xef])); // binary frame
+    // Seq 2 is stored, but the wire carries a truncated copy of it instead.
+    server.dropLive.add(2);
+    const two = await server.publish();
+    server.sendRaw(JSON.stringify({ type: 'signal', signal: two }).slice(0, 120));
+    await server.publish({ confidence: 0.3 }); // 3: arrives after 1 -> gap -> re-subscribe from 1
+    await applied(t, 3);
+
+    expect(t.exitCode(), 'still running').toBeUndefined();
+    expect(t.applied).toEqual([1, 2, 3]);
+    expect(t.events.filter((e) => e.type === 'gap').map((e) => e.detail)).toEqual([
+      { from: 2, to: 2, via: 'seq' },
+    ]);
+    expect(server.subscribes.map((s) => s.from_seq)).toEqual([0, 1]);
+    expect(
+      readJournal(t, (j) =>
+        j
+          .decisions({ limit: 100 })
+          .map((d) => [d.seq, d.reason])
+          .reverse(),
+      ),
+    ).toEqual([
+      [1, 'trade:entry'],
+      [2, 'trade:entry'],
+      [3, 'skipped:confidence'],
+    ]);
+    expect(emu.orders).toHaveLength(2);
+    expect(orderPosts()).toBe(2);
+  });
+
+  it('seq going backwards, repeated, or forged ahead: ignored as duplicates / never applied; the first decision stands', async () => {
+    const t = await start();
+    const one = await server.publish(); // traded
+    const two = await server.publish({ confidence: 0.3 }); // skipped:confidence
+    await server.publish({ confidence: 0.3 });
+    await applied(t, 3);
+    // A validly signed, DIFFERENT and tradeable signal for seq 2; seq 1 again as it was; seq 3 twice.
+    const evilTwo = await server.signer.sign(
+      baseSignal(2, { epoch: server.epoch, confidence: 0.99, source_id: 'evil-2' }),
+    );
+    for (const s of [evilTwo, one, server.signals[2]!, server.signals[2]!])
+      server.sendRaw(JSON.stringify({ type: 'signal', signal: s }));
+    // A signed signal far ahead of the head that the server never stored: a gap the client cannot fill.
+    const forged = await server.signer.sign(
+      baseSignal(server.head + 5, { epoch: server.epoch, source_id: 'forged-ahead' }),
+    );
+    server.sendRaw(JSON.stringify({ type: 'signal', signal: forged }));
+    await pollUntil('re-subscribe after the forged jump', () => server.subscribes.length >= 2);
+    await server.publish({ confidence: 0.3 }); // 4: the stream goes on
+    await applied(t, 4);
+
+    expect(t.applied).toEqual([1, 2, 3, 4]);
+    // The old seqs were dropped as duplicates (no re-subscribe); only the forged jump made the client re-subscribe.
+    expect(server.subscribes.map((x) => x.from_seq)).toEqual([0, 3]);
+    expect(t.events.filter((e) => e.type === 'gap').map((e) => e.detail)).toEqual([
+      { from: 4, to: 7, via: 'seq' },
+    ]);
+    const rows = readJournal(t, (j) => j.decisions({ limit: 100 }).reverse());
+    expect(rows.map((d) => d.seq)).toEqual([1, 2, 3, 4]);
+    const d2 = rows.find((d) => d.seq === 2)!;
+    expect(d2.reason).toBe('skipped:confidence');
+    expect((JSON.parse(d2.signal) as Signal).source_id).toBe(two.source_id);
+    expect(rows.some((d) => d.signal.includes('forged-ahead') || d.signal.includes('evil-2'))).toBe(false);
+    expect(emu.orders).toHaveLength(1);
+    expect(orderPosts()).toBe(1);
+    expect(readJournal(t, (j) => j.cursor())).toEqual({ epoch: server.epoch, seq: 4 });
+  });
+
+  it('a signal from another epoch stops trading (exit 3), halts the journal with the reason, and a restart is refused', async () => {
+    const t = await start();
+    await server.publish();
+    await applied(t, 1);
+    const foreign = await server.signer.sign(baseSignal(2, { epoch: 'ep-other', source_id: 'other-epoch' }));
+    server.sendRaw(JSON.stringify({ type: 'signal', signal: foreign }));
+    await pollUntil('the engine to stop', () => t.exitCode() !== undefined);
+    expect(t.exitCode()).toBe(3);
+    expect(t.events.find((e) => e.type === 'fatal')).toBeDefined();
+    const halted = readJournal(t, (j) => j.halted());
+    expect(halted).toMatch(/epoch ep-other/);
+    expect(readJournal(t, (j) => [j.cursor(), j.decisions({ limit: 10 }).map((d) => d.seq)])).toEqual([
+      { epoch: server.epoch, seq: 1 },
+      [1],
+    ]);
+    expect(emu.orders).toHaveLength(1);
+    // A restart must not trade on through the halt.
+    const ctx = {
+      configPath: `${dir}/catalyst.yaml`,
+      config: parseConfig(config()),
+      secrets: {
+        serverKey: server.key,
+        exchangeApiKey: 'k',
+        exchangeSecret: 's',
+        exchangePassword: undefined,
+      },
+      dataDir: dir,
+      journalPath: t.journalPath,
+      log: testLog,
+    };
+    await expect(startEngine(ctx, { live: true })).rejects.toThrow(/HALTED/);
+  });
+});
