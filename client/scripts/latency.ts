@@ -33,7 +33,9 @@ function pct(xs: number[], p: number): number {
 
 async function measure(label: string, live: boolean): Promise<void> {
   const server = await FakeSignalServer.start({ heartbeatMs: 5000 });
-  const emu = live ? await startBinanceEmulator({ apiKey: 'k', secret: 's', balances: { USDT: 1e9 } }) : undefined;
+  const emu = live
+    ? await startBinanceEmulator({ apiKey: 'k', secret: 's', balances: { USDT: 1e9 } })
+    : undefined;
   const dir = mkdtempSync(join(tmpdir(), 'cc-lat-'));
   const journal = Journal.open(join(dir, 'j.sqlite'));
   const config = parseConfig({
@@ -41,23 +43,34 @@ async function measure(label: string, live: boolean): Promise<void> {
     server: { url: server.url, start_from: 'all' },
     exchange: live ? { id: 'binance', base_url: emu!.url } : {},
     paper: { starting_balance_quote: 1e9 },
-    risk: { cooldown_per_symbol_ms: 0, max_orders_per_day: 1e6, max_total_exposure_quote: 1e9, max_exposure_per_symbol_quote: 1e9, max_open_positions: 1e6 },
+    risk: {
+      cooldown_per_symbol_ms: 0,
+      max_orders_per_day: 1e6,
+      max_total_exposure_quote: 1e9,
+      max_exposure_per_symbol_quote: 1e9,
+      max_open_positions: 1e6,
+    },
   });
   let exchangeMs = 0;
   let inner: ExchangeAdapter = new PaperAdapter(journal, config);
   if (live) {
-    inner = await CcxtAdapter.create({ config, secrets: { serverKey: 'x', exchangeApiKey: 'k', exchangeSecret: 's', exchangePassword: undefined } });
+    inner = await CcxtAdapter.create({
+      config,
+      secrets: { serverKey: 'x', exchangeApiKey: 'k', exchangeSecret: 's', exchangePassword: undefined },
+    });
   }
   await inner.loadMarkets();
   // Time spent waiting for the exchange before the order (ticker, balance) is excluded from the figure.
-  const timed = <T>(fn: () => Promise<T>) => async () => {
-    const t = now();
-    try {
-      return await fn();
-    } finally {
-      exchangeMs += now() - t;
-    }
-  };
+  const timed =
+    <T>(fn: () => Promise<T>) =>
+    async () => {
+      const t = now();
+      try {
+        return await fn();
+      } finally {
+        exchangeMs += now() - t;
+      }
+    };
   const exchange: ExchangeAdapter = Object.assign(Object.create(inner) as ExchangeAdapter, {
     ticker: (s: string) => timed(() => inner.ticker(s))(),
     balances: () => timed(() => inner.balances())(),
@@ -95,7 +108,9 @@ async function measure(label: string, live: boolean): Promise<void> {
   await server.close();
   await emu?.close();
   rmSync(dir, { recursive: true, force: true });
-  process.stdout.write(`${label}: n=${samples.length}  p50=${pct(samples, 50).toFixed(2)} ms  p99=${pct(samples, 99).toFixed(2)} ms  max=${Math.max(...samples).toFixed(2)} ms\n`);
+  process.stdout.write(
+    `${label}: n=${samples.length}  p50=${pct(samples, 50).toFixed(2)} ms  p99=${pct(samples, 99).toFixed(2)} ms  max=${Math.max(...samples).toFixed(2)} ms\n`,
+  );
 }
 
 await measure('paper, offline         ', false);

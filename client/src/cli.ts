@@ -22,7 +22,8 @@ const configPath = () => program.opts<{ config: string }>().config;
 function fail(e: unknown): never {
   const err = e as Error & { code?: string };
   process.stderr.write(`catalyst-client: ${err.message ?? String(e)}\n`);
-  const code = err.name === 'ConfigError' ? 2 : err.name === 'RunRefused' ? 4 : err.name === 'KeyPinError' ? 5 : 1;
+  const code =
+    err.name === 'ConfigError' ? 2 : err.name === 'RunRefused' ? 4 : err.name === 'KeyPinError' ? 5 : 1;
   process.exit(code);
 }
 
@@ -54,18 +55,28 @@ program
       process.stdout.write(`wrote ${path}\n`);
       if (o.server) {
         // Pin the server signing key now when the server is reachable; otherwise `check` pins it.
-        const [{ Journal }, { serverKeyStatus }, c] = await Promise.all([import('./journal.js'), import('./keys.js'), ctx('warn')]);
+        const [{ Journal }, { serverKeyStatus }, c] = await Promise.all([
+          import('./journal.js'),
+          import('./keys.js'),
+          ctx('warn'),
+        ]);
         const j = Journal.open(c.journalPath);
         try {
           const k = await serverKeyStatus(c.config, j);
-          process.stdout.write(`server signing key ${k.fingerprint} pinned (compare it with what the server operator tells you)\n`);
+          process.stdout.write(
+            `server signing key ${k.fingerprint} pinned (compare it with what the server operator tells you)\n`,
+          );
         } catch (e) {
-          process.stdout.write(`server signing key not pinned yet (${(e as Error).message}); \`check\` will pin it\n`);
+          process.stdout.write(
+            `server signing key not pinned yet (${(e as Error).message}); \`check\` will pin it\n`,
+          );
         } finally {
           j.close();
         }
       }
-      process.stdout.write('next: put CATALYST_SERVER_KEY=... in .env (or the environment), then run: catalyst-client check\n');
+      process.stdout.write(
+        'next: put CATALYST_SERVER_KEY=... in .env (or the environment), then run: catalyst-client check\n',
+      );
     }),
   );
 
@@ -86,7 +97,10 @@ program
   .command('run')
   .description('follow the stream and trade (paper unless config mode: live AND --live)')
   .option('--live', 'trade real money (needs mode: live in the config too)')
-  .option('--log-level <level>', 'JSON log level on stderr (default: the config\'s; warn when stderr is a terminal, where stdout shows one line per signal)')
+  .option(
+    '--log-level <level>',
+    "JSON log level on stderr (default: the config's; warn when stderr is a terminal, where stdout shows one line per signal)",
+  )
   .action(
     action(async (o: { live?: boolean; logLevel?: string }) => {
       const { runCommand } = await import('./commands/run.js');
@@ -96,7 +110,7 @@ program
 
 program
   .command('status')
-  .description('cursor, positions, today\'s P&L and limit usage, last decisions')
+  .description("cursor, positions, today's P&L and limit usage, last decisions")
   .option('--json', 'machine-readable')
   .action(
     action(async (o: { json?: boolean }) => {

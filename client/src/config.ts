@@ -19,7 +19,9 @@ export const ReconnectSchema = z
     jitter: z
       .enum(['full', 'none'])
       .default('full')
-      .describe('full: wait a uniform random time in [0, delay] so many clients do not reconnect in lockstep.'),
+      .describe(
+        'full: wait a uniform random time in [0, delay] so many clients do not reconnect in lockstep.',
+      ),
   })
   .describe('Reconnect backoff: delay = min(max_delay_ms, initial_delay_ms * factor^attempt), then jitter.');
 
@@ -41,7 +43,9 @@ export const ServerSchema = z.strictObject({
   start_from: z
     .enum(['head', 'all'])
     .default('head')
-    .describe('A fresh installation (no cursor) starts at the live head (head) or replays everything retained (all).'),
+    .describe(
+      'A fresh installation (no cursor) starts at the live head (head) or replays everything retained (all).',
+    ),
   heartbeat_misses: z
     .int()
     .min(1)
@@ -51,7 +55,9 @@ export const ServerSchema = z.strictObject({
     .int()
     .min(0)
     .default(2000)
-    .describe('`check` and `run` refuse to trade when the local clock differs from the server by more than this.'),
+    .describe(
+      '`check` and `run` refuse to trade when the local clock differs from the server by more than this.',
+    ),
   reconnect: ReconnectSchema.prefault({}),
 });
 
@@ -69,75 +75,156 @@ export const ExchangeSchema = z.strictObject({
     .string()
     .regex(/^[a-z0-9]+$/)
     .optional()
-    .describe('ccxt exchange id, e.g. binance, kraken, coinbase. Absent: paper mode uses signal prices only.'),
-  sandbox: z.boolean().default(false).describe("Use the exchange's testnet through ccxt setSandboxMode, where one exists."),
-  api_key_env: envName().default('CATALYST_EXCHANGE_API_KEY').describe('Environment variable holding the exchange API key.'),
-  secret_env: envName().default('CATALYST_EXCHANGE_SECRET').describe('Environment variable holding the exchange secret.'),
+    .describe(
+      'ccxt exchange id, e.g. binance, kraken, coinbase. Absent: paper mode uses signal prices only.',
+    ),
+  sandbox: z
+    .boolean()
+    .default(false)
+    .describe("Use the exchange's testnet through ccxt setSandboxMode, where one exists."),
+  api_key_env: envName()
+    .default('CATALYST_EXCHANGE_API_KEY')
+    .describe('Environment variable holding the exchange API key.'),
+  secret_env: envName()
+    .default('CATALYST_EXCHANGE_SECRET')
+    .describe('Environment variable holding the exchange secret.'),
   password_env: envName()
     .default('CATALYST_EXCHANGE_PASSWORD')
     .describe('Environment variable holding the exchange passphrase (only some exchanges need one).'),
-  quote: z.string().min(1).default('USDT').describe('Quote currency: a signal for BTC trades BTC/<quote> by default.'),
+  quote: z
+    .string()
+    .min(1)
+    .default('USDT')
+    .describe('Quote currency: a signal for BTC trades BTC/<quote> by default.'),
   symbol_map: z
     .record(z.string(), z.string())
     .default({})
-    .describe('Explicit signal symbol -> exchange market, e.g. { "XBT": "BTC/USD" }. Wins over the default mapping.'),
-  timeout_ms: z.int().min(100).default(10_000).describe('ccxt request timeout. A timed-out order is reconciled, never blindly retried.'),
+    .describe(
+      'Explicit signal symbol -> exchange market, e.g. { "XBT": "BTC/USD" }. Wins over the default mapping.',
+    ),
+  timeout_ms: z
+    .int()
+    .min(100)
+    .default(10_000)
+    .describe('ccxt request timeout. A timed-out order is reconciled, never blindly retried.'),
   base_url: z
     .url({ protocol: /^https?$/ })
     .optional()
-    .describe('Advanced (tests, emulators): send every exchange API request to this base URL instead of the real hosts.'),
-  load_markets_timeout_ms: z.int().min(100).default(15_000).describe('Give up loading markets after this long (paper mode then uses defaults).'),
+    .describe(
+      'Advanced (tests, emulators): send every exchange API request to this base URL instead of the real hosts.',
+    ),
+  load_markets_timeout_ms: z
+    .int()
+    .min(100)
+    .default(15_000)
+    .describe('Give up loading markets after this long (paper mode then uses defaults).'),
   market_defaults: MarketDefaultsSchema.prefault({}),
 });
 
 export const FiltersSchema = z.strictObject({
-  symbols_allow: z.array(z.string()).default([]).describe('Only these signal symbols are traded (empty: all).'),
+  symbols_allow: z
+    .array(z.string())
+    .default([])
+    .describe('Only these signal symbols are traded (empty: all).'),
   symbols_deny: z.array(z.string()).default([]).describe('Never trade these signal symbols.'),
   catalysts: z.array(z.string()).default([]).describe('Only these catalyst kinds (empty: all).'),
-  directions: z.array(z.enum(DIRECTIONS)).default(['long', 'short']).describe('Directions acted on; neutral is never traded.'),
-  min_confidence: z.number().min(0).max(1).default(0.6).describe('Skip signals below this classifier confidence.'),
-  max_signal_age_ms: z.int().min(0).default(60_000).describe('Skip (skipped:stale) a signal older than this when it is decided (age from ingested_at).'),
+  directions: z
+    .array(z.enum(DIRECTIONS))
+    .default(['long', 'short'])
+    .describe('Directions acted on; neutral is never traded.'),
+  min_confidence: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.6)
+    .describe('Skip signals below this classifier confidence.'),
+  max_signal_age_ms: z
+    .int()
+    .min(0)
+    .default(60_000)
+    .describe('Skip (skipped:stale) a signal older than this when it is decided (age from ingested_at).'),
   max_price_drift_pct: nonNeg()
     .optional()
-    .describe('Skip when the current ticker differs from the signal price by more than this percent (needs a ticker).'),
+    .describe(
+      'Skip when the current ticker differs from the signal price by more than this percent (needs a ticker).',
+    ),
 });
 
 export const SizingSchema = z.strictObject({
   mode: z
     .enum(['fixed_quote', 'equity_pct', 'risk_pct'])
     .default('fixed_quote')
-    .describe('fixed_quote: a fixed quote amount; equity_pct: percent of equity; risk_pct: lose at most risk_pct of equity at the stop.'),
+    .describe(
+      'fixed_quote: a fixed quote amount; equity_pct: percent of equity; risk_pct: lose at most risk_pct of equity at the stop.',
+    ),
   fixed_quote: positive().default(25).describe('Order value for fixed_quote (quote currency).'),
   equity_pct: z.number().gt(0).max(100).default(2).describe('Percent of equity per trade for equity_pct.'),
-  risk_pct: z.number().gt(0).max(100).default(0.5).describe('Percent of equity risked per trade for risk_pct.'),
-  default_stop_pct: z.number().gt(0).max(100).default(5).describe('Stop distance (percent of price) when the signal has no usable stop_loss.'),
+  risk_pct: z
+    .number()
+    .gt(0)
+    .max(100)
+    .default(0.5)
+    .describe('Percent of equity risked per trade for risk_pct.'),
+  default_stop_pct: z
+    .number()
+    .gt(0)
+    .max(100)
+    .default(5)
+    .describe('Stop distance (percent of price) when the signal has no usable stop_loss.'),
   confidence_scaling: z.boolean().default(false).describe('Multiply the size by the signal confidence.'),
   max_quote_per_trade: positive().default(100).describe('Hard cap of one order value (quote).'),
   below_minimum: z
     .enum(['skip', 'raise'])
     .default('skip')
-    .describe('When the size is below the exchange minimum: skip, or raise it to the minimum (never above raise_cap_quote).'),
-  raise_cap_quote: positive().default(15).describe('raise never makes an order worth more than this (quote).'),
+    .describe(
+      'When the size is below the exchange minimum: skip, or raise it to the minimum (never above raise_cap_quote).',
+    ),
+  raise_cap_quote: positive()
+    .default(15)
+    .describe('raise never makes an order worth more than this (quote).'),
 });
 
 export const RiskSchema = z.strictObject({
   max_open_positions: z.int().min(0).default(5).describe('No new position when this many are open.'),
-  max_exposure_per_symbol_quote: nonNeg().default(200).describe('Cost of one symbol position (quote) never exceeds this.'),
-  max_total_exposure_quote: nonNeg().default(500).describe('Cost of all positions (quote) never exceeds this.'),
-  max_daily_loss_quote: nonNeg().default(50).describe('Stop opening positions for the day (UTC) once realized loss incl. fees reaches this.'),
+  max_exposure_per_symbol_quote: nonNeg()
+    .default(200)
+    .describe('Cost of one symbol position (quote) never exceeds this.'),
+  max_total_exposure_quote: nonNeg()
+    .default(500)
+    .describe('Cost of all positions (quote) never exceeds this.'),
+  max_daily_loss_quote: nonNeg()
+    .default(50)
+    .describe('Stop opening positions for the day (UTC) once realized loss incl. fees reaches this.'),
   max_orders_per_day: z.int().min(0).default(20).describe('Orders sent per UTC day, all kinds.'),
-  cooldown_per_symbol_ms: z.int().min(0).default(15 * 60_000).describe('Minimum time between two trades of the same symbol.'),
+  cooldown_per_symbol_ms: z
+    .int()
+    .min(0)
+    .default(15 * 60_000)
+    .describe('Minimum time between two trades of the same symbol.'),
   short_on_spot: z
     .enum(['skip', 'sell_holdings'])
     .default('skip')
-    .describe('A short signal on a spot account: skip, or sell the position this client holds in that symbol.'),
+    .describe(
+      'A short signal on a spot account: skip, or sell the position this client holds in that symbol.',
+    ),
 });
 
 export const ExecutionSchema = z.strictObject({
   order_type: z.enum(['market', 'limit']).default('market').describe('Entry order type.'),
-  limit_offset_pct: nonNeg().default(0.1).describe('limit orders: buy this percent above (sell below) the reference price.'),
-  stop_loss_pct: z.number().gt(0).max(100).optional().describe('Stop-loss trigger this percent below the entry price when the signal has no stop_loss.'),
-  take_profit_pct: z.number().gt(0).optional().describe('Take-profit trigger this percent above the entry price when the signal has no take_profit.'),
+  limit_offset_pct: nonNeg()
+    .default(0.1)
+    .describe('limit orders: buy this percent above (sell below) the reference price.'),
+  stop_loss_pct: z
+    .number()
+    .gt(0)
+    .max(100)
+    .optional()
+    .describe('Stop-loss trigger this percent below the entry price when the signal has no stop_loss.'),
+  take_profit_pct: z
+    .number()
+    .gt(0)
+    .optional()
+    .describe('Take-profit trigger this percent above the entry price when the signal has no take_profit.'),
   protective_orders: z
     .enum(['off', 'stop_loss', 'take_profit'])
     .default('off')
@@ -146,24 +233,59 @@ export const ExecutionSchema = z.strictObject({
     ),
   protective_limit_offset_pct: nonNeg()
     .default(0.5)
-    .describe('Limit price of a protective order this percent below its trigger, so a fast market still fills it.'),
-  max_send_attempts: z.int().min(1).max(10).default(3).describe('Attempts per order, each after reconciling by clientOrderId.'),
-  resend_window_ms: z.int().min(0).default(120_000).describe('On restart, an intent never seen by the exchange is sent only if decided less than this long ago.'),
-  client_order_id_max_len: z.int().min(16).max(64).default(36).describe('Length limit of clientOrderId on this exchange (Binance: 36).'),
+    .describe(
+      'Limit price of a protective order this percent below its trigger, so a fast market still fills it.',
+    ),
+  max_send_attempts: z
+    .int()
+    .min(1)
+    .max(10)
+    .default(3)
+    .describe('Attempts per order, each after reconciling by clientOrderId.'),
+  resend_window_ms: z
+    .int()
+    .min(0)
+    .default(120_000)
+    .describe(
+      'On restart, an intent never seen by the exchange is sent only if decided less than this long ago.',
+    ),
+  client_order_id_max_len: z
+    .int()
+    .min(16)
+    .max(64)
+    .default(36)
+    .describe('Length limit of clientOrderId on this exchange (Binance: 36).'),
 });
 
 export const PaperSchema = z.strictObject({
-  starting_balance_quote: positive().default(1000).describe('Simulated quote balance of a new paper journal.'),
+  starting_balance_quote: positive()
+    .default(1000)
+    .describe('Simulated quote balance of a new paper journal.'),
   fee_rate: nonNeg().max(0.1).default(0.001).describe('Simulated taker fee, fraction of order value.'),
   slippage_pct: nonNeg().default(0.05).describe('Simulated slippage against you, percent of price.'),
-  use_exchange_ticker: z.boolean().default(true).describe('Fill at the exchange ticker when an exchange is configured and reachable; else at the signal price.'),
+  use_exchange_ticker: z
+    .boolean()
+    .default(true)
+    .describe(
+      'Fill at the exchange ticker when an exchange is configured and reachable; else at the signal price.',
+    ),
 });
 
 export const ConfigSchema = z
   .strictObject({
-    mode: z.enum(['paper', 'live']).default('paper').describe('live trades real money, and only together with `run --live`.'),
-    data_dir: z.string().min(1).default('./catalyst-client-data').describe('Directory of the journal (SQLite), relative to the config file.'),
-    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('pino log level.'),
+    mode: z
+      .enum(['paper', 'live'])
+      .default('paper')
+      .describe('live trades real money, and only together with `run --live`.'),
+    data_dir: z
+      .string()
+      .min(1)
+      .default('./catalyst-client-data')
+      .describe('Directory of the journal (SQLite), relative to the config file.'),
+    log_level: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
+      .default('info')
+      .describe('pino log level.'),
     server: ServerSchema.prefault({}),
     exchange: ExchangeSchema.prefault({}),
     filters: FiltersSchema.prefault({}),
@@ -180,11 +302,19 @@ export const ConfigSchema = z
     const deny = new Set(c.filters.symbols_deny.map((s) => s.toUpperCase()));
     for (const s of c.filters.symbols_allow) {
       if (deny.has(s.toUpperCase())) {
-        ctx.addIssue({ code: 'custom', path: ['filters', 'symbols_allow'], message: `${s} is both allowed and denied` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['filters', 'symbols_allow'],
+          message: `${s} is both allowed and denied`,
+        });
       }
     }
     if (c.server.reconnect.max_delay_ms < c.server.reconnect.initial_delay_ms) {
-      ctx.addIssue({ code: 'custom', path: ['server', 'reconnect', 'max_delay_ms'], message: 'smaller than initial_delay_ms' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['server', 'reconnect', 'max_delay_ms'],
+        message: 'smaller than initial_delay_ms',
+      });
     }
   });
 
@@ -195,7 +325,9 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
   readonly code = 'config_invalid';
   constructor(readonly issues: { path: string; message: string }[]) {
-    super('invalid configuration:\n' + issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n'));
+    super(
+      'invalid configuration:\n' + issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n'),
+    );
   }
 }
 
@@ -238,7 +370,9 @@ function unwrap(schema: z.ZodType): { inner: z.ZodType; def: unknown; hasDefault
   let def: unknown;
   let hasDefault = false;
   for (;;) {
-    const d = (s as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; defaultValue?: unknown } } })._zod.def;
+    const d = (
+      s as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; defaultValue?: unknown } } }
+    )._zod.def;
     if (d.type === 'default' || d.type === 'prefault') {
       if (!hasDefault && d.type === 'default') {
         def = d.defaultValue;
@@ -252,8 +386,15 @@ function unwrap(schema: z.ZodType): { inner: z.ZodType; def: unknown; hasDefault
 }
 
 function typeName(s: z.ZodType): string {
-  const d = (s as unknown as { _zod: { def: { type: string; entries?: Record<string, string>; element?: z.ZodType; format?: string } } })._zod.def;
-  if (d.type === 'enum') return Object.values(d.entries ?? {}).map((v) => `\`${v}\``).join(' \\| ');
+  const d = (
+    s as unknown as {
+      _zod: { def: { type: string; entries?: Record<string, string>; element?: z.ZodType; format?: string } };
+    }
+  )._zod.def;
+  if (d.type === 'enum')
+    return Object.values(d.entries ?? {})
+      .map((v) => `\`${v}\``)
+      .join(' \\| ');
   if (d.type === 'array') return `list of ${typeName(unwrap(d.element!).inner)}`;
   if (d.type === 'record') return 'map';
   if (d.type === 'string' && d.format === 'url') return 'URL';

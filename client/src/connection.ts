@@ -57,12 +57,18 @@ export class FatalStreamError extends Error {
 }
 
 /** Backoff delay for attempt n (0-based): min(max, initial * factor^n), full jitter = uniform in [0, that]. */
-export function backoffDelay(attempt: number, r: Config['server']['reconnect'], random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  r: Config['server']['reconnect'],
+  random: () => number = Math.random,
+): number {
   const cap = Math.min(r.max_delay_ms, r.initial_delay_ms * Math.pow(r.factor, attempt));
   return r.jitter === 'full' ? Math.floor(random() * cap) : cap;
 }
 
-type Item = { kind: 'signal'; signal: Signal; receivedAt: number; gen: number } | { kind: 'behind'; sub: SubscribedFrame; gen: number };
+type Item =
+  | { kind: 'signal'; signal: Signal; receivedAt: number; gen: number }
+  | { kind: 'behind'; sub: SubscribedFrame; gen: number };
 
 export class Connection extends EventEmitter {
   private ws: WebSocket | undefined;
@@ -129,7 +135,8 @@ export class Connection extends EventEmitter {
     });
     ws.on('unexpected-response', (_req, res) => {
       const status = res.statusCode ?? 0;
-      if (status === 401 || status === 403) this.fatal(new FatalStreamError('auth', `server refused the key (HTTP ${status})`));
+      if (status === 401 || status === 403)
+        this.fatal(new FatalStreamError('auth', `server refused the key (HTTP ${status})`));
       else ws.terminate();
     });
     ws.on('error', (e) => this.o.log.warn({ err: e.message }, 'stream error'));
@@ -194,15 +201,30 @@ export class Connection extends EventEmitter {
         this.heartbeatMs = f.heartbeat_ms;
         this.armWatchdog();
         if (f.protocol !== PROTOCOL_VERSION) {
-          return this.fatal(new FatalStreamError('protocol', `server speaks protocol ${f.protocol}, this client ${PROTOCOL_VERSION}`));
+          return this.fatal(
+            new FatalStreamError(
+              'protocol',
+              `server speaks protocol ${f.protocol}, this client ${PROTOCOL_VERSION}`,
+            ),
+          );
         }
         const skew = f.time - receivedAt;
         if (Math.abs(skew) > this.o.server.max_clock_skew_ms) {
-          return this.fatal(new FatalStreamError('clock_skew', `clock differs from the server by ${skew} ms (max ${this.o.server.max_clock_skew_ms})`));
+          return this.fatal(
+            new FatalStreamError(
+              'clock_skew',
+              `clock differs from the server by ${skew} ms (max ${this.o.server.max_clock_skew_ms})`,
+            ),
+          );
         }
         const c = this.o.cursor.cursor();
         if (c.epoch !== undefined && c.epoch !== f.epoch) {
-          return this.fatal(new FatalStreamError('epoch_changed', `server epoch changed from ${c.epoch} to ${f.epoch}: its history was replaced. Trading stopped.`));
+          return this.fatal(
+            new FatalStreamError(
+              'epoch_changed',
+              `server epoch changed from ${c.epoch} to ${f.epoch}: its history was replaced. Trading stopped.`,
+            ),
+          );
         }
         this.epoch = f.epoch;
         if (c.epoch === undefined) {
@@ -222,10 +244,20 @@ export class Connection extends EventEmitter {
           return;
         }
         if (f.reason === 'epoch_mismatch') {
-          return this.fatal(new FatalStreamError('epoch_changed', `server refused our epoch (${f.epoch} now): trading stopped`));
+          return this.fatal(
+            new FatalStreamError(
+              'epoch_changed',
+              `server refused our epoch (${f.epoch} now): trading stopped`,
+            ),
+          );
         }
         if (f.reason === 'future') {
-          return this.fatal(new FatalStreamError('future', `server head ${f.head_seq} is behind our cursor: it lost signals we applied`));
+          return this.fatal(
+            new FatalStreamError(
+              'future',
+              `server head ${f.head_seq} is behind our cursor: it lost signals we applied`,
+            ),
+          );
         }
         this.enqueue({ kind: 'behind', sub: f, gen: this.gen });
         return;
@@ -243,7 +275,10 @@ export class Connection extends EventEmitter {
         this.emit('heartbeat', f);
         // Heartbeats follow every signal up to head_seq on the same socket: a higher head means frames were lost.
         if (this.caughtUp && this.pendingSubs === 0 && f.head_seq > this.highestSeen) {
-          this.o.log.warn({ head_seq: f.head_seq, seen: this.highestSeen }, 'heartbeat shows missed signals; re-subscribing');
+          this.o.log.warn(
+            { head_seq: f.head_seq, seen: this.highestSeen },
+            'heartbeat shows missed signals; re-subscribing',
+          );
           this.emit('gap', { from: this.highestSeen + 1, to: f.head_seq, via: 'heartbeat' });
           if (this.ws === ws) this.subscribe('heartbeat gap');
         }
@@ -291,7 +326,10 @@ export class Connection extends EventEmitter {
   private async applyOne(signal: Signal, receivedAt: number): Promise<'applied' | 'dup' | 'gap'> {
     const c = this.o.cursor.cursor();
     if (c.epoch !== undefined && signal.epoch !== c.epoch) {
-      throw new FatalStreamError('epoch_changed', `signal from epoch ${signal.epoch}, cursor is in ${c.epoch}: trading stopped`);
+      throw new FatalStreamError(
+        'epoch_changed',
+        `signal from epoch ${signal.epoch}, cursor is in ${c.epoch}: trading stopped`,
+      );
     }
     if (signal.seq <= c.seq) return 'dup';
     if (signal.seq !== c.seq + 1) return 'gap';
@@ -309,25 +347,33 @@ export class Connection extends EventEmitter {
         if (this.stopped) return;
         const c = this.o.cursor.cursor();
         const page = await fetchHistory(http, c.seq, 1000);
-        if (page.epoch !== sub.epoch) throw new FatalStreamError('epoch_changed', `history epoch ${page.epoch} != ${sub.epoch}`);
+        if (page.epoch !== sub.epoch)
+          throw new FatalStreamError('epoch_changed', `history epoch ${page.epoch} != ${sub.epoch}`);
         for (const s of page.signals) {
           if (this.stopped) return;
           const cur = this.o.cursor.cursor();
-          if (s.seq > cur.seq + 1) this.acceptGap(sub.epoch, cur.seq + 1, s.seq - 1, `${sub.reason}: missing from history`);
+          if (s.seq > cur.seq + 1)
+            this.acceptGap(sub.epoch, cur.seq + 1, s.seq - 1, `${sub.reason}: missing from history`);
           await this.applyOne(s, this.now());
         }
         if (page.signals.length === 0 || page.next_after_seq >= page.head_seq) return;
+        // A page that did not move the cursor would be asked for again forever (a broken or hostile server).
+        if (this.o.cursor.cursor().seq <= c.seq) throw new Error(`history did not advance past seq ${c.seq}`);
       }
     } catch (e) {
       if (e instanceof FatalStreamError) throw e;
       const c = this.o.cursor.cursor();
       this.o.log.error({ err: (e as Error).message }, 'cannot page history over REST');
-      if (sub.first_seq - 1 > c.seq) this.acceptGap(sub.epoch, c.seq + 1, sub.first_seq - 1, `${sub.reason}: history unavailable`);
+      if (sub.first_seq - 1 > c.seq)
+        this.acceptGap(sub.epoch, c.seq + 1, sub.first_seq - 1, `${sub.reason}: history unavailable`);
     }
   }
 
   private acceptGap(epoch: string, from: number, to: number, reason: string): void {
-    this.o.log.error({ from_seq: from, to_seq: to, reason }, 'ACCEPTING A GAP: these signals will never be seen');
+    this.o.log.error(
+      { from_seq: from, to_seq: to, reason },
+      'ACCEPTING A GAP: these signals will never be seen',
+    );
     this.o.cursor.recordGap(epoch, from, to, reason, this.now());
     this.emit('gap', { from, to, via: 'accepted' });
   }

@@ -24,7 +24,8 @@ export function loadDotEnv(cwd: string, configDir: string): void {
 }
 
 export function readConfigFile(path: string): Config {
-  if (!existsSync(path)) throw new Error(`config file ${path} not found (create one with: catalyst-client init)`);
+  if (!existsSync(path))
+    throw new Error(`config file ${path} not found (create one with: catalyst-client init)`);
   return parseConfig(parseYaml(readFileSync(path, 'utf8')) ?? {});
 }
 
@@ -34,7 +35,20 @@ export function createLogger(level: string, dest: number = 1): Logger {
       level,
       // Belt and braces: secrets are never put in log objects, and these paths are censored if one slips in.
       redact: {
-        paths: ['key', 'secret', 'apiKey', 'password', 'token', 'authorization', 'headers.authorization', '*.apiKey', '*.secret', '*.key', '*.password', 'secrets'],
+        paths: [
+          'key',
+          'secret',
+          'apiKey',
+          'password',
+          'token',
+          'authorization',
+          'headers.authorization',
+          '*.apiKey',
+          '*.secret',
+          '*.key',
+          '*.password',
+          'secrets',
+        ],
         censor: '[redacted]',
       },
     },
@@ -42,11 +56,16 @@ export function createLogger(level: string, dest: number = 1): Logger {
   );
 }
 
-export function loadContext(configFile: string, opts: { logLevel?: string | undefined; logDest?: number } = {}): Context {
+export function loadContext(
+  configFile: string,
+  opts: { logLevel?: string | undefined; logDest?: number } = {},
+): Context {
   const configPath = resolve(configFile);
   loadDotEnv(process.cwd(), dirname(configPath));
   const config = readConfigFile(configPath);
-  const dataDir = isAbsolute(config.data_dir) ? config.data_dir : resolve(dirname(configPath), config.data_dir);
+  const dataDir = isAbsolute(config.data_dir)
+    ? config.data_dir
+    : resolve(dirname(configPath), config.data_dir);
   mkdirSync(dataDir, { recursive: true });
   return {
     configPath,

@@ -1,6 +1,11 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { ExchangeRejected, ExchangeUncertain, type ExchangeAdapter, type OrderState } from './exchange/index.js';
+import {
+  ExchangeRejected,
+  ExchangeUncertain,
+  type ExchangeAdapter,
+  type OrderState,
+} from './exchange/index.js';
 import { FINAL_STATUSES, type IntentRow, type IntentStatus, type Journal } from './journal.js';
 import { floorToStep, roundToStep } from './decide/index.js';
 import { clientOrderId } from './order-id.js';
@@ -61,7 +66,10 @@ export class Executor {
       },
       this.now(),
     );
-    this.log.info({ clientOrderId: i.client_order_id, status: row.status, filled: row.filled, avg: row.avg_price }, 'order recorded');
+    this.log.info(
+      { clientOrderId: i.client_order_id, status: row.status, filled: row.filled, avg: row.avg_price },
+      'order recorded',
+    );
     return row;
   }
 
@@ -70,7 +78,10 @@ export class Executor {
     try {
       return (await this.exchange.fetchOrder(i.client_order_id, i.market)) ?? 'not_found';
     } catch (e) {
-      this.log.warn({ clientOrderId: i.client_order_id, err: (e as Error).message }, 'reconcile lookup failed');
+      this.log.warn(
+        { clientOrderId: i.client_order_id, err: (e as Error).message },
+        'reconcile lookup failed',
+      );
       return 'unknown';
     }
   }
@@ -112,24 +123,51 @@ export class Executor {
           amount: i.amount,
           price: i.price ?? undefined,
           refPrice: i.ref_price,
-          trigger: protective ? { kind: i.type as 'stop_loss' | 'take_profit', price: (i.type === 'stop_loss' ? i.stop_loss : i.take_profit)! } : undefined,
+          trigger: protective
+            ? {
+                kind: i.type as 'stop_loss' | 'take_profit',
+                price: (i.type === 'stop_loss' ? i.stop_loss : i.take_profit)!,
+              }
+            : undefined,
         });
         crashHook('after-send');
         return this.recordAndProtect(i, o, attempts);
       } catch (e) {
         if (e instanceof ExchangeRejected) {
-          this.log.warn({ clientOrderId: i.client_order_id, code: e.code, err: e.message }, 'order rejected by exchange');
-          return this.journal.updateIntent(i.client_order_id, { status: 'rejected', error: `${e.code}: ${e.message}`, attempts }, this.now());
+          this.log.warn(
+            { clientOrderId: i.client_order_id, code: e.code, err: e.message },
+            'order rejected by exchange',
+          );
+          return this.journal.updateIntent(
+            i.client_order_id,
+            { status: 'rejected', error: `${e.code}: ${e.message}`, attempts },
+            this.now(),
+          );
         }
         lastError = (e as Error).message;
-        this.log.warn({ clientOrderId: i.client_order_id, attempt: attempts, err: lastError, uncertain: e instanceof ExchangeUncertain }, 'order outcome unknown; reconciling');
+        this.log.warn(
+          {
+            clientOrderId: i.client_order_id,
+            attempt: attempts,
+            err: lastError,
+            uncertain: e instanceof ExchangeUncertain,
+          },
+          'order outcome unknown; reconciling',
+        );
       }
     }
     // Last word: one more lookup so a late-executed order is recorded now rather than at the next reconcile.
     const found = await this.lookup(i);
     if (found !== 'unknown' && found !== 'not_found') return this.recordAndProtect(i, found, attempts);
-    this.log.error({ clientOrderId: i.client_order_id, err: lastError }, 'order still unresolved; left pending for reconcile');
-    return this.journal.updateIntent(i.client_order_id, { status: 'pending', error: lastError || 'unresolved', attempts }, this.now());
+    this.log.error(
+      { clientOrderId: i.client_order_id, err: lastError },
+      'order still unresolved; left pending for reconcile',
+    );
+    return this.journal.updateIntent(
+      i.client_order_id,
+      { status: 'pending', error: lastError || 'unresolved', attempts },
+      this.now(),
+    );
   }
 
   /**
@@ -153,15 +191,27 @@ export class Executor {
     const m = this.exchange.market(entry.market);
     if (!trigger || !m) return;
     const amount = floorToStep(entry.filled - entry.fee_base, m.amountStep);
-    const price = roundToStep(trigger * (1 - this.config.execution.protective_limit_offset_pct / 100), m.priceStep);
+    const price = roundToStep(
+      trigger * (1 - this.config.execution.protective_limit_offset_pct / 100),
+      m.priceStep,
+    );
     if (!(amount > 0) || amount < m.minAmount || amount * price < m.minCost) {
-      this.log.warn({ clientOrderId: entry.client_order_id, amount }, 'filled amount below the exchange minimum: no protective order');
+      this.log.warn(
+        { clientOrderId: entry.client_order_id, amount },
+        'filled amount below the exchange minimum: no protective order',
+      );
       return;
     }
     const leg = mode === 'stop_loss' ? 'sl' : 'tp';
     const intent = this.journal.addIntent(
       {
-        client_order_id: clientOrderId(this.journal.installSalt(), entry.epoch, entry.seq, leg, this.config.execution.client_order_id_max_len),
+        client_order_id: clientOrderId(
+          this.journal.installSalt(),
+          entry.epoch,
+          entry.seq,
+          leg,
+          this.config.execution.client_order_id_max_len,
+        ),
         epoch: entry.epoch,
         seq: entry.seq,
         leg,
@@ -202,19 +252,43 @@ export class Executor {
       }
       if (i.status === 'open') {
         // Accepted once, now unknown to the exchange (pruned history): keep what we recorded, stop tracking.
-        this.journal.updateIntent(i.client_order_id, { status: 'canceled', error: 'no longer known to the exchange' }, this.now());
+        this.journal.updateIntent(
+          i.client_order_id,
+          { status: 'canceled', error: 'no longer known to the exchange' },
+          this.now(),
+        );
         continue;
       }
       // The lookup took time: if the intent was sent or recorded meanwhile, "not found" may be stale.
       const cur = this.journal.intent(i.client_order_id);
-      if (this.inFlight.has(i.client_order_id) || !cur || cur.status !== i.status || cur.attempts !== i.attempts || cur.updated_at !== i.updated_at) continue;
-      if (this.now() - i.created_at <= this.config.execution.resend_window_ms && !this.journal.killSwitch().on) {
-        this.log.warn({ clientOrderId: i.client_order_id }, 'intent never reached the exchange; sending it now');
+      if (
+        this.inFlight.has(i.client_order_id) ||
+        !cur ||
+        cur.status !== i.status ||
+        cur.attempts !== i.attempts ||
+        cur.updated_at !== i.updated_at
+      )
+        continue;
+      if (
+        this.now() - i.created_at <= this.config.execution.resend_window_ms &&
+        !this.journal.killSwitch().on
+      ) {
+        this.log.warn(
+          { clientOrderId: i.client_order_id },
+          'intent never reached the exchange; sending it now',
+        );
         await this.execute({ ...i, attempts: 0 });
         resent += 1;
       } else {
-        this.log.warn({ clientOrderId: i.client_order_id }, 'intent never reached the exchange and is too old (or paused); abandoned');
-        this.journal.updateIntent(i.client_order_id, { status: 'abandoned', error: 'not sent: too old or paused at reconcile' }, this.now());
+        this.log.warn(
+          { clientOrderId: i.client_order_id },
+          'intent never reached the exchange and is too old (or paused); abandoned',
+        );
+        this.journal.updateIntent(
+          i.client_order_id,
+          { status: 'abandoned', error: 'not sent: too old or paused at reconcile' },
+          this.now(),
+        );
         abandoned += 1;
       }
     }

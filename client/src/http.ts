@@ -19,7 +19,7 @@ export interface ServerHttp {
   timeoutMs?: number | undefined;
 }
 
-/** 429 and 503 carry Retry-After: wait and try again, a bounded number of times (history paging hits 429). */
+/** A 429 or 503 with Retry-After: wait and try again, a bounded number of times (history paging hits 429). */
 const MAX_RETRIES = 5;
 const MAX_RETRY_WAIT_MS = 60_000;
 
@@ -35,15 +35,12 @@ async function request(
     headers,
     signal: AbortSignal.timeout(s.timeoutMs ?? 10_000),
   });
+  // Only when the server says how long to wait (our server always does on 429/503); otherwise the caller decides.
   for (let attempt = 1; (res.status === 429 || res.status === 503) && attempt <= MAX_RETRIES; attempt++) {
-    const header = res.headers.get('retry-after');
-    const after = header === null ? NaN : Number(header);
-    const waitMs = Math.min(
-      MAX_RETRY_WAIT_MS,
-      Number.isFinite(after) && after >= 0 ? after * 1000 : 1000 * attempt,
-    );
+    const after = Number(res.headers.get('retry-after') ?? NaN);
+    if (!Number.isFinite(after) || after < 0) break;
     await res.body?.cancel();
-    await new Promise((r) => setTimeout(r, waitMs));
+    await new Promise((r) => setTimeout(r, Math.min(MAX_RETRY_WAIT_MS, after * 1000)));
     sentAt = Date.now();
     res = await fetch(new URL(path, s.baseUrl), {
       headers,

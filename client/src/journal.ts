@@ -11,7 +11,12 @@ import { utcDay } from './decide/index.js';
  */
 
 export type IntentStatus = 'pending' | 'open' | 'filled' | 'canceled' | 'rejected' | 'abandoned';
-export const FINAL_STATUSES: ReadonlySet<IntentStatus> = new Set(['filled', 'canceled', 'rejected', 'abandoned']);
+export const FINAL_STATUSES: ReadonlySet<IntentStatus> = new Set([
+  'filled',
+  'canceled',
+  'rejected',
+  'abandoned',
+]);
 
 export interface IntentRow {
   client_order_id: string;
@@ -89,7 +94,8 @@ CREATE TABLE IF NOT EXISTS paper_orders (client_order_id TEXT PRIMARY KEY, body 
 
 const SQL = {
   getMeta: 'SELECT value FROM meta WHERE key = ?',
-  setMeta: 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+  setMeta:
+    'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
   delMeta: 'DELETE FROM meta WHERE key = ?',
   insertDecision: `INSERT INTO decisions (epoch, seq, symbol, verdict, reason, detail, received_at, decided_at, legs, signal)
     VALUES (@epoch, @seq, @symbol, @verdict, @reason, @detail, @received_at, @decided_at, @legs, @signal)`,
@@ -131,7 +137,9 @@ export class Journal {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
-    this.st = Object.fromEntries(Object.entries(SQL).map(([k, v]) => [k, this.db.prepare(v)])) as Journal['st'];
+    this.st = Object.fromEntries(
+      Object.entries(SQL).map(([k, v]) => [k, this.db.prepare(v)]),
+    ) as Journal['st'];
   }
 
   /** Open (and create) a journal; `:memory:` gives a throwaway one (replay). */
@@ -176,7 +184,10 @@ export class Journal {
   installSalt(): string {
     let salt = this.meta('install_salt');
     if (!salt) {
-      salt = randomBytes(6).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x').slice(0, 8);
+      salt = randomBytes(6)
+        .toString('base64url')
+        .replace(/[^A-Za-z0-9]/g, 'x')
+        .slice(0, 8);
       this.setMeta('install_salt', salt);
     }
     return salt;
@@ -256,7 +267,9 @@ export class Journal {
   }
 
   hasDecision(epoch: string, seq: number): boolean {
-    return this.db.prepare('SELECT 1 FROM decisions WHERE epoch = ? AND seq = ?').get(epoch, seq) !== undefined;
+    return (
+      this.db.prepare('SELECT 1 FROM decisions WHERE epoch = ? AND seq = ?').get(epoch, seq) !== undefined
+    );
   }
 
   /** Accept a gap loudly: journal it and move the cursor past it. */
@@ -277,14 +290,33 @@ export class Journal {
   }
 
   /** Add an intent decided after the fact (protective orders); a second call for the same (seq, leg) is a no-op. */
-  addIntent(i: Pick<IntentRow, 'client_order_id' | 'epoch' | 'seq' | 'leg' | 'market' | 'side' | 'type' | 'amount' | 'price' | 'ref_price' | 'stop_loss' | 'take_profit'>, now: number): IntentRow {
+  addIntent(
+    i: Pick<
+      IntentRow,
+      | 'client_order_id'
+      | 'epoch'
+      | 'seq'
+      | 'leg'
+      | 'market'
+      | 'side'
+      | 'type'
+      | 'amount'
+      | 'price'
+      | 'ref_price'
+      | 'stop_loss'
+      | 'take_profit'
+    >,
+    now: number,
+  ): IntentRow {
     this.db
       .prepare(
         `INSERT OR IGNORE INTO intents (client_order_id, epoch, seq, leg, market, side, type, amount, price, ref_price, status, stop_loss, take_profit, created_at, updated_at)
          VALUES (@client_order_id, @epoch, @seq, @leg, @market, @side, @type, @amount, @price, @ref_price, 'pending', @stop_loss, @take_profit, @now, @now)`,
       )
       .run({ ...i, now });
-    return this.db.prepare('SELECT * FROM intents WHERE epoch = ? AND seq = ? AND leg = ?').get(i.epoch, i.seq, i.leg) as IntentRow;
+    return this.db
+      .prepare('SELECT * FROM intents WHERE epoch = ? AND seq = ? AND leg = ?')
+      .get(i.epoch, i.seq, i.leg) as IntentRow;
   }
 
   /** Filled entries with a stop/take-profit price and no protective intent yet (crash between the two). */
@@ -302,7 +334,9 @@ export class Journal {
   }
 
   intentsFor(epoch: string, seq: number): IntentRow[] {
-    return this.db.prepare('SELECT * FROM intents WHERE epoch = ? AND seq = ? ORDER BY leg').all(epoch, seq) as IntentRow[];
+    return this.db
+      .prepare('SELECT * FROM intents WHERE epoch = ? AND seq = ? ORDER BY leg')
+      .all(epoch, seq) as IntentRow[];
   }
 
   /**
@@ -338,8 +372,19 @@ export class Journal {
     })();
   }
 
-  private applyFill(i: IntentRow, dAmount: number, dValue: number, dFeeQuote: number, dFeeBase: number, now: number): void {
-    const pos = (this.st.getPosition.get(i.market) as Position | undefined) ?? { market: i.market, amount: 0, cost: 0 };
+  private applyFill(
+    i: IntentRow,
+    dAmount: number,
+    dValue: number,
+    dFeeQuote: number,
+    dFeeBase: number,
+    now: number,
+  ): void {
+    const pos = (this.st.getPosition.get(i.market) as Position | undefined) ?? {
+      market: i.market,
+      amount: 0,
+      cost: 0,
+    };
     if (i.side === 'buy') {
       pos.amount += dAmount - dFeeBase;
       pos.cost += dValue + dFeeQuote;
@@ -365,7 +410,8 @@ export class Journal {
   decisionState(now: number, balances: { equity: number; freeQuote: number }): DecisionState {
     const dayStart = Date.parse(utcDay(now) + 'T00:00:00Z');
     const lastTradeAt: Record<string, number> = {};
-    for (const r of this.st.lastTrades.all() as { market: string; at: number }[]) lastTradeAt[r.market] = r.at;
+    for (const r of this.st.lastTrades.all() as { market: string; at: number }[])
+      lastTradeAt[r.market] = r.at;
     return {
       killSwitch: this.killSwitch().on,
       positions: this.positions(),
@@ -377,7 +423,15 @@ export class Journal {
     };
   }
 
-  decisions(f: { verdict?: string | undefined; reason?: string | undefined; symbol?: string | undefined; sinceMs?: number | undefined; limit?: number | undefined } = {}): DecisionRow[] {
+  decisions(
+    f: {
+      verdict?: string | undefined;
+      reason?: string | undefined;
+      symbol?: string | undefined;
+      sinceMs?: number | undefined;
+      limit?: number | undefined;
+    } = {},
+  ): DecisionRow[] {
     const where: string[] = [];
     const args: unknown[] = [];
     const add = (clause: string, arg: unknown) => {
@@ -393,7 +447,11 @@ export class Journal {
   }
 
   reasonCounts(): { verdict: string; reason: string; n: number }[] {
-    return this.db.prepare('SELECT verdict, reason, COUNT(*) AS n FROM decisions GROUP BY verdict, reason ORDER BY n DESC').all() as never;
+    return this.db
+      .prepare(
+        'SELECT verdict, reason, COUNT(*) AS n FROM decisions GROUP BY verdict, reason ORDER BY n DESC',
+      )
+      .all() as never;
   }
 
   allIntents(): IntentRow[] {

@@ -14,17 +14,24 @@ export class KeyPinError extends Error {
   readonly code = 'key_changed';
 }
 
-export async function serverKeyStatus(config: Config, journal: Journal): Promise<{ jwk: JWK; fingerprint: string; pinned: 'existing' | 'new' }> {
+export async function serverKeyStatus(
+  config: Config,
+  journal: Journal,
+): Promise<{ jwk: JWK; fingerprint: string; pinned: 'existing' | 'new' }> {
   const jwk = signingJwk(await fetchJwks({ baseUrl: config.server.url }));
   const fp = await fingerprint(jwk);
   const expected = config.server.signing_key_fingerprint;
   if (expected && expected !== fp) {
-    throw new KeyPinError(`server signing key ${fp} does not match server.signing_key_fingerprint ${expected}: refusing`);
+    throw new KeyPinError(
+      `server signing key ${fp} does not match server.signing_key_fingerprint ${expected}: refusing`,
+    );
   }
   const pin = journal.pinnedKey();
   if (pin) {
     if (pin.fingerprint !== fp) {
-      throw new KeyPinError(`server signing key CHANGED: pinned ${pin.fingerprint}, server now presents ${fp}. Refusing. If the server operator confirms the rotation, run: catalyst-client pin --replace`);
+      throw new KeyPinError(
+        `server signing key CHANGED: pinned ${pin.fingerprint}, server now presents ${fp}. Refusing. If the server operator confirms the rotation, run: catalyst-client pin --replace`,
+      );
     }
     return { jwk, fingerprint: fp, pinned: 'existing' };
   }
@@ -33,11 +40,16 @@ export async function serverKeyStatus(config: Config, journal: Journal): Promise
 }
 
 /** The key to verify with: the pin when there is one (no network needed), else pin now. */
-export async function pinnedOrFetch(config: Config, journal: Journal): Promise<{ jwk: JWK; fingerprint: string }> {
+export async function pinnedOrFetch(
+  config: Config,
+  journal: Journal,
+): Promise<{ jwk: JWK; fingerprint: string }> {
   const pin = journal.pinnedKey();
   if (pin) {
     if (config.server.signing_key_fingerprint && config.server.signing_key_fingerprint !== pin.fingerprint) {
-      throw new KeyPinError(`pinned key ${pin.fingerprint} does not match server.signing_key_fingerprint in the config`);
+      throw new KeyPinError(
+        `pinned key ${pin.fingerprint} does not match server.signing_key_fingerprint in the config`,
+      );
     }
     return { jwk: pin.jwk as JWK, fingerprint: pin.fingerprint };
   }

@@ -27,7 +27,12 @@ export interface Outcome {
   intents: IntentRow[];
 }
 
-export async function processSignal(d: PipelineDeps, signal: Signal, verified: VerifyResult, receivedAt: number): Promise<Outcome> {
+export async function processSignal(
+  d: PipelineDeps,
+  signal: Signal,
+  verified: VerifyResult,
+  receivedAt: number,
+): Promise<Outcome> {
   const { config, journal, exchange } = d;
   let decision: Decision;
   if (!verified.ok) {
@@ -37,7 +42,8 @@ export async function processSignal(d: PipelineDeps, signal: Signal, verified: V
     const marketSymbol = mapSymbol(signal.symbol, config.exchange);
     const market = exchange.market(marketSymbol);
     // Only pay for exchange round trips when the signal survives the cheap checks.
-    const cheapSkip = journal.killSwitch().on || filterSignal(signal, now, config.filters) !== undefined || !market;
+    const cheapSkip =
+      journal.killSwitch().on || filterSignal(signal, now, config.filters) !== undefined || !market;
     let ticker: number | undefined;
     let freeQuote: number | undefined = 0;
     if (!cheapSkip) {
@@ -49,7 +55,12 @@ export async function processSignal(d: PipelineDeps, signal: Signal, verified: V
       );
     }
     if (freeQuote === undefined) {
-      decision = { verdict: 'skip', reason: 'skipped:exchange_unavailable', detail: 'balance could not be read', legs: [] };
+      decision = {
+        verdict: 'skip',
+        reason: 'skipped:exchange_unavailable',
+        detail: 'balance could not be read',
+        legs: [],
+      };
     } else {
       const positions = journal.positions();
       const state = journal.decisionState(d.now(), { freeQuote, equity: freeQuote + exposure(positions) });
@@ -58,11 +69,26 @@ export async function processSignal(d: PipelineDeps, signal: Signal, verified: V
   }
   const salt = journal.installSalt();
   const intents = decision.legs.map((leg) => ({
-    clientOrderId: clientOrderId(salt, signal.epoch, signal.seq, leg.leg, config.execution.client_order_id_max_len),
+    clientOrderId: clientOrderId(
+      salt,
+      signal.epoch,
+      signal.seq,
+      leg.leg,
+      config.execution.client_order_id_max_len,
+    ),
     leg,
   }));
   journal.recordDecision({ signal, receivedAt, decidedAt: d.now(), decision, intents });
-  d.log.info({ seq: signal.seq, symbol: signal.symbol, verdict: decision.verdict, reason: decision.reason, detail: decision.detail }, 'decision');
+  d.log.info(
+    {
+      seq: signal.seq,
+      symbol: signal.symbol,
+      verdict: decision.verdict,
+      reason: decision.reason,
+      detail: decision.detail,
+    },
+    'decision',
+  );
   const rows: IntentRow[] = [];
   for (const i of intents) {
     // Obey a pause that arrived while we were deciding: the intent stays journaled and is reconciled later.

@@ -51,7 +51,12 @@ async function* pages(o: ReplayOptions): AsyncGenerator<{ signals: Signal[]; hea
   }
   let after = o.afterSeq;
   for (;;) {
-    const p = await fetchHistory({ baseUrl: o.config.server.url, key: o.serverKey }, after, 1000, o.since ? { since: o.since } : {});
+    const p = await fetchHistory(
+      { baseUrl: o.config.server.url, key: o.serverKey },
+      after,
+      1000,
+      o.since ? { since: o.since } : {},
+    );
     yield { signals: p.signals, head: p.head_seq };
     if (p.signals.length === 0 || p.next_after_seq >= p.head_seq || p.next_after_seq <= after) return;
     after = p.next_after_seq;
@@ -96,7 +101,9 @@ export async function replay(o: ReplayOptions): Promise<ReplayReport> {
       if (r.verdict === 'reject') rejected += r.n;
     }
     const realizedPnl = journal.totalRealized();
-    const openPositions = journal.positions().map((p) => ({ ...p, mark: lastPrice.get(p.market) ?? p.cost / p.amount }));
+    const openPositions = journal
+      .positions()
+      .map((p) => ({ ...p, mark: lastPrice.get(p.market) ?? p.cost / p.amount }));
     const unrealizedPnl = openPositions.reduce((s, p) => s + p.amount * p.mark - p.cost, 0);
     const quote = config.exchange.quote.toUpperCase();
     const free = journal.paperBalances()[quote] ?? 0;
@@ -131,7 +138,8 @@ export function formatReplay(r: ReplayReport): string {
   ];
   if (r.openPositions.length) {
     lines.push('open positions:');
-    for (const p of r.openPositions) lines.push(`  ${p.market}  ${p.amount}  cost ${p.cost.toFixed(2)}  mark ${p.mark}`);
+    for (const p of r.openPositions)
+      lines.push(`  ${p.market}  ${p.amount}  cost ${p.cost.toFixed(2)}  mark ${p.mark}`);
   }
   return lines.join('\n');
 }

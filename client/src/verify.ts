@@ -15,11 +15,15 @@ export async function fingerprint(jwk: JWK): Promise<string> {
 /** Pick the Ed25519 signing key out of a JWKS. */
 export function signingJwk(jwks: unknown): JWK {
   const keys = (jwks as { keys?: JWK[] } | undefined)?.keys;
-  const k = keys?.find((x) => x.kty === 'OKP' && x.crv === 'Ed25519' && (x.use === undefined || x.use === 'sig'));
+  const k = keys?.find(
+    (x) => x.kty === 'OKP' && x.crv === 'Ed25519' && (x.use === undefined || x.use === 'sig'),
+  );
   if (!k) throw new Error('no Ed25519 signing key in the server JWKS');
   const { kty, crv, x, kid, alg, use } = k;
   // Keep public members only: a JWKS that leaked "d" must never be stored or trusted as-is.
-  return Object.fromEntries(Object.entries({ kty, crv, x, kid, alg, use }).filter(([, v]) => v !== undefined)) as JWK;
+  return Object.fromEntries(
+    Object.entries({ kty, crv, x, kid, alg, use }).filter(([, v]) => v !== undefined),
+  ) as JWK;
 }
 
 export async function createVerifier(jwk: JWK): Promise<Verifier> {

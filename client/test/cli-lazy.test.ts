@@ -15,7 +15,11 @@ const HOOK = `data:text/javascript,${encodeURIComponent(
 
 function cli(args: string[], cwd: string) {
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, ['--import', HOOK, CLI, ...args], { cwd, encoding: 'utf8', env: { PATH: process.env['PATH'], CATALYST_SERVER_KEY: 'cat_x' } });
+  const r = spawnSync(process.execPath, ['--import', HOOK, CLI, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { PATH: process.env['PATH'], CATALYST_SERVER_KEY: 'cat_x' },
+  });
   return { ...r, ms: Date.now() - t0 };
 }
 
@@ -26,7 +30,10 @@ describe('lazy loading', () => {
       const help = cli(['--help'], dir);
       expect(help.status, help.stderr).toBe(0);
       expect(help.stdout).toContain('catalyst-client');
-      writeConfig(dir, { exchange: { id: 'binance', base_url: 'http://127.0.0.1:9' }, server: { url: 'http://127.0.0.1:9' } });
+      writeConfig(dir, {
+        exchange: { id: 'binance', base_url: 'http://127.0.0.1:9' },
+        server: { url: 'http://127.0.0.1:9' },
+      });
       for (const cmd of [['status'], ['history'], ['pause'], ['resume']]) {
         const r = cli(cmd, dir);
         expect(r.status, `${cmd.join(' ')}: ${r.stderr}`).toBe(0);

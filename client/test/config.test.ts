@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ConfigError, ConfigSchema, parseConfig, readSecrets, renderConfigReference } from '../dist/config.js';
+import {
+  ConfigError,
+  ConfigSchema,
+  parseConfig,
+  readSecrets,
+  renderConfigReference,
+} from '../dist/config.js';
 import { initCommand } from '../dist/commands/init.js';
 
 const DOC = resolve(import.meta.dirname, '../../docs/client.md');
@@ -16,7 +22,12 @@ describe('config', () => {
     expect(c.mode).toBe('paper');
     expect(c.exchange.id).toBeUndefined();
     expect(c.filters.max_signal_age_ms).toBe(60_000);
-    expect(c.server.reconnect).toEqual({ initial_delay_ms: 500, factor: 2, max_delay_ms: 30_000, jitter: 'full' });
+    expect(c.server.reconnect).toEqual({
+      initial_delay_ms: 500,
+      factor: 2,
+      max_delay_ms: 30_000,
+      jitter: 'full',
+    });
     expect(c.server.max_clock_skew_ms).toBe(2000);
   });
 
@@ -27,7 +38,9 @@ describe('config', () => {
     } catch (e) {
       expect(e).toBeInstanceOf(ConfigError);
       const paths = (e as ConfigError).issues.map((i) => i.path);
-      expect(paths).toEqual(expect.arrayContaining(['mode', 'sizing.fixed_quote', 'filters.min_confidence', '']));
+      expect(paths).toEqual(
+        expect.arrayContaining(['mode', 'sizing.fixed_quote', 'filters.min_confidence', '']),
+      );
     }
   });
 
@@ -38,7 +51,12 @@ describe('config', () => {
   it('secrets come from the environment only', () => {
     expect(() => parseConfig({ exchange: { secret: 'x' } })).toThrow(ConfigError);
     const s = readSecrets(parseConfig({}), { CATALYST_SERVER_KEY: 'cat_x', CATALYST_EXCHANGE_SECRET: '' });
-    expect(s).toEqual({ serverKey: 'cat_x', exchangeApiKey: undefined, exchangeSecret: undefined, exchangePassword: undefined });
+    expect(s).toEqual({
+      serverKey: 'cat_x',
+      exchangeApiKey: undefined,
+      exchangeSecret: undefined,
+      exchangePassword: undefined,
+    });
   });
 
   it('every field has a description', () => {

@@ -19,7 +19,15 @@ let conn: Connection | undefined;
 let applied: { seq: number; verified: VerifyResult }[];
 
 async function connect(over: Parameters<typeof testConfig>[0] = {}): Promise<Connection> {
-  const config = testConfig({ server: { url: server.url, start_from: 'all', heartbeat_misses: 2, reconnect: { initial_delay_ms: 20, max_delay_ms: 100 } }, ...over });
+  const config = testConfig({
+    server: {
+      url: server.url,
+      start_from: 'all',
+      heartbeat_misses: 2,
+      reconnect: { initial_delay_ms: 20, max_delay_ms: 100 },
+    },
+    ...over,
+  });
   const verify = await createVerifier(server.signer.jwk);
   conn = new Connection({
     baseUrl: server.url,
@@ -30,7 +38,13 @@ async function connect(over: Parameters<typeof testConfig>[0] = {}): Promise<Con
     log: testLog,
     apply: async (signal: Signal, verified: VerifyResult, receivedAt: number) => {
       applied.push({ seq: signal.seq, verified });
-      journal.recordDecision({ signal, receivedAt, decidedAt: receivedAt, decision: { verdict: verified.ok ? 'skip' : 'reject', reason: 'test', legs: [] }, intents: [] });
+      journal.recordDecision({
+        signal,
+        receivedAt,
+        decidedAt: receivedAt,
+        decision: { verdict: verified.ok ? 'skip' : 'reject', reason: 'test', legs: [] },
+        intents: [],
+      });
     },
   });
   conn.start();
@@ -134,7 +148,15 @@ describe('connection', () => {
 
   it('a wrong key is fatal at the upgrade', async () => {
     const config = testConfig({ server: { url: server.url } });
-    conn = new Connection({ baseUrl: server.url, key: 'cat_wrong', server: config.server, verify: await createVerifier(server.signer.jwk), cursor: journal, log: testLog, apply: async () => undefined });
+    conn = new Connection({
+      baseUrl: server.url,
+      key: 'cat_wrong',
+      server: config.server,
+      verify: await createVerifier(server.signer.jwk),
+      cursor: journal,
+      log: testLog,
+      apply: async () => undefined,
+    });
     const fatal = waitEvent<[Error & { code: string }]>(conn, 'fatal');
     conn.start();
     expect((await fatal)[0].code).toBe('auth');
@@ -187,13 +209,19 @@ describe('connection', () => {
 
   it('backoff: exponential, capped, full jitter within [0, cap]', () => {
     const r = testConfig({}).server.reconnect;
-    expect([0, 1, 2, 10].map((n) => backoffDelay(n, { ...r, jitter: 'none' }))).toEqual([500, 1000, 2000, 30000]);
+    expect([0, 1, 2, 10].map((n) => backoffDelay(n, { ...r, jitter: 'none' }))).toEqual([
+      500, 1000, 2000, 30000,
+    ]);
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 60 }), fc.double({ min: 0, max: 0.999999, noNaN: true }), (n, u) => {
-        const d = backoffDelay(n, r, () => u);
-        expect(d).toBeGreaterThanOrEqual(0);
-        expect(d).toBeLessThanOrEqual(Math.min(30000, 500 * 2 ** n));
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 60 }),
+        fc.double({ min: 0, max: 0.999999, noNaN: true }),
+        (n, u) => {
+          const d = backoffDelay(n, r, () => u);
+          expect(d).toBeGreaterThanOrEqual(0);
+          expect(d).toBeLessThanOrEqual(Math.min(30000, 500 * 2 ** n));
+        },
+      ),
     );
   });
 });

@@ -44,7 +44,8 @@ const env = (crash?: string) => ({
 
 describe.each(['after-intent', 'after-send'])('SIGKILL %s', (point) => {
   it('restart leaves exactly one order per accepted signal', async () => {
-    for (const symbol of ['BTC', 'ETH', 'SOL']) await server.publish({ symbol, price: emu.markets.get(`${symbol}USDT`)!.price });
+    for (const symbol of ['BTC', 'ETH', 'SOL'])
+      await server.publish({ symbol, price: emu.markets.get(`${symbol}USDT`)!.price });
 
     const first = startClient(['-c', configPath, 'run', '--live'], env(point), dir);
     const killed = await first.exited;

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decide, floorToStep, ceilToStep, mapSymbol, type DecisionState, type MarketInfo } from '../dist/decide/index.js';
+import {
+  decide,
+  floorToStep,
+  ceilToStep,
+  mapSymbol,
+  type DecisionState,
+  type MarketInfo,
+} from '../dist/decide/index.js';
 import type { Signal } from '@catalyst-signal/shared';
 import { testConfig } from './helpers/config.js';
 
@@ -17,7 +24,15 @@ const marketArb: fc.Arbitrary<MarketInfo> = fc
     minAmountSteps: fc.integer({ min: 0, max: 50 }),
     minCost: fc.constantFrom(0, 1, 5, 10, 100),
   })
-  .map((m) => ({ symbol: 'BTC/USDT', base: 'BTC', quote: 'USDT', amountStep: m.amountStep, priceStep: m.priceStep, minAmount: Number((m.minAmountSteps * m.amountStep).toFixed(10)), minCost: m.minCost }));
+  .map((m) => ({
+    symbol: 'BTC/USDT',
+    base: 'BTC',
+    quote: 'USDT',
+    amountStep: m.amountStep,
+    priceStep: m.priceStep,
+    minAmount: Number((m.minAmountSteps * m.amountStep).toFixed(10)),
+    minCost: m.minCost,
+  }));
 
 const signalArb: fc.Arbitrary<Signal> = fc
   .record({
@@ -47,7 +62,14 @@ const signalArb: fc.Arbitrary<Signal> = fc
 const stateArb: fc.Arbitrary<DecisionState> = fc
   .record({
     killSwitch: fc.boolean(),
-    positions: fc.array(fc.record({ market: fc.constantFrom('BTC/USDT', 'ETH/USDT', 'X/USDT', 'Y/USDT'), amount: fc.double({ min: 0, max: 10, noNaN: true }), cost: fc.double({ min: 0, max: 400, noNaN: true }) }), { maxLength: 4 }),
+    positions: fc.array(
+      fc.record({
+        market: fc.constantFrom('BTC/USDT', 'ETH/USDT', 'X/USDT', 'Y/USDT'),
+        amount: fc.double({ min: 0, max: 10, noNaN: true }),
+        cost: fc.double({ min: 0, max: 400, noNaN: true }),
+      }),
+      { maxLength: 4 },
+    ),
     dailyPnl: fc.double({ min: -100, max: 100, noNaN: true }),
     ordersToday: fc.integer({ min: 0, max: 30 }),
     cooldownAgo: fc.option(fc.integer({ min: 0, max: 3_600_000 }), { nil: undefined }),
@@ -61,7 +83,10 @@ const stateArb: fc.Arbitrary<DecisionState> = fc
       positions,
       dailyPnl: s.dailyPnl,
       ordersToday: s.ordersToday,
-      lastTradeAt: (s.cooldownAgo === undefined ? {} : { 'BTC/USDT': NOW - s.cooldownAgo }) as Record<string, number>,
+      lastTradeAt: (s.cooldownAgo === undefined ? {} : { 'BTC/USDT': NOW - s.cooldownAgo }) as Record<
+        string,
+        number
+      >,
       freeQuote: s.freeQuote,
       equity: s.freeQuote + positions.reduce((a, p) => a + p.cost, 0),
     };
@@ -85,8 +110,25 @@ const configArb = fc
   })
   .map((c) =>
     testConfig({
-      sizing: { mode: c.mode as 'fixed_quote', fixed_quote: c.fixed, equity_pct: c.eqPct, risk_pct: c.riskPct, confidence_scaling: c.scaling, max_quote_per_trade: c.maxPer, below_minimum: c.belowMin as 'skip', raise_cap_quote: c.raiseCap },
-      risk: { max_exposure_per_symbol_quote: c.maxSym, max_total_exposure_quote: c.maxTotal, max_open_positions: c.maxOpen, short_on_spot: c.short as 'skip', max_orders_per_day: 20, max_daily_loss_quote: 50, cooldown_per_symbol_ms: 600_000 },
+      sizing: {
+        mode: c.mode as 'fixed_quote',
+        fixed_quote: c.fixed,
+        equity_pct: c.eqPct,
+        risk_pct: c.riskPct,
+        confidence_scaling: c.scaling,
+        max_quote_per_trade: c.maxPer,
+        below_minimum: c.belowMin as 'skip',
+        raise_cap_quote: c.raiseCap,
+      },
+      risk: {
+        max_exposure_per_symbol_quote: c.maxSym,
+        max_total_exposure_quote: c.maxTotal,
+        max_open_positions: c.maxOpen,
+        short_on_spot: c.short as 'skip',
+        max_orders_per_day: 20,
+        max_daily_loss_quote: 50,
+        cooldown_per_symbol_ms: 600_000,
+      },
       execution: { order_type: c.orderType as 'market' },
       filters: { min_confidence: 0.5 },
     }),
@@ -101,49 +143,63 @@ const EPS = 1e-9;
 describe('decide (property)', () => {
   it('never produces an order beyond a limit, a precision or a minimum', () => {
     fc.assert(
-      fc.property(configArb, signalArb, marketArb, stateArb, fc.option(fc.double({ min: 1e-4, max: 1e5, noNaN: true }), { nil: undefined }), (cfg, signal, market, state, ticker) => {
-        const d = decide(cfg, { signal, now: NOW, market, ticker, state });
-        expect(['trade', 'skip', 'reject']).toContain(d.verdict);
-        expect(d.reason.length).toBeGreaterThan(0);
-        if (d.verdict !== 'trade') {
-          expect(d.legs).toHaveLength(0);
-          return;
-        }
-        expect(d.legs).toHaveLength(1);
-        const leg = d.legs[0]!;
-        const price = leg.limitPrice ?? leg.refPrice;
-        // precision and exchange minimums, after rounding
-        expect(isMultiple(leg.amount, market.amountStep)).toBe(true);
-        expect(leg.amount).toBeGreaterThan(0);
-        expect(leg.amount).toBeGreaterThanOrEqual(market.minAmount - EPS);
-        expect(leg.amount * price).toBeGreaterThanOrEqual(market.minCost * (1 - 1e-9));
-        if (leg.limitPrice !== undefined) expect(isMultiple(leg.limitPrice, market.priceStep)).toBe(true);
-        // never trade what the filters refuse
-        expect(state.killSwitch).toBe(false);
-        expect(signal.confidence).toBeGreaterThanOrEqual(0.5);
-        expect(NOW - Date.parse(signal.ingested_at)).toBeLessThanOrEqual(60_000);
-        if (leg.side === 'buy') {
-          expect(signal.direction).toBe('long');
-          const value = leg.amount * price;
-          const held = state.positions.find((p) => p.market === market.symbol);
-          const total = state.positions.reduce((a, p) => a + p.cost, 0);
-          expect(value).toBeLessThanOrEqual(cfg.sizing.max_quote_per_trade * (1 + 1e-9));
-          expect(value + (held?.cost ?? 0)).toBeLessThanOrEqual(cfg.risk.max_exposure_per_symbol_quote * (1 + 1e-9) + EPS);
-          expect(value + total).toBeLessThanOrEqual(cfg.risk.max_total_exposure_quote * (1 + 1e-9) + EPS);
-          expect(value).toBeLessThanOrEqual(state.freeQuote);
-          if (d.reason === 'trade:entry_raised_to_minimum') expect(value).toBeLessThanOrEqual(cfg.sizing.raise_cap_quote * (1 + 1e-9));
-          if (!held || held.amount <= 0) expect(state.positions.filter((p) => p.amount > 0).length).toBeLessThan(cfg.risk.max_open_positions);
-          expect(state.dailyPnl).toBeGreaterThan(-cfg.risk.max_daily_loss_quote);
-          expect(state.ordersToday).toBeLessThan(cfg.risk.max_orders_per_day);
-          const last = state.lastTradeAt[market.symbol];
-          if (last !== undefined) expect(NOW - last).toBeGreaterThanOrEqual(cfg.risk.cooldown_per_symbol_ms);
-        } else {
-          expect(signal.direction).toBe('short');
-          expect(cfg.risk.short_on_spot).toBe('sell_holdings');
-          const held = state.positions.find((p) => p.market === market.symbol)!;
-          expect(leg.amount).toBeLessThanOrEqual(held.amount + EPS);
-        }
-      }),
+      fc.property(
+        configArb,
+        signalArb,
+        marketArb,
+        stateArb,
+        fc.option(fc.double({ min: 1e-4, max: 1e5, noNaN: true }), { nil: undefined }),
+        (cfg, signal, market, state, ticker) => {
+          const d = decide(cfg, { signal, now: NOW, market, ticker, state });
+          expect(['trade', 'skip', 'reject']).toContain(d.verdict);
+          expect(d.reason.length).toBeGreaterThan(0);
+          if (d.verdict !== 'trade') {
+            expect(d.legs).toHaveLength(0);
+            return;
+          }
+          expect(d.legs).toHaveLength(1);
+          const leg = d.legs[0]!;
+          const price = leg.limitPrice ?? leg.refPrice;
+          // precision and exchange minimums, after rounding
+          expect(isMultiple(leg.amount, market.amountStep)).toBe(true);
+          expect(leg.amount).toBeGreaterThan(0);
+          expect(leg.amount).toBeGreaterThanOrEqual(market.minAmount - EPS);
+          expect(leg.amount * price).toBeGreaterThanOrEqual(market.minCost * (1 - 1e-9));
+          if (leg.limitPrice !== undefined) expect(isMultiple(leg.limitPrice, market.priceStep)).toBe(true);
+          // never trade what the filters refuse
+          expect(state.killSwitch).toBe(false);
+          expect(signal.confidence).toBeGreaterThanOrEqual(0.5);
+          expect(NOW - Date.parse(signal.ingested_at)).toBeLessThanOrEqual(60_000);
+          if (leg.side === 'buy') {
+            expect(signal.direction).toBe('long');
+            const value = leg.amount * price;
+            const held = state.positions.find((p) => p.market === market.symbol);
+            const total = state.positions.reduce((a, p) => a + p.cost, 0);
+            expect(value).toBeLessThanOrEqual(cfg.sizing.max_quote_per_trade * (1 + 1e-9));
+            expect(value + (held?.cost ?? 0)).toBeLessThanOrEqual(
+              cfg.risk.max_exposure_per_symbol_quote * (1 + 1e-9) + EPS,
+            );
+            expect(value + total).toBeLessThanOrEqual(cfg.risk.max_total_exposure_quote * (1 + 1e-9) + EPS);
+            expect(value).toBeLessThanOrEqual(state.freeQuote);
+            if (d.reason === 'trade:entry_raised_to_minimum')
+              expect(value).toBeLessThanOrEqual(cfg.sizing.raise_cap_quote * (1 + 1e-9));
+            if (!held || held.amount <= 0)
+              expect(state.positions.filter((p) => p.amount > 0).length).toBeLessThan(
+                cfg.risk.max_open_positions,
+              );
+            expect(state.dailyPnl).toBeGreaterThan(-cfg.risk.max_daily_loss_quote);
+            expect(state.ordersToday).toBeLessThan(cfg.risk.max_orders_per_day);
+            const last = state.lastTradeAt[market.symbol];
+            if (last !== undefined)
+              expect(NOW - last).toBeGreaterThanOrEqual(cfg.risk.cooldown_per_symbol_ms);
+          } else {
+            expect(signal.direction).toBe('short');
+            expect(cfg.risk.short_on_spot).toBe('sell_holdings');
+            const held = state.positions.find((p) => p.market === market.symbol)!;
+            expect(leg.amount).toBeLessThanOrEqual(held.amount + EPS);
+          }
+        },
+      ),
       { numRuns: 3000 },
     );
   });
@@ -152,7 +208,13 @@ describe('decide (property)', () => {
     fc.assert(
       fc.property(configArb, signalArb, marketArb, stateArb, (cfg, signal, market, state) => {
         const a = decide(cfg, { signal, now: NOW, market, ticker: undefined, state });
-        const b = decide(structuredClone(cfg), { signal: structuredClone(signal), now: NOW, market: { ...market }, ticker: undefined, state: structuredClone(state) });
+        const b = decide(structuredClone(cfg), {
+          signal: structuredClone(signal),
+          now: NOW,
+          market: { ...market },
+          ticker: undefined,
+          state: structuredClone(state),
+        });
         expect(b).toEqual(a);
       }),
       { numRuns: 500 },
@@ -175,18 +237,54 @@ describe('decide (property)', () => {
 });
 
 describe('decide (examples)', () => {
-  const market: MarketInfo = { symbol: 'BTC/USDT', base: 'BTC', quote: 'USDT', amountStep: 0.00001, priceStep: 0.01, minAmount: 0.00001, minCost: 5 };
-  const state: DecisionState = { killSwitch: false, positions: [], dailyPnl: 0, ordersToday: 0, lastTradeAt: {}, equity: 1000, freeQuote: 1000 };
-  const sig = (over: Partial<Signal> = {}): Signal => ({ source_id: 'a', symbol: 'BTC', catalyst: 'fda', direction: 'long', confidence: 0.9, price: 60000, headline: 'h', classified_at: new Date(NOW - 2000).toISOString(), ingested_at: new Date(NOW - 1000).toISOString(), seq: 1, epoch: 'e', ...over });
+  const market: MarketInfo = {
+    symbol: 'BTC/USDT',
+    base: 'BTC',
+    quote: 'USDT',
+    amountStep: 0.00001,
+    priceStep: 0.01,
+    minAmount: 0.00001,
+    minCost: 5,
+  };
+  const state: DecisionState = {
+    killSwitch: false,
+    positions: [],
+    dailyPnl: 0,
+    ordersToday: 0,
+    lastTradeAt: {},
+    equity: 1000,
+    freeQuote: 1000,
+  };
+  const sig = (over: Partial<Signal> = {}): Signal => ({
+    source_id: 'a',
+    symbol: 'BTC',
+    catalyst: 'fda',
+    direction: 'long',
+    confidence: 0.9,
+    price: 60000,
+    headline: 'h',
+    classified_at: new Date(NOW - 2000).toISOString(),
+    ingested_at: new Date(NOW - 1000).toISOString(),
+    seq: 1,
+    epoch: 'e',
+    ...over,
+  });
   const cfg = testConfig({});
 
   it('skips a stale signal with that reason', () => {
-    const d = decide(cfg, { signal: sig({ ingested_at: new Date(NOW - 61_000).toISOString() }), now: NOW, market, ticker: undefined, state });
+    const d = decide(cfg, {
+      signal: sig({ ingested_at: new Date(NOW - 61_000).toISOString() }),
+      now: NOW,
+      market,
+      ticker: undefined,
+      state,
+    });
     expect(d).toMatchObject({ verdict: 'skip', reason: 'skipped:stale' });
   });
   it('skips an expired signal, a denied symbol, low confidence, a missing market, drift', () => {
     const c = testConfig({ filters: { symbols_deny: ['DOGE'], max_price_drift_pct: 1 } });
-    const r = (s: Signal, m: MarketInfo | null = market, t?: number) => decide(c, { signal: s, now: NOW, market: m ?? undefined, ticker: t, state }).reason;
+    const r = (s: Signal, m: MarketInfo | null = market, t?: number) =>
+      decide(c, { signal: s, now: NOW, market: m ?? undefined, ticker: t, state }).reason;
     expect(r(sig({ expires_at: new Date(NOW - 1).toISOString() }))).toBe('skipped:expired');
     expect(r(sig({ symbol: 'DOGE' }))).toBe('skipped:symbol_denied');
     expect(r(sig({ confidence: 0.1 }))).toBe('skipped:confidence');
@@ -199,7 +297,10 @@ describe('decide (examples)', () => {
     expect(d.legs[0]).toMatchObject({ side: 'buy', amount: 0.00041, type: 'market' });
   });
   it('risk_pct uses the signal stop distance', () => {
-    const c = testConfig({ sizing: { mode: 'risk_pct', risk_pct: 1, max_quote_per_trade: 1000 }, risk: { max_exposure_per_symbol_quote: 1000, max_total_exposure_quote: 1000 } });
+    const c = testConfig({
+      sizing: { mode: 'risk_pct', risk_pct: 1, max_quote_per_trade: 1000 },
+      risk: { max_exposure_per_symbol_quote: 1000, max_total_exposure_quote: 1000 },
+    });
     // risk 10 USDT with a 10% stop -> 100 USDT
     const d = decide(c, { signal: sig({ stop_loss: 54000 }), now: NOW, market, ticker: undefined, state });
     expect(d.legs[0]!.quote).toBeCloseTo(100, 0);
@@ -207,16 +308,21 @@ describe('decide (examples)', () => {
   });
   it('below minimum: skip by default, raise only up to the cap', () => {
     const small = testConfig({ sizing: { fixed_quote: 2 } });
-    expect(decide(small, { signal: sig(), now: NOW, market, ticker: undefined, state }).reason).toBe('skipped:below_minimum');
+    expect(decide(small, { signal: sig(), now: NOW, market, ticker: undefined, state }).reason).toBe(
+      'skipped:below_minimum',
+    );
     const raise = testConfig({ sizing: { fixed_quote: 2, below_minimum: 'raise', raise_cap_quote: 6 } });
     const d = decide(raise, { signal: sig(), now: NOW, market, ticker: undefined, state });
     expect(d.reason).toBe('trade:entry_raised_to_minimum');
     expect(d.legs[0]!.amount * 60000).toBeGreaterThanOrEqual(5);
     const capped = testConfig({ sizing: { fixed_quote: 2, below_minimum: 'raise', raise_cap_quote: 4 } });
-    expect(decide(capped, { signal: sig(), now: NOW, market, ticker: undefined, state }).reason).toBe('skipped:below_minimum');
+    expect(decide(capped, { signal: sig(), now: NOW, market, ticker: undefined, state }).reason).toBe(
+      'skipped:below_minimum',
+    );
   });
   it('kill switch, daily loss, cooldown, orders per day, open positions', () => {
-    const r = (s: Partial<DecisionState>) => decide(cfg, { signal: sig(), now: NOW, market, ticker: undefined, state: { ...state, ...s } }).reason;
+    const r = (s: Partial<DecisionState>) =>
+      decide(cfg, { signal: sig(), now: NOW, market, ticker: undefined, state: { ...state, ...s } }).reason;
     expect(r({ killSwitch: true })).toBe('skipped:kill_switch');
     expect(r({ dailyPnl: -50 })).toBe('skipped:daily_loss');
     expect(r({ ordersToday: 20 })).toBe('skipped:max_orders_per_day');
@@ -225,12 +331,23 @@ describe('decide (examples)', () => {
     expect(r({ positions: five })).toBe('skipped:max_open_positions');
   });
   it('short on spot: skip, or sell what this client holds', () => {
-    expect(decide(cfg, { signal: sig({ direction: 'short' }), now: NOW, market, ticker: undefined, state }).reason).toBe('skipped:short_on_spot');
+    expect(
+      decide(cfg, { signal: sig({ direction: 'short' }), now: NOW, market, ticker: undefined, state }).reason,
+    ).toBe('skipped:short_on_spot');
     const sell = testConfig({ risk: { short_on_spot: 'sell_holdings' } });
     const held = { ...state, positions: [{ market: 'BTC/USDT', amount: 0.001234567, cost: 70 }] };
-    const d = decide(sell, { signal: sig({ direction: 'short' }), now: NOW, market, ticker: undefined, state: held });
+    const d = decide(sell, {
+      signal: sig({ direction: 'short' }),
+      now: NOW,
+      market,
+      ticker: undefined,
+      state: held,
+    });
     expect(d.legs[0]).toMatchObject({ side: 'sell', amount: 0.00123, leg: 'exit' });
-    expect(decide(sell, { signal: sig({ direction: 'short' }), now: NOW, market, ticker: undefined, state }).reason).toBe('skipped:no_holdings');
+    expect(
+      decide(sell, { signal: sig({ direction: 'short' }), now: NOW, market, ticker: undefined, state })
+        .reason,
+    ).toBe('skipped:no_holdings');
   });
   it('maps symbols: explicit map first, else SYMBOL/quote', () => {
     const ex = testConfig({ exchange: { quote: 'usdc', symbol_map: { XBT: 'BTC/USD' } } }).exchange;

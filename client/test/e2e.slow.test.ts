@@ -41,7 +41,11 @@ describe.skipIf(!serverBuilt())('end to end with the real server', () => {
   });
 
   it('check, run --live, trade exactly once per accepted signal, replay with another config', async () => {
-    const env = { CATALYST_SERVER_KEY: readKey, CATALYST_EXCHANGE_API_KEY: 'k', CATALYST_EXCHANGE_SECRET: 's' };
+    const env = {
+      CATALYST_SERVER_KEY: readKey,
+      CATALYST_EXCHANGE_API_KEY: 'k',
+      CATALYST_EXCHANGE_SECRET: 's',
+    };
     const cfg = writeConfig(dir, {
       mode: 'live',
       server: { url: server.url, start_from: 'all' },
@@ -72,7 +76,10 @@ describe.skipIf(!serverBuilt())('end to end with the real server', () => {
     expect(run.logs.filter((l) => /gap|missed signals|reconnecting|lost/.test(String(l['msg'])))).toEqual([]);
     expect(run.logs.filter((l) => l['msg'] === 'subscribing')).toHaveLength(1);
 
-    const hist = JSON.parse((await runCli(['-c', cfg, 'history', '--json'], env, dir)).stdout) as { seq: number; reason: string }[];
+    const hist = JSON.parse((await runCli(['-c', cfg, 'history', '--json'], env, dir)).stdout) as {
+      seq: number;
+      reason: string;
+    }[];
     expect(hist.map((h) => [h.seq, h.reason])).toEqual([
       [3, 'trade:entry'],
       [2, 'skipped:confidence'],
@@ -80,10 +87,17 @@ describe.skipIf(!serverBuilt())('end to end with the real server', () => {
     ]);
 
     // Replay the same history with a stricter config: paper, throwaway journal, signal prices.
-    const strict = writeConfig(mkdtempSync(join(dir, 'r-')), { server: { url: server.url }, filters: { symbols_allow: ['SOL'], min_confidence: 0.1 } });
+    const strict = writeConfig(mkdtempSync(join(dir, 'r-')), {
+      server: { url: server.url },
+      filters: { symbols_allow: ['SOL'], min_confidence: 0.1 },
+    });
     const rep = await runCli(['-c', strict, 'replay', '--from-seq', '0', '--json'], env, dir);
     expect(rep.code, rep.stderr).toBe(0);
-    const report = JSON.parse(rep.stdout) as { signals: number; trades: number; byReason: Record<string, number> };
+    const report = JSON.parse(rep.stdout) as {
+      signals: number;
+      trades: number;
+      byReason: Record<string, number>;
+    };
     expect(report.signals).toBe(3);
     expect(report.trades).toBe(1);
     expect(report.byReason['skipped:symbol_not_allowed']).toBe(2);

@@ -31,7 +31,10 @@ async function setup(over: Parameters<typeof testConfig>[0] = {}) {
     risk: { cooldown_per_symbol_ms: 0 },
     ...over,
   });
-  ex = await CcxtAdapter.create({ config, secrets: { serverKey: 'x', exchangeApiKey: 'k', exchangeSecret: 's', exchangePassword: undefined } });
+  ex = await CcxtAdapter.create({
+    config,
+    secrets: { serverKey: 'x', exchangeApiKey: 'k', exchangeSecret: 's', exchangePassword: undefined },
+  });
   await ex.loadMarkets();
   const executor = new Executor(journal, ex, config, testLog);
   return { config, journal, exchange: ex, executor, log: testLog, now: Date.now };
@@ -104,7 +107,10 @@ describe('executor (live, emulator)', () => {
   });
 
   it('partial fill of a limit order: recorded, then completed by reconcile exactly once', async () => {
-    const deps = await setup({ execution: { order_type: 'limit', limit_offset_pct: 0.1 }, sizing: { fixed_quote: 50 } });
+    const deps = await setup({
+      execution: { order_type: 'limit', limit_offset_pct: 0.1 },
+      sizing: { fixed_quote: 50 },
+    });
     emu.partialNext(0.5);
     const out = await processSignal(deps, sig(1), ok, Date.now());
     const i = out.intents[0]!;
@@ -124,12 +130,32 @@ describe('executor (live, emulator)', () => {
   it('restart reconcile: a fresh never-sent intent is sent once; a stale one is abandoned', async () => {
     const deps = await setup();
     const salt = journal.installSalt();
-    const leg = { leg: 'entry' as const, market: 'BTC/USDT', side: 'buy' as const, type: 'market' as const, amount: 0.0002, refPrice: 60000, quote: 12 };
+    const leg = {
+      leg: 'entry' as const,
+      market: 'BTC/USDT',
+      side: 'buy' as const,
+      type: 'market' as const,
+      amount: 0.0002,
+      refPrice: 60000,
+      quote: 12,
+    };
     const decision = { verdict: 'trade' as const, reason: 'trade:entry', legs: [leg] };
     const fresh = clientOrderId(salt, 'ep-test', 1, 'entry');
     const stale = clientOrderId(salt, 'ep-test', 2, 'entry');
-    journal.recordDecision({ signal: sig(1), receivedAt: Date.now(), decidedAt: Date.now(), decision, intents: [{ clientOrderId: fresh, leg }] });
-    journal.recordDecision({ signal: sig(2), receivedAt: 0, decidedAt: Date.now() - 10 * 60_000, decision, intents: [{ clientOrderId: stale, leg }] });
+    journal.recordDecision({
+      signal: sig(1),
+      receivedAt: Date.now(),
+      decidedAt: Date.now(),
+      decision,
+      intents: [{ clientOrderId: fresh, leg }],
+    });
+    journal.recordDecision({
+      signal: sig(2),
+      receivedAt: 0,
+      decidedAt: Date.now() - 10 * 60_000,
+      decision,
+      intents: [{ clientOrderId: stale, leg }],
+    });
     const r = await deps.executor.reconcileAll();
     expect(r).toMatchObject({ checked: 2, resent: 1, abandoned: 1 });
     expect(emu.ordersFor(fresh)).toHaveLength(1);
@@ -153,11 +179,19 @@ describe('executor (live, emulator)', () => {
 
 describe('protective orders (live, emulator)', () => {
   it('after the entry fills, one stop-loss-limit for what was received; it fills later and realizes the loss', async () => {
-    const deps = await setup({ execution: { protective_orders: 'stop_loss', protective_limit_offset_pct: 0.5 } });
+    const deps = await setup({
+      execution: { protective_orders: 'stop_loss', protective_limit_offset_pct: 0.5 },
+    });
     const out = await processSignal(deps, sig(1, { stop_loss: 57000 }), ok, Date.now());
     const sl = journal.intentsFor('ep-test', 1).find((i) => i.leg === 'sl')!;
     expect(out.intents[0]!.status).toBe('filled');
-    expect(sl).toMatchObject({ side: 'sell', type: 'stop_loss', stop_loss: 57000, price: 56715, status: 'open' });
+    expect(sl).toMatchObject({
+      side: 'sell',
+      type: 'stop_loss',
+      stop_loss: 57000,
+      price: 56715,
+      status: 'open',
+    });
     const [emuSl] = emu.ordersFor(sl.client_order_id);
     expect(emuSl).toMatchObject({ type: 'STOP_LOSS_LIMIT', stopPrice: 57000, price: 56715, side: 'SELL' });
     // sells what the position holds (entry amount minus the base fee), on the step
@@ -174,14 +208,24 @@ describe('protective orders (live, emulator)', () => {
   it('a restart between the entry fill and the protective intent places it once', async () => {
     const deps = await setup({ execution: { protective_orders: 'take_profit' } });
     // First run without protection: as if the process died right after recording the entry fill.
-    const offDeps = { ...deps, executor: new Executor(journal, ex, { ...config, execution: { ...config.execution, protective_orders: 'off' } }, testLog) };
+    const offDeps = {
+      ...deps,
+      executor: new Executor(
+        journal,
+        ex,
+        { ...config, execution: { ...config.execution, protective_orders: 'off' } },
+        testLog,
+      ),
+    };
     await processSignal(offDeps, sig(1, { take_profit: 66000 }), ok, Date.now());
     expect(journal.unprotectedEntries()).toHaveLength(1);
     await deps.executor.reconcileAll();
     await deps.executor.reconcileAll();
     const tp = journal.intentsFor('ep-test', 1).filter((i) => i.leg === 'tp');
     expect(tp).toHaveLength(1);
-    expect(emu.ordersFor(tp[0]!.client_order_id)).toMatchObject([{ type: 'TAKE_PROFIT_LIMIT', stopPrice: 66000 }]);
+    expect(emu.ordersFor(tp[0]!.client_order_id)).toMatchObject([
+      { type: 'TAKE_PROFIT_LIMIT', stopPrice: 66000 },
+    ]);
   });
 });
 
@@ -189,7 +233,15 @@ describe('clientOrderId', () => {
   it('is deterministic, distinct per leg/seq/epoch/salt, and within Binance limits', () => {
     const a = clientOrderId('salt1234', 'ep', 123456789, 'entry');
     expect(a).toBe(clientOrderId('salt1234', 'ep', 123456789, 'entry'));
-    expect(new Set([a, clientOrderId('salt1234', 'ep', 123456789, 'exit'), clientOrderId('salt1234', 'ep2', 123456789, 'entry'), clientOrderId('salt9999', 'ep', 123456789, 'entry'), clientOrderId('salt1234', 'ep', 123456788, 'entry')]).size).toBe(5);
+    expect(
+      new Set([
+        a,
+        clientOrderId('salt1234', 'ep', 123456789, 'exit'),
+        clientOrderId('salt1234', 'ep2', 123456789, 'entry'),
+        clientOrderId('salt9999', 'ep', 123456789, 'entry'),
+        clientOrderId('salt1234', 'ep', 123456788, 'entry'),
+      ]).size,
+    ).toBe(5);
     for (const seq of [1, 2 ** 31, Number.MAX_SAFE_INTEGER]) {
       const id = clientOrderId('abcdEFGH', 'some-long-epoch-value', seq, 'entry');
       expect(id).toMatch(CLIENT_ORDER_ID_RE);

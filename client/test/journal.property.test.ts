@@ -25,10 +25,26 @@ describe('journal fill deltas (property)', () => {
               // cumulative fills (monotone), with some reports repeated or arriving stale
               const cum = steps.map((_, k) => steps.slice(0, k + 1).reduce((a, b) => a + b, 0) / 1000);
               const reports = [...cum];
-              for (const r of repeats) reports.splice(Math.min(r, reports.length), 0, cum[Math.min(r, cum.length - 1)]!);
-              const leg = { leg: 'entry' as const, market: 'BTC/USDT', side: 'buy' as const, type: 'limit' as const, amount: 1e9, refPrice: 10, quote: 0 };
-              j.recordDecision({ signal: baseSignal(1) as Signal, receivedAt: 0, decidedAt: 0, decision: { verdict: 'trade', reason: 'trade:entry', legs: [leg] }, intents: [{ clientOrderId: 'c1', leg }] });
-              for (const f of reports) j.updateIntent('c1', { status: 'open', filled: f, avgPrice: 10, feeQuote: f * 0.01 }, 0);
+              for (const r of repeats)
+                reports.splice(Math.min(r, reports.length), 0, cum[Math.min(r, cum.length - 1)]!);
+              const leg = {
+                leg: 'entry' as const,
+                market: 'BTC/USDT',
+                side: 'buy' as const,
+                type: 'limit' as const,
+                amount: 1e9,
+                refPrice: 10,
+                quote: 0,
+              };
+              j.recordDecision({
+                signal: baseSignal(1) as Signal,
+                receivedAt: 0,
+                decidedAt: 0,
+                decision: { verdict: 'trade', reason: 'trade:entry', legs: [leg] },
+                intents: [{ clientOrderId: 'c1', leg }],
+              });
+              for (const f of reports)
+                j.updateIntent('c1', { status: 'open', filled: f, avgPrice: 10, feeQuote: f * 0.01 }, 0);
               const final = cum[cum.length - 1]!;
               const [p] = j.positions();
               if (final === 0) {

@@ -43,7 +43,9 @@ describe('signing key pin', () => {
   });
 
   it('a configured fingerprint must match', async () => {
-    const config = testConfig({ server: { url: server.url, signing_key_fingerprint: 'SHA256:' + 'A'.repeat(43) } });
+    const config = testConfig({
+      server: { url: server.url, signing_key_fingerprint: 'SHA256:' + 'A'.repeat(43) },
+    });
     await expect(serverKeyStatus(config, journal)).rejects.toThrow(/does not match/);
     expect(journal.pinnedKey()).toBeUndefined();
   });
@@ -70,16 +72,48 @@ describe('replay', () => {
     const t0 = Date.parse('2026-03-01T10:00:00Z');
     const at = (min: number) => new Date(t0 + min * 60_000).toISOString();
     await server.publish({ symbol: 'BTC', price: 100, ingested_at: at(0), classified_at: at(0) });
-    await server.publish({ symbol: 'BTC', price: 120, direction: 'short', ingested_at: at(30), classified_at: at(30) });
-    await server.publish({ symbol: 'ETH', price: 10, confidence: 0.1, ingested_at: at(31), classified_at: at(31) });
-    await server.publish({ symbol: 'SOL', price: 5, ingested_at: at(32), classified_at: at(32) }, { badSig: true });
-    const config = testConfig({ server: { url: server.url }, risk: { short_on_spot: 'sell_holdings' }, paper: { slippage_pct: 0, fee_rate: 0 } });
+    await server.publish({
+      symbol: 'BTC',
+      price: 120,
+      direction: 'short',
+      ingested_at: at(30),
+      classified_at: at(30),
+    });
+    await server.publish({
+      symbol: 'ETH',
+      price: 10,
+      confidence: 0.1,
+      ingested_at: at(31),
+      classified_at: at(31),
+    });
+    await server.publish(
+      { symbol: 'SOL', price: 5, ingested_at: at(32), classified_at: at(32) },
+      { badSig: true },
+    );
+    const config = testConfig({
+      server: { url: server.url },
+      risk: { short_on_spot: 'sell_holdings' },
+      paper: { slippage_pct: 0, fee_rate: 0 },
+    });
     const progress: number[] = [];
-    const r = await replay({ config, serverKey: server.key, afterSeq: 0, verify: await createVerifier(server.signer.jwk), log: testLog, progressEvery: 2, onProgress: (p) => progress.push(p.done) });
+    const r = await replay({
+      config,
+      serverKey: server.key,
+      afterSeq: 0,
+      verify: await createVerifier(server.signer.jwk),
+      log: testLog,
+      progressEvery: 2,
+      onProgress: (p) => progress.push(p.done),
+    });
     expect(r.signals).toBe(4);
     expect(r.trades).toBe(2);
     expect(r.rejected).toBe(1);
-    expect(r.byReason).toMatchObject({ 'trade:entry': 1, 'trade:exit': 1, 'skipped:confidence': 1, 'rejected:bad_signature': 1 });
+    expect(r.byReason).toMatchObject({
+      'trade:entry': 1,
+      'trade:exit': 1,
+      'skipped:confidence': 1,
+      'rejected:bad_signature': 1,
+    });
     // bought 25 USDT of BTC at 100, sold at 120: +5
     expect(r.realizedPnl).toBeCloseTo(5, 6);
     expect(r.endingEquity).toBeCloseTo(1005, 6);

@@ -58,8 +58,16 @@ describe('paper run, offline', () => {
     expect(status.pinned_key).toMatch(/^SHA256:/);
 
     const history = JSON.parse((await runCli(['-c', configPath, 'history', '--json'], {}, dir)).stdout);
-    const reasons = Object.fromEntries(history.map((h: { seq: number; reason: string }) => [h.seq, h.reason]));
-    expect(reasons).toEqual({ 1: 'trade:entry', 2: 'skipped:confidence', 3: 'rejected:bad_signature', 4: 'skipped:kill_switch', 5: 'trade:entry' });
+    const reasons = Object.fromEntries(
+      history.map((h: { seq: number; reason: string }) => [h.seq, h.reason]),
+    );
+    expect(reasons).toEqual({
+      1: 'trade:entry',
+      2: 'skipped:confidence',
+      3: 'rejected:bad_signature',
+      4: 'skipped:kill_switch',
+      5: 'trade:entry',
+    });
     const btc = history.find((h: { seq: number }) => h.seq === 1);
     expect(btc.orders[0]).toMatchObject({ status: 'filled', market: 'BTC/USDT' });
     // paper fill: signal price plus the simulated slippage
@@ -83,7 +91,11 @@ describe('paper run, offline', () => {
     const r = await runCli(['-c', configPath, 'run', '--live'], {}, dir);
     expect(r.code).toBe(4);
     expect(r.stderr).toContain('--live needs `mode: live`');
-    const bad = writeConfig(dir, { mode: 'yolo', sizing: { fixed_quote: -1 }, risk: { max_open_positions: 1.5 } });
+    const bad = writeConfig(dir, {
+      mode: 'yolo',
+      sizing: { fixed_quote: -1 },
+      risk: { max_open_positions: 1.5 },
+    });
     const b = await runCli(['-c', bad, 'check'], {}, dir);
     expect(b.code).toBe(2);
     expect(b.stderr).toContain('mode');

@@ -12,11 +12,25 @@ import { serverKeyStatus } from '../keys.js';
 
 type Line = { ok: boolean | 'warn'; what: string };
 
-function waitHello(url: string, key: string, timeoutMs: number): Promise<{ hello: HelloFrame; receivedAt: number }> {
+function waitHello(
+  url: string,
+  key: string,
+  timeoutMs: number,
+): Promise<{ hello: HelloFrame; receivedAt: number }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${key}` }, handshakeTimeout: timeoutMs });
+    const ws = new WebSocket(url, {
+      headers: { authorization: `Bearer ${key}` },
+      handshakeTimeout: timeoutMs,
+    });
     const timer = setTimeout(() => (ws.terminate(), reject(new Error('no hello frame in time'))), timeoutMs);
-    ws.on('unexpected-response', (_q, res) => (clearTimeout(timer), ws.terminate(), reject(new Error(`upgrade refused: HTTP ${res.statusCode}`))));
+    ws.on(
+      'unexpected-response',
+      (_q, res) => (
+        clearTimeout(timer),
+        ws.terminate(),
+        reject(new Error(`upgrade refused: HTTP ${res.statusCode}`))
+      ),
+    );
     ws.on('error', (e) => (clearTimeout(timer), reject(e)));
     ws.on('message', (d) => {
       const f = parseServerFrame(d.toString());
@@ -29,7 +43,10 @@ function waitHello(url: string, key: string, timeoutMs: number): Promise<{ hello
   });
 }
 
-export async function checkCommand(ctx: Context, opts: { live?: boolean }): Promise<{ ok: boolean; report: string }> {
+export async function checkCommand(
+  ctx: Context,
+  opts: { live?: boolean },
+): Promise<{ ok: boolean; report: string }> {
   const { config, secrets } = ctx;
   const lines: Line[] = [{ ok: true, what: `config ${ctx.configPath} is valid (mode ${config.mode})` }];
   const add = (ok: Line['ok'], what: string) => lines.push({ ok, what });
@@ -37,25 +54,39 @@ export async function checkCommand(ctx: Context, opts: { live?: boolean }): Prom
   const journal = Journal.open(ctx.journalPath);
   try {
     // --- server ---
-    if (!secrets.serverKey) add(false, `server key: ${config.server.key_env} is not set (environment or .env)`);
+    if (!secrets.serverKey)
+      add(false, `server key: ${config.server.key_env} is not set (environment or .env)`);
     let head = 0;
     try {
       const h = await fetchHealth({ baseUrl: config.server.url });
       head = Number(h.body['head_seq'] ?? 0);
-      add(h.body['status'] === 'ok', `server ${config.server.url} reachable: status ${String(h.body['status'])}, epoch ${String(h.body['epoch'])}, head ${head}`);
+      add(
+        h.body['status'] === 'ok',
+        `server ${config.server.url} reachable: status ${String(h.body['status'])}, epoch ${String(h.body['epoch'])}, head ${head}`,
+      );
       if (h.skewMs !== undefined) {
         const precise = typeof h.body['time'] === 'number';
         const slack = precise ? 0 : 1000; // the Date header only has 1 s resolution
-        add(Math.abs(h.skewMs) <= maxSkew + slack, `clock vs server ${precise ? '/healthz time' : 'HTTP Date'}: ${Math.round(h.skewMs)} ms (max ${maxSkew})`);
+        add(
+          Math.abs(h.skewMs) <= maxSkew + slack,
+          `clock vs server ${precise ? '/healthz time' : 'HTTP Date'}: ${Math.round(h.skewMs)} ms (max ${maxSkew})`,
+        );
       }
       const cur = journal.cursor();
-      if (cur.epoch && h.body['epoch'] && cur.epoch !== h.body['epoch']) add(false, `server epoch ${String(h.body['epoch'])} differs from the journal's ${cur.epoch}: the server history was replaced`);
+      if (cur.epoch && h.body['epoch'] && cur.epoch !== h.body['epoch'])
+        add(
+          false,
+          `server epoch ${String(h.body['epoch'])} differs from the journal's ${cur.epoch}: the server history was replaced`,
+        );
     } catch (e) {
       add(false, `server ${config.server.url} unreachable: ${(e as Error).message}`);
     }
     try {
       const k = await serverKeyStatus(config, journal);
-      add(true, `server signing key ${k.fingerprint} (${k.pinned === 'new' ? 'pinned now' : 'matches the pin'})`);
+      add(
+        true,
+        `server signing key ${k.fingerprint} (${k.pinned === 'new' ? 'pinned now' : 'matches the pin'})`,
+      );
     } catch (e) {
       add(false, `server signing key: ${(e as Error).message}`);
     }
@@ -68,7 +99,10 @@ export async function checkCommand(ctx: Context, opts: { live?: boolean }): Prom
       }
       try {
         const { hello, receivedAt } = await waitHello(streamUrl(config.server.url), secrets.serverKey, 5000);
-        add(hello.protocol === PROTOCOL_VERSION, `stream: protocol ${hello.protocol} (client speaks ${PROTOCOL_VERSION}), heartbeat ${hello.heartbeat_ms} ms, authenticated ${hello.authenticated}`);
+        add(
+          hello.protocol === PROTOCOL_VERSION,
+          `stream: protocol ${hello.protocol} (client speaks ${PROTOCOL_VERSION}), heartbeat ${hello.heartbeat_ms} ms, authenticated ${hello.authenticated}`,
+        );
         const skew = hello.time - receivedAt;
         add(Math.abs(skew) <= maxSkew, `clock skew vs server: ${skew} ms (max ${maxSkew})`);
       } catch (e) {
@@ -79,19 +113,31 @@ export async function checkCommand(ctx: Context, opts: { live?: boolean }): Prom
     // --- exchange ---
     const live = config.mode === 'live';
     if (!config.exchange.id) {
-      add(live ? false : true, 'exchange: none configured; paper mode fills at signal prices with default market rules');
+      add(
+        live ? false : true,
+        'exchange: none configured; paper mode fills at signal prices with default market rules',
+      );
     } else {
       const { CcxtAdapter } = await import('../exchange/ccxt.js');
       const hasKeys = Boolean(secrets.exchangeApiKey && secrets.exchangeSecret);
       const ex = await CcxtAdapter.create({ config, secrets: hasKeys ? secrets : undefined });
       try {
         const m = await ex.loadMarkets();
-        add(m.count > 0, `exchange ${config.exchange.id}${config.exchange.sandbox ? ' (sandbox)' : ''}: ${m.count} spot markets loaded`);
+        add(
+          m.count > 0,
+          `exchange ${config.exchange.id}${config.exchange.sandbox ? ' (sandbox)' : ''}: ${m.count} spot markets loaded`,
+        );
       } catch (e) {
-        add(live ? false : 'warn', `exchange markets: ${(e as Error).message}${live ? '' : ' (paper mode will use default market rules)'}`);
+        add(
+          live ? false : 'warn',
+          `exchange markets: ${(e as Error).message}${live ? '' : ' (paper mode will use default market rules)'}`,
+        );
       }
       if (!hasKeys) {
-        add(live ? false : 'warn', `exchange keys: ${config.exchange.api_key_env}/${config.exchange.secret_env} not set${live ? '' : ' (fine for paper)'}`);
+        add(
+          live ? false : 'warn',
+          `exchange keys: ${config.exchange.api_key_env}/${config.exchange.secret_env} not set${live ? '' : ' (fine for paper)'}`,
+        );
       } else {
         try {
           const b = await ex.balances();
@@ -100,9 +146,17 @@ export async function checkCommand(ctx: Context, opts: { live?: boolean }): Prom
           add(false, `exchange keys: balance not readable: ${(e as Error).message}`);
         }
         const w = await ex.withdrawalsEnabled();
-        if (w === true) add(live ? false : 'warn', 'exchange key CAN WITHDRAW: create a trade-only key (refused for live trading)');
+        if (w === true)
+          add(
+            live ? false : 'warn',
+            'exchange key CAN WITHDRAW: create a trade-only key (refused for live trading)',
+          );
         else if (w === false) add(true, 'exchange key cannot withdraw');
-        else add('warn', 'exchange key withdrawal permission: not reported by this exchange via ccxt; make sure it is trade-only');
+        else
+          add(
+            'warn',
+            'exchange key withdrawal permission: not reported by this exchange via ccxt; make sure it is trade-only',
+          );
       }
       await ex.close();
     }
@@ -112,5 +166,10 @@ export async function checkCommand(ctx: Context, opts: { live?: boolean }): Prom
   }
   const ok = lines.every((l) => l.ok !== false);
   const mark = (l: Line) => (l.ok === true ? 'ok  ' : l.ok === 'warn' ? 'warn' : 'FAIL');
-  return { ok, report: lines.map((l) => `[${mark(l)}] ${l.what}`).join('\n') + `\n${ok ? 'all checks passed' : 'some checks FAILED'}` };
+  return {
+    ok,
+    report:
+      lines.map((l) => `[${mark(l)}] ${l.what}`).join('\n') +
+      `\n${ok ? 'all checks passed' : 'some checks FAILED'}`,
+  };
 }

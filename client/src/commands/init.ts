@@ -68,7 +68,11 @@ paper:
 `;
 }
 
-export function initCommand(opts: { config: string; server?: string | undefined; force?: boolean | undefined }): string {
+export function initCommand(opts: {
+  config: string;
+  server?: string | undefined;
+  force?: boolean | undefined;
+}): string {
   const path = resolve(opts.config);
   if (existsSync(path) && !opts.force) throw new Error(`${path} already exists (use --force to overwrite)`);
   writeFileSync(path, configTemplate(opts.server ?? 'http://127.0.0.1:8787'), { mode: 0o600 });

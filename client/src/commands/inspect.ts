@@ -37,9 +37,19 @@ export function statusCommand(ctx: Context, opts: { json?: boolean }): string {
         max_exposure: r.max_total_exposure_quote,
       },
       paper_balances: ctx.config.mode === 'paper' ? j.paperBalances() : undefined,
-      open_intents: j.openIntents().map((i) => ({ id: i.client_order_id, seq: i.seq, market: i.market, status: i.status })),
+      open_intents: j
+        .openIntents()
+        .map((i) => ({ id: i.client_order_id, seq: i.seq, market: i.market, status: i.status })),
       gaps: j.gaps(5),
-      last_decisions: j.decisions({ limit: 10 }).map((d) => ({ seq: d.seq, symbol: d.symbol, verdict: d.verdict, reason: d.reason, at: iso(d.decided_at) })),
+      last_decisions: j
+        .decisions({ limit: 10 })
+        .map((d) => ({
+          seq: d.seq,
+          symbol: d.symbol,
+          verdict: d.verdict,
+          reason: d.reason,
+          at: iso(d.decided_at),
+        })),
     };
     if (opts.json) return JSON.stringify(data, null, 2);
     const t = data.today;
@@ -49,12 +59,32 @@ export function statusCommand(ctx: Context, opts: { json?: boolean }): string {
       `server key: ${data.pinned_key ?? 'not pinned'}`,
       `today (${t.day} UTC): P&L ${t.realized_pnl.toFixed(2)} (stop at -${t.max_daily_loss})  orders ${t.orders}/${t.max_orders}  positions ${t.open_positions}/${t.max_open_positions}  exposure ${t.exposure.toFixed(2)}/${t.max_exposure}`,
       'positions:',
-      ...(positions.length ? positions.map((p) => `  ${p.market}  ${p.amount}  cost ${p.cost.toFixed(2)}`) : ['  (none)']),
-      ...(data.paper_balances ? ['paper balances: ' + Object.entries(data.paper_balances).map(([a, v]) => `${a} ${v.toFixed(8).replace(/\.?0+$/, '')}`).join(', ')] : []),
-      ...(data.open_intents.length ? ['unresolved orders:', ...data.open_intents.map((i) => `  ${i.id} seq ${i.seq} ${i.market} ${i.status}`)] : []),
-      ...(data.gaps.length ? ['accepted gaps:', ...data.gaps.map((g) => `  ${g.from_seq}..${g.to_seq} ${g.reason}`)] : []),
+      ...(positions.length
+        ? positions.map((p) => `  ${p.market}  ${p.amount}  cost ${p.cost.toFixed(2)}`)
+        : ['  (none)']),
+      ...(data.paper_balances
+        ? [
+            'paper balances: ' +
+              Object.entries(data.paper_balances)
+                .map(([a, v]) => `${a} ${v.toFixed(8).replace(/\.?0+$/, '')}`)
+                .join(', '),
+          ]
+        : []),
+      ...(data.open_intents.length
+        ? [
+            'unresolved orders:',
+            ...data.open_intents.map((i) => `  ${i.id} seq ${i.seq} ${i.market} ${i.status}`),
+          ]
+        : []),
+      ...(data.gaps.length
+        ? ['accepted gaps:', ...data.gaps.map((g) => `  ${g.from_seq}..${g.to_seq} ${g.reason}`)]
+        : []),
       'last decisions:',
-      ...(data.last_decisions.length ? data.last_decisions.map((d) => `  ${d.at}  #${d.seq}  ${d.symbol.padEnd(8)} ${d.verdict.padEnd(6)} ${d.reason}`) : ['  (none)']),
+      ...(data.last_decisions.length
+        ? data.last_decisions.map(
+            (d) => `  ${d.at}  #${d.seq}  ${d.symbol.padEnd(8)} ${d.verdict.padEnd(6)} ${d.reason}`,
+          )
+        : ['  (none)']),
     ].join('\n');
   } finally {
     j.close();
@@ -72,7 +102,14 @@ export function parseSince(s: string, now = Date.now()): number {
 
 export function historyCommand(
   ctx: Context,
-  opts: { verdict?: string; reason?: string; symbol?: string; since?: string; limit?: string; json?: boolean },
+  opts: {
+    verdict?: string;
+    reason?: string;
+    symbol?: string;
+    since?: string;
+    limit?: string;
+    json?: boolean;
+  },
 ): string {
   const j = openJournal(ctx);
   try {
@@ -84,12 +121,26 @@ export function historyCommand(
       limit: opts.limit ? Number(opts.limit) : 50,
     });
     if (opts.json) {
-      return JSON.stringify(rows.map((r) => ({ ...r, legs: JSON.parse(r.legs), signal: JSON.parse(r.signal), orders: j.intentsFor(r.epoch, r.seq) })), null, 2);
+      return JSON.stringify(
+        rows.map((r) => ({
+          ...r,
+          legs: JSON.parse(r.legs),
+          signal: JSON.parse(r.signal),
+          orders: j.intentsFor(r.epoch, r.seq),
+        })),
+        null,
+        2,
+      );
     }
     if (!rows.length) return '(no decisions)';
     return rows
       .map((r) => {
-        const orders = j.intentsFor(r.epoch, r.seq).map((i) => `\n      order ${i.client_order_id} ${i.side} ${i.amount} ${i.market} ${i.status} filled ${i.filled}${i.avg_price ? ' @ ' + i.avg_price : ''}${i.error ? ' (' + i.error + ')' : ''}`);
+        const orders = j
+          .intentsFor(r.epoch, r.seq)
+          .map(
+            (i) =>
+              `\n      order ${i.client_order_id} ${i.side} ${i.amount} ${i.market} ${i.status} filled ${i.filled}${i.avg_price ? ' @ ' + i.avg_price : ''}${i.error ? ' (' + i.error + ')' : ''}`,
+          );
         return `${iso(r.decided_at)}  #${r.seq}  ${r.symbol.padEnd(8)} ${r.verdict.padEnd(6)} ${r.reason}${r.detail ? '  - ' + r.detail : ''}${orders.join('')}`;
       })
       .join('\n');
@@ -117,11 +168,15 @@ export function resumeCommand(ctx: Context, opts: { acceptNewEpoch?: boolean }):
     const halted = j.halted();
     if (halted) {
       if (!opts.acceptNewEpoch) {
-        out.push(`still HALTED: ${halted}\n  after checking with the server operator, run: catalyst-client resume --accept-new-epoch`);
+        out.push(
+          `still HALTED: ${halted}\n  after checking with the server operator, run: catalyst-client resume --accept-new-epoch`,
+        );
       } else {
         j.setHalted(undefined);
         j.resetCursor();
-        out.push('halt cleared; the cursor was reset: the next run starts at the new epoch (server.start_from)');
+        out.push(
+          'halt cleared; the cursor was reset: the next run starts at the new epoch (server.start_from)',
+        );
       }
     }
     return out.join('\n');

@@ -7,7 +7,10 @@ import { createVerifier, signingJwk } from '../verify.js';
 import { parseSince } from './inspect.js';
 
 /** `catalyst-client replay`: what this config would have done with the server's history (paper, throwaway journal). */
-export async function replayCommand(ctx: Context, opts: { since?: string; fromSeq?: string; json?: boolean }): Promise<string> {
+export async function replayCommand(
+  ctx: Context,
+  opts: { since?: string; fromSeq?: string; json?: boolean },
+): Promise<string> {
   const { config, secrets, log } = ctx;
   if (!secrets.serverKey) throw new Error(`${config.server.key_env} is not set (environment or .env)`);
   // Verify against the pinned key when this installation has one; otherwise against what the server presents.
@@ -24,7 +27,10 @@ export async function replayCommand(ctx: Context, opts: { since?: string; fromSe
     since: opts.since ? new Date(parseSince(opts.since)).toISOString() : undefined,
     verify: await createVerifier(jwk),
     log,
-    onProgress: (p) => process.stderr.write(`replay: ${p.done} signals, at seq ${p.seq}${p.head ? ` of ${p.head}` : ''} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`),
+    onProgress: (p) =>
+      process.stderr.write(
+        `replay: ${p.done} signals, at seq ${p.seq}${p.head ? ` of ${p.head}` : ''} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
+      ),
   });
   return opts.json ? JSON.stringify(report, null, 2) : formatReplay(report);
 }

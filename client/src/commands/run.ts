@@ -33,9 +33,11 @@ export interface EngineOptions {
 
 export async function startEngine(ctx: Context, opts: EngineOptions): Promise<Engine> {
   const { config, secrets, log } = ctx;
-  if (opts.live && config.mode !== 'live') throw new RunRefused('--live needs `mode: live` in the config as well');
+  if (opts.live && config.mode !== 'live')
+    throw new RunRefused('--live needs `mode: live` in the config as well');
   const live = Boolean(opts.live) && config.mode === 'live';
-  if (config.mode === 'live' && !opts.live) log.warn('config says live but --live was not given: running in PAPER mode');
+  if (config.mode === 'live' && !opts.live)
+    log.warn('config says live but --live was not given: running in PAPER mode');
   if (!secrets.serverKey) throw new RunRefused(`${config.server.key_env} is not set (environment or .env)`);
   if (live && !(secrets.exchangeApiKey && secrets.exchangeSecret)) {
     throw new RunRefused(`live mode needs ${config.exchange.api_key_env} and ${config.exchange.secret_env}`);
@@ -45,7 +47,9 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
   const halted = journal.halted();
   if (halted) {
     journal.close();
-    throw new RunRefused(`HALTED: ${halted}. See: catalyst-client status; resume with catalyst-client resume --accept-new-epoch`);
+    throw new RunRefused(
+      `HALTED: ${halted}. See: catalyst-client status; resume with catalyst-client resume --accept-new-epoch`,
+    );
   }
   let exchange;
   try {
@@ -61,7 +65,10 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       if (live) throw e;
       return { loaded: false, count: 0, error: e.message };
     });
-    log.info({ mode: live ? 'LIVE' : 'paper', exchange: config.exchange.id ?? null, markets, key: key.fingerprint }, 'starting');
+    log.info(
+      { mode: live ? 'LIVE' : 'paper', exchange: config.exchange.id ?? null, markets, key: key.fingerprint },
+      'starting',
+    );
     const executor = new Executor(journal, exchange, config, log);
     const rec = await executor.reconcileAll();
     if (rec.checked) log.info(rec, 'reconciled unfinished orders');
@@ -82,7 +89,8 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     });
     // Limit orders and unresolved sends get a periodic second look.
     const reconcileTimer = setInterval(() => {
-      if (journal.openIntents().length) void executor.reconcileAll().catch((e: Error) => log.warn({ err: e.message }, 'reconcile failed'));
+      if (journal.openIntents().length)
+        void executor.reconcileAll().catch((e: Error) => log.warn({ err: e.message }, 'reconcile failed'));
     }, 30_000);
     reconcileTimer.unref();
 
@@ -101,7 +109,8 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
         resolveDone(code);
       })());
     connection.on('fatal', (e: Error) => {
-      if (e instanceof FatalStreamError && (e.code === 'epoch_changed' || e.code === 'future')) journal.setHalted(e.message);
+      if (e instanceof FatalStreamError && (e.code === 'epoch_changed' || e.code === 'future'))
+        journal.setHalted(e.message);
       log.fatal({ err: e.message }, 'TRADING STOPPED');
       void stop(`fatal: ${e.message}`, 3);
     });

@@ -9,7 +9,10 @@ import type { Config } from '../config.js';
 export type FilterConfig = Config['filters'];
 
 /** Signal symbol -> exchange market symbol: the explicit map wins, else `<SYMBOL>/<quote>`. */
-export function mapSymbol(symbol: string, exchange: Pick<Config['exchange'], 'symbol_map' | 'quote'>): string {
+export function mapSymbol(
+  symbol: string,
+  exchange: Pick<Config['exchange'], 'symbol_map' | 'quote'>,
+): string {
   const upper = symbol.toUpperCase();
   const explicit = exchange.symbol_map[upper] ?? exchange.symbol_map[symbol];
   if (explicit) return explicit;
@@ -23,13 +26,19 @@ export function signalAgeMs(signal: Signal, now: number): number {
   return now - Date.parse(signal.ingested_at);
 }
 
-export function filterSignal(signal: Signal, now: number, f: FilterConfig): { reason: string; detail: string } | undefined {
+export function filterSignal(
+  signal: Signal,
+  now: number,
+  f: FilterConfig,
+): { reason: string; detail: string } | undefined {
   const sym = signal.symbol.toUpperCase();
-  if (signal.direction === 'neutral') return { reason: 'skipped:neutral', detail: 'neutral signals are never traded' };
+  if (signal.direction === 'neutral')
+    return { reason: 'skipped:neutral', detail: 'neutral signals are never traded' };
   if (!f.directions.includes(signal.direction)) {
     return { reason: 'skipped:direction', detail: `${signal.direction} not in filters.directions` };
   }
-  if (f.symbols_deny.some((s) => s.toUpperCase() === sym)) return { reason: 'skipped:symbol_denied', detail: sym };
+  if (f.symbols_deny.some((s) => s.toUpperCase() === sym))
+    return { reason: 'skipped:symbol_denied', detail: sym };
   if (f.symbols_allow.length > 0 && !f.symbols_allow.some((s) => s.toUpperCase() === sym)) {
     return { reason: 'skipped:symbol_not_allowed', detail: sym };
   }

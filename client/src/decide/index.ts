@@ -29,7 +29,10 @@ export function decide(cfg: DecideConfig, input: DecisionInput): Decision {
   if (cfg.filters.max_price_drift_pct !== undefined && ticker !== undefined) {
     const d = driftPct(signal.price, ticker);
     if (d > cfg.filters.max_price_drift_pct) {
-      return skip('skipped:price_drift', `ticker ${ticker} is ${d.toFixed(2)}% from signal price ${signal.price}`);
+      return skip(
+        'skipped:price_drift',
+        `ticker ${ticker} is ${d.toFixed(2)}% from signal price ${signal.price}`,
+      );
     }
   }
   const ref = ticker ?? signal.price;
@@ -44,7 +47,15 @@ export function decide(cfg: DecideConfig, input: DecisionInput): Decision {
     if (!(amount > 0) || amount < market.minAmount || amount * ref < market.minCost) {
       return skip('skipped:below_minimum', `holding ${held.amount} is below the exchange minimum`);
     }
-    const leg: OrderLeg = { leg: 'exit', market: market.symbol, side: 'sell', type: 'market', amount, refPrice: ref, quote: amount * ref };
+    const leg: OrderLeg = {
+      leg: 'exit',
+      market: market.symbol,
+      side: 'sell',
+      type: 'market',
+      amount,
+      refPrice: ref,
+      quote: amount * ref,
+    };
     return { verdict: 'trade', reason: 'trade:exit', detail: `sell ${amount} ${market.base}`, legs: [leg] };
   }
 
@@ -52,7 +63,13 @@ export function decide(cfg: DecideConfig, input: DecisionInput): Decision {
   if ('reason' in risk) return skip(risk.reason, risk.detail);
   const limit = cfg.execution.order_type === 'limit';
   const price = limit ? roundToStep(ref * (1 + cfg.execution.limit_offset_pct / 100), market.priceStep) : ref;
-  const size = sizeEntry(cfg.sizing, { signal, market, price, equity: state.equity, capQuote: risk.capQuote });
+  const size = sizeEntry(cfg.sizing, {
+    signal,
+    market,
+    price,
+    equity: state.equity,
+    capQuote: risk.capQuote,
+  });
   if (!size.ok) return skip(size.reason, size.detail);
 
   const stopLoss =

@@ -17,14 +17,20 @@ export function checkEntryRisk(
   now: number,
 ): { reason: string; detail: string } | { capQuote: number } {
   if (state.dailyPnl <= -r.max_daily_loss_quote) {
-    return { reason: 'skipped:daily_loss', detail: `today's P&L ${state.dailyPnl.toFixed(2)} <= -${r.max_daily_loss_quote}` };
+    return {
+      reason: 'skipped:daily_loss',
+      detail: `today's P&L ${state.dailyPnl.toFixed(2)} <= -${r.max_daily_loss_quote}`,
+    };
   }
   if (state.ordersToday >= r.max_orders_per_day) {
     return { reason: 'skipped:max_orders_per_day', detail: `${state.ordersToday} orders today` };
   }
   const last = state.lastTradeAt[market];
   if (last !== undefined && now - last < r.cooldown_per_symbol_ms) {
-    return { reason: 'skipped:cooldown', detail: `last trade ${now - last} ms ago < ${r.cooldown_per_symbol_ms} ms` };
+    return {
+      reason: 'skipped:cooldown',
+      detail: `last trade ${now - last} ms ago < ${r.cooldown_per_symbol_ms} ms`,
+    };
   }
   const open = state.positions.filter((p) => p.amount > 0);
   const held = open.find((p) => p.market === market);
@@ -41,7 +47,10 @@ export function checkEntryRisk(
   return { capQuote: Math.min(symbolRoom, totalRoom, balanceRoom) };
 }
 
-export function checkExitRisk(r: Config['risk'], state: DecisionState): { reason: string; detail: string } | undefined {
+export function checkExitRisk(
+  r: Config['risk'],
+  state: DecisionState,
+): { reason: string; detail: string } | undefined {
   if (state.ordersToday >= r.max_orders_per_day) {
     return { reason: 'skipped:max_orders_per_day', detail: `${state.ordersToday} orders today` };
   }

@@ -63,7 +63,10 @@ export function targetQuote(s: Config['sizing'], signal: Signal, price: number, 
   else if (s.mode === 'equity_pct') q = (equity * s.equity_pct) / 100;
   else {
     // A signal stop on the wrong side of the price is unusable: fall back to the configured distance.
-    const stop = signal.stop_loss !== undefined && signal.stop_loss < price ? signal.stop_loss : price * (1 - s.default_stop_pct / 100);
+    const stop =
+      signal.stop_loss !== undefined && signal.stop_loss < price
+        ? signal.stop_loss
+        : price * (1 - s.default_stop_pct / 100);
     const dist = (price - stop) / price;
     q = (equity * s.risk_pct) / 100 / dist;
   }
@@ -74,16 +77,26 @@ export function targetQuote(s: Config['sizing'], signal: Signal, price: number, 
 export function sizeEntry(s: Config['sizing'], input: SizeInput): SizeResult {
   const { market, price } = input;
   const cap = Math.min(input.capQuote, s.max_quote_per_trade);
-  if (!(cap > 0)) return { ok: false, reason: 'skipped:no_capacity', detail: 'no room left under the caps or balance' };
+  if (!(cap > 0))
+    return { ok: false, reason: 'skipped:no_capacity', detail: 'no room left under the caps or balance' };
   const want = Math.min(targetQuote(s, input.signal, price, input.equity), cap);
   let amount = floorToStep(want / price, market.amountStep);
-  if (market.maxAmount !== undefined && amount > market.maxAmount) amount = floorToStep(market.maxAmount, market.amountStep);
+  if (market.maxAmount !== undefined && amount > market.maxAmount)
+    amount = floorToStep(market.maxAmount, market.amountStep);
   const meetsMin = (a: number) => a > 0 && a >= market.minAmount && a * price >= market.minCost;
   if (meetsMin(amount)) return { ok: true, amount, quote: amount * price, raised: false };
 
-  const needed = ceilToStep(Math.max(market.minAmount, market.minCost / price, market.amountStep), market.amountStep);
+  const needed = ceilToStep(
+    Math.max(market.minAmount, market.minCost / price, market.amountStep),
+    market.amountStep,
+  );
   const neededQuote = needed * price;
-  if (s.below_minimum === 'raise' && neededQuote <= s.raise_cap_quote && neededQuote <= cap && meetsMin(needed)) {
+  if (
+    s.below_minimum === 'raise' &&
+    neededQuote <= s.raise_cap_quote &&
+    neededQuote <= cap &&
+    meetsMin(needed)
+  ) {
     return { ok: true, amount: needed, quote: neededQuote, raised: true };
   }
   return {

@@ -34,7 +34,8 @@ export function rewriteApiUrls(api: unknown, baseUrl: string): unknown {
       const u = new URL(v);
       return `${base.protocol}//${base.host}${prefix}${u.pathname}`.replace(/\/$/, '') + u.search;
     }
-    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, rewrite(x)]));
+    if (v && typeof v === 'object')
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, rewrite(x)]));
     return v;
   };
   return rewrite(api);
@@ -77,7 +78,8 @@ export async function createCcxtExchange({ config, secrets }: CcxtOptions): Prom
     ex.setSandboxMode(true);
   }
   // Must come after setSandboxMode, which replaces urls.api.
-  if (config.exchange.base_url) ex.urls['api'] = rewriteApiUrls(ex.urls['api'], config.exchange.base_url) as never;
+  if (config.exchange.base_url)
+    ex.urls['api'] = rewriteApiUrls(ex.urls['api'], config.exchange.base_url) as never;
   return ex;
 }
 
@@ -160,19 +162,28 @@ export class CcxtAdapter implements ExchangeAdapter {
 
   async createOrder(req: OrderRequest): Promise<OrderState> {
     const o = await this.wrap(() =>
-      this.ex.createOrder(req.market, req.type, req.side, req.amount, req.type === 'limit' ? req.price : undefined, {
-        clientOrderId: req.clientOrderId,
-        // ccxt's unified trigger params: Binance spot turns these into STOP_LOSS_LIMIT / TAKE_PROFIT_LIMIT.
-        ...(req.trigger?.kind === 'stop_loss' ? { stopLossPrice: req.trigger.price } : {}),
-        ...(req.trigger?.kind === 'take_profit' ? { takeProfitPrice: req.trigger.price } : {}),
-      }),
+      this.ex.createOrder(
+        req.market,
+        req.type,
+        req.side,
+        req.amount,
+        req.type === 'limit' ? req.price : undefined,
+        {
+          clientOrderId: req.clientOrderId,
+          // ccxt's unified trigger params: Binance spot turns these into STOP_LOSS_LIMIT / TAKE_PROFIT_LIMIT.
+          ...(req.trigger?.kind === 'stop_loss' ? { stopLossPrice: req.trigger.price } : {}),
+          ...(req.trigger?.kind === 'take_profit' ? { takeProfitPrice: req.trigger.price } : {}),
+        },
+      ),
     );
     return this.toState(o as unknown as Record<string, unknown>, req.clientOrderId, req.market);
   }
 
   async fetchOrder(clientOrderId: string, market: string): Promise<OrderState | undefined> {
     try {
-      const o = (await this.ex.fetchOrder(undefined as unknown as string, market, { clientOrderId })) as unknown as Record<string, unknown>;
+      const o = (await this.ex.fetchOrder(undefined as unknown as string, market, {
+        clientOrderId,
+      })) as unknown as Record<string, unknown>;
       const st = this.toState(o, clientOrderId, market);
       if (st.filled > 0 && !this.hasFees(o)) await this.addTradeFees(st, market);
       return st;
@@ -191,7 +202,9 @@ export class CcxtAdapter implements ExchangeAdapter {
   private async addTradeFees(st: OrderState, market: string): Promise<void> {
     if (!this.ex.has['fetchMyTrades']) return;
     try {
-      const trades = await this.ex.fetchMyTrades(market, undefined, undefined, { orderId: st.exchangeOrderId });
+      const trades = await this.ex.fetchMyTrades(market, undefined, undefined, {
+        orderId: st.exchangeOrderId,
+      });
       const m = this.markets.get(market);
       for (const t of trades) {
         if (String(t.order) !== st.exchangeOrderId || !t.fee?.cost) continue;
@@ -220,9 +233,12 @@ export class CcxtAdapter implements ExchangeAdapter {
     const c = this.ccxt;
     const msg = e instanceof Error ? e.message : String(e);
     // Binance answers a reused live clientOrderId with InvalidOrder "Duplicate order sent.": it exists, so reconcile.
-    if (/duplicate order/i.test(msg) || e instanceof c.DuplicateOrderId) return new ExchangeUncertain(msg, { cause: e });
-    if (e instanceof c.InsufficientFunds) return new ExchangeRejected('insufficient_funds', msg, { cause: e });
-    if (e instanceof c.AuthenticationError || e instanceof c.PermissionDenied) return new ExchangeRejected('auth', msg, { cause: e });
+    if (/duplicate order/i.test(msg) || e instanceof c.DuplicateOrderId)
+      return new ExchangeUncertain(msg, { cause: e });
+    if (e instanceof c.InsufficientFunds)
+      return new ExchangeRejected('insufficient_funds', msg, { cause: e });
+    if (e instanceof c.AuthenticationError || e instanceof c.PermissionDenied)
+      return new ExchangeRejected('auth', msg, { cause: e });
     // InvalidNonce is a NetworkError subclass but means "refused because of the clock": nothing executed.
     if (e instanceof c.InvalidNonce) return new ExchangeRejected('clock', msg, { cause: e });
     if (e instanceof c.NetworkError) return new ExchangeUncertain(msg, { cause: e });
@@ -235,13 +251,22 @@ export class CcxtAdapter implements ExchangeAdapter {
 
   private toState(o: Record<string, unknown>, clientOrderId: string, market: string): OrderState {
     const m = this.markets.get(market);
-    const status = o['status'] === 'closed' ? 'closed' : o['status'] === 'open' || o['status'] === undefined ? 'open' : o['status'] === 'rejected' ? 'rejected' : 'canceled';
+    const status =
+      o['status'] === 'closed'
+        ? 'closed'
+        : o['status'] === 'open' || o['status'] === undefined
+          ? 'open'
+          : o['status'] === 'rejected'
+            ? 'rejected'
+            : 'canceled';
     const filled = num(o['filled']) ?? 0;
     let average = num(o['average']);
     if (average === undefined && filled > 0) average = (num(o['cost']) ?? 0) / filled || num(o['price']);
     let feeQuote = 0;
     let feeBase = 0;
-    const fees = (o['fees'] as { cost?: number; currency?: string }[] | undefined) ?? (o['fee'] ? [o['fee'] as { cost?: number; currency?: string }] : []);
+    const fees =
+      (o['fees'] as { cost?: number; currency?: string }[] | undefined) ??
+      (o['fee'] ? [o['fee'] as { cost?: number; currency?: string }] : []);
     for (const f of fees) {
       const cost = num(f.cost) ?? 0;
       if (!cost) continue;

@@ -2,7 +2,10 @@ import type { Config } from '../config.js';
 import type { MarketInfo } from '../decide/index.js';
 
 /** Market rules assumed when the real ones are unavailable (offline paper mode). */
-export function defaultMarket(symbol: string, d: Config['exchange']['market_defaults']): MarketInfo | undefined {
+export function defaultMarket(
+  symbol: string,
+  d: Config['exchange']['market_defaults'],
+): MarketInfo | undefined {
   const [base, quote] = symbol.split('/');
   if (!base || !quote) return undefined;
   return {

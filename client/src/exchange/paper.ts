@@ -2,7 +2,13 @@ import type { Config } from '../config.js';
 import type { MarketInfo } from '../decide/index.js';
 import type { Journal } from '../journal.js';
 import { defaultMarket } from './markets.js';
-import { ExchangeRejected, type Balances, type ExchangeAdapter, type OrderRequest, type OrderState } from './types.js';
+import {
+  ExchangeRejected,
+  type Balances,
+  type ExchangeAdapter,
+  type OrderRequest,
+  type OrderState,
+} from './types.js';
 
 /**
  * Simulated exchange. Fills immediately at the exchange ticker when a market source is available, else at the
@@ -26,7 +32,8 @@ export class PaperAdapter implements ExchangeAdapter {
   }
 
   async loadMarkets(): Promise<{ loaded: boolean; count: number; error?: string | undefined }> {
-    if (!this.source) return { loaded: false, count: 0, error: 'no exchange configured: default market rules' };
+    if (!this.source)
+      return { loaded: false, count: 0, error: 'no exchange configured: default market rules' };
     try {
       const timeout = new Promise<never>((_, rej) =>
         setTimeout(() => rej(new Error('timed out')), this.config.exchange.load_markets_timeout_ms).unref(),
@@ -35,7 +42,11 @@ export class PaperAdapter implements ExchangeAdapter {
       this.sourceLoaded = r.loaded;
       return r;
     } catch (e) {
-      return { loaded: false, count: 0, error: `markets unavailable (${(e as Error).message}): default market rules` };
+      return {
+        loaded: false,
+        count: 0,
+        error: `markets unavailable (${(e as Error).message}): default market rules`,
+      };
     }
   }
 
@@ -60,7 +71,16 @@ export class PaperAdapter implements ExchangeAdapter {
     if (!m) throw new ExchangeRejected('bad_symbol', `paper: unknown market ${req.market}`);
     if (req.trigger) {
       // Recorded as resting; paper mode does not watch prices between signals, so it never triggers.
-      const order: OrderState = { clientOrderId: req.clientOrderId, exchangeOrderId: `paper-${req.clientOrderId}`, status: 'open', amount: req.amount, filled: 0, average: undefined, feeQuote: 0, feeBase: 0 };
+      const order: OrderState = {
+        clientOrderId: req.clientOrderId,
+        exchangeOrderId: `paper-${req.clientOrderId}`,
+        status: 'open',
+        amount: req.amount,
+        filled: 0,
+        average: undefined,
+        feeQuote: 0,
+        feeBase: 0,
+      };
       this.journal.putPaperOrder(req.clientOrderId, order, {});
       return order;
     }
@@ -71,7 +91,16 @@ export class PaperAdapter implements ExchangeAdapter {
       // Simulated as immediate-or-cancel: a limit that is not marketable now is cancelled unfilled.
       const marketable = req.side === 'buy' ? price <= req.price : price >= req.price;
       if (!marketable) {
-        const order: OrderState = { clientOrderId: req.clientOrderId, exchangeOrderId: `paper-${req.clientOrderId}`, status: 'canceled', amount: req.amount, filled: 0, average: undefined, feeQuote: 0, feeBase: 0 };
+        const order: OrderState = {
+          clientOrderId: req.clientOrderId,
+          exchangeOrderId: `paper-${req.clientOrderId}`,
+          status: 'canceled',
+          amount: req.amount,
+          filled: 0,
+          average: undefined,
+          feeQuote: 0,
+          feeBase: 0,
+        };
         this.journal.putPaperOrder(req.clientOrderId, order, {});
         return order;
       }
@@ -83,12 +112,16 @@ export class PaperAdapter implements ExchangeAdapter {
     const deltas: Record<string, number> = {};
     if (req.side === 'buy') {
       if ((bal[m.quote] ?? 0) < value + fee) {
-        throw new ExchangeRejected('insufficient_funds', `paper: insufficient ${m.quote} (need ${(value + fee).toFixed(8)})`);
+        throw new ExchangeRejected(
+          'insufficient_funds',
+          `paper: insufficient ${m.quote} (need ${(value + fee).toFixed(8)})`,
+        );
       }
       deltas[m.quote] = -(value + fee);
       deltas[m.base] = req.amount;
     } else {
-      if ((bal[m.base] ?? 0) < req.amount - 1e-12) throw new ExchangeRejected('insufficient_funds', `paper: insufficient ${m.base}`);
+      if ((bal[m.base] ?? 0) < req.amount - 1e-12)
+        throw new ExchangeRejected('insufficient_funds', `paper: insufficient ${m.base}`);
       deltas[m.base] = -req.amount;
       deltas[m.quote] = value - fee;
     }

@@ -34,7 +34,14 @@ export interface EmuOrder {
   time: number;
   commission: number;
   commissionAsset: string;
-  trades: { id: number; price: number; qty: number; commission: number; commissionAsset: string; time: number }[];
+  trades: {
+    id: number;
+    price: number;
+    qty: number;
+    commission: number;
+    commissionAsset: string;
+    time: number;
+  }[];
 }
 
 export interface EmulatorOptions {
@@ -46,9 +53,36 @@ export interface EmulatorOptions {
 }
 
 export const DEFAULT_MARKETS: EmuMarket[] = [
-  { symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', price: 60000, tickSize: '0.01', stepSize: '0.00001', minQty: '0.00001', minNotional: '5' },
-  { symbol: 'ETHUSDT', base: 'ETH', quote: 'USDT', price: 3000, tickSize: '0.01', stepSize: '0.0001', minQty: '0.0001', minNotional: '5' },
-  { symbol: 'SOLUSDT', base: 'SOL', quote: 'USDT', price: 150, tickSize: '0.01', stepSize: '0.001', minQty: '0.001', minNotional: '5' },
+  {
+    symbol: 'BTCUSDT',
+    base: 'BTC',
+    quote: 'USDT',
+    price: 60000,
+    tickSize: '0.01',
+    stepSize: '0.00001',
+    minQty: '0.00001',
+    minNotional: '5',
+  },
+  {
+    symbol: 'ETHUSDT',
+    base: 'ETH',
+    quote: 'USDT',
+    price: 3000,
+    tickSize: '0.01',
+    stepSize: '0.0001',
+    minQty: '0.0001',
+    minNotional: '5',
+  },
+  {
+    symbol: 'SOLUSDT',
+    base: 'SOL',
+    quote: 'USDT',
+    price: 150,
+    tickSize: '0.01',
+    stepSize: '0.001',
+    minQty: '0.001',
+    minNotional: '5',
+  },
 ];
 
 function decimalsOf(step: string): number {
@@ -105,7 +139,8 @@ export async function startBinanceEmulator(opts: EmulatorOptions): Promise<Binan
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
   };
-  const err = (res: ServerResponse, status: number, code: number, msg: string) => json(res, status, { code, msg });
+  const err = (res: ServerResponse, status: number, code: number, msg: string) =>
+    json(res, status, { code, msg });
 
   const marketInfo = (m: EmuMarket) => ({
     symbol: m.symbol,
@@ -126,9 +161,21 @@ export async function startBinanceEmulator(opts: EmulatorOptions): Promise<Binan
     isSpotTradingAllowed: true,
     isMarginTradingAllowed: false,
     filters: [
-      { filterType: 'PRICE_FILTER', minPrice: m.tickSize, maxPrice: '1000000.00000000', tickSize: m.tickSize },
+      {
+        filterType: 'PRICE_FILTER',
+        minPrice: m.tickSize,
+        maxPrice: '1000000.00000000',
+        tickSize: m.tickSize,
+      },
       { filterType: 'LOT_SIZE', minQty: m.minQty, maxQty: '9000.00000000', stepSize: m.stepSize },
-      { filterType: 'NOTIONAL', minNotional: m.minNotional, applyMinToMarket: true, maxNotional: '9000000.00000000', applyMaxToMarket: false, avgPriceMins: 5 },
+      {
+        filterType: 'NOTIONAL',
+        minNotional: m.minNotional,
+        applyMinToMarket: true,
+        maxNotional: '9000000.00000000',
+        applyMaxToMarket: false,
+        avgPriceMins: 5,
+      },
     ],
     permissions: [],
     permissionSets: [['SPOT']],
@@ -159,10 +206,29 @@ export async function startBinanceEmulator(opts: EmulatorOptions): Promise<Binan
       return {
         ...base,
         transactTime: o.time,
-        fills: o.executedQty > 0 ? [{ price: o.avgPrice.toFixed(8), qty: o.executedQty.toFixed(q), commission: o.commission.toFixed(8), commissionAsset: o.commissionAsset, tradeId: o.orderId }] : [],
+        fills:
+          o.executedQty > 0
+            ? [
+                {
+                  price: o.avgPrice.toFixed(8),
+                  qty: o.executedQty.toFixed(q),
+                  commission: o.commission.toFixed(8),
+                  commissionAsset: o.commissionAsset,
+                  tradeId: o.orderId,
+                },
+              ]
+            : [],
       };
     }
-    return { ...base, stopPrice: o.stopPrice.toFixed(8), icebergQty: '0.00000000', time: o.time, updateTime: o.time, isWorking: true, origQuoteOrderQty: '0.00000000' };
+    return {
+      ...base,
+      stopPrice: o.stopPrice.toFixed(8),
+      icebergQty: '0.00000000',
+      time: o.time,
+      updateTime: o.time,
+      isWorking: true,
+      origQuoteOrderQty: '0.00000000',
+    };
   };
 
   const fill = (o: EmuOrder, qty: number, price: number) => {
@@ -182,7 +248,14 @@ export async function startBinanceEmulator(opts: EmulatorOptions): Promise<Binan
       balances.set(m.quote, bal(m.quote) + cost - fee);
       o.commission += fee;
       o.commissionAsset = m.quote;
-      o.trades.push({ id: nextId++, price, qty, commission: fee, commissionAsset: m.quote, time: Date.now() });
+      o.trades.push({
+        id: nextId++,
+        price,
+        qty,
+        commission: fee,
+        commissionAsset: m.quote,
+        time: Date.now(),
+      });
     }
     o.avgPrice = (o.avgPrice * o.executedQty + price * qty) / (o.executedQty + qty);
     o.executedQty += qty;
@@ -213,14 +286,25 @@ export async function startBinanceEmulator(opts: EmulatorOptions): Promise<Binan
       const query = url.search.slice(1);
       const p = new URLSearchParams(query + (body ? '&' + body : ''));
       requests.push(`${req.method} ${path}`);
-      const signed = path === '/api/v3/myTrades' || path === '/api/v3/account' || path === '/api/v3/order' || path === '/api/v3/openOrders' || path.startsWith('/sapi/');
+      const signed =
+        path === '/api/v3/myTrades' ||
+        path === '/api/v3/account' ||
+        path === '/api/v3/order' ||
+        path === '/api/v3/openOrders' ||
+        path.startsWith('/sapi/');
       if (signed) {
         const bad = verify(req, query, body);
         if (bad === 'key') return err(res, 401, -2015, 'Invalid API-key, IP, or permissions for action.');
         if (bad === 'sig') return err(res, 400, -1022, 'Signature for this request is not valid.');
       }
       if (req.method === 'GET' && path === '/api/v3/exchangeInfo') {
-        return json(res, 200, { timezone: 'UTC', serverTime: Date.now(), rateLimits: [], exchangeFilters: [], symbols: [...markets.values()].map(marketInfo) });
+        return json(res, 200, {
+          timezone: 'UTC',
+          serverTime: Date.now(),
+          rateLimits: [],
+          exchangeFilters: [],
+          symbols: [...markets.values()].map(marketInfo),
+        });
       }
       if (req.method === 'GET' && path === '/api/v3/time') return json(res, 200, { serverTime: Date.now() });
       if (req.method === 'GET' && path === '/api/v3/ticker/24hr') {
@@ -229,26 +313,67 @@ export async function startBinanceEmulator(opts: EmulatorOptions): Promise<Binan
         const s = m.price.toFixed(8);
         const now = Date.now();
         return json(res, 200, {
-          symbol: m.symbol, priceChange: '0', priceChangePercent: '0', weightedAvgPrice: s, prevClosePrice: s, lastPrice: s, lastQty: '1',
-          bidPrice: s, bidQty: '1', askPrice: s, askQty: '1', openPrice: s, highPrice: s, lowPrice: s, volume: '100', quoteVolume: '100',
-          openTime: now - 86_400_000, closeTime: now, firstId: 1, lastId: 2, count: 2,
+          symbol: m.symbol,
+          priceChange: '0',
+          priceChangePercent: '0',
+          weightedAvgPrice: s,
+          prevClosePrice: s,
+          lastPrice: s,
+          lastQty: '1',
+          bidPrice: s,
+          bidQty: '1',
+          askPrice: s,
+          askQty: '1',
+          openPrice: s,
+          highPrice: s,
+          lowPrice: s,
+          volume: '100',
+          quoteVolume: '100',
+          openTime: now - 86_400_000,
+          closeTime: now,
+          firstId: 1,
+          lastId: 2,
+          count: 2,
         });
       }
       if (req.method === 'GET' && path === '/api/v3/account') {
         return json(res, 200, {
-          makerCommission: 10, takerCommission: 10, buyerCommission: 0, sellerCommission: 0, canTrade: true, canWithdraw: false, canDeposit: true,
-          updateTime: Date.now(), accountType: 'SPOT', permissions: ['SPOT'],
-          balances: [...balances.entries()].map(([asset, free]) => ({ asset, free: free.toFixed(8), locked: '0.00000000' })),
+          makerCommission: 10,
+          takerCommission: 10,
+          buyerCommission: 0,
+          sellerCommission: 0,
+          canTrade: true,
+          canWithdraw: false,
+          canDeposit: true,
+          updateTime: Date.now(),
+          accountType: 'SPOT',
+          permissions: ['SPOT'],
+          balances: [...balances.entries()].map(([asset, free]) => ({
+            asset,
+            free: free.toFixed(8),
+            locked: '0.00000000',
+          })),
         });
       }
       if (req.method === 'GET' && path === '/sapi/v1/account/apiRestrictions') {
-        return json(res, 200, { ipRestrict: false, createTime: Date.now(), enableWithdrawals: false, enableReading: true, enableSpotAndMarginTrading: true });
+        return json(res, 200, {
+          ipRestrict: false,
+          createTime: Date.now(),
+          enableWithdrawals: false,
+          enableReading: true,
+          enableSpotAndMarginTrading: true,
+        });
       }
       if (path === '/api/v3/order' && req.method === 'GET') {
         const cid = p.get('origClientOrderId');
         const oid = p.get('orderId');
         // Binance returns the LATEST order with that client id.
-        const o = [...orders].reverse().find((x) => (cid ? x.clientOrderId === cid : String(x.orderId) === oid) && x.symbol === p.get('symbol'));
+        const o = [...orders]
+          .reverse()
+          .find(
+            (x) =>
+              (cid ? x.clientOrderId === cid : String(x.orderId) === oid) && x.symbol === p.get('symbol'),
+          );
         if (!o) return err(res, 400, -2013, 'Order does not exist.');
         return json(res, 200, orderJson(o, false));
       }
@@ -257,29 +382,66 @@ export async function startBinanceEmulator(opts: EmulatorOptions): Promise<Binan
         if (!m) return err(res, 400, -1121, 'Invalid symbol.');
         const side = p.get('side') as 'BUY' | 'SELL';
         const type = p.get('type') as EmuOrder['type'];
-        if (!['MARKET', 'LIMIT', 'STOP_LOSS_LIMIT', 'TAKE_PROFIT_LIMIT'].includes(type)) return err(res, 400, -1116, 'Invalid orderType.');
+        if (!['MARKET', 'LIMIT', 'STOP_LOSS_LIMIT', 'TAKE_PROFIT_LIMIT'].includes(type))
+          return err(res, 400, -1116, 'Invalid orderType.');
         const stopPrice = Number(p.get('stopPrice') ?? 0);
-        if (type.endsWith('_LIMIT') && !(stopPrice > 0)) return err(res, 400, -1102, "Mandatory parameter 'stopPrice' was not sent, was empty/null, or malformed.");
+        if (type.endsWith('_LIMIT') && !(stopPrice > 0))
+          return err(
+            res,
+            400,
+            -1102,
+            "Mandatory parameter 'stopPrice' was not sent, was empty/null, or malformed.",
+          );
         const qty = Number(p.get('quantity'));
         const cid = p.get('newClientOrderId') ?? `emu-${nextId}`;
-        if (!(qty > 0) || !isMultiple(qty, m.stepSize) || qty < Number(m.minQty)) return err(res, 400, -1013, 'Filter failure: LOT_SIZE');
+        if (!(qty > 0) || !isMultiple(qty, m.stepSize) || qty < Number(m.minQty))
+          return err(res, 400, -1013, 'Filter failure: LOT_SIZE');
         const limitPrice = type !== 'MARKET' ? Number(p.get('price')) : undefined;
-        if (limitPrice !== undefined && !isMultiple(limitPrice, m.tickSize)) return err(res, 400, -1013, 'Filter failure: PRICE_FILTER');
+        if (limitPrice !== undefined && !isMultiple(limitPrice, m.tickSize))
+          return err(res, 400, -1013, 'Filter failure: PRICE_FILTER');
         const px = m.price;
-        if (qty * (limitPrice ?? px) < Number(m.minNotional)) return err(res, 400, -1013, 'Filter failure: NOTIONAL');
-        if (orders.some((o) => o.clientOrderId === cid && (o.status === 'NEW' || o.status === 'PARTIALLY_FILLED'))) {
+        if (qty * (limitPrice ?? px) < Number(m.minNotional))
+          return err(res, 400, -1013, 'Filter failure: NOTIONAL');
+        if (
+          orders.some(
+            (o) => o.clientOrderId === cid && (o.status === 'NEW' || o.status === 'PARTIALLY_FILLED'),
+          )
+        ) {
           return err(res, 400, -2010, 'Duplicate order sent.');
         }
         const need = side === 'BUY' ? qty * (limitPrice ?? px) : qty;
         if ((balances.get(side === 'BUY' ? m.quote : m.base) ?? 0) < need - 1e-12) {
           return err(res, 400, -2010, 'Account has insufficient balance for requested action.');
         }
-        const o: EmuOrder = { orderId: nextId++, clientOrderId: cid, symbol: m.symbol, side, type, origQty: qty, executedQty: 0, price: limitPrice ?? 0, avgPrice: 0, status: 'NEW', time: Date.now(), commission: 0, commissionAsset: m.quote, trades: [], stopPrice };
+        const o: EmuOrder = {
+          orderId: nextId++,
+          clientOrderId: cid,
+          symbol: m.symbol,
+          side,
+          type,
+          origQty: qty,
+          executedQty: 0,
+          price: limitPrice ?? 0,
+          avgPrice: 0,
+          status: 'NEW',
+          time: Date.now(),
+          commission: 0,
+          commissionAsset: m.quote,
+          trades: [],
+          stopPrice,
+        };
         // Conditional orders rest until the test triggers them.
-        const marketable = stopPrice > 0 ? false : limitPrice === undefined || (side === 'BUY' ? limitPrice >= px : limitPrice <= px);
+        const marketable =
+          stopPrice > 0
+            ? false
+            : limitPrice === undefined || (side === 'BUY' ? limitPrice >= px : limitPrice <= px);
         if (marketable) {
           if (type === 'LIMIT' && partial !== undefined) {
-            const q = Number((Math.floor((qty * partial) / Number(m.stepSize)) * Number(m.stepSize)).toFixed(decimalsOf(m.stepSize)));
+            const q = Number(
+              (Math.floor((qty * partial) / Number(m.stepSize)) * Number(m.stepSize)).toFixed(
+                decimalsOf(m.stepSize),
+              ),
+            );
             if (q > 0) fill(o, q, px);
             partial = undefined;
           } else fill(o, qty, px);
@@ -298,14 +460,36 @@ export async function startBinanceEmulator(opts: EmulatorOptions): Promise<Binan
         const sym = p.get('symbol');
         const oid = p.get('orderId');
         const list = orders.filter((o) => o.symbol === sym && (!oid || String(o.orderId) === oid));
-        return json(res, 200, list.flatMap((o) => o.trades.map((t) => ({
-          symbol: o.symbol, id: t.id, orderId: o.orderId, orderListId: -1, price: t.price.toFixed(8), qty: t.qty.toFixed(8),
-          quoteQty: (t.price * t.qty).toFixed(8), commission: t.commission.toFixed(8), commissionAsset: t.commissionAsset, time: t.time,
-          isBuyer: o.side === 'BUY', isMaker: false, isBestMatch: true,
-        }))));
+        return json(
+          res,
+          200,
+          list.flatMap((o) =>
+            o.trades.map((t) => ({
+              symbol: o.symbol,
+              id: t.id,
+              orderId: o.orderId,
+              orderListId: -1,
+              price: t.price.toFixed(8),
+              qty: t.qty.toFixed(8),
+              quoteQty: (t.price * t.qty).toFixed(8),
+              commission: t.commission.toFixed(8),
+              commissionAsset: t.commissionAsset,
+              time: t.time,
+              isBuyer: o.side === 'BUY',
+              isMaker: false,
+              isBestMatch: true,
+            })),
+          ),
+        );
       }
       if (path === '/api/v3/openOrders' && req.method === 'GET') {
-        return json(res, 200, orders.filter((o) => o.status === 'NEW' || o.status === 'PARTIALLY_FILLED').map((o) => orderJson(o, false)));
+        return json(
+          res,
+          200,
+          orders
+            .filter((o) => o.status === 'NEW' || o.status === 'PARTIALLY_FILLED')
+            .map((o) => orderJson(o, false)),
+        );
       }
       return err(res, 404, -1, `emulator: no route ${req.method} ${path}`);
     });
@@ -326,14 +510,16 @@ export async function startBinanceEmulator(opts: EmulatorOptions): Promise<Binan
     },
     fillRest(cid) {
       const o = orders.find((x) => x.clientOrderId === cid);
-      if (o && o.executedQty < o.origQty) fill(o, Number((o.origQty - o.executedQty).toFixed(12)), markets.get(o.symbol)!.price);
+      if (o && o.executedQty < o.origQty)
+        fill(o, Number((o.origQty - o.executedQty).toFixed(12)), markets.get(o.symbol)!.price);
     },
     ordersFor: (cid) => orders.filter((o) => o.clientOrderId === cid),
     trigger(cid) {
       const o = orders.find((x) => x.clientOrderId === cid && x.stopPrice > 0 && x.status === 'NEW');
       if (o) fill(o, o.origQty, o.price);
     },
-    waitForOrders: (n) => new Promise<void>((resolve) => (orders.length >= n ? resolve() : waiters.push({ n, resolve }))),
+    waitForOrders: (n) =>
+      new Promise<void>((resolve) => (orders.length >= n ? resolve() : waiters.push({ n, resolve }))),
     close: () =>
       new Promise<void>((r) => {
         for (const t of pendingTimers) clearTimeout(t);

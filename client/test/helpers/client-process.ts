@@ -21,11 +21,22 @@ export interface ClientProc extends EventEmitter {
   stdout: string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Resolves at the first log line matching pred (already seen lines count). */
-  waitLog(pred: (l: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitLog(
+    pred: (l: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
 }
 
-export function startClient(args: string[], env: Record<string, string | undefined>, cwd: string): ClientProc {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env['PATH'], ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startClient(
+  args: string[],
+  env: Record<string, string | undefined>,
+  cwd: string,
+): ClientProc {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd,
+    env: { PATH: process.env['PATH'], ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const em = new EventEmitter() as ClientProc;
   em.child = child;
   em.logs = [];
@@ -46,7 +57,13 @@ export function startClient(args: string[], env: Record<string, string | undefin
     new Promise((resolve, reject) => {
       const seen = em.logs.find(pred);
       if (seen) return resolve(seen);
-      const timer = setTimeout(() => (em.off('log', on), reject(new Error('log line not seen; last: ' + JSON.stringify(em.logs.slice(-5))))), timeoutMs);
+      const timer = setTimeout(
+        () => (
+          em.off('log', on),
+          reject(new Error('log line not seen; last: ' + JSON.stringify(em.logs.slice(-5))))
+        ),
+        timeoutMs,
+      );
       const on = (l: Record<string, unknown>) => {
         if (!pred(l)) return;
         clearTimeout(timer);
@@ -65,9 +82,16 @@ export function startClient(args: string[], env: Record<string, string | undefin
 }
 
 /** Run a one-shot command (status, history, pause...) and return stdout. */
-export function runCli(args: string[], env: Record<string, string | undefined>, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  env: Record<string, string | undefined>,
+  cwd: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((r) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env['PATH'], ...env } });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd,
+      env: { PATH: process.env['PATH'], ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -76,14 +76,16 @@ export class FakeSignalServer extends EventEmitter {
     let s = await this.signer.sign(baseSignal(seq, { epoch: this.epoch, ...over }));
     if (opts.badSig) s = { ...s, confidence: s.confidence === 0.9 ? 0.91 : 0.9 };
     this.signals.push(s);
-    if (!this.dropLive.has(seq)) for (const k of this.socks) if (k.subscribed) this.send(k, { type: 'signal', signal: s });
+    if (!this.dropLive.has(seq))
+      for (const k of this.socks) if (k.subscribed) this.send(k, { type: 'signal', signal: s });
     return s;
   }
 
   /** Store an already-built signal (forged, unsigned, ...) as history and broadcast it like `publish` does. */
   publishRaw(s: Signal): Signal {
     this.signals.push(s);
-    if (!this.dropLive.has(s.seq)) for (const k of this.socks) if (k.subscribed) this.send(k, { type: 'signal', signal: s });
+    if (!this.dropLive.has(s.seq))
+      for (const k of this.socks) if (k.subscribed) this.send(k, { type: 'signal', signal: s });
     return s;
   }
 
@@ -130,7 +132,12 @@ export class FakeSignalServer extends EventEmitter {
       head_seq: this.head,
       heartbeat_ms: this.heartbeatMs,
       authenticated: true,
-      limits: { max_frame_bytes: 16384, frames_per_second: 50, max_replay: this.maxReplay, max_backpressure_bytes: 1 << 20 },
+      limits: {
+        max_frame_bytes: 16384,
+        frames_per_second: 50,
+        max_replay: this.maxReplay,
+        max_backpressure_bytes: 1 << 20,
+      },
       time: Date.now(),
     });
     k.hb = setInterval(() => {
@@ -143,7 +150,14 @@ export class FakeSignalServer extends EventEmitter {
       this.subscribes.push({ from_seq, epoch });
       this.emit('subscribe', f.value);
       const from = from_seq ?? this.head;
-      const base = { type: 'subscribed', epoch: this.epoch, from_seq: from, head_seq: this.head, first_seq: this.firstSeq, filtered: false };
+      const base = {
+        type: 'subscribed',
+        epoch: this.epoch,
+        from_seq: from,
+        head_seq: this.head,
+        first_seq: this.firstSeq,
+        filtered: false,
+      };
       const refuse = (reason: string) => {
         k.subscribed = false;
         this.send(k, { ...base, replay_count: 0, recovered: false, reason });
@@ -167,14 +181,24 @@ export class FakeSignalServer extends EventEmitter {
   private onHttp(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', this.url);
     const json = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': status >= 400 ? 'application/problem+json' : 'application/json' });
+      res.writeHead(status, {
+        'content-type': status >= 400 ? 'application/problem+json' : 'application/json',
+      });
       res.end(JSON.stringify(body));
     };
     if (url.pathname === '/v1/keys/signing') return json(200, { keys: [this.signer.jwk] });
-    if (url.pathname === '/healthz') return json(200, { status: 'ok', transport: 'fake', epoch: this.epoch, head_seq: this.head });
+    if (url.pathname === '/healthz')
+      return json(200, { status: 'ok', transport: 'fake', epoch: this.epoch, head_seq: this.head });
     if (url.pathname === '/v1/signals' && req.method === 'GET') {
-      if (req.headers.authorization !== `Bearer ${this.key}`) return json(401, { type: 'about:blank', title: 'Unauthorized', status: 401, code: 'unauthenticated' });
-      if (!this.historyAvailable) return json(503, { type: 'about:blank', title: 'Unavailable', status: 503, code: 'unavailable' });
+      if (req.headers.authorization !== `Bearer ${this.key}`)
+        return json(401, {
+          type: 'about:blank',
+          title: 'Unauthorized',
+          status: 401,
+          code: 'unauthenticated',
+        });
+      if (!this.historyAvailable)
+        return json(503, { type: 'about:blank', title: 'Unavailable', status: 503, code: 'unavailable' });
       const after = Number(url.searchParams.get('after_seq') ?? 0);
       const limit = Number(url.searchParams.get('limit') ?? 100);
       const page = this.signals.filter((s) => s.seq > after).slice(0, limit);

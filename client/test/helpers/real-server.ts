@@ -18,14 +18,32 @@ export interface RealServer {
 }
 
 export async function startRealServer(dataDir: string, heartbeatMs = 500): Promise<RealServer> {
-  const child = spawn(process.execPath, [SERVER_CLI, 'serve', '--data-dir', dataDir, '--port', '0', '--host', '127.0.0.1', '--heartbeat-ms', String(heartbeatMs)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env['PATH'] },
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      SERVER_CLI,
+      'serve',
+      '--data-dir',
+      dataDir,
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--heartbeat-ms',
+      String(heartbeatMs),
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env['PATH'] },
+    },
+  );
   const lines: string[] = [];
   const port = await new Promise<number>((resolvePort, reject) => {
     const rl = createInterface({ input: child.stdout! });
-    const timer = setTimeout(() => reject(new Error('server did not log "listening": ' + lines.slice(-5).join('\n'))), 20_000);
+    const timer = setTimeout(
+      () => reject(new Error('server did not log "listening": ' + lines.slice(-5).join('\n'))),
+      20_000,
+    );
     rl.on('line', (line) => {
       lines.push(line);
       try {
@@ -39,7 +57,10 @@ export async function startRealServer(dataDir: string, heartbeatMs = 500): Promi
       }
     });
     child.stderr!.on('data', (d: Buffer) => lines.push(d.toString()));
-    child.on('exit', (code) => (clearTimeout(timer), reject(new Error(`server exited ${code}: ${lines.join('\n')}`))));
+    child.on(
+      'exit',
+      (code) => (clearTimeout(timer), reject(new Error(`server exited ${code}: ${lines.join('\n')}`))),
+    );
   });
   const url = `http://127.0.0.1:${port}`;
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
@@ -47,11 +68,26 @@ export async function startRealServer(dataDir: string, heartbeatMs = 500): Promi
     url,
     child,
     async createKey(name, scope) {
-      const { stdout } = await promisify(execFile)(process.execPath, [SERVER_CLI, 'keys', 'create', '--data-dir', dataDir, '--name', name, '--scope', scope, '--json']);
+      const { stdout } = await promisify(execFile)(process.execPath, [
+        SERVER_CLI,
+        'keys',
+        'create',
+        '--data-dir',
+        dataDir,
+        '--name',
+        name,
+        '--scope',
+        scope,
+        '--json',
+      ]);
       return (JSON.parse(stdout.trim().split('\n').at(-1)!) as { key: string }).key;
     },
     async publish(key, classification) {
-      const res = await fetch(`${url}/v1/signals`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(classification) });
+      const res = await fetch(`${url}/v1/signals`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify(classification),
+      });
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };
     },
     async stop() {

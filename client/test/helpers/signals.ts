@@ -17,7 +17,9 @@ export async function createSigner(): Promise<TestSigner> {
     privateKey,
     async sign(s) {
       const payload = new TextEncoder().encode(canonicalJson(signedPart(s as Signal)));
-      const jws = await new CompactSign(payload).setProtectedHeader({ alg: 'EdDSA', kid: 'test-1' }).sign(privateKey);
+      const jws = await new CompactSign(payload)
+        .setProtectedHeader({ alg: 'EdDSA', kid: 'test-1' })
+        .sign(privateKey);
       const [h, , sig] = jws.split('.');
       return { ...s, sig: `${h}..${sig}` } as Signal;
     },
