@@ -1,4 +1,4 @@
-import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from 'uWebSockets.js';
+import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import {
   ClientFrame,
   CloseCode,
@@ -7,12 +7,10 @@ import {
   PROTOCOL_VERSION,
   ServerFrame,
   UnrecoverableReason,
-  WS_BEARER_PROTOCOL_PREFIX,
-  WS_SUBPROTOCOL,
   parseClientFrame,
   type SubscribeFrame,
 } from '@catalyst-signal/shared';
-import { bearerToken, hasScope, type Authenticator, type Principal } from '../auth/authenticator.js';
+import { hasScope, type Authenticator, type Principal } from '../auth/authenticator.js';
 import type { Config } from '../config.js';
 import type { Limits } from '../limits.js';
 import type { Logger } from '../logger.js';
@@ -20,6 +18,7 @@ import type { Metrics } from '../metrics.js';
 import type { SignalStore, StoredSignal } from '../store/signals.js';
 import { compileFilter, FilterGroups, type CompiledFilter } from './filters.js';
 import { replayStep, signalFrame } from './replay.js';
+import { upgrade } from './upgrade.js';
 
 const ALL = 'sig';
 const HEARTBEAT = 'hb';
@@ -98,7 +97,20 @@ export class Stream {
       closeOnBackpressureLimit: 1,
       idleTimeout: c.ws_idle_timeout_s,
       sendPingsAutomatically: true,
-      upgrade: (res, req, ctx) => void this.upgrade(res, req, ctx),
+      upgrade: (res, req, ctx) =>
+        void upgrade(
+          {
+            limits: d.limits,
+            auth: d.auth,
+            metrics: d.metrics,
+            closing: () => this.closing,
+            atKeyLimit: (id) => this.atKeyLimit(id),
+            socketData: (ip, principal) => this.socketData(ip, principal),
+          },
+          res,
+          req,
+          ctx,
+        ),
       open: (ws) => this.open(ws),
       message: (ws, msg, isBinary) => this.message(ws, msg, isBinary),
       drain: (ws) => this.drain(ws),
@@ -135,75 +147,8 @@ export class Stream {
 
   // ---- upgrade and auth ----
 
-  private async upgrade(res: HttpResponse, req: HttpRequest, ctx: us_socket_context_t): Promise<void> {
-    const key = req.getHeader('sec-websocket-key');
-    const protocols = req.getHeader('sec-websocket-protocol');
-    const extensions = req.getHeader('sec-websocket-extensions');
-    const authorization = req.getHeader('authorization');
-    const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
-    let aborted = false;
-    res.onAborted(() => (aborted = true));
-    const reject = (status: string, code: string, message: string, retryAfterMs?: number) => {
-      if (aborted) return;
-      res.cork(() => {
-        res.writeStatus(status).writeHeader('Content-Type', 'application/problem+json');
-        if (retryAfterMs !== undefined)
-          res.writeHeader('Retry-After', String(Math.ceil(retryAfterMs / 1000)));
-        res.end(
-          JSON.stringify({ title: status, status: Number(status.slice(0, 3)), code, detail: message }),
-          true,
-        );
-      });
-    };
-    if (this.closing) return reject('503 Service Unavailable', ErrorCode.unavailable, 'shutting down');
-
-    const conn = await this.d.limits.wsConnectionsPerIp.consume(ip);
-    if (!conn.ok) {
-      this.d.metrics.rateLimited.inc({ kind: 'ws_connections' });
-      return reject(
-        '429 Too Many Requests',
-        ErrorCode.rateLimited,
-        'too many connections from this address',
-        conn.retryAfterMs,
-      );
-    }
-    const offered = protocols
-      .split(',')
-      .map((p) => p.trim())
-      .filter(Boolean);
-    const bearerProto = offered.find((p) => p.startsWith(WS_BEARER_PROTOCOL_PREFIX));
-    const token = bearerToken(authorization) ?? bearerProto?.slice(WS_BEARER_PROTOCOL_PREFIX.length);
-
-    let principal: Principal | undefined;
-    if (token) {
-      const blocked = await this.d.limits.authFailures.exhausted(ip);
-      if (!blocked.ok)
-        return reject(
-          '429 Too Many Requests',
-          ErrorCode.rateLimited,
-          'too many failed attempts',
-          blocked.retryAfterMs,
-        );
-      const r = await this.d.auth.authenticate(token);
-      if (!r.ok) {
-        this.d.metrics.authFailures.inc({ transport: 'ws' });
-        await this.d.limits.authFailures.penalty(ip);
-        return reject('401 Unauthorized', ErrorCode.unauthenticated, 'invalid credentials');
-      }
-      if (!hasScope(r.principal, 'read'))
-        return reject('403 Forbidden', ErrorCode.forbidden, 'read scope required');
-      if (this.atKeyLimit(r.principal.id)) {
-        this.d.metrics.rateLimited.inc({ kind: 'ws_per_key' });
-        return reject(
-          '429 Too Many Requests',
-          ErrorCode.rateLimited,
-          'too many concurrent connections for this key',
-        );
-      }
-      principal = r.principal;
-    }
-    if (aborted) return;
-    const data: SocketData = {
+  private socketData(ip: string, principal: Principal | undefined): SocketData {
+    return {
       id: this.nextId++,
       ip,
       principal,
@@ -216,15 +161,6 @@ export class Stream {
       sub: undefined,
       gen: 0,
     };
-    // Browsers authenticating by subprotocol must get one of their offered protocols back.
-    const chosen = bearerProto
-      ? offered.includes(WS_SUBPROTOCOL)
-        ? WS_SUBPROTOCOL
-        : bearerProto
-      : offered.includes(WS_SUBPROTOCOL)
-        ? WS_SUBPROTOCOL
-        : '';
-    res.cork(() => res.upgrade(data, key, chosen, extensions, ctx));
   }
 
   private open(ws: Ws): void {

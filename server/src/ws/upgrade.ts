@@ -1,0 +1,98 @@
+import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
+import { ErrorCode, WS_BEARER_PROTOCOL_PREFIX, WS_SUBPROTOCOL } from '@catalyst-signal/shared';
+import { bearerToken, hasScope, type Authenticator, type Principal } from '../auth/authenticator.js';
+import type { Limits } from '../limits.js';
+import type { Metrics } from '../metrics.js';
+import type { SocketData } from './stream.js';
+
+export interface UpgradeDeps {
+  limits: Limits;
+  auth: Authenticator;
+  metrics: Metrics;
+  closing(): boolean;
+  atKeyLimit(principalId: string): boolean;
+  socketData(ip: string, principal: Principal | undefined): SocketData;
+}
+
+/**
+ * Admission of a WebSocket: per-IP connection rate, then credentials from the Authorization header or a
+ * `bearer.<token>` subprotocol (none: the socket opens unauthenticated and must send `auth` in time).
+ * Refusals are plain HTTP answers (401/403/429/503), never an open socket.
+ */
+export async function upgrade(
+  d: UpgradeDeps,
+  res: HttpResponse,
+  req: HttpRequest,
+  ctx: us_socket_context_t,
+): Promise<void> {
+  const key = req.getHeader('sec-websocket-key');
+  const protocols = req.getHeader('sec-websocket-protocol');
+  const extensions = req.getHeader('sec-websocket-extensions');
+  const authorization = req.getHeader('authorization');
+  const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
+  let aborted = false;
+  res.onAborted(() => (aborted = true));
+  const reject = (status: string, code: string, message: string, retryAfterMs?: number) => {
+    if (aborted) return;
+    res.cork(() => {
+      res.writeStatus(status).writeHeader('Content-Type', 'application/problem+json');
+      if (retryAfterMs !== undefined) res.writeHeader('Retry-After', String(Math.ceil(retryAfterMs / 1000)));
+      res.end(
+        JSON.stringify({ title: status, status: Number(status.slice(0, 3)), code, detail: message }),
+        true,
+      );
+    });
+  };
+  if (d.closing()) return reject('503 Service Unavailable', ErrorCode.unavailable, 'shutting down');
+
+  const conn = await d.limits.wsConnectionsPerIp.consume(ip);
+  if (!conn.ok) {
+    d.metrics.rateLimited.inc({ kind: 'ws_connections' });
+    return reject(
+      '429 Too Many Requests',
+      ErrorCode.rateLimited,
+      'too many connections from this address',
+      conn.retryAfterMs,
+    );
+  }
+  const offered = protocols
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  const bearerProto = offered.find((p) => p.startsWith(WS_BEARER_PROTOCOL_PREFIX));
+  const token = bearerToken(authorization) ?? bearerProto?.slice(WS_BEARER_PROTOCOL_PREFIX.length);
+
+  let principal: Principal | undefined;
+  if (token) {
+    const blocked = await d.limits.authFailures.exhausted(ip);
+    if (!blocked.ok)
+      return reject(
+        '429 Too Many Requests',
+        ErrorCode.rateLimited,
+        'too many failed attempts',
+        blocked.retryAfterMs,
+      );
+    const r = await d.auth.authenticate(token);
+    if (!r.ok) {
+      d.metrics.authFailures.inc({ transport: 'ws' });
+      await d.limits.authFailures.penalty(ip);
+      return reject('401 Unauthorized', ErrorCode.unauthenticated, 'invalid credentials');
+    }
+    if (!hasScope(r.principal, 'read'))
+      return reject('403 Forbidden', ErrorCode.forbidden, 'read scope required');
+    if (d.atKeyLimit(r.principal.id)) {
+      d.metrics.rateLimited.inc({ kind: 'ws_per_key' });
+      return reject(
+        '429 Too Many Requests',
+        ErrorCode.rateLimited,
+        'too many concurrent connections for this key',
+      );
+    }
+    principal = r.principal;
+  }
+  if (aborted) return;
+  const data = d.socketData(ip, principal);
+  // Browsers authenticating by subprotocol must get one of their offered protocols back.
+  const chosen = offered.includes(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : (bearerProto ?? '');
+  res.cork(() => res.upgrade(data, key, chosen, extensions, ctx));
+}
