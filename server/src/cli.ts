@@ -109,7 +109,10 @@ program
   .command('publish [file]')
   .description('post classifications from a JSONL file (or - for stdin), reporting each line')
   .option('--url <url>', 'server URL', process.env.CATALYST_URL ?? 'http://127.0.0.1:8787')
-  .option('--key <key>', 'publish key (env CATALYST_PUBLISH_KEY; never a default here, so --help cannot print it)')
+  .option(
+    '--key <key>',
+    'publish key (env CATALYST_PUBLISH_KEY; never a default here, so --help cannot print it)',
+  )
   .option('--batch <n>', 'classifications per request', '100')
   .action((file, o) =>
     run(async () => {

@@ -10,7 +10,9 @@ const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
 
 describe('catalyst-server CLI', () => {
   it('help never prints a secret taken from the environment', async () => {
-    const r = await runCli(['publish', '--help'], { env: { CATALYST_PUBLISH_KEY: 'cat_000000000000_supersecret' } });
+    const r = await runCli(['publish', '--help'], {
+      env: { CATALYST_PUBLISH_KEY: 'cat_000000000000_supersecret' },
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).not.toContain('supersecret');
   });

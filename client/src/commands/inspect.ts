@@ -41,15 +41,13 @@ export function statusCommand(ctx: Context, opts: { json?: boolean }): string {
         .openIntents()
         .map((i) => ({ id: i.client_order_id, seq: i.seq, market: i.market, status: i.status })),
       gaps: j.gaps(5),
-      last_decisions: j
-        .decisions({ limit: 10 })
-        .map((d) => ({
-          seq: d.seq,
-          symbol: d.symbol,
-          verdict: d.verdict,
-          reason: d.reason,
-          at: iso(d.decided_at),
-        })),
+      last_decisions: j.decisions({ limit: 10 }).map((d) => ({
+        seq: d.seq,
+        symbol: d.symbol,
+        verdict: d.verdict,
+        reason: d.reason,
+        at: iso(d.decided_at),
+      })),
     };
     if (opts.json) return JSON.stringify(data, null, 2);
     const t = data.today;
