@@ -310,8 +310,13 @@ export class Connection extends EventEmitter {
             this.subscribe('seq gap');
           }
         } else {
-          await this.catchUp(item.sub);
-          if (!this.stopped && item.gen === this.gen) this.subscribe(`after ${item.sub.reason}`);
+          const progressed = await this.catchUp(item.sub);
+          if (!this.stopped && item.gen === this.gen) {
+            // No way forward right now (history unavailable or not advancing): drop the socket and let
+            // the reconnect backoff pace the next try, instead of a tight subscribe/REST loop.
+            if (progressed) this.subscribe(`after ${item.sub.reason}`);
+            else this.ws?.terminate();
+          }
         }
       } catch (e) {
         if (e instanceof FatalStreamError) return this.fatal(e);
@@ -339,24 +344,27 @@ export class Connection extends EventEmitter {
     return 'applied';
   }
 
-  /** recovered:false (trimmed / too_far_behind): page REST history from the cursor, else accept the gap. */
-  private async catchUp(sub: SubscribedFrame): Promise<void> {
+  /**
+   * recovered:false (trimmed / too_far_behind): page REST history from the cursor, else accept the gap.
+   * Resolves false when neither worked, so the caller backs off instead of asking again at once.
+   */
+  private async catchUp(sub: SubscribedFrame): Promise<boolean> {
     const http = { baseUrl: this.o.baseUrl, key: this.o.key };
     try {
       for (;;) {
-        if (this.stopped) return;
+        if (this.stopped) return true;
         const c = this.o.cursor.cursor();
         const page = await fetchHistory(http, c.seq, 1000);
         if (page.epoch !== sub.epoch)
           throw new FatalStreamError('epoch_changed', `history epoch ${page.epoch} != ${sub.epoch}`);
         for (const s of page.signals) {
-          if (this.stopped) return;
+          if (this.stopped) return true;
           const cur = this.o.cursor.cursor();
           if (s.seq > cur.seq + 1)
             this.acceptGap(sub.epoch, cur.seq + 1, s.seq - 1, `${sub.reason}: missing from history`);
           await this.applyOne(s, this.now());
         }
-        if (page.signals.length === 0 || page.next_after_seq >= page.head_seq) return;
+        if (page.signals.length === 0 || page.next_after_seq >= page.head_seq) return true;
         // A page that did not move the cursor would be asked for again forever (a broken or hostile server).
         if (this.o.cursor.cursor().seq <= c.seq) throw new Error(`history did not advance past seq ${c.seq}`);
       }
@@ -364,8 +372,9 @@ export class Connection extends EventEmitter {
       if (e instanceof FatalStreamError) throw e;
       const c = this.o.cursor.cursor();
       this.o.log.error({ err: (e as Error).message }, 'cannot page history over REST');
-      if (sub.first_seq - 1 > c.seq)
-        this.acceptGap(sub.epoch, c.seq + 1, sub.first_seq - 1, `${sub.reason}: history unavailable`);
+      if (sub.first_seq - 1 <= c.seq) return false;
+      this.acceptGap(sub.epoch, c.seq + 1, sub.first_seq - 1, `${sub.reason}: history unavailable`);
+      return true;
     }
   }
 

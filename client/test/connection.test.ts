@@ -194,6 +194,24 @@ describe('connection', () => {
     expect(journal.gaps()[0]).toMatchObject({ from_seq: 6, to_seq: 7 });
   });
 
+  it('a history endpoint that never advances is abandoned and retried with backoff, not polled in a loop', async () => {
+    await server.close();
+    server = await FakeSignalServer.start({ heartbeatMs: 200, maxReplay: 2 });
+    for (let i = 0; i < 6; i++) await server.publish();
+    journal.setCursor(server.epoch, 1); // 5 behind > max_replay 2: too_far_behind, so the client pages REST
+    server.historyStuck = true; // every page is [seq 1]: nothing past the cursor, ever
+    const c = await connect();
+    let reconnects = 0;
+    await waitEvent(c, 'reconnecting', () => ++reconnects >= 2);
+    // One history request per connection attempt, not a tight loop; nothing applied, no gap invented.
+    expect(server.historyRequests).toBeLessThanOrEqual(server.connections);
+    expect(applied).toEqual([]);
+    expect(journal.gaps()).toEqual([]);
+    server.historyStuck = false; // the server heals: the next attempt catches up through REST
+    await waitApplied(c, 6);
+    expect(applied.map((a) => a.seq)).toEqual([2, 3, 4, 5, 6]);
+  });
+
   it('too_far_behind: pages REST history through the same path, then streams live, no gap', async () => {
     await server.close();
     server = await FakeSignalServer.start({ heartbeatMs: 200, maxReplay: 2 });

@@ -37,6 +37,9 @@ export class FakeSignalServer extends EventEmitter {
   dropLive = new Set<number>();
   heartbeatsOn = true;
   historyAvailable = true;
+  /** A broken or hostile history endpoint: answers every page request with the first retained signal. */
+  historyStuck = false;
+  historyRequests = 0;
   subscribes: { from_seq: number | undefined; epoch: string | undefined }[] = [];
   connections = 0;
   private socks = new Set<Sock>();
@@ -199,9 +202,12 @@ export class FakeSignalServer extends EventEmitter {
         });
       if (!this.historyAvailable)
         return json(503, { type: 'about:blank', title: 'Unavailable', status: 503, code: 'unavailable' });
+      this.historyRequests++;
       const after = Number(url.searchParams.get('after_seq') ?? 0);
       const limit = Number(url.searchParams.get('limit') ?? 100);
-      const page = this.signals.filter((s) => s.seq > after).slice(0, limit);
+      const page = this.historyStuck
+        ? this.signals.slice(0, 1)
+        : this.signals.filter((s) => s.seq > after).slice(0, limit);
       const next = page.length ? page[page.length - 1]!.seq : this.head;
       return json(200, { signals: page, next_after_seq: next, head_seq: this.head, epoch: this.epoch });
     }
