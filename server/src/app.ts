@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +13,7 @@ import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createSigner, loadOrCreateSigningKey, type Signer } from './signing.js';
 import { startCheckpointer } from './store/checkpointer.js';
-import { DB_FILE, openDb, type Db } from './store/db.js';
+import { DB_FILE, dbSizeBytes, openDb, type Db } from './store/db.js';
 import { KeyStore } from './store/keys.js';
 import { SignalStore } from './store/signals.js';
 import { Stream } from './ws/stream.js';
@@ -50,18 +50,6 @@ export function uwsTransport(): string {
   return fallback ? 'uws-js-fallback' : `uws-native (abi ${process.versions.modules})`;
 }
 
-function dbSize(dir: string): number {
-  let n = 0;
-  for (const f of [DB_FILE, `${DB_FILE}-wal`]) {
-    try {
-      n += statSync(path.join(dir, f)).size;
-    } catch {
-      /* the WAL may not exist yet */
-    }
-  }
-  return n;
-}
-
 function writable(db: Db): boolean {
   try {
     db.prepare(`UPDATE meta SET value = value WHERE key = 'epoch'`).run();
@@ -94,7 +82,7 @@ export async function startServer(
   const app = uWS.App();
   let stream: Stream | undefined = undefined;
   const metrics = createMetrics(
-    () => dbSize(config.data_dir),
+    () => dbSizeBytes(config.data_dir),
     () => stream?.connected ?? 0,
   );
   const ingestor = new Ingestor(

@@ -91,5 +91,8 @@ describe('health', () => {
     expect(Math.abs(h.time - Date.now())).toBeLessThan(5000);
     expect((await fetch(`${t.url}/readyz`)).status).toBe(200);
     expect((await fetch(`${t.url}/nope`)).status).toBe(404);
+    const put = await fetch(`${t.url}/v1/signals`, { method: 'PUT' });
+    expect(put.status).toBe(405);
+    expect((await put.json()).code).toBe('method_not_allowed');
   });
 });

@@ -64,6 +64,22 @@ export class PaperAdapter implements ExchangeAdapter {
     return { free: this.journal.paperBalances() };
   }
 
+  /** Journal and return an order that rests (a protective trigger) or was cancelled, with nothing filled. */
+  private unfilled(req: OrderRequest, status: 'open' | 'canceled'): OrderState {
+    const order: OrderState = {
+      clientOrderId: req.clientOrderId,
+      exchangeOrderId: `paper-${req.clientOrderId}`,
+      status,
+      amount: req.amount,
+      filled: 0,
+      average: undefined,
+      feeQuote: 0,
+      feeBase: 0,
+    };
+    this.journal.putPaperOrder(req.clientOrderId, order, {});
+    return order;
+  }
+
   async createOrder(req: OrderRequest): Promise<OrderState> {
     const existing = this.journal.paperOrder(req.clientOrderId) as OrderState | undefined;
     if (existing) return existing;
@@ -71,18 +87,7 @@ export class PaperAdapter implements ExchangeAdapter {
     if (!m) throw new ExchangeRejected('bad_symbol', `paper: unknown market ${req.market}`);
     if (req.trigger) {
       // Recorded as resting; paper mode does not watch prices between signals, so it never triggers.
-      const order: OrderState = {
-        clientOrderId: req.clientOrderId,
-        exchangeOrderId: `paper-${req.clientOrderId}`,
-        status: 'open',
-        amount: req.amount,
-        filled: 0,
-        average: undefined,
-        feeQuote: 0,
-        feeBase: 0,
-      };
-      this.journal.putPaperOrder(req.clientOrderId, order, {});
-      return order;
+      return this.unfilled(req, 'open');
     }
     const last = (await this.ticker(req.market)) ?? req.refPrice;
     const slip = this.config.paper.slippage_pct / 100;
@@ -91,18 +96,7 @@ export class PaperAdapter implements ExchangeAdapter {
       // Simulated as immediate-or-cancel: a limit that is not marketable now is cancelled unfilled.
       const marketable = req.side === 'buy' ? price <= req.price : price >= req.price;
       if (!marketable) {
-        const order: OrderState = {
-          clientOrderId: req.clientOrderId,
-          exchangeOrderId: `paper-${req.clientOrderId}`,
-          status: 'canceled',
-          amount: req.amount,
-          filled: 0,
-          average: undefined,
-          feeQuote: 0,
-          feeBase: 0,
-        };
-        this.journal.putPaperOrder(req.clientOrderId, order, {});
-        return order;
+        return this.unfilled(req, 'canceled');
       }
       price = req.side === 'buy' ? Math.min(price, req.price) : Math.max(price, req.price);
     }

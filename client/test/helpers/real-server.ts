@@ -1,8 +1,8 @@
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { promisify } from 'node:util';
+import { cliKey } from '../../../server/test/helpers/cli.js';
 
 /** The REAL signal server (server/dist/cli.js) as a child process on 127.0.0.1, port 0. */
 
@@ -67,21 +67,7 @@ export async function startRealServer(dataDir: string, heartbeatMs = 500): Promi
   return {
     url,
     child,
-    async createKey(name, scope) {
-      const { stdout } = await promisify(execFile)(process.execPath, [
-        SERVER_CLI,
-        'keys',
-        'create',
-        '--data-dir',
-        dataDir,
-        '--name',
-        name,
-        '--scope',
-        scope,
-        '--json',
-      ]);
-      return (JSON.parse(stdout.trim().split('\n').at(-1)!) as { key: string }).key;
-    },
+    createKey: (name, scope) => cliKey(dataDir, name, scope),
     async publish(key, classification) {
       const res = await fetch(`${url}/v1/signals`, {
         method: 'POST',

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { DB_FILE, getMeta, openDb } from '../store/db.js';
+import { dbSizeBytes, getMeta, openDb } from '../store/db.js';
 import { KeyStore } from '../store/keys.js';
 import { SignalStore } from '../store/signals.js';
 import { UsageError } from './keys.js';
@@ -73,14 +73,6 @@ export function stats(o: { dataDir: string; json?: boolean }): string {
   try {
     const store = new SignalStore(db);
     const keys = new KeyStore(db).list();
-    let size = 0;
-    for (const f of [DB_FILE, `${DB_FILE}-wal`]) {
-      try {
-        size += statSync(path.join(o.dataDir, f)).size;
-      } catch {
-        /* no WAL */
-      }
-    }
     const s = {
       data_dir: o.dataDir,
       epoch: store.epoch,
@@ -89,7 +81,7 @@ export function stats(o: { dataDir: string; json?: boolean }): string {
       retained: store.countAfter(store.firstSeq() - 1),
       keys_active: keys.filter((k) => !k.revoked_at).length,
       keys_revoked: keys.filter((k) => k.revoked_at).length,
-      db_bytes: size,
+      db_bytes: dbSizeBytes(o.dataDir),
       created_at: getMeta(db, 'created_at'),
     };
     return o.json

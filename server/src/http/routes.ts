@@ -214,5 +214,5 @@ export function registerRoutes(d: RoutesDeps): void {
 }
 
 function methodNotAllowed(): never {
-  throw new HttpError(405, ErrorCode.notFound, 'method not allowed');
+  throw new HttpError(405, ErrorCode.methodNotAllowed, 'method not allowed');
 }

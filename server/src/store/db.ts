@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -82,4 +82,17 @@ function migrate(db: Db): void {
 export function getMeta(db: Db, key: string): string | undefined {
   const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
   return row?.value;
+}
+
+/** Bytes on disk of the database and its WAL. */
+export function dbSizeBytes(dataDir: string): number {
+  let n = 0;
+  for (const f of [DB_FILE, `${DB_FILE}-wal`]) {
+    try {
+      n += statSync(path.join(dataDir, f)).size;
+    } catch {
+      /* the WAL may not exist yet */
+    }
+  }
+  return n;
 }

@@ -1,4 +1,5 @@
 import type { Classification, HistoryQuery, Signal } from '@catalyst-signal/shared';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import { getMeta } from './db.js';
 
@@ -10,7 +11,6 @@ const SQL = {
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   bySeq: `SELECT body FROM signals WHERE seq = ?`,
   firstSeq: `SELECT min(seq) FROM signals`,
-  pageAfter: `SELECT body FROM signals WHERE seq > ? ORDER BY seq LIMIT ?`,
   pageAfterWithCols: `SELECT seq, symbol, catalyst, direction, confidence, body FROM signals
                       WHERE seq > ? ORDER BY seq LIMIT ?`,
   countAfter: `SELECT count(*) FROM signals WHERE seq > ?`,
@@ -52,6 +52,8 @@ export class SignalStore {
   private headSeq: number;
   private readonly stmt;
   private readonly appendTx;
+  /** One prepared statement per combination of history filters (at most 2^5), not one per request. */
+  private readonly historyStmts = new Map<string, Statement>();
 
   constructor(private readonly db: Db) {
     this.epoch = getMeta(db, 'epoch')!;
@@ -62,7 +64,6 @@ export class SignalStore {
       insert: db.prepare(SQL.insert),
       bySeq: db.prepare(SQL.bySeq).pluck(),
       firstSeq: db.prepare(SQL.firstSeq).pluck(),
-      pageAfter: db.prepare(SQL.pageAfter).pluck(),
       pageAfterWithCols: db.prepare(SQL.pageAfterWithCols),
       countAfter: db.prepare(SQL.countAfter).pluck(),
       pruneBefore: db.prepare(SQL.pruneBefore),
@@ -128,12 +129,7 @@ export class SignalStore {
     return this.stmt.bySeq.get(seq) as string | undefined;
   }
 
-  /** Up to `limit` signal bodies with seq > afterSeq, ascending. */
-  pageAfter(afterSeq: number, limit: number): string[] {
-    return this.stmt.pageAfter.all(afterSeq, limit) as string[];
-  }
-
-  /** Like pageAfter, with the filterable columns. */
+  /** Up to `limit` rows with seq > afterSeq, ascending: the body plus the columns filters look at. */
   rowsAfter(afterSeq: number, limit: number): FilterableRow[] {
     return this.stmt.pageAfterWithCols.all(afterSeq, limit) as FilterableRow[];
   }
@@ -155,9 +151,10 @@ export class SignalStore {
     if (q.min_confidence !== undefined) add('confidence >= ?', q.min_confidence);
     if (q.since !== undefined) add('ingested_ms >= ?', Date.parse(q.since));
     if (q.until !== undefined) add('ingested_ms < ?', Date.parse(q.until));
-    const rows = this.db
-      .prepare(`SELECT seq, body FROM signals WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`)
-      .all(...args, q.limit) as { seq: number; body: string }[];
+    const sql = `SELECT seq, body FROM signals WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`;
+    let stmt = this.historyStmts.get(sql);
+    if (!stmt) this.historyStmts.set(sql, (stmt = this.db.prepare(sql)));
+    const rows = stmt.all(...args, q.limit) as { seq: number; body: string }[];
     return { bodies: rows.map((r) => r.body), lastSeq: rows.at(-1)?.seq ?? q.after_seq };
   }
 
