@@ -1,8 +1,15 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-// Tests import the workspaces' built output through package names (npm test builds first), so what is tested
-// is what ships. Slow suites (chaos, soak) live in *.slow.test.ts and run with `npm run test:slow`.
+// In-process tests import TypeScript sources (their own workspace's src/, and the shared package through this
+// alias), so `npm run test:fast` never runs a stale build. Tests that spawn the CLIs run the built bins, which is
+// why every test script builds first. Slow suites (chaos, soak) live in *.slow.test.ts: `npm run test:chaos`.
 export default defineConfig({
+  resolve: {
+    alias: {
+      '@catalyst-signal/shared': fileURLToPath(new URL('./shared/src/index.ts', import.meta.url)),
+    },
+  },
   test: {
     projects: [
       {

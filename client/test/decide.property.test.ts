@@ -7,7 +7,7 @@ import {
   mapSymbol,
   type DecisionState,
   type MarketInfo,
-} from '../dist/decide/index.js';
+} from '../src/decide/index.js';
 import type { Signal } from '@catalyst-signal/shared';
 import { testConfig } from './helpers/config.js';
 

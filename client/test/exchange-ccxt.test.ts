@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CcxtAdapter } from '../dist/exchange/ccxt.js';
-import { ExchangeRejected } from '../dist/exchange/types.js';
+import { CcxtAdapter } from '../src/exchange/ccxt.js';
+import { ExchangeRejected } from '../src/exchange/types.js';
 import { startBinanceEmulator, type BinanceEmulator } from './helpers/binance-emulator.js';
 import { testConfig } from './helpers/config.js';
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { Journal, type IntentRow } from '../../dist/journal.js';
-import { clientOrderId } from '../../dist/order-id.js';
+import { Journal, type IntentRow } from '../../src/journal.js';
+import { clientOrderId } from '../../src/order-id.js';
 import { ChildServer } from '../../../server/test/helpers/child-server.js';
 import { startBinanceEmulator, type EmuOrder } from '../helpers/binance-emulator.js';
 import { writeConfig } from '../helpers/client-process.js';

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Signal } from '@catalyst-signal/shared';
-import { Journal } from '../../dist/journal.js';
-import { clientOrderId } from '../../dist/order-id.js';
-import { startEngine } from '../../dist/commands/run.js';
-import { parseConfig } from '../../dist/config.js';
+import { Journal } from '../../src/journal.js';
+import { clientOrderId } from '../../src/order-id.js';
+import { startEngine } from '../../src/commands/run.js';
+import { parseConfig } from '../../src/config.js';
 import { startBinanceEmulator, type BinanceEmulator } from '../helpers/binance-emulator.js';
 import { chaosDir, pollUntil } from '../helpers/chaos.js';
 import { startTestEngine, type TestEngine } from '../helpers/engine.js';

@@ -1,16 +1,16 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Signal } from '@catalyst-signal/shared';
-import { CcxtAdapter } from '../../dist/exchange/ccxt.js';
+import { CcxtAdapter } from '../../src/exchange/ccxt.js';
 import {
   ExchangeUncertain,
   type ExchangeAdapter,
   type OrderRequest,
   type OrderState,
-} from '../../dist/exchange/index.js';
-import { Executor } from '../../dist/executor.js';
-import { Journal } from '../../dist/journal.js';
-import { clientOrderId } from '../../dist/order-id.js';
+} from '../../src/exchange/index.js';
+import { Executor } from '../../src/executor.js';
+import { Journal } from '../../src/journal.js';
+import { clientOrderId } from '../../src/order-id.js';
 import { startBinanceEmulator, type BinanceEmulator } from '../helpers/binance-emulator.js';
 import { chaosDir } from '../helpers/chaos.js';
 import { testConfig } from '../helpers/config.js';

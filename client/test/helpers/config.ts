@@ -1,4 +1,4 @@
-import { parseConfig, type Config, type ConfigInput } from '../../dist/config.js';
+import { parseConfig, type Config, type ConfigInput } from '../../src/config.js';
 
 type Deep<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : Deep<T[K]>) : T[K] };
 

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
-import { parseConfig } from '../../dist/config.js';
-import type { Context } from '../../dist/context.js';
-import { startEngine, type Engine } from '../../dist/commands/run.js';
+import { parseConfig } from '../../src/config.js';
+import type { Context } from '../../src/context.js';
+import { startEngine, type Engine } from '../../src/commands/run.js';
 import { testLog } from './logger.js';
 
 /**
