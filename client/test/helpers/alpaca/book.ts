@@ -103,7 +103,11 @@ export class Book {
       const want = s.qty ?? s.notional! / q.bid;
       const avail = this.qtyAvailable(s.symbol);
       const canShort =
-        held <= 0 && this.account.shorting_enabled && asset.shortable && asset.easy_to_borrow && !s.fractional;
+        held <= 0 &&
+        this.account.shorting_enabled &&
+        asset.shortable &&
+        asset.easy_to_borrow &&
+        !s.fractional;
       if (want > avail + 1e-9 && !canShort)
         throw refuse(`insufficient qty available for order (requested: ${want}, available: ${avail})`, {
           symbol: s.symbol,

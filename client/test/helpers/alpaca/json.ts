@@ -5,8 +5,7 @@ import type { EmuAsset, EmuOrder, EmuPosition, EmuQuote } from './types.js';
 /** Wire shapes of Alpaca's trading and data APIs (numbers as strings where Alpaca sends strings). */
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
-const num = (x: number | undefined) =>
-  x === undefined ? null : String(Math.round(x * 1e9) / 1e9);
+const num = (x: number | undefined) => (x === undefined ? null : String(Math.round(x * 1e9) / 1e9));
 /** Stable uuid-shaped asset id from the symbol. */
 export const assetId = (symbol: string) => {
   const h = createHash('sha256').update(symbol).digest('hex');

@@ -149,7 +149,8 @@ export function checkBracketPrices(s: Shape, base: number): void {
   } else {
     if (cents(s.takeProfit) > b - 1)
       throw unprocessable(`take_profit.limit_price must be <= base_price - 0.01`);
-    if (cents(s.stopLoss.stop) < b + 1) throw unprocessable(`stop_loss.stop_price must be >= base_price + 0.01`);
+    if (cents(s.stopLoss.stop) < b + 1)
+      throw unprocessable(`stop_loss.stop_price must be >= base_price + 0.01`);
   }
 }
 

@@ -182,7 +182,7 @@ export async function startAlpacaEmulator(opts: AlpacaEmulatorOptions = {}): Pro
         .filter(
           (o) =>
             (!symbols || symbols.has(o.symbol)) &&
-            (status === 'all' || (status === 'open') === isOpen(o)),
+            (status === 'all' || (status === 'open') === (isOpen(o) || (nested && o.legs.some(isOpen)))),
         )
         .reverse()
         .slice(0, limit);
@@ -217,9 +217,7 @@ export async function startAlpacaEmulator(opts: AlpacaEmulatorOptions = {}): Pro
       if (!p) throw notFound('position does not exist');
       if (method === 'GET') return [200, positionJson(p, book)] as const;
       if (method === 'DELETE') {
-        const qty = q['qty']
-          ? Number(q['qty'])
-          : (Math.abs(p.qty) * Number(q['percentage'] ?? 100)) / 100;
+        const qty = q['qty'] ? Number(q['qty']) : (Math.abs(p.qty) * Number(q['percentage'] ?? 100)) / 100;
         const o = book.submit({
           symbol: sym,
           side: p.qty > 0 ? 'sell' : 'buy',

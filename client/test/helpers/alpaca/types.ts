@@ -22,14 +22,7 @@ export interface EmuQuote {
 }
 
 export type EmuStatus =
-  | 'accepted'
-  | 'new'
-  | 'partially_filled'
-  | 'filled'
-  | 'canceled'
-  | 'expired'
-  | 'held'
-  | 'rejected';
+  'accepted' | 'new' | 'partially_filled' | 'filled' | 'canceled' | 'expired' | 'held' | 'rejected';
 
 export interface EmuOrder {
   id: string;
@@ -92,6 +85,5 @@ export class AlpacaReply extends Error {
 
 export const refuse = (message: string, extra: Record<string, unknown> = {}) =>
   new AlpacaReply(403, { code: 40310000, message, ...extra });
-export const unprocessable = (message: string, code = 42210000) =>
-  new AlpacaReply(422, { code, message });
+export const unprocessable = (message: string, code = 42210000) => new AlpacaReply(422, { code, message });
 export const notFound = (message: string) => new AlpacaReply(404, { code: 40410000, message });

@@ -1,0 +1,317 @@
+import type * as CcxtNs from 'ccxt';
+import type { MarketInfo } from '../decide/index.js';
+import { createAlpacaCcxt, httpFailure, type AlpacaCcxtOptions, type CcxtExchange } from './alpaca-ccxt.js';
+import { ALPACA_CODES, classifyAlpaca } from './alpaca-errors.js';
+import {
+  formatPrice,
+  parseAccount,
+  parseAsset,
+  parseCalendarDay,
+  parseClock,
+  parseOrder,
+  parsePosition,
+  parseQuote,
+} from './alpaca-parse.js';
+import { loadCcxt } from './ccxt.js';
+import type {
+  AssetInfo,
+  CalendarDay,
+  EquityAccount,
+  EquityOrderRequest,
+  EquityOrderState,
+  EquityPosition,
+  EquityVenue,
+  ExitRequest,
+  MarketClock,
+  Quote,
+} from './equity-types.js';
+import { ExchangeRejected, ExchangeUncertain, type Balances, type ExchangeAdapter } from './types.js';
+
+/**
+ * US equities on Alpaca through the REAL ccxt.alpaca class. Orders always carry an explicit time_in_force and
+ * our deterministic client_order_id; prices are rounded to Alpaca's ticks here; lookups by our id use
+ * v2/orders:by_client_order_id. A 403 on an order is a definitive refusal (never retried) even though ccxt
+ * reports it as a NetworkError (see alpaca-errors.ts).
+ */
+
+type Json = Record<string, unknown>;
+type Call = (params?: Json) => Promise<unknown>;
+
+export interface AlpacaAdapterOptions extends AlpacaCcxtOptions {
+  /** Orders whose client_order_id starts with this are this client's (order-id.ts makes "cs..."). */
+  ownClientIdPrefix?: string | undefined;
+  /** How long exitPosition waits for cancelled exits to settle before selling. */
+  cancelSettleMs?: number | undefined;
+}
+
+const MAX_CLIENT_ID = 128;
+
+/** "AAPL/USD" or "AAPL" -> "AAPL". */
+export const equityId = (market: string) => market.split('/')[0]!.toUpperCase();
+
+export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
+  readonly kind = 'live' as const;
+  readonly quote = 'USD';
+  private markets = new Map<string, MarketInfo>();
+  private readonly ownPrefix: string;
+  private readonly settleMs: number;
+
+  constructor(
+    readonly ex: CcxtExchange,
+    private readonly ccxt: typeof CcxtNs,
+    opts: { ownClientIdPrefix?: string | undefined; cancelSettleMs?: number | undefined } = {},
+  ) {
+    this.ownPrefix = opts.ownClientIdPrefix ?? 'cs';
+    this.settleMs = opts.cancelSettleMs ?? 5_000;
+  }
+
+  static async create(opts: AlpacaAdapterOptions): Promise<AlpacaAdapter> {
+    return new AlpacaAdapter(await createAlpacaCcxt(opts), await loadCcxt(), opts);
+  }
+
+  private call(name: string): Call {
+    const f = (this.ex as unknown as Record<string, unknown>)[name];
+    if (typeof f !== 'function') throw new Error(`ccxt alpaca has no ${name}`);
+    return (f as Call).bind(this.ex);
+  }
+
+  private async api<T = Json>(name: string, params: Json = {}): Promise<T> {
+    try {
+      return (await this.call(name)(params)) as T;
+    } catch (e) {
+      throw classifyAlpaca(this.ccxt, e);
+    }
+  }
+
+  /** Like api(), but Alpaca's 404 "not found" is an answer (undefined), not a failure. */
+  private async find<T = Json>(name: string, params: Json): Promise<T | undefined> {
+    try {
+      return (await this.call(name)(params)) as T;
+    } catch (e) {
+      const h = httpFailure(e);
+      if (h?.status === 404 && h.code === ALPACA_CODES.notFound) return undefined;
+      const c = classifyAlpaca(this.ccxt, e);
+      // A read that failed for any other reason means "could not ask", never "absent".
+      throw c instanceof ExchangeUncertain ? c : new ExchangeUncertain(c.message, { cause: e });
+    }
+  }
+
+  async loadMarkets(): Promise<{ loaded: boolean; count: number; error?: string }> {
+    let ms: Record<string, CcxtNs.Market>;
+    try {
+      ms = (await this.ex.loadMarkets(true)) as Record<string, CcxtNs.Market>;
+    } catch (e) {
+      throw classifyAlpaca(this.ccxt, e);
+    }
+    this.markets.clear();
+    for (const m of Object.values(ms)) {
+      if (!m || m.active === false) continue;
+      const step = m.precision?.amount ?? 1;
+      this.markets.set(m.symbol, {
+        symbol: m.symbol,
+        base: m.base,
+        quote: m.quote,
+        amountStep: step,
+        priceStep: m.precision?.price ?? 0.0001,
+        minAmount: step,
+        // Fractional (and notional) orders must be worth at least $1.
+        minCost: step < 1 ? 1 : 0,
+      });
+    }
+    return { loaded: true, count: this.markets.size };
+  }
+
+  market(symbol: string): MarketInfo | undefined {
+    return this.markets.get(symbol) ?? this.markets.get(`${equityId(symbol)}/USD`);
+  }
+
+  async ticker(symbol: string): Promise<number | undefined> {
+    try {
+      const snap = await this.api<Json>('marketPrivateGetV2StocksSymbolSnapshot', {
+        symbol: equityId(symbol),
+      });
+      const trade = Number((snap['latestTrade'] as Json | undefined)?.['p']);
+      if (trade > 0) return trade;
+      const q = parseQuote((snap['latestQuote'] ?? {}) as Json);
+      return q ? (q.bid + q.ask) / 2 : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** USD = buying power (open buys already deducted); each stock = shares not held by open sells. */
+  async balances(): Promise<Balances> {
+    const [acct, pos] = await Promise.all([this.account(), this.positions()]);
+    const free: Record<string, number> = { USD: acct.buyingPower };
+    for (const p of pos) free[p.symbol] = p.qtyAvailable;
+    return { free };
+  }
+
+  createOrder(req: EquityOrderRequest): Promise<EquityOrderState> {
+    return this.createEquityOrder(req);
+  }
+
+  async createEquityOrder(req: EquityOrderRequest): Promise<EquityOrderState> {
+    if (!req.clientOrderId || req.clientOrderId.length > MAX_CLIENT_ID)
+      throw new ExchangeRejected('invalid_order', `client_order_id must be 1..${MAX_CLIENT_ID} characters`);
+    const id = equityId(req.market);
+    const symbol = `${id}/USD`;
+    const params: Json = { clientOrderId: req.clientOrderId, timeInForce: req.timeInForce ?? 'day' };
+    if (req.extendedHours) params['extended_hours'] = true;
+    let type: 'market' | 'limit' = req.type;
+    let price = req.type === 'limit' && req.price !== undefined ? Number(formatPrice(req.price)) : undefined;
+    if (req.trigger?.kind === 'stop_loss') {
+      // A stop-limit exit: ccxt turns triggerPrice on a limit order into type stop_limit.
+      type = 'limit';
+      params['triggerPrice'] = formatPrice(req.trigger.price);
+      price = Number(formatPrice(req.price ?? req.trigger.price));
+    } else if (req.trigger?.kind === 'take_profit') {
+      // Alpaca has no take-profit trigger: a resting limit at the target is one.
+      type = 'limit';
+      price = Number(formatPrice(req.trigger.price));
+    }
+    if (req.bracket) {
+      const buy = req.side === 'buy';
+      params['order_class'] = 'bracket';
+      params['take_profit'] = { limit_price: formatPrice(req.bracket.takeProfit, buy ? 'up' : 'down') };
+      params['stop_loss'] = {
+        stop_price: formatPrice(req.bracket.stopLoss, buy ? 'down' : 'up'),
+        ...(req.bracket.stopLossLimit !== undefined
+          ? { limit_price: formatPrice(req.bracket.stopLossLimit, buy ? 'down' : 'up') }
+          : {}),
+      };
+    }
+    if (type === 'limit' && price === undefined)
+      throw new ExchangeRejected('invalid_order', 'a limit order needs a price');
+    try {
+      const o = await this.ex.createOrder(symbol, type, req.side, req.amount, price, params);
+      return parseOrder(o.info as Json);
+    } catch (e) {
+      throw classifyAlpaca(this.ccxt, e);
+    }
+  }
+
+  async fetchOrder(clientOrderId: string, _market?: string): Promise<EquityOrderState | undefined> {
+    return this.fetchEquityOrder(clientOrderId);
+  }
+
+  async fetchEquityOrder(clientOrderId: string): Promise<EquityOrderState | undefined> {
+    const raw = await this.find('traderPrivateGetV2OrdersByClientOrderId', {
+      client_order_id: clientOrderId,
+    });
+    return raw ? parseOrder(raw) : undefined;
+  }
+
+  async openOrders(market?: string): Promise<EquityOrderState[]> {
+    return this.listOrders('open', market);
+  }
+
+  /** Newest first, bracket legs nested under their entry (at most 500: Alpaca's page limit). */
+  private async listOrders(status: 'open' | 'all', market?: string): Promise<EquityOrderState[]> {
+    const raw = await this.api<Json[]>('traderPrivateGetV2Orders', {
+      status,
+      nested: true,
+      limit: 500,
+      ...(market ? { symbols: equityId(market) } : {}),
+    });
+    return raw.map(parseOrder);
+  }
+
+  async cancelOrder(exchangeOrderId: string): Promise<void> {
+    await this.api('traderPrivateDeleteV2OrdersOrderId', { order_id: exchangeOrderId });
+  }
+
+  async account(): Promise<EquityAccount> {
+    return parseAccount(await this.api('traderPrivateGetV2Account'));
+  }
+
+  async clock(): Promise<MarketClock> {
+    return parseClock(await this.api('traderPrivateGetV2Clock'));
+  }
+
+  async calendar(start: string, end: string): Promise<CalendarDay[]> {
+    return (await this.api<Json[]>('traderPrivateGetV2Calendar', { start, end })).map(parseCalendarDay);
+  }
+
+  async latestQuote(symbol: string): Promise<Quote | undefined> {
+    const raw = await this.find('marketPrivateGetV2StocksSymbolQuotesLatest', { symbol: equityId(symbol) });
+    return raw ? parseQuote(raw) : undefined;
+  }
+
+  async asset(symbol: string): Promise<AssetInfo | undefined> {
+    const raw = await this.find('traderPrivateGetV2AssetsSymbolOrAssetId', {
+      symbol_or_asset_id: equityId(symbol),
+    });
+    return raw ? parseAsset(raw) : undefined;
+  }
+
+  async positions(): Promise<EquityPosition[]> {
+    return (await this.api<Json[]>('traderPrivateGetV2Positions')).map(parsePosition);
+  }
+
+  async position(symbol: string): Promise<EquityPosition | undefined> {
+    const raw = await this.find('traderPrivateGetV2PositionsSymbolOrAssetId', {
+      symbol_or_asset_id: equityId(symbol),
+    });
+    return raw ? parsePosition(raw) : undefined;
+  }
+
+  /**
+   * Exits hold the shares they would sell (Alpaca answers a sell beyond qty_available with a 403), so this
+   * client's open exits on the symbol are cancelled first: bracket legs of its filled entries, its protective
+   * sells, and its still-open entries (with their held legs). Orders that are not ours are left alone.
+   */
+  async exitPosition(req: ExitRequest): Promise<EquityOrderState | undefined> {
+    const cancelled: string[] = [];
+    // status=all: an entry that has filled is no longer "open" although its legs are.
+    for (const o of await this.listOrders('all', req.market)) {
+      if (!o.clientOrderId.startsWith(this.ownPrefix)) continue;
+      const targets =
+        o.status === 'open'
+          ? [o.exchangeOrderId]
+          : o.legs.filter((l) => l.status === 'open').map((l) => l.exchangeOrderId);
+      for (const id of targets) {
+        try {
+          await this.cancelOrder(id);
+          cancelled.push(id);
+        } catch (e) {
+          // 422: it filled or ended meanwhile; the position read below sees the result.
+          if (!(e instanceof ExchangeRejected)) throw e;
+        }
+      }
+    }
+    await this.waitEnded(cancelled);
+    const pos = await this.position(req.market);
+    const amount = req.amount ?? pos?.qtyAvailable ?? 0;
+    if (!(amount > 0)) return undefined;
+    return this.createEquityOrder({
+      clientOrderId: req.clientOrderId,
+      market: req.market,
+      side: 'sell',
+      type: req.type ?? 'market',
+      amount,
+      price: req.price,
+      refPrice: req.price ?? pos?.avgEntryPrice ?? 0,
+      timeInForce: req.timeInForce,
+      extendedHours: req.extendedHours,
+    });
+  }
+
+  /** A cancel is asynchronous at Alpaca (pending_cancel): wait, bounded, until each order has ended. */
+  private async waitEnded(ids: string[]): Promise<void> {
+    const deadline = Date.now() + this.settleMs;
+    for (const id of ids) {
+      for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+        const raw = await this.find('traderPrivateGetV2OrdersOrderId', { order_id: id });
+        if (!raw || parseOrder(raw).status !== 'open') break;
+        if (Date.now() > deadline)
+          throw new ExchangeUncertain(`order ${id} still open ${this.settleMs} ms after its cancel`);
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await (this.ex as unknown as { close?: () => Promise<void> }).close?.();
+  }
+}
