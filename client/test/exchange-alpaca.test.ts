@@ -426,3 +426,75 @@ describe('account, clock, calendar, data', () => {
     expect((await ex.fetchOrder('cs-halt'))?.status).toBe('closed');
   });
 });
+
+describe('ccxt.alpaca facts the adapter relies on (a ccxt upgrade that changes one fails here)', () => {
+  const raw = () => ex.ex;
+
+  it('createOrder defaults time_in_force to gtc and invents a ccxt_ client id when none is given', async () => {
+    await raw().createOrder('AAPL/USD', 'limit', 'buy', 1, 150);
+    expect(lastPost().body).toMatchObject({ time_in_force: 'gtc', limit_price: '150', qty: '1' });
+    expect(String(lastPost().body?.['client_order_id'])).toMatch(/^ccxt_/);
+  });
+
+  it('fetchOrder by clientOrderId asks for /v2/orders/undefined; 404 40410000 is InvalidOrder', async () => {
+    const e = await raw()
+      .fetchOrder(undefined as unknown as string, 'AAPL/USD', { clientOrderId: 'x' })
+      .catch((x: unknown) => x);
+    expect(emu.requests.at(-1)?.path).toBe('/v2/orders/undefined');
+    expect(e).toBeInstanceOf(ccxt.InvalidOrder);
+    expect(e).not.toBeInstanceOf(ccxt.OrderNotFound);
+  });
+
+  it('a 404 without an Alpaca code is ExchangeNotAvailable (a NetworkError), not "not found"', async () => {
+    const e = await raw()
+      .request('v2/no-such-route', ['trader', 'private'], 'GET', {})
+      .catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ccxt.ExchangeNotAvailable);
+  });
+
+  it('401 40110000 and 403 "forbidden." are PermissionDenied', async () => {
+    const wrongSecret = await adapter(emu, 'nope');
+    await expect(wrongSecret.ex.fetchTime()).rejects.toBeInstanceOf(ccxt.PermissionDenied);
+    await wrongSecret.close();
+    const wrongKey = await AlpacaAdapter.create({
+      config: testConfig({ mode: 'live', exchange: { id: 'alpaca', base_url: emu.url } }),
+      secrets: {
+        serverKey: undefined,
+        exchangeApiKey: 'PKWRONG',
+        exchangeSecret: emu.secret,
+        exchangePassword: undefined,
+      },
+    });
+    await expect(wrongKey.ex.fetchTime()).rejects.toBeInstanceOf(ccxt.PermissionDenied);
+    expect(emu.requests.at(-1)?.status).toBe(401);
+    await wrongKey.close();
+  });
+
+  it('fetchTime parses the New York offset; cancelOrder returns no id or status', async () => {
+    expect(await raw().fetchTime()).toBe(nyToMs('2026-11-23T10:00'));
+    const o = await buy('cs-cancel');
+    const c = await raw().cancelOrder(o.exchangeOrderId);
+    expect(c.id).toBeUndefined();
+    expect(c.status).toBeUndefined();
+    expect((await ex.fetchOrder('cs-cancel'))?.status).toBe('canceled');
+  });
+
+  it('the base URL override survives sandbox mode (paper-api)', async () => {
+    const config = testConfig({ mode: 'live', exchange: { id: 'alpaca', base_url: emu.url, sandbox: true } });
+    const paper = await AlpacaAdapter.create({
+      config,
+      secrets: {
+        serverKey: undefined,
+        exchangeApiKey: emu.keyId,
+        exchangeSecret: emu.secret,
+        exchangePassword: undefined,
+      },
+      rateLimitMs: 1,
+    });
+    const before = emu.requests.length;
+    expect((await paper.account()).status).toBe('ACTIVE');
+    expect(await paper.latestQuote('AAPL')).toBeDefined();
+    expect(emu.requests.length).toBe(before + 2);
+    await paper.close();
+  });
+});
