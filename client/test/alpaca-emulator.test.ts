@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AlpacaAdapter } from '../src/exchange/alpaca.js';
+import type { AlpacaAdapter } from '../src/exchange/alpaca.js';
+import { alpacaAdapter } from './helpers/alpaca-adapter.js';
 import { startAlpacaEmulator, type AlpacaEmulator } from './helpers/alpaca-emulator.js';
-import { testConfig } from './helpers/config.js';
 
 // The emulator's own behaviour, through the real ccxt.alpaca (implicit endpoints): list filters, partial fills,
 // stops that trigger only in regular hours, position close, cancel-all, multi-symbol snapshots.
@@ -14,16 +14,7 @@ const api = (name: string, params: Json = {}) =>
 
 beforeEach(async () => {
   emu = await startAlpacaEmulator();
-  ex = await AlpacaAdapter.create({
-    config: testConfig({ mode: 'live', exchange: { id: 'alpaca', base_url: emu.url } }),
-    secrets: {
-      serverKey: undefined,
-      exchangeApiKey: emu.keyId,
-      exchangeSecret: emu.secret,
-      exchangePassword: undefined,
-    },
-    rateLimitMs: 1,
-  });
+  ex = await alpacaAdapter(emu);
   await ex.loadMarkets();
 });
 afterEach(async () => {

@@ -262,6 +262,9 @@ export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
    * sells, and its still-open entries (with their held legs). Orders that are not ours are left alone.
    */
   async exitPosition(req: ExitRequest): Promise<EquityOrderState | undefined> {
+    // Idempotent: a retry after a lost reply finds the exit already placed instead of cancelling it.
+    const existing = await this.fetchEquityOrder(req.clientOrderId);
+    if (existing) return existing;
     const cancelled: string[] = [];
     // status=all: an entry that has filled is no longer "open" although its legs are.
     for (const o of await this.listOrders('all', req.market)) {
