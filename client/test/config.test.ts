@@ -3,13 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import {
-  ConfigError,
-  ConfigSchema,
-  parseConfig,
-  readSecrets,
-  renderConfigReference,
-} from '../src/config.js';
+import { ConfigError, ConfigSchema, parseConfig, readSecrets, renderConfigReference } from '../src/config.js';
 import { initCommand } from '../src/commands/init.js';
 
 const DOC = resolve(import.meta.dirname, '../../docs/client.md');
