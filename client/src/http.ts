@@ -1,6 +1,21 @@
 import { HistoryResponseSchema, PATHS, type HistoryResponse } from '@catalyst-signal/shared';
+import { netReason } from './net-error.js';
 
-/** Small REST client for the signal server (global fetch, timeouts, problem+json errors surfaced). */
+/**
+ * Small REST client for the signal server (global fetch, timeouts, problem+json errors surfaced). Every error
+ * names the URL and the reason, so "check" and "run" can say what is wrong without a debugger.
+ */
+
+/** The request never got an HTTP answer: refused, DNS, TLS, timeout. */
+export class NetworkError extends Error {
+  override name = 'NetworkError';
+  constructor(
+    readonly url: string,
+    readonly reason: string,
+  ) {
+    super(`${url}: ${reason}`);
+  }
+}
 
 export class HttpError extends Error {
   override name = 'HttpError';
@@ -27,14 +42,21 @@ async function request(
   s: ServerHttp,
   path: string,
   auth: boolean,
-): Promise<{ body: unknown; date: string | null; receivedAt: number; sentAt: number }> {
+): Promise<{ url: string; body: unknown; date: string | null; receivedAt: number; sentAt: number }> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (auth && s.key) headers['authorization'] = `Bearer ${s.key}`;
+  const url = new URL(path, s.baseUrl).toString();
+  const timeoutMs = s.timeoutMs ?? 10_000;
+  const get = async () => {
+    try {
+      return await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
+    } catch (e) {
+      const reason = netReason(e);
+      throw new NetworkError(url, reason === 'timed out' ? `no answer within ${timeoutMs} ms` : reason);
+    }
+  };
   let sentAt = Date.now();
-  let res = await fetch(new URL(path, s.baseUrl), {
-    headers,
-    signal: AbortSignal.timeout(s.timeoutMs ?? 10_000),
-  });
+  let res = await get();
   // Only when the server says how long to wait (our server always does on 429/503); otherwise the caller decides.
   for (let attempt = 1; (res.status === 429 || res.status === 503) && attempt <= MAX_RETRIES; attempt++) {
     const after = Number(res.headers.get('retry-after') ?? NaN);
@@ -42,13 +64,15 @@ async function request(
     await res.body?.cancel();
     await new Promise((r) => setTimeout(r, Math.min(MAX_RETRY_WAIT_MS, after * 1000)));
     sentAt = Date.now();
-    res = await fetch(new URL(path, s.baseUrl), {
-      headers,
-      signal: AbortSignal.timeout(s.timeoutMs ?? 10_000),
-    });
+    res = await get();
   }
   const receivedAt = Date.now();
-  const text = await res.text();
+  let text: string;
+  try {
+    text = await res.text();
+  } catch (e) {
+    throw new NetworkError(url, `response body: ${netReason(e)}`);
+  }
   let body: unknown = text;
   try {
     body = JSON.parse(text);
@@ -60,10 +84,10 @@ async function request(
     throw new HttpError(
       res.status,
       p?.code ?? String(res.status),
-      `${path}: HTTP ${res.status} ${p?.detail ?? p?.title ?? text.slice(0, 200)}`,
+      `${url}: HTTP ${res.status} ${p?.detail ?? p?.title ?? text.slice(0, 200)}`,
     );
   }
-  return { body, date: res.headers.get('date'), receivedAt, sentAt };
+  return { url, body, date: res.headers.get('date'), receivedAt, sentAt };
 }
 
 export async function fetchJwks(s: ServerHttp): Promise<unknown> {
@@ -90,7 +114,12 @@ export async function fetchHistory(
 ): Promise<HistoryResponse> {
   const q = new URLSearchParams({ after_seq: String(afterSeq), limit: String(limit), ...extra });
   const r = await request(s, `${PATHS.signals}?${q.toString()}`, true);
-  return HistoryResponseSchema.parse(r.body);
+  const page = HistoryResponseSchema.safeParse(r.body);
+  if (page.success) return page.data;
+  const i = page.error.issues[0];
+  throw new Error(
+    `${r.url}: not a history page (${i ? `${i.path.join('.') || '(root)'}: ${i.message}` : 'invalid'})`,
+  );
 }
 
 export function streamUrl(baseUrl: string): string {

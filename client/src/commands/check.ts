@@ -1,9 +1,10 @@
 import WebSocket from 'ws';
 import { PROTOCOL_VERSION, parseServerFrame, type HelloFrame } from '@catalyst-signal/shared';
 import type { Context } from '../context.js';
-import { fetchHealth, fetchHistory, streamUrl } from '../http.js';
+import { HttpError, fetchHealth, fetchHistory, streamUrl } from '../http.js';
 import { Journal } from '../journal.js';
 import { serverKeyStatus } from '../keys.js';
+import { netReason } from '../net-error.js';
 
 /**
  * `catalyst-client check`: every precondition of a safe run, each reported, all of them tried even when one
@@ -22,7 +23,10 @@ function waitHello(
       headers: { authorization: `Bearer ${key}` },
       handshakeTimeout: timeoutMs,
     });
-    const timer = setTimeout(() => (ws.terminate(), reject(new Error('no hello frame in time'))), timeoutMs);
+    const timer = setTimeout(
+      () => (ws.terminate(), reject(new Error(`no hello frame within ${timeoutMs} ms`))),
+      timeoutMs,
+    );
     ws.on(
       'unexpected-response',
       (_q, res) => (
@@ -31,7 +35,7 @@ function waitHello(
         reject(new Error(`upgrade refused: HTTP ${res.statusCode}`))
       ),
     );
-    ws.on('error', (e) => (clearTimeout(timer), reject(e)));
+    ws.on('error', (e) => (clearTimeout(timer), reject(new Error(netReason(e)))));
     ws.on('message', (d) => {
       const f = parseServerFrame(d.toString());
       if (f.ok && f.value.type === 'hello') {
@@ -79,7 +83,8 @@ export async function checkCommand(
           `server epoch ${String(h.body['epoch'])} differs from the journal's ${cur.epoch}: the server history was replaced`,
         );
     } catch (e) {
-      add(false, `server ${config.server.url} unreachable: ${(e as Error).message}`);
+      // The message names the URL asked and why it failed (ECONNREFUSED, DNS, certificate, HTTP status).
+      add(false, `server unreachable: ${(e as Error).message}`);
     }
     try {
       const k = await serverKeyStatus(config, journal);
@@ -95,10 +100,14 @@ export async function checkCommand(
         await fetchHistory({ baseUrl: config.server.url, key: secrets.serverKey }, head, 1);
         add(true, 'server key accepted (history readable)');
       } catch (e) {
-        add(false, `server key refused: ${(e as Error).message}`);
+        add(
+          false,
+          `${e instanceof HttpError && (e.status === 401 || e.status === 403) ? 'server key refused' : 'history not readable'}: ${(e as Error).message}`,
+        );
       }
+      const stream = streamUrl(config.server.url);
       try {
-        const { hello, receivedAt } = await waitHello(streamUrl(config.server.url), secrets.serverKey, 5000);
+        const { hello, receivedAt } = await waitHello(stream, secrets.serverKey, 5000);
         add(
           hello.protocol === PROTOCOL_VERSION,
           `stream: protocol ${hello.protocol} (client speaks ${PROTOCOL_VERSION}), heartbeat ${hello.heartbeat_ms} ms, authenticated ${hello.authenticated}`,
@@ -106,7 +115,7 @@ export async function checkCommand(
         const skew = hello.time - receivedAt;
         add(Math.abs(skew) <= maxSkew, `clock skew vs server: ${skew} ms (max ${maxSkew})`);
       } catch (e) {
-        add(false, `stream: ${(e as Error).message}`);
+        add(false, `stream ${stream}: ${(e as Error).message}`);
       }
     }
 
