@@ -101,10 +101,12 @@ program
     '--log-level <level>',
     "JSON log level on stderr (default: the config's; warn when stderr is a terminal, where stdout shows one line per signal)",
   )
+  .option('--json', 'no readable connection lines on stdout: the JSON log on stderr tells everything')
   .action(
-    action(async (o: { live?: boolean; logLevel?: string }) => {
+    action(async (o: { live?: boolean; logLevel?: string; json?: boolean }) => {
       const { runCommand } = await import('./commands/run.js');
-      return runCommand(await ctx(o.logLevel ?? (process.stderr.isTTY ? 'warn' : undefined)), o);
+      const terminal = process.stderr.isTTY && !o.json;
+      return runCommand(await ctx(o.logLevel ?? (terminal ? 'warn' : undefined)), o);
     }),
   );
 

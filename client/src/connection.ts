@@ -12,6 +12,7 @@ import {
 } from '@catalyst-signal/shared';
 import type { Config } from './config.js';
 import { fetchHistory, streamUrl } from './http.js';
+import { netReason } from './net-error.js';
 import type { Verifier } from './verify.js';
 
 /**
@@ -81,6 +82,8 @@ export class Connection extends EventEmitter {
   private heartbeatMs = 15_000;
   private watchdog: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  /** Why the current socket is going away, in words (ECONNREFUSED 127.0.0.1:8787, HTTP 502 on upgrade, ...). */
+  private problem: string | undefined;
   private queue: Item[] = [];
   private draining: Promise<void> | undefined;
   private readonly now: () => number;
@@ -123,6 +126,7 @@ export class Connection extends EventEmitter {
       handshakeTimeout: 10_000,
     });
     this.ws = ws;
+    this.problem = undefined;
     this.gen++;
     this.pendingSubs = 0;
     this.caughtUp = false;
@@ -137,9 +141,16 @@ export class Connection extends EventEmitter {
       const status = res.statusCode ?? 0;
       if (status === 401 || status === 403)
         this.fatal(new FatalStreamError('auth', `server refused the key (HTTP ${status})`));
-      else ws.terminate();
+      else {
+        this.problem = `HTTP ${status} on upgrade`;
+        ws.terminate();
+      }
     });
-    ws.on('error', (e) => this.o.log.warn({ err: e.message }, 'stream error'));
+    // The reason is logged (and reported) once, with the reconnect that follows every error.
+    ws.on('error', (e) => {
+      this.problem ??= netReason(e);
+      this.o.log.debug({ err: e.message }, 'stream error');
+    });
     ws.on('close', (code, reason) => {
       if (this.ws !== ws) return;
       this.ws = undefined;
@@ -149,15 +160,16 @@ export class Connection extends EventEmitter {
         this.fatal(new FatalStreamError('auth', `server closed the stream: ${code} ${reason.toString()}`));
         return;
       }
-      this.scheduleReconnect(`closed ${code} ${reason.toString()}`);
+      this.scheduleReconnect(this.problem ?? `closed ${code}${reason.length ? ` ${reason.toString()}` : ''}`);
     });
   }
 
   private scheduleReconnect(why: string): void {
     if (this.stopped) return;
     const delay = backoffDelay(this.attempt++, this.o.server.reconnect, this.o.random);
-    this.o.log.warn({ why, delay_ms: delay, attempt: this.attempt }, 'stream lost; reconnecting');
-    this.emit('reconnecting', { why, delay });
+    const url = streamUrl(this.o.baseUrl);
+    this.o.log.warn({ url, why, delay_ms: delay, attempt: this.attempt }, 'stream lost; reconnecting');
+    this.emit('reconnecting', { why, delay, attempt: this.attempt });
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 
@@ -167,6 +179,7 @@ export class Connection extends EventEmitter {
     const ms = this.heartbeatMs * this.o.server.heartbeat_misses;
     this.watchdog = setTimeout(() => {
       this.o.log.warn({ silent_ms: ms }, 'no heartbeat from the server');
+      this.problem ??= `no frame from the server for ${ms} ms`;
       this.emit('silence');
       this.ws?.terminate();
     }, ms);
@@ -315,7 +328,10 @@ export class Connection extends EventEmitter {
             // No way forward right now (history unavailable or not advancing): drop the socket and let
             // the reconnect backoff pace the next try, instead of a tight subscribe/REST loop.
             if (progressed) this.subscribe(`after ${item.sub.reason}`);
-            else this.ws?.terminate();
+            else {
+              this.problem ??= `${item.sub.reason}: history over REST unavailable`;
+              this.ws?.terminate();
+            }
           }
         }
       } catch (e) {

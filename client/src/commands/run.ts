@@ -1,10 +1,12 @@
 import { Connection, FatalStreamError } from '../connection.js';
+import { reportConnection } from '../connection-report.js';
 import type { Context } from '../context.js';
 import { createExchange } from '../exchange/index.js';
 import { Executor } from '../executor.js';
 import { Journal } from '../journal.js';
 import { KeyPinError, pinnedOrFetch, serverKeyStatus } from '../keys.js';
 import { processSignal } from '../pipeline.js';
+import { streamUrl } from '../http.js';
 import { formatOutcome } from '../report.js';
 import { createVerifier } from '../verify.js';
 
@@ -29,6 +31,10 @@ export interface EngineOptions {
   live?: boolean | undefined;
   /** Receives one readable line per decided signal (stdout for `run`). */
   report?: ((line: string) => void) | undefined;
+  /** Receives readable connection lines (connected, lost, retrying): `run` without --json. */
+  status?: ((line: string) => void) | undefined;
+  /** The connection logs only errors (a terminal shows the status lines instead of JSON warnings). */
+  quietConnectionLog?: boolean | undefined;
 }
 
 export async function startEngine(ctx: Context, opts: EngineOptions): Promise<Engine> {
@@ -57,7 +63,13 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     const key = await serverKeyStatus(config, journal).catch((e: Error) => {
       if (e instanceof KeyPinError) throw e;
       log.warn({ err: e.message }, 'cannot fetch the server signing key now; using the pinned one');
-      return pinnedOrFetch(config, journal);
+      return pinnedOrFetch(config, journal).catch((e2: Error) => {
+        if (e2 instanceof KeyPinError) throw e2;
+        // No pin and no server: the message names the URL and why (ECONNREFUSED, DNS, certificate...).
+        throw new Error(
+          `cannot start: no server signing key pinned yet and the server is unreachable: ${e2.message}`,
+        );
+      });
     });
     const verify = await createVerifier(key.jwk);
     exchange = await createExchange({ config, secrets, journal, live });
@@ -81,12 +93,14 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       server: config.server,
       verify,
       cursor: journal,
-      log,
+      log: opts.quietConnectionLog ? log.child({}, { level: 'error' }) : log,
       apply: async (signal, verified, receivedAt) => {
         const outcome = await processSignal(deps, signal, verified, receivedAt);
         opts.report?.(formatOutcome(signal, outcome, !live));
       },
     });
+    if (opts.status)
+      reportConnection(connection, streamUrl(config.server.url), () => journal.cursor().seq, opts.status);
     // Limit orders and unresolved sends get a periodic second look.
     const reconcileTimer = setInterval(() => {
       if (journal.openIntents().length)
@@ -123,9 +137,18 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
   }
 }
 
-export async function runCommand(ctx: Context, opts: { live?: boolean | undefined }): Promise<number> {
+export async function runCommand(
+  ctx: Context,
+  opts: { live?: boolean | undefined; json?: boolean | undefined; logLevel?: string | undefined },
+): Promise<number> {
   const report = (line: string) => void process.stdout.write(`${line}\n`);
-  const engine = await startEngine(ctx, { ...opts, report });
+  const engine = await startEngine(ctx, {
+    live: opts.live,
+    report,
+    // --json: the JSON log on stderr is the only account of the connection (supervisors, log shippers).
+    status: opts.json ? undefined : report,
+    quietConnectionLog: !opts.json && !opts.logLevel && process.stderr.isTTY,
+  });
   const onSignal = (sig: NodeJS.Signals) => void engine.stop(sig);
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);

@@ -20,6 +20,8 @@ export interface ClientProc extends EventEmitter {
   logs: Record<string, unknown>[];
   stdout: string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves once stdout matches re (what was already printed counts). */
+  waitStdout(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   /** Resolves at the first log line matching pred (already seen lines count). */
   waitLog(
     pred: (l: Record<string, unknown>) => boolean,
@@ -41,7 +43,33 @@ export function startClient(
   em.child = child;
   em.logs = [];
   em.stdout = '';
-  child.stdout!.on('data', (d: Buffer) => (em.stdout += d.toString()));
+  child.stdout!.on('data', (d: Buffer) => {
+    em.stdout += d.toString();
+    em.emit('stdout');
+  });
+  em.waitStdout = (re, timeoutMs = 20_000) =>
+    new Promise((resolve, reject) => {
+      const check = () => {
+        const m = em.stdout.match(re);
+        if (!m) return false;
+        clearTimeout(timer);
+        em.off('stdout', check);
+        resolve(m);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        em.off('stdout', check);
+        reject(new Error(`stdout never matched ${re}; stdout: ${em.stdout.slice(-500)}`));
+      }, timeoutMs);
+      if (check()) return;
+      em.on('stdout', check);
+      void em.exited.then(() => {
+        if (check()) return;
+        clearTimeout(timer);
+        em.off('stdout', check);
+        reject(new Error(`client exited before stdout matched ${re}; stdout: ${em.stdout.slice(-500)}`));
+      });
+    });
   createInterface({ input: child.stderr! }).on('line', (line) => {
     let l: Record<string, unknown>;
     try {
