@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { parse as parseYaml } from 'yaml';
-import { parseConfig, readSecrets, type Config, type Secrets } from './config.js';
+import { parseDocument } from 'yaml';
+import { ConfigError, parseConfig, readSecrets, type Config, type Secrets } from './config.js';
 
 /** Loading what every command needs: .env, the config file, secrets, a logger that never prints secrets. */
 
@@ -26,7 +26,20 @@ export function loadDotEnv(cwd: string, configDir: string): void {
 export function readConfigFile(path: string): Config {
   if (!existsSync(path))
     throw new Error(`config file ${path} not found (create one with: catalyst-client init)`);
-  return parseConfig(parseYaml(readFileSync(path, 'utf8')) ?? {});
+  const doc = parseDocument(readFileSync(path, 'utf8'));
+  // A YAML syntax error is an invalid config (exit 2) like a schema error: every one, as file:line:column.
+  if (doc.errors.length) {
+    throw new ConfigError(
+      doc.errors.map((e) => {
+        const at = e.linePos?.[0];
+        return {
+          path: at ? `${path}:${at.line}:${at.col}` : path,
+          message: `YAML syntax: ${e.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '')}`,
+        };
+      }),
+    );
+  }
+  return parseConfig(doc.toJS() ?? {});
 }
 
 export function createLogger(level: string, dest: number = 1): Logger {
