@@ -124,7 +124,7 @@ program
 program
   .command('history')
   .description('the decision journal, newest first')
-  .option('--verdict <v>', 'trade | skip | reject')
+  .option('--verdict <v>', 'traded | skipped | rejected')
   .option('--reason <text>', 'reason contains, e.g. stale')
   .option('--symbol <s>', 'signal symbol')
   .option('--since <when>', '30m, 2h, 1d or an ISO date')

@@ -1,4 +1,5 @@
 import { exposure, utcDay } from '../decide/index.js';
+import type { Verdict } from '../decide/types.js';
 import { Journal } from '../journal.js';
 import type { Context } from '../context.js';
 
@@ -98,6 +99,23 @@ export function parseSince(s: string, now = Date.now()): number {
   return t;
 }
 
+/** `--verdict` takes the words `run` prints (TRADED, skipped, REJECTED) as well as the journal's own. */
+const VERDICT_WORDS: Record<string, Verdict> = {
+  traded: 'trade',
+  trade: 'trade',
+  skipped: 'skip',
+  skip: 'skip',
+  rejected: 'reject',
+  reject: 'reject',
+};
+
+export function parseVerdict(word: string): Verdict {
+  const v = VERDICT_WORDS[word.trim().toLowerCase()];
+  if (v) return v;
+  // An unknown word would silently match nothing and print "(no decisions)": say so instead.
+  throw new Error(`--verdict: unknown verdict "${word}"; use one of: traded, skipped, rejected`);
+}
+
 export function historyCommand(
   ctx: Context,
   opts: {
@@ -109,10 +127,11 @@ export function historyCommand(
     json?: boolean;
   },
 ): string {
+  const verdict = opts.verdict === undefined ? undefined : parseVerdict(opts.verdict);
   const j = openJournal(ctx);
   try {
     const rows = j.decisions({
-      verdict: opts.verdict,
+      verdict,
       reason: opts.reason,
       symbol: opts.symbol,
       sinceMs: opts.since ? parseSince(opts.since) : undefined,
