@@ -1,4 +1,5 @@
 import type { Signal } from '@catalyst-signal/shared';
+import type { IntentRow } from './journal.js';
 import type { Outcome } from './pipeline.js';
 
 /**
@@ -16,11 +17,20 @@ export function formatOutcome(signal: Signal, o: Outcome, paper: boolean): strin
   const orders = o.intents.map((i) => {
     const price = i.avg_price ?? i.price ?? i.ref_price;
     const value = (i.filled || i.amount) * price;
-    return `${i.side} ${fmt(i.amount)} ${i.market} @ ${fmt(price)} = ${value.toFixed(2)} ${i.market.split('/')[1] ?? ''}  ${i.status}${i.error ? ` (${i.error})` : ''}`;
+    return `${i.side} ${fmt(i.amount)} ${i.market} @ ${fmt(price)} = ${value.toFixed(2)} ${i.market.split('/')[1] ?? ''}  ${orderState(i)}`;
   });
   return `${head} TRADED   ${orders.join('; ')}${paper ? ' (paper)' : ''}`;
 }
 
-function fmt(n: number): string {
+/**
+ * An order's state in words, shared by `run` and `history`: "filled", "open, 0.3 of 0.6 filled",
+ * "rejected (insufficient balance)". The amount filled is only spelled out when it is partial.
+ */
+export function orderState(i: Pick<IntentRow, 'status' | 'amount' | 'filled' | 'error'>): string {
+  const partial = i.filled > 0 && i.filled < i.amount ? `, ${fmt(i.filled)} of ${fmt(i.amount)} filled` : '';
+  return `${i.status}${partial}${i.error ? ` (${i.error})` : ''}`;
+}
+
+export function fmt(n: number): string {
   return Number(n.toPrecision(6)).toString();
 }

@@ -2,6 +2,7 @@ import { exposure, utcDay } from '../decide/index.js';
 import type { Verdict } from '../decide/types.js';
 import { Journal } from '../journal.js';
 import type { Context } from '../context.js';
+import { fmt, orderState } from '../report.js';
 
 /** status / history / pause / resume: read or flip the journal; no network, no ccxt. */
 
@@ -156,7 +157,7 @@ export function historyCommand(
           .intentsFor(r.epoch, r.seq)
           .map(
             (i) =>
-              `\n      order ${i.client_order_id} ${i.side} ${i.amount} ${i.market} ${i.status} filled ${i.filled}${i.avg_price ? ' @ ' + i.avg_price : ''}${i.error ? ' (' + i.error + ')' : ''}`,
+              `\n      order ${i.client_order_id} ${i.side} ${fmt(i.amount)} ${i.market} ${orderState(i)}${i.avg_price ? ` @ ${fmt(i.avg_price)}` : ''}`,
           );
         return `${iso(r.decided_at)}  #${r.seq}  ${r.symbol.padEnd(8)} ${r.verdict.padEnd(6)} ${r.reason}${r.detail ? '  - ' + r.detail : ''}${orders.join('')}`;
       })
