@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fetchHealth, fetchHistory } from '../src/http.js';
+import { netReason } from '../src/net-error.js';
 import { runCli, writeConfig } from './helpers/client-process.js';
 
 // "fetch failed" tells a person nothing: every network failure names the URL and the underlying reason.
@@ -60,6 +61,30 @@ describe('REST failures', () => {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
     }
+  });
+});
+
+describe('netReason', () => {
+  // The shapes Node produces: fetch's "fetch failed" with the socket error as cause, a dual-stack AggregateError,
+  // a TLS error whose message does not contain its code.
+  const sys = (code: string, message: string) => Object.assign(new Error(message), { code });
+  it('reads the cause, each address of an AggregateError, and keeps a certificate code', () => {
+    const refused = sys('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:8787');
+    expect(netReason(new TypeError('fetch failed', { cause: refused }))).toBe('ECONNREFUSED 127.0.0.1:8787');
+    const both = Object.assign(
+      new AggregateError([sys('ECONNREFUSED', 'connect ECONNREFUSED ::1:8787'), refused], ''),
+      { code: 'ECONNREFUSED' },
+    );
+    expect(netReason(new TypeError('fetch failed', { cause: both }))).toBe(
+      'ECONNREFUSED ::1:8787; ECONNREFUSED 127.0.0.1:8787',
+    );
+    const cert = sys('DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate');
+    expect(netReason(new TypeError('fetch failed', { cause: cert }))).toBe(
+      'DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate',
+    );
+    expect(netReason(sys('ENOTFOUND', 'getaddrinfo ENOTFOUND signals.example.org'))).toBe(
+      'ENOTFOUND signals.example.org',
+    );
   });
 });
 
