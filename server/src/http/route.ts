@@ -33,7 +33,7 @@ export interface RouteDeps {
   log: Logger;
 }
 
-type Method = 'get' | 'post' | 'del' | 'put' | 'patch';
+export type Method = 'get' | 'post' | 'del' | 'put' | 'patch';
 
 /**
  * Register one route: copy what is needed from the request, authenticate (scope), rate-limit per

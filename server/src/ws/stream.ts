@@ -169,7 +169,7 @@ export class Stream {
     if (data.principal) this.admit(ws, data.principal);
     else
       data.authTimer = setTimeout(
-        () => this.end(ws, CloseCode.unauthenticated, 'auth deadline'),
+        () => this.end(ws, CloseCode.unauthenticated, 'auth_deadline'),
         this.d.config.auth_deadline_ms,
       );
     this.sendHello(ws);
@@ -239,7 +239,7 @@ export class Stream {
         );
       const frame = parsed.value;
       if (frame.type === ClientFrame.auth) return void this.inBandAuth(ws, frame.token);
-      if (!data.principal) return this.end(ws, CloseCode.unauthenticated, 'auth first');
+      if (!data.principal) return this.end(ws, CloseCode.unauthenticated, 'auth_first');
       if (frame.type === ClientFrame.subscribe) return this.subscribe(ws, frame);
       this.send(ws, { type: ServerFrame.pong, id: frame.id, time: Date.now() });
     });
@@ -253,9 +253,9 @@ export class Stream {
     if (!r.ok || !hasScope(r.principal, 'read')) {
       this.d.metrics.authFailures.inc({ transport: 'ws' });
       await this.d.limits.authFailures.penalty(data.ip);
-      return this.end(ws, CloseCode.unauthenticated, r.ok ? 'read scope required' : 'invalid credentials');
+      return this.end(ws, CloseCode.unauthenticated, r.ok ? 'read_scope_required' : 'invalid_credentials');
     }
-    if (this.atKeyLimit(r.principal.id)) return this.end(ws, CloseCode.tooManyConnections, 'per key');
+    if (this.atKeyLimit(r.principal.id)) return this.end(ws, CloseCode.tooManyConnections, 'per_key');
     clearTimeout(data.authTimer);
     data.authTimer = undefined;
     this.admit(ws, r.principal);
