@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { ClassificationSchema, type Classification } from '@catalyst-signal/shared';
 import { z } from 'zod';
-import { UsageError } from './keys.js';
+import { UsageError } from '../errors.js';
 
 export interface PublishOptions {
   url: string;

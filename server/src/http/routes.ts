@@ -75,7 +75,13 @@ function nestedDeeperThan(value: unknown, max: number): boolean {
 const isJson = (ct: string) => /^application\/json\s*(;|$)/i.test(ct);
 
 const METHODS: readonly Method[] = ['get', 'post', 'del', 'put', 'patch'];
-const METHOD_NAME: Record<Method, string> = { get: 'GET', post: 'POST', del: 'DELETE', put: 'PUT', patch: 'PATCH' };
+const METHOD_NAME: Record<Method, string> = {
+  get: 'GET',
+  post: 'POST',
+  del: 'DELETE',
+  put: 'PUT',
+  patch: 'PATCH',
+};
 
 /** The REST API: one table of routes. */
 export function registerRoutes(d: RoutesDeps): void {
@@ -196,7 +202,8 @@ export function registerRoutes(d: RoutesDeps): void {
     const allow = METHODS.filter((m) => methods.has(m))
       .map((m) => METHOD_NAME[m])
       .join(', ');
-    for (const m of METHODS) if (!methods.has(m)) registerRoute(d, m, path, {}, () => methodNotAllowed(allow));
+    for (const m of METHODS)
+      if (!methods.has(m)) registerRoute(d, m, path, {}, () => methodNotAllowed(allow));
   }
   // Anything else: the same problem+json (and `type` scheme) as every other error.
   d.app.any('/*', (res, req) => {
@@ -206,7 +213,13 @@ export function registerRoutes(d: RoutesDeps): void {
 }
 
 function methodNotAllowed(allow: string): never {
-  throw new HttpError(405, ErrorCode.methodNotAllowed, `method not allowed; this path answers ${allow}`, undefined, {
-    Allow: allow,
-  });
+  throw new HttpError(
+    405,
+    ErrorCode.methodNotAllowed,
+    `method not allowed; this path answers ${allow}`,
+    undefined,
+    {
+      Allow: allow,
+    },
+  );
 }
