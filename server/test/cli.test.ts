@@ -121,7 +121,7 @@ describe('catalyst-server CLI', () => {
     expect(r.stdout).toMatch(/line 1: accepted seq 1/);
     expect(r.stdout).toMatch(/line 2: accepted seq 2/);
     expect(r.stdout).toMatch(/line 3: rejected \(not JSON\)/);
-    expect(r.stdout).toMatch(/line 4: rejected \(.*confidence/);
+    expect(r.stdout).toMatch(/line 4: rejected \(1 problem\)\n {2}confidence: /);
     expect(r.stdout).toMatch(/line 5: duplicate seq 1/);
     expect(r.stdout).toMatch(/accepted 2, duplicate 1, rejected 2/);
     expect(r.code).toBe(1);
