@@ -1,8 +1,21 @@
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { CLI, cliKey, dataDir, runCli, spawnServer } from './helpers/cli.js';
 import { classification, startTestServer } from './helpers/server.js';
+
+/** A port that was free a moment ago (bound on 0 by the kernel, then released). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 type Outcome = { listening: true } | { listening: false; code: number | null; stderr: string };
 
@@ -29,7 +42,11 @@ function serveOutcome(args: string[]): Promise<Outcome> {
 
 describe('one server per port and per data directory', () => {
   it('a second serve on a port in use (another data dir) fails loudly instead of sharing the port', async () => {
-    const first = await spawnServer(dataDir());
+    // A port picked by the kernel, then given to the first server explicitly: Linux lets two SO_REUSEPORT
+    // sockets share a port named explicitly (what `npm start` on 8787 does), not one bound as port 0.
+    const port = await freePort();
+    const first = await spawnServer(dataDir(), ['--port', String(port)]);
+    expect(first.port).toBe(port);
     const second = await serveOutcome(['--data-dir', dataDir(), '--port', String(first.port)]);
     expect(second.listening).toBe(false);
     if (second.listening) return;
