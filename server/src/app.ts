@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +15,7 @@ import { createSigner, loadOrCreateSigningKey, type Signer } from './signing.js'
 import { startCheckpointer } from './store/checkpointer.js';
 import { DB_FILE, dbSizeBytes, openDb, type Db } from './store/db.js';
 import { KeyStore } from './store/keys.js';
+import { lockDataDir, type DataDirLock } from './store/lock.js';
 import { SignalStore } from './store/signals.js';
 import { Stream } from './ws/stream.js';
 
@@ -59,11 +60,62 @@ function writable(db: Db): boolean {
   }
 }
 
+/** Another process (or app) listens on the port: we listen exclusively rather than share it. */
+export class PortInUseError extends Error {
+  override name = 'PortInUseError';
+  constructor(host: string, port: number) {
+    super(`port ${port} on ${host} is already in use (another catalyst-server?)`);
+  }
+}
+
+/** uWS's LIBUS_LISTEN_EXCLUSIVE_PORT (its typings only declare the flag for listen(port, options, cb)). */
+const LISTEN_EXCLUSIVE_PORT = 1;
+type ListenWithHost = (
+  host: string,
+  port: number,
+  options: number,
+  cb: (s: uWS.us_listen_socket | false) => void,
+) => void;
+
+/**
+ * Listen without SO_REUSEPORT. uWS's default sets it, so a second server on the same port would also
+ * "listen" and the kernel would split connections between the two; exclusive, the second one fails.
+ */
+function listenExclusive(app: uWS.TemplatedApp, host: string, port: number): Promise<uWS.us_listen_socket> {
+  return new Promise((resolve, reject) =>
+    (app.listen as unknown as ListenWithHost).call(app, host, port, LISTEN_EXCLUSIVE_PORT, (s) =>
+      s ? resolve(s) : reject(new PortInUseError(host, port)),
+    ),
+  );
+}
+
+export interface StartOptions {
+  /** The data directory's lock, already held by the caller (serve takes it before its first-start work). */
+  lock?: DataDirLock;
+}
+
 /** Wire everything and listen. Flat on purpose: this is the one place that knows all the parts. */
 export async function startServer(
   config: Config,
   log: Logger = createLogger(config.log_level),
+  opts: StartOptions = {},
 ): Promise<Server> {
+  const lock = opts.lock ?? lockServedDir(config.data_dir);
+  try {
+    return await start(config, log, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+/** Create the data directory if needed (serve's first start) and hold its lock. */
+export function lockServedDir(dataDir: string): DataDirLock {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  return lockDataDir(dataDir);
+}
+
+async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Server> {
   const db = openDb(config.data_dir, {
     sync: config.sync,
     busyTimeoutMs: config.busy_timeout_ms,
@@ -109,11 +161,15 @@ export async function startServer(
     ready: () => writable(db),
   });
 
-  const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) =>
-    app.listen(config.host, config.port, (s) =>
-      s ? resolve(s) : reject(new Error(`cannot listen on ${config.host}:${config.port}`)),
-    ),
-  );
+  let listenSocket: uWS.us_listen_socket;
+  try {
+    listenSocket = await listenExclusive(app, config.host, config.port);
+  } catch (err) {
+    stream.shutdown();
+    await checkpointer.stop();
+    db.close();
+    throw err;
+  }
   const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket);
   const touch = setInterval(() => keys.touch(auth.drainUsed()), 10_000);
   touch.unref();
@@ -142,6 +198,7 @@ export async function startServer(
       keys.touch(auth.drainUsed());
       await checkpointer.stop();
       db.close();
+      lock.release();
       log.info('closed');
     })());
 

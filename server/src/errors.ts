@@ -51,3 +51,8 @@ export class StoreUnavailableError extends Error {
     super(message, options);
   }
 }
+
+/** The operator asked for something that cannot be done as asked. Exit code 2 at the CLI. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}

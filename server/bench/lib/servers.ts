@@ -49,6 +49,15 @@ export function pinServersTo(cpu0: boolean): void {
   pinned = cpu0;
 }
 
+/** `keys create` needs an initialised data directory (only init and serve create one). */
+function initDataDir(dataDir: string): void {
+  const r = spawnSync(process.execPath, [CLI, 'init', '--data-dir', dataDir], {
+    encoding: 'utf8',
+    cwd: ROOT,
+  });
+  if (r.status !== 0) throw new Error(`init failed (${r.status}): ${r.stderr || r.stdout}`);
+}
+
 function createKey(dataDir: string, scope: 'publish' | 'read'): string {
   const args = [
     CLI,
@@ -108,6 +117,7 @@ export async function startServer(name: ServerName, sync: Sync = 'normal'): Prom
   let readToken: string | undefined;
   let argv: string[];
   if (name === 'catalyst') {
+    initDataDir(dataDir);
     publishToken = createKey(dataDir, 'publish');
     readToken = createKey(dataDir, 'read');
     argv = [

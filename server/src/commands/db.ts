@@ -1,16 +1,17 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { dbSizeBytes, getMeta, openDb } from '../store/db.js';
+import { dbSizeBytes, getMeta } from '../store/db.js';
 import { KeyStore } from '../store/keys.js';
 import { SignalStore } from '../store/signals.js';
-import { UsageError } from './keys.js';
+import { UsageError } from '../errors.js';
+import { openExistingDb } from './data-dir.js';
 
 /** Online, consistent copy through SQLite's backup API; safe while the server writes. */
 export async function dbBackup(
   o: { dataDir: string; file: string },
   progress: (msg: string) => void,
 ): Promise<string> {
-  const db = openDb(o.dataDir);
+  const db = openExistingDb(o.dataDir);
   try {
     const target = path.resolve(o.file);
     await db.backup(target, {
@@ -28,7 +29,7 @@ export async function dbBackup(
 export function dbPrune(o: { dataDir: string; keepDays: string }): string {
   const days = Number(o.keepDays);
   if (!Number.isFinite(days) || days < 0) throw new UsageError('--keep-days must be a number >= 0');
-  const db = openDb(o.dataDir);
+  const db = openExistingDb(o.dataDir);
   try {
     const store = new SignalStore(db);
     const deleted = store.pruneBefore(Date.now() - days * 86_400_000);
@@ -45,7 +46,7 @@ export interface CheckReport {
 
 /** SQLite integrity plus the log's own invariants: contiguous retained seqs, head >= newest. */
 export function dbCheck(o: { dataDir: string }): CheckReport {
-  const db = openDb(o.dataDir);
+  const db = openExistingDb(o.dataDir);
   try {
     const lines: string[] = [];
     const integrity = db.pragma('integrity_check', { simple: true }) as string;
@@ -69,7 +70,7 @@ export function dbCheck(o: { dataDir: string }): CheckReport {
 }
 
 export function stats(o: { dataDir: string; json?: boolean }): string {
-  const db = openDb(o.dataDir);
+  const db = openExistingDb(o.dataDir);
   try {
     const store = new SignalStore(db);
     const keys = new KeyStore(db).list();

@@ -5,7 +5,7 @@ import { ConfigSchema } from '../config.js';
 import { createSigner, loadOrCreateSigningKey } from '../signing.js';
 import { DB_FILE, openDb } from '../store/db.js';
 import { KeyStore } from '../store/keys.js';
-import { UsageError } from './keys.js';
+import { UsageError } from '../errors.js';
 
 export const CONFIG_FILE = 'catalyst-server.json';
 

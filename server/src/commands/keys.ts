@@ -1,16 +1,15 @@
 import type { Scope } from '@catalyst-signal/shared';
 import { SCOPES } from '@catalyst-signal/shared';
 import { createApiKey, resolveKey } from '../auth/api-keys.js';
-import { createSigner, loadOrCreateSigningKey } from '../signing.js';
-import { openDb } from '../store/db.js';
+import { UsageError } from '../errors.js';
+import { createSigner } from '../signing.js';
+import { loadExistingSigningKey, openExistingDb } from './data-dir.js';
 import { KeyStore } from '../store/keys.js';
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError };
 
 function withKeys<T>(dataDir: string, fn: (keys: KeyStore) => T): T {
-  const db = openDb(dataDir);
+  const db = openExistingDb(dataDir);
   try {
     return fn(new KeyStore(db));
   } finally {
@@ -96,7 +95,7 @@ export function keysRotate(o: { dataDir: string; key: string; grace: string; jso
 }
 
 export async function keysSigning(o: { dataDir: string; json?: boolean }): Promise<string> {
-  const signer = await createSigner(loadOrCreateSigningKey(o.dataDir).key);
+  const signer = await createSigner(loadExistingSigningKey(o.dataDir));
   if (o.json) return JSON.stringify({ fingerprint: `SHA256:${signer.fingerprint}`, jwks: signer.jwks });
   return [
     `Signing key fingerprint: SHA256:${signer.fingerprint}`,

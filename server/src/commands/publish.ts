@@ -1,8 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { ClassificationSchema, type Classification } from '@catalyst-signal/shared';
-import { z } from 'zod';
-import { UsageError } from './keys.js';
+import { UsageError } from '../errors.js';
 
 export interface PublishOptions {
   url: string;
@@ -16,11 +15,21 @@ export interface PublishSummary {
   rejected: number;
 }
 
-type Line = { n: number; item: Classification };
+/** One input line: a classification to send, or already decided (blank lines are not kept). */
+type Line = { n: number; item: Classification } | { n: number; report: string };
+
+/** Zod issues as `field: message`, one per line, indented under the line they belong to. */
+function problems(issues: readonly { path: PropertyKey[]; message: string }[]): string {
+  const lines = issues.map(
+    (i) => `  ${i.path.map(String).join('.') || '(line)'}: ${i.message.replace(/\s+/g, ' ')}`,
+  );
+  return `rejected (${issues.length} problem${issues.length === 1 ? '' : 's'})\n${lines.join('\n')}`;
+}
 
 /**
  * Read JSONL (one classification a line) and POST it in batches through the server's ingest, reporting
- * accepted / duplicate / rejected per line. Lines that fail validation are reported without being sent.
+ * accepted / duplicate / rejected per line, in input order: lines that fail validation here are not sent,
+ * but wait in the queue with the others so the report reads top to bottom like the file.
  */
 export async function publish(
   input: string,
@@ -36,30 +45,52 @@ export async function publish(
   let n = 0;
   const flush = async () => {
     if (!pending.length) return;
-    const batch = pending;
+    const queue = pending;
     pending = [];
-    const res = await fetch(new URL('/v1/signals', o.url), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${o.key}` },
-      body: JSON.stringify(batch.map((l) => l.item)),
-    });
-    const body = (await res.json().catch(() => ({}))) as {
-      results?: { seq: number; duplicate: boolean }[];
-      detail?: string;
-    };
-    if (!res.ok || !body.results) {
-      for (const l of batch) out(`line ${l.n}: rejected (HTTP ${res.status}: ${body.detail ?? 'no detail'})`);
-      summary.rejected += batch.length;
-      if (res.status === 401 || res.status === 403)
-        throw new UsageError(`server refused the key (HTTP ${res.status})`);
-      return;
+    const batch = queue.filter((l): l is Extract<Line, { item: Classification }> => 'item' in l);
+    const reports = new Map<number, string>();
+    let refused: UsageError | undefined;
+    if (batch.length) {
+      const res = await fetch(new URL('/v1/signals', o.url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${o.key}` },
+        body: JSON.stringify(batch.map((l) => l.item)),
+      });
+      const body = (await res.json().catch(() => ({}))) as {
+        results?: { seq: number; duplicate: boolean }[];
+        detail?: string;
+        errors?: { path: string; message: string }[];
+      };
+      if (!res.ok || !body.results) {
+        // The server's own field errors are `[i].field`: give each line its own.
+        const byIndex = new Map<number, { path: string[]; message: string }[]>();
+        for (const e of body.errors ?? []) {
+          const m = /^\[(\d+)\]\.?(.*)$/.exec(e.path);
+          if (!m) continue;
+          const list = byIndex.get(Number(m[1])) ?? [];
+          byIndex.set(Number(m[1]), [...list, { path: m[2] ? [m[2]] : [], message: e.message }]);
+        }
+        batch.forEach((l, i) => {
+          const own = byIndex.get(i);
+          reports.set(
+            l.n,
+            own ? problems(own) : `rejected (HTTP ${res.status}: ${body.detail ?? 'no detail'})`,
+          );
+        });
+        summary.rejected += batch.length;
+        if (res.status === 401 || res.status === 403)
+          refused = new UsageError(`server refused the key (HTTP ${res.status})`);
+      } else {
+        body.results.forEach((r, i) => {
+          const l = batch[i]!;
+          if (r.duplicate) summary.duplicate++;
+          else summary.accepted++;
+          reports.set(l.n, `${r.duplicate ? 'duplicate' : 'accepted'} seq ${r.seq}`);
+        });
+      }
     }
-    body.results.forEach((r, i) => {
-      const l = batch[i]!;
-      if (r.duplicate) summary.duplicate++;
-      else summary.accepted++;
-      out(`line ${l.n}: ${r.duplicate ? 'duplicate' : 'accepted'} seq ${r.seq}`);
-    });
+    for (const l of queue) out(`line ${l.n}: ${'report' in l ? l.report : reports.get(l.n)}`);
+    if (refused) throw refused;
     progress(`published ${summary.accepted + summary.duplicate + summary.rejected} line(s)`);
   };
   for await (const text of rl) {
@@ -69,17 +100,15 @@ export async function publish(
     try {
       raw = JSON.parse(text);
     } catch {
-      out(`line ${n}: rejected (not JSON)`);
+      pending.push({ n, report: 'rejected (not JSON)' });
       summary.rejected++;
       continue;
     }
     const r = ClassificationSchema.safeParse(raw);
-    if (!r.success) {
-      out(`line ${n}: rejected (${z.prettifyError(r.error).replace(/\n/g, '; ')})`);
-      summary.rejected++;
-      continue;
-    }
-    pending.push({ n, item: r.data });
+    if (!r.success) pending.push({ n, report: problems(r.error.issues) });
+    else pending.push({ n, item: r.data });
+    if (!r.success) summary.rejected++;
+    // Bounded either way: at most `batch` lines wait, sent or not.
     if (pending.length >= o.batch) await flush();
   }
   await flush();

@@ -1,9 +1,7 @@
 import { ensureInitialKeys, formatIssuedKeys } from '../bootstrap.js';
 import { loadConfig, type Config } from '../config.js';
 import { createLogger } from '../logger.js';
-import { startServer } from '../app.js';
-import { openDb } from '../store/db.js';
-import { KeyStore } from '../store/keys.js';
+import { lockServedDir, startServer } from '../app.js';
 
 export interface ServeOptions {
   config?: string;
@@ -15,13 +13,13 @@ export async function serve(opts: ServeOptions): Promise<number> {
   const config = loadConfig({ file: opts.config, env: process.env, flags: opts.flags });
   const log = createLogger(config.log_level);
 
-  const db = openDb(config.data_dir, { sync: config.sync });
-  const issued = ensureInitialKeys(new KeyStore(db));
-  db.close();
+  // The data directory's lock first, so a second serve on it changes nothing (not even first-start keys).
+  // The first start's keys only after listening: a start that fails (port in use) prints no keys.
+  const server = await startServer(config, log, { lock: lockServedDir(config.data_dir) });
+  const issued = ensureInitialKeys(server.keys);
+  server.auth.refresh();
   if (issued.length)
     process.stderr.write(`\n${formatIssuedKeys(issued)}\nData directory: ${config.data_dir}\n\n`);
-
-  const server = await startServer(config, log);
   if (issued.length || process.stderr.isTTY)
     process.stderr.write(
       `catalyst-server listening on ${server.url} (WebSocket ${server.wsUrl}/v1/stream)\n`,

@@ -1,6 +1,7 @@
 import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { Scope } from '@catalyst-signal/shared';
-import { bearerToken, hasScope, type Authenticator, type Principal } from '../auth/authenticator.js';
+import { admit } from '../auth/admission.js';
+import { bearerToken, type Authenticator, type Principal } from '../auth/authenticator.js';
 import { HttpError, forbidden, tooManyRequests, unauthenticated } from '../errors.js';
 import type { Limits } from '../limits.js';
 import type { Logger } from '../logger.js';
@@ -33,7 +34,7 @@ export interface RouteDeps {
   log: Logger;
 }
 
-type Method = 'get' | 'post' | 'del' | 'put' | 'patch';
+export type Method = 'get' | 'post' | 'del' | 'put' | 'patch';
 
 /**
  * Register one route: copy what is needed from the request, authenticate (scope), rate-limit per
@@ -86,21 +87,16 @@ async function authorize(
   scope: Scope,
   headers: Record<string, string>,
 ): Promise<Principal> {
-  const token = bearerToken(info.authorization);
-  if (!token) throw unauthenticated();
-  const blocked = await d.limits.authFailures.exhausted(info.ip);
-  if (!blocked.ok) {
-    d.metrics.rateLimited.inc({ kind: 'auth_failures' });
-    throw tooManyRequests(blocked.retryAfterMs);
-  }
-  const r = await d.auth.authenticate(token);
-  if (!r.ok) {
-    d.metrics.authFailures.inc({ transport: 'rest' });
-    await d.limits.authFailures.penalty(info.ip);
+  const a = await admit(
+    { auth: d.auth, authFailures: d.limits.authFailures, metrics: d.metrics },
+    { token: bearerToken(info.authorization), ip: info.ip, scope, transport: 'rest' },
+  );
+  if (!a.ok) {
+    if (a.status === 429) throw tooManyRequests(a.retryAfterMs ?? 1000);
+    if (a.status === 403) throw forbidden(a.message);
     throw unauthenticated();
   }
-  const p = r.principal;
-  if (!hasScope(p, scope)) throw forbidden(`${scope} scope required`);
+  const p = a.principal;
   const limit =
     p.scopes.includes('publish') || p.scopes.includes('admin') ? d.limits.restPublish : d.limits.restRead;
   const decision = await limit.consume(p.id);

@@ -21,8 +21,8 @@ import type { Ingestor } from '../ingest.js';
 import type { KeyStore } from '../store/keys.js';
 import type { SignalStore } from '../store/signals.js';
 import type { Signer } from '../signing.js';
-import { route, type RouteDeps } from './route.js';
-import type { Reply } from './respond.js';
+import { route as registerRoute, type Method, type RouteDeps } from './route.js';
+import { problemReply, send, type Reply } from './respond.js';
 
 export interface RoutesDeps extends RouteDeps {
   config: Config;
@@ -74,9 +74,26 @@ function nestedDeeperThan(value: unknown, max: number): boolean {
 
 const isJson = (ct: string) => /^application\/json\s*(;|$)/i.test(ct);
 
+const METHODS: readonly Method[] = ['get', 'post', 'del', 'put', 'patch'];
+const METHOD_NAME: Record<Method, string> = {
+  get: 'GET',
+  post: 'POST',
+  del: 'DELETE',
+  put: 'PUT',
+  patch: 'PATCH',
+};
+
 /** The REST API: one table of routes. */
 export function registerRoutes(d: RoutesDeps): void {
   const c = d.config;
+  // Methods each path answers, so every other method gets a 405 whose Allow header says what would work.
+  const allowed = new Map<string, Set<Method>>();
+  const route = (...args: Parameters<typeof registerRoute>) => {
+    const [, method, pattern] = args;
+    const set = allowed.get(pattern) ?? new Set<Method>();
+    allowed.set(pattern, set.add(method));
+    registerRoute(...args);
+  };
 
   route(d, 'get', PATHS.healthz, {}, () => ({
     status: 200,
@@ -181,38 +198,28 @@ export function registerRoutes(d: RoutesDeps): void {
     return { status: 204 };
   });
 
-  for (const path of [
-    PATHS.healthz,
-    PATHS.readyz,
-    PATHS.signingKeys,
-    PATHS.signals,
-    `${PATHS.signals}/:seq`,
-    PATHS.keys,
-    `${PATHS.keys}/:id`,
-    PATHS.metrics,
-  ]) {
-    route(d, 'put', path, {}, () => methodNotAllowed());
-    route(d, 'patch', path, {}, () => methodNotAllowed());
+  for (const [path, methods] of allowed) {
+    const allow = METHODS.filter((m) => methods.has(m))
+      .map((m) => METHOD_NAME[m])
+      .join(', ');
+    for (const m of METHODS)
+      if (!methods.has(m)) registerRoute(d, m, path, {}, () => methodNotAllowed(allow));
   }
+  // Anything else: the same problem+json (and `type` scheme) as every other error.
   d.app.any('/*', (res, req) => {
     const url = req.getUrl();
-    res.cork(() =>
-      res
-        .writeStatus('404 Not Found')
-        .writeHeader('Content-Type', 'application/problem+json')
-        .end(
-          JSON.stringify({
-            type: 'about:blank',
-            title: 'Not found',
-            status: 404,
-            code: ErrorCode.notFound,
-            instance: url,
-          }),
-        ),
-    );
+    send(res, { aborted: false }, problemReply(notFound(`no route ${url}`), url));
   });
 }
 
-function methodNotAllowed(): never {
-  throw new HttpError(405, ErrorCode.methodNotAllowed, 'method not allowed');
+function methodNotAllowed(allow: string): never {
+  throw new HttpError(
+    405,
+    ErrorCode.methodNotAllowed,
+    `method not allowed; this path answers ${allow}`,
+    undefined,
+    {
+      Allow: allow,
+    },
+  );
 }

@@ -45,12 +45,17 @@ export interface OpenOptions {
   readonly?: boolean;
   /** The caller checkpoints the WAL itself (startCheckpointer); no auto-checkpoint on this connection. */
   externalCheckpoints?: boolean;
+  /** Refuse (SQLITE_CANTOPEN) rather than create: for every command but init and serve. */
+  mustExist?: boolean;
 }
 
-/** Open (creating if needed) the database in dataDir, apply pragmas and migrations, create the epoch. */
+/** Open (creating if needed, unless mustExist) the database in dataDir, apply pragmas and migrations. */
 export function openDb(dataDir: string, options: OpenOptions = {}): Db {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const db = new Database(path.join(dataDir, DB_FILE), { readonly: options.readonly ?? false });
+  if (!options.mustExist) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const db = new Database(path.join(dataDir, DB_FILE), {
+    readonly: options.readonly ?? false,
+    fileMustExist: options.mustExist ?? false,
+  });
   db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 2000)}`);
   if (options.readonly) return db;
   db.pragma('journal_mode = WAL');

@@ -10,7 +10,8 @@ import {
   parseClientFrame,
   type SubscribeFrame,
 } from '@catalyst-signal/shared';
-import { hasScope, type Authenticator, type Principal } from '../auth/authenticator.js';
+import { admit, Refused, type AdmissionDeps } from '../auth/admission.js';
+import type { Authenticator, Principal } from '../auth/authenticator.js';
 import type { Config } from '../config.js';
 import type { Limits } from '../limits.js';
 import type { Logger } from '../logger.js';
@@ -81,12 +82,14 @@ export class Stream {
   private nextId = 1;
   private timers: NodeJS.Timeout[] = [];
   private closing = false;
+  private readonly admission: AdmissionDeps;
 
   constructor(
     private readonly app: TemplatedApp,
     private readonly d: StreamDeps,
   ) {
     const c = d.config;
+    this.admission = { auth: d.auth, authFailures: d.limits.authFailures, metrics: d.metrics };
     app.ws<SocketData>(PATHS.stream, {
       // Our own checks (frame size in message(), buffer in checkSlowConsumers()) close with a proper code;
       // uWS's limits sit above them as a hard stop that closes without one.
@@ -101,7 +104,7 @@ export class Stream {
         void upgrade(
           {
             limits: d.limits,
-            auth: d.auth,
+            admission: this.admission,
             metrics: d.metrics,
             closing: () => this.closing,
             atKeyLimit: (id) => this.atKeyLimit(id),
@@ -169,7 +172,7 @@ export class Stream {
     if (data.principal) this.admit(ws, data.principal);
     else
       data.authTimer = setTimeout(
-        () => this.end(ws, CloseCode.unauthenticated, 'auth deadline'),
+        () => this.end(ws, CloseCode.unauthenticated, 'auth_deadline'),
         this.d.config.auth_deadline_ms,
       );
     this.sendHello(ws);
@@ -239,7 +242,7 @@ export class Stream {
         );
       const frame = parsed.value;
       if (frame.type === ClientFrame.auth) return void this.inBandAuth(ws, frame.token);
-      if (!data.principal) return this.end(ws, CloseCode.unauthenticated, 'auth first');
+      if (!data.principal) return this.end(ws, CloseCode.unauthenticated, 'auth_first');
       if (frame.type === ClientFrame.subscribe) return this.subscribe(ws, frame);
       this.send(ws, { type: ServerFrame.pong, id: frame.id, time: Date.now() });
     });
@@ -248,17 +251,26 @@ export class Stream {
   private async inBandAuth(ws: Ws, token: string): Promise<void> {
     const data = ws.getUserData();
     if (data.principal) return this.error(ws, ErrorCode.alreadyAuthenticated, 'already authenticated');
-    const r = await this.d.auth.authenticate(token);
+    const a = await admit(this.admission, {
+      token,
+      ip: data.ip,
+      scope: 'read',
+      transport: 'ws',
+      atKeyLimit: (id) => this.atKeyLimit(id),
+    });
     if (data.closed) return;
-    if (!r.ok || !hasScope(r.principal, 'read')) {
-      this.d.metrics.authFailures.inc({ transport: 'ws' });
-      await this.d.limits.authFailures.penalty(data.ip);
-      return this.end(ws, CloseCode.unauthenticated, r.ok ? 'read scope required' : 'invalid credentials');
+    if (!a.ok) {
+      if (a.why === Refused.blocked) return this.end(ws, CloseCode.rateLimited, 'auth_failures');
+      if (a.why === Refused.perKey) return this.end(ws, CloseCode.tooManyConnections, 'per_key');
+      return this.end(
+        ws,
+        CloseCode.unauthenticated,
+        a.why === Refused.scope ? 'read_scope_required' : 'invalid_credentials',
+      );
     }
-    if (this.atKeyLimit(r.principal.id)) return this.end(ws, CloseCode.tooManyConnections, 'per key');
     clearTimeout(data.authTimer);
     data.authTimer = undefined;
-    this.admit(ws, r.principal);
+    this.admit(ws, a.principal);
     this.sendHello(ws);
   }
 

@@ -1,13 +1,20 @@
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
 import { ErrorCode, WS_BEARER_PROTOCOL_PREFIX, WS_SUBPROTOCOL } from '@catalyst-signal/shared';
-import { bearerToken, hasScope, type Authenticator, type Principal } from '../auth/authenticator.js';
+import { admit, type AdmissionDeps } from '../auth/admission.js';
+import { bearerToken, type Principal } from '../auth/authenticator.js';
 import type { Limits } from '../limits.js';
 import type { Metrics } from '../metrics.js';
 import type { SocketData } from './stream.js';
 
+const STATUS_LINE = {
+  401: '401 Unauthorized',
+  403: '403 Forbidden',
+  429: '429 Too Many Requests',
+} as const;
+
 export interface UpgradeDeps {
   limits: Limits;
-  auth: Authenticator;
+  admission: AdmissionDeps;
   metrics: Metrics;
   closing(): boolean;
   atKeyLimit(principalId: string): boolean;
@@ -16,7 +23,7 @@ export interface UpgradeDeps {
 
 /**
  * Admission of a WebSocket: per-IP connection rate, then credentials from the Authorization header or a
- * `bearer.<token>` subprotocol (none: the socket opens unauthenticated and must send `auth` in time).
+ * `bearer.<token>` subprotocol through the shared admission (auth/admission.ts).
  * Refusals are plain HTTP answers (401/403/429/503), never an open socket.
  */
 export async function upgrade(
@@ -62,33 +69,18 @@ export async function upgrade(
   const bearerProto = offered.find((p) => p.startsWith(WS_BEARER_PROTOCOL_PREFIX));
   const token = bearerToken(authorization) ?? bearerProto?.slice(WS_BEARER_PROTOCOL_PREFIX.length);
 
+  // No credentials: the socket opens unauthenticated and must send `auth` within the deadline.
   let principal: Principal | undefined;
   if (token) {
-    const blocked = await d.limits.authFailures.exhausted(ip);
-    if (!blocked.ok)
-      return reject(
-        '429 Too Many Requests',
-        ErrorCode.rateLimited,
-        'too many failed attempts',
-        blocked.retryAfterMs,
-      );
-    const r = await d.auth.authenticate(token);
-    if (!r.ok) {
-      d.metrics.authFailures.inc({ transport: 'ws' });
-      await d.limits.authFailures.penalty(ip);
-      return reject('401 Unauthorized', ErrorCode.unauthenticated, 'invalid credentials');
-    }
-    if (!hasScope(r.principal, 'read'))
-      return reject('403 Forbidden', ErrorCode.forbidden, 'read scope required');
-    if (d.atKeyLimit(r.principal.id)) {
-      d.metrics.rateLimited.inc({ kind: 'ws_per_key' });
-      return reject(
-        '429 Too Many Requests',
-        ErrorCode.rateLimited,
-        'too many concurrent connections for this key',
-      );
-    }
-    principal = r.principal;
+    const a = await admit(d.admission, {
+      token,
+      ip,
+      scope: 'read',
+      transport: 'ws',
+      atKeyLimit: d.atKeyLimit,
+    });
+    if (!a.ok) return reject(STATUS_LINE[a.status], a.code, a.message, a.retryAfterMs);
+    principal = a.principal;
   }
   if (aborted) return;
   const data = d.socketData(ip, principal);

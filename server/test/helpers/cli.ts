@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { onTestFinished } from 'vitest';
+import { openDb } from '../../src/store/db.js';
+import { tempDir } from './server.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
@@ -9,6 +11,16 @@ export interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
+}
+
+/**
+ * A temp data directory with a database, as a server's first start leaves it (no keys, no signing key yet):
+ * the offline commands refuse a directory without one.
+ */
+export function dataDir(): string {
+  const dir = tempDir();
+  openDb(dir).close();
+  return dir;
 }
 
 /** Run the built CLI to completion. */
