@@ -13,6 +13,7 @@ export default defineConfig({
   test: {
     projects: [
       {
+        extends: true,
         test: {
           name: 'fast',
           include: ['{shared,server,client}/test/**/*.test.ts'],
@@ -23,6 +24,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'slow',
           include: ['{shared,server,client}/test/**/*.slow.test.ts'],
