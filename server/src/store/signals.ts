@@ -108,7 +108,7 @@ export class SignalStore {
       const unsigned = { ...c, seq, epoch: this.epoch, ingested_at: ingestedAt };
       const signal: Signal = { ...unsigned, sig: sign(unsigned) };
       const json = JSON.stringify(signal);
-      this.stmt.insert.run(seq, c.source_id, c.symbol, c.catalyst, c.direction, c.confidence, ms, json);
+      this.stmt.insert.run(seq, c.source_id, c.symbol, c.catalyst, c.direction ?? '', c.confidence, ms, json);
       seen.set(c.source_id, seq);
       results.push({ source_id: c.source_id, seq, duplicate: false });
       fresh.push({ signal, json });

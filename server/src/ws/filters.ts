@@ -4,7 +4,7 @@ import { canonicalJson, type Filters } from '@catalyst-signal/shared';
 export interface Filterable {
   symbol: string;
   catalyst: string;
-  direction: string;
+  direction?: string | undefined;
   confidence: number;
 }
 
@@ -34,7 +34,7 @@ export function compileFilter(f: Filters): CompiledFilter | undefined {
       s.confidence >= min &&
       (!symbols || symbols.has(s.symbol)) &&
       (!catalysts || catalysts.has(s.catalyst)) &&
-      (!directions || directions.has(s.direction)),
+      (!directions || directions.has(s.direction ?? '')),
   };
 }
 
