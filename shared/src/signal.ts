@@ -238,9 +238,10 @@ export function signedPart(signal: Signal): Omit<Signal, 'sig'> {
  * project (server filters, client decisions) goes through this function.
  */
 export function effectiveAction(s: {
-  action?: SignalAction | undefined;
-  direction?: Direction | undefined;
+  action?: SignalAction | null | undefined;
+  /** Typed wide so a stored row ('' or null for "none") goes through the same rule. */
+  direction?: string | null | undefined;
 }): SignalAction {
-  if (s.action !== undefined) return s.action;
+  if (s.action != null) return s.action;
   return s.direction === 'long' || s.direction === 'short' ? SignalAction.enter : SignalAction.info;
 }
