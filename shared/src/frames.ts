@@ -1,6 +1,14 @@
 import { z } from 'zod';
+import { jsonDeeperThan } from './canonical.js';
 import { ClientFrame, ServerFrame, UnrecoverableReason } from './protocol.js';
-import { ASSET_CLASSES, DIRECTIONS, KEYWORD_LIMITS, SIGNAL_ACTIONS, SignalSchema } from './signal.js';
+import {
+  ASSET_CLASSES,
+  DIRECTIONS,
+  KEYWORD_LIMITS,
+  SIGNAL_ACTIONS,
+  SignalSchema,
+  UNKNOWN_FIELD_MAX_DEPTH,
+} from './signal.js';
 
 const seq = z.int().min(0);
 
@@ -139,6 +147,9 @@ export const ServerFrameSchema = z.discriminatedUnion('type', [
 ]);
 export type ServerFrameMessage = z.infer<typeof ServerFrameSchema>;
 
+/** Deepest frame parseFrame accepts: frame > signal > an unknown field (UNKNOWN_FIELD_MAX_DEPTH) or meta. */
+const MAX_FRAME_DEPTH = 2 + UNKNOWN_FIELD_MAX_DEPTH;
+
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
 function parseWith<T>(schema: z.ZodType<T>, text: string): ParseResult<T> {
@@ -148,6 +159,10 @@ function parseWith<T>(schema: z.ZodType<T>, text: string): ParseResult<T> {
   } catch {
     return { ok: false, error: 'not JSON' };
   }
+  // Deeper than any valid frame (signal > meta > META_LIMITS.maxDepth): refused before zod, whose z.json()
+  // recurses and would throw a RangeError on hostile nesting instead of answering.
+  if (jsonDeeperThan(raw, MAX_FRAME_DEPTH))
+    return { ok: false, error: `nested deeper than ${MAX_FRAME_DEPTH}` };
   const r = schema.safeParse(raw);
   if (!r.success) return { ok: false, error: z.prettifyError(r.error) };
   return { ok: true, value: r.data };

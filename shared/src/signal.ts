@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jsonDeeperThan } from './canonical.js';
 
 /** Catalyst kinds Catalyst-Bot emits today. Any other lower-case slug is accepted too (`catalyst` is open). */
 export const KNOWN_CATALYSTS = [
@@ -51,6 +52,12 @@ export const Timeframe = {
 } as const;
 export type Timeframe = (typeof Timeframe)[keyof typeof Timeframe];
 export const TIMEFRAMES = Object.values(Timeframe) as [Timeframe, ...Timeframe[]];
+
+/**
+ * Fields a received signal carries that this version does not know (a later additive field) are kept, but
+ * bounded: nested at most this deep, so verifying and journaling them can never overflow the stack.
+ */
+export const UNKNOWN_FIELD_MAX_DEPTH = 8;
 
 /** Bounds of `keywords`. */
 export const KEYWORD_LIMITS = { maxCount: 16, maxLength: 40 } as const;
@@ -215,7 +222,15 @@ const serverShape = {
  * the same reason. A later additive field therefore never strands a deployed client.
  */
 export const SignalSchema = z
-  .looseObject({ ...classificationShape, ...serverShape })
+  .object({ ...classificationShape, ...serverShape })
+  .catchall(
+    z
+      .unknown()
+      .refine(
+        (v) => !jsonDeeperThan(v, UNKNOWN_FIELD_MAX_DEPTH),
+        `nested deeper than ${UNKNOWN_FIELD_MAX_DEPTH}`,
+      ),
+  )
   .superRefine(crossFieldRules);
 
 /** The known fields of a signal (a received one may carry more; see SignalSchema). */
