@@ -32,10 +32,10 @@ export function signalAgeMs(signal: Signal, now: number): number {
  */
 const ACTION_SKIPS: Record<Exclude<SignalAction, 'enter'>, { reason: string; detail: string }> = {
   info: { reason: 'skipped:action_info', detail: 'an alert with no action is never traded' },
-  avoid: { reason: 'skipped:action_avoid', detail: 'avoid: no entry (avoid windows are not handled yet)' },
+  avoid: { reason: 'skipped:action_avoid', detail: 'not an entry (avoid windows come in a later release)' },
   exit: {
     reason: 'skipped:action_exit_unsupported',
-    detail: 'exit is not handled by this release: any position is left as it is',
+    detail: 'not handled in this release: any position is left as it is',
   },
 };
 
