@@ -71,7 +71,9 @@ say(
 );
 say('demo', `signing key SHA256:${server.signer.fingerprint}`);
 
-// 2. A friend's client config: paper mode, no exchange (fills at the signal price), crypto symbols only.
+// 2. A friend's client config: paper mode, no exchange (fills at the signal price). The feed is US small
+// caps, so the paper venue quotes in USD with whole shares ("NVRX" -> NVRX/USD); the client trades only
+// `enter` (exit, avoid and info alerts are shown and skipped in this release).
 const clientConfig = path.join(clientDir, 'catalyst.yaml');
 await import('node:fs').then((fs) => fs.mkdirSync(clientDir, { recursive: true }));
 writeFileSync(
@@ -85,9 +87,11 @@ writeFileSync(
         start_from: 'all',
         signing_key_fingerprint: `SHA256:${server.signer.fingerprint}`,
       },
-      exchange: { quote: 'USDT' },
+      exchange: {
+        quote: 'USD',
+        market_defaults: { amount_step: 1, price_step: 0.0001, min_amount: 1, min_cost: 1 },
+      },
       filters: {
-        symbols_allow: ['BTC', 'ETH', 'SOL', 'LINK', 'AVAX', 'DOGE'],
         min_confidence: 0.55,
         max_signal_age_ms: 60_000,
       },
@@ -106,7 +110,7 @@ writeFileSync(
 );
 say(
   'demo',
-  `paper client config ${clientConfig} (only BTC ETH SOL LINK AVAX DOGE, confidence >= 0.55, 20 s cooldown, short = sell what it holds)`,
+  `paper client config ${clientConfig} (USD, whole shares, confidence >= 0.55, 25 USD a trade, 20 s cooldown)`,
 );
 say('demo', tty ? 'Ctrl-C stops everything.' : 'running');
 
@@ -156,9 +160,11 @@ const publishOne = async () => {
     });
     const body = await res.json();
     published++;
+    // What the alert asks for: the side of an entry, else the action (info, avoid, exit).
+    const asks = item.action === 'enter' || !item.action ? item.direction : item.action;
     say(
       'feed',
-      `#${String(body.seq).padEnd(5)} ${item.symbol.padEnd(6)} ${`${item.catalyst} ${item.direction} ${item.confidence.toFixed(2)}`.padEnd(24)} ${dim(item.headline)}`,
+      `#${String(body.seq).padEnd(5)} ${item.symbol.padEnd(6)} ${`${item.catalyst} ${asks} ${item.confidence.toFixed(2)}`.padEnd(24)} ${dim(`$${item.price}  ${item.headline}`)}`,
     );
   } catch (e) {
     say('feed', `publish failed: ${e.message}`);

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import {
   ClientFrame,
   FATAL_CLOSE_CODES,
-  PROTOCOL_VERSION,
+  SUPPORTED_PROTOCOLS,
   parseServerFrame,
   type HelloFrame,
   type Signal,
@@ -213,11 +213,11 @@ export class Connection extends EventEmitter {
         this.lastHello = f;
         this.heartbeatMs = f.heartbeat_ms;
         this.armWatchdog();
-        if (f.protocol !== PROTOCOL_VERSION) {
+        if (!SUPPORTED_PROTOCOLS.includes(f.protocol)) {
           return this.fatal(
             new FatalStreamError(
               'protocol',
-              `server speaks protocol ${f.protocol}, this client ${PROTOCOL_VERSION}`,
+              `server speaks protocol ${f.protocol}, this client ${SUPPORTED_PROTOCOLS.join(' or ')}`,
             ),
           );
         }

@@ -6,9 +6,12 @@ import type { Outcome } from './pipeline.js';
  * One readable line per signal for a person watching `run` (stdout); the JSON log keeps every detail.
  *   #41  MRNA  fda long 0.91      TRADED   buy 0.6067 MRNA/USDT @ 41.2 = 25.00 USDT  filled (paper)
  *   #42  TSLA  analyst short 0.55 skipped  low confidence: 0.55 < 0.6
+ *   #43  KLTO  offering avoid 0.71 skipped  action avoid: not an entry (avoid windows come in a later release)
  */
 export function formatOutcome(signal: Signal, o: Outcome, paper: boolean): string {
-  const head = `#${String(signal.seq).padEnd(5)} ${signal.symbol.padEnd(6)} ${`${signal.catalyst} ${signal.direction} ${signal.confidence.toFixed(2)}`.padEnd(24)}`;
+  // What the signal asks for: the side of an entry (v1 and v2 alike), else its action (info, avoid, exit).
+  const asks = signal.action === undefined || signal.action === 'enter' ? signal.direction : signal.action;
+  const head = `#${String(signal.seq).padEnd(5)} ${signal.symbol.padEnd(6)} ${`${signal.catalyst} ${asks} ${signal.confidence.toFixed(2)}`.padEnd(24)}`;
   const d = o.decision;
   if (d.verdict !== 'trade') {
     const why = d.reason.replace(/^(skipped|rejected):/, '').replace(/_/g, ' ');

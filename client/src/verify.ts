@@ -32,8 +32,12 @@ export async function createVerifier(jwk: JWK): Promise<Verifier> {
     if (!signal.sig) return { ok: false, why: 'unsigned' };
     const parts = signal.sig.split('.');
     if (parts.length !== 3 || parts[1] !== '') return { ok: false, why: 'not a detached compact JWS' };
-    const payload = Buffer.from(canonicalJson(signedPart(signal)), 'utf8').toString('base64url');
     try {
+      // Over the signal exactly as received minus sig, fields this version does not know included (they are
+      // kept by the loose SignalSchema): dropping or rewriting anything here would make a later additive
+      // field fail verification, or let it go unsigned. Inside the try: a value canonicalJson refuses is a
+      // failed verification (journaled, never traded), not a crash.
+      const payload = Buffer.from(canonicalJson(signedPart(signal)), 'utf8').toString('base64url');
       const r = await compactVerify(`${parts[0]}.${payload}.${parts[2]}`, key, { algorithms: ['EdDSA'] });
       return r.protectedHeader.alg === 'EdDSA' ? { ok: true } : { ok: false, why: 'wrong alg' };
     } catch (e) {

@@ -221,6 +221,31 @@ describe('decide (property)', () => {
     );
   });
 
+  it('protocol 2: exit, avoid and info never trade; enter decides exactly as the v1 long/short', () => {
+    fc.assert(
+      fc.property(
+        configArb,
+        signalArb,
+        marketArb,
+        stateArb,
+        fc.constantFrom('exit', 'avoid', 'info') as fc.Arbitrary<'exit' | 'avoid' | 'info'>,
+        (cfg, signal, market, state, action) => {
+          const at = (s: Signal) => decide(cfg, { signal: s, now: NOW, market, ticker: undefined, state });
+          // direction is ignored for these (even short with sell_holdings on): nothing is bought or sold.
+          const other = at({ ...signal, action });
+          expect(other.legs).toEqual([]);
+          expect(other.verdict).toBe('skip');
+          if (!state.killSwitch)
+            expect(other.reason).toBe(
+              action === 'exit' ? 'skipped:action_exit_unsupported' : `skipped:action_${action}`,
+            );
+          if (signal.direction !== 'neutral') expect(at({ ...signal, action: 'enter' })).toEqual(at(signal));
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
   it('floorToStep / ceilToStep stay on the grid and on the right side', () => {
     fc.assert(
       fc.property(fc.double({ min: 1e-6, max: 1e6, noNaN: true }), fc.constantFrom(...steps), (x, step) => {

@@ -55,7 +55,7 @@ describe('signing key pin', () => {
     const env = { CATALYST_SERVER_KEY: server.key };
     const ok = await runCli(['-c', cfg, 'check'], env, dir);
     expect(ok.stdout).toContain('pinned now');
-    expect(ok.stdout).toContain('protocol 1');
+    expect(ok.stdout).toContain('protocol 2');
     expect(ok.code, ok.stdout).toBe(0);
     server.signer = await createSigner();
     const bad = await runCli(['-c', cfg, 'check'], env, dir);

@@ -30,7 +30,7 @@ describe('subscribe and resume (the recovery table)', () => {
     const c = connect(t.wsUrl, t.readKey);
     const hello = await c.frame('hello');
     expect(hello).toMatchObject({
-      protocol: 1,
+      protocol: 2,
       epoch: t.server.epoch,
       head_seq: 3,
       authenticated: true,

@@ -16,3 +16,19 @@ export function canonicalJson(value: unknown): string {
     .sort();
   return '{' + keys.map((k) => JSON.stringify(k) + ':' + canonicalJson(obj[k])).join(',') + '}';
 }
+
+/**
+ * True when `value` nests deeper than `max` levels (a scalar is depth 0). Iterative on purpose: recursive
+ * walkers (zod's z.json(), JSON.stringify, canonicalJson) overflow the stack on hostile nesting that still
+ * fits in a small frame, so untrusted values are measured with this before any of them runs.
+ */
+export function jsonDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth + 1 > max) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}

@@ -1,15 +1,33 @@
 import { z } from 'zod';
+import { jsonDeeperThan } from './canonical.js';
 import { ClientFrame, ServerFrame, UnrecoverableReason } from './protocol.js';
-import { DIRECTIONS, SignalSchema } from './signal.js';
+import {
+  ASSET_CLASSES,
+  DIRECTIONS,
+  KEYWORD_LIMITS,
+  SIGNAL_ACTIONS,
+  SignalSchema,
+  UNKNOWN_FIELD_MAX_DEPTH,
+} from './signal.js';
 
 const seq = z.int().min(0);
 
-/** Server-side filters a subscriber may ask for. Filtered streams are not contiguous in seq. */
+/**
+ * Server-side filters a subscriber may ask for; a signal passes when it passes every filter given. Filtered
+ * streams are not contiguous in seq. A signal without the field a filter looks at does not pass it.
+ */
 export const FiltersSchema = z.strictObject({
   symbols: z.array(z.string().min(1).max(32)).min(1).max(200).optional(),
   catalysts: z.array(z.string().min(1).max(40)).min(1).max(50).optional(),
   directions: z.array(z.enum(DIRECTIONS)).min(1).max(3).optional(),
   min_confidence: z.number().min(0).max(1).optional(),
+  /** By effectiveAction, so v1 signals (no `action`) filter as enter (long/short) or info (neutral). */
+  actions: z.array(z.enum(SIGNAL_ACTIONS)).min(1).max(SIGNAL_ACTIONS.length).optional(),
+  asset_classes: z.array(z.enum(ASSET_CLASSES)).min(1).max(ASSET_CLASSES.length).optional(),
+  /** Any of: the signal's keywords must contain at least one of these. */
+  keywords: z.array(z.string().min(1).max(KEYWORD_LIMITS.maxLength)).min(1).max(50).optional(),
+  /** A signal without `sentiment` does not pass. */
+  min_sentiment: z.number().min(-1).max(1).optional(),
 });
 export type Filters = z.infer<typeof FiltersSchema>;
 
@@ -129,6 +147,9 @@ export const ServerFrameSchema = z.discriminatedUnion('type', [
 ]);
 export type ServerFrameMessage = z.infer<typeof ServerFrameSchema>;
 
+/** Deepest frame parseFrame accepts: frame > signal > an unknown field (UNKNOWN_FIELD_MAX_DEPTH) or meta. */
+const MAX_FRAME_DEPTH = 2 + UNKNOWN_FIELD_MAX_DEPTH;
+
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
 function parseWith<T>(schema: z.ZodType<T>, text: string): ParseResult<T> {
@@ -138,6 +159,10 @@ function parseWith<T>(schema: z.ZodType<T>, text: string): ParseResult<T> {
   } catch {
     return { ok: false, error: 'not JSON' };
   }
+  // Deeper than any valid frame (signal > meta > META_LIMITS.maxDepth): refused before zod, whose z.json()
+  // recurses and would throw a RangeError on hostile nesting instead of answering.
+  if (jsonDeeperThan(raw, MAX_FRAME_DEPTH))
+    return { ok: false, error: `nested deeper than ${MAX_FRAME_DEPTH}` };
   const r = schema.safeParse(raw);
   if (!r.success) return { ok: false, error: z.prettifyError(r.error) };
   return { ok: true, value: r.data };

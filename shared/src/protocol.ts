@@ -1,5 +1,12 @@
-/** Wire protocol version, sent in `hello`. Bumped only on an incompatible change. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Wire protocol version, sent in `hello`. Bumped when a deployed client could misread what the server now
+ * sends: 2 added signal actions (a v2 signal may lack `direction`, which a v1 client requires). Additive
+ * fields alone do not bump it: clients tolerate unknown fields (docs/protocol.md).
+ */
+export const PROTOCOL_VERSION = 2;
+
+/** Server protocol versions this client understands: a v1 server only ever sends v1 signals, a subset of v2. */
+export const SUPPORTED_PROTOCOLS: readonly number[] = [1, 2];
 
 /** URL paths of the server. One port serves REST and the WebSocket stream. */
 export const PATHS = {

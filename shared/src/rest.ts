@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULTS, SCOPES } from './protocol.js';
-import { SignalSchema } from './signal.js';
+import { ASSET_CLASSES, KEYWORD_LIMITS, SIGNAL_ACTIONS, SignalSchema } from './signal.js';
 
 /** Result for one classification of an ingest request. */
 export const IngestResultSchema = z.object({
@@ -40,6 +40,22 @@ export const HistoryQuerySchema = z.strictObject({
   min_confidence: z
     .string()
     .regex(/^(0(\.\d+)?|1(\.0+)?)$/, 'a number from 0 to 1')
+    .transform(Number)
+    .optional(),
+  /** By effectiveAction: v1 signals count as enter (long/short) or info (neutral). */
+  action: z.enum(SIGNAL_ACTIONS).optional(),
+  asset_class: z.enum(ASSET_CLASSES).optional(),
+  /** Signals whose keywords contain this one. */
+  keyword: z
+    .string()
+    .min(1)
+    .max(KEYWORD_LIMITS.maxLength)
+    .regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case slug')
+    .optional(),
+  /** Signals with a sentiment at least this; a signal without sentiment does not pass. */
+  min_sentiment: z
+    .string()
+    .regex(/^-?(0(\.\d+)?|1(\.0+)?)$/, 'a number from -1 to 1')
     .transform(Number)
     .optional(),
   since: z.iso.datetime({ offset: true }).optional(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jsonDeeperThan } from './canonical.js';
 
 /** Catalyst kinds Catalyst-Bot emits today. Any other lower-case slug is accepted too (`catalyst` is open). */
 export const KNOWN_CATALYSTS = [
@@ -15,6 +16,59 @@ export const KNOWN_CATALYSTS = [
 
 export const DIRECTIONS = ['long', 'short', 'neutral'] as const;
 export type Direction = (typeof DIRECTIONS)[number];
+
+/** What the publisher asks for (protocol 2). Absent on a v1 signal: see effectiveAction. */
+export const SignalAction = {
+  /** Open a position in `direction` (then `long` or `short`). */
+  enter: 'enter',
+  /** Leave any position in the symbol and cancel its protective orders. */
+  exit: 'exit',
+  /** Block entries in the symbol for a while (the client's window). */
+  avoid: 'avoid',
+  /** An alert with no action. */
+  info: 'info',
+} as const;
+export type SignalAction = (typeof SignalAction)[keyof typeof SignalAction];
+export const SIGNAL_ACTIONS = Object.values(SignalAction) as [SignalAction, ...SignalAction[]];
+
+/** What `symbol` is. Absent: not stated, a client takes it as its venue's class (what v1 meant). */
+export const AssetClass = {
+  /** A US-listed equity (NASDAQ, NYSE, AMEX), quoted in USD. */
+  usEquity: 'us_equity',
+  /** A crypto asset, traded as a pair on a crypto exchange. */
+  crypto: 'crypto',
+} as const;
+export type AssetClass = (typeof AssetClass)[keyof typeof AssetClass];
+export const ASSET_CLASSES = Object.values(AssetClass) as [AssetClass, ...AssetClass[]];
+
+/** The publisher's holding horizon. */
+export const Timeframe = {
+  /** Act now; the edge decays within minutes. */
+  immediate: 'immediate',
+  /** Within the trading day. */
+  intraday: 'intraday',
+  /** Days to weeks. */
+  swing: 'swing',
+} as const;
+export type Timeframe = (typeof Timeframe)[keyof typeof Timeframe];
+export const TIMEFRAMES = Object.values(Timeframe) as [Timeframe, ...Timeframe[]];
+
+/**
+ * Fields a received signal carries that this version does not know (a later additive field) are kept, but
+ * bounded: nested at most this deep, so verifying and journaling them can never overflow the stack.
+ */
+export const UNKNOWN_FIELD_MAX_DEPTH = 8;
+
+/** Bounds of `keywords`. */
+export const KEYWORD_LIMITS = { maxCount: 16, maxLength: 40 } as const;
+
+/** A lower-case slug: catalysts and keywords. */
+const slug = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case slug');
 
 /** Bounds of the free-form `meta` object. */
 export const META_LIMITS = { maxBytes: 4096, maxDepth: 4, maxKeys: 64 } as const;
@@ -40,11 +94,15 @@ const metaSchema = z.record(z.string().max(64), z.json()).superRefine((meta, ctx
   }
 });
 
-/**
- * What a publisher (Catalyst-Bot) POSTs: one classification of one news item. Unknown keys are refused so a
- * typo in a field name is an error, not a silently dropped hint.
- */
-export const ClassificationSchema = z.strictObject({
+/** Ticker without normalisation: the received signal is verified exactly as sent, so nothing may rewrite it. */
+const symbolText = z
+  .string()
+  .min(1)
+  .max(32)
+  .regex(/^[A-Za-z0-9.\-_/:]+$/, 'letters, digits and . - _ / :');
+
+/** Fields of a classification, shared by what a publisher sends and what a client receives. */
+const classificationShape = {
   /** The publisher's unique id for this classification; the idempotency key. */
   source_id: z
     .string()
@@ -52,25 +110,45 @@ export const ClassificationSchema = z.strictObject({
     .max(128)
     .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces'),
   /** Ticker as the publisher knows it, e.g. "AAPL" or "BTC". Upper-cased on ingest. */
-  symbol: z
-    .string()
-    .min(1)
-    .max(32)
-    .regex(/^[A-Za-z0-9.\-_/:]+$/, 'letters, digits and . - _ / :')
-    .transform((s) => s.toUpperCase()),
+  symbol: symbolText,
   /** Kind of catalyst: one of KNOWN_CATALYSTS or another lower-case slug. */
-  catalyst: z
+  catalyst: slug(40),
+  /** Optional since protocol 2: required when `action` is absent (v1) or `enter` (then long or short). */
+  direction: z.enum(DIRECTIONS).optional(),
+  /** What the publisher asks for; absent on v1 signals (effectiveAction gives the meaning). */
+  action: z.enum(SIGNAL_ACTIONS).optional(),
+  /** What `symbol` is; absent = not stated (the client's venue decides, as in v1). */
+  asset_class: z.enum(ASSET_CLASSES).optional(),
+  /** Listing exchange of an equity, upper-case, e.g. NASDAQ, NYSE, AMEX. */
+  exchange: z
     .string()
     .min(1)
-    .max(40)
-    .regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case slug'),
-  direction: z.enum(DIRECTIONS),
+    .max(16)
+    .regex(/^[A-Z][A-Z0-9_-]*$/, 'upper-case slug')
+    .optional(),
+  /** Quote currency of price, stop_loss and take_profit, e.g. USD, USDT. */
+  currency: z
+    .string()
+    .min(2)
+    .max(10)
+    .regex(/^[A-Z][A-Z0-9]*$/, 'upper-case code')
+    .optional(),
   /** Classifier confidence, 0..1. */
   confidence: z.number().min(0).max(1),
-  /** Optional classifier score on the publisher's own scale. */
+  /** Optional classifier score (the publisher's total score) on its own scale. */
   score: z.number().optional(),
-  /** Reference price of the symbol when the alert was made (quote currency of the publisher's market). */
+  /** Publisher's sentiment, -1 (negative) .. 1 (positive). */
+  sentiment: z.number().min(-1).max(1).optional(),
+  /** Keyword categories that fired, e.g. fda, offering (KEYWORD_LIMITS). */
+  keywords: z.array(slug(KEYWORD_LIMITS.maxLength)).max(KEYWORD_LIMITS.maxCount).optional(),
+  /** Publisher's relevance on its own scale (>= 0). */
+  relevance: z.number().min(0).optional(),
+  /** Reference price of the symbol when the alert was made (in `currency` when given). */
   price: z.number().positive(),
+  /** Suggested position size in PERCENT of equity (3.06 = 3.06 %): a hint a client may honour. */
+  position_size_pct: z.number().positive().max(100).optional(),
+  /** The publisher's holding horizon. */
+  timeframe: z.enum(TIMEFRAMES).optional(),
   headline: z.string().min(1).max(500),
   url: z
     .url({ protocol: /^https?$/ })
@@ -90,12 +168,43 @@ export const ClassificationSchema = z.strictObject({
   take_profit: z.number().positive().optional(),
   /** Free-form extras, bounded (META_LIMITS). */
   meta: metaSchema.optional(),
-});
+};
+
+/**
+ * The cross-field rules of protocol 2, on both the publisher's and the client's side: without `action` a
+ * signal means what v1 meant, so it needs its direction; `enter` needs a side to enter.
+ */
+function crossFieldRules(
+  s: { action?: SignalAction | undefined; direction?: Direction | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  if (s.action === undefined && s.direction === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['direction'], message: 'required when action is absent' });
+  }
+  if (s.action === SignalAction.enter && s.direction !== 'long' && s.direction !== 'short') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['direction'],
+      message: 'action enter needs direction long or short',
+    });
+  }
+}
+
+/**
+ * What a publisher (Catalyst-Bot) POSTs: one classification of one news item. Unknown keys are refused so a
+ * typo in a field name is an error, not a silently dropped hint.
+ */
+export const ClassificationSchema = z
+  .strictObject({
+    ...classificationShape,
+    symbol: symbolText.transform((s) => s.toUpperCase()),
+  })
+  .superRefine(crossFieldRules);
 export type Classification = z.output<typeof ClassificationSchema>;
 export type ClassificationInput = z.input<typeof ClassificationSchema>;
 
-/** The stored and broadcast signal: the classification plus what the server adds. */
-export const SignalSchema = ClassificationSchema.extend({
+/** What the server adds to a classification. */
+const serverShape = {
   /** Position in the store's log: 1, 2, 3, ... never reused. */
   seq: z.int().min(1),
   /** Random id of the store; a new database has a new epoch. */
@@ -104,11 +213,50 @@ export const SignalSchema = ClassificationSchema.extend({
   ingested_at: isoDateTime,
   /** Detached compact JWS (EdDSA) over canonicalJson(signal without `sig`). */
   sig: z.string().max(512).optional(),
-});
-export type Signal = z.output<typeof SignalSchema>;
+};
 
-/** The part of a signal that its signature covers: everything but `sig`. */
+/**
+ * The stored and broadcast signal, as a client receives it. LOOSE: fields this version does not know are
+ * kept (never stripped, never refused), so they stay covered by the signature, which is verified over the
+ * object exactly as received minus `sig`; they are otherwise ignored. Nothing here transforms a value, for
+ * the same reason. A later additive field therefore never strands a deployed client.
+ */
+export const SignalSchema = z
+  .object({ ...classificationShape, ...serverShape })
+  .catchall(
+    z
+      .unknown()
+      .refine(
+        (v) => !jsonDeeperThan(v, UNKNOWN_FIELD_MAX_DEPTH),
+        `nested deeper than ${UNKNOWN_FIELD_MAX_DEPTH}`,
+      ),
+  )
+  .superRefine(crossFieldRules);
+
+/** The known fields of a signal (a received one may carry more; see SignalSchema). */
+export type Signal = Classification & {
+  seq: number;
+  epoch: string;
+  ingested_at: string;
+  sig?: string | undefined;
+};
+
+/** The part of a signal that its signature covers: everything but `sig`, unknown fields included. */
 export function signedPart(signal: Signal): Omit<Signal, 'sig'> {
   const { sig: _sig, ...rest } = signal;
   return rest;
+}
+
+/**
+ * THE rule for what a signal asks for: `action` when present; else (a v1 signal) `enter` for long/short and
+ * `info` for neutral, which is exactly what v1 meant (v1 clients skipped neutral signals). Every part of the
+ * project (server filters, client decisions) goes through this function.
+ */
+export function effectiveAction(s: {
+  action?: SignalAction | null | undefined;
+  /** Typed wide so a stored row ('' or null for "none") goes through the same rule. */
+  direction?: string | null | undefined;
+}): SignalAction {
+  if (s.action != null) return s.action;
+  return s.direction === 'long' || s.direction === 'short' ? SignalAction.enter : SignalAction.info;
 }

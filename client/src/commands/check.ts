@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { PROTOCOL_VERSION, parseServerFrame, type HelloFrame } from '@catalyst-signal/shared';
+import { SUPPORTED_PROTOCOLS, parseServerFrame, type HelloFrame } from '@catalyst-signal/shared';
 import type { Context } from '../context.js';
 import { HttpError, fetchHealth, fetchHistory, streamUrl } from '../http.js';
 import { Journal } from '../journal.js';
@@ -109,8 +109,8 @@ export async function checkCommand(
       try {
         const { hello, receivedAt } = await waitHello(stream, secrets.serverKey, 5000);
         add(
-          hello.protocol === PROTOCOL_VERSION,
-          `stream: protocol ${hello.protocol} (client speaks ${PROTOCOL_VERSION}), heartbeat ${hello.heartbeat_ms} ms, authenticated ${hello.authenticated}`,
+          SUPPORTED_PROTOCOLS.includes(hello.protocol),
+          `stream: protocol ${hello.protocol} (client speaks ${SUPPORTED_PROTOCOLS.join(', ')}), heartbeat ${hello.heartbeat_ms} ms, authenticated ${hello.authenticated}`,
         );
         const skew = hello.time - receivedAt;
         add(Math.abs(skew) <= maxSkew, `clock skew vs server: ${skew} ms (max ${maxSkew})`);

@@ -1,4 +1,4 @@
-import type { Signal } from '@catalyst-signal/shared';
+import { effectiveAction, type Signal, type SignalAction } from '@catalyst-signal/shared';
 import type { Config } from '../config.js';
 
 /**
@@ -26,16 +26,34 @@ export function signalAgeMs(signal: Signal, now: number): number {
   return now - Date.parse(signal.ingested_at);
 }
 
+/**
+ * Actions this release never trades on: none of them may open a position. (exit and avoid get their own
+ * handling in a later release; until then a held position is left as it is.)
+ */
+const ACTION_SKIPS: Record<Exclude<SignalAction, 'enter'>, { reason: string; detail: string }> = {
+  info: { reason: 'skipped:action_info', detail: 'an alert with no action is never traded' },
+  avoid: { reason: 'skipped:action_avoid', detail: 'not an entry (avoid windows come in a later release)' },
+  exit: {
+    reason: 'skipped:action_exit_unsupported',
+    detail: 'not handled in this release: any position is left as it is',
+  },
+};
+
 export function filterSignal(
   signal: Signal,
   now: number,
   f: FilterConfig,
 ): { reason: string; detail: string } | undefined {
   const sym = signal.symbol.toUpperCase();
-  if (signal.direction === 'neutral')
+  // A v1 neutral signal keeps its v1 reason; everything else that is not `enter` is an action we skip.
+  if (signal.action === undefined && signal.direction === 'neutral')
     return { reason: 'skipped:neutral', detail: 'neutral signals are never traded' };
-  if (!f.directions.includes(signal.direction)) {
-    return { reason: 'skipped:direction', detail: `${signal.direction} not in filters.directions` };
+  const action = effectiveAction(signal);
+  if (action !== 'enter') return ACTION_SKIPS[action];
+  // enter (v2) or long/short (v1): the same from here on; the schema guarantees long or short.
+  const dir = signal.direction;
+  if (dir === undefined || dir === 'neutral' || !f.directions.includes(dir)) {
+    return { reason: 'skipped:direction', detail: `${dir} not in filters.directions` };
   }
   if (f.symbols_deny.some((s) => s.toUpperCase() === sym))
     return { reason: 'skipped:symbol_denied', detail: sym };

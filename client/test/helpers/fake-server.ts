@@ -22,6 +22,8 @@ export interface FakeServerOptions {
   heartbeatMs?: number;
   epoch?: string;
   maxReplay?: number;
+  /** hello.protocol (default: this build's PROTOCOL_VERSION). */
+  protocol?: number;
 }
 
 export class FakeSignalServer extends EventEmitter {
@@ -30,6 +32,7 @@ export class FakeSignalServer extends EventEmitter {
   epoch: string;
   heartbeatMs: number;
   maxReplay: number;
+  protocol: number;
   signals: Signal[] = [];
   firstSeq = 1;
   signer!: TestSigner;
@@ -52,6 +55,7 @@ export class FakeSignalServer extends EventEmitter {
     this.epoch = o.epoch ?? 'ep-test';
     this.heartbeatMs = o.heartbeatMs ?? 1000;
     this.maxReplay = o.maxReplay ?? 10_000;
+    this.protocol = o.protocol ?? PROTOCOL_VERSION;
   }
 
   static async start(o: FakeServerOptions = {}): Promise<FakeSignalServer> {
@@ -129,7 +133,7 @@ export class FakeSignalServer extends EventEmitter {
     this.emit('connection', this.connections);
     this.send(k, {
       type: 'hello',
-      protocol: PROTOCOL_VERSION,
+      protocol: this.protocol,
       server_id: 'fake',
       epoch: this.epoch,
       head_seq: this.head,

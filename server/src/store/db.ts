@@ -36,6 +36,17 @@ const MIGRATIONS: string[] = [
   ) STRICT;
   CREATE INDEX api_keys_name ON api_keys (name);
   `,
+  // 2: signal v2 (#11). Columns the filters look at; bodies are never rewritten. `action` holds the
+  // EFFECTIVE action (shared effectiveAction): for the v1 rows already stored that is enter for long/short
+  // and info for neutral, set here once. `keywords` is ",a,b," so one instr() finds a whole keyword.
+  // A signal without direction stores '' in the v1 NOT NULL `direction` column.
+  `
+  ALTER TABLE signals ADD COLUMN action TEXT NOT NULL DEFAULT 'info';
+  UPDATE signals SET action = 'enter' WHERE direction IN ('long', 'short');
+  ALTER TABLE signals ADD COLUMN asset_class TEXT;
+  ALTER TABLE signals ADD COLUMN sentiment REAL;
+  ALTER TABLE signals ADD COLUMN keywords TEXT;
+  `,
 ];
 
 export interface OpenOptions {

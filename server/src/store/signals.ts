@@ -1,4 +1,10 @@
-import type { Classification, HistoryQuery, Signal } from '@catalyst-signal/shared';
+import {
+  effectiveAction,
+  type Classification,
+  type HistoryQuery,
+  type Signal,
+  type SignalAction,
+} from '@catalyst-signal/shared';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import { getMeta } from './db.js';
@@ -7,12 +13,13 @@ const SQL = {
   head: `SELECT value FROM meta WHERE key = 'head_seq'`,
   setHead: `UPDATE meta SET value = ? WHERE key = 'head_seq'`,
   bySource: `SELECT seq FROM signals WHERE source_id = ?`,
-  insert: `INSERT INTO signals (seq, source_id, symbol, catalyst, direction, confidence, ingested_ms, body)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  insert: `INSERT INTO signals (seq, source_id, symbol, catalyst, direction, confidence, ingested_ms, body,
+                                action, asset_class, sentiment, keywords)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   bySeq: `SELECT body FROM signals WHERE seq = ?`,
   firstSeq: `SELECT min(seq) FROM signals`,
-  pageAfterWithCols: `SELECT seq, symbol, catalyst, direction, confidence, body FROM signals
-                      WHERE seq > ? ORDER BY seq LIMIT ?`,
+  pageAfterWithCols: `SELECT seq, symbol, catalyst, direction, confidence, action, asset_class, sentiment,
+                             keywords, body FROM signals WHERE seq > ? ORDER BY seq LIMIT ?`,
   countAfter: `SELECT count(*) FROM signals WHERE seq > ?`,
   pruneBefore: `DELETE FROM signals WHERE ingested_ms < ? AND seq < ?`,
 } as const;
@@ -30,14 +37,25 @@ export interface AppendOutcome {
   fresh: StoredSignal[];
 }
 
+/** A stored row with the columns server-side filters look at (ws/filters.ts Filterable). */
 export interface FilterableRow {
   seq: number;
   symbol: string;
   catalyst: string;
+  /** '' when the signal has no direction. */
   direction: string;
   confidence: number;
+  /** The effective action (effectiveAction), also for v1 rows. */
+  action: SignalAction;
+  asset_class: string | null;
+  sentiment: number | null;
+  keywords: string[] | null;
   body: string;
 }
+
+/** Keywords as stored: ",a,b," (NULL when none), so one instr(keywords, ',a,') finds a whole keyword. */
+const keywordsColumn = (k: readonly string[] | undefined): string | null =>
+  k && k.length ? `,${k.join(',')},` : null;
 
 /** Turns an unsigned signal into its signature (detached JWS); injected so the store has no crypto. */
 export type SignFn = (unsigned: Omit<Signal, 'sig'>) => string;
@@ -52,7 +70,7 @@ export class SignalStore {
   private headSeq: number;
   private readonly stmt;
   private readonly appendTx;
-  /** One prepared statement per combination of history filters (at most 2^5), not one per request. */
+  /** One prepared statement per combination of history filters (at most 2^9), not one per request. */
   private readonly historyStmts = new Map<string, Statement>();
 
   constructor(private readonly db: Db) {
@@ -108,7 +126,20 @@ export class SignalStore {
       const unsigned = { ...c, seq, epoch: this.epoch, ingested_at: ingestedAt };
       const signal: Signal = { ...unsigned, sig: sign(unsigned) };
       const json = JSON.stringify(signal);
-      this.stmt.insert.run(seq, c.source_id, c.symbol, c.catalyst, c.direction, c.confidence, ms, json);
+      this.stmt.insert.run(
+        seq,
+        c.source_id,
+        c.symbol,
+        c.catalyst,
+        c.direction ?? '',
+        c.confidence,
+        ms,
+        json,
+        effectiveAction(c),
+        c.asset_class ?? null,
+        c.sentiment ?? null,
+        keywordsColumn(c.keywords),
+      );
       seen.set(c.source_id, seq);
       results.push({ source_id: c.source_id, seq, duplicate: false });
       fresh.push({ signal, json });
@@ -131,7 +162,11 @@ export class SignalStore {
 
   /** Up to `limit` rows with seq > afterSeq, ascending: the body plus the columns filters look at. */
   rowsAfter(afterSeq: number, limit: number): FilterableRow[] {
-    return this.stmt.pageAfterWithCols.all(afterSeq, limit) as FilterableRow[];
+    const rows = this.stmt.pageAfterWithCols.all(afterSeq, limit) as (Omit<FilterableRow, 'keywords'> & {
+      keywords: string | null | string[];
+    })[];
+    for (const r of rows) if (typeof r.keywords === 'string') r.keywords = r.keywords.slice(1, -1).split(',');
+    return rows as FilterableRow[];
   }
 
   countAfter(afterSeq: number): number {
@@ -149,6 +184,11 @@ export class SignalStore {
     if (q.symbol !== undefined) add('symbol = ?', q.symbol);
     if (q.catalyst !== undefined) add('catalyst = ?', q.catalyst);
     if (q.min_confidence !== undefined) add('confidence >= ?', q.min_confidence);
+    if (q.action !== undefined) add('action = ?', q.action);
+    if (q.asset_class !== undefined) add('asset_class = ?', q.asset_class);
+    if (q.keyword !== undefined) add('instr(keywords, ?) > 0', `,${q.keyword},`);
+    // NULL >= x is not true: a signal without sentiment does not pass, as the stream's filter.
+    if (q.min_sentiment !== undefined) add('sentiment >= ?', q.min_sentiment);
     if (q.since !== undefined) add('ingested_ms >= ?', Date.parse(q.since));
     if (q.until !== undefined) add('ingested_ms < ?', Date.parse(q.until));
     const sql = `SELECT seq, body FROM signals WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`;

@@ -209,9 +209,10 @@ describe('auth attacks: API keys', () => {
       `cat_${id}_${secret!.slice(0, 42)}`,
       `cat_${id}_${secret}A`,
       `CAT_${id}_${secret}`,
-      `cat_${id!.toUpperCase()}_${secret}`,
       `cat_${'0'.repeat(12)}_${secret}`,
     ];
+    // Upper-casing an id made only of digits changes nothing (about 1 key in 300): only test it when it differs.
+    if (id!.toUpperCase() !== id) variants.push(`cat_${id!.toUpperCase()}_${secret}`);
     for (const v of variants) {
       const res = await t.get('/v1/signals', v);
       expect(res.status, v).toBe(401);

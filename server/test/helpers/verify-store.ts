@@ -1,7 +1,13 @@
 import { createPublicKey, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ClassificationSchema, canonicalJson, signedPart, type Signal } from '@catalyst-signal/shared';
+import {
+  ClassificationSchema,
+  canonicalJson,
+  effectiveAction,
+  signedPart,
+  type Signal,
+} from '@catalyst-signal/shared';
 import { getMeta, openDb } from '../../src/store/db.js';
 import { SIGNING_KEY_FILE } from '../../src/signing.js';
 import type { Attempt } from './publishers.js';
@@ -39,7 +45,8 @@ export function verifyStore(dataDir: string, attempts: Iterable<Attempt>): Store
     const head = Number(getMeta(db, 'head_seq'));
     const rows = db
       .prepare(
-        'SELECT seq, source_id, symbol, catalyst, direction, confidence, body FROM signals ORDER BY seq',
+        `SELECT seq, source_id, symbol, catalyst, direction, confidence, action, asset_class, sentiment,
+                keywords, body FROM signals ORDER BY seq`,
       )
       .all() as {
       seq: number;
@@ -48,6 +55,10 @@ export function verifyStore(dataDir: string, attempts: Iterable<Attempt>): Store
       catalyst: string;
       direction: string;
       confidence: number;
+      action: string;
+      asset_class: string | null;
+      sentiment: number | null;
+      keywords: string | null;
       body: string;
     }[];
     const pub = createPublicKey(readFileSync(path.join(dataDir, SIGNING_KEY_FILE)));
@@ -67,8 +78,12 @@ export function verifyStore(dataDir: string, attempts: Iterable<Attempt>): Store
         s.source_id !== r.source_id ||
         s.symbol !== r.symbol ||
         s.catalyst !== r.catalyst ||
-        s.direction !== r.direction ||
-        s.confidence !== r.confidence
+        (s.direction ?? '') !== r.direction ||
+        s.confidence !== r.confidence ||
+        effectiveAction(s) !== r.action ||
+        (s.asset_class ?? null) !== r.asset_class ||
+        (s.sentiment ?? null) !== r.sentiment ||
+        (s.keywords?.length ? `,${s.keywords.join(',')},` : null) !== r.keywords
       ) {
         problem(`seq ${r.seq}: columns differ from body`);
       }
