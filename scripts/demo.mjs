@@ -185,7 +185,7 @@ async function stop(reason) {
       `published ${published}; client decided ${decided}: ${tally.traded} traded, ${tally.skipped} skipped, ${tally.rejected} rejected; client exit ${code}`,
     );
     if (!args.keep) rmSync(dir, { recursive: true, force: true });
-    else say('demo', `kept ${dir}: try  npx --no catalyst-client --config ${clientConfig} status`);
+    else say('demo', `kept ${dir}: try  npx --no -- catalyst-client --config ${clientConfig} status`);
     process.exit(code === 0 || code === 'SIGTERM' || code === 'SIGINT' ? 0 : 1);
   })();
   return stopping;

@@ -111,6 +111,18 @@ program
   );
 
 program
+  .command('pin')
+  .description('show or pin the server signing key; --replace after an announced key rotation')
+  .option('--replace', 'replace a pinned key that differs (needs --fingerprint)')
+  .option('--fingerprint <fp>', 'the fingerprint the operator printed with `catalyst-server keys signing`')
+  .action(
+    action(async (o: { replace?: boolean; fingerprint?: string }) => {
+      const { pinCommand } = await import('./commands/pin.js');
+      process.stdout.write((await pinCommand(await ctx('warn'), o)) + '\n');
+    }),
+  );
+
+program
   .command('status')
   .description("cursor, positions, today's P&L and limit usage, last decisions")
   .option('--json', 'machine-readable')

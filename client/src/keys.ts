@@ -30,7 +30,7 @@ export async function serverKeyStatus(
   if (pin) {
     if (pin.fingerprint !== fp) {
       throw new KeyPinError(
-        `server signing key CHANGED: pinned ${pin.fingerprint}, server now presents ${fp}. Refusing. If the server operator confirms the rotation, run: catalyst-client pin --replace`,
+        `server signing key CHANGED: pinned ${pin.fingerprint}, server now presents ${fp}. Refusing. If the server operator confirms the rotation (\`catalyst-server keys signing\` prints the fingerprint), run: catalyst-client pin --replace --fingerprint <that fingerprint>`,
       );
     }
     return { jwk, fingerprint: fp, pinned: 'existing' };

@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyO
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import { canonicalJson, type Signal } from '@catalyst-signal/shared';
+import { CanonicalJsonError, canonicalJson, illFormedStringPath, type Signal } from '@catalyst-signal/shared';
 
 export const SIGNING_KEY_FILE = 'signing-key.pem';
 
@@ -40,6 +40,9 @@ export async function createSigner(privateKey: KeyObject): Promise<Signer> {
     publicJwk,
     jwks: { keys: [publicJwk] },
     sign(unsigned) {
+      // Not reachable through the ingest edge (it answers 400 first); kept so nothing unverifiable is ever signed.
+      const bad = illFormedStringPath(unsigned);
+      if (bad) throw new CanonicalJsonError(`${bad}: lone surrogate, no RFC 8785 form`);
       const payload = Buffer.from(canonicalJson(unsigned)).toString('base64url');
       const signature = sign(null, Buffer.from(`${header}.${payload}`), privateKey).toString('base64url');
       return `${header}..${signature}`;

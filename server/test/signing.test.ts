@@ -37,6 +37,20 @@ describe('signed signals', () => {
     await expect(compactVerify(`${header}.${payload}.${sig}`, createLocalJWKSet(jwks))).resolves.toBeTruthy();
   });
 
+  it('a lone surrogate (valid JSON, not I-JSON, no RFC 8785 form) is refused at the edge with its field', async () => {
+    const t = await startTestServer();
+    const body = JSON.stringify([classification(1), classification(2, { meta: { note: 'ok' } })]).replace(
+      '"note":"ok"',
+      '"note":"x\\ud800"',
+    );
+    const res = await t.post(body);
+    expect(res.status).toBe(400);
+    const problem = await res.json();
+    expect(problem.errors).toEqual([{ path: '[1].meta.note', message: 'lone surrogate: not I-JSON' }]);
+    // A surrogate PAIR is a normal character and is signed as UTF-8.
+    expect((await t.post(classification(3, { headline: 'rocket \ud83d\ude80' }))).status).toBe(201);
+  });
+
   it('the signing key survives restarts and its file is 0600', async () => {
     const t = await startTestServer();
     const fp = t.server.signer.fingerprint;

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import {
   ClassificationSchema,
+  illFormedStringPath,
   CreateKeySchema,
   ErrorCode,
   HistoryQuerySchema,
@@ -132,8 +133,13 @@ export function registerRoutes(d: RoutesDeps): void {
     const errors: { path: string; message: string }[] = [];
     list.forEach((item, i) => {
       const r = ClassificationSchema.safeParse(item);
-      if (r.success) items.push(r.data);
-      else errors.push(...issuesOf(r.error, batch ? `[${i}].` : ''));
+      if (!r.success) return errors.push(...issuesOf(r.error, batch ? `[${i}].` : ''));
+      // A lone surrogate (`"\ud800"`) is valid JSON but not I-JSON: RFC 8785 cannot canonicalise it, so it
+      // could not be signed the way every verifier checks. Refused here, with its field, not at signing.
+      const bad = illFormedStringPath(r.data);
+      if (bad)
+        return errors.push({ path: (batch ? `[${i}].` : '') + bad, message: 'lone surrogate: not I-JSON' });
+      items.push(r.data);
     });
     if (errors.length) throw badRequest(`${errors.length} invalid field(s)`, errors);
     const results = await d.ingestor.submit(items);

@@ -125,3 +125,109 @@ export const INVALID_UTF8: Buffer[] = [
   Buffer.from([0xf8, 0x88, 0x80, 0x80, 0x80]),
   Buffer.concat([Buffer.from('{"type":"ping","id":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]),
 ];
+
+/**
+ * Numbers that print differently across JSON libraries (exponent boundaries, subnormals, 2^53 and above, -0):
+ * what a non-JavaScript verifier of the RFC 8785 signature payload gets wrong first.
+ */
+export const NASTY_NUMBERS = [
+  1e-8,
+  0.00002,
+  0.000001,
+  1e-7,
+  1.5e-7,
+  5e-324,
+  2.2250738585072014e-308,
+  0.1,
+  0.3,
+  4.35,
+  41.2,
+  1,
+  1.0000000000000002,
+  0.30000000000000004,
+  333333333.3333333,
+  1e20,
+  1e21,
+  1e23,
+  // Above 2^53 (spelled as text: these literals round, which is the point): ...993 is the double ...992.
+  Number('9007199254740993'),
+  Number('18014398509481985'),
+  1.7976931348623157e308,
+];
+
+/** Strings with escapes, controls, astral characters and U+2028, all well-formed (no lone surrogates). */
+export const NASTY_STRINGS = [
+  'Caf\u00e9 \u20ac5 \ud83d\ude80',
+  '"quoted" back\\slash / tab\tnl\ncr\r bs\b ff\f',
+  'nul\u0000 us\u001f del\u007f nbsp\u00a0 ls\u2028 ps\u2029',
+  '\ufb33\ud83d\ude00\uffff\ud800\udc00',
+  '<script>&amp;</script>',
+];
+
+const positive = fc.oneof(
+  fc.constantFrom(...NASTY_NUMBERS),
+  fc.double({ min: Number.MIN_VALUE, max: 1e300, noNaN: true, noDefaultInfinity: true }),
+);
+const anyNumber = fc.oneof(
+  positive,
+  positive.map((n) => -n),
+  fc.constant(-0),
+  fc.integer(),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+);
+const text = (maxLength: number) =>
+  fc.oneof(
+    fc.constantFrom(...NASTY_STRINGS),
+    fc.string({ minLength: 1, maxLength, unit: 'binary' }),
+    fc.string({ minLength: 1, maxLength, unit: 'grapheme' }),
+  );
+const metaValue = fc.letrec<{ v: unknown }>((tie) => ({
+  v: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    anyNumber,
+    text(40),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(tie('v'), { maxLength: 4 }),
+    fc.dictionary(text(20), tie('v'), { maxKeys: 4 }),
+  ),
+}));
+
+/**
+ * Valid classifications (as a publisher would POST them) whose numbers and strings are the nasty ones above;
+ * `id` makes source_id unique.
+ */
+export function signalClassification(id: fc.Arbitrary<string>) {
+  return fc.record(
+    {
+      source_id: id,
+      symbol: fc.constantFrom('MRNA', 'BTC', 'brk.b', 'ETH/USDT', 'X:Y_Z-1'),
+      catalyst: fc.constantFrom('fda', 'earnings', 'merger', 'other', 'custom_slug-2'),
+      direction: fc.constantFrom('long', 'short', 'neutral'),
+      confidence: fc.oneof(
+        fc.constantFrom(0, 1, 1e-8, 0.00002, 0.5),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+      ),
+      score: anyNumber,
+      price: positive,
+      headline: text(200),
+      source: text(50),
+      classified_at: fc.constantFrom('2026-11-21T14:03:07Z', '2026-11-21T14:03:07.123+02:00'),
+      stop_loss: positive,
+      take_profit: positive,
+      meta: fc.dictionary(fc.string({ maxLength: 64, unit: 'binary' }), metaValue.v, { maxKeys: 8 }),
+    },
+    {
+      requiredKeys: [
+        'source_id',
+        'symbol',
+        'catalyst',
+        'direction',
+        'confidence',
+        'price',
+        'headline',
+        'classified_at',
+      ],
+    },
+  );
+}
