@@ -82,7 +82,7 @@ SOURCE_ID_PREFIX = "cb-"
 
 _SYMBOL_RE = re.compile(r"^[A-Za-z0-9._/:-]{1,32}$")
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_UPPER_SLUG_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]*$")
+_EXCHANGE_RE = re.compile(r"^[A-Z][A-Z0-9_-]{0,15}$")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -983,10 +983,18 @@ def from_catalyst_bot(
         c["url"] = link
     if source and str(source).strip():
         c["source"] = str(source).strip()[:100]
-    for name, value in (("published_at", published_at), ("expires_at", expires_at)):
-        t = _iso(value)
-        if t is not None:
-            c[name] = t
+    try:
+        published = _iso(published_at)
+    except ValueError:  # feeds carry RFC 2822 dates too; a news time is a hint, never a reason to drop the alert
+        try:
+            published = _iso(email.utils.parsedate_to_datetime(str(published_at)))
+        except (TypeError, ValueError):
+            published = None
+    if published is not None:
+        c["published_at"] = published
+    expires = _iso(expires_at)  # an unreadable expiry IS an error: acting after it would be unsafe
+    if expires is not None:
+        c["expires_at"] = expires
     if action == "enter":
         for name, attr in (("stop_loss", "stop_loss_price"), ("take_profit", "take_profit_price")):
             v = _num(_get(ts, attr))
@@ -994,7 +1002,7 @@ def from_catalyst_bot(
                 c[name] = v
 
     v2: Dict[str, Any] = {"action": action, "asset_class": "us_equity", "currency": "USD"}
-    if exchange and _UPPER_SLUG_RE.match(exchange.strip().upper()):
+    if exchange and _EXCHANGE_RE.match(exchange.strip().upper()):
         v2["exchange"] = exchange.strip().upper()
     sent = _num(sentiment)
     if sent is not None:

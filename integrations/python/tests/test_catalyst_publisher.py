@@ -86,6 +86,12 @@ class Mapping(unittest.TestCase):
         c = cp.from_catalyst_bot(**ALERT, published_at=datetime.datetime(2026, 1, 2, 3, 4, 5))
         self.assertEqual(c["published_at"], "2026-01-02T03:04:05.000+00:00")
         self.assertTrue(c["classified_at"].endswith("+00:00"))
+        c = cp.from_catalyst_bot(**ALERT, published_at="Mon, 23 Nov 2026 09:30:00 -0500")  # RSS style
+        self.assertEqual(c["published_at"], "2026-11-23T14:30:00.000+00:00")
+        c = cp.from_catalyst_bot(**ALERT, published_at="yesterday-ish")
+        self.assertNotIn("published_at", c)
+        with self.assertRaises(ValueError):
+            cp.from_catalyst_bot(**ALERT, expires_at="soon")
 
     def test_unusable_alerts_raise_value_error(self):
         for bad in (dict(ticker=""), dict(title="  "), dict(price=0), dict(ticker="BAD TICKER")):
