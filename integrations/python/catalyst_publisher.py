@@ -537,6 +537,13 @@ class _Http:
             conn.close()
 
 
+def _batch_results(answer: Dict[str, Any], n: int) -> List[PublishResult]:
+    rs = answer.get("results")
+    if not isinstance(rs, list) or len(rs) != n:
+        raise PublishUnavailable("unexpected answer to a batch of %d: %.200r" % (n, answer))
+    return [PublishResult(str(r["source_id"]), int(r["seq"]), bool(r["duplicate"]), False) for r in rs]
+
+
 # ---------------------------------------------------------------------------------------------------------
 # The publisher
 
@@ -696,10 +703,7 @@ class Publisher:
                 self._spool(items[start:])
                 results.extend(PublishResult(str(c["source_id"]), None, False, True) for c in items[start:])
                 return results
-            rs = answer.get("results")
-            if not isinstance(rs, list) or len(rs) != len(chunk):
-                raise PublishError("unexpected batch answer: %r" % (answer,))
-            results.extend(PublishResult(str(r["source_id"]), int(r["seq"]), bool(r["duplicate"]), False) for r in rs)
+            results.extend(_batch_results(answer, len(chunk)))
             start = end
         return results
 
@@ -712,69 +716,73 @@ class Publisher:
             raise ValueError("this publisher has no outbox")
         ob = self.outbox
         deadline = None if max_seconds is None else time.monotonic() + max_seconds
-        delivered = dups = rejected = corrupt = 0
-        error: Optional[str] = None
-        retry_after: Optional[float] = None
+        tally = {"delivered": 0, "duplicates": 0, "rejected": 0, "corrupt": 0}
+        stop: Tuple[Optional[str], Optional[float]] = (None, None)
         with self._deliver_lock, ob.delivering() as mine:
             if not mine:
                 return FlushReport(0, 0, 0, 0, not ob.has_pending(), "another process is delivering", None)
-            while error is None and not self._stop.is_set():
+            while stop[0] is None and not self._stop.is_set():
                 if deadline is not None and time.monotonic() >= deadline:
-                    error = "time budget used"
+                    stop = ("time budget used", None)
                     break
                 sid, batch = ob.read_batch(self.batch_size, MAX_BATCH_BYTES - 64 * 1024)
                 if not batch:
                     break
-                corrupt += sum(1 for rec, _ in batch if rec is None)
+                tally["corrupt"] += sum(1 for rec, _ in batch if rec is None)
                 good = [(rec, end) for rec, end in batch if rec is not None]
-                if not good:
-                    ob.commit(sid, batch[-1][1])
-                    continue
                 try:
-                    answer = self._send([rec["c"] for rec, _ in good], 0.0)
-                    rs = answer.get("results")
-                    if not isinstance(rs, list) or len(rs) != len(good):
-                        raise PublishUnavailable("unexpected batch answer")
-                    results = [PublishResult(str(r["source_id"]), int(r["seq"]), bool(r["duplicate"]), False) for r in rs]
-                    if self._before_commit is not None:
-                        self._before_commit(results)
-                    ob.commit(sid, batch[-1][1])
-                    delivered += len(results)
-                    dups += sum(1 for r in results if r.duplicate)
-                    self._notify(results)
+                    if good:
+                        answer = self._send([rec["c"] for rec, _ in good], 0.0)
+                        self._confirmed(sid, batch[-1][1], _batch_results(answer, len(good)), tally)
+                    else:
+                        ob.commit(sid, batch[-1][1])  # only unreadable lines: step over them
                 except PublishRejected as e:
-                    if e.status not in (400, 413, 422):
-                        error = "server refused the outbox (%s): fix the key or URL; records kept" % e
-                        log.error("%s", error)
-                        break
-                    # The batch holds at least one record the server will never take: find it one by one.
-                    for rec, end in good:
-                        try:
-                            a = self._send(rec["c"], 0.0)
-                        except PublishRejected as e1:
-                            if e1.status not in (400, 413, 422):
-                                error = "server refused the outbox (%s); records kept" % e1
-                                break
-                            log.error("outbox: signal %s rejected, moved to %s: %s", rec["c"].get("source_id"), ob.rejected_path, e1)
-                            ob.reject(sid, end, rec, e1.problem or {"status": e1.status})
-                            rejected += 1
-                            continue
-                        except PublishUnavailable as e1:
-                            error, retry_after = str(e1), e1.retry_after
-                            break
-                        r = PublishResult(str(a.get("source_id")), int(a["seq"]), bool(a.get("duplicate")), False)
-                        if self._before_commit is not None:
-                            self._before_commit([r])
-                        ob.commit(sid, end)
-                        delivered += 1
-                        dups += 1 if r.duplicate else 0
-                        self._notify([r])
+                    if e.status in (400, 413, 422):
+                        # At least one record here will never be accepted: find it, one by one.
+                        stop = self._deliver_singly(sid, good, tally)
+                    else:
+                        stop = ("server refused the outbox (%s): fix the key or URL; records kept" % e, None)
+                        log.error("%s", stop[0])
                 except PublishUnavailable as e:
-                    error, retry_after = str(e), e.retry_after
+                    stop = (str(e), e.retry_after)
             drained = not ob.has_pending()
-        if delivered or rejected:
-            log.info("outbox: delivered %d (%d duplicates), rejected %d", delivered, dups, rejected)
-        return FlushReport(delivered, dups, rejected, corrupt, drained, error, retry_after)
+        if tally["delivered"] or tally["rejected"]:
+            log.info("outbox: delivered %(delivered)d (%(duplicates)d duplicates), rejected %(rejected)d", tally)
+        return FlushReport(
+            tally["delivered"], tally["duplicates"], tally["rejected"], tally["corrupt"], drained, stop[0], stop[1]
+        )
+
+    def _confirmed(self, sid: str, end: int, results: List[PublishResult], tally: Dict[str, int]) -> None:
+        """The server stored (or already had) these: save the progress, then tell."""
+        if self._before_commit is not None:
+            self._before_commit(results)
+        assert self.outbox is not None
+        self.outbox.commit(sid, end)
+        tally["delivered"] += len(results)
+        tally["duplicates"] += sum(1 for r in results if r.duplicate)
+        self._notify(results)
+
+    def _deliver_singly(
+        self, sid: str, good: List[Tuple[Dict[str, Any], int]], tally: Dict[str, int]
+    ) -> Tuple[Optional[str], Optional[float]]:
+        assert self.outbox is not None
+        for rec, end in good:
+            try:
+                a = self._send(rec["c"], 0.0)
+            except PublishRejected as e:
+                if e.status not in (400, 413, 422):
+                    log.error("server refused the outbox (%s); records kept", e)
+                    return ("server refused the outbox (%s); records kept" % e, None)
+                sid_ = rec["c"].get("source_id")
+                log.error("outbox: signal %s rejected, moved to %s: %s", sid_, self.outbox.rejected_path, e)
+                self.outbox.reject(sid, end, rec, e.problem or {"status": e.status})
+                tally["rejected"] += 1
+                continue
+            except PublishUnavailable as e:
+                return (str(e), e.retry_after)
+            r = PublishResult(str(a.get("source_id")), int(a["seq"]), bool(a.get("duplicate")), False)
+            self._confirmed(sid, end, [r], tally)
+        return (None, None)
 
     def _notify(self, results: List[PublishResult]) -> None:
         if self.on_delivered is not None:

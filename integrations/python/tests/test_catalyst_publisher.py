@@ -37,8 +37,8 @@ class Mapping(unittest.TestCase):
         self.assertEqual(c["source_id"], "cb-" + md5)
 
     def test_trading_signal_as_object_or_dict_gives_the_same_classification(self):
-        kw = dict(action="buy", confidence=0.97, stop_loss_price=Decimal("1.2"), take_profit_price=Decimal("1.44"),
-                  position_size_pct=4.0, timeframe="intraday")
+        kw = dict(action="buy", confidence=0.97, stop_loss_price=Decimal("1.2"),
+                  take_profit_price=Decimal("1.44"), position_size_pct=4.0, timeframe="intraday")
         a = cp.from_catalyst_bot(**ALERT, trading_signal=Signal(**kw), classified_at="2026-01-01T00:00:00Z")
         b = cp.from_catalyst_bot(**ALERT, trading_signal=kw, classified_at="2026-01-01T00:00:00Z")
         self.assertEqual(a, b)
@@ -61,7 +61,8 @@ class Mapping(unittest.TestCase):
     def test_close_maps_to_exit_and_no_sizing(self):
         ts = dict(action="close", confidence=1.0, position_size_pct=0.0, timeframe="immediate")
         c = cp.from_catalyst_bot(**dict(ALERT, keyword_hits=["fraud", "merger"]), trading_signal=ts)
-        self.assertEqual((c["action"], c["direction"], c["catalyst"], c["timeframe"]), ("exit", "neutral", "fraud", "immediate"))
+        got = (c["action"], c["direction"], c["catalyst"], c["timeframe"])
+        self.assertEqual(got, ("exit", "neutral", "fraud", "immediate"))
         self.assertNotIn("position_size_pct", c)
         self.assertNotIn("stop_loss", c)
 
