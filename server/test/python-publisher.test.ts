@@ -418,46 +418,41 @@ describe('from_catalyst_bot', { timeout: 90_000 }, () => {
     expect((await py.cmd('publish', { c })).seq).toBe(1);
   });
 
-  // Signal v2 (docs/signal-v2.md) lands in shared/ in a parallel branch; these run once it is on main.
-  const hasV2 = 'action' in ClassificationSchema.shape;
-  it.skipIf(!hasV2)(
-    'v2: buy/close/avoid/none map to enter/exit/avoid/info and the server stores the fields',
-    async () => {
-      const server = await ChildServer.start();
-      const py = await PyDriver.start();
-      await py.cmd('open', { url: server.url, key: server.keys.publishKey });
-      const cases: [Record<string, unknown>, Record<string, unknown>][] = [
-        [buy, { action: 'enter', direction: 'long', position_size_pct: 3.06, timeframe: 'intraday' }],
-        [
-          {
-            ...buy,
-            title: 'ABCD files for bankruptcy',
-            keyword_hits: ['bankruptcy'],
-            trading_signal: { action: 'close', confidence: 1, timeframe: 'immediate', position_size_pct: 0 },
-          },
-          { action: 'exit', catalyst: 'bankruptcy', confidence: 1, timeframe: 'immediate' },
-        ],
-        [
-          { ...buy, title: 'ABCD prices offering', keyword_hits: ['offering', 'fda'], trading_signal: null },
-          { action: 'avoid', catalyst: 'offering' },
-        ],
-        [
-          { ...buy, title: 'ABCD to present at conference', keyword_hits: [], trading_signal: null },
-          { action: 'info', catalyst: 'other', confidence: 0 },
-        ],
-      ];
-      for (const [args, want] of cases) {
-        const c = (await py.cmd('from_catalyst_bot', { args })).c as Record<string, unknown>;
-        expect(c).toMatchObject({ asset_class: 'us_equity', currency: 'USD', ...want });
-        const p = await py.cmd('publish', { c });
-        expect(p.ok, JSON.stringify(p)).toBe(true);
-        const res = await fetch(`${server.url}/v1/signals/${p.seq as number}`, {
-          headers: { authorization: `Bearer ${server.keys.readKey}` },
-        });
-        expect(await res.json()).toMatchObject(want);
-      }
-    },
-  );
+  it('v2: buy/close/avoid/none map to enter/exit/avoid/info and the server stores the fields', async () => {
+    const server = await ChildServer.start();
+    const py = await PyDriver.start();
+    await py.cmd('open', { url: server.url, key: server.keys.publishKey });
+    const cases: [Record<string, unknown>, Record<string, unknown>][] = [
+      [buy, { action: 'enter', direction: 'long', position_size_pct: 3.06, timeframe: 'intraday' }],
+      [
+        {
+          ...buy,
+          title: 'ABCD files for bankruptcy',
+          keyword_hits: ['bankruptcy'],
+          trading_signal: { action: 'close', confidence: 1, timeframe: 'immediate', position_size_pct: 0 },
+        },
+        { action: 'exit', catalyst: 'bankruptcy', confidence: 1, timeframe: 'immediate' },
+      ],
+      [
+        { ...buy, title: 'ABCD prices offering', keyword_hits: ['offering', 'fda'], trading_signal: null },
+        { action: 'avoid', catalyst: 'offering' },
+      ],
+      [
+        { ...buy, title: 'ABCD to present at conference', keyword_hits: [], trading_signal: null },
+        { action: 'info', catalyst: 'other', confidence: 0 },
+      ],
+    ];
+    for (const [args, want] of cases) {
+      const c = (await py.cmd('from_catalyst_bot', { args })).c as Record<string, unknown>;
+      expect(c).toMatchObject({ asset_class: 'us_equity', currency: 'USD', ...want });
+      const p = await py.cmd('publish', { c });
+      expect(p.ok, JSON.stringify(p)).toBe(true);
+      const res = await fetch(`${server.url}/v1/signals/${p.seq as number}`, {
+        headers: { authorization: `Bearer ${server.keys.readKey}` },
+      });
+      expect(await res.json()).toMatchObject(want);
+    }
+  });
 
   it('python unit tests (mapping, outbox file format, Python 3.9 syntax)', async () => {
     const r = await runPython([
