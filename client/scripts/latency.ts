@@ -15,7 +15,7 @@ import { Connection } from '../dist/connection.js';
 import { CcxtAdapter } from '../dist/exchange/ccxt.js';
 import { PaperAdapter, type ExchangeAdapter } from '../dist/exchange/index.js';
 import { Executor } from '../dist/executor.js';
-import { Journal } from '../dist/journal.js';
+import { Journal } from '../dist/journal/index.js';
 import { processSignal } from '../dist/pipeline.js';
 import { createVerifier } from '../dist/verify.js';
 import { parseConfig } from '../dist/config.js';

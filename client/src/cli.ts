@@ -56,7 +56,7 @@ program
       if (o.server) {
         // Pin the server signing key now when the server is reachable; otherwise `check` pins it.
         const [{ Journal }, { serverKeyStatus }, c] = await Promise.all([
-          import('./journal.js'),
+          import('./journal/index.js'),
           import('./keys.js'),
           ctx('warn'),
         ]);

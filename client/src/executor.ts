@@ -6,7 +6,7 @@ import {
   type ExchangeAdapter,
   type OrderState,
 } from './exchange/index.js';
-import { FINAL_STATUSES, type IntentRow, type IntentStatus, type Journal } from './journal.js';
+import { FINAL_STATUSES, type IntentRow, type IntentStatus, type Journal } from './journal/index.js';
 import { floorToStep, roundToStep } from './decide/index.js';
 import { clientOrderId } from './order-id.js';
 

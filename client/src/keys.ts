@@ -1,7 +1,7 @@
 import type { JWK } from 'jose';
 import type { Config } from './config.js';
 import { fetchJwks } from './http.js';
-import type { Journal } from './journal.js';
+import type { Journal } from './journal/index.js';
 import { fingerprint, signingJwk } from './verify.js';
 
 /**

@@ -4,7 +4,7 @@ import type { Config } from './config.js';
 import { decide, exposure, filterSignal, mapSymbol, rejectDecision, type Decision } from './decide/index.js';
 import type { ExchangeAdapter } from './exchange/index.js';
 import type { Executor } from './executor.js';
-import type { IntentRow, Journal } from './journal.js';
+import type { IntentRow, Journal } from './journal/index.js';
 import { clientOrderId } from './order-id.js';
 import type { VerifyResult } from './connection.js';
 

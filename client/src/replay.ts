@@ -5,7 +5,7 @@ import { mapSymbol } from './decide/index.js';
 import { PaperAdapter } from './exchange/index.js';
 import { Executor } from './executor.js';
 import { fetchHistory } from './http.js';
-import { Journal } from './journal.js';
+import { Journal } from './journal/index.js';
 import { processSignal } from './pipeline.js';
 import type { Verifier } from './verify.js';
 

@@ -1,5 +1,5 @@
 import type { Signal } from '@catalyst-signal/shared';
-import type { IntentRow } from './journal.js';
+import type { IntentRow } from './journal/index.js';
 import type { Outcome } from './pipeline.js';
 
 /**

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { Signal } from '@catalyst-signal/shared';
 import { Connection, backoffDelay, type VerifyResult } from '../src/connection.js';
-import { Journal } from '../src/journal.js';
+import { Journal } from '../src/journal/index.js';
 import { createVerifier } from '../src/verify.js';
 import { FakeSignalServer } from './helpers/fake-server.js';
 import { testConfig } from './helpers/config.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Journal } from '../src/journal.js';
+import { Journal } from '../src/journal/index.js';
 import { clientOrderId } from '../src/order-id.js';
 import { startBinanceEmulator, type BinanceEmulator } from './helpers/binance-emulator.js';
 import { startClient, writeConfig } from './helpers/client-process.js';

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Signal } from '@catalyst-signal/shared';
 import { CcxtAdapter } from '../src/exchange/ccxt.js';
 import { Executor } from '../src/executor.js';
-import { Journal } from '../src/journal.js';
+import { Journal } from '../src/journal/index.js';
 import { processSignal } from '../src/pipeline.js';
 import { CLIENT_ORDER_ID_RE, clientOrderId } from '../src/order-id.js';
 import type { Config } from '../src/config.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Journal } from '../src/journal.js';
+import { Journal } from '../src/journal/index.js';
 import { baseSignal } from './helpers/signals.js';
 import type { Signal } from '@catalyst-signal/shared';
 

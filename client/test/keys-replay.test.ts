@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Journal } from '../src/journal.js';
+import { Journal } from '../src/journal/index.js';
 import { serverKeyStatus, pinnedOrFetch } from '../src/keys.js';
 import { replay } from '../src/replay.js';
 import { createVerifier, fingerprint } from '../src/verify.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Signal } from '@catalyst-signal/shared';
-import { Journal } from '../src/journal.js';
+import { Journal } from '../src/journal/index.js';
 import { replay } from '../src/replay.js';
 import { createVerifier } from '../src/verify.js';
 import { testConfig } from './helpers/config.js';

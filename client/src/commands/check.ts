@@ -2,7 +2,7 @@ import WebSocket from 'ws';
 import { SUPPORTED_PROTOCOLS, parseServerFrame, type HelloFrame } from '@catalyst-signal/shared';
 import type { Context } from '../context.js';
 import { HttpError, fetchHealth, fetchHistory, streamUrl } from '../http.js';
-import { Journal } from '../journal.js';
+import { Journal } from '../journal/index.js';
 import { serverKeyStatus } from '../keys.js';
 import { netReason } from '../net-error.js';
 

@@ -1,6 +1,6 @@
 import { exposure, utcDay } from '../decide/index.js';
 import type { Verdict } from '../decide/types.js';
-import { Journal } from '../journal.js';
+import { Journal } from '../journal/index.js';
 import type { Context } from '../context.js';
 import { fmt, orderState } from '../report.js';
 

@@ -1,6 +1,6 @@
 import type { Context } from '../context.js';
 import { fetchJwks } from '../http.js';
-import { Journal } from '../journal.js';
+import { Journal } from '../journal/index.js';
 import { KeyPinError } from '../keys.js';
 import { fingerprint, signingJwk } from '../verify.js';
 

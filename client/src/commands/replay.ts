@@ -1,7 +1,7 @@
 import type { JWK } from 'jose';
 import type { Context } from '../context.js';
 import { fetchJwks } from '../http.js';
-import { Journal } from '../journal.js';
+import { Journal } from '../journal/index.js';
 import { formatReplay, replay } from '../replay.js';
 import { createVerifier, signingJwk } from '../verify.js';
 import { parseSince } from './inspect.js';

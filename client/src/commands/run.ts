@@ -3,7 +3,7 @@ import { reportConnection } from '../connection-report.js';
 import type { Context } from '../context.js';
 import { createExchange } from '../exchange/index.js';
 import { Executor } from '../executor.js';
-import { Journal } from '../journal.js';
+import { Journal } from '../journal/index.js';
 import { KeyPinError, pinnedOrFetch, serverKeyStatus } from '../keys.js';
 import { processSignal } from '../pipeline.js';
 import { streamUrl } from '../http.js';

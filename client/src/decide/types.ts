@@ -69,6 +69,20 @@ export interface OrderLeg {
   /** Protective prices to place after the fill, when any. */
   stopLoss?: number | undefined;
   takeProfit?: number | undefined;
+  /** Venue-specific order parameters (US equities); absent on crypto spot, whose orders are plain. */
+  params?: OrderParams | undefined;
+}
+
+/** How an equity order is sent: Alpaca's time in force, extended hours, and a bracket's attached legs. */
+export interface OrderParams {
+  timeInForce: 'day' | 'gtc';
+  extendedHours: boolean;
+  orderClass: 'simple' | 'bracket';
+  /** Bracket legs (regular session only). */
+  takeProfit?: number | undefined;
+  stopLoss?: number | undefined;
+  /** Extended-hours entry: place stop/target when the regular session opens (recorded intent, not an order). */
+  protectAtOpen?: boolean | undefined;
 }
 
 export interface Decision {
@@ -78,6 +92,8 @@ export interface Decision {
   /** Human detail (numbers). */
   detail?: string | undefined;
   legs: OrderLeg[];
+  /** An `avoid` decision: no entries in the signal's symbol until this instant (ms), journaled with the decision. */
+  avoidUntil?: number | undefined;
 }
 
 export type DecideConfig = Pick<Config, 'filters' | 'sizing' | 'risk' | 'execution'>;

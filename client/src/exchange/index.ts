@@ -1,5 +1,5 @@
 import type { Config, Secrets } from '../config.js';
-import type { Journal } from '../journal.js';
+import type { Journal } from '../journal/index.js';
 import { PaperAdapter } from './paper.js';
 import type { ExchangeAdapter } from './types.js';
 

@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import type { MarketInfo } from '../decide/index.js';
-import type { Journal } from '../journal.js';
+import type { Journal } from '../journal/index.js';
 import { defaultMarket } from './markets.js';
 import {
   ExchangeRejected,

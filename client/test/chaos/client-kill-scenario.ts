@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { Journal, type IntentRow } from '../../src/journal.js';
+import { Journal, type IntentRow } from '../../src/journal/index.js';
 import { clientOrderId } from '../../src/order-id.js';
 import { ChildServer } from '../../../server/test/helpers/child-server.js';
 import { startBinanceEmulator, type EmuOrder } from '../helpers/binance-emulator.js';

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Signal } from '@catalyst-signal/shared';
-import { Journal } from '../../src/journal.js';
+import { Journal } from '../../src/journal/index.js';
 import { clientOrderId } from '../../src/order-id.js';
 import { startEngine } from '../../src/commands/run.js';
 import { parseConfig } from '../../src/config.js';

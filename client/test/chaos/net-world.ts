@@ -1,5 +1,5 @@
 import { expect, onTestFinished } from 'vitest';
-import { Journal } from '../../src/journal.js';
+import { Journal } from '../../src/journal/index.js';
 import { ChildServer } from '../../../server/test/helpers/child-server.js';
 import { FaultProxy } from '../../../server/test/helpers/fault-proxy.js';
 import { chaosDir, pollUntil } from '../helpers/chaos.js';

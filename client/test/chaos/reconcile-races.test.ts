@@ -9,7 +9,7 @@ import {
   type OrderState,
 } from '../../src/exchange/index.js';
 import { Executor } from '../../src/executor.js';
-import { Journal } from '../../src/journal.js';
+import { Journal } from '../../src/journal/index.js';
 import { clientOrderId } from '../../src/order-id.js';
 import { startBinanceEmulator, type BinanceEmulator } from '../helpers/binance-emulator.js';
 import { chaosDir } from '../helpers/chaos.js';

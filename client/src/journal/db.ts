@@ -1,0 +1,83 @@
+import Database from 'better-sqlite3';
+
+/**
+ * Opening the journal: pragmas and versioned migrations (like server/src/store/db.ts). `PRAGMA user_version` is
+ * the schema version. Journals made before versioning (user_version 0) already hold migration 1's tables, which
+ * is why migration 1 says IF NOT EXISTS: on them it is a no-op, and their rows stay as they are.
+ */
+
+export type Db = Database.Database;
+
+/** Applied in order; index + 1 is the schema version. Never edit one that shipped: add the next. */
+export const MIGRATIONS: readonly string[] = [
+  // 1: the schema of the unversioned journal (client <= 38ba416), verbatim.
+  `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS decisions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, epoch TEXT NOT NULL, seq INTEGER NOT NULL, symbol TEXT NOT NULL,
+  verdict TEXT NOT NULL, reason TEXT NOT NULL, detail TEXT, received_at INTEGER NOT NULL, decided_at INTEGER NOT NULL,
+  legs TEXT NOT NULL, signal TEXT NOT NULL, UNIQUE (epoch, seq));
+CREATE TABLE IF NOT EXISTS intents (
+  client_order_id TEXT PRIMARY KEY, epoch TEXT NOT NULL, seq INTEGER NOT NULL, leg TEXT NOT NULL,
+  market TEXT NOT NULL, side TEXT NOT NULL, type TEXT NOT NULL, amount REAL NOT NULL, price REAL, ref_price REAL NOT NULL,
+  status TEXT NOT NULL, exchange_order_id TEXT, filled REAL NOT NULL DEFAULT 0, avg_price REAL,
+  fee_quote REAL NOT NULL DEFAULT 0, fee_base REAL NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, error TEXT,
+  stop_loss REAL, take_profit REAL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, UNIQUE (epoch, seq, leg));
+CREATE TABLE IF NOT EXISTS positions (market TEXT PRIMARY KEY, amount REAL NOT NULL, cost REAL NOT NULL, updated_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS pnl (id INTEGER PRIMARY KEY AUTOINCREMENT, day TEXT NOT NULL, market TEXT NOT NULL,
+  realized REAL NOT NULL, at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS gaps (id INTEGER PRIMARY KEY AUTOINCREMENT, epoch TEXT NOT NULL, from_seq INTEGER NOT NULL,
+  to_seq INTEGER NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS paper_balances (asset TEXT PRIMARY KEY, free REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS paper_orders (client_order_id TEXT PRIMARY KEY, body TEXT NOT NULL);
+`,
+  // 2: venue-specific order parameters (time in force, extended hours, bracket legs) beside each intent; symbol
+  // entry blocks (`avoid` signals); indexes for the hot lookups that used to scan.
+  `
+ALTER TABLE intents ADD COLUMN order_params TEXT;
+CREATE TABLE avoids (symbol TEXT PRIMARY KEY, until INTEGER NOT NULL, epoch TEXT NOT NULL, seq INTEGER NOT NULL);
+CREATE INDEX intents_status ON intents (status);
+CREATE INDEX decisions_symbol ON decisions (symbol);
+`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export class JournalVersionError extends Error {
+  override name = 'JournalVersionError';
+  readonly code = 'journal_too_new';
+}
+
+/** Open (creating) a journal file and bring its schema up to date in one transaction. */
+export function openDb(path: string): Db {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  // FULL: a committed decision/intent survives power loss, not just a process crash.
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return db;
+}
+
+export function migrate(db: Db): { from: number; to: number } {
+  const from = db.pragma('user_version', { simple: true }) as number;
+  if (from > MIGRATIONS.length) {
+    db.close();
+    throw new JournalVersionError(
+      `journal schema ${from} is newer than this client (${MIGRATIONS.length}); upgrade catalyst-client`,
+    );
+  }
+  db.transaction(() => {
+    for (let v = from; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+  })();
+  return { from, to: MIGRATIONS.length };
+}
+
+/** Prepare a table of named SQL constants once: statements keep the names of the SQL beside them. */
+export function prepareAll<K extends string>(db: Db, sql: Record<K, string>): Record<K, Database.Statement> {
+  return Object.fromEntries(Object.entries(sql).map(([k, v]) => [k, db.prepare(v as string)])) as Record<
+    K,
+    Database.Statement
+  >;
+}

@@ -1,0 +1,190 @@
+import type { Signal } from '@catalyst-signal/shared';
+import type { Decision, DecisionState, OrderLeg, Position } from '../decide/index.js';
+import { utcDay } from '../decide/index.js';
+import { MetaStore } from './cursor.js';
+import { openDb, type Db } from './db.js';
+import { DecisionLog, type DecisionFilter, type DecisionRow, type GapRow } from './decisions.js';
+import { IntentStore, type IntentRow, type IntentUpdate, type NewIntent } from './intents.js';
+import { PaperAccount } from './paper-account.js';
+
+export { FINAL_STATUSES } from './intents.js';
+export type { IntentRow, IntentStatus, IntentUpdate, NewIntent } from './intents.js';
+export type { DecisionRow, DecisionFilter, GapRow } from './decisions.js';
+export { SCHEMA_VERSION, JournalVersionError } from './db.js';
+
+/**
+ * The local journal: the only folder that touches SQLite. WAL + synchronous=FULL so a decision, its order
+ * intents and the cursor are on disk together before any order is sent (write-ahead) - a crash at any point
+ * leaves either nothing or a complete record to reconcile from. This class is the public face; each concern
+ * (meta/cursor, decisions, intents + positions, paper account) keeps its SQL beside its statements in its own file.
+ */
+export class Journal {
+  private readonly db: Db;
+  private readonly metaStore: MetaStore;
+  private readonly log: DecisionLog;
+  private readonly orders: IntentStore;
+  private readonly paper: PaperAccount;
+
+  private constructor(path: string) {
+    this.db = openDb(path);
+    this.metaStore = new MetaStore(this.db);
+    this.log = new DecisionLog(this.db);
+    this.orders = new IntentStore(this.db);
+    this.paper = new PaperAccount(this.db, this.metaStore);
+  }
+
+  /** Open (create, migrate) a journal; `:memory:` gives a throwaway one (replay). */
+  static open(path: string): Journal {
+    return new Journal(path);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /** Schema version of the open journal (PRAGMA user_version). */
+  schemaVersion(): number {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  // ---- meta, cursor, switches ----
+  meta(key: string): string | undefined {
+    return this.metaStore.get(key);
+  }
+  setMeta(key: string, value: string | undefined): void {
+    this.metaStore.set(key, value);
+  }
+  cursor(): { epoch: string | undefined; seq: number } {
+    return this.metaStore.cursor();
+  }
+  /** Used when a new epoch is accepted explicitly or when the first subscribe fixes the starting point. */
+  setCursor(epoch: string, seq: number): void {
+    this.metaStore.setCursor(epoch, seq);
+  }
+  /** Forget the cursor (after an operator accepted a new epoch): the next run starts like a fresh install. */
+  resetCursor(): void {
+    this.metaStore.resetCursor();
+  }
+  installSalt(): string {
+    return this.metaStore.installSalt();
+  }
+  pinnedKey(): { fingerprint: string; jwk: Record<string, unknown> } | undefined {
+    return this.metaStore.pinnedKey();
+  }
+  pinKey(fingerprint: string, jwk: Record<string, unknown>): void {
+    this.metaStore.pinKey(fingerprint, jwk);
+  }
+  killSwitch(): { on: boolean; reason?: string | undefined } {
+    const v = this.meta('kill_switch');
+    return v ? { on: true, reason: v } : { on: false };
+  }
+  setKillSwitch(reason: string | undefined): void {
+    this.setMeta('kill_switch', reason);
+  }
+  /** A halt is set by the client itself (epoch changed, key changed) and needs an explicit operator action. */
+  halted(): string | undefined {
+    return this.meta('halted');
+  }
+  setHalted(reason: string | undefined): void {
+    this.setMeta('halted', reason);
+  }
+
+  // ---- decisions + intents (one transaction, then the cursor) ----
+  recordDecision(args: {
+    signal: Signal;
+    receivedAt: number;
+    decidedAt: number;
+    decision: Decision;
+    intents: { clientOrderId: string; leg: OrderLeg }[];
+  }): void {
+    const { signal, decision } = args;
+    this.db.transaction(() => {
+      this.log.insert(signal, decision, args.receivedAt, args.decidedAt);
+      for (const { clientOrderId, leg } of args.intents)
+        this.orders.insertLeg(clientOrderId, signal.epoch, signal.seq, leg, args.decidedAt);
+      if (decision.avoidUntil !== undefined)
+        this.log.avoid(signal.symbol, decision.avoidUntil, signal.epoch, signal.seq);
+      this.metaStore.moveCursor(signal.epoch, signal.seq);
+    })();
+  }
+  hasDecision(epoch: string, seq: number): boolean {
+    return this.log.has(epoch, seq);
+  }
+  /** Accept a gap loudly: journal it and move the cursor past it. */
+  recordGap(epoch: string, fromSeq: number, toSeq: number, reason: string, now: number): void {
+    this.db.transaction(() => {
+      this.log.insertGap(epoch, fromSeq, toSeq, reason, now);
+      this.metaStore.moveCursor(epoch, toSeq);
+    })();
+  }
+  gaps(limit = 20): GapRow[] {
+    return this.log.gaps(limit);
+  }
+  decisions(f: DecisionFilter = {}): DecisionRow[] {
+    return this.log.list(f);
+  }
+  reasonCounts(): { verdict: string; reason: string; n: number }[] {
+    return this.log.reasonCounts();
+  }
+  /** Symbols under an `avoid` block at `now` -> until (ms). */
+  avoids(now: number): Record<string, number> {
+    return this.log.avoids(now);
+  }
+
+  intent(clientOrderId: string): IntentRow | undefined {
+    return this.orders.get(clientOrderId);
+  }
+  /** Add an intent decided after the fact (protective orders); a second call for the same (seq, leg) is a no-op. */
+  addIntent(i: NewIntent, now: number): IntentRow {
+    return this.orders.add(i, now);
+  }
+  /** Filled entries with a stop/take-profit price and no protective intent yet (crash between the two). */
+  unprotectedEntries(): IntentRow[] {
+    return this.orders.unprotectedEntries();
+  }
+  openIntents(): IntentRow[] {
+    return this.orders.open();
+  }
+  intentsFor(epoch: string, seq: number): IntentRow[] {
+    return this.orders.for(epoch, seq);
+  }
+  allIntents(): IntentRow[] {
+    return this.orders.all();
+  }
+  updateIntent(clientOrderId: string, u: IntentUpdate, now: number): IntentRow {
+    return this.orders.update(clientOrderId, u, now);
+  }
+  totalRealized(): number {
+    return this.orders.totalRealized();
+  }
+  positions(): Position[] {
+    return this.orders.positions();
+  }
+
+  /** Risk-relevant state; the balance part comes from the exchange adapter. */
+  decisionState(now: number, balances: { equity: number; freeQuote: number }): DecisionState {
+    return {
+      killSwitch: this.killSwitch().on,
+      positions: this.positions(),
+      dailyPnl: this.orders.dailyPnl(utcDay(now)),
+      ordersToday: this.orders.ordersSince(Date.parse(utcDay(now) + 'T00:00:00Z')),
+      lastTradeAt: this.orders.lastTradeAt(),
+      equity: balances.equity,
+      freeQuote: balances.freeQuote,
+    };
+  }
+
+  // ---- paper exchange storage ----
+  paperBalances(): Record<string, number> {
+    return this.paper.balances();
+  }
+  ensurePaperWallet(quote: string, amount: number): void {
+    this.paper.ensureWallet(quote, amount);
+  }
+  paperOrder(clientOrderId: string): unknown {
+    return this.paper.order(clientOrderId);
+  }
+  putPaperOrder(clientOrderId: string, order: unknown, deltas: Record<string, number>): void {
+    this.paper.putOrder(clientOrderId, order, deltas);
+  }
+}
