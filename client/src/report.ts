@@ -1,4 +1,5 @@
 import type { Signal } from '@catalyst-signal/shared';
+import { reasonLabel } from './decide/index.js';
 import type { IntentRow } from './journal/index.js';
 import type { Outcome } from './pipeline.js';
 
@@ -14,7 +15,7 @@ export function formatOutcome(signal: Signal, o: Outcome, paper: boolean): strin
   const head = `#${String(signal.seq).padEnd(5)} ${signal.symbol.padEnd(6)} ${`${signal.catalyst} ${asks} ${signal.confidence.toFixed(2)}`.padEnd(24)}`;
   const d = o.decision;
   if (d.verdict !== 'trade') {
-    const why = d.reason.replace(/^(skipped|rejected):/, '').replace(/_/g, ' ');
+    const why = reasonLabel(d.reason);
     return `${head} ${d.verdict === 'reject' ? 'REJECTED' : 'skipped '} ${why}${d.detail ? `: ${d.detail}` : ''}`;
   }
   const orders = o.intents.map((i) => {

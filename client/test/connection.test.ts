@@ -42,7 +42,11 @@ async function connect(over: Parameters<typeof testConfig>[0] = {}): Promise<Con
         signal,
         receivedAt,
         decidedAt: receivedAt,
-        decision: { verdict: verified.ok ? 'skip' : 'reject', reason: 'test', legs: [] },
+        decision: {
+          verdict: verified.ok ? 'skip' : 'reject',
+          reason: verified.ok ? 'skipped:action_info' : 'rejected:bad_signature',
+          legs: [],
+        },
         intents: [],
       });
     },

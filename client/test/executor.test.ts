@@ -139,7 +139,7 @@ describe('executor (live, emulator)', () => {
       refPrice: 60000,
       quote: 12,
     };
-    const decision = { verdict: 'trade' as const, reason: 'trade:entry', legs: [leg] };
+    const decision = { verdict: 'trade' as const, reason: 'trade:entry' as const, legs: [leg] };
     const fresh = clientOrderId(salt, 'ep-test', 1, 'entry');
     const stale = clientOrderId(salt, 'ep-test', 2, 'entry');
     journal.recordDecision({

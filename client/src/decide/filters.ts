@@ -1,5 +1,6 @@
 import { effectiveAction, type Signal, type SignalAction } from '@catalyst-signal/shared';
 import type { Config } from '../config.js';
+import type { ReasonCode } from './reasons.js';
 
 /**
  * Signal filters: pure, no IO, no clock (time is passed in). Each returns the reason a signal is skipped, or
@@ -30,7 +31,7 @@ export function signalAgeMs(signal: Signal, now: number): number {
  * Actions this release never trades on: none of them may open a position. (exit and avoid get their own
  * handling in a later release; until then a held position is left as it is.)
  */
-const ACTION_SKIPS: Record<Exclude<SignalAction, 'enter'>, { reason: string; detail: string }> = {
+const ACTION_SKIPS: Record<Exclude<SignalAction, 'enter'>, { reason: ReasonCode; detail: string }> = {
   info: { reason: 'skipped:action_info', detail: 'an alert with no action is never traded' },
   avoid: { reason: 'skipped:action_avoid', detail: 'not an entry (avoid windows come in a later release)' },
   exit: {
@@ -43,7 +44,7 @@ export function filterSignal(
   signal: Signal,
   now: number,
   f: FilterConfig,
-): { reason: string; detail: string } | undefined {
+): { reason: ReasonCode; detail: string } | undefined {
   const sym = signal.symbol.toUpperCase();
   // A v1 neutral signal keeps its v1 reason; everything else that is not `enter` is an action we skip.
   if (signal.action === undefined && signal.direction === 'neutral')

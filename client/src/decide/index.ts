@@ -1,9 +1,11 @@
 import type { Decision, DecideConfig, DecisionInput, OrderLeg } from './types.js';
+import type { ReasonCode } from './reasons.js';
 import { driftPct, filterSignal } from './filters.js';
 import { checkEntryRisk, checkExitRisk } from './risk.js';
 import { floorToStep, roundToStep, sizeEntry } from './sizing.js';
 
 export * from './types.js';
+export { REASONS, isReasonCode, reasonLabel, renderReasonReference, type ReasonCode } from './reasons.js';
 export { mapSymbol, filterSignal, signalAgeMs } from './filters.js';
 export { floorToStep, ceilToStep, roundToStep, targetQuote } from './sizing.js';
 export { exposure, utcDay } from './risk.js';
@@ -13,10 +15,15 @@ export { exposure, utcDay } from './risk.js';
  * no randomness), so the same inputs always give the same decision and replay reproduces live behaviour.
  */
 
-const skip = (reason: string, detail?: string): Decision => ({ verdict: 'skip', reason, detail, legs: [] });
+const skip = (reason: ReasonCode, detail?: string): Decision => ({
+  verdict: 'skip',
+  reason,
+  detail,
+  legs: [],
+});
 
 /** Signals that failed verification never reach the filters. */
-export function rejectDecision(reason: string, detail?: string): Decision {
+export function rejectDecision(reason: ReasonCode, detail?: string): Decision {
   return { verdict: 'reject', reason, detail, legs: [] };
 }
 

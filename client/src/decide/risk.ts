@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import type { ReasonCode } from './reasons.js';
 import type { DecisionState, Position } from './types.js';
 
 /** Risk limits: pure checks over a state snapshot. Exits (risk-reducing sells) pass fewer checks than entries. */
@@ -15,7 +16,7 @@ export function checkEntryRisk(
   state: DecisionState,
   market: string,
   now: number,
-): { reason: string; detail: string } | { capQuote: number } {
+): { reason: ReasonCode; detail: string } | { capQuote: number } {
   if (state.dailyPnl <= -r.max_daily_loss_quote) {
     return {
       reason: 'skipped:daily_loss',
@@ -50,7 +51,7 @@ export function checkEntryRisk(
 export function checkExitRisk(
   r: Config['risk'],
   state: DecisionState,
-): { reason: string; detail: string } | undefined {
+): { reason: ReasonCode; detail: string } | undefined {
   if (state.ordersToday >= r.max_orders_per_day) {
     return { reason: 'skipped:max_orders_per_day', detail: `${state.ordersToday} orders today` };
   }

@@ -1,5 +1,6 @@
 import type { Signal } from '@catalyst-signal/shared';
 import type { Config } from '../config.js';
+import type { ReasonCode } from './reasons.js';
 import type { MarketInfo } from './types.js';
 
 /**
@@ -44,7 +45,7 @@ export function roundToStep(x: number, step: number): number {
 
 export type SizeResult =
   | { ok: true; amount: number; quote: number; raised: boolean }
-  | { ok: false; reason: string; detail: string };
+  | { ok: false; reason: ReasonCode; detail: string };
 
 export interface SizeInput {
   signal: Signal;

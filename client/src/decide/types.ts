@@ -1,5 +1,6 @@
 import type { Signal } from '@catalyst-signal/shared';
 import type { Config } from '../config.js';
+import type { ReasonCode } from './reasons.js';
 
 /** Exchange rules of one market, normalised from ccxt (or defaults when offline). Steps, not decimal counts. */
 export interface MarketInfo {
@@ -87,8 +88,8 @@ export interface OrderParams {
 
 export interface Decision {
   verdict: Verdict;
-  /** Stable machine reason, e.g. "skipped:stale". */
-  reason: string;
+  /** Stable machine reason from the catalogue (reasons.ts), e.g. "skipped:stale". */
+  reason: ReasonCode;
   /** Human detail (numbers). */
   detail?: string | undefined;
   legs: OrderLeg[];
