@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { DIRECTIONS } from '@catalyst-signal/shared';
+import { AlpacaSchema, EquitiesSchema } from './config-equities.js';
+import { renderReference } from './config-reference.js';
 
 /**
  * The client's whole configuration: ONE zod schema holding every default and a description per field, so the
@@ -70,7 +72,37 @@ export const MarketDefaultsSchema = z
   })
   .describe('Market rules assumed in paper mode when the exchange markets cannot be loaded (offline).');
 
-export const ExchangeSchema = z.strictObject({
+/** What the venue trades; separate from the mode (paper | live). */
+export const VENUES = ['crypto_spot', 'us_equity'] as const;
+export type VenueKind = (typeof VENUES)[number];
+
+const symbolMap = () =>
+  z
+    .record(z.string(), z.string())
+    .default({})
+    .describe(
+      'Explicit signal symbol -> exchange market, e.g. { "XBT": "BTC/USD" } or { "BRK.B": "BRK.B" }. Wins over the default mapping.',
+    );
+const timeoutMs = () =>
+  z
+    .int()
+    .min(100)
+    .default(10_000)
+    .describe('ccxt request timeout. A timed-out order is reconciled, never blindly retried.');
+const loadMarketsTimeoutMs = () =>
+  z
+    .int()
+    .min(100)
+    .default(15_000)
+    .describe('Give up loading markets after this long (paper mode then uses defaults).');
+
+export const CryptoSpotExchangeSchema = z.strictObject({
+  venue: z
+    .literal('crypto_spot')
+    .default('crypto_spot')
+    .describe(
+      'What is traded: crypto_spot (a ccxt spot exchange; the default, and what a config without venue means) or us_equity (US stocks on Alpaca). exchange.alpaca.* applies to us_equity only; sandbox, *_env, base_url and market_defaults to crypto_spot only.',
+    ),
   id: z
     .string()
     .regex(/^[a-z0-9]+$/)
@@ -96,30 +128,34 @@ export const ExchangeSchema = z.strictObject({
     .min(1)
     .default('USDT')
     .describe('Quote currency: a signal for BTC trades BTC/<quote> by default.'),
-  symbol_map: z
-    .record(z.string(), z.string())
-    .default({})
-    .describe(
-      'Explicit signal symbol -> exchange market, e.g. { "XBT": "BTC/USD" }. Wins over the default mapping.',
-    ),
-  timeout_ms: z
-    .int()
-    .min(100)
-    .default(10_000)
-    .describe('ccxt request timeout. A timed-out order is reconciled, never blindly retried.'),
+  symbol_map: symbolMap(),
+  timeout_ms: timeoutMs(),
   base_url: z
     .url({ protocol: /^https?$/ })
     .optional()
     .describe(
       'Advanced (tests, emulators): send every exchange API request to this base URL instead of the real hosts.',
     ),
-  load_markets_timeout_ms: z
-    .int()
-    .min(100)
-    .default(15_000)
-    .describe('Give up loading markets after this long (paper mode then uses defaults).'),
+  load_markets_timeout_ms: loadMarketsTimeoutMs(),
   market_defaults: MarketDefaultsSchema.prefault({}),
 });
+
+export const UsEquityExchangeSchema = z.strictObject({
+  venue: z.literal('us_equity'),
+  id: z.literal('alpaca').default('alpaca').describe('[us_equity] The broker: alpaca (through ccxt).'),
+  quote: z.literal('USD').default('USD').describe('[us_equity] Equities are priced in USD.'),
+  symbol_map: symbolMap(),
+  timeout_ms: timeoutMs(),
+  load_markets_timeout_ms: loadMarketsTimeoutMs(),
+  alpaca: AlpacaSchema.prefault({}),
+});
+
+/** The exchange block, by venue; a config without `venue` is crypto_spot, exactly what it meant before. */
+export const ExchangeSchema = z.discriminatedUnion('venue', [
+  CryptoSpotExchangeSchema,
+  UsEquityExchangeSchema,
+]);
+export type ExchangeConfig = z.output<typeof ExchangeSchema>;
 
 export const FiltersSchema = z.strictObject({
   symbols_allow: z
@@ -293,10 +329,11 @@ export const ConfigSchema = z
     risk: RiskSchema.prefault({}),
     execution: ExecutionSchema.prefault({}),
     paper: PaperSchema.prefault({}),
+    equities: EquitiesSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     // Cross-field rules, reported together with field errors.
-    if (c.mode === 'live' && !c.exchange.id) {
+    if (c.mode === 'live' && c.exchange.venue === 'crypto_spot' && !c.exchange.id) {
       ctx.addIssue({ code: 'custom', path: ['exchange', 'id'], message: 'live mode needs an exchange id' });
     }
     const deny = new Set(c.filters.symbols_deny.map((s) => s.toUpperCase()));
@@ -308,6 +345,9 @@ export const ConfigSchema = z
           message: `${s} is both allowed and denied`,
         });
       }
+    }
+    if (c.equities.max_price < c.equities.min_price) {
+      ctx.addIssue({ code: 'custom', path: ['equities', 'max_price'], message: 'smaller than min_price' });
     }
     if (c.server.reconnect.max_delay_ms < c.server.reconnect.initial_delay_ms) {
       ctx.addIssue({
@@ -347,89 +387,29 @@ export interface Secrets {
 }
 
 export function readSecrets(config: Config, env: NodeJS.ProcessEnv = process.env): Secrets {
-  const get = (name: string) => (env[name] && env[name]!.length > 0 ? env[name] : undefined);
+  const get = (name: string | undefined) =>
+    name && env[name] && env[name]!.length > 0 ? env[name] : undefined;
+  const names = exchangeKeyEnvs(config.exchange);
   return {
     serverKey: get(config.server.key_env),
-    exchangeApiKey: get(config.exchange.api_key_env),
-    exchangeSecret: get(config.exchange.secret_env),
-    exchangePassword: get(config.exchange.password_env),
+    exchangeApiKey: get(names.apiKey),
+    exchangeSecret: get(names.secret),
+    exchangePassword: get(names.password),
   };
 }
 
-// ---- Markdown reference, generated from the schema ----
-
-interface Row {
-  path: string;
-  type: string;
-  def: string;
-  description: string;
+/** Names of the environment variables holding the exchange credentials, per venue. */
+export function exchangeKeyEnvs(x: ExchangeConfig): {
+  apiKey: string;
+  secret: string;
+  password?: string | undefined;
+} {
+  return x.venue === 'us_equity'
+    ? { apiKey: x.alpaca.api_key_env, secret: x.alpaca.secret_env }
+    : { apiKey: x.api_key_env, secret: x.secret_env, password: x.password_env };
 }
 
-function unwrap(schema: z.ZodType): { inner: z.ZodType; def: unknown; hasDefault: boolean } {
-  let s: z.ZodType = schema;
-  let def: unknown;
-  let hasDefault = false;
-  for (;;) {
-    const d = (
-      s as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; defaultValue?: unknown } } }
-    )._zod.def;
-    if (d.type === 'default' || d.type === 'prefault') {
-      if (!hasDefault && d.type === 'default') {
-        def = d.defaultValue;
-        hasDefault = true;
-      }
-      s = d.innerType!;
-    } else if (d.type === 'optional' || d.type === 'nullable' || d.type === 'pipe') {
-      s = d.innerType ?? (d as unknown as { in: z.ZodType }).in;
-    } else return { inner: s, def, hasDefault };
-  }
-}
-
-function typeName(s: z.ZodType): string {
-  const d = (
-    s as unknown as {
-      _zod: { def: { type: string; entries?: Record<string, string>; element?: z.ZodType; format?: string } };
-    }
-  )._zod.def;
-  if (d.type === 'enum')
-    return Object.values(d.entries ?? {})
-      .map((v) => `\`${v}\``)
-      .join(' \\| ');
-  if (d.type === 'array') return `list of ${typeName(unwrap(d.element!).inner)}`;
-  if (d.type === 'record') return 'map';
-  if (d.type === 'string' && d.format === 'url') return 'URL';
-  return d.type === 'int' || d.format === 'safeint' ? 'integer' : d.type;
-}
-
-function collect(schema: z.ZodType, prefix: string, rows: Row[]): void {
-  const { inner } = unwrap(schema);
-  const shape = (inner as unknown as { shape?: Record<string, z.ZodType> }).shape;
-  if (!shape) return;
-  for (const [key, field] of Object.entries(shape)) {
-    const path = prefix ? `${prefix}.${key}` : key;
-    const u = unwrap(field);
-    const nestedShape = (u.inner as unknown as { shape?: unknown }).shape;
-    if (nestedShape) {
-      collect(field, path, rows);
-      continue;
-    }
-    rows.push({
-      path,
-      type: typeName(u.inner),
-      def: u.hasDefault ? '`' + JSON.stringify(u.def) + '`' : '-',
-      description: field.description ?? u.inner.description ?? '',
-    });
-  }
-}
-
-/** The config reference as a Markdown table, generated from ConfigSchema. */
+/** The config reference as a Markdown table, generated from ConfigSchema (docs/client.md). */
 export function renderConfigReference(): string {
-  const rows: Row[] = [];
-  collect(ConfigSchema, '', rows);
-  const esc = (s: string) => s.replace(/\|/g, '\\|');
-  return [
-    '| key | type | default | meaning |',
-    '| --- | --- | --- | --- |',
-    ...rows.map((r) => `| \`${r.path}\` | ${r.type} | ${esc(r.def)} | ${esc(r.description)} |`),
-  ].join('\n');
+  return renderReference(ConfigSchema);
 }

@@ -65,7 +65,12 @@ async function* pages(o: ReplayOptions): AsyncGenerator<{ signals: Signal[]; hea
 
 export async function replay(o: ReplayOptions): Promise<ReplayReport> {
   // Paper, offline, no exchange: the replay never touches the network beyond the signal server.
-  const config: Config = { ...o.config, mode: 'paper', exchange: { ...o.config.exchange, id: undefined } };
+  const x = o.config.exchange;
+  const config: Config = {
+    ...o.config,
+    mode: 'paper',
+    exchange: x.venue === 'crypto_spot' ? { ...x, id: undefined } : x,
+  };
   const journal = Journal.open(':memory:');
   let clock = 0;
   const now = () => clock;

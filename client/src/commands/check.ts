@@ -2,6 +2,7 @@ import WebSocket from 'ws';
 import { SUPPORTED_PROTOCOLS, parseServerFrame, type HelloFrame } from '@catalyst-signal/shared';
 import type { Context } from '../context.js';
 import { HttpError, fetchHealth, fetchHistory, streamUrl } from '../http.js';
+import { exchangeKeyEnvs } from '../config.js';
 import { Journal } from '../journal/index.js';
 import { serverKeyStatus } from '../keys.js';
 import { netReason } from '../net-error.js';
@@ -121,7 +122,14 @@ export async function checkCommand(
 
     // --- exchange ---
     const live = config.mode === 'live';
-    if (!config.exchange.id) {
+    const keyEnvs = exchangeKeyEnvs(config.exchange);
+    if (config.exchange.venue === 'us_equity') {
+      // The Alpaca adapter is separate work (client/src/exchange/alpaca.ts); paper mode needs no broker at all.
+      add(
+        live ? false : true,
+        `exchange: us_equity on Alpaca (${config.exchange.alpaca.endpoint} account); paper mode trades offline with the equity session rules`,
+      );
+    } else if (!config.exchange.id) {
       add(
         live ? false : true,
         'exchange: none configured; paper mode fills at signal prices with default market rules',
@@ -134,7 +142,7 @@ export async function checkCommand(
         const m = await ex.loadMarkets();
         add(
           m.count > 0,
-          `exchange ${config.exchange.id}${config.exchange.sandbox ? ' (sandbox)' : ''}: ${m.count} spot markets loaded`,
+          `exchange ${config.exchange.id}${config.exchange.venue === 'crypto_spot' && config.exchange.sandbox ? ' (sandbox)' : ''}: ${m.count} spot markets loaded`,
         );
       } catch (e) {
         add(
@@ -145,7 +153,7 @@ export async function checkCommand(
       if (!hasKeys) {
         add(
           live ? false : 'warn',
-          `exchange keys: ${config.exchange.api_key_env}/${config.exchange.secret_env} not set${live ? '' : ' (fine for paper)'}`,
+          `exchange keys: ${keyEnvs.apiKey}/${keyEnvs.secret} not set${live ? '' : ' (fine for paper)'}`,
         );
       } else {
         try {

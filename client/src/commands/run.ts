@@ -3,6 +3,7 @@ import { reportConnection } from '../connection-report.js';
 import type { Context } from '../context.js';
 import { createExchange } from '../exchange/index.js';
 import { Executor } from '../executor.js';
+import { exchangeKeyEnvs } from '../config.js';
 import { Journal } from '../journal/index.js';
 import { KeyPinError, pinnedOrFetch, serverKeyStatus } from '../keys.js';
 import { processSignal } from '../pipeline.js';
@@ -46,7 +47,8 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     log.warn('config says live but --live was not given: running in PAPER mode');
   if (!secrets.serverKey) throw new RunRefused(`${config.server.key_env} is not set (environment or .env)`);
   if (live && !(secrets.exchangeApiKey && secrets.exchangeSecret)) {
-    throw new RunRefused(`live mode needs ${config.exchange.api_key_env} and ${config.exchange.secret_env}`);
+    const names = exchangeKeyEnvs(config.exchange);
+    throw new RunRefused(`live mode needs ${names.apiKey} and ${names.secret}`);
   }
 
   const journal = Journal.open(ctx.journalPath);

@@ -1,5 +1,5 @@
 import { effectiveAction, type Signal, type SignalAction } from '@catalyst-signal/shared';
-import type { Config } from '../config.js';
+import type { Config, VenueKind } from '../config.js';
 import type { ReasonCode } from './reasons.js';
 
 /**
@@ -9,14 +9,18 @@ import type { ReasonCode } from './reasons.js';
 
 export type FilterConfig = Config['filters'];
 
-/** Signal symbol -> exchange market symbol: the explicit map wins, else `<SYMBOL>/<quote>`. */
+/**
+ * Signal symbol -> exchange market symbol, per venue: the explicit map wins; else on crypto spot `<SYMBOL>/<quote>`,
+ * on US equities the ticker itself (Alpaca's symbol; a publisher's "AAPL/USD" is taken as AAPL).
+ */
 export function mapSymbol(
   symbol: string,
-  exchange: Pick<Config['exchange'], 'symbol_map' | 'quote'>,
+  exchange: Pick<Config['exchange'], 'symbol_map' | 'quote'> & { venue?: VenueKind | undefined },
 ): string {
   const upper = symbol.toUpperCase();
   const explicit = exchange.symbol_map[upper] ?? exchange.symbol_map[symbol];
   if (explicit) return explicit;
+  if (exchange.venue === 'us_equity') return upper.split('/')[0]!;
   // A publisher may already send a pair ("BTC/USDT", "BTC-USDT").
   if (upper.includes('/')) return upper;
   return `${upper}/${exchange.quote.toUpperCase()}`;

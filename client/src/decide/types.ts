@@ -1,13 +1,22 @@
 import type { Signal } from '@catalyst-signal/shared';
-import type { Config } from '../config.js';
+import type { Config, VenueKind } from '../config.js';
 import type { ReasonCode } from './reasons.js';
 
-/** Exchange rules of one market, normalised from ccxt (or defaults when offline). Steps, not decimal counts. */
+/**
+ * Exchange rules of one market, normalised from ccxt (or defaults when offline). Steps, not decimal counts.
+ * Not every venue trades pairs: on us_equity `symbol` and `base` are the ticker ("AAPL") and `quote` is USD.
+ */
 export interface MarketInfo {
-  /** Exchange market symbol, e.g. "BTC/USDT". */
+  /** Exchange market symbol, e.g. "BTC/USDT" (crypto spot) or "AAPL" (US equity). */
   symbol: string;
+  /** What is bought: the base currency, or the ticker of a share. */
   base: string;
+  /** What prices and cost are in. */
   quote: string;
+  /** Venue of this market; absent means crypto_spot (how every market was built before venues existed). */
+  venue?: VenueKind | undefined;
+  /** US equity asset flags from the broker (absent on crypto; absent flags are taken as the cautious value). */
+  equity?: EquityAsset | undefined;
   amountStep: number;
   priceStep: number;
   minAmount: number;
@@ -15,6 +24,15 @@ export interface MarketInfo {
   maxAmount?: number | undefined;
   /** True when these are assumed defaults, not the exchange's own rules. */
   assumed?: boolean | undefined;
+}
+
+/** What the broker says about a US equity (Alpaca /v2/assets), as the pure rules need it. */
+export interface EquityAsset {
+  tradable: boolean;
+  fractionable: boolean;
+  shortable: boolean;
+  /** Fractional orders allowed in extended hours (Alpaca attribute fractional_eh_enabled). */
+  fractionalExtendedHours?: boolean | undefined;
 }
 
 export interface Position {

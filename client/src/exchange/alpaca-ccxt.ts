@@ -69,6 +69,11 @@ export async function createAlpacaCcxt(opts: AlpacaCcxtOptions): Promise<CcxtExc
   const Ctor = (ccxt as unknown as Record<string, new (o: object) => CcxtExchange>)['alpaca'];
   if (typeof Ctor !== 'function') throw new Error('this ccxt has no alpaca class');
   const { config, secrets } = opts;
+  // us_equity says where the account is in its alpaca block; a crypto_spot block naming alpaca (tests, older
+  // configs) keeps meaning sandbox + base_url.
+  const x = config.exchange;
+  const sandbox = x.venue === 'us_equity' ? x.alpaca.endpoint === 'paper' : x.sandbox;
+  const baseUrl = x.venue === 'us_equity' ? x.alpaca.base_url : x.base_url;
   const ex = new Ctor({
     apiKey: secrets?.exchangeApiKey,
     secret: secrets?.exchangeSecret,
@@ -76,9 +81,9 @@ export async function createAlpacaCcxt(opts: AlpacaCcxtOptions): Promise<CcxtExc
     enableRateLimit: true,
     ...(opts.rateLimitMs !== undefined ? { rateLimit: opts.rateLimitMs } : {}),
   });
-  if (config.exchange.sandbox) ex.setSandboxMode(true); // paper-api; market data stays on data.alpaca.markets
-  if (config.exchange.base_url) {
-    const base = config.exchange.base_url.replace(/\/$/, '');
+  if (sandbox) ex.setSandboxMode(true); // paper-api; market data stays on data.alpaca.markets
+  if (baseUrl) {
+    const base = baseUrl.replace(/\/$/, '');
     const urls = ex.urls as unknown as Record<string, Record<string, string>>;
     // Both families: setSandboxMode copies test over api, so an override must survive either order.
     for (const fam of ['api', 'test']) {

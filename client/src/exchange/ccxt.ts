@@ -48,7 +48,10 @@ export interface CcxtOptions {
 
 export async function createCcxtExchange({ config, secrets }: CcxtOptions): Promise<CcxtExchange> {
   const ccxt = await loadCcxt();
-  const id = config.exchange.id;
+  const x = config.exchange;
+  // The crypto spot path; US equities go through the Alpaca adapter with its own URL and market handling.
+  if (x.venue !== 'crypto_spot') throw new Error(`the ccxt spot adapter does not trade venue ${x.venue}`);
+  const id = x.id;
   if (!id) throw new Error('exchange.id is not set');
   const Ctor = (ccxt as unknown as Record<string, new (o: object) => CcxtExchange>)[id];
   const known = (ccxt as unknown as { exchanges: string[] | Record<string, unknown> }).exchanges;
@@ -60,7 +63,7 @@ export async function createCcxtExchange({ config, secrets }: CcxtOptions): Prom
     apiKey: secrets?.exchangeApiKey,
     secret: secrets?.exchangeSecret,
     password: secrets?.exchangePassword,
-    timeout: config.exchange.timeout_ms,
+    timeout: x.timeout_ms,
     enableRateLimit: true,
     // Spot only, and no extra signed calls during loadMarkets (see docs: one request on Binance).
     options: {
@@ -73,13 +76,12 @@ export async function createCcxtExchange({ config, secrets }: CcxtOptions): Prom
       createMarketBuyOrderRequiresPrice: false,
     },
   });
-  if (config.exchange.sandbox) {
+  if (x.sandbox) {
     if (!ex.urls['test']) throw new Error(`${id} has no sandbox in ccxt`);
     ex.setSandboxMode(true);
   }
   // Must come after setSandboxMode, which replaces urls.api.
-  if (config.exchange.base_url)
-    ex.urls['api'] = rewriteApiUrls(ex.urls['api'], config.exchange.base_url) as never;
+  if (x.base_url) ex.urls['api'] = rewriteApiUrls(ex.urls['api'], x.base_url) as never;
   return ex;
 }
 
@@ -89,6 +91,7 @@ function num(v: unknown): number | undefined {
 
 export class CcxtAdapter implements ExchangeAdapter {
   readonly kind = 'live' as const;
+  readonly venue = 'crypto_spot' as const;
   readonly quote: string;
   private markets = new Map<string, MarketInfo>();
 

@@ -18,6 +18,11 @@ export async function createExchange(opts: {
   live: boolean;
 }): Promise<ExchangeAdapter> {
   const { config, journal } = opts;
+  if (config.exchange.venue === 'us_equity') {
+    // Offline paper with the equity rules; live orders need the Alpaca adapter (exchange/alpaca.ts), built apart.
+    if (opts.live) throw new Error('live us_equity trading needs the Alpaca adapter, which this build lacks');
+    return new PaperAdapter(journal, config);
+  }
   if (opts.live) {
     const { CcxtAdapter } = await import('./ccxt.js');
     return CcxtAdapter.create({ config, secrets: opts.secrets });

@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import type { Config, VenueKind } from '../config.js';
 import type { MarketInfo } from '../decide/index.js';
 import type { Journal } from '../journal/index.js';
 import { defaultMarket } from './markets.js';
@@ -18,6 +18,7 @@ import {
  */
 export class PaperAdapter implements ExchangeAdapter {
   readonly kind = 'paper' as const;
+  readonly venue: VenueKind;
   readonly quote: string;
   private sourceLoaded = false;
 
@@ -27,6 +28,7 @@ export class PaperAdapter implements ExchangeAdapter {
     /** Public market data (no keys), or undefined for fully offline paper trading. */
     private readonly source?: ExchangeAdapter | undefined,
   ) {
+    this.venue = config.exchange.venue;
     this.quote = config.exchange.quote.toUpperCase();
     journal.ensurePaperWallet(this.quote, config.paper.starting_balance_quote);
   }
@@ -52,7 +54,7 @@ export class PaperAdapter implements ExchangeAdapter {
 
   market(symbol: string): MarketInfo | undefined {
     if (this.sourceLoaded) return this.source!.market(symbol);
-    return defaultMarket(symbol, this.config.exchange.market_defaults);
+    return defaultMarket(symbol, this.config.exchange);
   }
 
   async ticker(symbol: string): Promise<number | undefined> {

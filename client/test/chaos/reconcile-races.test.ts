@@ -54,6 +54,7 @@ async function setup(): Promise<{ executor: Executor; lossy: LossyExchange }> {
 /** The real adapter, except that chosen createOrder requests are lost on the way (the client sees a timeout). */
 class LossyExchange implements ExchangeAdapter {
   readonly kind = 'live' as const;
+  readonly venue = 'crypto_spot' as const;
   loseNext = 0;
   /** Runs when a lost request's timeout surfaces, before the executor sees it. */
   onLoss: (() => void) | undefined;
