@@ -50,11 +50,11 @@ export const EquitiesSchema = z
       .enum(['day', 'gtc'])
       .default('day')
       .describe('Time in force of extended-hours limit orders (Alpaca allows day or gtc there).'),
-    extended_max_slippage_pct: nonNeg()
+    limit_slippage_pct: nonNeg()
       .max(50)
       .default(1)
       .describe(
-        'Extended hours: buy limit this percent above the reference price (sell below), no market orders.',
+        'Limit orders (always in extended hours; in regular hours with regular_order_type limit): buy at most this percent above the reference price, sell at most this percent below.',
       ),
     regular_order_type: z
       .enum(['market', 'limit'])

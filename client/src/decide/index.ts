@@ -9,6 +9,23 @@ export { REASONS, isReasonCode, reasonLabel, renderReasonReference, type ReasonC
 export { mapSymbol, filterSignal, signalAgeMs } from './filters.js';
 export { floorToStep, ceilToStep, roundToStep, targetQuote } from './sizing.js';
 export { exposure, utcDay } from './risk.js';
+export {
+  decideEquity,
+  type EquityDecideConfig,
+  type EquityInput,
+  type EquityState,
+  type EquityAccount,
+} from './equity.js';
+export {
+  sessionAt,
+  sessionGate,
+  newYorkToUtc,
+  type CalendarDay,
+  type Session,
+  type SessionKind,
+} from './sessions.js';
+export { planEntry, planExit, equityTick, roundEquityPrice, onEquityTick } from './equity-plan.js';
+export { actionOf, type SignalAction } from './actions.js';
 
 /**
  * The decision pipeline: signal + world snapshot + time -> one Decision with a reason. Pure (no IO, no clock,

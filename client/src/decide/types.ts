@@ -102,6 +102,8 @@ export interface OrderParams {
   stopLoss?: number | undefined;
   /** Extended-hours entry: place stop/target when the regular session opens (recorded intent, not an order). */
   protectAtOpen?: boolean | undefined;
+  /** An exit: cancel this client's open protective orders in the symbol before selling. */
+  cancelProtectiveFirst?: boolean | undefined;
 }
 
 export interface Decision {
@@ -113,6 +115,8 @@ export interface Decision {
   legs: OrderLeg[];
   /** An `avoid` decision: no entries in the signal's symbol until this instant (ms), journaled with the decision. */
   avoidUntil?: number | undefined;
+  /** A deferred decision (hold_until_open): decide this signal again at this instant (ms). */
+  retryAt?: number | undefined;
 }
 
 export type DecideConfig = Pick<Config, 'filters' | 'sizing' | 'risk' | 'execution'>;

@@ -1,0 +1,213 @@
+import type { Signal } from '@catalyst-signal/shared';
+import type { Config } from '../config.js';
+import { actionOf, assetClassOf } from './actions.js';
+import { planEntry, planExit } from './equity-plan.js';
+import { filterSignal, signalAgeMs } from './filters.js';
+import type { ReasonCode } from './reasons.js';
+import { checkEntryRisk, checkExitRisk } from './risk.js';
+import { sessionGate, type Session } from './sessions.js';
+import { targetQuote } from './sizing.js';
+import type { Decision, DecisionState, MarketInfo, Position } from './types.js';
+
+/**
+ * The decision for a US equity signal: action (enter / exit / avoid / info), session, asset and account rules,
+ * then the order plan. Pure like decide(): the session, quote, account and state are snapshots passed in.
+ * Crypto spot keeps using decide() unchanged.
+ */
+
+export type EquityDecideConfig = Pick<Config, 'filters' | 'sizing' | 'risk' | 'execution' | 'equities'>;
+
+export interface EquityAccount {
+  /** Alpaca buying_power (not cash): what an entry may spend. */
+  buyingPower: number;
+  /** Equity of the account (for equity_pct / risk_pct sizing). */
+  equity: number;
+}
+
+export interface EquityState extends DecisionState {
+  /** Positions in the account this client did not open (outside_positions policy decides if they count). */
+  outsidePositions: readonly Position[];
+  /** Symbol -> blocked until (ms), from earlier avoid signals. */
+  avoids: Readonly<Record<string, number>>;
+  /** Round trips (entry and exit of one symbol on one New York day) today and over the last 5 trading days. */
+  roundTripsToday: number;
+  roundTripsWeek: number;
+}
+
+export interface EquityInput {
+  signal: Signal;
+  now: number;
+  /** Broker asset for the symbol (MarketInfo with `equity` flags), undefined when the broker has none. */
+  market: MarketInfo | undefined;
+  session: Session;
+  /** Latest trade price, when known. */
+  last: number | undefined;
+  /** Latest quote, when known (spread guard). */
+  quote?: { bid: number; ask: number } | undefined;
+  account: EquityAccount;
+  state: EquityState;
+}
+
+const skip = (reason: ReasonCode, detail?: string, extra: Partial<Decision> = {}): Decision => ({
+  verdict: 'skip',
+  reason,
+  detail,
+  legs: [],
+  ...extra,
+});
+
+export function decideEquity(cfg: EquityDecideConfig, input: EquityInput): Decision {
+  const { signal, now, market, state } = input;
+  const eq = cfg.equities;
+  const action = actionOf(signal);
+  const symbol = market?.symbol ?? signal.symbol.toUpperCase();
+  const cls = assetClassOf(signal);
+  if (cls !== undefined && cls !== 'us_equity')
+    return skip('skipped:asset_class', `${cls} signal on a us_equity venue`);
+  if (action === 'info') return skip('skipped:action_info', 'alert without an action');
+
+  // Exits (and avoids that exit) reduce risk: a pause stops them only when the user says so.
+  const exiting = action === 'exit' || (action === 'avoid' && eq.avoid_exits);
+  if (state.killSwitch && !(exiting && eq.exits_while_paused))
+    return skip('skipped:kill_switch', 'paused (catalyst-client resume to continue)');
+
+  if (action === 'avoid') {
+    const avoidUntil = now + eq.avoid_window_ms;
+    const blocked = `entries in ${symbol} blocked until ${new Date(avoidUntil).toISOString()}`;
+    if (!eq.avoid_exits) return skip('skipped:avoid_signal', blocked, { avoidUntil });
+    const exit = exitDecision(cfg, input, symbol);
+    return exit.verdict === 'trade'
+      ? { ...exit, reason: 'trade:exit_on_avoid', detail: `${exit.detail}; ${blocked}`, avoidUntil }
+      : skip('skipped:avoid_signal', `${blocked} (${exit.reason}: ${exit.detail ?? ''})`, { avoidUntil });
+  }
+  if (action === 'exit') return exitDecision(cfg, input, symbol);
+  return entryDecision(cfg, input, symbol);
+}
+
+function gate(cfg: EquityDecideConfig, input: EquityInput) {
+  return sessionGate(cfg.equities.session_policy, input.session, {
+    now: input.now,
+    signalAt: Date.parse(input.signal.ingested_at),
+    maxAgeMs: cfg.filters.max_signal_age_ms,
+  });
+}
+
+function exitDecision(cfg: EquityDecideConfig, input: EquityInput, symbol: string): Decision {
+  const { signal, now, market, state } = input;
+  if (signal.expires_at !== undefined && Date.parse(signal.expires_at) <= now)
+    return skip('skipped:expired', `expired at ${signal.expires_at}`);
+  if (!market?.equity) return skip('skipped:no_market', `no broker asset for ${symbol}`);
+  if (!market.equity.tradable) return skip('skipped:not_tradable', `${symbol} is halted or not tradable`);
+  // Only what THIS client holds: a position opened by hand or another tool is never sold by a signal.
+  const held = state.positions.find((p) => p.market === symbol)?.amount ?? 0;
+  if (!(held > 0)) return skip('skipped:no_holdings', `nothing held in ${symbol} by this client`);
+  const g = gate(cfg, input);
+  if (!g.ok) return skip(g.reason, g.detail, { retryAt: g.retryAt });
+  const risk = checkExitRisk(cfg.risk, state);
+  if (risk) return skip(risk.reason, risk.detail);
+  const ref = input.last ?? signal.price;
+  const plan = planExit(cfg.equities, {
+    symbol,
+    session: g.session,
+    refPrice: ref,
+    held,
+    asset: market.equity,
+  });
+  if (!plan.ok) return skip('skipped:below_minimum', plan.detail);
+  return {
+    verdict: 'trade',
+    reason: 'trade:exit',
+    detail: `sell ${plan.leg.amount} ${symbol} (${g.session} session)`,
+    legs: [plan.leg],
+  };
+}
+
+function entryDecision(cfg: EquityDecideConfig, input: EquityInput, symbol: string): Decision {
+  const { signal, now, market, state } = input;
+  const eq = cfg.equities;
+  const filtered = filterSignal(signal, now, cfg.filters);
+  if (filtered) return skip(filtered.reason, filtered.detail);
+  const until = state.avoids[symbol];
+  if (until !== undefined && until > now)
+    return skip('skipped:avoid', `avoid signal until ${new Date(until).toISOString()}`);
+  if (!market?.equity) return skip('skipped:no_market', `no broker asset for ${symbol}`);
+  const asset = market.equity;
+  if (!asset.tradable) return skip('skipped:not_tradable', `${symbol} is halted or not tradable`);
+  const short = signal.direction === 'short';
+  if (short && !eq.allow_short) return skip('skipped:shorting_disabled', 'equities.allow_short is off');
+  if (short && !asset.shortable)
+    return skip('skipped:not_shortable', `${symbol} is not shortable at the broker`);
+
+  const ref = input.last ?? signal.price;
+  if (cfg.filters.max_price_drift_pct !== undefined && input.last !== undefined) {
+    const d = (Math.abs(input.last - signal.price) / signal.price) * 100;
+    if (d > cfg.filters.max_price_drift_pct)
+      return skip('skipped:price_drift', `last ${input.last} is ${d.toFixed(2)}% from ${signal.price}`);
+  }
+  if (ref < eq.min_price || ref > eq.max_price)
+    return skip('skipped:price_band', `${ref} outside ${eq.min_price}..${eq.max_price}`);
+  if (eq.max_spread_pct !== undefined && input.quote) {
+    const { bid, ask } = input.quote;
+    const spread = bid > 0 && ask >= bid ? ((ask - bid) / ((ask + bid) / 2)) * 100 : Infinity;
+    if (spread > eq.max_spread_pct)
+      return skip(
+        'skipped:spread',
+        `spread ${Number.isFinite(spread) ? spread.toFixed(2) + '%' : 'unknown'} > ${eq.max_spread_pct}%`,
+      );
+  }
+  if (eq.max_round_trips_per_day !== undefined && state.roundTripsToday >= eq.max_round_trips_per_day)
+    return skip('skipped:round_trips', `${state.roundTripsToday} round trips today`);
+  if (eq.max_round_trips_per_week !== undefined && state.roundTripsWeek >= eq.max_round_trips_per_week)
+    return skip('skipped:round_trips', `${state.roundTripsWeek} round trips in 5 trading days`);
+
+  const g = gate(cfg, input);
+  if (!g.ok) return skip(g.reason, g.detail, { retryAt: g.retryAt });
+
+  // Exposure counts outside positions only when asked; buying power (not cash) is the balance that limits.
+  const positions =
+    eq.outside_positions === 'count_toward_exposure'
+      ? [...state.positions, ...state.outsidePositions.map((p) => ({ ...p, market: `outside:${p.market}` }))]
+      : state.positions;
+  const risk = checkEntryRisk(
+    cfg.risk,
+    { ...state, positions, freeQuote: input.account.buyingPower },
+    symbol,
+    now,
+  );
+  if ('reason' in risk) return skip(risk.reason, risk.detail);
+  const maxQuote = Math.min(risk.capQuote, cfg.sizing.max_quote_per_trade);
+  if (!(maxQuote > 0)) return skip('skipped:no_capacity', 'no room left under the caps or buying power');
+  const wantQuote = Math.min(targetQuote(cfg.sizing, signal, ref, input.account.equity), maxQuote);
+
+  const stopLoss =
+    signal.stop_loss !== undefined && signal.stop_loss < ref
+      ? signal.stop_loss
+      : cfg.execution.stop_loss_pct !== undefined
+        ? ref * (1 - cfg.execution.stop_loss_pct / 100)
+        : undefined;
+  const takeProfit =
+    signal.take_profit !== undefined && signal.take_profit > ref
+      ? signal.take_profit
+      : cfg.execution.take_profit_pct !== undefined
+        ? ref * (1 + cfg.execution.take_profit_pct / 100)
+        : undefined;
+  const plan = planEntry(eq, {
+    symbol,
+    side: short ? 'sell' : 'buy',
+    session: g.session,
+    refPrice: ref,
+    maxQuote,
+    wantQuote,
+    asset,
+    stopLoss: short ? undefined : stopLoss,
+    takeProfit: short ? undefined : takeProfit,
+  });
+  if (!plan.ok) return skip('skipped:below_minimum', plan.detail);
+  const l = plan.leg;
+  return {
+    verdict: 'trade',
+    reason: 'trade:entry',
+    detail: `${l.side} ${l.amount} ${symbol} ${l.params?.orderClass === 'bracket' ? 'bracket' : l.type} ~${l.quote.toFixed(2)} USD (${g.session} session, age ${signalAgeMs(signal, now)} ms)`,
+    legs: [l],
+  };
+}

@@ -1,0 +1,156 @@
+import type { ReasonCode } from './reasons.js';
+
+/**
+ * US equity trading sessions, pure: the time and the BROKER's calendar (Alpaca GET /v2/calendar) and clock
+ * (GET /v2/clock) are arguments; the machine's local timezone is never read. Calendar times are New York wall
+ * clock; they become instants through the US daylight-saving rule (second Sunday of March to first Sunday of
+ * November, 02:00 local, in force since 2007), so the result is the same on any machine.
+ *
+ * Sessions: pre-market session_open (04:00) - open (09:30), regular open - close (16:00, 13:00 on early-close
+ * days), after-hours close - session_close (20:00). A date missing from the calendar is a holiday or weekend.
+ */
+
+/** One trading day as Alpaca's /v2/calendar gives it. */
+export interface CalendarDay {
+  /** YYYY-MM-DD (New York). */
+  date: string;
+  /** Regular open / close, "HH:MM" New York time. */
+  open: string;
+  close: string;
+  /** Extended session bounds, "HHMM" (Alpaca) or "HH:MM"; absent: 04:00 and 20:00. */
+  session_open?: string | undefined;
+  session_close?: string | undefined;
+}
+
+/** Alpaca /v2/clock: `is_open` is the regular session only. */
+export interface BrokerClock {
+  is_open: boolean;
+}
+
+export type SessionKind = 'pre' | 'regular' | 'after' | 'closed';
+
+export interface Session {
+  kind: SessionKind;
+  /** The trading day `now` falls in (not for closed). */
+  date?: string | undefined;
+  /** Instants (ms) of the current day's regular open/close, when `now` is within a trading day. */
+  regularOpen?: number | undefined;
+  regularClose?: number | undefined;
+  /** The next regular open strictly after `now` (the current day's open during pre-market), if the calendar has it. */
+  nextRegularOpen?: number | undefined;
+}
+
+const MIN = 60_000;
+
+function nthSunday(year: number, month0: number, n: number): number {
+  const firstDow = new Date(Date.UTC(year, month0, 1)).getUTCDay();
+  return 1 + ((7 - firstDow) % 7) + (n - 1) * 7;
+}
+
+/** New York's UTC offset in minutes (-240 daylight, -300 standard) at a New York wall-clock time. */
+export function newYorkOffsetMinutes(year: number, month: number, day: number, minuteOfDay: number): number {
+  const start = nthSunday(year, 2, 2);
+  const end = nthSunday(year, 10, 1);
+  const dst =
+    (month > 3 && month < 11) ||
+    (month === 3 && (day > start || (day === start && minuteOfDay >= 120))) ||
+    (month === 11 && (day < end || (day === end && minuteOfDay < 120)));
+  return dst ? -240 : -300;
+}
+
+function parseHm(t: string): number {
+  const m = /^(\d{2}):?(\d{2})$/.exec(t);
+  if (!m) throw new Error(`bad calendar time ${t}`);
+  return Number(m[1]) * 60 + Number(m[2]);
+}
+
+/** Instant (ms) of a New York wall-clock time on a calendar date. */
+export function newYorkToUtc(date: string, hm: string): number {
+  const [y, mo, d] = date.split('-').map(Number) as [number, number, number];
+  const mins = parseHm(hm);
+  const offset = newYorkOffsetMinutes(y, mo, d, mins);
+  return Date.UTC(y, mo - 1, d) + (mins - offset) * MIN;
+}
+
+interface DayBounds {
+  date: string;
+  pre: number;
+  open: number;
+  close: number;
+  after: number;
+}
+
+function bounds(d: CalendarDay): DayBounds {
+  return {
+    date: d.date,
+    pre: newYorkToUtc(d.date, d.session_open ?? '0400'),
+    open: newYorkToUtc(d.date, d.open),
+    close: newYorkToUtc(d.date, d.close),
+    after: newYorkToUtc(d.date, d.session_close ?? '2000'),
+  };
+}
+
+/**
+ * The session at `now`. When a broker clock is given it has the last word on the regular session (an
+ * unscheduled closure, or a calendar that is out of date): is_open false turns "regular" into "closed".
+ */
+export function sessionAt(now: number, calendar: readonly CalendarDay[], clock?: BrokerClock): Session {
+  const days = calendar.map(bounds).sort((a, b) => a.pre - b.pre);
+  const nextRegularOpen = days.find((d) => d.open > now)?.open;
+  const today = days.find((d) => d.pre <= now && now < d.after);
+  if (!today) return { kind: 'closed', nextRegularOpen };
+  const base = { date: today.date, regularOpen: today.open, regularClose: today.close, nextRegularOpen };
+  let kind: SessionKind = now < today.open ? 'pre' : now < today.close ? 'regular' : 'after';
+  if (clock && kind === 'regular' && !clock.is_open) kind = 'closed';
+  if (clock && kind !== 'regular' && clock.is_open) kind = 'regular';
+  return { kind, ...base };
+}
+
+export type SessionPolicy = 'regular_only' | 'extended' | 'hold_until_open';
+
+export type SessionGate =
+  | { ok: true; session: 'regular' | 'extended' }
+  | { ok: false; reason: ReasonCode; detail: string; retryAt?: number | undefined };
+
+/**
+ * May an order go out now, and in which session's style? `signalAt` and `maxAgeMs` bound how long
+ * hold_until_open may wait: a held signal must still be young enough at the open.
+ */
+export function sessionGate(
+  policy: SessionPolicy,
+  s: Session,
+  ctx: { now: number; signalAt: number; maxAgeMs: number },
+): SessionGate {
+  if (s.kind === 'regular') return { ok: true, session: 'regular' };
+  if (policy === 'extended' && (s.kind === 'pre' || s.kind === 'after'))
+    return { ok: true, session: 'extended' };
+  if (policy === 'hold_until_open') {
+    const open = s.nextRegularOpen;
+    if (open === undefined)
+      return { ok: false, reason: 'skipped:open_too_late', detail: 'no next open in the broker calendar' };
+    if (open - ctx.signalAt > ctx.maxAgeMs) {
+      return {
+        ok: false,
+        reason: 'skipped:open_too_late',
+        detail: `next open ${new Date(open).toISOString()} is ${Math.round((open - ctx.signalAt) / MIN)} min after the signal (max age ${Math.round(ctx.maxAgeMs / MIN)} min)`,
+      };
+    }
+    return {
+      ok: false,
+      reason: 'deferred:until_open',
+      detail: `held until ${new Date(open).toISOString()}`,
+      retryAt: open,
+    };
+  }
+  if (s.kind === 'closed')
+    return {
+      ok: false,
+      reason: 'skipped:market_closed',
+      detail: s.nextRegularOpen ? `next open ${new Date(s.nextRegularOpen).toISOString()}` : 'market closed',
+    };
+  return {
+    ok: false,
+    reason: 'skipped:outside_regular_hours',
+    detail: `${s.kind === 'pre' ? 'pre-market' : 'after-hours'} with session_policy regular_only`,
+  };
+}
