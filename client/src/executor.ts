@@ -4,10 +4,12 @@ import {
   ExchangeRejected,
   ExchangeUncertain,
   type ExchangeAdapter,
+  type OrderRequest,
   type OrderState,
 } from './exchange/index.js';
+import type { EquityOrderRequest, EquityVenue } from './exchange/equity-types.js';
 import { FINAL_STATUSES, type IntentRow, type IntentStatus, type Journal } from './journal/index.js';
-import { floorToStep, roundToStep } from './decide/index.js';
+import { floorToStep, roundToStep, type OrderParams } from './decide/index.js';
 import { clientOrderId } from './order-id.js';
 
 /**
@@ -115,7 +117,8 @@ export class Executor {
       this.onSend?.(i);
       try {
         const protective = i.type === 'stop_loss' || i.type === 'take_profit';
-        const o = await this.exchange.createOrder({
+        const params = i.order_params ? (JSON.parse(i.order_params) as OrderParams) : undefined;
+        const o = await this.sendOrder(i, params, {
           clientOrderId: i.client_order_id,
           market: i.market,
           side: i.side,
@@ -129,6 +132,7 @@ export class Executor {
                 price: (i.type === 'stop_loss' ? i.stop_loss : i.take_profit)!,
               }
             : undefined,
+          params,
         });
         crashHook('after-send');
         return this.recordAndProtect(i, o, attempts);
@@ -168,6 +172,53 @@ export class Executor {
       { status: 'pending', error: lastError || 'unresolved', attempts },
       this.now(),
     );
+  }
+
+  /**
+   * One order request. US equity parameters travel both as `params` and as the Alpaca adapter's own fields
+   * (time in force, extended hours, bracket); an exit that must first cancel this client's protective orders
+   * goes through the venue's exitPosition, which does exactly that and is idempotent by our id.
+   */
+  private async sendOrder(
+    i: IntentRow,
+    params: OrderParams | undefined,
+    req: OrderRequest,
+  ): Promise<OrderState> {
+    if (!params) return this.exchange.createOrder(req);
+    const venue = this.exchange as Partial<EquityVenue>;
+    if (params.cancelProtectiveFirst && typeof venue.exitPosition === 'function') {
+      const o = await venue.exitPosition({
+        market: i.market,
+        clientOrderId: i.client_order_id,
+        amount: i.amount,
+        type: req.type,
+        price: req.price,
+        timeInForce: params.timeInForce,
+        extendedHours: params.extendedHours,
+      });
+      // Nothing left to sell at the broker: the exit has nothing to do (recorded as canceled, unfilled).
+      return (
+        o ?? {
+          ...req,
+          exchangeOrderId: '',
+          status: 'canceled',
+          filled: 0,
+          average: undefined,
+          feeQuote: 0,
+          feeBase: 0,
+        }
+      );
+    }
+    const equityReq: EquityOrderRequest = {
+      ...req,
+      timeInForce: params.timeInForce,
+      extendedHours: params.extendedHours,
+      bracket:
+        params.orderClass === 'bracket' && params.takeProfit !== undefined && params.stopLoss !== undefined
+          ? { takeProfit: params.takeProfit, stopLoss: params.stopLoss }
+          : undefined,
+    };
+    return this.exchange.createOrder(equityReq);
   }
 
   /**

@@ -6,6 +6,7 @@ import type { ExchangeAdapter } from './exchange/index.js';
 import type { Executor } from './executor.js';
 import type { IntentRow, Journal } from './journal/index.js';
 import { clientOrderId } from './order-id.js';
+import { decideEquitySignal } from './equity-snapshot.js';
 import type { VerifyResult } from './connection.js';
 
 /**
@@ -37,6 +38,8 @@ export async function processSignal(
   let decision: Decision;
   if (!verified.ok) {
     decision = rejectDecision('rejected:bad_signature', verified.why);
+  } else if (config.exchange.venue === 'us_equity') {
+    decision = await decideEquitySignal(d, signal, d.now());
   } else {
     const now = d.now();
     const marketSymbol = mapSymbol(signal.symbol, config.exchange);

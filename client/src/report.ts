@@ -9,7 +9,7 @@ import type { Outcome } from './pipeline.js';
  *   #42  TSLA  analyst short 0.55 skipped  low confidence: 0.55 < 0.6
  *   #43  KLTO  offering avoid 0.71 skipped  action avoid: not an entry (avoid windows come in a later release)
  */
-export function formatOutcome(signal: Signal, o: Outcome, paper: boolean): string {
+export function formatOutcome(signal: Signal, o: Outcome, paper: boolean, quote?: string): string {
   // What the signal asks for: the side of an entry (v1 and v2 alike), else its action (info, avoid, exit).
   const asks = signal.action === undefined || signal.action === 'enter' ? signal.direction : signal.action;
   const head = `#${String(signal.seq).padEnd(5)} ${signal.symbol.padEnd(6)} ${`${signal.catalyst} ${asks} ${signal.confidence.toFixed(2)}`.padEnd(24)}`;
@@ -21,7 +21,7 @@ export function formatOutcome(signal: Signal, o: Outcome, paper: boolean): strin
   const orders = o.intents.map((i) => {
     const price = i.avg_price ?? i.price ?? i.ref_price;
     const value = (i.filled || i.amount) * price;
-    return `${i.side} ${fmt(i.amount)} ${i.market} @ ${fmt(price)} = ${value.toFixed(2)} ${i.market.split('/')[1] ?? ''}  ${orderState(i)}`;
+    return `${i.side} ${fmt(i.amount)} ${i.market} @ ${fmt(price)} = ${value.toFixed(2)} ${i.market.split('/')[1] ?? quote ?? ''}  ${orderState(i)}`;
   });
   return `${head} TRADED   ${orders.join('; ')}${paper ? ' (paper)' : ''}`;
 }

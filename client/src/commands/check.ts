@@ -124,10 +124,12 @@ export async function checkCommand(
     const live = config.mode === 'live';
     const keyEnvs = exchangeKeyEnvs(config.exchange);
     if (config.exchange.venue === 'us_equity') {
-      // The Alpaca adapter is separate work (client/src/exchange/alpaca.ts); paper mode needs no broker at all.
+      // Paper mode needs no broker at all; checking the Alpaca account here is not implemented yet.
       add(
-        live ? false : true,
-        `exchange: us_equity on Alpaca (${config.exchange.alpaca.endpoint} account); paper mode trades offline with the equity session rules`,
+        live ? 'warn' : true,
+        live
+          ? `exchange: us_equity on Alpaca (${config.exchange.alpaca.endpoint} account); check does not test the account yet`
+          : 'exchange: us_equity paper mode trades offline with the equity session rules and a built-in calendar',
       );
     } else if (!config.exchange.id) {
       add(

@@ -98,7 +98,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       log: opts.quietConnectionLog ? log.child({}, { level: 'error' }) : log,
       apply: async (signal, verified, receivedAt) => {
         const outcome = await processSignal(deps, signal, verified, receivedAt);
-        opts.report?.(formatOutcome(signal, outcome, !live));
+        opts.report?.(formatOutcome(signal, outcome, !live, config.exchange.quote.toUpperCase()));
       },
     });
     if (opts.status)

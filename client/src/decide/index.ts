@@ -20,12 +20,15 @@ export {
   sessionAt,
   sessionGate,
   newYorkToUtc,
+  newYorkDayStart,
+  type BrokerClock,
   type CalendarDay,
   type Session,
   type SessionKind,
 } from './sessions.js';
 export { planEntry, planExit, equityTick, roundEquityPrice, onEquityTick } from './equity-plan.js';
 export { actionOf, type SignalAction } from './actions.js';
+export { builtinCalendar } from './us-calendar.js';
 
 /**
  * The decision pipeline: signal + world snapshot + time -> one Decision with a reason. Pure (no IO, no clock,

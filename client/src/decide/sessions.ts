@@ -72,6 +72,17 @@ export function newYorkToUtc(date: string, hm: string): number {
   return Date.UTC(y, mo - 1, d) + (mins - offset) * MIN;
 }
 
+/** Instant (ms) of midnight New York time on the New York date containing `now`. */
+export function newYorkDayStart(now: number): number {
+  // New York is 4 or 5 hours behind UTC: its date is the UTC date of now - 4 h or of now - 5 h.
+  for (const h of [4, 5]) {
+    const date = new Date(now - h * 3_600_000).toISOString().slice(0, 10);
+    const start = newYorkToUtc(date, '00:00');
+    if (start <= now && now - start < 86_400_000) return start;
+  }
+  return newYorkToUtc(new Date(now - 5 * 3_600_000).toISOString().slice(0, 10), '00:00');
+}
+
 interface DayBounds {
   date: string;
   pre: number;

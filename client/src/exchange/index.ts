@@ -19,9 +19,10 @@ export async function createExchange(opts: {
 }): Promise<ExchangeAdapter> {
   const { config, journal } = opts;
   if (config.exchange.venue === 'us_equity') {
-    // Offline paper with the equity rules; live orders need the Alpaca adapter (exchange/alpaca.ts), built apart.
-    if (opts.live) throw new Error('live us_equity trading needs the Alpaca adapter, which this build lacks');
-    return new PaperAdapter(journal, config);
+    // Paper is offline with the equity rules and the built-in calendar: no broker, no keys handed anywhere.
+    if (!opts.live) return new PaperAdapter(journal, config);
+    const { AlpacaAdapter } = await import('./alpaca.js');
+    return AlpacaAdapter.create({ config, secrets: opts.secrets });
   }
   if (opts.live) {
     const { CcxtAdapter } = await import('./ccxt.js');

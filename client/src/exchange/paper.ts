@@ -87,6 +87,11 @@ export class PaperAdapter implements ExchangeAdapter {
     if (existing) return existing;
     const m = this.market(req.market);
     if (!m) throw new ExchangeRejected('bad_symbol', `paper: unknown market ${req.market}`);
+    if (this.venue === 'us_equity') {
+      // The broker's own refusals, simulated: paper must not accept what Alpaca would refuse.
+      const refusal = equityRefusal(req, m);
+      if (refusal) throw new ExchangeRejected('invalid_order', `paper: ${refusal}`);
+    }
     if (req.trigger) {
       // Recorded as resting; paper mode does not watch prices between signals, so it never triggers.
       return this.unfilled(req, 'open');
@@ -142,4 +147,16 @@ export class PaperAdapter implements ExchangeAdapter {
   async close(): Promise<void> {
     await this.source?.close();
   }
+}
+
+/** What Alpaca refuses outright (docs/equities.md), for paper mode: undefined when the order is acceptable. */
+export function equityRefusal(req: OrderRequest, m: MarketInfo): string | undefined {
+  const p = req.params;
+  const fractional = !Number.isInteger(req.amount);
+  if (fractional && !m.equity?.fractionable) return `asset "${m.symbol}" is not fractionable`;
+  if (fractional && p && (p.orderClass !== 'simple' || p.timeInForce !== 'day'))
+    return 'fractional orders must be simple DAY orders';
+  if (p?.extendedHours && (req.type !== 'limit' || p.orderClass !== 'simple'))
+    return 'extended hours order must be DAY or GTC limit orders';
+  return undefined;
 }

@@ -1,5 +1,5 @@
 import type { VenueKind } from '../config.js';
-import type { MarketInfo } from '../decide/index.js';
+import type { MarketInfo, OrderParams } from '../decide/index.js';
 
 /**
  * What the executor needs from an exchange, live or simulated. Nothing here imports ccxt, so paper mode and
@@ -18,6 +18,8 @@ export interface OrderRequest {
   refPrice: number;
   /** Makes a limit order conditional: stop-loss / take-profit trigger price. */
   trigger?: { kind: 'stop_loss' | 'take_profit'; price: number } | undefined;
+  /** us_equity: time in force, extended hours, bracket legs (decide/equity-plan.ts). Absent on crypto spot. */
+  params?: OrderParams | undefined;
 }
 
 export interface OrderState {

@@ -174,6 +174,15 @@ export class Journal {
     };
   }
 
+  /** Entry blocks and round trips for the equity rules (day/week starts are New York instants from the caller). */
+  equityCounts(now: number, dayStart: number, weekStart: number) {
+    return {
+      avoids: this.avoids(now),
+      roundTripsToday: this.orders.roundTripsSince(dayStart),
+      roundTripsWeek: this.orders.roundTripsSince(weekStart),
+    };
+  }
+
   // ---- paper exchange storage ----
   paperBalances(): Record<string, number> {
     return this.paper.balances();

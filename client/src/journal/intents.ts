@@ -101,6 +101,10 @@ const SQL = {
   totalPnl: 'SELECT COALESCE(SUM(realized), 0) AS v FROM pnl',
   ordersSince: `SELECT COUNT(*) AS n FROM intents WHERE created_at >= ? AND status != 'abandoned'`,
   lastTrades: `SELECT market, MAX(created_at) AS at FROM intents WHERE status != 'abandoned' GROUP BY market`,
+  /** Round trips since an instant: filled sells preceded, since the same instant, by a filled buy of the market. */
+  roundTripsSince: `SELECT COUNT(*) AS n FROM intents s WHERE s.side = 'sell' AND s.filled > 0 AND s.created_at >= @since
+    AND EXISTS (SELECT 1 FROM intents b WHERE b.market = s.market AND b.side = 'buy' AND b.filled > 0
+      AND b.created_at >= @since AND b.created_at <= s.created_at)`,
 } as const;
 
 export class IntentStore {
@@ -200,6 +204,9 @@ export class IntentStore {
   }
   ordersSince(ms: number): number {
     return (this.st.ordersSince.get(ms) as { n: number }).n;
+  }
+  roundTripsSince(since: number): number {
+    return (this.st.roundTripsSince.get({ since }) as { n: number }).n;
   }
   lastTradeAt(): Record<string, number> {
     const out: Record<string, number> = {};

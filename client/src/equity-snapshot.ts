@@ -1,0 +1,158 @@
+import type { Signal } from '@catalyst-signal/shared';
+import type { Config } from './config.js';
+import {
+  builtinCalendar,
+  decideEquity,
+  exposure,
+  mapSymbol,
+  newYorkDayStart,
+  sessionAt,
+  type BrokerClock,
+  type CalendarDay,
+  type Decision,
+  type EquityAccount,
+  type MarketInfo,
+  type Position,
+} from './decide/index.js';
+import type { ExchangeAdapter } from './exchange/index.js';
+import type { EquityVenue } from './exchange/equity-types.js';
+import type { Journal } from './journal/index.js';
+
+/**
+ * The IO half of a US equity decision: gather the snapshot (broker calendar and clock, asset flags, last price,
+ * quote, buying power, positions, journal counts) and hand it to the pure decideEquity(). A live venue
+ * (exchange/alpaca.ts) answers through its EquityVenue methods; offline paper has no broker, so it uses the
+ * built-in exchange calendar, the paper wallet's USD as buying power and cautious asset flags.
+ */
+
+/** The adapter is a broker with sessions and accounts (Alpaca), not a plain exchange. */
+export function isEquityVenue(x: ExchangeAdapter): x is ExchangeAdapter & EquityVenue {
+  const v = x as unknown as Record<string, unknown>;
+  return ['account', 'clock', 'calendar', 'asset', 'positions'].every((k) => typeof v[k] === 'function');
+}
+
+const isoDate = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+interface Snapshot {
+  calendar: CalendarDay[];
+  clock: BrokerClock | undefined;
+  market: MarketInfo | undefined;
+  account: EquityAccount | undefined;
+  quote: { bid: number; ask: number } | undefined;
+  outside: Position[];
+}
+
+async function fromVenue(
+  v: ExchangeAdapter & EquityVenue,
+  symbol: string,
+  now: number,
+  own: readonly Position[],
+): Promise<Snapshot> {
+  const [days, clock, asset, account, quote, positions] = await Promise.all([
+    v.calendar(isoDate(now - 86_400_000), isoDate(now + 7 * 86_400_000)),
+    v.clock().catch(() => undefined),
+    v.asset(symbol),
+    v.account().catch(() => undefined),
+    v.latestQuote(symbol).catch(() => undefined),
+    v.positions().catch(() => [] as Awaited<ReturnType<EquityVenue['positions']>>),
+  ]);
+  const m = v.market(symbol) ?? v.market(`${symbol}/USD`);
+  const market: MarketInfo | undefined = asset
+    ? {
+        symbol,
+        base: symbol,
+        quote: 'USD',
+        venue: 'us_equity',
+        amountStep: asset.fractionable ? 1e-9 : 1,
+        priceStep: 0.0001,
+        minAmount: m?.minAmount ?? 1,
+        minCost: m?.minCost ?? 0,
+        equity: {
+          tradable: asset.tradable && asset.status === 'active',
+          fractionable: asset.fractionable,
+          shortable: asset.shortable,
+          fractionalExtendedHours: asset.fractionalExtendedHours,
+        },
+      }
+    : undefined;
+  // Shares in the account beyond what this client bought: opened by hand or by another tool.
+  const mine = new Map(own.map((p) => [p.market, p.amount]));
+  const outside = positions
+    .map((p) => ({ market: p.symbol, extra: p.qty - (mine.get(p.symbol) ?? 0), avg: p.avgEntryPrice }))
+    .filter((p) => p.extra > 0)
+    .map((p) => ({ market: p.market, amount: p.extra, cost: p.extra * p.avg }));
+  return {
+    calendar: days.map((d) => ({
+      date: d.date,
+      open: d.open,
+      close: d.close,
+      session_open: d.sessionOpen,
+      session_close: d.sessionClose,
+    })),
+    clock: clock ? { is_open: clock.isOpen } : undefined,
+    market,
+    account: account
+      ? account.canTrade
+        ? { buyingPower: account.buyingPower, equity: account.equity }
+        : { buyingPower: 0, equity: account.equity }
+      : undefined,
+    quote: quote && quote.bid > 0 && quote.ask > 0 ? { bid: quote.bid, ask: quote.ask } : undefined,
+    outside,
+  };
+}
+
+export async function decideEquitySignal(
+  deps: { config: Config; journal: Journal; exchange: ExchangeAdapter },
+  signal: Signal,
+  now: number,
+): Promise<Decision> {
+  const { config, journal, exchange } = deps;
+  const symbol = mapSymbol(signal.symbol, config.exchange);
+  const positions = journal.positions();
+  let snap: Snapshot;
+  try {
+    if (isEquityVenue(exchange)) snap = await fromVenue(exchange, symbol, now, positions);
+    else {
+      const free = (await exchange.balances()).free[exchange.quote] ?? 0;
+      snap = {
+        calendar: builtinCalendar(now - 86_400_000, 9),
+        clock: undefined,
+        market: exchange.market(symbol),
+        account: { buyingPower: free, equity: free + exposure(positions) },
+        quote: undefined,
+        outside: [],
+      };
+    }
+  } catch (e) {
+    return {
+      verdict: 'skip',
+      reason: 'skipped:exchange_unavailable',
+      detail: `broker state could not be read: ${(e as Error).message}`,
+      legs: [],
+    };
+  }
+  if (!snap.account)
+    return {
+      verdict: 'skip',
+      reason: 'skipped:exchange_unavailable',
+      detail: 'account could not be read',
+      legs: [],
+    };
+  const last = await exchange.ticker(symbol).catch(() => undefined);
+  const dayStart = newYorkDayStart(now);
+  const state = {
+    ...journal.decisionState(now, { freeQuote: snap.account.buyingPower, equity: snap.account.equity }),
+    ...journal.equityCounts(now, dayStart, dayStart - 6 * 86_400_000),
+    outsidePositions: snap.outside,
+  };
+  return decideEquity(config, {
+    signal,
+    now,
+    market: snap.market,
+    session: sessionAt(now, snap.calendar, snap.clock),
+    last,
+    quote: snap.quote,
+    account: snap.account,
+    state,
+  });
+}
