@@ -62,6 +62,8 @@ describe('us_equity paper trading', () => {
     expect(i).toMatchObject({ market: 'ACME', side: 'buy', type: 'market', status: 'filled' });
     expect(Number.isInteger(i.amount)).toBe(true);
     expect(i.amount).toBe(Math.floor(100 / (12.34 * 1.01)));
+    // Deterministic per (signal, leg), within Alpaca's 128 characters.
+    expect(i.client_order_id).toMatch(/^[A-Za-z0-9-]{1,128}$/);
     expect(JSON.parse(i.order_params!)).toEqual({
       timeInForce: 'day',
       extendedHours: false,
