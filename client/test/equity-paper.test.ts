@@ -119,7 +119,7 @@ describe('us_equity paper trading', () => {
     const d = deps(MON_1000_ET);
     expect(
       (await processSignal(d, sig(MON_1000_ET, { action: 'info' }), ok, MON_1000_ET)).decision.reason,
-    ).toBe('skipped:info');
+    ).toBe('skipped:action_info');
     const avoid = await processSignal(d, sig(MON_1000_ET, { action: 'avoid' }), ok, MON_1000_ET);
     expect(avoid.decision).toMatchObject({ reason: 'skipped:avoid_signal', legs: [] });
     expect(journal.avoids(MON_1000_ET)).toEqual({ ACME: MON_1000_ET + 24 * 3_600_000 });
