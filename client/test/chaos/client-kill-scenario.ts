@@ -1,11 +1,21 @@
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { Journal, type IntentRow } from '../../src/journal/index.js';
-import { clientOrderId } from '../../src/order-id.js';
 import { ChildServer } from '../../../server/test/helpers/child-server.js';
 import { startBinanceEmulator, type EmuOrder } from '../helpers/binance-emulator.js';
 import { writeConfig } from '../helpers/client-process.js';
-import { chaosDir, pause, peekJournal, pollUntil, spawnClient } from '../helpers/chaos.js';
+import { chaosDir, peekJournal, spawnClient } from '../helpers/chaos.js';
+import {
+  checkDecisions,
+  duplicateOrders,
+  figures,
+  headSeq,
+  killRounds,
+  lastRun,
+  LogTally,
+  startPublisher,
+  type KillRoundsOptions,
+} from './kill-rounds.js';
 
 /**
  * Client crash consistency (issue 7, client side). The REAL server (child process), the REAL client (child
@@ -17,14 +27,7 @@ import { chaosDir, pause, peekJournal, pollUntil, spawnClient } from '../helpers
  * order the journal does not know, and the journal's fills, fees and positions equal the exchange's ledger.
  */
 
-export interface ClientKillOptions {
-  rounds: number;
-  /** The client runs a random time in [minUpMs, maxUpMs] from spawn, then gets SIGKILL. */
-  minUpMs: number;
-  maxUpMs: number;
-  /** A new classification every this many ms (time-driven: the publisher does not wait for the client). */
-  publishEveryMs: number;
-}
+export type ClientKillOptions = KillRoundsOptions;
 
 export interface ClientKillSummary {
   rounds: number;
@@ -110,145 +113,48 @@ export async function runClientKillScenario(o: ClientKillOptions): Promise<Clien
     });
     const journalPath = join(dir, 'catalyst-client-data', 'journal.sqlite');
 
-    // ---- the publisher: steady, independent of the client ----
     const runId = Math.random().toString(36).slice(2, 8);
-    const seqOf = new Map<string, number>();
-    let published = 0;
-    let republished = 0;
-    let publishing = true;
-    const post = async (body: object) => {
-      const res = await fetch(`${server.url}/v1/signals`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${server.keys.publishKey}` },
-        body: JSON.stringify(body),
-      });
-      return {
-        status: res.status,
-        body: (await res.json()) as { seq: number; duplicate: boolean; source_id: string },
-      };
-    };
-    const publisher = (async () => {
-      for (let i = 1; publishing; i++) {
-        if (i % 7 === 0 && seqOf.size > 0) {
-          // Republish an earlier classification with its source_id: the server answers with the original seq.
-          const ids = [...seqOf.keys()];
-          const id = ids[Math.floor(Math.random() * ids.length)]!;
-          const n = Number(id.split('-').at(-1));
-          const r = await post({ ...classification(n, runId), classified_at: new Date().toISOString() });
-          expect(r.status, `republish ${id}`).toBe(200);
-          expect(r.body).toMatchObject({ duplicate: true, seq: seqOf.get(id) });
-          republished++;
-        } else {
-          const r = await post(classification(i, runId));
-          expect(r.status, `publish ${i}`).toBe(201);
-          seqOf.set(r.body.source_id, r.body.seq);
-          published++;
-        }
-        await pause(o.publishEveryMs);
-      }
-    })();
+    const publisher = startPublisher(server, (i) => classification(i, runId), o.publishEveryMs);
 
     // ---- kill / restart rounds ----
-    let timeouts = 0;
-    let resentAtRestart = 0;
+    const tally = new LogTally();
     const kills = { beforeSend: 0, afterSend: 0, inTimeoutReconcile: 0, beforeProtect: 0 };
-    const tally = (logs: Record<string, unknown>[]) => {
-      const unresolved = new Set<string>();
-      for (const l of logs) {
-        if (l['msg'] === 'order outcome unknown; reconciling') {
-          timeouts++;
-          unresolved.add(String(l['clientOrderId']));
-        }
-        if (l['msg'] === 'order recorded') unresolved.delete(String(l['clientOrderId']));
-        if (l['msg'] === 'intent never reached the exchange; sending it now') resentAtRestart++;
-      }
-      return unresolved.size;
-    };
-    /** Where did the kill land? Read from the journal it left and the exchange's ledger. */
-    const classifyKill = (logs: Record<string, unknown>[]) => {
-      if (tally(logs) > 0) kills.inTimeoutReconcile++;
-      // Read-only: the crashed journal must reach the restart exactly as the kill left it.
-      const p = peekJournal(journalPath);
-      if (!p) return;
-      if (p.pendingIds.some((id) => emu.ordersFor(id).length > 0)) kills.afterSend++;
-      if (p.pendingIds.some((id) => emu.ordersFor(id).length === 0)) kills.beforeSend++;
-      if (p.unprotected > 0) kills.beforeProtect++;
-    };
+    const spawn = () => spawnClient(['-c', cfg, 'run', '--live'], env, dir);
     try {
-      for (let round = 0; round < o.rounds; round++) {
+      await killRounds(o, spawn, {
         // Now and then the next order executes but its reply comes after ccxt's timeout.
-        if (Math.random() < 0.6) emu.delayOrderReplies(TIMEOUT_MS * 2, 1 + Math.floor(Math.random() * 3));
-        const c = spawnClient(['-c', cfg, 'run', '--live'], env, dir);
-        // The chaos schedule is time-based on purpose: the kill must land at an arbitrary moment.
-        await Promise.race([pause(o.minUpMs + Math.random() * (o.maxUpMs - o.minUpMs)), c.exited]);
-        c.child.kill('SIGKILL');
-        const ex = await c.exited;
-        expect(
-          ex.signal,
-          `round ${round}: the client must still be running when killed (logs: ${JSON.stringify(c.logs.slice(-3))})`,
-        ).toBe('SIGKILL');
-        classifyKill(c.logs);
-      }
+        before: () => {
+          if (Math.random() < 0.6) emu.delayOrderReplies(TIMEOUT_MS * 2, 1 + Math.floor(Math.random() * 3));
+        },
+        // Where did the kill land? Read from the journal it left and the exchange's ledger.
+        after: (_round, logs) => {
+          if (tally.add(logs) > 0) kills.inTimeoutReconcile++;
+          // Read-only: the crashed journal must reach the restart exactly as the kill left it.
+          const p = peekJournal(journalPath);
+          if (!p) return;
+          if (p.pendingIds.some((id) => emu.ordersFor(id).length > 0)) kills.afterSend++;
+          if (p.pendingIds.some((id) => emu.ordersFor(id).length === 0)) kills.beforeSend++;
+          if (p.unprotected > 0) kills.beforeProtect++;
+        },
+      });
     } finally {
-      publishing = false;
-      await publisher;
+      await publisher.stop();
     }
 
     // ---- a last, undisturbed run catches up and settles every intent ----
-    const head = ((await (await fetch(`${server.url}/healthz`)).json()) as { head_seq: number }).head_seq;
-    const last = spawnClient(['-c', cfg, 'run', '--live'], env, dir);
-    const behind = head - (peekJournal(journalPath)?.cursorSeq ?? 0);
-    await pollUntil(
-      'the last client to decide every seq and settle every intent',
-      () => {
-        const p = peekJournal(journalPath);
-        return p && p.cursorSeq === head && p.pending === 0 && p.unprotected === 0;
-      },
-      { timeoutMs: 30_000 + 500 * behind },
-    ).catch((e: Error) => {
-      throw new Error(
-        `${e.message} (head ${head}, ${behind} behind at restart, now ${JSON.stringify(peekJournal(journalPath))}; last logs ${JSON.stringify(last.logs.slice(-4))})`,
-      );
-    });
-    last.child.kill('SIGTERM');
-    expect((await last.exited).code, 'clean shutdown of the last run').toBe(0);
-    tally(last.logs);
+    const head = await headSeq(server);
+    tally.add(await lastRun(spawn, journalPath, head, (p) => p.pending === 0 && p.unprotected === 0));
 
     // ---- the invariants ----
     const j = Journal.open(journalPath);
     try {
-      const salt = j.installSalt();
-      const epoch = j.cursor().epoch!;
-      const decisions = j.decisions({ limit: 1_000_000 }).reverse();
-      expect(
-        decisions.map((d) => d.seq),
-        'every seq decided exactly once',
-      ).toEqual(Array.from({ length: head }, (_, k) => k + 1));
-      const intents = j.allIntents();
-      const byId = new Map(intents.map((i) => [i.client_order_id, i]));
+      const { decisions, accepted, intents, byId } = checkDecisions(j, head);
       const ordersById = new Map<string, EmuOrder[]>();
       for (const ord of emu.orders)
         ordersById.set(ord.clientOrderId, [...(ordersById.get(ord.clientOrderId) ?? []), ord]);
-
-      // Orders the journal does not know, and (seq, leg) pairs with more than one exchange order.
       const orphans = emu.orders.filter((x) => !byId.has(x.clientOrderId));
-      // Keyed by the (seq, leg) in the id's tail (`-<seq base36>-<leg>`), so a second order for one leg under
-      // another id (another salt or epoch hash) counts too, not only a reused clientOrderId.
-      const perLeg = new Map<string, number>();
-      for (const x of emu.orders) {
-        const m = /-([0-9a-z]+)-([a-z])$/.exec(x.clientOrderId);
-        const k = m ? `${parseInt(m[1]!, 36)}/${m[2]}` : x.clientOrderId;
-        perLeg.set(k, (perLeg.get(k) ?? 0) + 1);
-      }
-      const duplicates = [...perLeg.values()].reduce((n, c) => n + c - 1, 0);
+      const duplicates = duplicateOrders(emu.orders.map((x) => x.clientOrderId));
 
-      const accepted = decisions.filter((d) => d.verdict === 'trade');
-      for (const d of accepted) {
-        for (const leg of JSON.parse(d.legs) as { leg: string }[]) {
-          const id = clientOrderId(salt, epoch, d.seq, leg.leg);
-          expect(byId.get(id), `intent for accepted seq ${d.seq} leg ${leg.leg}`).toBeDefined();
-        }
-      }
       // Every intent (entries and their protective stops) has exactly one exchange order, and agrees with it.
       const wrong: string[] = [];
       for (const i of intents) {
@@ -275,29 +181,24 @@ export async function runClientKillScenario(o: ClientKillOptions): Promise<Clien
 
       const summary: ClientKillSummary = {
         rounds: o.rounds,
-        published,
-        republished,
+        published: publisher.published,
+        republished: publisher.republished,
         head,
         accepted: accepted.length,
         skipped: decisions.length - accepted.length,
         orders: emu.orders.length,
         duplicates,
         orphans: orphans.length,
-        timeouts,
+        timeouts: tally.timeouts,
         killsBeforeSend: kills.beforeSend,
         killsAfterSend: kills.afterSend,
         killsInTimeoutReconcile: kills.inTimeoutReconcile,
         killsBeforeProtect: kills.beforeProtect,
-        resentAtRestart,
+        resentAtRestart: tally.resentAtRestart,
         ms: Date.now() - started,
       };
-      console.log(
-        `client-kill: rounds=${summary.rounds} published=${published} republished=${republished} accepted=${summary.accepted} ` +
-          `skipped=${summary.skipped} orders=${summary.orders} duplicates=${duplicates} orphans=${summary.orphans} ` +
-          `timeouts_reconciled=${timeouts} kills: before_send=${kills.beforeSend} after_send=${kills.afterSend} ` +
-          `in_timeout_reconcile=${kills.inTimeoutReconcile} before_protect=${kills.beforeProtect} resent_at_restart=${resentAtRestart} ms=${summary.ms}`,
-      );
-      expect(head).toBe(published);
+      console.log(figures('client-kill', { ...summary }));
+      expect(head).toBe(publisher.published);
       expect(
         orphans.map((x) => x.clientOrderId),
         'exchange orders the journal does not know',

@@ -104,6 +104,8 @@ export interface AlpacaEmulator {
   /** An order (or leg) by Alpaca id or client_order_id. */
   order(idOrClientId: string): EmuOrder | undefined;
   setClock(nyWall: string): void;
+  /** Like setClock, but the clock then runs on with real time (for a live client process on a shifted clock). */
+  runClock(nyWall: string): void;
   now(): number;
   /** New quote; orders it crosses fill (in their session). last defaults to the mid. */
   setQuote(symbol: string, q: { bid: number; ask: number; last?: number }): void;
@@ -125,6 +127,9 @@ export async function startAlpacaEmulator(opts: AlpacaEmulatorOptions = {}): Pro
   const secret = opts.secret ?? 'emulator-secret';
   const cal = new MarketCalendar(opts.holidays, opts.earlyCloses);
   let now = nyToMs(opts.now ?? '2026-11-23T10:00');
+  // Set by runClock: the clock reads `now` plus the real time elapsed since then.
+  let runningSince: number | undefined;
+  const clockNow = () => (runningSince === undefined ? now : now + (Date.now() - runningSince));
   const assets = new Map((opts.assets ?? DEFAULT_ASSETS).map((a) => [a.symbol, { ...a }]));
   const quotes = new Map<string, EmuQuote>();
   const account: EmuAccountSettings = {
@@ -136,7 +141,7 @@ export async function startAlpacaEmulator(opts: AlpacaEmulatorOptions = {}): Pro
     shorting_enabled: false,
     ...opts.account,
   };
-  const book = new Book(assets, quotes, account, cal, () => now);
+  const book = new Book(assets, quotes, account, cal, clockNow);
   const requests: SeenRequest[] = [];
   const faults: Fault[] = [];
   const timers = new Set<NodeJS.Timeout>();
@@ -148,6 +153,7 @@ export async function startAlpacaEmulator(opts: AlpacaEmulatorOptions = {}): Pro
   };
 
   function route(method: string, path: string, q: Record<string, string>, body: Record<string, unknown>) {
+    const now = clockNow();
     const seg = path.split('/').filter(Boolean);
     const bool = (v: string | undefined) => v === 'true';
     // Trading API.
@@ -336,9 +342,15 @@ export async function startAlpacaEmulator(opts: AlpacaEmulatorOptions = {}): Pro
     order: find,
     setClock(wall) {
       now = nyToMs(wall);
+      runningSince = undefined;
       book.advance();
     },
-    now: () => now,
+    runClock(wall) {
+      now = nyToMs(wall);
+      runningSince = Date.now();
+      book.advance();
+    },
+    now: clockNow,
     setQuote(symbol, q) {
       quotes.set(symbol, { bid: q.bid, ask: q.ask, last: q.last ?? (q.bid + q.ask) / 2 });
       book.advance();
