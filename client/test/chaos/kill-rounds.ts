@@ -142,6 +142,8 @@ export async function lastRun(
   journalPath: string,
   head: number,
   settled: (p: JournalPeek) => boolean,
+  /** Catch-up allowance per seq it starts behind (a broker snapshot per signal makes some venues slower). */
+  perSeqMs = 500,
 ): Promise<Record<string, unknown>[]> {
   const last = spawn();
   const behind = head - (peekJournal(journalPath)?.cursorSeq ?? 0);
@@ -151,7 +153,7 @@ export async function lastRun(
       const p = peekJournal(journalPath);
       return p && p.cursorSeq === head && settled(p);
     },
-    { timeoutMs: 30_000 + 500 * behind },
+    { timeoutMs: 30_000 + perSeqMs * behind },
   ).catch((e: Error) => {
     throw new Error(
       `${e.message} (head ${head}, ${behind} behind at restart, now ${JSON.stringify(peekJournal(journalPath))}; last logs ${JSON.stringify(last.logs.slice(-4))})`,

@@ -1,0 +1,324 @@
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { expect } from 'vitest';
+import { Journal, type IntentRow } from '../../src/journal/index.js';
+import type { OrderParams } from '../../src/decide/index.js';
+import { ChildServer } from '../../../server/test/helpers/child-server.js';
+import { startAlpacaEmulator, type EmuOrder, type Fault } from '../helpers/alpaca-emulator.js';
+import { writeConfig } from '../helpers/client-process.js';
+import { chaosDir, peekJournal, spawnClient } from '../helpers/chaos.js';
+import {
+  checkDecisions,
+  duplicateOrders,
+  figures,
+  headSeq,
+  killRounds,
+  lastRun,
+  LogTally,
+  startPublisher,
+  type KillRoundsOptions,
+} from './kill-rounds.js';
+
+/**
+ * Client crash consistency on US equities (issue 12): the REAL server (child process) publishes v1 long
+ * signals for stocks (no asset_class: the client takes them as its venue's class), the REAL client (child
+ * process, `run --live`, venue us_equity, the real ccxt.alpaca class) trades them on the Alpaca emulator, and is
+ * SIGKILLed at random moments and restarted, `rounds` times. The first `preMarketRounds` run in the pre-market
+ * (extended-hours DAY limits), the rest in the regular session (market entries, brackets when levels are
+ * given). Before each round the emulator is told to hold, drop or refuse (403) the next order replies, some
+ * rounds die right after an order request went out (CATALYST_TEST_CRASH_AT), and some open entries fill.
+ * Afterwards: every accepted signal has exactly one entry order at the broker (a bracket with both legs when
+ * levels were given in the regular session), no broker order the journal does not know, no duplicate, the
+ * journal's statuses and fills equal the broker's, and a refused order was posted once and never again.
+ */
+
+export interface AlpacaKillOptions extends KillRoundsOptions {
+  /** How many of the rounds (the first ones) run in the pre-market. */
+  preMarketRounds: number;
+}
+
+export interface AlpacaKillSummary {
+  rounds: number;
+  preMarketRounds: number;
+  published: number;
+  republished: number;
+  accepted: number;
+  skipped: number;
+  /** Entry orders at the broker (bracket legs are inside them). */
+  orders: number;
+  brackets: number;
+  extendedHours: number;
+  filled: number;
+  refused403: number;
+  duplicates: number;
+  orphans: number;
+  /** Order requests whose outcome was unknown (held or dropped reply), reconciled by client_order_id. */
+  timeouts: number;
+  /** Kills that left a journaled intent the broker had already accepted (restart finds it by our id). */
+  killsAfterSend: number;
+  /** Kills that left a journaled intent the broker had not seen (restart sends it). */
+  killsBeforeSend: number;
+  resentAtRestart: number;
+  ms: number;
+}
+
+const TIMEOUT_MS = 600;
+const DAY = '2026-11-23'; // a Monday, a full trading day in the emulator's calendar
+const PRICES: Record<string, { price: number; stop_loss: number; take_profit: number }> = {
+  AAPL: { price: 200, stop_loss: 190, take_profit: 220 },
+  LOWP: { price: 3.2, stop_loss: 3, take_profit: 3.6 },
+  PNNY: { price: 0.5123, stop_loss: 0.45, take_profit: 0.6 },
+};
+const YEARS = 10 * 365 * 86_400_000;
+const PRELOAD = pathToFileURL(resolve(import.meta.dirname, '../helpers/clock-shift.mjs')).href;
+
+/** The i-th classification, v1 shape: ~60% long entries (half of them with levels), the rest skipped. */
+function classification(i: number, runId: string) {
+  const sym = Object.keys(PRICES)[i % 3]!;
+  const p = PRICES[sym]!;
+  const base = {
+    source_id: `akill-${runId}-${i}`,
+    catalyst: 'earnings',
+    headline: `alpaca chaos ${i}`,
+    classified_at: new Date().toISOString(),
+    symbol: sym,
+    direction: 'long',
+    confidence: 0.9,
+    price: p.price,
+  };
+  switch (i % 10) {
+    case 1:
+    case 4:
+    case 7:
+      return { ...base, stop_loss: p.stop_loss, take_profit: p.take_profit };
+    case 5:
+      return { ...base, confidence: 0.3 }; // skipped:confidence
+    case 6:
+      return { ...base, direction: 'short' }; // skipped: shorts are off
+    case 8:
+      return { ...base, direction: 'neutral' }; // skipped:neutral
+    case 9:
+      return { ...base, symbol: 'ZZZZ' }; // the broker has no such asset
+    default:
+      return base;
+  }
+}
+
+/** What the next order requests meet at the broker (one fault per round at most). */
+function faultFor(round: number): Fault | undefined {
+  const r = Math.random();
+  const count = 1 + Math.floor(Math.random() * 2);
+  if (round % 4 === 3) return { match: 'POST /v2/orders', kind: 'status', status: 403, when: 'before' };
+  if (r < 0.45) return { match: 'POST /v2/orders', kind: 'delay', ms: TIMEOUT_MS * 3, count };
+  if (r < 0.65) return { match: 'POST /v2/orders', kind: 'drop', when: 'after', count };
+  if (r < 0.75) return { match: 'POST /v2/orders', kind: 'drop', when: 'before', count };
+  return undefined;
+}
+
+export async function runAlpacaKillScenario(o: AlpacaKillOptions): Promise<AlpacaKillSummary> {
+  const started = Date.now();
+  const dir = chaosDir('cc-akill-');
+  const emu = await startAlpacaEmulator({ account: { cash: 100_000_000 } });
+  const server = await ChildServer.start({
+    env: { CATALYST_LIMITS_DISABLED: '1' },
+    config: { heartbeat_ms: 250 },
+  });
+  try {
+    const cfg = writeConfig(dir, {
+      mode: 'live',
+      log_level: 'info',
+      // The client lives on the emulator's trading day (clock-shift.mjs), the server on the real one: the skew
+      // and the signal age are meaningless here, so neither may stop it.
+      server: {
+        url: server.url,
+        start_from: 'all',
+        max_clock_skew_ms: YEARS,
+        reconnect: { initial_delay_ms: 50, max_delay_ms: 500 },
+      },
+      exchange: {
+        venue: 'us_equity',
+        timeout_ms: TIMEOUT_MS,
+        alpaca: { endpoint: 'live', base_url: emu.url },
+      },
+      filters: { min_confidence: 0.6, max_signal_age_ms: YEARS },
+      sizing: { fixed_quote: 1000 },
+      risk: {
+        cooldown_per_symbol_ms: 0,
+        max_orders_per_day: 100_000,
+        max_open_positions: 100_000,
+        max_exposure_per_symbol_quote: 1e12,
+        max_total_exposure_quote: 1e12,
+      },
+      equities: { session_policy: 'extended', limit_slippage_pct: 1 },
+      // The jump from the pre-market to the regular session must not make a pending intent "too old".
+      execution: { resend_window_ms: 6 * 3_600_000 },
+    });
+    const journalPath = join(dir, 'catalyst-client-data', 'journal.sqlite');
+    const env = (crashAt?: string) => ({
+      CATALYST_SERVER_KEY: server.keys.readKey,
+      APCA_API_KEY_ID: emu.keyId,
+      APCA_API_SECRET_KEY: emu.secret,
+      CATALYST_TEST_CRASH_AT: crashAt,
+      NODE_OPTIONS: `--import=${PRELOAD}`,
+      TEST_CLOCK_OFFSET_MS: String(emu.now() - Date.now()),
+    });
+    const spawn = (crashAt?: string) => spawnClient(['-c', cfg, 'run', '--live'], env(crashAt), dir);
+
+    emu.runClock(`${DAY}T${o.preMarketRounds > 0 ? '08:00' : '10:00'}`);
+    const runId = Math.random().toString(36).slice(2, 8);
+    const publisher = startPublisher(server, (i) => classification(i, runId), o.publishEveryMs);
+
+    /** Fill about half of the open entries, as the market would (only what may trade in this session). */
+    let fills = 0;
+    const fillSome = () => {
+      for (const x of emu.ledger()) {
+        if (x.status !== 'new' && x.status !== 'accepted') continue;
+        if (Math.random() < 0.5 || !emu.book.tradableNow(x)) continue;
+        emu.fill(x.id);
+        fills++;
+      }
+    };
+
+    // ---- kill / restart rounds ----
+    const tally = new LogTally();
+    const kills = { beforeSend: 0, afterSend: 0 };
+    try {
+      await killRounds(o, (round) => spawn(round % 5 === 1 ? 'after-send' : undefined), {
+        before: (round) => {
+          if (round === o.preMarketRounds && round > 0) emu.runClock(`${DAY}T10:00`);
+          fillSome();
+          const f = faultFor(round);
+          if (f) emu.fault(f);
+        },
+        after: (_round, logs) => {
+          tally.add(logs);
+          // Read-only: the crashed journal must reach the restart exactly as the kill left it.
+          const p = peekJournal(journalPath);
+          if (!p) return;
+          if (p.pendingIds.some((id) => emu.order(id))) kills.afterSend++;
+          if (p.pendingIds.some((id) => !emu.order(id))) kills.beforeSend++;
+        },
+      });
+    } finally {
+      await publisher.stop();
+    }
+
+    // ---- a last, undisturbed run catches up and settles every intent ----
+    if (o.preMarketRounds >= o.rounds) emu.runClock(`${DAY}T10:00`);
+    fillSome();
+    const head = await headSeq(server);
+    tally.add(
+      await lastRun(
+        () => spawn(),
+        journalPath,
+        head,
+        (p) => p.pending === 0,
+        4000,
+      ),
+    );
+
+    // ---- the invariants ----
+    const j = Journal.open(journalPath);
+    try {
+      const { decisions, accepted, intents, byId } = checkDecisions(j, head);
+      const ledger = emu.ledger();
+      const orphans = ledger.filter((x) => !byId.has(x.client_order_id));
+      const duplicates = duplicateOrders(ledger.map((x) => x.client_order_id));
+      const wrong: string[] = [];
+      let refused = 0;
+      for (const i of intents) {
+        const list = ledger.filter((x) => x.client_order_id === i.client_order_id);
+        const posts = emu.posted(i.client_order_id).length;
+        if (i.status === 'rejected') {
+          // A definitive refusal: posted exactly once, never resent, nothing at the broker.
+          refused++;
+          if (posts !== 1 || list.length !== 0)
+            wrong.push(`${i.client_order_id} refused but posted ${posts}x, ${list.length} broker orders`);
+          continue;
+        }
+        if (list.length !== 1) {
+          wrong.push(
+            `${i.client_order_id} (seq ${i.seq} ${i.leg}, ${i.status}): ${list.length} broker orders`,
+          );
+          continue;
+        }
+        const problem = ledgerMismatch(i, list[0]!);
+        if (problem) wrong.push(`${i.client_order_id} (seq ${i.seq} ${i.leg}): ${problem}`);
+      }
+      expect(wrong, 'intents whose broker order is missing, doubled, different or resent').toEqual([]);
+      // Positions: what the journal holds per symbol is what the broker holds (the account started with none).
+      for (const sym of Object.keys(PRICES)) {
+        const pos = j.positions().find((p) => p.market === sym || p.market === `${sym}/USD`);
+        expect(pos?.amount ?? 0, `${sym} position vs broker`).toBeCloseTo(
+          emu.book.positions.get(sym)?.qty ?? 0,
+          9,
+        );
+      }
+
+      const summary: AlpacaKillSummary = {
+        rounds: o.rounds,
+        preMarketRounds: Math.min(o.preMarketRounds, o.rounds),
+        published: publisher.published,
+        republished: publisher.republished,
+        accepted: accepted.length,
+        skipped: decisions.length - accepted.length,
+        orders: ledger.length,
+        brackets: ledger.filter((x) => x.order_class === 'bracket').length,
+        extendedHours: ledger.filter((x) => x.extended_hours).length,
+        filled: fills,
+        refused403: refused,
+        duplicates,
+        orphans: orphans.length,
+        timeouts: tally.timeouts,
+        killsAfterSend: kills.afterSend,
+        killsBeforeSend: kills.beforeSend,
+        resentAtRestart: tally.resentAtRestart,
+        ms: Date.now() - started,
+      };
+      console.log(figures('alpaca-kill', { ...summary }));
+      expect(head).toBe(publisher.published);
+      expect(
+        orphans.map((x) => x.client_order_id),
+        'broker orders the journal does not know',
+      ).toEqual([]);
+      expect(duplicates, 'duplicate orders').toBe(0);
+      return summary;
+    } finally {
+      j.close();
+    }
+  } finally {
+    await server.kill('SIGKILL');
+    await emu.close();
+  }
+}
+
+/** How a journaled entry differs from the broker's order (and its bracket legs), or undefined when they agree. */
+function ledgerMismatch(i: IntentRow, o: EmuOrder): string | undefined {
+  const status = {
+    accepted: 'open',
+    new: 'open',
+    partially_filled: 'open',
+    held: 'open',
+    filled: 'filled',
+    canceled: 'canceled',
+    expired: 'canceled',
+    rejected: 'rejected',
+  }[o.status];
+  if (i.status !== status) return `status ${i.status} vs broker ${o.status}`;
+  if (Math.abs(i.filled - o.filled_qty) > 1e-9) return `filled ${i.filled} vs broker ${o.filled_qty}`;
+  if (o.filled_qty > 0 && Math.abs((i.avg_price ?? 0) - (o.filled_avg_price ?? 0)) > 1e-6)
+    return `avg ${i.avg_price} vs broker ${o.filled_avg_price}`;
+  if (Math.abs(i.amount - (o.qty ?? 0)) > 1e-9) return `amount ${i.amount} vs broker ${o.qty}`;
+  const p = i.order_params ? (JSON.parse(i.order_params) as OrderParams) : undefined;
+  if (p?.extendedHours !== o.extended_hours && !(p?.extendedHours === undefined && !o.extended_hours))
+    return `extended_hours ${p?.extendedHours} vs broker ${o.extended_hours}`;
+  if (p?.orderClass === 'bracket') {
+    const tp = o.legs.find((l) => l.leg === 'take_profit');
+    const sl = o.legs.find((l) => l.leg === 'stop_loss');
+    if (o.order_class !== 'bracket' || o.legs.length !== 2 || !tp || !sl)
+      return `bracket intent, broker order_class "${o.order_class}" with ${o.legs.length} legs`;
+    if (Math.abs(tp.limit_price! - p.takeProfit!) > 0.01 || Math.abs(sl.stop_price! - p.stopLoss!) > 0.01)
+      return `legs tp ${tp.limit_price}/sl ${sl.stop_price} vs intent ${p.takeProfit}/${p.stopLoss}`;
+  } else if (o.legs.length > 0) return `simple intent, broker order has ${o.legs.length} legs`;
+  return undefined;
+}

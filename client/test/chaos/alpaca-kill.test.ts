@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { serverBuilt } from '../helpers/real-server.js';
+import { runAlpacaKillScenario } from './alpaca-kill-scenario.js';
+
+// Reduced version of alpaca-kill.slow.test.ts: one pre-market and one regular-session SIGKILL, same invariants.
+describe.skipIf(!serverBuilt())(
+  'client crash (SIGKILL) while trading US equities live on Alpaca, reduced',
+  () => {
+    it('2 kills: one broker entry per accepted signal, no orphans, journal equals the broker ledger', async () => {
+      const s = await runAlpacaKillScenario({
+        rounds: 2,
+        preMarketRounds: 1,
+        // Each signal costs the client ~7 throttled broker reads (ccxt's 333 ms Alpaca pacing): longer rounds,
+        // fewer signals than the Binance scenario.
+        minUpMs: 2500,
+        maxUpMs: 5000,
+        publishEveryMs: 700,
+      });
+      expect(s.duplicates).toBe(0);
+      expect(s.orphans).toBe(0);
+      expect(s.accepted).toBeGreaterThan(0);
+      expect(s.extendedHours + s.brackets, 'orders of both sessions reached the broker').toBeGreaterThan(0);
+    }, 120_000);
+  },
+);
