@@ -104,15 +104,18 @@ function classification(i: number, runId: string) {
   }
 }
 
-/** What the next order requests meet at the broker (one fault per round at most). */
+/**
+ * What the next order requests meet at the broker, per round: a reply held past ccxt's timeout (the order
+ * executed), a reply dropped after or before the order took effect, or a 403 refusal. Rounds 0 and 1 (the
+ * reduced suite) get a held reply and a refusal; the rest cycle with some randomness.
+ */
 function faultFor(round: number): Fault | undefined {
-  const r = Math.random();
   const count = 1 + Math.floor(Math.random() * 2);
-  if (round % 4 === 3) return { match: 'POST /v2/orders', kind: 'status', status: 403, when: 'before' };
-  if (r < 0.45) return { match: 'POST /v2/orders', kind: 'delay', ms: TIMEOUT_MS * 3, count };
-  if (r < 0.65) return { match: 'POST /v2/orders', kind: 'drop', when: 'after', count };
-  if (r < 0.75) return { match: 'POST /v2/orders', kind: 'drop', when: 'before', count };
-  return undefined;
+  const held: Fault = { match: 'POST /v2/orders', kind: 'delay', ms: TIMEOUT_MS * 3, count };
+  if (round % 4 === 0) return held;
+  if (round % 4 === 1) return { match: 'POST /v2/orders', kind: 'status', status: 403, when: 'before' };
+  if (round % 4 === 2) return { match: 'POST /v2/orders', kind: 'drop', when: 'after', count };
+  return Math.random() < 0.5 ? { match: 'POST /v2/orders', kind: 'drop', when: 'before', count } : held;
 }
 
 export async function runAlpacaKillScenario(o: AlpacaKillOptions): Promise<AlpacaKillSummary> {
@@ -141,7 +144,7 @@ export async function runAlpacaKillScenario(o: AlpacaKillOptions): Promise<Alpac
         alpaca: { endpoint: 'live', base_url: emu.url },
       },
       filters: { min_confidence: 0.6, max_signal_age_ms: YEARS },
-      sizing: { fixed_quote: 1000 },
+      sizing: { fixed_quote: 1000, max_quote_per_trade: 1000 },
       risk: {
         cooldown_per_symbol_ms: 0,
         max_orders_per_day: 100_000,
@@ -184,6 +187,7 @@ export async function runAlpacaKillScenario(o: AlpacaKillOptions): Promise<Alpac
     const kills = { beforeSend: 0, afterSend: 0 };
     try {
       await killRounds(o, (round) => spawn(round % 5 === 1 ? 'after-send' : undefined), {
+        ready: (l) => l['msg'] === 'subscribing',
         before: (round) => {
           if (round === o.preMarketRounds && round > 0) emu.runClock(`${DAY}T10:00`);
           fillSome();
@@ -276,6 +280,9 @@ export async function runAlpacaKillScenario(o: AlpacaKillOptions): Promise<Alpac
         ms: Date.now() - started,
       };
       console.log(figures('alpaca-kill', { ...summary }));
+      const reasons = new Map<string, number>();
+      for (const d of decisions) reasons.set(d.reason, (reasons.get(d.reason) ?? 0) + 1);
+      console.log(figures('alpaca-kill decisions', Object.fromEntries(reasons)));
       expect(head).toBe(publisher.published);
       expect(
         orphans.map((x) => x.client_order_id),

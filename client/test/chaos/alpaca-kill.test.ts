@@ -11,10 +11,10 @@ describe.skipIf(!serverBuilt())(
         rounds: 2,
         preMarketRounds: 1,
         // Each signal costs the client ~7 throttled broker reads (ccxt's 333 ms Alpaca pacing): longer rounds,
-        // fewer signals than the Binance scenario.
+        // fewer signals than the Binance scenario. The up time starts once the client has subscribed.
         minUpMs: 2500,
         maxUpMs: 5000,
-        publishEveryMs: 700,
+        publishEveryMs: 1200,
       });
       expect(s.duplicates).toBe(0);
       expect(s.orphans).toBe(0);
