@@ -6,6 +6,7 @@ import { exchangeKeyEnvs } from '../config.js';
 import { Journal } from '../journal/index.js';
 import { serverKeyStatus } from '../keys.js';
 import { netReason } from '../net-error.js';
+import { checkAlpaca } from './check-alpaca.js';
 
 /**
  * `catalyst-client check`: every precondition of a safe run, each reported, all of them tried even when one
@@ -124,13 +125,8 @@ export async function checkCommand(
     const live = config.mode === 'live';
     const keyEnvs = exchangeKeyEnvs(config.exchange);
     if (config.exchange.venue === 'us_equity') {
-      // Paper mode needs no broker at all; checking the Alpaca account here is not implemented yet.
-      add(
-        live ? 'warn' : true,
-        live
-          ? `exchange: us_equity on Alpaca (${config.exchange.alpaca.endpoint} account); check does not test the account yet`
-          : 'exchange: us_equity paper mode trades offline with the equity session rules and a built-in calendar',
-      );
+      // Alpaca: endpoint vs --live, keys, account standing, buying power, clock and calendar (check-alpaca.ts).
+      for (const l of await checkAlpaca({ config, secrets, live: Boolean(opts.live) })) add(l.ok, l.what);
     } else if (!config.exchange.id) {
       add(
         live ? false : true,

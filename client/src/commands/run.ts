@@ -2,6 +2,7 @@ import { Connection, FatalStreamError } from '../connection.js';
 import { reportConnection } from '../connection-report.js';
 import type { Context } from '../context.js';
 import { createExchange } from '../exchange/index.js';
+import { AccountNotTradable, assertVenueTradable } from '../exchange/account-guard.js';
 import { Executor } from '../executor.js';
 import { exchangeKeyEnvs } from '../config.js';
 import { Journal } from '../journal/index.js';
@@ -75,6 +76,11 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     });
     const verify = await createVerifier(key.jwk);
     exchange = await createExchange({ config, secrets, journal, live });
+    // A blocked broker account (Alpaca: trading_blocked, account_blocked...) refuses every order: exit 4 now.
+    if (live)
+      await assertVenueTradable(exchange).catch((e: Error) => {
+        throw e instanceof AccountNotTradable ? new RunRefused(e.message) : e;
+      });
     const markets = await exchange.loadMarkets().catch((e: Error) => {
       if (live) throw e;
       return { loaded: false, count: 0, error: e.message };

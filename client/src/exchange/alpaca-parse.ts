@@ -89,11 +89,13 @@ export function parseAccount(raw: Json): EquityAccount {
   const status = s(raw['status']) ?? 'UNKNOWN';
   const tradingBlocked = raw['trading_blocked'] === true;
   const accountBlocked = raw['account_blocked'] === true;
+  const tradeSuspendedByUser = raw['trade_suspended_by_user'] === true;
   return {
     status,
     tradingBlocked,
     accountBlocked,
-    canTrade: status === 'ACTIVE' && !tradingBlocked && !accountBlocked,
+    tradeSuspendedByUser,
+    canTrade: status === 'ACTIVE' && !tradingBlocked && !accountBlocked && !tradeSuspendedByUser,
     buyingPower: n(raw['buying_power']) ?? 0,
     cash: n(raw['cash']) ?? 0,
     equity: n(raw['equity']) ?? 0,

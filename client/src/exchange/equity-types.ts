@@ -49,6 +49,8 @@ export interface EquityAccount {
   status: string;
   tradingBlocked: boolean;
   accountBlocked: boolean;
+  /** The owner paused trading in Alpaca's dashboard. */
+  tradeSuspendedByUser: boolean;
   /** True when status is ACTIVE and nothing blocks trading. */
   canTrade: boolean;
   buyingPower: number;

@@ -99,7 +99,7 @@ export function positionJson(p: EmuPosition, book: Book): Record<string, unknown
   };
 }
 
-/** GET /v2/account after Alpaca removed the PDT fields (2026-07-06). */
+/** GET /v2/account after Alpaca removed the PDT fields (2026-07-06); a test may put them back. */
 export function accountJson(book: Book): Record<string, unknown> {
   const a = book.account;
   let long = 0;
@@ -133,8 +133,10 @@ export function accountJson(book: Book): Record<string, unknown> {
     trading_blocked: a.trading_blocked,
     transfers_blocked: false,
     account_blocked: a.account_blocked,
-    trade_suspended_by_user: false,
+    trade_suspended_by_user: a.trade_suspended_by_user,
     created_at: '2026-01-05T15:00:00Z',
+    ...(a.pattern_day_trader !== undefined ? { pattern_day_trader: a.pattern_day_trader } : {}),
+    ...(a.daytrade_count !== undefined ? { daytrade_count: a.daytrade_count } : {}),
   };
 }
 

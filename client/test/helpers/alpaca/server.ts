@@ -138,6 +138,7 @@ export async function startAlpacaEmulator(opts: AlpacaEmulatorOptions = {}): Pro
     status: 'ACTIVE',
     trading_blocked: false,
     account_blocked: false,
+    trade_suspended_by_user: false,
     shorting_enabled: false,
     ...opts.account,
   };

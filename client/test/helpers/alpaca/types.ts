@@ -70,7 +70,11 @@ export interface EmuAccountSettings {
   status: string;
   trading_blocked: boolean;
   account_blocked: boolean;
+  trade_suspended_by_user: boolean;
   shorting_enabled: boolean;
+  /** Retired PDT fields: absent (Alpaca since 2026-07-06) unless a test sets them, like an older account reply. */
+  pattern_day_trader?: boolean | undefined;
+  daytrade_count?: number | undefined;
 }
 
 /** Raised inside the emulator to answer with an Alpaca error envelope. */
