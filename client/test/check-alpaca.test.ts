@@ -274,27 +274,32 @@ describe('catalyst-client check --live (built CLI process)', () => {
     APCA_API_SECRET_KEY: secret,
   });
 
-  it('passes on a good paper account; FAILs (exit 1) on a wrong secret without printing it', async () => {
-    const cfg = writeConfig(dir, {
-      server: { url: server.url },
-      ...equityConfig(emu, { mode: 'live' }),
-    });
-    const ok = await runCli(['-c', cfg, 'check', '--live'], env(emu.secret), dir);
-    expect(ok.stdout).toContain('[ok  ] Alpaca keys accepted');
-    expect(ok.stdout).toContain('[warn] Alpaca endpoint is paper');
-    expect(ok.stdout).toContain('all checks passed');
-    expect(ok.code).toBe(0);
+  // Two client processes on a loaded 2-core machine took ~15 s: give them room.
+  it(
+    'passes on a good paper account; FAILs (exit 1) on a wrong secret without printing it',
+    { timeout: 90_000 },
+    async () => {
+      const cfg = writeConfig(dir, {
+        server: { url: server.url },
+        ...equityConfig(emu, { mode: 'live' }),
+      });
+      const ok = await runCli(['-c', cfg, 'check', '--live'], env(emu.secret), dir);
+      expect(ok.stdout).toContain('[ok  ] Alpaca keys accepted');
+      expect(ok.stdout).toContain('[warn] Alpaca endpoint is paper');
+      expect(ok.stdout).toContain('all checks passed');
+      expect(ok.code).toBe(0);
 
-    const bad = await runCli(['-c', cfg, 'check', '--live'], env('not-the-secret-0123'), dir);
-    expect(bad.code).toBe(1);
-    expect(bad.stdout).toContain(
-      '[FAIL] Alpaca keys refused by paper-api.alpaca.markets: check APCA_API_KEY_ID and APCA_API_SECRET_KEY',
-    );
-    expect(bad.stdout + bad.stderr).not.toContain('not-the-secret-0123');
-    expect(bad.stdout + bad.stderr).not.toContain(emu.secret);
-  });
+      const bad = await runCli(['-c', cfg, 'check', '--live'], env('not-the-secret-0123'), dir);
+      expect(bad.code).toBe(1);
+      expect(bad.stdout).toContain(
+        '[FAIL] Alpaca keys refused by paper-api.alpaca.markets: check APCA_API_KEY_ID and APCA_API_SECRET_KEY',
+      );
+      expect(bad.stdout + bad.stderr).not.toContain('not-the-secret-0123');
+      expect(bad.stdout + bad.stderr).not.toContain(emu.secret);
+    },
+  );
 
-  it('a blocked account: FAIL, exit 1', async () => {
+  it('a blocked account: FAIL, exit 1', { timeout: 60_000 }, async () => {
     emu.setAccount({ account_blocked: true });
     const cfg = writeConfig(dir, { server: { url: server.url }, ...equityConfig(emu, { mode: 'live' }) });
     const r = await runCli(['-c', cfg, 'check', '--live'], env(emu.secret), dir);
