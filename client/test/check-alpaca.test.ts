@@ -299,6 +299,19 @@ describe('catalyst-client check --live (built CLI process)', () => {
     },
   );
 
+  it(
+    'run --live on a blocked account refuses to start (exit 4) and sends nothing',
+    { timeout: 60_000 },
+    async () => {
+      emu.setAccount({ trading_blocked: true });
+      const cfg = writeConfig(dir, { server: { url: server.url }, ...equityConfig(emu, { mode: 'live' }) });
+      const r = await runCli(['-c', cfg, 'run', '--live'], env(emu.secret), dir);
+      expect(r.code).toBe(4);
+      expect(r.stderr + r.stdout).toContain('trading_blocked');
+      expect(emu.ledger()).toHaveLength(0);
+    },
+  );
+
   it('a blocked account: FAIL, exit 1', { timeout: 60_000 }, async () => {
     emu.setAccount({ account_blocked: true });
     const cfg = writeConfig(dir, { server: { url: server.url }, ...equityConfig(emu, { mode: 'live' }) });
