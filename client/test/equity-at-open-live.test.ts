@@ -143,6 +143,25 @@ describe('us_equity at the open, live (Alpaca emulator)', () => {
     expect(emu.order(p.client_order_id)!.legs[0]!.status).toBe('canceled');
   });
 
+  it('the OCO stop fires; a later exit signal sells nothing (never a short) and the pair is gone', async () => {
+    emu.setAccount({ shorting_enabled: true });
+    const ext = { session_policy: 'extended', limit_slippage_pct: 1 };
+    const d = await setup(ext);
+    const s = sig({ stop_loss: 190, take_profit: 220 });
+    const entry = (await processSignal(d, s, ok, emu.now())).intents[0]!;
+    emu.fill(entry.client_order_id, { price: 200 });
+    await d.executor.reconcileAll();
+    emu.setClock('2026-11-23T09:31');
+    await new AtOpen(d).check();
+    const p = journal.intentsFor(s.epoch, s.seq).find((i) => i.leg === 'protect')!;
+    emu.setQuote('AAPL', { bid: 188, ask: 188.1, last: 188 });
+    expect(emu.order(p.client_order_id)!.legs[0]!.status).toBe('filled');
+    expect(emu.order(p.client_order_id)!.status).toBe('canceled');
+    const x = await processSignal(d, sig({ action: 'exit', direction: 'neutral' }), ok, emu.now());
+    expect(x.intents[0]).toMatchObject({ status: 'canceled', filled: 0 });
+    expect(emu.posted(x.intents[0]!.client_order_id)).toEqual([]);
+  });
+
   it('a plain stop when only the stop level is known', async () => {
     const ext = { session_policy: 'extended', limit_slippage_pct: 1 };
     const d = await setup(ext);

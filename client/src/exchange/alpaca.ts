@@ -310,7 +310,10 @@ export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
     }
     await this.waitEnded(cancelled);
     const pos = await this.position(req.market);
-    const amount = req.amount ?? pos?.qtyAvailable ?? 0;
+    // Never more than the broker still holds: a stop or bracket leg may have sold it already, and a sell beyond
+    // the position would open a short on a margin account.
+    const avail = pos && pos.qty > 0 ? pos.qtyAvailable : 0;
+    const amount = Math.min(req.amount ?? avail, avail);
     if (!(amount > 0)) return undefined;
     return this.createEquityOrder({
       clientOrderId: req.clientOrderId,

@@ -69,7 +69,7 @@ export class Book {
       if (o.symbol !== symbol) continue;
       if (o.side === 'sell' && isOpen(o)) promised += (o.qty ?? 0) - o.filled_qty;
       // An OCO's stop leg sells the same shares as its parent: promised once.
-      if (o.order_class === 'oco') continue;
+      if (o.order_class === 'oco' && !o.parent) continue;
       const armed = o.legs.filter((l) => l.armed && isOpen(l) && l.side === 'sell');
       if (armed.length) promised += Math.max(...armed.map((l) => (l.qty ?? 0) - l.filled_qty));
     }
@@ -224,15 +224,15 @@ export class Book {
     o.status = done ? 'filled' : 'partially_filled';
     if (!done) return;
     o.filled_at = this.now();
-    if (o.order_class === 'oco') {
-      // The take-profit parent filled: its stop is cancelled.
-      for (const l of o.legs) if (isOpen(l)) this.end(l, 'canceled');
-      return;
-    }
     if (o.parent?.order_class === 'oco') {
       // The stop filled: the take-profit parent is cancelled.
       o.parent.status = 'canceled';
       o.parent.canceled_at = this.now();
+      return;
+    }
+    if (o.order_class === 'oco' && !o.parent) {
+      // The take-profit parent filled: its stop is cancelled.
+      for (const l of o.legs) if (isOpen(l)) this.end(l, 'canceled');
       return;
     }
     // Entry filled: the exits go live. Alpaca shows the take-profit as new and the stop as held (it still watches).
