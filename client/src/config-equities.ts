@@ -44,7 +44,14 @@ export const EquitiesSchema = z
       .enum(['regular_only', 'extended', 'hold_until_open'])
       .default('regular_only')
       .describe(
-        'regular_only: enter only 09:30-16:00 ET; extended: also pre-market 04:00 and after-hours to 20:00 (limit orders only); hold_until_open: hold an entry that arrives outside regular hours until the open, if it is still within filters.max_signal_age_ms then.',
+        'regular_only: enter only 09:30-16:00 ET; extended: also pre-market 04:00 and after-hours to 20:00 (limit orders only); hold_until_open: hold an entry that arrives outside regular hours and decide it again (every filter and limit) at the regular open, if it is still within its hold age then (equities.hold_max_age_ms, or the expires_at of the signal).',
+      ),
+    hold_max_age_ms: z
+      .int()
+      .min(0)
+      .default(18 * 3_600_000)
+      .describe(
+        "hold_until_open: the longest a held entry may wait for the open, from the signal's ingestion (an expires_at on the signal wins). The default, 18 h, carries an after-hours signal over one night, never over a weekend or holiday; past it the signal is journaled skipped:open_too_late.",
       ),
     extended_time_in_force: z
       .enum(['day', 'gtc'])

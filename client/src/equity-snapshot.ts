@@ -13,6 +13,7 @@ import {
   type EquityAccount,
   type MarketInfo,
   type Position,
+  type Session,
 } from './decide/index.js';
 import type { ExchangeAdapter } from './exchange/index.js';
 import type { EquityVenue } from './exchange/equity-types.js';
@@ -101,10 +102,34 @@ async function fromVenue(
   };
 }
 
+/**
+ * The session at `now` as the broker sees it (its calendar, its clock's is_open), or the built-in calendar
+ * offline. Throws when the broker cannot be asked: the caller looks again later rather than guess.
+ */
+export async function sessionNow(exchange: ExchangeAdapter, now: number): Promise<Session> {
+  if (!isEquityVenue(exchange)) return sessionAt(now, builtinCalendar(now - 86_400_000, 9));
+  const [days, clock] = await Promise.all([
+    exchange.calendar(isoDate(now - 86_400_000), isoDate(now + 7 * 86_400_000)),
+    exchange.clock().catch(() => undefined),
+  ]);
+  return sessionAt(
+    now,
+    days.map((d) => ({
+      date: d.date,
+      open: d.open,
+      close: d.close,
+      session_open: d.sessionOpen,
+      session_close: d.sessionClose,
+    })),
+    clock ? { is_open: clock.isOpen } : undefined,
+  );
+}
+
 export async function decideEquitySignal(
   deps: { config: Config; journal: Journal; exchange: ExchangeAdapter },
   signal: Signal,
   now: number,
+  opts: { held?: boolean } = {},
 ): Promise<Decision> {
   const { config, journal, exchange } = deps;
   const symbol = mapSymbol(signal.symbol, config.exchange);
@@ -154,5 +179,6 @@ export async function decideEquitySignal(
     quote: snap.quote,
     account: snap.account,
     state,
+    held: opts.held,
   });
 }

@@ -122,7 +122,8 @@ export class Executor {
           clientOrderId: i.client_order_id,
           market: i.market,
           side: i.side,
-          type: protective || i.type === 'limit' ? 'limit' : 'market',
+          // A stop with no limit price (protection placed at the open) is a plain stop: market once triggered.
+          type: (protective && i.price !== null) || i.type === 'limit' ? 'limit' : 'market',
           amount: i.amount,
           price: i.price ?? undefined,
           refPrice: i.ref_price,
@@ -215,6 +216,10 @@ export class Executor {
       extendedHours: params.extendedHours,
       bracket:
         params.orderClass === 'bracket' && params.takeProfit !== undefined && params.stopLoss !== undefined
+          ? { takeProfit: params.takeProfit, stopLoss: params.stopLoss }
+          : undefined,
+      oco:
+        params.orderClass === 'oco' && params.takeProfit !== undefined && params.stopLoss !== undefined
           ? { takeProfit: params.takeProfit, stopLoss: params.stopLoss }
           : undefined,
     };

@@ -28,6 +28,25 @@ export interface Outcome {
   intents: IntentRow[];
 }
 
+/** The decision's legs with their deterministic ids: one per (signal, leg), whenever it is decided. */
+export function intentsOf(
+  d: Pick<PipelineDeps, 'config' | 'journal'>,
+  signal: Pick<Signal, 'epoch' | 'seq'>,
+  decision: Decision,
+): { clientOrderId: string; leg: Decision['legs'][number] }[] {
+  const salt = d.journal.installSalt();
+  return decision.legs.map((leg) => ({
+    clientOrderId: clientOrderId(
+      salt,
+      signal.epoch,
+      signal.seq,
+      leg.leg,
+      d.config.execution.client_order_id_max_len,
+    ),
+    leg,
+  }));
+}
+
 export async function processSignal(
   d: PipelineDeps,
   signal: Signal,
@@ -70,17 +89,7 @@ export async function processSignal(
       decision = decide(config, { signal, now: d.now(), market, ticker, state });
     }
   }
-  const salt = journal.installSalt();
-  const intents = decision.legs.map((leg) => ({
-    clientOrderId: clientOrderId(
-      salt,
-      signal.epoch,
-      signal.seq,
-      leg.leg,
-      config.execution.client_order_id_max_len,
-    ),
-    leg,
-  }));
+  const intents = intentsOf(d, signal, decision);
   journal.recordDecision({ signal, receivedAt, decidedAt: d.now(), decision, intents });
   d.log.info(
     {

@@ -8,6 +8,7 @@ import { exchangeKeyEnvs } from '../config.js';
 import { Journal } from '../journal/index.js';
 import { KeyPinError, pinnedOrFetch, serverKeyStatus } from '../keys.js';
 import { processSignal } from '../pipeline.js';
+import { AtOpen } from '../at-open.js';
 import { streamUrl } from '../http.js';
 import { formatOutcome } from '../report.js';
 import { createVerifier } from '../verify.js';
@@ -95,6 +96,11 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
 
     const now = Date.now;
     const deps = { config, journal, exchange, executor, log, now };
+    // us_equity: held signals decided again and protection placed once the regular session is open.
+    const atOpen = new AtOpen(deps, opts.report);
+    const lookAtOpen = () =>
+      void atOpen.check().catch((e: Error) => log.warn({ err: e.message }, 'open check failed'));
+    lookAtOpen();
     const connection = new Connection({
       baseUrl: config.server.url,
       key: secrets.serverKey,
@@ -105,14 +111,17 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       apply: async (signal, verified, receivedAt) => {
         const outcome = await processSignal(deps, signal, verified, receivedAt);
         opts.report?.(formatOutcome(signal, outcome, !live, config.exchange.quote.toUpperCase()));
+        lookAtOpen();
       },
     });
+    connection.on('heartbeat', lookAtOpen);
     if (opts.status)
       reportConnection(connection, streamUrl(config.server.url), () => journal.cursor().seq, opts.status);
     // Limit orders and unresolved sends get a periodic second look.
     const reconcileTimer = setInterval(() => {
       if (journal.openIntents().length)
         void executor.reconcileAll().catch((e: Error) => log.warn({ err: e.message }, 'reconcile failed'));
+      lookAtOpen();
     }, 30_000);
     reconcileTimer.unref();
 

@@ -47,7 +47,11 @@ export interface QtyRule {
 export function qtyRule(
   cfg: Pick<EquitiesConfig, 'fractional'>,
   asset: EquityAsset,
-  shape: { session: 'regular' | 'extended'; orderClass: 'simple' | 'bracket'; timeInForce: 'day' | 'gtc' },
+  shape: {
+    session: 'regular' | 'extended';
+    orderClass: OrderParams['orderClass'];
+    timeInForce: 'day' | 'gtc';
+  },
 ): QtyRule {
   const ok =
     cfg.fractional &&

@@ -1,6 +1,7 @@
 import type { Signal } from '@catalyst-signal/shared';
 import type { Config } from '../config.js';
 import { actionOf, assetClassOf } from './actions.js';
+import { holdMaxAgeMs } from './at-open.js';
 import { planEntry, planExit } from './equity-plan.js';
 import { filterSignal, signalAgeMs } from './filters.js';
 import type { ReasonCode } from './reasons.js';
@@ -46,6 +47,8 @@ export interface EquityInput {
   quote?: { bid: number; ask: number } | undefined;
   account: EquityAccount;
   state: EquityState;
+  /** Decided again at the open after hold_until_open: its age is bounded by the hold age, not max_signal_age_ms. */
+  held?: boolean | undefined;
 }
 
 const skip = (reason: ReasonCode, detail?: string, extra: Partial<Decision> = {}): Decision => ({
@@ -88,7 +91,7 @@ function gate(cfg: EquityDecideConfig, input: EquityInput) {
   return sessionGate(cfg.equities.session_policy, input.session, {
     now: input.now,
     signalAt: Date.parse(input.signal.ingested_at),
-    maxAgeMs: cfg.filters.max_signal_age_ms,
+    maxAgeMs: holdMaxAgeMs(input.signal, cfg.equities),
   });
 }
 
@@ -125,7 +128,9 @@ function exitDecision(cfg: EquityDecideConfig, input: EquityInput, symbol: strin
 function entryDecision(cfg: EquityDecideConfig, input: EquityInput, symbol: string): Decision {
   const { signal, now, market, state } = input;
   const eq = cfg.equities;
-  const filtered = filterSignal(signal, now, cfg.filters);
+  // A held signal is old by design at the open: its age limit is the hold age (decide/at-open.ts).
+  const filters = input.held ? { ...cfg.filters, max_signal_age_ms: holdMaxAgeMs(signal, eq) } : cfg.filters;
+  const filtered = filterSignal(signal, now, filters);
   if (filtered) return skip(filtered.reason, filtered.detail);
   const until = state.avoids[symbol];
   if (until !== undefined && until > now)

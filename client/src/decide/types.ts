@@ -96,8 +96,9 @@ export interface OrderLeg {
 export interface OrderParams {
   timeInForce: 'day' | 'gtc';
   extendedHours: boolean;
-  orderClass: 'simple' | 'bracket';
-  /** Bracket legs (regular session only). */
+  /** oco: a protective exit pair (take-profit limit + stop) for a position already held, placed at the open. */
+  orderClass: 'simple' | 'bracket' | 'oco';
+  /** Bracket / OCO legs (regular session only). */
   takeProfit?: number | undefined;
   stopLoss?: number | undefined;
   /** Extended-hours entry: place stop/target when the regular session opens (recorded intent, not an order). */

@@ -160,7 +160,15 @@ export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
     if (req.extendedHours) params['extended_hours'] = true;
     let type: 'market' | 'limit' = req.type;
     let price = req.type === 'limit' && req.price !== undefined ? Number(formatPrice(req.price)) : undefined;
-    if (req.trigger?.kind === 'stop_loss') {
+    if (req.trigger?.kind === 'stop_loss' && req.type === 'market') return this.createStop(req, params);
+    if (req.oco) {
+      // One cancels the other: the parent is the take-profit limit, the stop rides as its leg.
+      type = 'limit';
+      price = Number(formatPrice(req.oco.takeProfit, 'up'));
+      params['order_class'] = 'oco';
+      params['take_profit'] = { limit_price: formatPrice(req.oco.takeProfit, 'up') };
+      params['stop_loss'] = { stop_price: formatPrice(req.oco.stopLoss, 'down') };
+    } else if (req.trigger?.kind === 'stop_loss') {
       // A stop-limit exit: ccxt turns triggerPrice on a limit order into type stop_limit.
       type = 'limit';
       params['triggerPrice'] = formatPrice(req.trigger.price);
@@ -189,6 +197,23 @@ export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
     } catch (e) {
       throw classifyAlpaca(this.ccxt, e);
     }
+  }
+
+  /**
+   * A plain stop (market once triggered): ccxt's alpaca createOrder knows only stop_limit, so this one request
+   * goes to POST /v2/orders directly. Stops trade in the regular session only; never extended_hours.
+   */
+  private async createStop(req: EquityOrderRequest, params: Json): Promise<EquityOrderState> {
+    const raw = await this.api<Json>('traderPrivatePostV2Orders', {
+      symbol: equityId(req.market),
+      side: req.side,
+      type: 'stop',
+      qty: String(req.amount),
+      stop_price: formatPrice(req.trigger!.price, req.side === 'sell' ? 'down' : 'up'),
+      time_in_force: params['timeInForce'],
+      client_order_id: req.clientOrderId,
+    });
+    return parseOrder(raw);
   }
 
   async fetchOrder(clientOrderId: string, _market?: string): Promise<EquityOrderState | undefined> {
@@ -285,7 +310,10 @@ export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
     }
     await this.waitEnded(cancelled);
     const pos = await this.position(req.market);
-    const amount = req.amount ?? pos?.qtyAvailable ?? 0;
+    // Never more than the broker still holds: a stop or bracket leg may have sold it already, and a sell beyond
+    // the position would open a short on a margin account.
+    const avail = pos && pos.qty > 0 ? pos.qtyAvailable : 0;
+    const amount = Math.min(req.amount ?? avail, avail);
     if (!(amount > 0)) return undefined;
     return this.createEquityOrder({
       clientOrderId: req.clientOrderId,

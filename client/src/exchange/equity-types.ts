@@ -21,6 +21,11 @@ export interface EquityOrderRequest extends OrderRequest {
         stopLossLimit?: number | undefined;
       }
     | undefined;
+  /**
+   * Exit pair for shares already held (Alpaca order_class oco): a take-profit limit and a stop, one cancels the
+   * other. A bracket is for entries only; this is how an existing position is protected.
+   */
+  oco?: { takeProfit: number; stopLoss: number } | undefined;
 }
 
 export interface OrderLeg {

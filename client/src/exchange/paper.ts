@@ -92,7 +92,7 @@ export class PaperAdapter implements ExchangeAdapter {
       const refusal = equityRefusal(req, m);
       if (refusal) throw new ExchangeRejected('invalid_order', `paper: ${refusal}`);
     }
-    if (req.trigger) {
+    if (req.trigger || req.params?.orderClass === 'oco') {
       // Recorded as resting; paper mode does not watch prices between signals, so it never triggers.
       return this.unfilled(req, 'open');
     }

@@ -39,6 +39,13 @@ CREATE TABLE avoids (symbol TEXT PRIMARY KEY, until INTEGER NOT NULL, epoch TEXT
 CREATE INDEX intents_status ON intents (status);
 CREATE INDEX decisions_symbol ON decisions (symbol);
 `,
+  // 3: hold_until_open. A held (deferred) signal is decided again at the open exactly once: its second decision
+  // lives here, keyed like the first, so a restart finds it decided. The decisions row stays as it was.
+  `
+CREATE TABLE redecisions (epoch TEXT NOT NULL, seq INTEGER NOT NULL, verdict TEXT NOT NULL, reason TEXT NOT NULL,
+  detail TEXT, decided_at INTEGER NOT NULL, legs TEXT NOT NULL, PRIMARY KEY (epoch, seq));
+CREATE INDEX decisions_reason ON decisions (reason);
+`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

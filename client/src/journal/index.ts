@@ -4,12 +4,14 @@ import { utcDay } from '../decide/index.js';
 import { MetaStore } from './cursor.js';
 import { openDb, type Db } from './db.js';
 import { DecisionLog, type DecisionFilter, type DecisionRow, type GapRow } from './decisions.js';
+import { HeldStore, type HeldRow, type RedecisionRow } from './held.js';
 import { IntentStore, type IntentRow, type IntentUpdate, type NewIntent } from './intents.js';
 import { PaperAccount } from './paper-account.js';
 
 export { FINAL_STATUSES } from './intents.js';
 export type { IntentRow, IntentStatus, IntentUpdate, NewIntent } from './intents.js';
 export type { DecisionRow, DecisionFilter, GapRow } from './decisions.js';
+export { PROTECT_LEG, type HeldRow, type RedecisionRow } from './held.js';
 export { SCHEMA_VERSION, JournalVersionError } from './db.js';
 
 /**
@@ -24,12 +26,14 @@ export class Journal {
   private readonly log: DecisionLog;
   private readonly orders: IntentStore;
   private readonly paper: PaperAccount;
+  private readonly heldStore: HeldStore;
 
   private constructor(path: string) {
     this.db = openDb(path);
     this.metaStore = new MetaStore(this.db);
     this.log = new DecisionLog(this.db);
     this.orders = new IntentStore(this.db);
+    this.heldStore = new HeldStore(this.db);
     this.paper = new PaperAccount(this.db, this.metaStore);
   }
 
@@ -106,6 +110,35 @@ export class Journal {
         this.log.avoid(signal.symbol, decision.avoidUntil, signal.epoch, signal.seq);
       this.metaStore.moveCursor(signal.epoch, signal.seq);
     })();
+  }
+  /**
+   * The second decision of a held signal, with its intents, in one transaction; false (nothing written) when
+   * it was decided again already: a restart or a second timer never decides it twice.
+   */
+  recordRedecision(args: {
+    epoch: string;
+    seq: number;
+    decidedAt: number;
+    decision: Decision;
+    intents: { clientOrderId: string; leg: OrderLeg }[];
+  }): boolean {
+    return this.db.transaction(() => {
+      if (!this.heldStore.insert(args.epoch, args.seq, args.decision, args.decidedAt)) return false;
+      for (const { clientOrderId, leg } of args.intents)
+        this.orders.insertLeg(clientOrderId, args.epoch, args.seq, leg, args.decidedAt);
+      return true;
+    })();
+  }
+  /** Signals held by hold_until_open and not decided again yet, oldest first. */
+  heldSignals(limit = 100): HeldRow[] {
+    return this.heldStore.held(limit);
+  }
+  redecision(epoch: string, seq: number): RedecisionRow | undefined {
+    return this.heldStore.get(epoch, seq);
+  }
+  /** Filled extended-hours entries whose protection (leg PROTECT_LEG) is due at the open. */
+  protectDue(limit = 100): IntentRow[] {
+    return this.heldStore.protectDue(limit);
   }
   hasDecision(epoch: string, seq: number): boolean {
     return this.log.has(epoch, seq);

@@ -68,6 +68,8 @@ export class Book {
     for (const o of this.orders) {
       if (o.symbol !== symbol) continue;
       if (o.side === 'sell' && isOpen(o)) promised += (o.qty ?? 0) - o.filled_qty;
+      // An OCO's stop leg sells the same shares as its parent: promised once.
+      if (o.order_class === 'oco' && !o.parent) continue;
       const armed = o.legs.filter((l) => l.armed && isOpen(l) && l.side === 'sell');
       if (armed.length) promised += Math.max(...armed.map((l) => (l.qty ?? 0) - l.filled_qty));
     }
@@ -91,6 +93,8 @@ export class Book {
         throw unprocessable('bracket orders must be entry orders');
       checkBracketPrices(s, s.limit ?? (s.side === 'buy' ? q.ask : q.bid));
     }
+    if (s.orderClass === 'oco' && !((s.side === 'sell' && held > 0) || (s.side === 'buy' && held < 0)))
+      throw unprocessable('oco orders must be exit orders');
     if (s.side === 'buy') {
       const cost = s.notional ?? s.qty! * (s.limit ?? q.ask);
       const bp = this.buyingPower();
@@ -166,6 +170,22 @@ export class Book {
         }),
       );
     }
+    if (s.orderClass === 'oco') {
+      // Both sides live at once (the stop watches in the regular session only); one cancels the other.
+      parent.legs.push(
+        make({
+          side: s.side,
+          status: parent.status,
+          armed: true,
+          parent,
+          extended_hours: false,
+          leg: 'stop_loss',
+          type: s.stopLoss!.limit === undefined ? 'stop' : 'stop_limit',
+          limit_price: s.stopLoss!.limit,
+          stop_price: s.stopLoss!.stop,
+        }),
+      );
+    }
     this.orders.push(parent);
     return parent;
   }
@@ -204,6 +224,17 @@ export class Book {
     o.status = done ? 'filled' : 'partially_filled';
     if (!done) return;
     o.filled_at = this.now();
+    if (o.parent?.order_class === 'oco') {
+      // The stop filled: the take-profit parent is cancelled.
+      o.parent.status = 'canceled';
+      o.parent.canceled_at = this.now();
+      return;
+    }
+    if (o.order_class === 'oco' && !o.parent) {
+      // The take-profit parent filled: its stop is cancelled.
+      for (const l of o.legs) if (isOpen(l)) this.end(l, 'canceled');
+      return;
+    }
     // Entry filled: the exits go live. Alpaca shows the take-profit as new and the stop as held (it still watches).
     for (const l of o.legs) {
       l.armed = true;
@@ -218,7 +249,8 @@ export class Book {
     o.status = status;
     if (status === 'canceled') o.canceled_at = this.now();
     else o.expired_at = this.now();
-    for (const l of o.legs) if (isOpen(l) && (!l.armed || status === 'expired')) this.end(l, 'canceled');
+    for (const l of o.legs)
+      if (isOpen(l) && (!l.armed || status === 'expired' || o.order_class === 'oco')) this.end(l, 'canceled');
   }
 
   cancel(id: string): void {

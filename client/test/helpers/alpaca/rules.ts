@@ -111,6 +111,17 @@ export function checkShape(body: Record<string, unknown>): Shape {
     const slStop = checkTick('stop_loss.stop_price', sl['stop_price']);
     if (slStop === undefined) throw unprocessable('bracket orders require stop_loss.stop_price');
     stopLoss = { stop: slStop, limit: checkTick('stop_loss.limit_price', sl['limit_price']) };
+  } else if (orderClass === 'oco') {
+    // An exit pair for shares held: the parent is the take-profit limit, the stop loss its one leg.
+    if (type !== 'limit') throw unprocessable('oco orders must be limit orders');
+    if (tif !== 'day' && tif !== 'gtc') throw unprocessable('oco orders must be DAY or GTC orders');
+    const tp = (body['take_profit'] ?? {}) as Record<string, unknown>;
+    const sl = (body['stop_loss'] ?? {}) as Record<string, unknown>;
+    takeProfit = checkTick('take_profit.limit_price', tp['limit_price']);
+    if (takeProfit === undefined) throw unprocessable('oco orders require take_profit.limit_price');
+    const slStop = checkTick('stop_loss.stop_price', sl['stop_price']);
+    if (slStop === undefined) throw unprocessable('oco orders require stop_loss.stop_price');
+    stopLoss = { stop: slStop, limit: checkTick('stop_loss.limit_price', sl['limit_price']) };
   } else if (multi) {
     throw unprocessable(`order_class ${orderClass} is not supported by this emulator`);
   }

@@ -1,0 +1,167 @@
+import type { Signal } from '@catalyst-signal/shared';
+import { heldExpiry, planProtection, type Decision, type Session } from './decide/index.js';
+import { decideEquitySignal, sessionNow } from './equity-snapshot.js';
+import { PROTECT_LEG, type IntentRow } from './journal/index.js';
+import { clientOrderId } from './order-id.js';
+import { intentsOf, type PipelineDeps } from './pipeline.js';
+
+/**
+ * The regular open's work on a us_equity venue (docs/equities.md, "At the open"), driven by the journal alone so
+ * a restart picks up where it stopped:
+ *  1. every signal held by hold_until_open is decided again through the same pure decideEquity (every filter and
+ *     limit, the kill switch included) exactly once: the second decision and its intents commit together, and a
+ *     signal already decided again is never decided again; one past its hold age is journaled as skipped;
+ *  2. every filled extended-hours entry with stop/target levels gets its protective exit for the filled shares
+ *     (OCO, stop or limit), as the leg `protect` of its signal: a journaled intent first, a deterministic id,
+ *     sent and reconciled like every other order.
+ * `check()` is cheap when there is nothing to do (two indexed reads, no broker call); `run` calls it on a timer
+ * and on each incoming signal, tests call it with an injected clock.
+ */
+
+export interface AtOpenResult {
+  session: Session['kind'] | undefined;
+  redecided: number;
+  expired: number;
+  protectedOrders: number;
+}
+
+const NOTHING: AtOpenResult = { session: undefined, redecided: 0, expired: 0, protectedOrders: 0 };
+
+export class AtOpen {
+  private running: Promise<AtOpenResult> | undefined;
+
+  constructor(
+    private readonly d: PipelineDeps,
+    /** One readable line per thing done (stdout for `run`). */
+    private readonly report?: ((line: string) => void) | undefined,
+  ) {}
+
+  /** One look at the open; concurrent callers (timer, signal) share the look in progress. */
+  check(): Promise<AtOpenResult> {
+    return (this.running ??= this.once().finally(() => (this.running = undefined)));
+  }
+
+  private say(line: string): void {
+    this.report?.(line);
+  }
+
+  private async once(): Promise<AtOpenResult> {
+    const { journal, config, log } = this.d;
+    if (config.exchange.venue !== 'us_equity') return NOTHING;
+    const held = journal.heldSignals();
+    const due = journal.protectDue();
+    if (!held.length && !due.length) return NOTHING;
+    const now = this.d.now();
+    let session: Session | undefined;
+    try {
+      session = await sessionNow(this.d.exchange, now);
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'session unknown (broker clock/calendar); looking again later');
+    }
+    const out: AtOpenResult = { session: session?.kind, redecided: 0, expired: 0, protectedOrders: 0 };
+    for (const h of held) {
+      const signal = JSON.parse(h.signal) as Signal;
+      const past = heldExpiry(signal, now, config.equities);
+      if (past) {
+        const decision: Decision = { verdict: 'skip', reason: past.reason, detail: past.detail, legs: [] };
+        if (this.record(signal, decision, now, [])) out.expired += 1;
+        continue;
+      }
+      if (session?.kind !== 'regular') continue;
+      const decision = await decideEquitySignal(this.d, signal, now, { held: true });
+      // The broker's clock says closed after all (unscheduled closure): still held, look again later.
+      if (decision.reason === 'deferred:until_open') continue;
+      const intents = intentsOf(this.d, signal, decision);
+      if (!this.record(signal, decision, this.d.now(), intents)) continue;
+      out.redecided += 1;
+      for (const i of intents) await this.d.executor.execute(journal.intent(i.clientOrderId)!);
+    }
+    if (session?.kind === 'regular') {
+      for (const e of journal.protectDue()) if (await this.protect(e)) out.protectedOrders += 1;
+    }
+    return out;
+  }
+
+  private record(
+    signal: Signal,
+    decision: Decision,
+    at: number,
+    intents: ReturnType<typeof intentsOf>,
+  ): boolean {
+    const done = this.d.journal.recordRedecision({
+      epoch: signal.epoch,
+      seq: signal.seq,
+      decidedAt: at,
+      decision,
+      intents,
+    });
+    if (!done) return false;
+    this.d.log.info(
+      { seq: signal.seq, symbol: signal.symbol, verdict: decision.verdict, reason: decision.reason },
+      'held signal decided at the open',
+    );
+    this.say(
+      `#${signal.seq} ${signal.symbol} held until the open, decided again: ${decision.reason}${decision.detail ? ` (${decision.detail})` : ''}`,
+    );
+    return true;
+  }
+
+  /** The protective exit of one filled extended-hours entry; true when an order was placed. */
+  private async protect(entry: IntentRow): Promise<boolean> {
+    const { journal, config, log, executor } = this.d;
+    if (journal.killSwitch().on && !config.equities.exits_while_paused) return false;
+    // Never more than this client still holds: an exit may have sold part of it before the open.
+    const held = journal.positions().find((p) => p.market === entry.market)?.amount ?? 0;
+    const plan = planProtection({
+      market: entry.market,
+      filled: Math.min(entry.filled - entry.fee_base, held),
+      avgPrice: entry.avg_price,
+      stopLoss: entry.stop_loss,
+      takeProfit: entry.take_profit,
+    });
+    const id = clientOrderId(
+      journal.installSalt(),
+      entry.epoch,
+      entry.seq,
+      PROTECT_LEG,
+      config.execution.client_order_id_max_len,
+    );
+    const p = plan.ok ? plan.plan : undefined;
+    const row = journal.addIntent(
+      {
+        client_order_id: id,
+        epoch: entry.epoch,
+        seq: entry.seq,
+        leg: PROTECT_LEG,
+        market: entry.market,
+        side: 'sell',
+        type: p?.type ?? 'limit',
+        amount: p?.amount ?? 0,
+        price: p?.price ?? null,
+        ref_price: entry.avg_price ?? entry.ref_price,
+        stop_loss: p?.stopLoss ?? null,
+        take_profit: p?.takeProfit ?? null,
+        order_params: p ? JSON.stringify(p.params) : null,
+      },
+      this.d.now(),
+    );
+    if (!p) {
+      // Journaled as never sent, so the open does not try (and warn) again every minute.
+      if (row.status === 'pending' && row.attempts === 0)
+        journal.updateIntent(
+          id,
+          { status: 'abandoned', error: `no protection: ${plan.ok ? '' : plan.detail}` },
+          this.d.now(),
+        );
+      log.warn({ clientOrderId: entry.client_order_id }, 'no protection placed at the open');
+      this.say(`no protection placed at the open for ${entry.market}: ${plan.ok ? '' : plan.detail}`);
+      return false;
+    }
+    const sent = await executor.execute(row);
+    log.info({ clientOrderId: id, status: sent.status }, 'protection placed at the open');
+    this.say(
+      `protection placed at the open: ${p.text} (${sent.status}${sent.error ? `: ${sent.error}` : ''})`,
+    );
+    return sent.status === 'open' || sent.status === 'filled';
+  }
+}

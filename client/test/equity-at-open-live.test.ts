@@ -1,0 +1,184 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Signal } from '@catalyst-signal/shared';
+import { AtOpen } from '../src/at-open.js';
+import type { Config } from '../src/config.js';
+import { AlpacaAdapter } from '../src/exchange/alpaca.js';
+import { Executor } from '../src/executor.js';
+import { Journal } from '../src/journal/index.js';
+import { processSignal } from '../src/pipeline.js';
+import { startAlpacaEmulator, type AlpacaEmulator } from './helpers/alpaca-emulator.js';
+import { testConfig } from './helpers/config.js';
+import { testLog } from './helpers/logger.js';
+import { baseSignal } from './helpers/signals.js';
+
+// The regular open on a live us_equity config through the real ccxt.alpaca against the emulator: the broker's
+// clock and calendar say when it opens; a held entry is sent once, protection is an OCO exit pair sent once,
+// even with a restart (a new journal handle and adapter) in between.
+
+let emu: AlpacaEmulator;
+let ex: AlpacaAdapter | undefined;
+let dir: string;
+let path: string;
+let journal: Journal;
+const ok = { ok: true } as const;
+
+async function setup(equities: Record<string, unknown>) {
+  await ex?.close();
+  const config: Config = testConfig({
+    mode: 'live',
+    exchange: { venue: 'us_equity', timeout_ms: 1500, alpaca: { endpoint: 'live', base_url: emu.url } },
+    risk: { cooldown_per_symbol_ms: 0, max_exposure_per_symbol_quote: 2000, max_total_exposure_quote: 5000 },
+    sizing: { fixed_quote: 1000, max_quote_per_trade: 1000 },
+    equities,
+  } as never);
+  ex = await AlpacaAdapter.create({
+    config,
+    secrets: {
+      serverKey: undefined,
+      exchangeApiKey: emu.keyId,
+      exchangeSecret: emu.secret,
+      exchangePassword: undefined,
+    },
+    rateLimitMs: 1,
+    cancelSettleMs: 2000,
+  });
+  await ex.loadMarkets();
+  const now = () => emu.now();
+  const executor = new Executor(journal, ex, config, testLog, now);
+  return { config, journal, exchange: ex, executor, log: testLog, now };
+}
+let seq = 0;
+const sig = (over: Record<string, unknown> = {}) =>
+  baseSignal(++seq, { symbol: 'AAPL', price: 200, ...over } as Partial<Signal>, emu.now()) as Signal;
+const posts = () => emu.requests.filter((r) => r.method === 'POST' && r.path === '/v2/orders');
+
+beforeEach(async () => {
+  emu = await startAlpacaEmulator({ now: '2026-11-23T08:00' });
+  dir = mkdtempSync(join(tmpdir(), 'cc-eqol-'));
+  path = join(dir, 'j.sqlite');
+  journal = Journal.open(path);
+});
+afterEach(async () => {
+  await ex?.close();
+  ex = undefined;
+  journal.close();
+  await emu.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('us_equity at the open, live (Alpaca emulator)', () => {
+  it('hold_until_open: nothing sent before the broker opens; one bracket entry at the open, once', async () => {
+    const hold = { session_policy: 'hold_until_open' };
+    let d = await setup(hold);
+    const s = sig({ stop_loss: 190, take_profit: 220 });
+    expect((await processSignal(d, s, ok, emu.now())).decision.reason).toBe('deferred:until_open');
+    expect(await new AtOpen(d).check()).toMatchObject({ session: 'pre', redecided: 0 });
+    expect(posts()).toEqual([]);
+
+    emu.setClock('2026-11-23T09:31');
+    expect(await new AtOpen(d).check()).toMatchObject({ session: 'regular', redecided: 1 });
+    const [entry] = journal.intentsFor(s.epoch, s.seq);
+    expect(emu.posted(entry!.client_order_id)).toHaveLength(1);
+    expect(emu.posted(entry!.client_order_id)[0]!.body).toMatchObject({
+      order_class: 'bracket',
+      side: 'buy',
+    });
+
+    journal.close();
+    journal = Journal.open(path);
+    d = await setup(hold);
+    expect(await new AtOpen(d).check()).toMatchObject({ redecided: 0 });
+    expect(posts()).toHaveLength(1);
+  });
+
+  it('an extended-hours fill gets one OCO exit pair at the open, with our id, once across a restart', async () => {
+    const ext = { session_policy: 'extended', limit_slippage_pct: 1 };
+    let d = await setup(ext);
+    const s = sig({ stop_loss: 190, take_profit: 220 });
+    const out = await processSignal(d, s, ok, emu.now());
+    const entry = out.intents[0]!;
+    emu.fill(entry.client_order_id, { price: 200 });
+    await d.executor.reconcileAll();
+    expect(journal.intent(entry.client_order_id)).toMatchObject({ status: 'filled', filled: 4 });
+    // Pre-market: a stop could not trade and an OCO is not accepted in extended hours, so nothing yet.
+    expect(await new AtOpen(d).check()).toMatchObject({ session: 'pre', protectedOrders: 0 });
+
+    emu.setClock('2026-11-23T09:30');
+    const lines: string[] = [];
+    expect(await new AtOpen(d, (l) => lines.push(l)).check()).toMatchObject({ protectedOrders: 1 });
+    const p = journal.intentsFor(s.epoch, s.seq).find((i) => i.leg === 'protect')!;
+    expect(p.status).toBe('open');
+    const [post] = emu.posted(p.client_order_id);
+    expect(post!.body).toMatchObject({
+      symbol: 'AAPL',
+      side: 'sell',
+      type: 'limit',
+      qty: '4',
+      time_in_force: 'gtc',
+      order_class: 'oco',
+      take_profit: { limit_price: '220.00' },
+      stop_loss: { stop_price: '190.00' },
+    });
+    expect(lines).toEqual([
+      'protection placed at the open: OCO sell 4 AAPL take-profit 220 / stop 190 (open)',
+    ]);
+    // The broker holds the 4 shares for the pair: both sides live, the shares promised once.
+    expect(emu.order(p.client_order_id)!.legs).toHaveLength(1);
+
+    journal.close();
+    journal = Journal.open(path);
+    d = await setup(ext);
+    expect(await new AtOpen(d).check()).toMatchObject({ protectedOrders: 0 });
+    await d.executor.reconcileAll();
+    expect(emu.posted(p.client_order_id)).toHaveLength(1);
+
+    // An exit signal cancels the pair first (our id), then sells the 4 shares.
+    const x = await processSignal(d, sig({ action: 'exit', direction: 'neutral' }), ok, emu.now());
+    expect(x.decision.reason).toBe('trade:exit');
+    expect(emu.posted(x.intents[0]!.client_order_id)[0]!.body).toMatchObject({ side: 'sell', qty: '4' });
+    expect(emu.order(p.client_order_id)!.status).toBe('canceled');
+    expect(emu.order(p.client_order_id)!.legs[0]!.status).toBe('canceled');
+  });
+
+  it('the OCO stop fires; a later exit signal sells nothing (never a short) and the pair is gone', async () => {
+    emu.setAccount({ shorting_enabled: true });
+    const ext = { session_policy: 'extended', limit_slippage_pct: 1 };
+    const d = await setup(ext);
+    const s = sig({ stop_loss: 190, take_profit: 220 });
+    const entry = (await processSignal(d, s, ok, emu.now())).intents[0]!;
+    emu.fill(entry.client_order_id, { price: 200 });
+    await d.executor.reconcileAll();
+    emu.setClock('2026-11-23T09:31');
+    await new AtOpen(d).check();
+    const p = journal.intentsFor(s.epoch, s.seq).find((i) => i.leg === 'protect')!;
+    emu.setQuote('AAPL', { bid: 188, ask: 188.1, last: 188 });
+    expect(emu.order(p.client_order_id)!.legs[0]!.status).toBe('filled');
+    expect(emu.order(p.client_order_id)!.status).toBe('canceled');
+    const x = await processSignal(d, sig({ action: 'exit', direction: 'neutral' }), ok, emu.now());
+    expect(x.intents[0]).toMatchObject({ status: 'canceled', filled: 0 });
+    expect(emu.posted(x.intents[0]!.client_order_id)).toEqual([]);
+  });
+
+  it('a plain stop when only the stop level is known', async () => {
+    const ext = { session_policy: 'extended', limit_slippage_pct: 1 };
+    const d = await setup(ext);
+    const s = sig({ stop_loss: 190 });
+    const entry = (await processSignal(d, s, ok, emu.now())).intents[0]!;
+    emu.fill(entry.client_order_id, { price: 200 });
+    await d.executor.reconcileAll();
+    emu.setClock('2026-11-23T09:45');
+    await new AtOpen(d).check();
+    const p = journal.intentsFor(s.epoch, s.seq).find((i) => i.leg === 'protect')!;
+    expect(p.status).toBe('open');
+    expect(emu.posted(p.client_order_id)[0]!.body).toMatchObject({
+      type: 'stop',
+      side: 'sell',
+      qty: '4',
+      stop_price: '190.00',
+      time_in_force: 'gtc',
+    });
+  });
+});
