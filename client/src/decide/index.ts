@@ -29,6 +29,7 @@ export {
 export { planEntry, planExit, equityTick, roundEquityPrice, onEquityTick } from './equity-plan.js';
 export { actionOf, type SignalAction } from './actions.js';
 export { builtinCalendar } from './us-calendar.js';
+export { marketTime, realTimeAt, nextSessionChange, type MarketClock } from './market-clock.js';
 
 /**
  * The decision pipeline: signal + world snapshot + time -> one Decision with a reason. Pure (no IO, no clock,
