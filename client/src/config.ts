@@ -309,7 +309,9 @@ export const PaperSchema = z.strictObject({
     .strictObject({
       start: z.iso
         .datetime({ offset: true })
-        .describe('Market time when the client starts, ISO 8601 with an offset, e.g. 2026-11-23T09:29:00-05:00.'),
+        .describe(
+          "Offline us_equity paper only (demos, rehearsals): a simulated market clock reading this market time (ISO 8601 with an offset, e.g. 2026-11-23T09:29:00-05:00) when the client starts; market time = start + (now - client start) x speed. It decides the trading session only (pre-market, regular, after-hours, closed); signal age, cooldowns and daily limits stay on real time. Refused in live mode (the broker's clock decides), on crypto_spot and with hold_until_open.",
+        ),
       speed: positive()
         .max(100_000)
         .default(1)
@@ -317,7 +319,7 @@ export const PaperSchema = z.strictObject({
     })
     .optional()
     .describe(
-      'Offline us_equity paper only (demos, rehearsals): a simulated market clock, market time = start + (now - client start) x speed, used ONLY for the trading session (pre-market, regular, after-hours, closed). Signal age, cooldowns and daily limits stay on real time. Refused in live mode, where the broker\'s clock decides.',
+      "Offline us_equity paper only (demos, rehearsals): a simulated market clock, market time = start + (now - client start) x speed, used ONLY for the trading session (pre-market, regular, after-hours, closed). Signal age, cooldowns and daily limits stay on real time. Refused in live mode, where the broker's clock decides.",
     ),
 });
 
