@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Signal } from '@catalyst-signal/shared';
-import { ConfigError, parseConfig } from '../src/config.js';
+import { parseConfig, type ConfigError } from '../src/config.js';
 import { builtinCalendar, marketTime, nextSessionChange, realTimeAt } from '../src/decide/index.js';
 import { PaperAdapter } from '../src/exchange/paper.js';
 import { Executor } from '../src/executor.js';
