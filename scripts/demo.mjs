@@ -5,7 +5,11 @@
 //   npm run demo                         until Ctrl-C
 //   npm run demo -- --count 10           stop after the client decided 10 signals
 //   npm run demo -- --interval 500       publish every ~0.5 s (default 1.5 s)
+//   npm run demo -- --open-after 8000    8 s of simulated pre-market before the open (default 4 s)
 //
+// The client trades US stocks (venue us_equity) in offline paper mode on a SIMULATED market clock that starts
+// at 09:29 New York time on a trading day, whatever the real hour: the first signals meet the pre-market
+// (extended-hours limit orders), the later ones the regular session (brackets). Signal age stays real time.
 // Nothing leaves 127.0.0.1. Each run uses a fresh directory (printed; removed at the end unless --keep).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,12 +25,14 @@ const { values: args } = parseArgs({
     interval: { type: 'string', default: '1500' },
     keep: { type: 'boolean', default: false },
     seed: { type: 'string', default: String(Date.now() % 100000) },
+    'open-after': { type: 'string', default: '4000' },
   },
 });
 const count = args.count ? Number(args.count) : Infinity;
 const interval = Number(args.interval);
-if (!(count > 0) || !(interval >= 10)) {
-  console.error('usage: demo [--count N>0] [--interval MS>=10] [--keep] [--seed N]');
+const openAfter = Number(args['open-after']);
+if (!(count > 0) || !(interval >= 10) || !(openAfter >= 100)) {
+  console.error('usage: demo [--count N>0] [--interval MS>=10] [--open-after MS>=100] [--keep] [--seed N]');
   process.exit(2);
 }
 for (const f of ['server/dist/app.js', 'client/dist/cli.js']) {
@@ -40,7 +46,8 @@ const { startServer } = await import(path.join(root, 'server/dist/app.js'));
 const { loadConfig } = await import(path.join(root, 'server/dist/config.js'));
 const { createLogger } = await import(path.join(root, 'server/dist/logger.js'));
 const { createApiKey } = await import(path.join(root, 'server/dist/auth/api-keys.js'));
-const { createFeed } = await import(path.join(root, 'server/dist/demo/feed.js'));
+const { createFeed, DEMO_OPENING } = await import(path.join(root, 'server/dist/demo/feed.js'));
+const { builtinCalendar, newYorkToUtc } = await import(path.join(root, 'client/dist/decide/index.js'));
 
 const tty = process.stdout.isTTY;
 const c = (code, s) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -71,11 +78,16 @@ say(
 );
 say('demo', `signing key SHA256:${server.signer.fingerprint}`);
 
-// 2. A friend's client config: paper mode, no exchange (fills at the signal price). The feed is US small
-// caps, so the paper venue quotes in USD with whole shares ("NVRX" -> NVRX/USD); the client trades only
-// `enter` (exit, avoid and info alerts are shown and skipped in this release).
+// 2. A friend's client config: US stocks (venue us_equity) in offline paper mode: no broker, fills at the signal
+// price, the built-in NYSE calendar. Its market clock starts a minute before the open of the next trading day
+// and runs 60 s of market time in --open-after ms: pre-market entries become extended-hours limit orders, then
+// the open comes and entries become brackets (take-profit + stop-loss). Whole shares; exits sell what this
+// client bought; an avoid blocks entries in its symbol.
 const clientConfig = path.join(clientDir, 'catalyst.yaml');
 await import('node:fs').then((fs) => fs.mkdirSync(clientDir, { recursive: true }));
+const day = builtinCalendar(Date.now(), 9).find((d) => d.open === '09:30' && d.close === '16:00');
+const marketStart = new Date(newYorkToUtc(day.date, '09:29')).toISOString();
+const speed = Math.round((60_000 / openAfter) * 1000) / 1000;
 writeFileSync(
   clientConfig,
   JSON.stringify(
@@ -87,10 +99,8 @@ writeFileSync(
         start_from: 'all',
         signing_key_fingerprint: `SHA256:${server.signer.fingerprint}`,
       },
-      exchange: {
-        quote: 'USD',
-        market_defaults: { amount_step: 1, price_step: 0.0001, min_amount: 1, min_cost: 1 },
-      },
+      exchange: { venue: 'us_equity' },
+      equities: { session_policy: 'extended', fractional: false },
       filters: {
         min_confidence: 0.55,
         max_signal_age_ms: 60_000,
@@ -100,9 +110,8 @@ writeFileSync(
         max_open_positions: 4,
         cooldown_per_symbol_ms: 20_000,
         max_orders_per_day: 50,
-        short_on_spot: 'sell_holdings',
       },
-      paper: { starting_balance_quote: 1000 },
+      paper: { starting_balance_quote: 1000, market_clock: { start: marketStart, speed } },
     },
     null,
     2,
@@ -110,7 +119,11 @@ writeFileSync(
 );
 say(
   'demo',
-  `paper client config ${clientConfig} (USD, whole shares, confidence >= 0.55, 25 USD a trade, 20 s cooldown)`,
+  `paper client config ${clientConfig} (US stocks, session policy extended, whole shares, confidence >= 0.55, 25 USD a trade, 20 s cooldown)`,
+);
+say(
+  'demo',
+  `simulated market clock: ${day.date} 09:29 New York, ${speed}x real time (the open in ~${(openAfter / 1000).toFixed(1)} s)`,
 );
 say('demo', tty ? 'Ctrl-C stops everything.' : 'running');
 
@@ -126,8 +139,18 @@ const client = spawn(
 const clientExit = new Promise((r) => client.on('exit', (code, signal) => r(code ?? signal)));
 let decided = 0;
 const tally = { traded: 0, skipped: 0, rejected: 0 };
+// The client tells when its simulated session changes; the feed's opening waits for those lines (events,
+// not timers): its pre-market part once the client runs, its regular part once the market is open.
+let clientReady;
+const ready = new Promise((r) => (clientReady = r));
+let marketOpen;
+const opened = new Promise((r) => (marketOpen = r));
 createInterface({ input: client.stdout }).on('line', (line) => {
   say('client', line);
+  if (line.startsWith('market clock ')) {
+    clientReady();
+    if (line.includes(': regular session')) marketOpen();
+  }
   if (!line.startsWith('#')) return;
   decided++;
   if (line.includes(' TRADED ')) tally.traded++;
@@ -146,8 +169,8 @@ createInterface({ input: client.stderr }).on('line', (line) => {
   say('client', dim(msg));
 });
 
-// 3. The demo publisher: one classification every ~interval ms, jittered.
-const next = createFeed(Number(args.seed));
+// 3. The demo publisher: the opening (DEMO_OPENING) then one classification every ~interval ms, jittered.
+const next = createFeed(Number(args.seed), undefined, [...DEMO_OPENING.pre, ...DEMO_OPENING.regular]);
 let published = 0;
 let timer;
 const publishOne = async () => {
@@ -169,11 +192,17 @@ const publishOne = async () => {
   } catch (e) {
     say('feed', `publish failed: ${e.message}`);
   }
+  if (stopping) return;
+  // The regular part of the opening goes out once the simulated market is open.
+  if (published === DEMO_OPENING.pre.length) await Promise.race([opened, stopped]);
   if (!stopping) timer = setTimeout(publishOne, interval * (0.5 + Math.random()));
 };
 
 let stopping;
+let onStopped;
+const stopped = new Promise((r) => (onStopped = r));
 async function stop(reason) {
+  onStopped();
   stopping ??= (async () => {
     clearTimeout(timer);
     say('demo', `stopping (${reason})`);
@@ -195,4 +224,6 @@ process.on('SIGTERM', () => void stop('SIGTERM'));
 void clientExit.then((code) => {
   if (!stopping) void stop(`client exited (${code})`);
 });
-void publishOne();
+void Promise.race([ready, stopped]).then(() => {
+  if (!stopping) void publishOne();
+});

@@ -305,6 +305,22 @@ export const PaperSchema = z.strictObject({
     .describe(
       'Fill at the exchange ticker when an exchange is configured and reachable; else at the signal price.',
     ),
+  market_clock: z
+    .strictObject({
+      start: z.iso
+        .datetime({ offset: true })
+        .describe(
+          "Offline us_equity paper only (demos, rehearsals): a simulated market clock reading this market time (ISO 8601 with an offset, e.g. 2026-11-23T09:29:00-05:00) when the client starts; market time = start + (now - client start) x speed. It decides the trading session only (pre-market, regular, after-hours, closed); signal age, cooldowns and daily limits stay on real time. Refused in live mode (the broker's clock decides), on crypto_spot and with hold_until_open.",
+        ),
+      speed: positive()
+        .max(100_000)
+        .default(1)
+        .describe('Market seconds per real second (30: the simulated market runs 30 times as fast).'),
+    })
+    .optional()
+    .describe(
+      "Offline us_equity paper only (demos, rehearsals): a simulated market clock, market time = start + (now - client start) x speed, used ONLY for the trading session (pre-market, regular, after-hours, closed). Signal age, cooldowns and daily limits stay on real time. Refused in live mode, where the broker's clock decides.",
+    ),
 });
 
 export const ConfigSchema = z
@@ -335,6 +351,17 @@ export const ConfigSchema = z
     // Cross-field rules, reported together with field errors.
     if (c.mode === 'live' && c.exchange.venue === 'crypto_spot' && !c.exchange.id) {
       ctx.addIssue({ code: 'custom', path: ['exchange', 'id'], message: 'live mode needs an exchange id' });
+    }
+    if (c.paper.market_clock) {
+      const why =
+        c.mode === 'live'
+          ? "a live client must use the broker's clock (remove paper.market_clock or use mode: paper)"
+          : c.exchange.venue !== 'us_equity'
+            ? 'only us_equity has trading sessions (exchange.venue: us_equity)'
+            : c.equities.session_policy === 'hold_until_open'
+              ? 'hold_until_open waits for the open in real time; use regular_only or extended with a market clock'
+              : undefined;
+      if (why) ctx.addIssue({ code: 'custom', path: ['paper', 'market_clock'], message: why });
     }
     const deny = new Set(c.filters.symbols_deny.map((s) => s.toUpperCase()));
     for (const s of c.filters.symbols_allow) {

@@ -16,6 +16,7 @@ import {
   type Session,
 } from './decide/index.js';
 import type { ExchangeAdapter } from './exchange/index.js';
+import { PaperAdapter } from './exchange/paper.js';
 import type { EquityVenue } from './exchange/equity-types.js';
 import type { Journal } from './journal/index.js';
 
@@ -135,12 +136,15 @@ export async function decideEquitySignal(
   const symbol = mapSymbol(signal.symbol, config.exchange);
   const positions = journal.positions();
   let snap: Snapshot;
+  // Offline paper may run a simulated market clock (paper.market_clock): it decides the session, nothing else.
+  let marketNow = now;
   try {
     if (isEquityVenue(exchange)) snap = await fromVenue(exchange, symbol, now, positions);
     else {
       const free = (await exchange.balances()).free[exchange.quote] ?? 0;
+      if (exchange instanceof PaperAdapter) marketNow = exchange.marketNow(now);
       snap = {
-        calendar: builtinCalendar(now - 86_400_000, 9),
+        calendar: builtinCalendar(marketNow - 86_400_000, 9),
         clock: undefined,
         market: exchange.market(symbol),
         account: { buyingPower: free, equity: free + exposure(positions) },
@@ -174,7 +178,7 @@ export async function decideEquitySignal(
     signal,
     now,
     market: snap.market,
-    session: sessionAt(now, snap.calendar, snap.clock),
+    session: sessionAt(marketNow, snap.calendar, snap.clock),
     last,
     quote: snap.quote,
     account: snap.account,

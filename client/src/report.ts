@@ -1,5 +1,5 @@
 import type { Signal } from '@catalyst-signal/shared';
-import { reasonLabel } from './decide/index.js';
+import { reasonLabel, type OrderParams } from './decide/index.js';
 import type { IntentRow } from './journal/index.js';
 import type { Outcome } from './pipeline.js';
 
@@ -8,6 +8,8 @@ import type { Outcome } from './pipeline.js';
  *   #41  MRNA  fda long 0.91      TRADED   buy 0.6067 MRNA/USDT @ 41.2 = 25.00 USDT  filled (paper)
  *   #42  TSLA  analyst short 0.55 skipped  low confidence: 0.55 < 0.6
  *   #43  KLTO  offering avoid 0.71 skipped  action avoid: not an entry (avoid windows come in a later release)
+ * US equity orders also say how they go out (equityOrderKind):
+ *   #44  TLMD  fda long 0.88       TRADED   buy 2 TLMD limit 7.97 ext-hours DAY, protect at open @ 7.97 = 15.94 USD  filled (paper)
  */
 export function formatOutcome(signal: Signal, o: Outcome, paper: boolean, quote?: string): string {
   // What the signal asks for: the side of an entry (v1 and v2 alike), else its action (info, avoid, exit).
@@ -21,9 +23,33 @@ export function formatOutcome(signal: Signal, o: Outcome, paper: boolean, quote?
   const orders = o.intents.map((i) => {
     const price = i.avg_price ?? i.price ?? i.ref_price;
     const value = (i.filled || i.amount) * price;
-    return `${i.side} ${fmt(i.amount)} ${i.market} @ ${fmt(price)} = ${value.toFixed(2)} ${i.market.split('/')[1] ?? quote ?? ''}  ${orderState(i)}`;
+    const kind = i.order_params ? ` ${equityOrderKind(i)}` : '';
+    return `${i.side} ${fmt(i.amount)} ${i.market}${kind} @ ${fmt(price)} = ${value.toFixed(2)} ${i.market.split('/')[1] ?? quote ?? ''}  ${orderState(i)}`;
   });
   return `${head} TRADED   ${orders.join('; ')}${paper ? ' (paper)' : ''}`;
+}
+
+/**
+ * How a US equity order goes out, in words: its type and limit, the session (ext-hours), the time in force and a
+ * bracket's legs, e.g. "limit 7.97 ext-hours DAY, protect at open" or "market bracket tp 8.85 sl 7.5 DAY".
+ */
+export function equityOrderKind(i: Pick<IntentRow, 'type' | 'price' | 'order_params'>): string {
+  let p: Partial<OrderParams>;
+  try {
+    p = JSON.parse(i.order_params ?? '{}') as Partial<OrderParams>;
+  } catch {
+    return i.type;
+  }
+  const words = [i.type === 'limit' && i.price !== null ? `limit ${fmt(i.price)}` : i.type];
+  if (p.orderClass === 'bracket')
+    words.push(`bracket tp ${fmt(p.takeProfit ?? NaN)} sl ${fmt(p.stopLoss ?? NaN)}`);
+  if (p.extendedHours) words.push('ext-hours');
+  if (p.timeInForce) words.push(p.timeInForce.toUpperCase());
+  const extra = [
+    p.protectAtOpen ? 'protect at open' : undefined,
+    p.cancelProtectiveFirst ? 'after cancelling its protective orders' : undefined,
+  ].filter(Boolean);
+  return `${words.join(' ')}${extra.length ? `, ${extra.join(', ')}` : ''}`;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ClassificationSchema, effectiveAction } from '@catalyst-signal/shared';
-import { DEMO_INSTRUMENTS, createFeed } from '../src/demo/feed.js';
+import { DEMO_INSTRUMENTS, DEMO_OPENING, createFeed } from '../src/demo/feed.js';
 
 // The demo feed looks like Catalyst-Bot (docs/signal-v2.md): US small caps at $0.10-$10, mostly info
 // alerts, a minority of actions, each action shaped as Catalyst-Bot shapes it.
@@ -52,5 +52,18 @@ describe('demo feed', () => {
       expect(count[a]! / items.length, a).toBeGreaterThan(0.03);
       expect(count[a]! / items.length, a).toBeLessThan(0.25);
     }
+  });
+
+  it('emits the scripted opening first, in order, then its random mix', () => {
+    const script = [...DEMO_OPENING.pre, ...DEMO_OPENING.regular];
+    const next = createFeed(7, () => new Date('2026-11-23T14:30:00Z'), script);
+    const items = Array.from({ length: script.length + 20 }, () => ClassificationSchema.parse(next()));
+    expect(items.slice(0, script.length).map((c) => [c.symbol, effectiveAction(c)])).toEqual(
+      script.map((s) => [s.symbol, s.kind]),
+    );
+    expect(new Set(items.slice(script.length).map((c) => c.symbol)).size).toBeGreaterThan(3);
+    expect(() => createFeed(1, undefined, [{ symbol: 'NOPE', kind: 'enter' }])).toThrow(
+      /unknown demo symbol/,
+    );
   });
 });

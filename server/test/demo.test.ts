@@ -5,21 +5,52 @@ import { describe, expect, it } from 'vitest';
 const DEMO = fileURLToPath(new URL('../../scripts/demo.mjs', import.meta.url));
 
 describe('npm run demo', () => {
-  it('runs server, feed and paper client offline, shows each decision, and stops cleanly', async () => {
-    const child = spawn(process.execPath, [DEMO, '--count', '6', '--interval', '30', '--seed', '7'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  it('runs server, feed and a US-stock paper client offline on a simulated market clock, and stops cleanly', async () => {
+    // --open-after: 3 s of simulated pre-market (a margin for a loaded machine to decide the 3 pre-market
+    // signals); the regular part of the opening is published when the client reports the open (an event).
+    const child = spawn(
+      process.execPath,
+      [DEMO, '--count', '7', '--interval', '30', '--seed', '7', '--open-after', '3000'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     const code = await new Promise<number | null>((r) => child.on('exit', r));
     expect(code, out).toBe(0);
-    const decisions = out.split('\n').filter((l) => /^client │ #\d+/.test(l));
-    // It stops after 6; one more may be decided while the client finishes its in-flight signal.
-    expect(decisions.length).toBeGreaterThanOrEqual(6);
+    const lines = out.split('\n');
+    const decisions = lines.filter((l) => /^client │ #\d+/.test(l));
+    // It stops after 7; one more may be decided while the client finishes its in-flight signal.
+    expect(decisions.length).toBeGreaterThanOrEqual(7);
     for (const l of decisions) expect(l).toMatch(/ (TRADED|skipped|REJECTED) /);
     expect(out).toMatch(/feed {3}│ #1 /);
     expect(out).toContain(`client decided ${decisions.length}: `);
     expect(out).toMatch(/\d+ traded, \d+ skipped, 0 rejected; client exit 0/);
+
+    // The opening, in order: simulated pre-market, an extended-hours limit entry, an avoid, the entry it blocks,
+    // the open, a bracket entry, the exit selling exactly the pre-market position.
+    const at = (re: RegExp) => {
+      const i = lines.findIndex((l) => re.test(l));
+      expect(i, `${re} in\n${out}`).toBeGreaterThanOrEqual(0);
+      return i;
+    };
+    const pre = at(/^client │ market clock \w{3} \d{4}-\d\d-\d\d 09:29:00 ET: pre-market \(simulated, 20x/);
+    const ext = at(
+      /^client │ #1 +TLMD +fda long .* TRADED {3}buy (\d+) TLMD limit [\d.]+ ext-hours DAY, protect at open @/,
+    );
+    const avoid = at(
+      /^client │ #2 +KLTO +offering avoid .* skipped {2}avoid signal: entries in KLTO blocked until/,
+    );
+    const blocked = at(/^client │ #3 +KLTO +fda long .* skipped {2}avoid: /);
+    const open = at(/^client │ market clock \w{3} \d{4}-\d\d-\d\d 09:30:00 ET: regular session$/);
+    const bracket = at(
+      /^client │ #4 +NVRX +fda long .* TRADED {3}buy \d+ NVRX market bracket tp [\d.]+ sl [\d.]+ DAY @/,
+    );
+    const exit = at(/^client │ #5 +TLMD +going_concern exit .* TRADED {3}sell (\d+) TLMD market DAY/);
+    expect([pre, ext, avoid, blocked, open, bracket, exit]).toEqual(
+      [pre, ext, avoid, blocked, open, bracket, exit].sort((a, b) => a - b),
+    );
+    const bought = /buy (\d+) TLMD/.exec(lines[ext]!)![1];
+    expect(/sell (\d+) TLMD/.exec(lines[exit]!)![1]).toBe(bought);
   });
 });

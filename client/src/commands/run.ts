@@ -1,8 +1,9 @@
 import { Connection, FatalStreamError } from '../connection.js';
 import { reportConnection } from '../connection-report.js';
 import type { Context } from '../context.js';
-import { createExchange } from '../exchange/index.js';
+import { createExchange, PaperAdapter } from '../exchange/index.js';
 import { AccountNotTradable, assertVenueTradable } from '../exchange/account-guard.js';
+import { reportMarketClock } from '../market-clock-report.js';
 import { Executor } from '../executor.js';
 import { exchangeKeyEnvs } from '../config.js';
 import { Journal } from '../journal/index.js';
@@ -95,6 +96,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     if (rec.checked) log.info(rec, 'reconciled unfinished orders');
 
     const now = Date.now;
+    const ex0 = exchange;
     const deps = { config, journal, exchange, executor, log, now };
     // us_equity: held signals decided again and protection placed once the regular session is open.
     const atOpen = new AtOpen(deps, opts.report);
@@ -115,6 +117,11 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       },
     });
     connection.on('heartbeat', lookAtOpen);
+    const clock = config.paper.market_clock;
+    const clockLines =
+      clock && opts.status && ex0 instanceof PaperAdapter
+        ? reportMarketClock(clock, ex0.clockOrigin, now, opts.status)
+        : undefined;
     if (opts.status)
       reportConnection(connection, streamUrl(config.server.url), () => journal.cursor().seq, opts.status);
     // Limit orders and unresolved sends get a periodic second look.
@@ -133,6 +140,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       (closing ??= (async () => {
         log.info({ reason }, 'stopping');
         clearInterval(reconcileTimer);
+        clockLines?.stop();
         await connection.stop();
         await ex.close().catch(() => undefined);
         journal.close();

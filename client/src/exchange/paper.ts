@@ -1,5 +1,5 @@
 import type { Config, VenueKind } from '../config.js';
-import type { MarketInfo } from '../decide/index.js';
+import { marketTime, type MarketInfo } from '../decide/index.js';
 import type { Journal } from '../journal/index.js';
 import { defaultMarket } from './markets.js';
 import {
@@ -27,6 +27,8 @@ export class PaperAdapter implements ExchangeAdapter {
     private readonly config: Config,
     /** Public market data (no keys), or undefined for fully offline paper trading. */
     private readonly source?: ExchangeAdapter | undefined,
+    /** Real time (ms) at which the simulated market clock (paper.market_clock) reads its `start`. */
+    readonly clockOrigin: number = Date.now(),
   ) {
     this.venue = config.exchange.venue;
     this.quote = config.exchange.quote.toUpperCase();
@@ -50,6 +52,15 @@ export class PaperAdapter implements ExchangeAdapter {
         error: `markets unavailable (${(e as Error).message}): default market rules`,
       };
     }
+  }
+
+  /**
+   * The simulated broker's clock: market time at real time `now` (paper.market_clock), or `now` itself. Only the
+   * trading session is computed from it.
+   */
+  marketNow(now: number): number {
+    const clock = this.config.paper.market_clock;
+    return clock && this.venue === 'us_equity' ? marketTime(clock, this.clockOrigin, now) : now;
   }
 
   market(symbol: string): MarketInfo | undefined {

@@ -37,7 +37,7 @@ export const DEMO_INSTRUMENTS: readonly Instrument[] = [
 const MIN_PRICE = 0.1;
 const MAX_PRICE = 10;
 
-type Kind = 'enter' | 'avoid' | 'exit' | 'info';
+export type Kind = 'enter' | 'avoid' | 'exit' | 'info';
 
 interface Template {
   catalyst: string;
@@ -190,8 +190,42 @@ export function rng(seed: number): () => number {
 const roundPrice = (p: number) => (p >= 1 ? Math.round(p * 100) / 100 : Math.round(p * 10_000) / 10_000);
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
-export function createFeed(seed = 1, now: () => Date = () => new Date()): () => ClassificationInput {
+/** One scripted alert: this symbol, this kind (the first fitting template of the kind). */
+export interface ScriptStep {
+  symbol: string;
+  kind: Kind;
+}
+
+/**
+ * The demo's opening, so every run shows the US equity rules within its first signals (docs/client.md):
+ * in pre-market an entry (an extended-hours limit order), an avoid and an entry it blocks; after the open an
+ * entry (a bracket) and an exit selling the pre-market position.
+ */
+export const DEMO_OPENING: { pre: readonly ScriptStep[]; regular: readonly ScriptStep[] } = {
+  pre: [
+    { symbol: 'TLMD', kind: 'enter' },
+    { symbol: 'KLTO', kind: 'avoid' },
+    { symbol: 'KLTO', kind: 'enter' },
+  ],
+  regular: [
+    { symbol: 'NVRX', kind: 'enter' },
+    { symbol: 'TLMD', kind: 'exit' },
+  ],
+};
+
+/**
+ * A deterministic stream for a seed (and clock): first the `script` steps in order, then random alerts in
+ * Catalyst-Bot's mix.
+ */
+export function createFeed(
+  seed = 1,
+  now: () => Date = () => new Date(),
+  script: readonly ScriptStep[] = [],
+): () => ClassificationInput {
   const rand = rng(seed);
+  const bySymbol = new Map(DEMO_INSTRUMENTS.map((i) => [i.symbol, i]));
+  for (const step of script)
+    if (!bySymbol.has(step.symbol)) throw new Error(`unknown demo symbol ${step.symbol}`);
   const prices = new Map(DEMO_INSTRUMENTS.map((i) => [i.symbol, i.price]));
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const between = ([lo, hi]: [number, number]) => lo + (hi - lo) * rand();
@@ -202,9 +236,11 @@ export function createFeed(seed = 1, now: () => Date = () => new Date()): () => 
   };
   let n = 0;
   return () => {
-    const inst = pick(DEMO_INSTRUMENTS);
-    const kind = kindOf();
-    const t = pick(TEMPLATES[kind].filter((x) => !x.biotech || inst.biotech));
+    const step = script[n];
+    const inst = step ? bySymbol.get(step.symbol)! : pick(DEMO_INSTRUMENTS);
+    const kind = step?.kind ?? kindOf();
+    const fitting = TEMPLATES[kind].filter((x) => !x.biotech || inst.biotech);
+    const t = step ? fitting[0]! : pick(fitting);
     // A random walk of a few percent, kept inside Catalyst-Bot's price band.
     const walked = prices.get(inst.symbol)! * (1 + (rand() - 0.5) * 0.06);
     const price = roundPrice(Math.min(MAX_PRICE, Math.max(MIN_PRICE, walked)));
