@@ -373,6 +373,16 @@ export const ConfigSchema = z
         });
       }
     }
+    if (c.exchange.venue === 'us_equity' && c.execution.protective_orders !== 'off') {
+      // Equities protect through brackets and the open's OCO pair; a second, spot-style protective sell of the
+      // same shares would be an extra order (and Alpaca holds the shares for the first one).
+      ctx.addIssue({
+        code: 'custom',
+        path: ['execution', 'protective_orders'],
+        message:
+          'crypto spot only: us_equity protects with brackets and an OCO pair at the open (set it to off)',
+      });
+    }
     if (c.equities.max_price < c.equities.min_price) {
       ctx.addIssue({ code: 'custom', path: ['equities', 'max_price'], message: 'smaller than min_price' });
     }

@@ -84,3 +84,15 @@ describe('config', () => {
     }
   });
 });
+
+describe('config: one protection mechanism per venue', () => {
+  it('refuses the spot-style protective sell on us_equity (brackets and the OCO at the open protect there)', () => {
+    expect(() =>
+      parseConfig({ exchange: { venue: 'us_equity' }, execution: { protective_orders: 'stop_loss' } }),
+    ).toThrow(/execution\.protective_orders/);
+    expect(parseConfig({ exchange: { venue: 'us_equity' } }).execution.protective_orders).toBe('off');
+    expect(parseConfig({ execution: { protective_orders: 'stop_loss' } }).execution.protective_orders).toBe(
+      'stop_loss',
+    );
+  });
+});
