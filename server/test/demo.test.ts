@@ -6,11 +6,11 @@ const DEMO = fileURLToPath(new URL('../../scripts/demo.mjs', import.meta.url));
 
 describe('npm run demo', () => {
   it('runs server, feed and a US-stock paper client offline on a simulated market clock, and stops cleanly', async () => {
-    // --open-after: 3 s of simulated pre-market (a margin for a loaded machine to decide the 3 pre-market
+    // --open-after: 10 s of simulated pre-market (a wide margin for a loaded machine to decide the 3 pre-market
     // signals); the regular part of the opening is published when the client reports the open (an event).
     const child = spawn(
       process.execPath,
-      [DEMO, '--count', '7', '--interval', '30', '--seed', '7', '--open-after', '3000'],
+      [DEMO, '--count', '7', '--interval', '30', '--seed', '7', '--open-after', '10000'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
@@ -34,7 +34,7 @@ describe('npm run demo', () => {
       expect(i, `${re} in\n${out}`).toBeGreaterThanOrEqual(0);
       return i;
     };
-    const pre = at(/^client │ market clock \w{3} \d{4}-\d\d-\d\d 09:29:00 ET: pre-market \(simulated, 20x/);
+    const pre = at(/^client │ market clock \w{3} \d{4}-\d\d-\d\d 09:29:00 ET: pre-market \(simulated, 6x/);
     const ext = at(
       /^client │ #1 +TLMD +fda long .* TRADED {3}buy (\d+) TLMD limit [\d.]+ ext-hours DAY, protect at open @/,
     );
