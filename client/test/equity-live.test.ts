@@ -101,6 +101,24 @@ describe('us_equity live (Alpaca emulator)', () => {
     for (const l of legs) expect(l.status).toBe('canceled');
   });
 
+  it('info, avoid and a paused entry are decided without reading the broker (its reads are paced)', async () => {
+    const d = await setup();
+    const before = emu.requests.length;
+    expect(
+      (await processSignal(d, sig({ action: 'info', direction: 'neutral' }), ok, emu.now())).decision.reason,
+    ).toBe('skipped:action_info');
+    expect((await processSignal(d, sig({ action: 'avoid' }), ok, emu.now())).decision.reason).toBe(
+      'skipped:avoid_signal',
+    );
+    journal.setKillSwitch('test');
+    expect((await processSignal(d, sig(), ok, emu.now())).decision.reason).toBe('skipped:kill_switch');
+    expect(emu.requests.slice(before).map((r) => r.path)).toEqual([]);
+    // An entry does read the broker (calendar, clock, asset, account, quote, positions).
+    journal.setKillSwitch(undefined);
+    await processSignal(d, sig(), ok, emu.now());
+    expect(emu.requests.length).toBeGreaterThan(before);
+  });
+
   it('pre-market: extended policy sends a DAY limit with extended_hours; regular_only skips with a reason', async () => {
     emu.setClock('2026-11-23T08:00');
     const strict = await setup();

@@ -11,6 +11,7 @@ export { floorToStep, ceilToStep, roundToStep, targetQuote } from './sizing.js';
 export { exposure, utcDay } from './risk.js';
 export {
   decideEquity,
+  decideEquityEarly,
   type EquityDecideConfig,
   type EquityInput,
   type EquityState,
