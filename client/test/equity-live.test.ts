@@ -117,6 +117,10 @@ describe('us_equity live (Alpaca emulator)', () => {
     journal.setKillSwitch(undefined);
     await processSignal(d, sig(), ok, emu.now());
     expect(emu.requests.length).toBeGreaterThan(before);
+    // A second entry reads everything again but the calendar (cached for an hour).
+    await processSignal(d, sig({ symbol: 'MSFT' }), ok, emu.now());
+    const calendarReads = emu.requests.slice(before).filter((r) => r.path === '/v2/calendar');
+    expect(calendarReads).toHaveLength(1);
   });
 
   it('pre-market: extended policy sends a DAY limit with extended_hours; regular_only skips with a reason', async () => {

@@ -49,10 +49,13 @@ const MAX_CLIENT_ID = 128;
 /** "AAPL/USD" or "AAPL" -> "AAPL". */
 export const equityId = (market: string) => market.split('/')[0]!.toUpperCase();
 
+const CALENDAR_TTL_MS = 3_600_000;
+
 export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
   readonly kind = 'live' as const;
   readonly quote = 'USD';
   private markets = new Map<string, MarketInfo>();
+  private readonly calendarCache = new Map<string, { at: number; days: CalendarDay[] }>();
   private readonly ownPrefix: string;
   private readonly settleMs: number;
 
@@ -254,8 +257,18 @@ export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
     return parseClock(await this.api('traderPrivateGetV2Clock'));
   }
 
+  /**
+   * The exchange calendar changes a few times a year, and every equity decision asks for it: an hour's cache
+   * saves one paced request (333 ms) per decision. The clock (is the session open now) is never cached.
+   */
   async calendar(start: string, end: string): Promise<CalendarDay[]> {
-    return (await this.api<Json[]>('traderPrivateGetV2Calendar', { start, end })).map(parseCalendarDay);
+    const key = `${start}|${end}`;
+    const hit = this.calendarCache.get(key);
+    if (hit && Date.now() - hit.at < CALENDAR_TTL_MS) return hit.days;
+    const days = (await this.api<Json[]>('traderPrivateGetV2Calendar', { start, end })).map(parseCalendarDay);
+    if (this.calendarCache.size >= 16) this.calendarCache.clear();
+    this.calendarCache.set(key, { at: Date.now(), days });
+    return days;
   }
 
   async latestQuote(symbol: string): Promise<Quote | undefined> {
