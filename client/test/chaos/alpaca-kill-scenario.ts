@@ -326,6 +326,13 @@ function ledgerMismatch(i: IntentRow, o: EmuOrder): string | undefined {
       return `bracket intent, broker order_class "${o.order_class}" with ${o.legs.length} legs`;
     if (Math.abs(tp.limit_price! - p.takeProfit!) > 0.01 || Math.abs(sl.stop_price! - p.stopLoss!) > 0.01)
       return `legs tp ${tp.limit_price}/sl ${sl.stop_price} vs intent ${p.takeProfit}/${p.stopLoss}`;
+  } else if (p?.orderClass === 'oco') {
+    // Protection placed at the open: the parent is the take-profit limit, its one leg the stop.
+    const sl = o.legs.find((l) => l.leg === 'stop_loss');
+    if (o.order_class !== 'oco' || o.legs.length !== 1 || !sl)
+      return `oco intent, broker order_class "${o.order_class}" with ${o.legs.length} legs`;
+    if (Math.abs(o.limit_price! - p.takeProfit!) > 0.01 || Math.abs(sl.stop_price! - p.stopLoss!) > 0.01)
+      return `oco tp ${o.limit_price}/sl ${sl.stop_price} vs intent ${p.takeProfit}/${p.stopLoss}`;
   } else if (o.legs.length > 0) return `simple intent, broker order has ${o.legs.length} legs`;
   return undefined;
 }
