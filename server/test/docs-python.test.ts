@@ -72,6 +72,8 @@ describe('Python code samples in README.md and docs/*.md run as written', () => 
 
   for (const b of BLOCKS) {
     if (b.skip) {
+      // A fragment marked `<!-- docs-test: skip REASON -->` (e.g. the lines that go into Catalyst-Bot's own
+      // alerts.py): listed with its reason, and the test above requires the reason to be there.
       it.skip(`${b.where} (docs-test: skip ${b.skip})`, () => undefined);
       continue;
     }
