@@ -114,6 +114,7 @@ export const CaughtUpFrameSchema = z.object({
   type: z.literal(ServerFrame.caughtUp),
   seq,
 });
+export type CaughtUpFrame = z.infer<typeof CaughtUpFrameSchema>;
 
 export const HeartbeatFrameSchema = z.object({
   type: z.literal(ServerFrame.heartbeat),
@@ -127,6 +128,7 @@ export const PongFrameSchema = z.object({
   id: z.union([z.string(), z.number()]).optional(),
   time: z.number(),
 });
+export type PongFrame = z.infer<typeof PongFrameSchema>;
 
 export const ErrorFrameSchema = z.object({
   type: z.literal(ServerFrame.error),
@@ -148,11 +150,16 @@ export const ServerFrameSchema = z.discriminatedUnion('type', [
 export type ServerFrameMessage = z.infer<typeof ServerFrameSchema>;
 
 /** Deepest frame parseFrame accepts: frame > signal > an unknown field (UNKNOWN_FIELD_MAX_DEPTH) or meta. */
-const MAX_FRAME_DEPTH = 2 + UNKNOWN_FIELD_MAX_DEPTH;
+export const MAX_FRAME_DEPTH = 2 + UNKNOWN_FIELD_MAX_DEPTH;
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
-function parseWith<T>(schema: z.ZodType<T>, text: string): ParseResult<T> {
+/** Parse JSON text with a schema, refusing nesting deeper than maxDepth first. Never throws. */
+export function parseWith<T>(
+  schema: z.ZodType<T>,
+  text: string,
+  maxDepth: number = MAX_FRAME_DEPTH,
+): ParseResult<T> {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -161,8 +168,7 @@ function parseWith<T>(schema: z.ZodType<T>, text: string): ParseResult<T> {
   }
   // Deeper than any valid frame (signal > meta > META_LIMITS.maxDepth): refused before zod, whose z.json()
   // recurses and would throw a RangeError on hostile nesting instead of answering.
-  if (jsonDeeperThan(raw, MAX_FRAME_DEPTH))
-    return { ok: false, error: `nested deeper than ${MAX_FRAME_DEPTH}` };
+  if (jsonDeeperThan(raw, maxDepth)) return { ok: false, error: `nested deeper than ${maxDepth}` };
   const r = schema.safeParse(raw);
   if (!r.success) return { ok: false, error: z.prettifyError(r.error) };
   return { ok: true, value: r.data };

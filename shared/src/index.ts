@@ -4,3 +4,4 @@ export * from './canonical.js';
 export * from './signal.js';
 export * from './frames.js';
 export * from './rest.js';
+export * from './stream/index.js';

@@ -1,0 +1,5 @@
+export * from './backoff.js';
+export * from './codec.js';
+export * from './core.js';
+export * from './emitter.js';
+export * from './socket.js';
