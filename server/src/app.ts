@@ -6,9 +6,9 @@ import uWS from 'uWebSockets.js';
 import { Authenticator } from './auth/authenticator.js';
 import { createJwtVerifier } from './auth/jwt.js';
 import type { Config } from './config.js';
-import { Ingestor } from './ingest.js';
 import { registerRoutes } from './http/routes.js';
 import { createLimits } from './limits.js';
+import type { SignalLogDriver, SignalLogReader } from './log/types.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createSigner, loadOrCreateSigningKey, type Signer } from './signing.js';
@@ -16,10 +16,10 @@ import { startCheckpointer } from './store/checkpointer.js';
 import { DB_FILE, dbSizeBytes, openDb, type Db } from './store/db.js';
 import { KeyStore } from './store/keys.js';
 import { lockDataDir, type DataDirLock } from './store/lock.js';
-import { SignalStore } from './store/signals.js';
+import { SqliteLog } from './store/sqlite-log.js';
 import { Stream } from './ws/stream.js';
 
-export interface Server {
+export interface Server<D extends SignalLogDriver = SignalLogDriver> {
   port: number;
   /** http://host:port */
   url: string;
@@ -28,15 +28,38 @@ export interface Server {
   epoch: string;
   transport: string;
   signer: Signer;
-  store: SignalStore;
+  /** The signal log this server was assembled from (SqliteLog unless a driver was passed in). */
+  driver: D;
   keys: KeyStore;
   auth: Authenticator;
   metrics: Metrics;
-  ingestor: Ingestor;
-  stream: Stream;
+  /** The WebSocket edge and fan-out; only a node with a log reader has one. */
+  stream: D extends { reader: SignalLogReader } ? Stream : Stream | undefined;
   /** Stop accepting, close sockets with 1001, finish in-flight commits, close the database. Safe to call twice. */
   close(): Promise<void>;
 }
+
+/** What a log driver is built from. The data directory's database is open either way (API keys live there). */
+export interface LogContext {
+  config: Config;
+  db: Db;
+  signer: Signer;
+  metrics: Metrics;
+  log: Logger;
+}
+
+/** Builds the server's signal log once the data directory, signer and metrics exist. */
+export type LogDriverFactory<D extends SignalLogDriver> = (ctx: LogContext) => D | Promise<D>;
+
+/** The default: the single-node log in the data directory's SQLite file. */
+export const sqliteLog: LogDriverFactory<SqliteLog> = (ctx) =>
+  new SqliteLog(ctx.db, {
+    sign: (u) => ctx.signer.sign(u),
+    metrics: ctx.metrics,
+    groupCommitMax: ctx.config.group_commit_max,
+    onPublishError: (err) =>
+      ctx.log.error({ err }, 'fan-out failed after commit; subscribers will resume from the log'),
+  });
 
 /** Which uWS build is running: the native addon, or the trufflesuite package's pure-JS fallback. */
 export function uwsTransport(): string {
@@ -49,15 +72,6 @@ export function uwsTransport(): string {
   );
   const fallback = /^(true|1)$/i.test(process.env.UWS_USE_FALLBACK ?? '') || !existsSync(binary);
   return fallback ? 'uws-js-fallback' : `uws-native (abi ${process.versions.modules})`;
-}
-
-function writable(db: Db): boolean {
-  try {
-    db.prepare(`UPDATE meta SET value = value WHERE key = 'epoch'`).run();
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Another process (or app) listens on the port: we listen exclusively rather than share it. */
@@ -89,20 +103,32 @@ function listenExclusive(app: uWS.TemplatedApp, host: string, port: number): Pro
   );
 }
 
-export interface StartOptions {
+export interface StartOptions<D extends SignalLogDriver = SqliteLog> {
   /** The data directory's lock, already held by the caller (serve takes it before its first-start work). */
   lock?: DataDirLock;
+  /** The signal log to assemble the server from; the SQLite log in the data directory by default. */
+  driver?: LogDriverFactory<D>;
 }
 
 /** Wire everything and listen. Flat on purpose: this is the one place that knows all the parts. */
+export function startServer(
+  config: Config,
+  log?: Logger,
+  opts?: StartOptions<SqliteLog>,
+): Promise<Server<SqliteLog>>;
+export function startServer<D extends SignalLogDriver>(
+  config: Config,
+  log: Logger | undefined,
+  opts: StartOptions<D> & { driver: LogDriverFactory<D> },
+): Promise<Server<D>>;
 export async function startServer(
   config: Config,
   log: Logger = createLogger(config.log_level),
-  opts: StartOptions = {},
+  opts: StartOptions<SignalLogDriver> = {},
 ): Promise<Server> {
   const lock = opts.lock ?? lockServedDir(config.data_dir);
   try {
-    return await start(config, log, lock);
+    return await start(config, log, lock, opts.driver ?? sqliteLog);
   } catch (err) {
     lock.release();
     throw err;
@@ -115,106 +141,111 @@ export function lockServedDir(dataDir: string): DataDirLock {
   return lockDataDir(dataDir);
 }
 
-async function start(config: Config, log: Logger, lock: DataDirLock): Promise<Server> {
+async function start(
+  config: Config,
+  log: Logger,
+  lock: DataDirLock,
+  makeDriver: LogDriverFactory<SignalLogDriver>,
+): Promise<Server> {
   const db = openDb(config.data_dir, {
     sync: config.sync,
     busyTimeoutMs: config.busy_timeout_ms,
     externalCheckpoints: true,
   });
   const checkpointer = startCheckpointer(path.join(config.data_dir, DB_FILE));
-  const store = new SignalStore(db);
-  const keys = new KeyStore(db);
-  const signer = await createSigner(loadOrCreateSigningKey(config.data_dir).key);
-  const jwt = config.jwt ? await createJwtVerifier(config.jwt) : undefined;
-  const auth = new Authenticator(keys, jwt);
-  const limits = createLimits(config);
-  const transport = uwsTransport();
-  const serverId = config.server_id ?? os.hostname();
-
-  const app = uWS.App();
-  let stream: Stream | undefined = undefined;
-  const metrics = createMetrics(
-    () => dbSizeBytes(config.data_dir),
-    () => stream?.connected ?? 0,
-  );
-  const ingestor = new Ingestor(
-    store,
-    (u) => signer.sign(u),
-    (fresh) => stream!.publish(fresh),
-    metrics,
-    config.group_commit_max,
-    (err) => log.error({ err }, 'fan-out failed after commit; subscribers will resume from the log'),
-  );
-  stream = new Stream(app, { config, store, auth, limits, metrics, log, serverId });
-  registerRoutes({
-    app,
-    auth,
-    limits,
-    metrics,
-    log,
-    config,
-    store,
-    keys,
-    ingestor,
-    signer,
-    transport,
-    ready: () => writable(db),
-  });
-
-  let listenSocket: uWS.us_listen_socket;
+  let driver: SignalLogDriver | undefined;
+  let stream: Stream | undefined;
   try {
-    listenSocket = await listenExclusive(app, config.host, config.port);
+    const keys = new KeyStore(db);
+    const signer = await createSigner(loadOrCreateSigningKey(config.data_dir).key);
+    const jwt = config.jwt ? await createJwtVerifier(config.jwt) : undefined;
+    const auth = new Authenticator(keys, jwt);
+    const limits = createLimits(config);
+    const transport = uwsTransport();
+    const serverId = config.server_id ?? os.hostname();
+
+    const app = uWS.App();
+    const metrics = createMetrics(
+      () => dbSizeBytes(config.data_dir),
+      () => stream?.connected ?? 0,
+    );
+    driver = await makeDriver({ config, db, signer, metrics, log });
+    const { reader, sequencer } = driver;
+    const position = reader ?? sequencer;
+    if (!position) throw new Error(`the ${driver.kind} log has neither a reader nor a sequencer`);
+    if (reader) {
+      stream = new Stream(app, { config, reader, auth, limits, metrics, log, serverId });
+      driver.attach(stream);
+    }
+    registerRoutes({
+      app,
+      auth,
+      limits,
+      metrics,
+      log,
+      config,
+      reader,
+      sequencer,
+      keys,
+      signer,
+      transport,
+      notReady: () => driver!.notReady(),
+    });
+
+    const listenSocket = await listenExclusive(app, config.host, config.port);
+    const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket);
+    const touch = setInterval(() => keys.touch(auth.drainUsed()), 10_000);
+    touch.unref();
+
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    log.info(
+      {
+        port,
+        host: config.host,
+        transport,
+        log: driver.kind,
+        epoch: position.epoch,
+        head_seq: position.head,
+        sync: config.sync,
+        signing_key: signer.fingerprint,
+      },
+      'listening',
+    );
+
+    const running = driver;
+    let closing: Promise<void> | undefined;
+    const close = () =>
+      (closing ??= (async () => {
+        uWS.us_listen_socket_close(listenSocket);
+        stream?.shutdown();
+        await running.close();
+        clearInterval(touch);
+        keys.touch(auth.drainUsed());
+        await checkpointer.stop();
+        db.close();
+        lock.release();
+        log.info('closed');
+      })());
+
+    return {
+      port,
+      url: `http://${host}:${port}`,
+      wsUrl: `ws://${host}:${port}`,
+      epoch: position.epoch,
+      transport,
+      signer,
+      driver,
+      keys,
+      auth,
+      metrics,
+      stream,
+      close,
+    };
   } catch (err) {
-    stream.shutdown();
+    stream?.shutdown();
+    await driver?.close();
     await checkpointer.stop();
     db.close();
     throw err;
   }
-  const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket);
-  const touch = setInterval(() => keys.touch(auth.drainUsed()), 10_000);
-  touch.unref();
-
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  log.info(
-    {
-      port,
-      host: config.host,
-      transport,
-      epoch: store.epoch,
-      head_seq: store.head,
-      sync: config.sync,
-      signing_key: signer.fingerprint,
-    },
-    'listening',
-  );
-
-  let closing: Promise<void> | undefined;
-  const close = () =>
-    (closing ??= (async () => {
-      uWS.us_listen_socket_close(listenSocket);
-      stream!.shutdown();
-      await ingestor.drained();
-      clearInterval(touch);
-      keys.touch(auth.drainUsed());
-      await checkpointer.stop();
-      db.close();
-      lock.release();
-      log.info('closed');
-    })());
-
-  return {
-    port,
-    url: `http://${host}:${port}`,
-    wsUrl: `ws://${host}:${port}`,
-    epoch: store.epoch,
-    transport,
-    signer,
-    store,
-    keys,
-    auth,
-    metrics,
-    ingestor,
-    stream,
-    close,
-  };
 }

@@ -22,7 +22,7 @@ describe('POST /v1/signals', () => {
     const again = await t.post({ ...c, headline: 'changed' });
     expect(again.status).toBe(200);
     expect(await again.json()).toMatchObject({ seq: first.seq, duplicate: true });
-    expect(t.server.store.head).toBe(2);
+    expect(t.server.driver.store.head).toBe(2);
   });
 
   it('accepts a batch, dedupes inside it, answers per item', async () => {
@@ -60,7 +60,7 @@ describe('POST /v1/signals', () => {
       paths.some((x: string) => x.startsWith('[1]') && /extra|^\[1\]$/.test(x)) ||
         p.errors.some((e: { message: string }) => /extra/.test(e.message)),
     ).toBe(true);
-    expect(t.server.store.head).toBe(0);
+    expect(t.server.driver.store.head).toBe(0);
   });
 
   it('answers 400 bad_json for a body that is not JSON', async () => {
@@ -94,7 +94,7 @@ describe('POST /v1/signals', () => {
     expect((await t.post(many)).status).toBe(413);
     const huge = 'z'.repeat(1024 * 1024 + 10);
     expect((await t.post(`["${huge}"]`)).status).toBe(413);
-    expect(t.server.store.head).toBe(0);
+    expect(t.server.driver.store.head).toBe(0);
   });
 
   it('accepts the Bearer scheme in any case (RFC 9110), refuses other schemes', async () => {

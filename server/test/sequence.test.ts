@@ -24,7 +24,7 @@ describe('sequencing', () => {
     expect(seqs.every((s, i) => s === i + 1)).toBe(true);
     // And the store agrees with what was acknowledged.
     for (const [source, seq] of [...seqBySource].filter((_, i) => i % 997 === 0)) {
-      expect(JSON.parse(t.server.store.getJson(seq)!).source_id).toBe(source);
+      expect(JSON.parse(t.server.driver.store.getJson(seq)!).source_id).toBe(source);
     }
     // Group commit did group: fewer transactions than signals.
     const metrics = await t.server.metrics.registry.getSingleMetricAsString(
@@ -56,7 +56,7 @@ describe('sequencing', () => {
     const b = await startTestServer({}, dir);
     const res = await (await b.post(classification())).json();
     expect(res.seq).toBe(11);
-    expect(b.server.store.firstSeq()).toBe(11);
+    expect(b.server.driver.store.firstSeq()).toBe(11);
   });
 
   it('prune keeps the head and the newest row', async () => {

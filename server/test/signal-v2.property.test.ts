@@ -117,7 +117,7 @@ const unknownFields = fc.dictionary(
   { minKeys: 1, maxKeys: 4 },
 );
 
-/** What the server does at ingest (store/signals.ts): add seq, epoch, ingested_at, then sign. */
+/** What the server does at ingest (log/sequence.ts): add seq, epoch, ingested_at, then sign. */
 function ingest(c: ClassificationInput, seq: number, extra: Record<string, unknown> = {}): string {
   const parsed = ClassificationSchema.parse(c);
   const unsigned = { ...parsed, ...extra, seq, epoch: 'e1', ingested_at: '2026-01-01T00:00:00.000Z' };

@@ -128,7 +128,7 @@ describe('signal v2 on the server', () => {
     // No action and no direction: a v1 signal without its direction.
     const { direction: _d, ...noDirection } = classification();
     expect((await t.post(noDirection)).status).toBe(400);
-    expect(t.server.store.head).toBe(0);
+    expect(t.server.driver.store.head).toBe(0);
   });
 
   it('subscription filters: actions (v1 by effective action), asset_classes, keywords (any of), min_sentiment', async () => {

@@ -85,7 +85,7 @@ describe('subscribe and resume (the recovery table)', () => {
   it('from a trimmed position: not recovered, nothing replayed', async () => {
     const t = await startTestServer();
     await seed(t, 10);
-    t.server.store.pruneBefore(Date.now() + 1000); // keeps only seq 10
+    t.server.driver.store.pruneBefore(Date.now() + 1000); // keeps only seq 10
     const { c, sub } = await subscribed(t, 3);
     expect(sub).toMatchObject({ recovered: false, reason: 'trimmed', first_seq: 10, head_seq: 10 });
     // The client decides: here it accepts the gap explicitly by resubscribing from first_seq - 1.
@@ -129,7 +129,7 @@ describe('subscribe and resume (the recovery table)', () => {
     await seed(t, 600);
     let published = 600;
     for (let round = 0; round < 30; round++) {
-      const from = Math.floor(Math.random() * t.server.store.head);
+      const from = Math.floor(Math.random() * t.server.driver.store.head);
       const { c } = await subscribed(t, from);
       // Publish concurrently with the replay, in several small batches.
       const pubs = Array.from({ length: 4 }, async (_, k) => {

@@ -18,22 +18,23 @@ import {
   unavailable,
   unsupportedMediaType,
 } from '../errors.js';
-import type { Ingestor } from '../ingest.js';
+import type { LogPosition, Sequencer, SignalLogReader } from '../log/types.js';
 import type { KeyStore } from '../store/keys.js';
-import type { SignalStore } from '../store/signals.js';
 import type { Signer } from '../signing.js';
 import { route as registerRoute, type Method, type RouteDeps } from './route.js';
 import { problemReply, send, type Reply } from './respond.js';
 
 export interface RoutesDeps extends RouteDeps {
   config: Config;
-  store: SignalStore;
+  /** GET /v1/signals and /v1/signals/:seq exist only with a reader (a node that holds the log). */
+  reader: SignalLogReader | undefined;
+  /** POST /v1/signals exists only with a sequencer (a node that takes ingest). */
+  sequencer: Sequencer | undefined;
   keys: KeyStore;
-  ingestor: Ingestor;
   signer: Signer;
   transport: string;
-  /** True while the database accepts writes (readyz). */
-  ready: () => boolean;
+  /** Why the node cannot take traffic now (readyz 503), or undefined. */
+  notReady: () => string | undefined;
 }
 
 const issuesOf = (error: z.ZodError, prefix = '') =>
@@ -87,6 +88,9 @@ const METHOD_NAME: Record<Method, string> = {
 /** The REST API: one table of routes. */
 export function registerRoutes(d: RoutesDeps): void {
   const c = d.config;
+  // healthz reports the log as this node serves it: the reader's view where there is one.
+  const position: LogPosition | undefined = d.reader ?? d.sequencer;
+  if (!position) throw new Error('a server needs a log reader, a sequencer, or both');
   // Methods each path answers, so every other method gets a 405 whose Allow header says what would work.
   const allowed = new Map<string, Set<Method>>();
   const route = (...args: Parameters<typeof registerRoute>) => {
@@ -101,79 +105,22 @@ export function registerRoutes(d: RoutesDeps): void {
     body: {
       status: 'ok',
       transport: d.transport,
-      epoch: d.store.epoch,
-      head_seq: d.store.head,
+      epoch: position.epoch,
+      head_seq: position.head,
       time: Date.now(),
     },
   }));
 
   route(d, 'get', PATHS.readyz, {}, () => {
-    if (!d.ready()) throw unavailable('database is not writable');
+    const why = d.notReady();
+    if (why) throw unavailable(why);
     return { status: 200, body: { status: 'ok' } };
   });
 
   route(d, 'get', PATHS.signingKeys, {}, () => ({ status: 200, body: d.signer.jwks }));
 
-  route(d, 'post', PATHS.signals, { scope: 'publish' }, async (ctx) => {
-    const { contentType, contentLength } = ctx.info;
-    if (!isJson(contentType)) throw unsupportedMediaType();
-    if (contentLength && Number(contentLength) > c.max_batch_body_bytes)
-      throw payloadTooLarge(c.max_batch_body_bytes);
-    const buf = await ctx.body(c.max_batch_body_bytes);
-    const raw = parseJson(buf);
-    if (nestedDeeperThan(raw, MAX_BODY_DEPTH))
-      throw badRequest(`nested deeper than ${MAX_BODY_DEPTH} levels`);
-    const batch = Array.isArray(raw);
-    if (!batch && buf.length > c.max_body_bytes) throw payloadTooLarge(c.max_body_bytes);
-    const list: unknown[] = batch ? raw : [raw];
-    if (list.length === 0) throw badRequest('empty batch');
-    if (list.length > c.max_batch)
-      throw new HttpError(413, ErrorCode.payloadTooLarge, `at most ${c.max_batch} classifications per batch`);
-    const items: Classification[] = [];
-    const errors: { path: string; message: string }[] = [];
-    list.forEach((item, i) => {
-      const r = ClassificationSchema.safeParse(item);
-      if (!r.success) return errors.push(...issuesOf(r.error, batch ? `[${i}].` : ''));
-      // A lone surrogate (`"\ud800"`) is valid JSON but not I-JSON: RFC 8785 cannot canonicalise it, so it
-      // could not be signed the way every verifier checks. Refused here, with its field, not at signing.
-      const bad = illFormedStringPath(r.data);
-      if (bad)
-        return errors.push({ path: (batch ? `[${i}].` : '') + bad, message: 'lone surrogate: not I-JSON' });
-      items.push(r.data);
-    });
-    if (errors.length) throw badRequest(`${errors.length} invalid field(s)`, errors);
-    const results = await d.ingestor.submit(items);
-    const anyNew = results.some((r) => !r.duplicate);
-    const epoch = d.store.epoch;
-    return batch
-      ? { status: anyNew ? 201 : 200, body: { epoch, results } }
-      : { status: anyNew ? 201 : 200, body: { ...results[0], epoch } };
-  });
-
-  route(d, 'get', PATHS.signals, { scope: 'read' }, (ctx) => {
-    const params: Record<string, string | string[]> = {};
-    for (const [k, v] of new URLSearchParams(ctx.info.query)) {
-      const prev = params[k];
-      params[k] = prev === undefined ? v : ([] as string[]).concat(prev, v);
-    }
-    const q = HistoryQuerySchema.safeParse(params);
-    if (!q.success) throw badRequest('invalid query', issuesOf(q.error));
-    const { bodies, lastSeq } = d.store.history(q.data);
-    const head = d.store.head;
-    const next = bodies.length < q.data.limit ? Math.max(head, q.data.after_seq) : lastSeq;
-    // Stored bodies are already JSON: splice them in rather than parse and re-serialise.
-    const raw = `{"signals":[${bodies.join(',')}],"next_after_seq":${next},"head_seq":${head},"epoch":${JSON.stringify(d.store.epoch)}}`;
-    return { status: 200, raw } satisfies Reply;
-  });
-
-  route(d, 'get', `${PATHS.signals}/:seq`, { scope: 'read', params: 1 }, (ctx) => {
-    const p = ctx.info.params[0] ?? '';
-    if (!/^\d{1,16}$/.test(p) || Number(p) < 1)
-      throw badRequest('seq must be a positive integer', [{ path: 'seq', message: 'a positive integer' }]);
-    const json = d.store.getJson(Number(p));
-    if (json === undefined) throw notFound(`no signal with seq ${p}`);
-    return { status: 200, raw: json };
-  });
+  if (d.sequencer) registerIngest(d, d.sequencer, route);
+  if (d.reader) registerHistory(d, d.reader, route);
 
   if (c.metrics !== 'off') {
     route(d, 'get', PATHS.metrics, { scope: c.metrics === 'admin' ? 'admin' : undefined }, async () => ({
@@ -228,4 +175,74 @@ function methodNotAllowed(allow: string): never {
       Allow: allow,
     },
   );
+}
+
+type Route = (...args: Parameters<typeof registerRoute>) => void;
+
+/** Ingest: validate every item, then hand the batch to the sequencer; 201 once it is acknowledged. */
+function registerIngest(d: RoutesDeps, sequencer: Sequencer, route: Route): void {
+  const c = d.config;
+  route(d, 'post', PATHS.signals, { scope: 'publish' }, async (ctx) => {
+    const { contentType, contentLength } = ctx.info;
+    if (!isJson(contentType)) throw unsupportedMediaType();
+    if (contentLength && Number(contentLength) > c.max_batch_body_bytes)
+      throw payloadTooLarge(c.max_batch_body_bytes);
+    const buf = await ctx.body(c.max_batch_body_bytes);
+    const raw = parseJson(buf);
+    if (nestedDeeperThan(raw, MAX_BODY_DEPTH))
+      throw badRequest(`nested deeper than ${MAX_BODY_DEPTH} levels`);
+    const batch = Array.isArray(raw);
+    if (!batch && buf.length > c.max_body_bytes) throw payloadTooLarge(c.max_body_bytes);
+    const list: unknown[] = batch ? raw : [raw];
+    if (list.length === 0) throw badRequest('empty batch');
+    if (list.length > c.max_batch)
+      throw new HttpError(413, ErrorCode.payloadTooLarge, `at most ${c.max_batch} classifications per batch`);
+    const items: Classification[] = [];
+    const errors: { path: string; message: string }[] = [];
+    list.forEach((item, i) => {
+      const r = ClassificationSchema.safeParse(item);
+      if (!r.success) return errors.push(...issuesOf(r.error, batch ? `[${i}].` : ''));
+      // A lone surrogate (`"\ud800"`) is valid JSON but not I-JSON: RFC 8785 cannot canonicalise it, so it
+      // could not be signed the way every verifier checks. Refused here, with its field, not at signing.
+      const bad = illFormedStringPath(r.data);
+      if (bad)
+        return errors.push({ path: (batch ? `[${i}].` : '') + bad, message: 'lone surrogate: not I-JSON' });
+      items.push(r.data);
+    });
+    if (errors.length) throw badRequest(`${errors.length} invalid field(s)`, errors);
+    const results = await sequencer.submit(items);
+    const anyNew = results.some((r) => !r.duplicate);
+    const epoch = sequencer.epoch;
+    return batch
+      ? { status: anyNew ? 201 : 200, body: { epoch, results } }
+      : { status: anyNew ? 201 : 200, body: { ...results[0], epoch } };
+  });
+}
+
+/** History: one page of stored signals, or one by seq, straight from the reader's stored JSON. */
+function registerHistory(d: RoutesDeps, reader: SignalLogReader, route: Route): void {
+  route(d, 'get', PATHS.signals, { scope: 'read' }, (ctx) => {
+    const params: Record<string, string | string[]> = {};
+    for (const [k, v] of new URLSearchParams(ctx.info.query)) {
+      const prev = params[k];
+      params[k] = prev === undefined ? v : ([] as string[]).concat(prev, v);
+    }
+    const q = HistoryQuerySchema.safeParse(params);
+    if (!q.success) throw badRequest('invalid query', issuesOf(q.error));
+    const { bodies, lastSeq } = reader.history(q.data);
+    const head = reader.head;
+    const next = bodies.length < q.data.limit ? Math.max(head, q.data.after_seq) : lastSeq;
+    // Stored bodies are already JSON: splice them in rather than parse and re-serialise.
+    const raw = `{"signals":[${bodies.join(',')}],"next_after_seq":${next},"head_seq":${head},"epoch":${JSON.stringify(reader.epoch)}}`;
+    return { status: 200, raw } satisfies Reply;
+  });
+
+  route(d, 'get', `${PATHS.signals}/:seq`, { scope: 'read', params: 1 }, (ctx) => {
+    const p = ctx.info.params[0] ?? '';
+    if (!/^\d{1,16}$/.test(p) || Number(p) < 1)
+      throw badRequest('seq must be a positive integer', [{ path: 'seq', message: 'a positive integer' }]);
+    const json = reader.getJson(Number(p));
+    if (json === undefined) throw notFound(`no signal with seq ${p}`);
+    return { status: 200, raw: json };
+  });
 }

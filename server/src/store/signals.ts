@@ -1,11 +1,6 @@
-import {
-  effectiveAction,
-  type Classification,
-  type HistoryQuery,
-  type Signal,
-  type SignalAction,
-} from '@catalyst-signal/shared';
+import { effectiveAction, type HistoryQuery } from '@catalyst-signal/shared';
 import type { Statement } from 'better-sqlite3';
+import type { FilterableRow, HistoryPage, SignalLogReader, StoredSignal } from '../log/types.js';
 import type { Db } from './db.js';
 import { getMeta } from './db.js';
 
@@ -24,52 +19,26 @@ const SQL = {
   pruneBefore: `DELETE FROM signals WHERE ingested_ms < ? AND seq < ?`,
 } as const;
 
-/** A signal as stored: the parsed object and its JSON text (serialised once, at ingest). */
-export interface StoredSignal {
-  signal: Signal;
-  json: string;
-}
-
-export interface AppendOutcome {
-  /** One per input, in input order. */
-  results: { source_id: string; seq: number; duplicate: boolean }[];
-  /** The newly stored signals, in seq order. */
-  fresh: StoredSignal[];
-}
-
-/** A stored row with the columns server-side filters look at (ws/filters.ts Filterable). */
-export interface FilterableRow {
-  seq: number;
-  symbol: string;
-  catalyst: string;
-  /** '' when the signal has no direction. */
-  direction: string;
-  confidence: number;
-  /** The effective action (effectiveAction), also for v1 rows. */
-  action: SignalAction;
-  asset_class: string | null;
-  sentiment: number | null;
-  keywords: string[] | null;
-  body: string;
-}
-
 /** Keywords as stored: ",a,b," (NULL when none), so one instr(keywords, ',a,') finds a whole keyword. */
 const keywordsColumn = (k: readonly string[] | undefined): string | null =>
   k && k.length ? `,${k.join(',')},` : null;
 
-/** Turns an unsigned signal into its signature (detached JWS); injected so the store has no crypto. */
-export type SignFn = (unsigned: Omit<Signal, 'sig'>) => string;
+/** `insert` was handed seqs that do not continue the head: storing them would make a gap or a reuse. */
+export class SeqOrderError extends Error {
+  override name = 'SeqOrderError';
+}
 
 /**
- * The signal log on SQLite: the only place seqs are assigned. `append` runs in one transaction: dedupe by
- * source_id, assign head+1..., sign, insert, move head. The head lives in `meta`, not in max(seq), so
- * deleting old rows can never make a seq come back.
+ * The signal log on SQLite: rows plus the head. It does not choose seqs: `insert` stores already-sequenced
+ * signals and refuses any that do not continue the head (store/sequencer.ts assigns them in one transaction
+ * with the insert; a cluster gateway's replica applies the cluster's). The head lives in `meta`, not in
+ * max(seq), so deleting old rows can never make a seq come back.
  */
-export class SignalStore {
+export class SignalStore implements SignalLogReader {
   readonly epoch: string;
   private headSeq: number;
   private readonly stmt;
-  private readonly appendTx;
+  private readonly tx;
   /** One prepared statement per combination of history filters (at most 2^9), not one per request. */
   private readonly historyStmts = new Map<string, Statement>();
 
@@ -87,12 +56,10 @@ export class SignalStore {
       pruneBefore: db.prepare(SQL.pruneBefore),
     };
     this.headSeq = Number(this.stmt.head.get());
-    this.appendTx = db.transaction((items: Classification[], sign: SignFn, now: Date) =>
-      this.appendInTx(items, sign, now),
-    );
+    this.tx = db.transaction((fn: () => unknown) => fn());
   }
 
-  /** Highest seq ever assigned (0 for a new store). */
+  /** Highest seq ever stored (0 for a new store). */
   get head(): number {
     return this.headSeq;
   }
@@ -103,52 +70,68 @@ export class SignalStore {
     return v ?? this.headSeq + 1;
   }
 
-  append(items: Classification[], sign: SignFn, now = new Date()): AppendOutcome {
-    // Another process (a CLI) never assigns seqs, but re-reading the head inside the transaction costs
-    // microseconds and makes a second writer impossible to go unnoticed.
-    return this.appendTx(items, sign, now) as AppendOutcome;
+  /** Run `fn` in one transaction (or inside the caller's, when one is open): all of it commits, or none. */
+  transaction<T>(fn: () => T): T {
+    return this.db.inTransaction ? fn() : (this.tx(fn) as T);
   }
 
-  private appendInTx(items: Classification[], sign: SignFn, now: Date): AppendOutcome {
-    let head = Number(this.stmt.head.get());
-    const ingestedAt = now.toISOString();
-    const ms = now.getTime();
-    const seen = new Map<string, number>();
-    const results: AppendOutcome['results'] = [];
-    const fresh: StoredSignal[] = [];
-    for (const c of items) {
-      const earlier = seen.get(c.source_id) ?? (this.stmt.bySource.get(c.source_id) as number | undefined);
-      if (earlier !== undefined) {
-        results.push({ source_id: c.source_id, seq: earlier, duplicate: true });
-        continue;
-      }
-      const seq = ++head;
-      const unsigned = { ...c, seq, epoch: this.epoch, ingested_at: ingestedAt };
-      const signal: Signal = { ...unsigned, sig: sign(unsigned) };
-      const json = JSON.stringify(signal);
+  /**
+   * The head as the database has it. Read inside a transaction before choosing seqs: another process (a
+   * CLI) never assigns seqs, but re-reading costs microseconds and makes a second writer impossible to go
+   * unnoticed.
+   */
+  readHead(): number {
+    return Number(this.stmt.head.get());
+  }
+
+  /** The seq a source_id was stored under (dedupe), or undefined. */
+  seqOf(sourceId: string): number | undefined {
+    return this.stmt.bySource.get(sourceId) as number | undefined;
+  }
+
+  /**
+   * Store already-sequenced signals and move the head, in one transaction. The seqs must be head+1, head+2,
+   * ... (SeqOrderError otherwise, nothing stored). Inside a transaction already open (the sequencer's) it
+   * joins it, and the opener calls resyncHead() if that transaction fails; the in-memory head moves only
+   * once every statement ran.
+   */
+  insert(fresh: readonly StoredSignal[]): void {
+    if (!fresh.length) return;
+    if (this.db.inTransaction) return this.insertInTx(fresh);
+    try {
+      this.tx(() => this.insertInTx(fresh));
+    } catch (err) {
+      this.resyncHead();
+      throw err;
+    }
+  }
+
+  private insertInTx(fresh: readonly StoredSignal[]): void {
+    const head = this.readHead();
+    let iso = '';
+    let ms = 0;
+    fresh.forEach(({ signal: s, json }, i) => {
+      if (s.seq !== head + 1 + i)
+        throw new SeqOrderError(`seq ${s.seq} does not continue head ${head + i}: refused`);
+      if (s.ingested_at !== iso) ms = Date.parse((iso = s.ingested_at));
       this.stmt.insert.run(
-        seq,
-        c.source_id,
-        c.symbol,
-        c.catalyst,
-        c.direction ?? '',
-        c.confidence,
+        s.seq,
+        s.source_id,
+        s.symbol,
+        s.catalyst,
+        s.direction ?? '',
+        s.confidence,
         ms,
         json,
-        effectiveAction(c),
-        c.asset_class ?? null,
-        c.sentiment ?? null,
-        keywordsColumn(c.keywords),
+        effectiveAction(s),
+        s.asset_class ?? null,
+        s.sentiment ?? null,
+        keywordsColumn(s.keywords),
       );
-      seen.set(c.source_id, seq);
-      results.push({ source_id: c.source_id, seq, duplicate: false });
-      fresh.push({ signal, json });
-    }
-    if (fresh.length) this.stmt.setHead.run(String(head));
-    // Only now, with every statement done, is the in-memory head moved; if COMMIT throws, the caller
-    // resyncs from the database (resyncHead) because nothing here was kept.
-    this.headSeq = head;
-    return { results, fresh };
+    });
+    const last = head + fresh.length;
+    this.stmt.setHead.run(String(last));
+    this.headSeq = last;
   }
 
   /** After a failed transaction, take the head back from the database. */
@@ -174,7 +157,7 @@ export class SignalStore {
   }
 
   /** History query: filters in SQL, ascending by seq. Returns the bodies and the last seq examined. */
-  history(q: HistoryQuery): { bodies: string[]; lastSeq: number } {
+  history(q: HistoryQuery): HistoryPage {
     const where: string[] = ['seq > ?'];
     const args: (string | number)[] = [q.after_seq];
     const add = (clause: string, value: string | number) => {

@@ -1,4 +1,4 @@
-import type { SignalStore } from '../store/signals.js';
+import type { SignalLogReader } from '../log/types.js';
 import type { CompiledFilter } from './filters.js';
 
 /** One page of replay: the frames to send and where the cursor ends. */
@@ -18,16 +18,16 @@ export interface ReplayStep {
 export const signalFrame = (json: string): string => `{"type":"signal","signal":${json}}`;
 
 /**
- * Read the next page after `cursor`. Pure over the store: no socket, no timers. Contiguity is checked on
+ * Read the next page after `cursor`. Pure over the log reader: no socket, no timers. Contiguity is checked on
  * the raw rows so a prune racing a replay can never turn into a silent gap.
  */
 export function replayStep(
-  store: SignalStore,
+  reader: Pick<SignalLogReader, 'rowsAfter'>,
   cursor: number,
   pageSize: number,
   filter: CompiledFilter | undefined,
 ): ReplayStep {
-  const rows = store.rowsAfter(cursor, pageSize);
+  const rows = reader.rowsAfter(cursor, pageSize);
   const frames: ReplayStep['frames'] = [];
   let expect = cursor + 1;
   for (const row of rows) {

@@ -1,4 +1,4 @@
-import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
+import type { TemplatedApp } from 'uWebSockets.js';
 import {
   ClientFrame,
   CloseCode,
@@ -16,9 +16,10 @@ import type { Config } from '../config.js';
 import type { Limits } from '../limits.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import type { SignalStore, StoredSignal } from '../store/signals.js';
-import { compileFilter, FilterGroups, type CompiledFilter } from './filters.js';
+import type { FanOut, SignalLogReader, StoredSignal } from '../log/types.js';
+import { compileFilter, FilterGroups } from './filters.js';
 import { replayStep, signalFrame } from './replay.js';
+import { newSocketData, type SocketData, type Subscription, type Ws } from './socket-state.js';
 import { upgrade } from './upgrade.js';
 
 const ALL = 'sig';
@@ -30,34 +31,9 @@ const PAGES_PER_TURN = 4;
 /** Bad frames tolerated before closing with protocolError. */
 const MAX_BAD_FRAMES = 5;
 
-interface Subscription {
-  gen: number;
-  cursor: number;
-  filter: CompiledFilter | undefined;
-  live: boolean;
-  topic: string | undefined;
-  pumping: boolean;
-}
-
-export interface SocketData {
-  id: number;
-  ip: string;
-  principal: Principal | undefined;
-  openedAt: number;
-  closed: boolean;
-  endedByServer: boolean;
-  badFrames: number;
-  limitedInRow: number;
-  authTimer: NodeJS.Timeout | undefined;
-  sub: Subscription | undefined;
-  gen: number;
-}
-
-type Ws = WebSocket<SocketData>;
-
 export interface StreamDeps {
   config: Config;
-  store: SignalStore;
+  reader: SignalLogReader;
   auth: Authenticator;
   limits: Limits;
   metrics: Metrics;
@@ -70,12 +46,13 @@ export interface StreamDeps {
  * replay-then-live, heartbeats, limits, and the fan-out of committed signals.
  *
  * Replay -> live without gap or duplicate: a replaying socket is NOT subscribed to the live topic. It reads
- * pages from SQLite after its cursor; when a page comes back short, it has reached the head, and in that
- * same synchronous step it subscribes to the live topic. Signals are only published inside the ingest
- * commit step, which cannot interleave with this step (one thread), so every seq is either in the pages
- * read or in a later publish, never both and never neither. See docs/architecture.md.
+ * pages from the log reader after its cursor; when a page comes back short, it has reached the head, and in
+ * that same synchronous step it subscribes to the live topic. The log driver publishes only in the step
+ * that makes signals readable (SignalLogDriver.attach), which cannot interleave with this step (one
+ * thread), so every seq is either in the pages read or in a later publish, never both and never neither.
+ * See docs/architecture.md ("What each driver guarantees").
  */
-export class Stream {
+export class Stream implements FanOut {
   private readonly sockets = new Set<Ws>();
   private readonly byPrincipal = new Map<string, Set<Ws>>();
   private readonly groups = new FilterGroups();
@@ -130,7 +107,7 @@ export class Stream {
   }
 
   /** Fan out one committed group. Called synchronously right after the commit, in seq order. */
-  publish(fresh: StoredSignal[]): void {
+  publish(fresh: readonly StoredSignal[]): void {
     const hasGroups = this.groups.size > 0;
     const all = this.app.numSubscribers(ALL);
     for (const s of fresh) {
@@ -151,19 +128,7 @@ export class Stream {
   // ---- upgrade and auth ----
 
   private socketData(ip: string, principal: Principal | undefined): SocketData {
-    return {
-      id: this.nextId++,
-      ip,
-      principal,
-      openedAt: Date.now(),
-      closed: false,
-      endedByServer: false,
-      badFrames: 0,
-      limitedInRow: 0,
-      authTimer: undefined,
-      sub: undefined,
-      gen: 0,
-    };
+    return newSocketData(this.nextId++, ip, principal, Date.now());
   }
 
   private open(ws: Ws): void {
@@ -200,8 +165,8 @@ export class Stream {
       type: ServerFrame.hello,
       protocol: PROTOCOL_VERSION,
       server_id: this.d.serverId,
-      epoch: this.d.store.epoch,
-      head_seq: this.d.store.head,
+      epoch: this.d.reader.epoch,
+      head_seq: this.d.reader.head,
       heartbeat_ms: c.heartbeat_ms,
       authenticated,
       ...(authenticated ? {} : { auth_deadline_ms: c.auth_deadline_ms }),
@@ -285,20 +250,20 @@ export class Stream {
   private subscribe(ws: Ws, f: SubscribeFrame): void {
     const data = ws.getUserData();
     this.leave(ws);
-    const store = this.d.store;
-    const head = store.head;
-    const first = store.firstSeq();
+    const reader = this.d.reader;
+    const head = reader.head;
+    const first = reader.firstSeq();
     const filter = f.filters && compileFilter(f.filters);
     let from = f.from_seq ?? head;
     let reason: UnrecoverableReason | undefined;
-    if (f.epoch !== undefined && f.epoch !== store.epoch) reason = UnrecoverableReason.epochMismatch;
+    if (f.epoch !== undefined && f.epoch !== reader.epoch) reason = UnrecoverableReason.epochMismatch;
     else if (from > head) reason = UnrecoverableReason.future;
     else if (from === 0) from = first - 1;
     else if (from < first - 1) reason = UnrecoverableReason.trimmed;
     if (!reason && head - from > this.d.config.max_replay) reason = UnrecoverableReason.tooFarBehind;
     this.send(ws, {
       type: ServerFrame.subscribed,
-      epoch: store.epoch,
+      epoch: reader.epoch,
       from_seq: reason ? (f.from_seq ?? head) : from,
       head_seq: head,
       first_seq: first,
@@ -331,7 +296,7 @@ export class Stream {
     if (data.closed || data.sub !== sub || sub.live) return;
     const highWater = Math.min(REPLAY_HIGH_WATER, this.d.config.ws_max_backpressure_bytes / 2);
     for (let pages = 0; pages < PAGES_PER_TURN; pages++) {
-      const step = replayStep(this.d.store, sub.cursor, this.d.config.replay_page, sub.filter);
+      const step = replayStep(this.d.reader, sub.cursor, this.d.config.replay_page, sub.filter);
       let sent = 0;
       let blocked = false;
       ws.cork(() => {
@@ -386,7 +351,7 @@ export class Stream {
   private heartbeat(): void {
     this.app.publish(
       HEARTBEAT,
-      JSON.stringify({ type: ServerFrame.heartbeat, head_seq: this.d.store.head, time: Date.now() }),
+      JSON.stringify({ type: ServerFrame.heartbeat, head_seq: this.d.reader.head, time: Date.now() }),
     );
   }
 

@@ -4,7 +4,7 @@ import { admit, type AdmissionDeps } from '../auth/admission.js';
 import { bearerToken, type Principal } from '../auth/authenticator.js';
 import type { Limits } from '../limits.js';
 import type { Metrics } from '../metrics.js';
-import type { SocketData } from './stream.js';
+import type { SocketData } from './socket-state.js';
 
 const STATUS_LINE = {
   401: '401 Unauthorized',

@@ -72,7 +72,7 @@ async function settle({ t, proxy, client, publisher }: Rig): Promise<void> {
   await publisher.stop();
   expect(publisher.count('acked')).toBeGreaterThan(0);
   expect(publisher.count('unknown') + publisher.count('refused')).toBe(0);
-  const head = t.server.store.head;
+  const head = t.server.driver.store.head;
   await client.until(() => client.last >= head, 20_000, `client at head ${head}`);
   expect({
     dups: client.duplicates,

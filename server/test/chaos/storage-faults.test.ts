@@ -20,7 +20,7 @@ function subscriber(t: TestServer): ResumingStream {
 }
 
 async function expectExactStream(t: TestServer, c: ResumingStream): Promise<void> {
-  const head = t.server.store.head;
+  const head = t.server.driver.store.head;
   await c.until(() => c.last >= head, 10_000, `subscriber at ${head}`);
   expect({ dups: c.duplicates, gaps: c.gaps }).toEqual({ dups: 0, gaps: [] });
   expect(c.applied).toEqual(Array.from({ length: head }, (_, i) => i + 1));
@@ -45,7 +45,7 @@ describe('storage faults during ingest', () => {
     const page = (await (await t.get('/v1/signals')).json()) as { head_seq: number; signals: unknown[] };
     expect(page).toMatchObject({ head_seq: 5 });
     expect(page.signals).toHaveLength(5);
-    expect(t.server.store.head).toBe(5);
+    expect(t.server.driver.store.head).toBe(5);
     locker.exec('ROLLBACK');
     locker.close();
     expect((await fetch(`${t.url}/readyz`)).status).toBe(200);
@@ -60,7 +60,7 @@ describe('storage faults during ingest', () => {
     const t = await startTestServer();
     const c = subscriber(t);
     // Test hook: the server's own better-sqlite3 connection (SignalStore keeps it as `db`).
-    const db = (t.server.store as unknown as { db: Database.Database }).db;
+    const db = (t.server.driver.store as unknown as { db: Database.Database }).db;
     const fat = () =>
       classification(undefined, { headline: 'h'.repeat(400), meta: { pad: 'p'.repeat(3000) } });
     for (let i = 0; i < 3; i++) expect((await t.post(fat())).status).toBe(201);
@@ -78,10 +78,10 @@ describe('storage faults during ingest', () => {
       } else expect(res.status).toBe(201);
     }
     expect(refusedBody, `statuses ${statuses.join(',')}`).toBeDefined();
-    const headWhenFull = t.server.store.head;
+    const headWhenFull = t.server.driver.store.head;
     // Still full: still 503, head does not move.
     await expect503(await t.post(fat()), 'still full');
-    expect(t.server.store.head).toBe(headWhenFull);
+    expect(t.server.driver.store.head).toBe(headWhenFull);
     db.pragma('max_page_count = 1073741823');
     const again = await t.post(refusedBody!);
     expect(again.status).toBe(201);

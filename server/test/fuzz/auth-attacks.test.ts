@@ -196,7 +196,7 @@ describe('auth attacks: API keys', () => {
       ).toBe(403);
     }
     expect(await upgradeStatus(connect(t.wsUrl, t.publishKey))).toBe(403);
-    expect(t.server.store.head).toBe(0);
+    expect(t.server.driver.store.head).toBe(0);
   });
 
   it('a right key id with a wrong secret, a truncated or extended key, and case changes are all refused', async () => {

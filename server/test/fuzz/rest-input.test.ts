@@ -224,7 +224,7 @@ describe('REST bad input (fast-check)', () => {
     );
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     // Exactly what was acknowledged is stored: no half-accepted batch.
-    expect(t.server.store.head).toBe(stored);
+    expect(t.server.driver.store.head).toBe(stored);
     await stillHealthy(t);
   });
 
@@ -244,7 +244,7 @@ describe('REST bad input (fast-check)', () => {
     }
     const whole = await t.post(deep(400_000));
     await expectWellFormed(whole, 'whole body nested');
-    expect(t.server.store.head).toBe(0);
+    expect(t.server.driver.store.head).toBe(0);
     await stillHealthy(t);
   });
 
@@ -414,7 +414,7 @@ describe('REST bad input (fast-check)', () => {
     ).catch(() => 'hung');
     expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
     expect(await hanging).toBe('hung');
-    expect(t.server.store.head).toBe(0);
+    expect(t.server.driver.store.head).toBe(0);
     await stillHealthy(t);
   });
 

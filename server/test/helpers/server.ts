@@ -4,12 +4,13 @@ import path from 'node:path';
 import { onTestFinished } from 'vitest';
 import type { ClassificationInput } from '@catalyst-signal/shared';
 import { startServer, type Server } from '../../src/app.js';
+import type { SqliteLog } from '../../src/store/sqlite-log.js';
 import { createApiKey } from '../../src/auth/api-keys.js';
 import { loadConfig, type ConfigInput } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 
 export interface TestServer {
-  server: Server;
+  server: Server<SqliteLog>;
   dataDir: string;
   url: string;
   wsUrl: string;

@@ -1,10 +1,12 @@
 import type { Classification, IngestResult } from '@catalyst-signal/shared';
-import { StoreUnavailableError } from './errors.js';
-import type { Metrics } from './metrics.js';
-import type { SignFn, SignalStore, StoredSignal } from './store/signals.js';
+import { StoreUnavailableError } from '../errors.js';
+import { sequence, type Sequenced } from '../log/sequence.js';
+import type { Sequencer, SignFn, StoredSignal } from '../log/types.js';
+import type { Metrics } from '../metrics.js';
+import type { SignalStore } from './signals.js';
 
 /** Receives each committed group, in seq order, in the same synchronous step as the commit. */
-export type Publish = (fresh: StoredSignal[]) => void;
+export type Publish = (fresh: readonly StoredSignal[]) => void;
 
 interface Pending {
   items: Classification[];
@@ -16,13 +18,15 @@ interface Pending {
 const TRANSIENT = /^SQLITE_(FULL|BUSY|LOCKED|IOERR|READONLY|CANTOPEN|PROTOCOL)/;
 
 /**
- * Group commit. Requests that arrive in one event-loop turn are committed in ONE transaction on the next
- * turn (setImmediate), then published, then answered — all in one synchronous block, so:
+ * The single-node sequencer: group commit on SQLite. Requests that arrive in one event-loop turn are
+ * committed in ONE transaction on the next turn (setImmediate): read the head, dedupe, assign seqs, sign,
+ * insert, move the head (log/sequence.ts + SignalStore.insert); then published, then answered — all in one
+ * synchronous block, so:
  *  - nothing is acknowledged or broadcast before it is durable (commit first);
  *  - broadcast order is seq order (no await between commit and publish, single thread);
  *  - under load a turn collects many requests, so throughput is not bound by one fsync per signal.
  */
-export class Ingestor {
+export class SqliteSequencer implements Sequencer {
   private queue: Pending[] = [];
   private scheduled = false;
   private idle: (() => void)[] = [];
@@ -35,6 +39,14 @@ export class Ingestor {
     private readonly maxGroup: number,
     private readonly onPublishError: (err: unknown) => void = () => undefined,
   ) {}
+
+  get epoch(): string {
+    return this.store.epoch;
+  }
+
+  get head(): number {
+    return this.store.head;
+  }
 
   submit(items: Classification[]): Promise<IngestResult[]> {
     return new Promise((resolve, reject) => {
@@ -68,12 +80,28 @@ export class Ingestor {
     return this.queue.splice(0, i);
   }
 
+  /** One transaction: the head is read and moved inside it, so the seqs chosen are the seqs stored. */
+  private append(items: Classification[]): Sequenced {
+    const store = this.store;
+    return store.transaction(() => {
+      const out = sequence(items, {
+        head: store.readHead(),
+        epoch: store.epoch,
+        now: new Date(),
+        seqOf: (id) => store.seqOf(id),
+        sign: this.sign,
+      });
+      store.insert(out.fresh);
+      return out;
+    });
+  }
+
   private commitGroup(group: Pending[]): void {
     const items = group.flatMap((p) => p.items);
     const t0 = process.hrtime.bigint();
     let outcome;
     try {
-      outcome = this.store.append(items, this.sign);
+      outcome = this.append(items);
     } catch (err) {
       this.store.resyncHead();
       const e = err as Error & { code?: string };

@@ -1,17 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { Ingestor } from '../src/ingest.js';
+import type { StoredSignal } from '../src/log/types.js';
 import { openDb } from '../src/store/db.js';
-import { SignalStore, type StoredSignal } from '../src/store/signals.js';
+import { SqliteSequencer } from '../src/store/sequencer.js';
+import { SignalStore } from '../src/store/signals.js';
 import { ClassificationSchema } from '@catalyst-signal/shared';
 import { classification, tempDir } from './helpers/server.js';
 
 const item = (i: number) => ClassificationSchema.parse(classification(i));
 
-describe('Ingestor (group commit)', () => {
+describe('SqliteSequencer (group commit)', () => {
   it('commits everything submitted in one turn as one group and publishes in seq order', async () => {
     const store = new SignalStore(openDb(tempDir()));
     const published: number[][] = [];
-    const ing = new Ingestor(
+    const ing = new SqliteSequencer(
       store,
       () => 'sig',
       (fresh) => published.push(fresh.map((f) => f.signal.seq)),
@@ -26,7 +27,7 @@ describe('Ingestor (group commit)', () => {
   it('splits groups at group_commit_max without splitting a request', async () => {
     const store = new SignalStore(openDb(tempDir()));
     const groups: number[] = [];
-    const ing = new Ingestor(
+    const ing = new SqliteSequencer(
       store,
       () => 'sig',
       (fresh) => groups.push(fresh.length),
@@ -44,10 +45,10 @@ describe('Ingestor (group commit)', () => {
   it('a fan-out that throws neither loses the acknowledgement nor the commit', async () => {
     const store = new SignalStore(openDb(tempDir()));
     const errors: unknown[] = [];
-    const ing = new Ingestor(
+    const ing = new SqliteSequencer(
       store,
       () => 'sig',
-      (_fresh: StoredSignal[]) => {
+      (_fresh: readonly StoredSignal[]) => {
         throw new Error('fan-out bug');
       },
       undefined,
@@ -63,14 +64,14 @@ describe('Ingestor (group commit)', () => {
   it('a failing commit rejects every request of the group and leaves the head where it was', async () => {
     const db = openDb(tempDir());
     const store = new SignalStore(db);
-    await new Ingestor(
+    await new SqliteSequencer(
       store,
       () => 'sig',
       () => undefined,
       undefined,
       100,
     ).submit([item(1)]);
-    const ing = new Ingestor(
+    const ing = new SqliteSequencer(
       store,
       () => {
         throw Object.assign(new Error('disk full'), { code: 'SQLITE_FULL' });

@@ -1,0 +1,46 @@
+import type { Classification, IngestResult, Signal } from '@catalyst-signal/shared';
+import type { SignFn, StoredSignal } from './types.js';
+
+export interface Sequenced {
+  /** One per input, in input order. */
+  results: IngestResult[];
+  /** The new signals, seqs head+1, head+2, ... in order, signed and serialised once. */
+  fresh: StoredSignal[];
+}
+
+export interface SequenceContext {
+  /** The last assigned seq, read by the caller where nobody else can assign concurrently. */
+  head: number;
+  epoch: string;
+  now: Date;
+  /** The seq a source_id already has in the log (dedupe), or undefined. */
+  seqOf(sourceId: string): number | undefined;
+  sign: SignFn;
+}
+
+/**
+ * Seq assignment, pure: dedupe by source_id (against the log and within the batch), then give each new item
+ * the next seq, add epoch and ingested_at, sign, serialise. Whoever calls this must store `fresh` atomically
+ * with the head move, or not at all (the SQLite sequencer: one transaction).
+ */
+export function sequence(items: readonly Classification[], ctx: SequenceContext): Sequenced {
+  let head = ctx.head;
+  const ingestedAt = ctx.now.toISOString();
+  const seen = new Map<string, number>();
+  const results: IngestResult[] = [];
+  const fresh: StoredSignal[] = [];
+  for (const c of items) {
+    const earlier = seen.get(c.source_id) ?? ctx.seqOf(c.source_id);
+    if (earlier !== undefined) {
+      results.push({ source_id: c.source_id, seq: earlier, duplicate: true });
+      continue;
+    }
+    const seq = ++head;
+    const unsigned = { ...c, seq, epoch: ctx.epoch, ingested_at: ingestedAt };
+    const signal: Signal = { ...unsigned, sig: ctx.sign(unsigned) };
+    seen.set(c.source_id, seq);
+    results.push({ source_id: c.source_id, seq, duplicate: false });
+    fresh.push({ signal, json: JSON.stringify(signal) });
+  }
+  return { results, fresh };
+}

@@ -1,0 +1,105 @@
+/**
+ * The signal-log seam: what ws/ and http/ need from a log, whatever stores it (SQLite in one process, or
+ * NATS JetStream in cluster mode). No SQLite, no uWS, no NATS here: drivers implement these, app.ts wires
+ * them. docs/architecture.md says what each driver guarantees for the replay -> live proof.
+ */
+import type {
+  Classification,
+  HistoryQuery,
+  IngestResult,
+  Signal,
+  SignalAction,
+} from '@catalyst-signal/shared';
+
+/** A signal as stored: the parsed object and its JSON text (serialised once, at ingest). */
+export interface StoredSignal {
+  signal: Signal;
+  json: string;
+}
+
+/** A stored row with the columns server-side filters look at (ws/filters.ts Filterable). */
+export interface FilterableRow {
+  seq: number;
+  symbol: string;
+  catalyst: string;
+  /** '' when the signal has no direction. */
+  direction: string;
+  confidence: number;
+  /** The effective action (effectiveAction), also for v1 rows. */
+  action: SignalAction;
+  asset_class: string | null;
+  sentiment: number | null;
+  keywords: string[] | null;
+  body: string;
+}
+
+/** One page of a history query: the stored bodies (ascending seq) and the last seq examined. */
+export interface HistoryPage {
+  bodies: string[];
+  lastSeq: number;
+}
+
+/** Turns an unsigned signal into its signature (detached JWS); injected so logs have no crypto. */
+export type SignFn = (unsigned: Omit<Signal, 'sig'>) => string;
+
+/** Where a log stands. Every node knows this (healthz, the POST answer, the WS hello). */
+export interface LogPosition {
+  /** Random id of this log; a client that sees another one holds history from a different log. */
+  readonly epoch: string;
+  /** Highest seq this node knows to be assigned (0 for a new log). Never goes down. */
+  readonly head: number;
+}
+
+/**
+ * The read side, all synchronous (replay's go-live step must not yield between "read to the head" and
+ * "subscribe"). `head` must only move in the same synchronous step that makes the rows readable AND hands
+ * them to the FanOut (see SignalLogDriver.attach).
+ */
+export interface SignalLogReader extends LogPosition {
+  /** Oldest seq still stored; head + 1 when nothing is retained. */
+  firstSeq(): number;
+  /** Up to `limit` rows with seq > afterSeq, ascending (replay pages; filters run on the columns). */
+  rowsAfter(afterSeq: number, limit: number): FilterableRow[];
+  /** History query: filters applied, ascending by seq. */
+  history(q: HistoryQuery): HistoryPage;
+  /** One stored signal's JSON, or undefined when that seq is not (or no longer) stored. */
+  getJson(seq: number): string | undefined;
+}
+
+/**
+ * The write side: what POST /v1/signals calls. Asynchronous because acknowledging may wait on a cluster.
+ * Resolves (one result per item, input order) only once every fresh item is durable as the driver defines
+ * it; rejects with StoreUnavailableError (errors.ts) when the caller should retry later (503).
+ */
+export interface Sequencer extends LogPosition {
+  submit(items: Classification[]): Promise<IngestResult[]>;
+  /** Resolves when everything submitted so far has been answered (for shutdown). */
+  drained(): Promise<void>;
+}
+
+/** Receives freshly stored signals, in seq order, with no gap from the previous call. Implemented by ws/. */
+export interface FanOut {
+  publish(fresh: readonly StoredSignal[]): void;
+}
+
+/**
+ * One signal log as a server is assembled from it (app.ts). A node serves WebSocket and REST history only
+ * with a `reader`, and takes POSTs only with a `sequencer`; so an ingest-only node (sequencer, no reader)
+ * and a gateway (reader, no sequencer) are both expressible.
+ */
+export interface SignalLogDriver {
+  /** For logs and healthz: 'sqlite', 'jetstream', ... */
+  readonly kind: string;
+  readonly reader: SignalLogReader | undefined;
+  readonly sequencer: Sequencer | undefined;
+  /**
+   * From now on, hand every signal that becomes readable through `reader` to `fanOut`, in seq order, in the
+   * same synchronous step that makes it readable and moves `reader.head`. Called once, before the server
+   * listens, by a node that has a reader. A throw from `fanOut` must not undo or un-acknowledge anything.
+   */
+  attach(fanOut: FanOut): void;
+  /** Why this node cannot take traffic now (readyz answers 503 with it), or undefined when it can. */
+  notReady(): string | undefined;
+  /** Stop taking work and finish what is in flight (answer every submitted request). Safe to call twice. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,67 @@
+import type { FanOut, SignalLogDriver, SignFn } from '../log/types.js';
+import type { Metrics } from '../metrics.js';
+import type { Db } from './db.js';
+import { SqliteSequencer } from './sequencer.js';
+import { SignalStore } from './signals.js';
+
+export interface SqliteLogOptions {
+  sign: SignFn;
+  metrics?: Metrics;
+  /** config.group_commit_max: most signals in one transaction. */
+  groupCommitMax: number;
+  /** A fan-out that throws after a commit: logged, never un-acknowledged. */
+  onPublishError?: (err: unknown) => void;
+}
+
+/** Whether the database takes writes now (readyz): a no-op UPDATE fails on a read-only or broken file. */
+function writable(db: Db): boolean {
+  try {
+    db.prepare(`UPDATE meta SET value = value WHERE key = 'epoch'`).run();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The single-node signal log: SQLite is both the sequencer and the reader. Each group is committed,
+ * published to the attached fan-out and answered in one synchronous step (store/sequencer.ts), so a reader
+ * in the same thread never sees a row that was not, or will not be, published.
+ */
+export class SqliteLog implements SignalLogDriver {
+  readonly kind = 'sqlite';
+  /** The concrete store (retention, tests); the same object as `reader`. */
+  readonly store: SignalStore;
+  readonly reader: SignalStore;
+  readonly sequencer: SqliteSequencer;
+  private fanOut: FanOut | undefined;
+
+  constructor(
+    private readonly db: Db,
+    o: SqliteLogOptions,
+  ) {
+    this.store = this.reader = new SignalStore(db);
+    this.sequencer = new SqliteSequencer(
+      this.store,
+      o.sign,
+      (fresh) => this.fanOut?.publish(fresh),
+      o.metrics,
+      o.groupCommitMax,
+      o.onPublishError,
+    );
+  }
+
+  attach(fanOut: FanOut): void {
+    if (this.fanOut) throw new Error('a fan-out is already attached to this log');
+    this.fanOut = fanOut;
+  }
+
+  notReady(): string | undefined {
+    return writable(this.db) ? undefined : 'database is not writable';
+  }
+
+  /** The database belongs to the caller (keys share it): closing the log only finishes in-flight commits. */
+  close(): Promise<void> {
+    return this.sequencer.drained();
+  }
+}
