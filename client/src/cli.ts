@@ -23,7 +23,13 @@ function fail(e: unknown): never {
   const err = e as Error & { code?: string };
   process.stderr.write(`catalyst-client: ${err.message ?? String(e)}\n`);
   const code =
-    err.name === 'ConfigError' ? 2 : err.name === 'RunRefused' ? 4 : err.name === 'KeyPinError' ? 5 : 1;
+    err.name === 'ConfigError'
+      ? 2
+      : err.name === 'RunRefused' || err.name === 'DashboardRefused'
+        ? 4
+        : err.name === 'KeyPinError'
+          ? 5
+          : 1;
   process.exit(code);
 }
 
@@ -102,11 +108,23 @@ program
     "JSON log level on stderr (default: the config's; warn when stderr is a terminal, where stdout shows one line per signal)",
   )
   .option('--json', 'no readable connection lines on stdout: the JSON log on stderr tells everything')
+  .option('--dashboard', 'also serve the local dashboard (as config dashboard.enabled); prints its URL')
   .action(
-    action(async (o: { live?: boolean; logLevel?: string; json?: boolean }) => {
+    action(async (o: { live?: boolean; logLevel?: string; json?: boolean; dashboard?: boolean }) => {
       const { runCommand } = await import('./commands/run.js');
       const terminal = process.stderr.isTTY && !o.json;
       return runCommand(await ctx(o.logLevel ?? (terminal ? 'warn' : undefined)), o);
+    }),
+  );
+
+program
+  .command('dashboard')
+  .description("serve the local dashboard (127.0.0.1, random port) on this client's journal; prints its URL")
+  .action(
+    action(async () => {
+      const { dashboardCommand } = await import('./commands/dashboard.js');
+      const { done } = await dashboardCommand(await ctx('warn'), (l) => void process.stdout.write(`${l}\n`));
+      return done;
     }),
   );
 

@@ -323,6 +323,42 @@ export const PaperSchema = z.strictObject({
     ),
 });
 
+export const DashboardSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe('Also serve the local dashboard while `run` runs (same as `run --dashboard`).'),
+    host: z
+      .string()
+      .min(1)
+      .max(253)
+      .default('127.0.0.1')
+      .describe(
+        'Address the dashboard listens on. Loopback only (127.0.0.1, ::1, localhost) unless password_env names a set, non-empty password: beyond loopback the dashboard is refused to start without one.',
+      ),
+    port: z
+      .int()
+      .min(0)
+      .max(65535)
+      .default(0)
+      .describe('TCP port; 0 = a random free port each start (the printed URL says which).'),
+    password_env: envName()
+      .default('CATALYST_DASHBOARD_PASSWORD')
+      .describe(
+        'Environment variable (or .env entry) holding the password needed when host is not loopback; only its scrypt hash is kept in memory.',
+      ),
+    poll_ms: z
+      .int()
+      .min(10)
+      .max(5000)
+      .default(50)
+      .describe(
+        'How often the dashboard asks the journal whether anything changed (PRAGMA data_version, a cheap read).',
+      ),
+  })
+  .describe('The local dashboard (catalyst-client dashboard).');
+
 export const ConfigSchema = z
   .strictObject({
     mode: z
@@ -346,6 +382,7 @@ export const ConfigSchema = z
     execution: ExecutionSchema.prefault({}),
     paper: PaperSchema.prefault({}),
     equities: EquitiesSchema.prefault({}),
+    dashboard: DashboardSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     // Cross-field rules, reported together with field errors.
@@ -418,6 +455,8 @@ export function parseConfig(raw: unknown): Config {
 /** Secrets, read from the environment only (after `.env` was loaded by the CLI). */
 export interface Secrets {
   serverKey: string | undefined;
+  /** Needed only for a dashboard bound beyond loopback. */
+  dashboardPassword?: string | undefined;
   exchangeApiKey: string | undefined;
   exchangeSecret: string | undefined;
   exchangePassword: string | undefined;
@@ -429,6 +468,7 @@ export function readSecrets(config: Config, env: NodeJS.ProcessEnv = process.env
   const names = exchangeKeyEnvs(config.exchange);
   return {
     serverKey: get(config.server.key_env),
+    dashboardPassword: get(config.dashboard.password_env),
     exchangeApiKey: get(names.apiKey),
     exchangeSecret: get(names.secret),
     exchangePassword: get(names.password),

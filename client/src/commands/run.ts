@@ -13,6 +13,8 @@ import { AtOpen } from '../at-open.js';
 import { streamUrl } from '../http.js';
 import { formatOutcome } from '../report.js';
 import { createVerifier } from '../verify.js';
+import type { DashboardServer } from '../dashboard/server.js';
+import { marketTime } from '../decide/index.js';
 
 /**
  * `catalyst-client run`: reconcile, connect, decide, execute, until a signal or a fatal condition.
@@ -29,6 +31,8 @@ export interface Engine {
   done: Promise<number>;
   stop(reason: string): Promise<void>;
   connection: Connection;
+  /** The local dashboard, when `--dashboard` or config dashboard.enabled. */
+  dashboard?: DashboardServer | undefined;
 }
 
 export interface EngineOptions {
@@ -39,6 +43,10 @@ export interface EngineOptions {
   status?: ((line: string) => void) | undefined;
   /** The connection logs only errors (a terminal shows the status lines instead of JSON warnings). */
   quietConnectionLog?: boolean | undefined;
+  /** Also serve the local dashboard (config dashboard.enabled does the same). */
+  dashboard?: boolean | undefined;
+  /** Receives the dashboard's URL line (stdout for `run`, even with --json: it is the only way in). */
+  say?: ((line: string) => void) | undefined;
 }
 
 export async function startEngine(ctx: Context, opts: EngineOptions): Promise<Engine> {
@@ -63,6 +71,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     );
   }
   let exchange;
+  let dashboard: DashboardServer | undefined;
   try {
     // Compare the server's current key with the pin at every start; offline, the pin alone is enough.
     const key = await serverKeyStatus(config, journal).catch((e: Error) => {
@@ -97,6 +106,23 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
 
     const now = Date.now;
     const ex0 = exchange;
+    if (opts.dashboard || config.dashboard.enabled) {
+      // Lazily imported: a run without the dashboard never loads it. It opens its own journal connection.
+      const { startDashboard } = await import('../dashboard/server.js');
+      const clock = config.paper.market_clock;
+      dashboard = await startDashboard({
+        config,
+        journalPath: ctx.journalPath,
+        log,
+        password: secrets.dashboardPassword,
+        live,
+        marketNow:
+          clock && ex0 instanceof PaperAdapter
+            ? () => marketTime(clock, ex0.clockOrigin, Date.now())
+            : undefined,
+      });
+      opts.say?.(`dashboard: ${dashboard.url}`);
+    }
     const deps = { config, journal, exchange, executor, log, now };
     // us_equity: held signals decided again and protection placed once the regular session is open.
     const atOpen = new AtOpen(deps, opts.report);
@@ -142,6 +168,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
         clearInterval(reconcileTimer);
         clockLines?.stop();
         await connection.stop();
+        await dashboard?.close();
         await ex.close().catch(() => undefined);
         journal.close();
         log.info('stopped; cursor persisted');
@@ -154,8 +181,9 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       void stop(`fatal: ${e.message}`, 3);
     });
     connection.start();
-    return { done, stop: (r) => stop(r), connection };
+    return { done, stop: (r) => stop(r), connection, dashboard };
   } catch (e) {
+    await dashboard?.close();
     await exchange?.close().catch(() => undefined);
     journal.close();
     throw e;
@@ -164,12 +192,19 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
 
 export async function runCommand(
   ctx: Context,
-  opts: { live?: boolean | undefined; json?: boolean | undefined; logLevel?: string | undefined },
+  opts: {
+    live?: boolean | undefined;
+    json?: boolean | undefined;
+    logLevel?: string | undefined;
+    dashboard?: boolean | undefined;
+  },
 ): Promise<number> {
   const report = (line: string) => void process.stdout.write(`${line}\n`);
   const engine = await startEngine(ctx, {
     live: opts.live,
     report,
+    dashboard: opts.dashboard,
+    say: report,
     // --json: the JSON log on stderr is the only account of the connection (supervisors, log shippers).
     status: opts.json ? undefined : report,
     quietConnectionLog: !opts.json && !opts.logLevel && process.stderr.isTTY,

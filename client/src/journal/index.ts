@@ -2,6 +2,7 @@ import type { Signal } from '@catalyst-signal/shared';
 import type { Decision, DecisionState, OrderLeg, Position } from '../decide/index.js';
 import { utcDay } from '../decide/index.js';
 import { MetaStore } from './cursor.js';
+import { DashboardQueries } from './dashboard-queries.js';
 import { openDb, type Db } from './db.js';
 import { DecisionLog, type DecisionFilter, type DecisionRow, type GapRow } from './decisions.js';
 import { HeldStore, type HeldRow, type RedecisionRow } from './held.js';
@@ -13,6 +14,7 @@ export type { IntentRow, IntentStatus, IntentUpdate, NewIntent } from './intents
 export type { DecisionRow, DecisionFilter, GapRow } from './decisions.js';
 export { PROTECT_LEG, type HeldRow, type RedecisionRow } from './held.js';
 export { SCHEMA_VERSION, JournalVersionError } from './db.js';
+export type { DashboardQueries, FillRow, RedecisionEventRow } from './dashboard-queries.js';
 
 /**
  * The local journal: the only folder that touches SQLite. WAL + synchronous=FULL so a decision, its order
@@ -45,6 +47,12 @@ export class Journal {
   close(): void {
     if (this.db.open) this.db.close();
   }
+
+  /** The local dashboard's read queries, on this connection (open a Journal of its own to watch `run`'s). */
+  dashboard(): DashboardQueries {
+    return (this.dashboardQueries ??= new DashboardQueries(this.db));
+  }
+  private dashboardQueries: DashboardQueries | undefined;
 
   /** Schema version of the open journal (PRAGMA user_version). */
   schemaVersion(): number {

@@ -1,0 +1,26 @@
+import type { Context } from '../context.js';
+import { startDashboard, type DashboardServer } from '../dashboard/server.js';
+
+/**
+ * `catalyst-client dashboard`: the local dashboard on its own, reading the configured client's journal (it
+ * works while `run` runs in another process: the journal is SQLite WAL). Prints ONE URL carrying the
+ * per-start token in its fragment, which never reaches a server log or a Referer.
+ */
+export async function dashboardCommand(
+  ctx: Context,
+  say: (line: string) => void,
+): Promise<{ server: DashboardServer; done: Promise<number> }> {
+  const server = await startDashboard({
+    config: ctx.config,
+    journalPath: ctx.journalPath,
+    log: ctx.log,
+    password: ctx.secrets.dashboardPassword,
+  });
+  say(`dashboard: ${server.url}`);
+  let resolveDone!: (code: number) => void;
+  const done = new Promise<number>((r) => (resolveDone = r));
+  const stop = () => void server.close().then(() => resolveDone(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return { server, done };
+}

@@ -1,0 +1,148 @@
+import { z } from 'zod';
+
+/**
+ * The local dashboard's wire contract, imported by BOTH sides: the Node server (client/src/dashboard) and the
+ * page (client/web). Only zod here (no Node, no DOM). The live feed speaks the signal protocol's control frames
+ * (hello, subscribe/subscribed, caught_up, heartbeat; shared/src/frames.ts) so the page resumes with the same
+ * stream logic the CLI uses; its item frames are `event` frames, one journal change each, with a gapless seq.
+ */
+
+export const DASHBOARD_PATHS = {
+  snapshot: '/api/snapshot',
+  killSwitch: '/api/kill-switch',
+  login: '/api/login',
+  stream: '/api/stream',
+} as const;
+
+/** The WebSocket subprotocols a page offers: this one, and `bearer.<token>` (browsers cannot set headers). */
+export const DASHBOARD_WS_PROTOCOL = 'catalyst.v1';
+export const BEARER_PROTOCOL_PREFIX = 'bearer.';
+/** The token is 32 random bytes, base64url: 43 characters. */
+export const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+export const EVENT_FRAME = 'event';
+
+const ms = z.number().int().min(0);
+const seq = z.number().int().min(0);
+
+export const FeedRowSchema = z.object({
+  /** decision:<journal id> or redecision:<rowid>: stable across dashboard restarts. */
+  key: z.string().max(80),
+  epoch: z.string().max(64),
+  seq,
+  symbol: z.string().max(64),
+  verdict: z.string().max(32),
+  reason: z.string().max(64),
+  /** The reason catalogue's one-line meaning (client/src/decide/reasons.ts). */
+  reason_text: z.string().max(300),
+  detail: z.string().max(1000).nullable(),
+  decided_at: ms,
+  catalyst: z.string().max(64).nullable(),
+  action: z.string().max(32).nullable(),
+  direction: z.string().max(16).nullable(),
+  price: z.number().nullable(),
+  /** True for the second decision of a signal held until the open. */
+  redecision: z.boolean(),
+});
+export type FeedRow = z.infer<typeof FeedRowSchema>;
+
+export const OrderRowSchema = z.object({
+  client_order_id: z.string().max(80),
+  epoch: z.string().max(64),
+  seq,
+  leg: z.string().max(32),
+  market: z.string().max(64),
+  side: z.enum(['buy', 'sell']),
+  type: z.string().max(32),
+  amount: z.number(),
+  price: z.number().nullable(),
+  status: z.string().max(32),
+  filled: z.number(),
+  avg_price: z.number().nullable(),
+  stop_loss: z.number().nullable(),
+  take_profit: z.number().nullable(),
+  error: z.string().max(1000).nullable(),
+  updated_at: ms,
+});
+export type OrderRow = z.infer<typeof OrderRowSchema>;
+
+export const KillSwitchSchema = z.object({ on: z.boolean(), reason: z.string().max(300).optional() });
+export type KillSwitchState = z.infer<typeof KillSwitchSchema>;
+
+const base = { seq, epoch: z.string().max(64), at: ms };
+export const DashboardEventSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('decision'), ...base, decision: FeedRowSchema }),
+  z.object({ kind: z.literal('order'), ...base, order: OrderRowSchema }),
+  z.object({ kind: z.literal('kill_switch'), ...base, kill_switch: KillSwitchSchema }),
+]);
+export type DashboardEvent = z.infer<typeof DashboardEventSchema>;
+
+export const EventFrameSchema = z.object({ type: z.literal(EVENT_FRAME), event: DashboardEventSchema });
+export type EventFrame = z.infer<typeof EventFrameSchema>;
+
+export const PositionSchema = z.object({
+  market: z.string(),
+  amount: z.number(),
+  cost: z.number(),
+  /** Average entry price (cost basis / amount, fees included). */
+  entry: z.number(),
+  /** Last price this client recorded for the market (no broker call from the dashboard), and when. */
+  price: z.number().nullable(),
+  price_at: ms.nullable(),
+  value: z.number().nullable(),
+  unrealized: z.number().nullable(),
+  protective: z.array(OrderRowSchema),
+});
+export type PositionView = z.infer<typeof PositionSchema>;
+
+export const PnlBucketSchema = z.object({
+  key: z.string(),
+  realized: z.number(),
+  unrealized: z.number(),
+  entries: z.number().int(),
+});
+export type PnlBucket = z.infer<typeof PnlBucketSchema>;
+
+export const SessionSchema = z.object({
+  kind: z.enum(['pre', 'regular', 'after', 'closed']),
+  /** When the session was computed on a simulated market clock (paper.market_clock), that market time. */
+  market_time: ms.optional(),
+});
+
+export const SnapshotSchema = z.object({
+  generated_at: ms,
+  /** The live feed's position this snapshot reflects: subscribe from here. */
+  stream: z.object({ epoch: z.string(), head_seq: seq }),
+  mode: z.enum(['paper', 'live']),
+  venue: z.string(),
+  quote: z.string(),
+  kill_switch: KillSwitchSchema,
+  halted: z.string().nullable(),
+  /** us_equity only; null on crypto (no sessions). */
+  session: SessionSchema.nullable(),
+  feed: z.array(FeedRowSchema),
+  positions: z.array(PositionSchema),
+  orders: z.array(OrderRowSchema),
+  pnl: z.object({
+    realized: z.number(),
+    unrealized: z.number(),
+    today_realized: z.number(),
+    /** Paper: the simulated starting balance; live: 0 (the curve is then P&L, not account equity). */
+    equity_start: z.number(),
+  }),
+  equity_curve: z.array(z.object({ at: ms, equity: z.number() })),
+  pnl_by_catalyst: z.array(PnlBucketSchema),
+  pnl_by_action: z.array(PnlBucketSchema),
+});
+export type Snapshot = z.infer<typeof SnapshotSchema>;
+
+export const KillSwitchRequestSchema = z.strictObject({
+  on: z.boolean(),
+  reason: z.string().min(1).max(200).optional(),
+  /** The page sends this only after its confirmation dialog was accepted. */
+  confirm: z.literal(true),
+});
+export type KillSwitchRequest = z.infer<typeof KillSwitchRequestSchema>;
+
+export const LoginRequestSchema = z.strictObject({ password: z.string().min(1).max(200) });
+export const LoginResponseSchema = z.object({ token: z.string().regex(TOKEN_PATTERN) });
