@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WS_BEARER_PROTOCOL_PREFIX, WS_SUBPROTOCOL } from '@catalyst-signal/shared';
 
 /**
  * The local dashboard's wire contract, imported by BOTH sides: the Node server (client/src/dashboard) and the
@@ -15,8 +16,8 @@ export const DASHBOARD_PATHS = {
 } as const;
 
 /** The WebSocket subprotocols a page offers: this one, and `bearer.<token>` (browsers cannot set headers). */
-export const DASHBOARD_WS_PROTOCOL = 'catalyst.v1';
-export const BEARER_PROTOCOL_PREFIX = 'bearer.';
+export const DASHBOARD_WS_PROTOCOL = WS_SUBPROTOCOL;
+export const BEARER_PROTOCOL_PREFIX = WS_BEARER_PROTOCOL_PREFIX;
 /** The token is 32 random bytes, base64url: 43 characters. */
 export const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 

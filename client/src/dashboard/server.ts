@@ -63,6 +63,10 @@ export interface DashboardServer {
 }
 
 const MAX_BODY = 4096;
+
+class BodyTooLarge extends Error {
+  override name = 'BodyTooLarge';
+}
 const MAX_URL = 2048;
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -137,8 +141,10 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
       req.on('data', (c: Buffer) => {
         size += c.length;
         if (size > MAX_BODY) {
-          reject(new Error(`body larger than ${MAX_BODY} bytes`));
-          req.destroy();
+          // Answered with 413 and the connection closed; the rest of the body is never buffered.
+          req.removeAllListeners('data');
+          req.resume();
+          reject(new BodyTooLarge(`body larger than ${MAX_BODY} bytes`));
         } else chunks.push(c);
       });
       req.on('end', () => {
@@ -201,8 +207,12 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
 
   const server = createServer({ maxHeaderSize: 8192, requestTimeout: 10_000 }, (req, res) => {
     handle(req, res).catch((e: Error) => {
-      if (!res.headersSent) problem(res, 400, 'bad_request', e.message.slice(0, 200));
-      else res.destroy();
+      if (res.headersSent) return res.destroy();
+      if (e instanceof BodyTooLarge) {
+        res.setHeader('Connection', 'close');
+        return problem(res, 413, 'payload_too_large', e.message);
+      }
+      problem(res, 400, 'bad_request', e.message.slice(0, 200));
     });
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

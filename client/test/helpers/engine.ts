@@ -43,6 +43,8 @@ export async function startTestEngine(o: {
   serverKey: string;
   exchangeKeys?: { apiKey: string; secret: string };
   live?: boolean;
+  /** false: the caller stops it (an engine started in beforeAll outlives one test). */
+  stopAfterTest?: boolean;
 }): Promise<TestEngine> {
   const config = parseConfig(o.config);
   const ctx: Context = {
@@ -82,6 +84,6 @@ export async function startTestEngine(o: {
   let code: number | undefined;
   void engine.done.then((x) => (code = x));
   const stop = () => engine.stop('test done');
-  onTestFinished(stop);
+  if (o.stopAfterTest !== false) onTestFinished(stop);
   return { engine, journalPath: ctx.journalPath, events, applied, exitCode: () => code, stop };
 }

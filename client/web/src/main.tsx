@@ -1,14 +1,7 @@
 import { render } from 'preact';
-import { PROTOCOL_VERSION } from '@catalyst-signal/shared';
-
-function App() {
-  return (
-    <main>
-      <h1>Catalyst client dashboard</h1>
-      <p>protocol {PROTOCOL_VERSION}</p>
-    </main>
-  );
-}
+import { App } from './app.js';
+import { takeToken } from './token.js';
+import './style.css';
 
 const root = document.getElementById('app');
-if (root) render(<App />, root);
+if (root) render(<App initialToken={takeToken()} />, root);

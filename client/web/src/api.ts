@@ -1,0 +1,53 @@
+import {
+  DASHBOARD_PATHS,
+  KillSwitchSchema,
+  LoginResponseSchema,
+  SnapshotSchema,
+  type KillSwitchState,
+  type Snapshot,
+} from '../../src/dashboard/api.js';
+
+/** The page's REST calls: the token in an Authorization header (never a cookie: CSRF-safe), zod on answers. */
+
+export class Unauthorized extends Error {
+  override name = 'Unauthorized';
+}
+
+async function call(token: string, path: string, init: RequestInit = {}): Promise<unknown> {
+  const res = await fetch(path, {
+    ...init,
+    headers: {
+      Authorization: `Bearer ${token}`,
+      ...(init.body ? { 'Content-Type': 'application/json' } : {}),
+    },
+    cache: 'no-store',
+    credentials: 'omit',
+  });
+  if (res.status === 401) throw new Unauthorized('the dashboard refused this token');
+  if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
+  return res.json();
+}
+
+export async function fetchSnapshot(token: string): Promise<Snapshot> {
+  return SnapshotSchema.parse(await call(token, DASHBOARD_PATHS.snapshot));
+}
+
+export async function setKillSwitch(token: string, on: boolean, reason?: string): Promise<KillSwitchState> {
+  const body = JSON.stringify({ on, confirm: true, ...(reason ? { reason } : {}) });
+  const r = (await call(token, DASHBOARD_PATHS.killSwitch, { method: 'POST', body })) as {
+    kill_switch: unknown;
+  };
+  return KillSwitchSchema.parse(r.kill_switch);
+}
+
+export async function login(password: string): Promise<string> {
+  const res = await fetch(DASHBOARD_PATHS.login, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ password }),
+    credentials: 'omit',
+  });
+  if (!res.ok)
+    throw new Error(res.status === 404 ? 'this dashboard has no password login' : 'wrong password');
+  return LoginResponseSchema.parse(await res.json()).token;
+}

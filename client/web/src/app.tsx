@@ -1,0 +1,195 @@
+import { useEffect, useState } from 'preact/hooks';
+import type { FeedRow, Snapshot } from '../../src/dashboard/api.js';
+import { Unauthorized, fetchSnapshot, login, setKillSwitch } from './api.js';
+import { EquityChart } from './chart.js';
+import { SESSION_LABEL, money, signed } from './format.js';
+import { startLive, type LiveState } from './live.js';
+import { PauseControl } from './pause.js';
+import { Buckets, Feed, Orders, Positions } from './tables.js';
+import { forgetToken, storeToken } from './token.js';
+
+const FEED_MAX = 500;
+
+/** Seqs of the live events this page applied, in order: the browser test checks none is applied twice. */
+declare global {
+  interface Window {
+    __dashboard?: { applied: number[]; resets: number };
+  }
+}
+const probe = (window.__dashboard = { applied: [] as number[], resets: 0 });
+
+export function App({ initialToken }: { initialToken: string | undefined }) {
+  const [token, setToken] = useState(initialToken);
+  const [snap, setSnap] = useState<Snapshot>();
+  const [feed, setFeed] = useState<FeedRow[]>([]);
+  const [live, setLive] = useState<LiveState>('connecting');
+  const [problem, setProblem] = useState<string>();
+
+  useEffect(() => {
+    if (!token) return;
+    let stopped = false;
+    let conn: { stop(): void } | undefined;
+    let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+    let retryTimer: ReturnType<typeof setTimeout> | undefined;
+    const fail = (e: unknown) => {
+      if (e instanceof Unauthorized) {
+        forgetToken();
+        setToken(undefined);
+        return;
+      }
+      setProblem((e as Error).message);
+      retryTimer = setTimeout(() => void load(), 2000);
+    };
+    // Positions, orders and P&L follow from the snapshot; the feed rows come from the stream alone.
+    const refresh = () => {
+      clearTimeout(refreshTimer);
+      refreshTimer = setTimeout(() => {
+        fetchSnapshot(token)
+          .then((s) => !stopped && setSnap(s))
+          .catch(fail);
+      }, 30);
+    };
+    const load = async () => {
+      conn?.stop();
+      try {
+        const s = await fetchSnapshot(token);
+        if (stopped) return;
+        setProblem(undefined);
+        setSnap(s);
+        setFeed(s.feed);
+        conn = startLive(token, s.stream, {
+          onEvent: (e) => {
+            probe.applied.push(e.seq);
+            if (e.kind === 'decision') setFeed((f) => [e.decision, ...f].slice(0, FEED_MAX));
+            if (e.kind === 'kill_switch') setSnap((p) => p && { ...p, kill_switch: e.kill_switch });
+            refresh();
+          },
+          onState: setLive,
+          onReset: () => {
+            probe.resets++;
+            if (!stopped) void load();
+          },
+        });
+      } catch (e) {
+        if (!stopped) fail(e);
+      }
+    };
+    void load();
+    return () => {
+      stopped = true;
+      conn?.stop();
+      clearTimeout(refreshTimer);
+      clearTimeout(retryTimer);
+    };
+  }, [token]);
+
+  if (!token) return <NoToken onToken={(t) => (storeToken(t), setToken(t))} />;
+  if (!snap)
+    return (
+      <main class="loading">
+        <p>{problem ?? 'Loading…'}</p>
+      </main>
+    );
+  const q = snap.quote;
+  const equity = snap.pnl.equity_start + snap.pnl.realized + snap.pnl.unrealized;
+  return (
+    <main>
+      <header>
+        <h1>Catalyst client</h1>
+        <span class={`badge mode-${snap.mode}`}>{snap.mode === 'live' ? 'LIVE' : 'paper'}</span>
+        <span class="badge" id="session">
+          {snap.session ? SESSION_LABEL[snap.session.kind] : '24/7 market'}
+        </span>
+        <span class={`badge live-${live}`} id="live-state">
+          {live === 'live' ? 'live' : live}
+        </span>
+        <span class={`badge ${snap.kill_switch.on ? 'paused' : 'running'}`} id="kill-state">
+          {snap.kill_switch.on
+            ? `PAUSED${snap.kill_switch.reason ? `: ${snap.kill_switch.reason}` : ''}`
+            : 'entries on'}
+        </span>
+        <PauseControl
+          state={snap.kill_switch}
+          onConfirm={async (on, reason) => {
+            const ks = await setKillSwitch(token, on, reason);
+            setSnap((p) => p && { ...p, kill_switch: ks });
+          }}
+        />
+      </header>
+      {snap.halted && <p class="banner down">HALTED: {snap.halted} (see catalyst-client status)</p>}
+      {problem && <p class="banner down">{problem}</p>}
+      <section class="cards" id="pnl">
+        <Card label="equity" value={money(equity, q)} />
+        <Card label="realised" value={signed(snap.pnl.realized, q)} tone={snap.pnl.realized} />
+        <Card label="unrealised" value={signed(snap.pnl.unrealized, q)} tone={snap.pnl.unrealized} />
+        <Card label="today (UTC)" value={signed(snap.pnl.today_realized, q)} tone={snap.pnl.today_realized} />
+      </section>
+      <div class="grid">
+        <section>
+          <h2>Equity</h2>
+          <EquityChart points={snap.equity_curve} quote={q} />
+        </section>
+        <section>
+          <h2>P&amp;L by catalyst kind</h2>
+          <Buckets id="by-catalyst" rows={snap.pnl_by_catalyst} quote={q} />
+          <h2>P&amp;L by action</h2>
+          <Buckets id="by-action" rows={snap.pnl_by_action} quote={q} />
+        </section>
+      </div>
+      <section>
+        <h2>Signal feed</h2>
+        <Feed rows={feed} />
+      </section>
+      <section>
+        <h2>Open positions</h2>
+        <Positions rows={snap.positions} quote={q} />
+      </section>
+      <section>
+        <h2>Orders</h2>
+        <Orders rows={snap.orders} />
+      </section>
+    </main>
+  );
+}
+
+function Card({ label, value, tone }: { label: string; value: string; tone?: number }) {
+  const cls = tone === undefined ? '' : tone > 0 ? 'up' : tone < 0 ? 'down' : '';
+  return (
+    <div class="card">
+      <div class="muted">{label}</div>
+      <div class={`big ${cls}`}>{value}</div>
+    </div>
+  );
+}
+
+function NoToken({ onToken }: { onToken: (t: string) => void }) {
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string>();
+  return (
+    <main class="loading" id="no-token">
+      <h1>Catalyst client dashboard</h1>
+      <p>
+        This page needs the link <code>catalyst-client dashboard</code> printed when it started: it carries a
+        one-time token (<code>http://127.0.0.1:PORT/#token=…</code>). Open that link again, or restart the
+        dashboard for a new one.
+      </p>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          login(password).then(onToken, (err: Error) => setError(err.message));
+        }}
+      >
+        <label>
+          Or, if the dashboard was started with a password:{' '}
+          <input
+            type="password"
+            value={password}
+            onInput={(e) => setPassword((e.target as HTMLInputElement).value)}
+          />
+        </label>{' '}
+        <button type="submit">Log in</button>
+      </form>
+      {error && <p class="down">{error}</p>}
+    </main>
+  );
+}

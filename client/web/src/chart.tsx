@@ -1,0 +1,42 @@
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+/** The equity curve (uPlot: ~20 KB gzipped, canvas, no dependencies). Resized with its container. */
+export function EquityChart({ points, quote }: { points: { at: number; equity: number }[]; quote: string }) {
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const width = () => Math.max(240, el.clientWidth);
+    const u = new uPlot(
+      {
+        width: width(),
+        height: 200,
+        legend: { show: false },
+        cursor: { show: true, drag: { x: false, y: false } },
+        scales: { x: { time: true } },
+        axes: [{}, { size: 60, values: (_u, ticks) => ticks.map((t) => `${t} ${quote}`.trim()) }],
+        series: [{}, { label: 'equity', stroke: '#2563eb', width: 2, fill: 'rgba(37,99,235,0.08)' }],
+      },
+      [[], []],
+      el,
+    );
+    plot.current = u;
+    const ro = new ResizeObserver(() => u.setSize({ width: width(), height: 200 }));
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      u.destroy();
+      plot.current = null;
+    };
+  }, [quote]);
+
+  useEffect(() => {
+    plot.current?.setData([points.map((p) => p.at / 1000), points.map((p) => p.equity)]);
+  }, [points]);
+
+  return <div class="chart" ref={box} aria-label="equity curve" />;
+}

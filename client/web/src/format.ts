@@ -1,0 +1,26 @@
+/** Number and time formatting for a small screen: a few significant digits, local time of day. */
+export function money(v: number | null | undefined, quote = ''): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '–';
+  const s = Math.abs(v) >= 1000 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toPrecision(3);
+  return quote ? `${s} ${quote}` : s;
+}
+
+export function signed(v: number, quote = ''): string {
+  return (v > 0 ? '+' : '') + money(v, quote);
+}
+
+export function amount(v: number | null | undefined): string {
+  if (v === null || v === undefined) return '–';
+  return Number(v.toPrecision(6)).toString();
+}
+
+export function time(ms: number): string {
+  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+export const SESSION_LABEL: Record<string, string> = {
+  pre: 'pre-market',
+  regular: 'regular session',
+  after: 'after-hours',
+  closed: 'market closed',
+};
