@@ -61,7 +61,7 @@ export class DashboardStream {
 
   /** Called by server.ts once the upgrade request is authenticated. */
   accept(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (this.subs.size >= MAX_SOCKETS) {
+    if (this.subs.size >= MAX_SOCKETS || this.suspended) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
@@ -152,9 +152,18 @@ export class DashboardStream {
     sub.ws.send(frame);
   }
 
-  /** Drop every page's socket (a test's "the network went away", and close()). */
-  dropAll(): void {
+  private suspended = false;
+
+  /**
+   * Drop every page's socket and refuse new ones (503) until resumeAccepting(): the network going away, as a
+   * page sees it. Used by the browser test to make a page miss events and resume.
+   */
+  suspend(): void {
+    this.suspended = true;
     for (const s of this.subs) s.ws.terminate();
+  }
+  resumeAccepting(): void {
+    this.suspended = false;
   }
 
   close(): void {

@@ -13,10 +13,10 @@ const FEED_MAX = 500;
 /** Seqs of the live events this page applied, in order: the browser test checks none is applied twice. */
 declare global {
   interface Window {
-    __dashboard?: { applied: number[]; resets: number };
+    __dashboard?: { applied: number[]; resets: number; reconnects: number };
   }
 }
-const probe = (window.__dashboard = { applied: [] as number[], resets: 0 });
+const probe = (window.__dashboard = { applied: [] as number[], resets: 0, reconnects: 0 });
 
 export function App({ initialToken }: { initialToken: string | undefined }) {
   const [token, setToken] = useState(initialToken);
@@ -24,6 +24,7 @@ export function App({ initialToken }: { initialToken: string | undefined }) {
   const [feed, setFeed] = useState<FeedRow[]>([]);
   const [live, setLive] = useState<LiveState>('connecting');
   const [problem, setProblem] = useState<string>();
+  const [rejected, setRejected] = useState(false);
 
   useEffect(() => {
     if (!token) return;
@@ -33,7 +34,10 @@ export function App({ initialToken }: { initialToken: string | undefined }) {
     let retryTimer: ReturnType<typeof setTimeout> | undefined;
     const fail = (e: unknown) => {
       if (e instanceof Unauthorized) {
+        stopped = true;
+        conn?.stop();
         forgetToken();
+        setRejected(true);
         setToken(undefined);
         return;
       }
@@ -64,7 +68,14 @@ export function App({ initialToken }: { initialToken: string | undefined }) {
             if (e.kind === 'kill_switch') setSnap((p) => p && { ...p, kill_switch: e.kill_switch });
             refresh();
           },
-          onState: setLive,
+          onState: (st) => {
+            if (st === 'reconnecting') {
+              probe.reconnects++;
+              // A restarted dashboard has a new token: ask once per (paced) reconnect whether ours still works.
+              fetchSnapshot(token).catch((e) => e instanceof Unauthorized && fail(e));
+            }
+            setLive(st);
+          },
           onReset: () => {
             probe.resets++;
             if (!stopped) void load();
@@ -83,7 +94,7 @@ export function App({ initialToken }: { initialToken: string | undefined }) {
     };
   }, [token]);
 
-  if (!token) return <NoToken onToken={(t) => (storeToken(t), setToken(t))} />;
+  if (!token) return <NoToken rejected={rejected} onToken={(t) => (storeToken(t), setToken(t))} />;
   if (!snap)
     return (
       <main class="loading">
@@ -162,12 +173,18 @@ function Card({ label, value, tone }: { label: string; value: string; tone?: num
   );
 }
 
-function NoToken({ onToken }: { onToken: (t: string) => void }) {
+function NoToken({ rejected, onToken }: { rejected: boolean; onToken: (t: string) => void }) {
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string>();
   return (
     <main class="loading" id="no-token">
       <h1>Catalyst client dashboard</h1>
+      {rejected && (
+        <p class="banner down">
+          The dashboard refused this link&apos;s token: it was restarted (every start prints a new link) or
+          the link is wrong.
+        </p>
+      )}
       <p>
         This page needs the link <code>catalyst-client dashboard</code> printed when it started: it carries a
         one-time token (<code>http://127.0.0.1:PORT/#token=…</code>). Open that link again, or restart the

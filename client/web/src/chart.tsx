@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { money } from './format.js';
 
 /** The equity curve (uPlot: ~20 KB gzipped, canvas, no dependencies). Resized with its container. */
 export function EquityChart({ points, quote }: { points: { at: number; equity: number }[]; quote: string }) {
@@ -18,12 +19,13 @@ export function EquityChart({ points, quote }: { points: { at: number; equity: n
         legend: { show: false },
         cursor: { show: true, drag: { x: false, y: false } },
         scales: { x: { time: true } },
-        axes: [{}, { size: 60, values: (_u, ticks) => ticks.map((t) => `${t} ${quote}`.trim()) }],
+        axes: [{}, { size: 64, values: (_u, ticks) => ticks.map((t) => money(t)) }],
         series: [{}, { label: 'equity', stroke: '#2563eb', width: 2, fill: 'rgba(37,99,235,0.08)' }],
       },
       [[], []],
       el,
     );
+    el.setAttribute('aria-label', `equity curve (${quote})`);
     plot.current = u;
     const ro = new ResizeObserver(() => u.setSize({ width: width(), height: 200 }));
     ro.observe(el);
@@ -38,5 +40,5 @@ export function EquityChart({ points, quote }: { points: { at: number; equity: n
     plot.current?.setData([points.map((p) => p.at / 1000), points.map((p) => p.equity)]);
   }, [points]);
 
-  return <div class="chart" ref={box} aria-label="equity curve" />;
+  return <div class="chart" ref={box} />;
 }

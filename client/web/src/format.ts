@@ -1,7 +1,8 @@
 /** Number and time formatting for a small screen: a few significant digits, local time of day. */
 export function money(v: number | null | undefined, quote = ''): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '–';
-  const s = Math.abs(v) >= 1000 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toPrecision(3);
+  const a = Math.abs(v);
+  const s = a >= 10_000 ? v.toFixed(0) : a >= 1 ? v.toFixed(2) : a === 0 ? '0' : v.toPrecision(3);
   return quote ? `${s} ${quote}` : s;
 }
 
@@ -15,7 +16,12 @@ export function amount(v: number | null | undefined): string {
 }
 
 export function time(ms: number): string {
-  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  return new Date(ms).toLocaleTimeString([], {
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+  });
 }
 
 export const SESSION_LABEL: Record<string, string> = {

@@ -12,9 +12,9 @@ export function Feed({ rows }: { rows: FeedRow[] }) {
         <thead>
           <tr>
             <th>time</th>
-            <th>seq</th>
+            <th class="wide">seq</th>
             <th>symbol</th>
-            <th>catalyst</th>
+            <th class="wide">catalyst</th>
             <th>verdict</th>
             <th>reason</th>
           </tr>
@@ -30,11 +30,12 @@ export function Feed({ rows }: { rows: FeedRow[] }) {
               class={`v-${r.verdict}`}
             >
               <td>{time(r.decided_at)}</td>
-              <td>{r.seq}</td>
+              <td class="wide">{r.seq}</td>
               <td>
                 <b>{r.symbol}</b> {r.direction ?? r.action ?? ''}
+                <div class="muted narrow">{r.catalyst ?? ''}</div>
               </td>
-              <td>{r.catalyst ?? ''}</td>
+              <td class="wide">{r.catalyst ?? ''}</td>
               <td>
                 <span class={`verdict v-${r.verdict}`}>
                   {r.redecision ? `${r.verdict} (at open)` : r.verdict}
@@ -106,9 +107,9 @@ export function Orders({ rows }: { rows: OrderRow[] }) {
         <thead>
           <tr>
             <th>time</th>
-            <th>seq</th>
+            <th class="wide">seq</th>
             <th>market</th>
-            <th>leg</th>
+            <th class="wide">leg</th>
             <th>side</th>
             <th>amount</th>
             <th>fill</th>
@@ -119,9 +120,9 @@ export function Orders({ rows }: { rows: OrderRow[] }) {
           {rows.map((o) => (
             <tr key={o.client_order_id} data-order={o.client_order_id} data-status={o.status}>
               <td>{time(o.updated_at)}</td>
-              <td>{o.seq}</td>
+              <td class="wide">{o.seq}</td>
               <td>{o.market}</td>
-              <td>{o.leg}</td>
+              <td class="wide">{o.leg}</td>
               <td>{o.side}</td>
               <td>{amount(o.amount)}</td>
               <td>{o.filled > 0 ? `${amount(o.filled)} @ ${money(o.avg_price)}` : '–'}</td>
@@ -159,7 +160,7 @@ export function Buckets({ id, rows, quote }: { id: string; rows: PnlBucket[]; qu
                   style={{ width: `${Math.round((Math.abs(total) / max) * 100)}%` }}
                 />
               </td>
-              <td class={total >= 0 ? 'up' : 'down'}>
+              <td class={`num ${total >= 0 ? 'up' : 'down'}`}>
                 {signed(total, quote)}
                 <div class="muted">realised {signed(r.realized)}</div>
               </td>

@@ -1,0 +1,168 @@
+// Screenshots of the pages for docs/img, generated from the real thing (not a test):
+//
+//   npm run build && npx tsx scripts/screenshots.ts
+//
+// A signal server on a temp SQLite file (in this process, 127.0.0.1), a paper client (`run --dashboard`, the
+// built CLI) deciding a few signals, and Debian's Chromium (playwright-core, never a browser download) at
+// desktop and phone sizes. One function per page: add the next page as another shoot*() and call it in main().
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../shared/test/helpers/browser.js';
+
+const root = path.resolve(import.meta.dirname, '..');
+const out = path.join(root, 'docs/img');
+const DESKTOP = { width: 1280, height: 1000 };
+const PHONE = { width: 390, height: 844 };
+
+interface Demo {
+  serverUrl: string;
+  publish(c: object): Promise<void>;
+  dashboardUrl: string;
+  decided(n: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+let n = 0;
+const classification = (over: object) => ({
+  source_id: `shot-${++n}`,
+  symbol: 'BTC',
+  catalyst: 'earnings',
+  direction: 'long',
+  confidence: 0.9,
+  price: 60000,
+  headline: `screenshot headline ${n}`,
+  classified_at: new Date().toISOString(),
+  ...over,
+});
+
+/** Paper decisions worth looking at: entries, exits at a profit and at a loss, skips. */
+const SIGNALS = [
+  { symbol: 'BTC', catalyst: 'earnings', price: 60000 },
+  { symbol: 'ETH', catalyst: 'merger', price: 3000 },
+  { symbol: 'SOL', catalyst: 'fda', price: 150, confidence: 0.3 },
+  { symbol: 'BTC', catalyst: 'analyst', price: 63600, direction: 'short' },
+  { symbol: 'AVAX', catalyst: 'earnings', price: 30 },
+  { symbol: 'ETH', catalyst: 'offering', price: 2850, direction: 'short' },
+  { symbol: 'XRP', catalyst: 'lawsuit', price: 0.5, direction: 'neutral' },
+  { symbol: 'DOGE', catalyst: 'partnership', price: 0.1 },
+  { symbol: 'AVAX', catalyst: 'earnings', price: 31.8 },
+  { symbol: 'LINK', catalyst: 'guidance', price: 15, confidence: 0.95 },
+];
+
+async function startDemo(dir: string): Promise<Demo> {
+  const { startServer } = await import(path.join(root, 'server/dist/app.js'));
+  const { loadConfig } = await import(path.join(root, 'server/dist/config.js'));
+  const { createLogger } = await import(path.join(root, 'server/dist/logger.js'));
+  const { createApiKey } = await import(path.join(root, 'server/dist/auth/api-keys.js'));
+  const config = loadConfig({
+    flags: { data_dir: path.join(dir, 'server'), port: 0, host: '127.0.0.1', log_level: 'warn' },
+  });
+  const server = await startServer(config, createLogger('warn'));
+  const publishKey = createApiKey(server.keys, 'shots-publisher', ['publish']).key;
+  const readKey = createApiKey(server.keys, 'shots-friend', ['read']).key;
+  server.auth.refresh();
+
+  const clientDir = path.join(dir, 'client');
+  mkdirSync(clientDir, { recursive: true });
+  const cfg = path.join(clientDir, 'catalyst.yaml');
+  writeFileSync(
+    cfg,
+    JSON.stringify({
+      data_dir: './journal',
+      server: { url: server.url, start_from: 'all' },
+      filters: { min_confidence: 0.5 },
+      risk: { cooldown_per_symbol_ms: 0, short_on_spot: 'sell_holdings' },
+    }),
+  );
+  const client: ChildProcess = spawn(
+    process.execPath,
+    [path.join(root, 'client/bin/catalyst-client.js'), '-c', cfg, 'run', '--dashboard'],
+    {
+      cwd: clientDir,
+      env: { PATH: process.env['PATH'], CATALYST_SERVER_KEY: readKey },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  client.stderr!.resume();
+  let decided = 0;
+  const waiters: { n: number; resolve: () => void }[] = [];
+  let gotUrl!: (u: string) => void;
+  const urlP = new Promise<string>((r) => (gotUrl = r));
+  createInterface({ input: client.stdout! }).on('line', (line) => {
+    const m = /^dashboard: (http:\S+)$/.exec(line);
+    if (m) gotUrl(m[1]!);
+    if (line.startsWith('#')) decided++;
+    for (const w of waiters) if (decided >= w.n) w.resolve();
+  });
+  const exited = new Promise<void>((r) => client.on('exit', () => r()));
+  void exited.then(() => gotUrl(''));
+  const dashboardUrl = await urlP;
+  if (!dashboardUrl) throw new Error('the client exited before printing its dashboard URL');
+  return {
+    serverUrl: server.url,
+    dashboardUrl,
+    async publish(c) {
+      const res = await fetch(`${server.url}/v1/signals`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${publishKey}` },
+        body: JSON.stringify(classification(c)),
+      });
+      if (res.status !== 201) throw new Error(`publish: HTTP ${res.status} ${await res.text()}`);
+    },
+    decided: (k) =>
+      new Promise<void>((resolve) => (decided >= k ? resolve() : waiters.push({ n: k, resolve }))),
+    async stop() {
+      client.kill('SIGTERM');
+      await exited;
+      await server.close();
+    },
+  };
+}
+
+async function shoot(
+  browser: Browser,
+  url: string,
+  file: string,
+  viewport: typeof DESKTOP,
+  ready: (p: Page) => Promise<void>,
+) {
+  const page = await browser.newPage({ viewport, deviceScaleFactor: viewport === PHONE ? 2 : 1 });
+  await page.goto(url);
+  await ready(page);
+  await page.screenshot({ path: path.join(out, file), fullPage: true });
+  await page.close();
+  console.log(`wrote docs/img/${file}`);
+}
+
+/** The friend's local dashboard: feed, positions, P&L, charts. */
+async function shootDashboard(browser: Browser, demo: Demo): Promise<void> {
+  const ready = async (p: Page) => {
+    await p.waitForFunction((k) => document.querySelectorAll('#feed tbody tr').length >= k, SIGNALS.length);
+    await p.locator('#live-state', { hasText: 'live' }).waitFor();
+    await p.locator('.chart canvas').waitFor();
+  };
+  await shoot(browser, demo.dashboardUrl, 'dashboard.png', DESKTOP, ready);
+  await shoot(browser, demo.dashboardUrl, 'dashboard-phone.png', PHONE, ready);
+}
+
+async function main(): Promise<void> {
+  mkdirSync(out, { recursive: true });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'catalyst-shots-'));
+  const demo = await startDemo(dir);
+  const browser = await launchChromium();
+  try {
+    for (const s of SIGNALS) await demo.publish(s);
+    await demo.decided(SIGNALS.length);
+    await shootDashboard(browser, demo);
+  } finally {
+    await browser.close();
+    await demo.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
