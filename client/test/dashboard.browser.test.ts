@@ -1,3 +1,6 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+// (page.evaluate callbacks run in the browser: DOM types for them only)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -171,9 +174,10 @@ describe.skipIf(skip)('dashboard in a real browser', () => {
     console.log(
       `decision -> row on page, ms: run --dashboard ${sorted(lat.run)}; standalone ${sorted(lat.standalone)}`,
     );
-    // The target is 100 ms (50 ms poll + a WebSocket frame + a render); a loaded 2-core CI box gets slack.
-    expect(sorted(lat.run)[2]).toBeLessThanOrEqual(250);
-    expect(sorted(lat.standalone)[2]).toBeLessThanOrEqual(250);
+    // The target is 100 ms (50 ms poll + a WebSocket frame + a render); the median is asserted with slack for a
+    // loaded 2-core machine (7 busy processes here: 190 ms median seen; 40-50 ms when calmer).
+    expect(sorted(lat.run)[2]).toBeLessThanOrEqual(300);
+    expect(sorted(lat.standalone)[2]).toBeLessThanOrEqual(300);
     // The P&L by catalyst kind follows the fills: BTC was bought (earnings) and sold (the short) at a profit.
     await inRun.locator('#by-catalyst tr[data-key="earnings"]').waitFor();
     await inRun.close();
