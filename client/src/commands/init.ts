@@ -65,6 +65,11 @@ paper:
   starting_balance_quote: 1000
   fee_rate: 0.001
   slippage_pct: 0.05
+
+# The local dashboard (catalyst-client dashboard, or run --dashboard): 127.0.0.1 only, a new token each start.
+dashboard:
+  enabled: false                   # true: run serves it too and prints its URL
+  port: 0                          # 0 = a random free port
 `;
 }
 
