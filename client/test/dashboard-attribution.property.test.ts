@@ -18,7 +18,9 @@ const fill = fc.record({
   direction: fc.constantFrom('long', 'short'),
 });
 
-function rows(fs: fc.infer<typeof fill>[]): FillRow[] {
+type Fill = typeof fill extends fc.Arbitrary<infer T> ? T : never;
+
+function rows(fs: Fill[]): FillRow[] {
   return fs.map((f, i) => ({
     ...f,
     client_order_id: `o${i}`,
