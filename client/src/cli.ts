@@ -52,10 +52,14 @@ function action<A extends unknown[]>(fn: (...a: A) => Promise<number | void>) {
 program
   .command('init')
   .description('write a commented config file with safe defaults (paper mode)')
-  .option('--server <url>', 'signal server base URL')
+  .option(
+    '--server <url>',
+    'signal server base URL; repeat it for the gateways of a cluster (written as server.urls)',
+    (v: string, prev: string[] = []) => [...prev, v],
+  )
   .option('--force', 'overwrite an existing file')
   .action(
-    action(async (o: { server?: string; force?: boolean }) => {
+    action(async (o: { server?: string[]; force?: boolean }) => {
       const { initCommand } = await import('./commands/init.js');
       const path = initCommand({ config: configPath(), ...o });
       process.stdout.write(`wrote ${path}\n`);

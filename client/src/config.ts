@@ -27,11 +27,25 @@ export const ReconnectSchema = z
   })
   .describe('Reconnect backoff: delay = min(max_delay_ms, initial_delay_ms * factor^attempt), then jitter.');
 
-export const ServerSchema = z.strictObject({
-  url: z
-    .url({ protocol: /^https?$/ })
-    .default('http://127.0.0.1:8787')
-    .describe('Base URL of the signal server (http or https); the stream is ws(s)://<host>/v1/stream.'),
+/** Where the client looks when neither server.url nor server.urls is given (a server on this machine). */
+export const DEFAULT_SERVER_URL = 'http://127.0.0.1:8787';
+
+const serverUrl = () => z.url({ protocol: /^https?$/ });
+
+const ServerFields = z.strictObject({
+  url: serverUrl()
+    .optional()
+    .describe(
+      `Base URL of the signal server (http or https); the stream is ws(s)://<host>/v1/stream. Default ${DEFAULT_SERVER_URL} when server.urls is not given.`,
+    ),
+  urls: z
+    .array(serverUrl())
+    .min(1)
+    .max(16)
+    .optional()
+    .describe(
+      'Instead of url: several gateways of one cluster (same log), tried in order. A lost stream fails over to the next at once and resumes by seq; REST calls try the next on a connection error or 5xx.',
+    ),
   key_env: envName()
     .default('CATALYST_SERVER_KEY')
     .describe('Environment variable (or .env entry) holding your server API key (read scope).'),
@@ -61,6 +75,21 @@ export const ServerSchema = z.strictObject({
       '`check` and `run` refuse to trade when the local clock differs from the server by more than this.',
     ),
   reconnect: ReconnectSchema.prefault({}),
+});
+
+/** server.url and server.urls, checked together, become one list: `url` is the first (what one server uses). */
+export const ServerSchema = ServerFields.superRefine((s, ctx) => {
+  if (s.url !== undefined && s.urls !== undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['urls'],
+      message: 'give server.url (one server) or server.urls (a cluster), not both',
+    });
+  if (s.urls && new Set(s.urls.map((u) => new URL(u).href)).size !== s.urls.length)
+    ctx.addIssue({ code: 'custom', path: ['urls'], message: 'the same URL is listed twice' });
+}).transform((s) => {
+  const urls = s.urls ?? [s.url ?? DEFAULT_SERVER_URL];
+  return { ...s, url: urls[0]!, urls };
 });
 
 export const MarketDefaultsSchema = z

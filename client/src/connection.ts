@@ -12,7 +12,7 @@ import {
   type WebSocketConstructor,
 } from '@catalyst-signal/shared';
 import type { Config } from './config.js';
-import { fetchHistory, streamUrl } from './http.js';
+import { failover, fetchHistory, startingAt, streamUrl } from './http.js';
 import { netReason } from './net-error.js';
 import type { Verifier } from './verify.js';
 
@@ -22,8 +22,8 @@ import type { Verifier } from './verify.js';
  * Bearer header and a handshake timeout, HTTP 401/403 on the upgrade as a fatal auth error, verification of
  * each signal, REST history paging when the socket cannot replay (recovered:false), pino logging, and the
  * journal as the cursor store (`apply` advances it, in the same transaction as the decision).
- * Events (Node EventEmitter, unchanged for run/report/tests): hello(frame, skew), subscribed(frame),
- * caught_up(seq), heartbeat(frame), applied(seq), gap({from,to,via}), silence, reconnecting({why,delay,attempt}),
+ * Events (Node EventEmitter, as before the core): hello(frame, skew, url), subscribed(frame), caught_up(seq),
+ * heartbeat(frame), applied(seq), gap({from,to,via}), silence, reconnecting({why,delay,attempt,url,nextUrl}),
  * fatal(error).
  */
 
@@ -33,6 +33,8 @@ export type VerifyResult = Awaited<ReturnType<Verifier>>;
 
 export interface ConnectionOptions {
   baseUrl: string;
+  /** Several gateways of one cluster (baseUrl is then ignored): the stream and history fail over across them. */
+  baseUrls?: readonly string[] | undefined;
   key: string;
   server: Config['server'];
   verify: Verifier;
@@ -70,12 +72,16 @@ function nodeSocket(key: string, onRefused: (status: number) => void): WebSocket
 
 export class Connection extends EventEmitter {
   readonly core: StreamCore<Signal>;
+  private readonly baseUrls: readonly string[];
+  private readonly streamUrls: readonly string[];
 
   constructor(private readonly o: ConnectionOptions) {
     super();
     const now = o.now ?? Date.now;
+    this.baseUrls = o.baseUrls?.length ? o.baseUrls : [o.baseUrl];
+    this.streamUrls = this.baseUrls.map(streamUrl);
     const core: StreamCore<Signal> = new StreamCore<Signal>({
-      urls: [streamUrl(o.baseUrl)],
+      urls: this.streamUrls,
       WebSocket: nodeSocket(o.key, (status) => core.fail('auth', `server refused the key (HTTP ${status})`)),
       protocols: [], // authenticated by the Authorization header
       policy: o.server,
@@ -96,7 +102,7 @@ export class Connection extends EventEmitter {
       log: o.log,
     });
     this.core = core;
-    core.on('connected', (e) => this.emit('hello', e.hello, e.skewMs));
+    core.on('connected', (e) => this.emit('hello', e.hello, e.skewMs, e.url));
     core.on('subscribed', (e) => this.emit('subscribed', e.frame));
     core.on('caught_up', (e) => this.emit('caught_up', e.seq));
     core.on('heartbeat', (e) => this.emit('heartbeat', e.frame));
@@ -104,7 +110,13 @@ export class Connection extends EventEmitter {
     core.on('gap', (e) => this.emit('gap', e));
     core.on('silence', () => this.emit('silence'));
     core.on('reconnecting', (e) =>
-      this.emit('reconnecting', { why: e.reason, delay: e.delayMs, attempt: e.attempt }),
+      this.emit('reconnecting', {
+        why: e.reason,
+        delay: e.delayMs,
+        attempt: e.attempt,
+        url: e.url,
+        nextUrl: e.nextUrl,
+      }),
     );
     core.on('fatal', (e) => this.emit('fatal', e.error));
   }
@@ -130,13 +142,19 @@ export class Connection extends EventEmitter {
    * Resolves false when neither worked, so the core backs off instead of asking again at once.
    */
   private async catchUp(sub: SubscribedFrame, ctx: CatchUpContext<Signal>): Promise<boolean> {
-    const http = { baseUrl: this.o.baseUrl, key: this.o.key };
+    // The gateway we are streamed from first; in a cluster any other serves the same history.
+    const current = this.baseUrls[this.streamUrls.indexOf(ctx.url)] ?? this.baseUrls[0]!;
+    const bases = startingAt(this.baseUrls, current);
+    const history = (afterSeq: number) =>
+      failover(bases, (baseUrl, failFast) =>
+        fetchHistory({ baseUrl, key: this.o.key, failFast }, afterSeq, 1000),
+      );
     const now = this.o.now ?? Date.now;
     try {
       for (;;) {
         if (ctx.stopped()) return true;
         const c = ctx.cursor();
-        const page = await fetchHistory(http, c.seq, 1000);
+        const page = await history(c.seq);
         if (page.epoch !== sub.epoch)
           throw new StreamFatalError('epoch_changed', `history epoch ${page.epoch} != ${sub.epoch}`);
         for (const s of page.signals) {

@@ -32,6 +32,48 @@ export interface ServerHttp {
   baseUrl: string;
   key?: string | undefined;
   timeoutMs?: number | undefined;
+  /** Another gateway can be asked: a 503 is not waited out here (Retry-After), the caller moves on. */
+  failFast?: boolean | undefined;
+}
+
+/** Every server of the list failed; the message names each URL and why. */
+export class AllServersFailed extends Error {
+  override name = 'AllServersFailed';
+  constructor(readonly errors: unknown[]) {
+    super(errors.map((e) => (e as Error).message ?? String(e)).join('; '));
+  }
+}
+
+/** Whether another gateway might answer: no HTTP answer at all, or a 5xx. A 4xx is the answer (key, request). */
+export function worthFailover(e: unknown): boolean {
+  return e instanceof NetworkError || (e instanceof HttpError && e.status >= 500);
+}
+
+/**
+ * Ask each base URL in turn (the gateways of one cluster serve the same log), moving on only when another
+ * might answer. One URL: its error as it is. Several, all failed: AllServersFailed naming each.
+ */
+export async function failover<T>(
+  baseUrls: readonly string[],
+  fn: (baseUrl: string, failFast: boolean) => Promise<T>,
+): Promise<T> {
+  const errors: unknown[] = [];
+  for (let i = 0; i < baseUrls.length; i++) {
+    try {
+      return await fn(baseUrls[i]!, i < baseUrls.length - 1);
+    } catch (e) {
+      if (!worthFailover(e)) throw e;
+      errors.push(e);
+    }
+  }
+  if (errors.length === 1) throw errors[0];
+  throw new AllServersFailed(errors);
+}
+
+/** The list starting at `first` (the gateway in use), then the others in their order. */
+export function startingAt(baseUrls: readonly string[], first: string): string[] {
+  const i = baseUrls.indexOf(first);
+  return i <= 0 ? [...baseUrls] : [...baseUrls.slice(i), ...baseUrls.slice(0, i)];
 }
 
 /** A 429 or 503 with Retry-After: wait and try again, a bounded number of times (history paging hits 429). */
@@ -58,7 +100,11 @@ async function request(
   let sentAt = Date.now();
   let res = await get();
   // Only when the server says how long to wait (our server always does on 429/503); otherwise the caller decides.
-  for (let attempt = 1; (res.status === 429 || res.status === 503) && attempt <= MAX_RETRIES; attempt++) {
+  for (
+    let attempt = 1;
+    (res.status === 429 || (res.status === 503 && !s.failFast)) && attempt <= MAX_RETRIES;
+    attempt++
+  ) {
     const after = Number(res.headers.get('retry-after') ?? NaN);
     if (!Number.isFinite(after) || after < 0) break;
     await res.body?.cancel();

@@ -1,6 +1,6 @@
 import type { JWK } from 'jose';
 import type { Config } from './config.js';
-import { fetchJwks } from './http.js';
+import { failover, fetchJwks } from './http.js';
 import type { Journal } from './journal/index.js';
 import { fingerprint, signingJwk } from './verify.js';
 
@@ -18,7 +18,10 @@ export async function serverKeyStatus(
   config: Config,
   journal: Journal,
 ): Promise<{ jwk: JWK; fingerprint: string; pinned: 'existing' | 'new' }> {
-  const jwk = signingJwk(await fetchJwks({ baseUrl: config.server.url }));
+  // Every gateway of a cluster presents the same key: whichever answers first.
+  const jwk = signingJwk(
+    await failover(config.server.urls, (baseUrl, failFast) => fetchJwks({ baseUrl, failFast })),
+  );
   const fp = await fingerprint(jwk);
   const expected = config.server.signing_key_fingerprint;
   if (expected && expected !== fp) {

@@ -4,7 +4,7 @@ import type { Config } from './config.js';
 import { mapSymbol } from './decide/index.js';
 import { PaperAdapter } from './exchange/index.js';
 import { Executor } from './executor.js';
-import { fetchHistory } from './http.js';
+import { failover, fetchHistory } from './http.js';
 import { Journal } from './journal/index.js';
 import { processSignal } from './pipeline.js';
 import type { Verifier } from './verify.js';
@@ -51,11 +51,8 @@ async function* pages(o: ReplayOptions): AsyncGenerator<{ signals: Signal[]; hea
   }
   let after = o.afterSeq;
   for (;;) {
-    const p = await fetchHistory(
-      { baseUrl: o.config.server.url, key: o.serverKey },
-      after,
-      1000,
-      o.since ? { since: o.since } : {},
+    const p = await failover(o.config.server.urls, (baseUrl, failFast) =>
+      fetchHistory({ baseUrl, key: o.serverKey, failFast }, after, 1000, o.since ? { since: o.since } : {}),
     );
     yield { signals: p.signals, head: p.head_seq };
     if (p.signals.length === 0 || p.next_after_seq >= p.head_seq || p.next_after_seq <= after) return;

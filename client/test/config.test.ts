@@ -85,6 +85,48 @@ describe('config', () => {
   });
 });
 
+describe('config: server.url or server.urls', () => {
+  it('one URL, a list, or neither (the local default); both or an empty or repeated list is refused, clearly', () => {
+    expect(parseConfig({ server: { url: 'https://a.example' } }).server).toMatchObject({
+      url: 'https://a.example',
+      urls: ['https://a.example'],
+    });
+    const c = parseConfig({ server: { urls: ['https://a.example', 'https://b.example'] } });
+    expect(c.server.urls).toEqual(['https://a.example', 'https://b.example']);
+    expect(c.server.url).toBe('https://a.example');
+    expect(parseConfig({}).server.urls).toEqual(['http://127.0.0.1:8787']);
+    const issues = (raw: unknown) => {
+      try {
+        parseConfig(raw);
+      } catch (e) {
+        return (e as ConfigError).issues;
+      }
+      return [];
+    };
+    expect(issues({ server: { url: 'https://a.example', urls: ['https://b.example'] } })).toEqual([
+      { path: 'server.urls', message: 'give server.url (one server) or server.urls (a cluster), not both' },
+    ]);
+    expect(issues({ server: { urls: [] } })[0]?.path).toBe('server.urls');
+    expect(issues({ server: { urls: ['https://a.example', 'https://a.example/'] } })).toEqual([
+      { path: 'server.urls', message: 'the same URL is listed twice' },
+    ]);
+    expect(issues({ server: { urls: ['ftp://a.example'] } })[0]?.path).toBe('server.urls.0');
+  });
+
+  it('init with several --server writes server.urls', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cc-init-'));
+    try {
+      const urls = ['https://gw1.example.org', 'https://gw2.example.org'];
+      const c = parseConfig(
+        parse(readFileSync(initCommand({ config: join(dir, 'c.yaml'), server: urls }), 'utf8')),
+      );
+      expect(c.server.urls).toEqual(urls);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('config: one protection mechanism per venue', () => {
   it('refuses the spot-style protective sell on us_equity (brackets and the OCO at the open protect there)', () => {
     expect(() =>

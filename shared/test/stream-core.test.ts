@@ -332,3 +332,89 @@ describe('stream core', () => {
     });
   });
 });
+
+describe('stream core: failover across URLs', () => {
+  const urls = ['ws://a.test/v1/stream', 'ws://b.test/v1/stream', 'ws://c.test/v1/stream'];
+
+  it('a silent gateway: the next URL is tried within two heartbeat intervals of its death, and resumes by seq once', async () => {
+    make({ urls }).start();
+    const a = await handshake(0);
+    for (const n of [1, 2]) a.frame(row(n));
+    await settle();
+    a.frame({ type: 'heartbeat', head_seq: 2, time: clock.t });
+    const lastFrame = clock.t;
+    clock.advance(HB / 2); // the gateway dies half an interval after its last frame, without a close
+    const died = clock.t;
+    clock.advance((3 * HB) / 2 - 1);
+    expect(ScriptedSocket.all).toHaveLength(1);
+    clock.advance(1);
+    expect(ScriptedSocket.all).toHaveLength(2);
+    expect(clock.t - lastFrame).toBe(2 * HB); // heartbeat_misses (2) x heartbeat_ms, then at once
+    expect(clock.t - died).toBeLessThanOrEqual(2 * HB);
+    const b = sock(1);
+    expect(b.url).toBe(urls[1]);
+    expect(events.reconnecting).toEqual([
+      expect.objectContaining({ delayMs: 0, url: urls[0], nextUrl: urls[1], attempt: 1 }),
+    ]);
+    await handshake(1, 3);
+    expect(b.subscribes()[0]).toMatchObject({ from_seq: 2, epoch: 'ep1' });
+    // The new gateway replays from 2: a duplicate of what A delivered (ignored), then 3.
+    for (const n of [2, 3]) b.frame(row(n));
+    await settle();
+    expect(applied).toEqual([1, 2, 3]);
+  });
+
+  it('a closed or refused gateway: next URL at once, then backoff with jitter across the list', async () => {
+    make({ urls }).start();
+    await handshake(0);
+    sock(0).serverClose(1006);
+    clock.advance(0);
+    expect(ScriptedSocket.all.map((s) => s.url)).toEqual(urls.slice(0, 2)); // no delay at all
+    sock(1).error('ECONNREFUSED 10.0.0.2:8787');
+    sock(1).serverClose(1006);
+    expect(ScriptedSocket.all).toHaveLength(2);
+    expect(events.reconnecting!.map((r) => r.delayMs)).toEqual([0, 25]); // then random 0.5 x 50
+    clock.advance(25);
+    expect(sock(2).url).toBe(urls[2]);
+    sock(2).serverClose(1006);
+    expect(events.reconnecting!.at(-1)).toMatchObject({ delayMs: 50, nextUrl: urls[0] }); // 0.5 x 100, wraps
+    clock.advance(50);
+    await handshake(3);
+    sock(3).serverClose(1001, 'going_away');
+    expect(events.reconnecting!.at(-1)).toMatchObject({ delayMs: 0, nextUrl: urls[1] }); // healthy again: at once
+  });
+
+  it('an in-flight apply on the dead gateway is not applied again when the next one replays it', async () => {
+    let release!: () => void;
+    make({
+      urls,
+      apply: async (_i, m) => {
+        if (m.seq === 2) await new Promise<void>((r) => (release = r));
+        applied.push(m.seq);
+      },
+    }).start();
+    const a = await handshake(0);
+    for (const n of [1, 2]) a.frame(row(n));
+    await settle();
+    a.serverClose(1006); // dies while 2 is being applied (cursor still 1)
+    clock.advance(0);
+    const b = await handshake(1, 3);
+    expect(b.subscribes()[0]).toMatchObject({ from_seq: 1 });
+    for (const n of [2, 3]) b.frame(row(n));
+    release();
+    await settle();
+    expect(applied).toEqual([1, 2, 3]);
+  });
+
+  it('another epoch on another URL is fatal, naming the URL', async () => {
+    make({ urls }).start();
+    await handshake(0);
+    sock(0).serverClose(1006);
+    clock.advance(0);
+    sock(1).open();
+    sock(1).frame(hello({ epoch: 'ep-other' }));
+    await settle();
+    expect(events.fatal).toMatchObject([{ code: 'epoch_changed' }]);
+    expect(events.fatal![0]!.message).toContain(`(at ${urls[1]})`);
+  });
+});

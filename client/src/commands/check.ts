@@ -49,6 +49,74 @@ function waitHello(
   });
 }
 
+/** Health, clock, epoch, key and stream of one server URL. `several`: the lines name the URL they are about. */
+async function checkServerUrl(
+  url: string,
+  several: boolean,
+  ctx: Context,
+  journal: Journal,
+  epochs: Map<string, string>,
+): Promise<{ reach: Line[]; access: Line[] }> {
+  const { config, secrets } = ctx;
+  const reach: Line[] = [];
+  const access: Line[] = [];
+  let lines = reach;
+  const add = (ok: Line['ok'], what: string) => lines.push({ ok, what });
+  const at = several ? ` (${url})` : '';
+  const maxSkew = config.server.max_clock_skew_ms;
+  let head = 0;
+  try {
+    const h = await fetchHealth({ baseUrl: url });
+    head = Number(h.body['head_seq'] ?? 0);
+    if (typeof h.body['epoch'] === 'string') epochs.set(url, h.body['epoch']);
+    add(
+      h.body['status'] === 'ok',
+      `server ${url} reachable: status ${String(h.body['status'])}, epoch ${String(h.body['epoch'])}, head ${head}`,
+    );
+    if (h.skewMs !== undefined) {
+      const precise = typeof h.body['time'] === 'number';
+      const slack = precise ? 0 : 1000; // the Date header only has 1 s resolution
+      add(
+        Math.abs(h.skewMs) <= maxSkew + slack,
+        `clock vs server${at} ${precise ? '/healthz time' : 'HTTP Date'}: ${Math.round(h.skewMs)} ms (max ${maxSkew})`,
+      );
+    }
+    const cur = journal.cursor();
+    if (cur.epoch && h.body['epoch'] && cur.epoch !== h.body['epoch'])
+      add(
+        false,
+        `server${at} epoch ${String(h.body['epoch'])} differs from the journal's ${cur.epoch}: the server history was replaced`,
+      );
+  } catch (e) {
+    // The message names the URL asked and why it failed (ECONNREFUSED, DNS, certificate, HTTP status).
+    add(false, `server unreachable: ${(e as Error).message}`);
+  }
+  lines = access;
+  if (!secrets.serverKey) return { reach, access };
+  try {
+    await fetchHistory({ baseUrl: url, key: secrets.serverKey }, head, 1);
+    add(true, `server key accepted${at} (history readable)`);
+  } catch (e) {
+    add(
+      false,
+      `${e instanceof HttpError && (e.status === 401 || e.status === 403) ? 'server key refused' : 'history not readable'}: ${(e as Error).message}`,
+    );
+  }
+  const stream = streamUrl(url);
+  try {
+    const { hello, receivedAt } = await waitHello(stream, secrets.serverKey, 5000);
+    add(
+      SUPPORTED_PROTOCOLS.includes(hello.protocol),
+      `stream${several ? ` ${stream}` : ''}: protocol ${hello.protocol} (client speaks ${SUPPORTED_PROTOCOLS.join(', ')}), heartbeat ${hello.heartbeat_ms} ms, authenticated ${hello.authenticated}`,
+    );
+    const skew = hello.time - receivedAt;
+    add(Math.abs(skew) <= maxSkew, `clock skew vs server${at}: ${skew} ms (max ${maxSkew})`);
+  } catch (e) {
+    add(false, `stream ${stream}: ${(e as Error).message}`);
+  }
+  return { reach, access };
+}
+
 export async function checkCommand(
   ctx: Context,
   opts: { live?: boolean },
@@ -56,38 +124,28 @@ export async function checkCommand(
   const { config, secrets } = ctx;
   const lines: Line[] = [{ ok: true, what: `config ${ctx.configPath} is valid (mode ${config.mode})` }];
   const add = (ok: Line['ok'], what: string) => lines.push({ ok, what });
-  const maxSkew = config.server.max_clock_skew_ms;
   const journal = Journal.open(ctx.journalPath);
   try {
     // --- server ---
     if (!secrets.serverKey)
       add(false, `server key: ${config.server.key_env} is not set (environment or .env)`);
-    let head = 0;
-    try {
-      const h = await fetchHealth({ baseUrl: config.server.url });
-      head = Number(h.body['head_seq'] ?? 0);
+    // Every URL is checked (a cluster: each gateway); the signing key once, from whichever answers.
+    const urls = config.server.urls;
+    const several = urls.length > 1;
+    const perUrl: { reach: Line[]; access: Line[] }[] = [];
+    const epochs = new Map<string, string>();
+    for (const url of urls) perUrl.push(await checkServerUrl(url, several, ctx, journal, epochs));
+    // A dead gateway of several is a warning while another one passes every check: the client fails over.
+    const healthy = perUrl.some((p) => [...p.reach, ...p.access].every((l) => l.ok !== false));
+    const addAll = (ls: Line[]) => {
+      for (const l of ls) add(several && healthy && l.ok === false ? 'warn' : l.ok, l.what);
+    };
+    for (const p of perUrl) addAll(several ? [...p.reach, ...p.access] : p.reach);
+    if (new Set(epochs.values()).size > 1)
       add(
-        h.body['status'] === 'ok',
-        `server ${config.server.url} reachable: status ${String(h.body['status'])}, epoch ${String(h.body['epoch'])}, head ${head}`,
+        false,
+        `the servers do not serve one log (epochs ${[...epochs].map(([u, e]) => `${u}: ${e}`).join(', ')}): a client cannot fail over between them`,
       );
-      if (h.skewMs !== undefined) {
-        const precise = typeof h.body['time'] === 'number';
-        const slack = precise ? 0 : 1000; // the Date header only has 1 s resolution
-        add(
-          Math.abs(h.skewMs) <= maxSkew + slack,
-          `clock vs server ${precise ? '/healthz time' : 'HTTP Date'}: ${Math.round(h.skewMs)} ms (max ${maxSkew})`,
-        );
-      }
-      const cur = journal.cursor();
-      if (cur.epoch && h.body['epoch'] && cur.epoch !== h.body['epoch'])
-        add(
-          false,
-          `server epoch ${String(h.body['epoch'])} differs from the journal's ${cur.epoch}: the server history was replaced`,
-        );
-    } catch (e) {
-      // The message names the URL asked and why it failed (ECONNREFUSED, DNS, certificate, HTTP status).
-      add(false, `server unreachable: ${(e as Error).message}`);
-    }
     try {
       const k = await serverKeyStatus(config, journal);
       add(
@@ -97,29 +155,7 @@ export async function checkCommand(
     } catch (e) {
       add(false, `server signing key: ${(e as Error).message}`);
     }
-    if (secrets.serverKey) {
-      try {
-        await fetchHistory({ baseUrl: config.server.url, key: secrets.serverKey }, head, 1);
-        add(true, 'server key accepted (history readable)');
-      } catch (e) {
-        add(
-          false,
-          `${e instanceof HttpError && (e.status === 401 || e.status === 403) ? 'server key refused' : 'history not readable'}: ${(e as Error).message}`,
-        );
-      }
-      const stream = streamUrl(config.server.url);
-      try {
-        const { hello, receivedAt } = await waitHello(stream, secrets.serverKey, 5000);
-        add(
-          SUPPORTED_PROTOCOLS.includes(hello.protocol),
-          `stream: protocol ${hello.protocol} (client speaks ${SUPPORTED_PROTOCOLS.join(', ')}), heartbeat ${hello.heartbeat_ms} ms, authenticated ${hello.authenticated}`,
-        );
-        const skew = hello.time - receivedAt;
-        add(Math.abs(skew) <= maxSkew, `clock skew vs server: ${skew} ms (max ${maxSkew})`);
-      } catch (e) {
-        add(false, `stream ${stream}: ${(e as Error).message}`);
-      }
-    }
+    if (!several) addAll(perUrl[0]!.access); // one server: its key and stream lines after the signing key, as ever
 
     // --- exchange ---
     const live = config.mode === 'live';

@@ -1,9 +1,17 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { DEFAULT_SERVER_URL } from '../config.js';
 
 /** `catalyst-client init`: a commented config with safe defaults (paper mode). Secrets go in the environment. */
 
-export function configTemplate(serverUrl: string): string {
+/** `server:` lines: one URL as url, several (a cluster's gateways) as urls. */
+function serverLines(urls: readonly string[]): string {
+  if (urls.length === 1) return `  url: ${urls[0]}`;
+  return `  urls:                            # gateways of one cluster: failover in this order\n${urls.map((u) => `    - ${u}`).join('\n')}`;
+}
+
+export function configTemplate(serverUrls: string | readonly string[]): string {
+  const urls = typeof serverUrls === 'string' ? [serverUrls] : serverUrls;
   return `# Catalyst client configuration. Reference of every key: docs/client.md (generated from the schema).
 # Secrets are NOT stored here. Put them in the environment or in a .env file next to this file:
 #   CATALYST_SERVER_KEY=cat_...            your key for the signal server (read scope)
@@ -16,7 +24,7 @@ data_dir: ./catalyst-client-data       # journal (SQLite): cursor, decisions, or
 log_level: info
 
 server:
-  url: ${serverUrl}
+${serverLines(urls)}
   # signing_key_fingerprint: SHA256:...   # optional; otherwise pinned on first check/run
   start_from: head                 # a fresh install ignores history (use \`replay\` to see it)
   max_clock_skew_ms: 2000
@@ -75,11 +83,15 @@ dashboard:
 
 export function initCommand(opts: {
   config: string;
-  server?: string | undefined;
+  server?: string | readonly string[] | undefined;
   force?: boolean | undefined;
 }): string {
   const path = resolve(opts.config);
   if (existsSync(path) && !opts.force) throw new Error(`${path} already exists (use --force to overwrite)`);
-  writeFileSync(path, configTemplate(opts.server ?? 'http://127.0.0.1:8787'), { mode: 0o600 });
+  writeFileSync(
+    path,
+    configTemplate(opts.server === undefined || opts.server.length === 0 ? DEFAULT_SERVER_URL : opts.server),
+    { mode: 0o600 },
+  );
   return path;
 }

@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { fetchJwks } from '../http.js';
+import { failover, fetchJwks } from '../http.js';
 import { Journal } from '../journal/index.js';
 import { KeyPinError } from '../keys.js';
 import { fingerprint, signingJwk } from '../verify.js';
@@ -19,7 +19,9 @@ export interface PinOptions {
 const normalise = (fp: string) => (fp.startsWith('SHA256:') ? fp : `SHA256:${fp}`).trim();
 
 export async function pinCommand(ctx: Context, o: PinOptions): Promise<string> {
-  const jwk = signingJwk(await fetchJwks({ baseUrl: ctx.config.server.url }));
+  const jwk = signingJwk(
+    await failover(ctx.config.server.urls, (baseUrl, failFast) => fetchJwks({ baseUrl, failFast })),
+  );
   const presented = await fingerprint(jwk);
   const expected = o.fingerprint === undefined ? undefined : normalise(o.fingerprint);
   if (expected !== undefined && expected !== presented) {

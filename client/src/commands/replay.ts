@@ -1,6 +1,6 @@
 import type { JWK } from 'jose';
 import type { Context } from '../context.js';
-import { fetchJwks } from '../http.js';
+import { failover, fetchJwks } from '../http.js';
 import { Journal } from '../journal/index.js';
 import { formatReplay, replay } from '../replay.js';
 import { createVerifier, signingJwk } from '../verify.js';
@@ -17,7 +17,9 @@ export async function replayCommand(
   const j = Journal.open(ctx.journalPath);
   const pin = j.pinnedKey();
   j.close();
-  const jwk = (pin?.jwk as JWK | undefined) ?? signingJwk(await fetchJwks({ baseUrl: config.server.url }));
+  const jwk =
+    (pin?.jwk as JWK | undefined) ??
+    signingJwk(await failover(config.server.urls, (baseUrl, failFast) => fetchJwks({ baseUrl, failFast })));
   if (!pin) log.warn('no pinned server key: verifying history against the key the server presents now');
   const started = Date.now();
   const report = await replay({

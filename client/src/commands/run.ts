@@ -131,6 +131,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     lookAtOpen();
     const connection = new Connection({
       baseUrl: config.server.url,
+      baseUrls: config.server.urls,
       key: secrets.serverKey,
       server: config.server,
       verify,
