@@ -32,7 +32,7 @@ import threading
 import time
 import urllib.parse
 import zlib
-from typing import Any, Callable, Dict, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 __version__ = "1.0.0"
 
@@ -513,6 +513,7 @@ class _Http:
         self.host = u.hostname
         self.port = u.port
         self.base = u.path.rstrip("/")
+        self.origin = "%s://%s" % (u.scheme, u.netloc)
         self.key = key
         self.timeout = timeout
 
@@ -548,10 +549,22 @@ def _batch_results(answer: Dict[str, Any], n: int) -> List[PublishResult]:
 # The publisher
 
 
+def _urls(url: Union[str, Sequence[str]]) -> List[str]:
+    """One URL, a comma-separated list (CATALYST_URL="http://gw1:8787,http://gw2:8787"), or a sequence."""
+    parts = url.split(",") if isinstance(url, str) else list(url)
+    urls = [u.strip() for u in parts if u and u.strip()]
+    if not urls:
+        raise ValueError("no server URL given")
+    return urls
+
+
 class Publisher:
     """Publishes classifications; with `outbox_path`, never loses one while the server is down.
 
-    url, key      the server (http://host:port) and a key with the `publish` scope.
+    url, key      the server (http://host:port) and a key with the `publish` scope. Several URLs (a list, or
+                  comma-separated) are the ingest gateways of one cluster: on a connection error or a 5xx
+                  (503 included) the next one is tried at once; the one that answered is used first next time.
+                  A 429 or a refusal (4xx) is the answer and is not retried elsewhere.
     outbox_path   spool file for classifications the server could not take now (None: no outbox; then an
                   unreachable server raises PublishUnavailable).
     timeout       seconds per HTTP request (connect + answer).
@@ -573,7 +586,8 @@ class Publisher:
         batch_size: int = 100,
         on_delivered: Optional[Callable[[List[PublishResult]], None]] = None,
     ) -> None:
-        self._http = _Http(url, key, timeout)
+        self._https = [_Http(u, key, timeout) for u in _urls(url)]
+        self._current = 0  # the gateway that answered last
         self.max_wait = max(0.0, float(max_wait))
         self.outbox: Optional[Outbox] = Outbox(outbox_path, outbox_max_bytes) if outbox_path else None
         self.batch_size = max(1, min(int(batch_size), MAX_BATCH))
@@ -590,7 +604,7 @@ class Publisher:
 
     @classmethod
     def from_env(cls, **kwargs: Any) -> "Publisher":
-        """URL and key from CATALYST_URL and CATALYST_PUBLISH_KEY."""
+        """URL(s) and key from CATALYST_URL (one URL, or several comma-separated) and CATALYST_PUBLISH_KEY."""
         url = os.environ.get("CATALYST_URL")
         key = os.environ.get("CATALYST_PUBLISH_KEY")
         if not url or not key:
@@ -606,7 +620,33 @@ class Publisher:
     # -- sending
 
     def _post(self, payload: Any) -> Dict[str, Any]:
-        status, headers, data = self._http.request("POST", "/v1/signals", _dumps(payload))
+        """POST to the gateway that answered last, then the others in order while another one might answer.
+
+        Resending the same body to another gateway is safe: the server is idempotent by source_id (a record the
+        first gateway stored before dying comes back as a duplicate with its seq)."""
+        body = _dumps(payload)
+        n = len(self._https)
+        errors: List[PublishUnavailable] = []
+        for i in range(n):
+            idx = (self._current + i) % n
+            try:
+                answer = self._post_to(self._https[idx], body)
+            except PublishUnavailable as e:
+                if e.status == 429 or i == n - 1:
+                    if errors and e.retry_after is None:
+                        # Every gateway failed: wait as long as the one that said how long, if any did.
+                        e = next((x for x in errors if x.retry_after is not None), e)
+                    raise e
+                if n > 1:
+                    log.warning("gateway %s unavailable (%s); trying the next", self._https[idx].origin, e)
+                errors.append(e)
+                continue
+            self._current = idx
+            return answer
+        raise AssertionError("unreachable")
+
+    def _post_to(self, conn: _Http, body: bytes) -> Dict[str, Any]:
+        status, headers, data = conn.request("POST", "/v1/signals", body)
         try:
             answer = json.loads(data.decode("utf-8")) if data else None
         except (ValueError, UnicodeDecodeError):
@@ -1080,7 +1120,7 @@ def publish_alert(publisher: Publisher, *args: Any, **kwargs: Any) -> Optional[i
 
 
 def _cli_publisher(a: argparse.Namespace) -> Publisher:
-    url = a.url or os.environ.get("CATALYST_URL")
+    url = ",".join(a.url) if a.url else os.environ.get("CATALYST_URL")
     key = a.key or os.environ.get("CATALYST_PUBLISH_KEY")
     if not url or not key:
         raise SystemExit("error: give --url and --key (or set CATALYST_URL and CATALYST_PUBLISH_KEY)")
@@ -1133,7 +1173,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         prog="catalyst_publisher.py",
         description="Publish classifications to a Catalyst signal server (docs/publishing.md).",
     )
-    p.add_argument("--url", help="server URL (default: env CATALYST_URL)")
+    p.add_argument(
+        "--url",
+        action="append",
+        help="server URL; repeat it (or comma-separate) for the gateways of a cluster (default: env CATALYST_URL)",
+    )
     p.add_argument("--key", help="publish key (default: env CATALYST_PUBLISH_KEY)")
     p.add_argument(
         "--outbox",

@@ -12,6 +12,7 @@ fields added in later protocol versions keep verifying.
 Command line: page GET /v1/signals and verify every signal:
 
     python3 catalyst_verify.py --server http://127.0.0.1:8787 --key "$CATALYST_READ_KEY"
+    python3 catalyst_verify.py --server http://gw1:8787 --server http://gw2:8787 --key ...   # a cluster
 
 prints `verified N, failed M` and exits 1 if any signal fails.
 
@@ -28,6 +29,7 @@ import json
 import math
 import os
 import sys
+import urllib.error
 import urllib.parse
 import urllib.request
 from typing import Any, Dict, Iterator, List, Optional, Tuple
@@ -330,7 +332,7 @@ def verify(signal: Dict[str, Any], jwks: Dict[str, Any]) -> bool:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _get_json(url: str, key: Optional[str] = None) -> Any:
+def _get_one(url: str, key: Optional[str] = None) -> Any:
     req = urllib.request.Request(url, headers={"Accept": "application/json"})
     if key:
         req.add_header("Authorization", f"Bearer {key}")
@@ -338,10 +340,31 @@ def _get_json(url: str, key: Optional[str] = None) -> Any:
         return json.loads(r.read().decode("utf-8"))
 
 
-def _pages(server: str, key: str, after_seq: int, limit: int) -> Iterator[List[Dict[str, Any]]]:
+def _get_json(servers: List[str], path: str, key: Optional[str] = None) -> Any:
+    """GET path from the first server that answers: the gateways of a cluster serve the same log, so the next
+    one is asked on a connection error or a 5xx, never on a 4xx (a refused key is refused everywhere)."""
+    errors = []
+    for i, server in enumerate(servers):
+        try:
+            return _get_one(server + path, key)
+        except urllib.error.HTTPError as e:
+            if e.code < 500 or i == len(servers) - 1:
+                raise
+            errors.append(f"{server}: HTTP {e.code}")
+        except (urllib.error.URLError, OSError) as e:
+            if i == len(servers) - 1:
+                if errors:
+                    raise OSError("; ".join(errors + [f"{server}: {e}"])) from None
+                raise
+            errors.append(f"{server}: {e}")
+        print(f"{errors[-1]}; trying the next server", file=sys.stderr)
+    raise AssertionError("unreachable")
+
+
+def _pages(servers: List[str], key: str, after_seq: int, limit: int) -> Iterator[List[Dict[str, Any]]]:
     while True:
         q = urllib.parse.urlencode({"after_seq": after_seq, "limit": limit})
-        page = _get_json(f"{server}/v1/signals?{q}", key)
+        page = _get_json(servers, f"/v1/signals?{q}", key)
         signals = page["signals"]
         if signals:
             yield signals
@@ -352,7 +375,12 @@ def _pages(server: str, key: str, after_seq: int, limit: int) -> Iterator[List[D
 
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description="Verify every signal of a Catalyst server (GET /v1/signals).")
-    ap.add_argument("--server", default=os.environ.get("CATALYST_URL", "http://127.0.0.1:8787"))
+    ap.add_argument(
+        "--server",
+        action="append",
+        help="server URL; repeat it (or comma-separate) for the gateways of a cluster"
+        " (default $CATALYST_URL, else http://127.0.0.1:8787)",
+    )
     ap.add_argument("--key", default=os.environ.get("CATALYST_READ_KEY"), help="read key (default $CATALYST_READ_KEY)")
     ap.add_argument("--after-seq", type=int, default=0)
     ap.add_argument("--limit", type=int, default=1000, help="page size (1-1000)")
@@ -360,15 +388,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     a = ap.parse_args(argv)
     if not a.key:
         ap.error("--key (or CATALYST_READ_KEY) is required")
-    server = a.server.rstrip("/")
-    jwks = _get_json(f"{server}/v1/keys/signing")
+    given = ",".join(a.server) if a.server else os.environ.get("CATALYST_URL", "http://127.0.0.1:8787")
+    servers = [u.strip().rstrip("/") for u in given.split(",") if u.strip()]
+    jwks = _get_json(servers, "/v1/keys/signing")
     for k in jwks.get("keys", []):
         print(f"signing key SHA256:{jwk_thumbprint(k)}")
         if a.fingerprint and jwk_thumbprint(k) != a.fingerprint.removeprefix("SHA256:"):
             print("signing key does not match --fingerprint", file=sys.stderr)
             return 1
     ok = failed = 0
-    for page in _pages(server, a.key, a.after_seq, a.limit):
+    for page in _pages(servers, a.key, a.after_seq, a.limit):
         for s in page:
             try:
                 check(s, jwks)

@@ -5,6 +5,7 @@ import { ClassificationSchema } from '@catalyst-signal/shared';
 import { ChildServer } from './helpers/child-server.js';
 import { PY_PUBLISHER, PyDriver, runPython } from './helpers/python.js';
 import { Relay } from './helpers/relay.js';
+import { answering, refusedUrl } from './helpers/status-server.js';
 import { tempDir } from './helpers/server.js';
 
 // Issue #11: the vendorable Python publisher (integrations/python/catalyst_publisher.py), run by the machine's
@@ -141,6 +142,46 @@ describe('python publisher against a real server', { timeout: 90_000 }, () => {
     expect(s.seq).toBeNull();
     expect(s.elapsed).toBeLessThan(10); // Retry-After is up to 60 s: it spooled instead of waiting
     expect(((await py.cmd('status')).status as { depth: number }).depth).toBe(1);
+  });
+
+  it('several ingest URLs: refused and 503 gateways are skipped at once, the answering one is kept; outbox across them', async () => {
+    const server = await ChildServer.start();
+    const sick = await answering(503, 30);
+    onTestFinished(() => sick.close());
+    const dead = await refusedUrl();
+    const py = await PyDriver.start();
+    await py.cmd('open', { url: [dead, sick.url, server.url], key: server.keys.publishKey, max_wait: 60 });
+    const a = await py.cmd('publish', { c: classification('fo-1') });
+    expect(a.seq).toBe(1);
+    expect(a.elapsed).toBeLessThan(10); // the 503's Retry-After (30 s) was not waited out: another gateway was there
+    expect(sick.hits()).toBe(1);
+    expect((await py.cmd('publish', { c: classification('fo-2') })).seq).toBe(2);
+    expect(sick.hits()).toBe(1); // the gateway that answered is asked first
+
+    // A refusal (4xx) is the answer, not a reason to ask another gateway.
+    await py.cmd('open', { url: [server.url, sick.url], key: server.keys.readKey });
+    const r403 = await py.cmd('publish', { c: classification('fo-x') });
+    expect([r403.error, r403.status, sick.hits()]).toEqual(['PublishRejected', 403, 1]);
+
+    // Every gateway down: spooled; a list with one live gateway delivers the outbox once, in order.
+    const outbox = path.join(tempDir(), 'outbox.jsonl');
+    await py.cmd('open', {
+      url: `${dead},${sick.url}`,
+      key: server.keys.publishKey,
+      max_wait: 0,
+      outbox_path: outbox,
+    });
+    for (const id of ['fo-3', 'fo-4'])
+      expect((await py.cmd('publish', { c: classification(id) })).seq).toBeNull();
+    await py.cmd('open', { url: [dead, server.url], key: server.keys.publishKey, outbox_path: outbox });
+    expect((await py.cmd('flush')).report).toMatchObject({ delivered: 2, duplicates: 0, drained: true });
+    const stored = await allSignals(server);
+    expect(stored.map((s) => [s.seq, s.source_id])).toEqual([
+      [1, 'fo-1'],
+      [2, 'fo-2'],
+      [3, 'fo-3'],
+      [4, 'fo-4'],
+    ]);
   });
 
   it('server down: publish spools at once; server up: flush delivers exactly once, in order', async () => {

@@ -8,6 +8,7 @@ import { ClassificationSchema, illFormedStringPath, type ClassificationInput } f
 import { NASTY_NUMBERS, NASTY_STRINGS, signalClassification } from './fuzz/arbitraries.js';
 import { DB_FILE } from '../src/store/db.js';
 import { ChildServer } from './helpers/child-server.js';
+import { answering, refusedUrl } from './helpers/status-server.js';
 
 /**
  * The signature payload is RFC 8785 (docs/protocol.md): a verifier in another language, written from that
@@ -111,4 +112,35 @@ describe('a Python verifier written from docs/protocol.md (standard library only
       expect(bad.code).toBe(1);
     },
   );
+
+  it('--server repeated: a refused and a 502 gateway are skipped, the next one is verified; a 401 is not retried elsewhere', async () => {
+    const server = await ChildServer.start();
+    const res = await fetch(`${server.url}/v1/signals`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.keys.publishKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(generate(3).slice(0, 3)),
+    });
+    expect(res.status).toBe(201);
+    const sick = await answering(502);
+    try {
+      const dead = await refusedUrl();
+      const args = ['catalyst_verify.py', '--server', dead, '--server', sick.url, '--server', server.url];
+      const ok = await python([...args, '--key', server.keys.readKey]);
+      expect(ok.stdout).toContain('verified 3, failed 0');
+      expect(ok.stderr).toContain(`${sick.url}: HTTP 502; trying the next server`);
+      expect(ok.code).toBe(0);
+      const refused = await python([
+        'catalyst_verify.py',
+        '--server',
+        `${server.url},${sick.url}`,
+        '--key',
+        'cat_not_a_key',
+      ]);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain('HTTP Error 401');
+      expect(refused.stderr).not.toContain('trying the next server');
+    } finally {
+      await sick.close();
+    }
+  });
 });
