@@ -1,0 +1,169 @@
+import { StorageType } from '@nats-io/jetstream';
+import type { KV, KvEntry } from '@nats-io/kv';
+import { z } from 'zod';
+import type { Scope } from '@catalyst-signal/shared';
+import type { KeyRow } from '../store/keys.js';
+import { CLUSTER_NAMES } from './cluster-log.js';
+import type { NatsHandle } from './connection.js';
+
+/**
+ * One API key as the cluster stores it in KV bucket `catalyst_keys` (KV key = the key's public id). The same
+ * fields as the single-node key table, with the SHA-256 of the secret as hex: never the secret itself.
+ * `last_used_at` is not kept cluster-wide (it would be a write per request); nodes keep it locally.
+ */
+const KeyRecordSchema = z.strictObject({
+  id: z.string().regex(/^[0-9a-f]{12}$/),
+  name: z.string().min(1).max(200),
+  scopes: z.array(z.enum(['read', 'publish', 'admin'])).min(1),
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+  created_at: z.string(),
+  revoked_at: z.string().nullable(),
+  expires_at: z.string().nullable(),
+});
+export type KeyRecord = z.output<typeof KeyRecordSchema>;
+
+export const toKeyRecord = (r: Omit<KeyRow, 'last_used_at'>): KeyRecord => ({
+  id: r.id,
+  name: r.name,
+  scopes: r.scopes,
+  hash: r.hash.toString('hex'),
+  created_at: r.created_at,
+  revoked_at: r.revoked_at,
+  expires_at: r.expires_at,
+});
+
+export const toKeyRow = (r: KeyRecord): KeyRow => ({
+  ...r,
+  scopes: r.scopes as Scope[],
+  hash: Buffer.from(r.hash, 'hex'),
+  last_used_at: null,
+});
+
+/** A change seen by `watch`: the record as it now is, or `deleted` when the KV entry was removed. */
+export type KeyChange = { id: string; record: KeyRecord } | { id: string; deleted: true };
+
+/** Parses one KV entry; a malformed record is reported as undefined (and never authenticates). */
+function parseEntry(e: KvEntry): KeyRecord | undefined {
+  if (e.operation !== 'PUT') return undefined;
+  try {
+    const r = KeyRecordSchema.safeParse(e.json());
+    return r.success && r.data.id === e.key ? r.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const MAX_CAS_TRIES = 5;
+
+/** API keys cluster-wide, on KV. Writes are compare-and-set on the entry's revision, so two admins never lose an update. */
+export class ClusterKeys {
+  private constructor(readonly kv: KV) {}
+
+  static async open(h: NatsHandle, replicas: 1 | 3): Promise<ClusterKeys> {
+    const kv = await h.kvm.create(CLUSTER_NAMES.keysBucket, {
+      replicas,
+      history: 1,
+      storage: StorageType.File,
+    });
+    return new ClusterKeys(kv);
+  }
+
+  /** Store a new key record; refuses an id that exists (ids are random, a clash means a bug). */
+  async insert(record: KeyRecord): Promise<void> {
+    await this.kv.create(record.id, JSON.stringify(KeyRecordSchema.parse(record)));
+  }
+
+  async get(id: string): Promise<KeyRecord | undefined> {
+    const e = await this.kv.get(id);
+    return e ? parseEntry(e) : undefined;
+  }
+
+  async list(): Promise<KeyRecord[]> {
+    const out: KeyRecord[] = [];
+    for await (const id of await this.kv.keys()) {
+      const r = await this.get(id);
+      if (r) out.push(r);
+    }
+    return out.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
+  }
+
+  /** Revoke; false when there is no such active key. */
+  revoke(id: string, now = new Date()): Promise<boolean> {
+    return this.change(id, (r) => (r.revoked_at ? undefined : { ...r, revoked_at: now.toISOString() }));
+  }
+
+  /** Let a key live until `at` (rotation's grace period); false when there is no such active key. */
+  expireAt(id: string, at: Date): Promise<boolean> {
+    return this.change(id, (r) => (r.revoked_at ? undefined : { ...r, expires_at: at.toISOString() }));
+  }
+
+  private async change(id: string, f: (r: KeyRecord) => KeyRecord | undefined): Promise<boolean> {
+    for (let i = 0; i < MAX_CAS_TRIES; i++) {
+      const e = await this.kv.get(id);
+      const r = e && parseEntry(e);
+      if (!e || !r) return false;
+      const next = f(r);
+      if (!next) return false;
+      try {
+        await this.kv.update(id, JSON.stringify(next), e.revision);
+        return true;
+      } catch (err) {
+        // Someone else changed it since our read: read again and re-apply.
+        if (i === MAX_CAS_TRIES - 1) throw err;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Calls `onChange` for every key now stored, then `onReady` once, then for every later change, until the
+   * returned stop() is called. A node keeps its mirror from this (the KV watcher recovers across reconnects).
+   */
+  async watch(onChange: (c: KeyChange) => void, onReady?: () => void): Promise<{ stop(): void }> {
+    // v3's KV watch has no "initial values done" callback: an entry's delta is the number still pending
+    // after it, so delta 0 ends the initial state; an empty bucket is ready at once.
+    let ready = false;
+    const markReady = () => {
+      if (!ready) {
+        ready = true;
+        onReady?.();
+      }
+    };
+    const empty = (await this.kv.status()).values === 0;
+    const iter = await this.kv.watch();
+    if (empty) markReady();
+    void (async () => {
+      for await (const e of iter) {
+        const record = e.operation === 'PUT' ? parseEntry(e) : undefined;
+        onChange(record ? { id: e.key, record } : { id: e.key, deleted: true });
+        if (e.delta === 0) markReady();
+      }
+    })();
+    return { stop: () => iter.stop() };
+  }
+}
+
+/** An in-memory mirror of the keys bucket, for nodes that authenticate without a local key table (ingest). */
+export class KeyMirror {
+  private readonly byId = new Map<string, KeyRow>();
+  private version = 0;
+
+  apply(c: KeyChange): void {
+    if ('deleted' in c) this.byId.delete(c.id);
+    else this.byId.set(c.id, toKeyRow(c.record));
+    this.version++;
+  }
+
+  get(id: string): KeyRow | undefined {
+    return this.byId.get(id);
+  }
+
+  list(): KeyRow[] {
+    return [...this.byId.values()];
+  }
+
+  /** Changes applied so far: an authenticator's cache compares it to know when to drop cached answers. */
+  get changes(): number {
+    return this.version;
+  }
+}
