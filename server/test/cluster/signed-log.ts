@@ -1,11 +1,14 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { ClassificationSchema } from '@catalyst-signal/shared';
 import { createSigner } from '../../src/signing.js';
 import { openDb } from '../../src/store/db.js';
 import { sequence } from '../../src/log/sequence.js';
 import type { SignFn } from '../../src/log/types.js';
 import { SignalStore } from '../../src/store/signals.js';
-import { classification, tempDir } from '../helpers/server.js';
+import { classification } from '../helpers/server.js';
 
 /**
  * Signals exactly as a cluster's ingest stores them in the stream: sequenced 1..n under the cluster epoch and
@@ -25,7 +28,10 @@ export class SignedLog {
   }
 
   static async create(epoch = randomBytes(8).toString('hex')): Promise<SignedLog> {
-    const db = openDb(tempDir('catalyst-signed-log-'));
+    // Not tempDir(): a log is often made in beforeAll, outside any test. Removed when the worker exits.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'catalyst-signed-log-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    const db = openDb(dir);
     db.prepare(`UPDATE meta SET value = ? WHERE key = 'epoch'`).run(epoch);
     const signer = await createSigner(generateKeyPairSync('ed25519').privateKey);
     return new SignedLog(epoch, new SignalStore(db), (u) => signer.sign(u));
