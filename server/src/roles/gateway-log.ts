@@ -1,0 +1,280 @@
+import type { HistoryQuery } from '@catalyst-signal/shared';
+import { StoreUnavailableError } from '../errors.js';
+import type { ClusterLog } from '../jetstream/cluster-log.js';
+import type { NatsHandle } from '../jetstream/connection.js';
+import { Follower, type FollowerOptions, type LogEntry } from '../jetstream/follower.js';
+import { ClusterKeys, toKeyRow, type KeyChange } from '../jetstream/keys-kv.js';
+import { messageAt, streamView } from '../jetstream/log-state.js';
+import type { FanOut, FilterableRow, HistoryPage, SignalLogDriver, SignalLogReader } from '../log/types.js';
+import type { Logger } from '../logger.js';
+import type { Db } from '../store/db.js';
+import { KeyTableMirror } from '../store/key-mirror.js';
+import { Divergence, Replica, type Diverged } from '../store/replica.js';
+
+export interface GatewayLogOptions {
+  db: Db;
+  nats: NatsHandle;
+  cluster: ClusterLog;
+  log: Logger;
+  /** Log bootstrap / catch-up progress every this many applied signals (default 10,000). */
+  progressEvery?: number;
+  /** How often the stream's last seq is asked for (replica lag while no message flows), ms (default 5000). */
+  lagPollMs?: number;
+  follower?: Partial<
+    Pick<FollowerOptions, 'idleMs' | 'apiTimeoutMs' | 'expiresMs' | 'maxBatch' | 'backoffMs'>
+  >;
+}
+
+/** What /healthz and /metrics say about the replica. */
+export interface ReplicaHealth {
+  role: 'gateway';
+  applied_seq: number;
+  cluster_last_seq: number;
+  replica_lag: number;
+  caught_up: boolean;
+  diverged?: { reason: string; detail: string; local_epoch: string; cluster_epoch: string; seq?: number };
+}
+
+/**
+ * The replica as a SignalLogReader: the single-node readers (SignalStore) over the gateway's SQLite copy. A
+ * diverged replica answers history and by-seq reads with StoreUnavailableError, which the HTTP layer turns
+ * into 503 problem+json whose detail names both epochs or the seq.
+ */
+class ReplicaReader implements SignalLogReader {
+  constructor(private readonly r: Replica) {}
+  get epoch(): string {
+    return this.r.epoch;
+  }
+  get head(): number {
+    return this.r.applied;
+  }
+  firstSeq(): number {
+    return this.r.store.firstSeq();
+  }
+  rowsAfter(afterSeq: number, limit: number): FilterableRow[] {
+    return this.r.store.rowsAfter(afterSeq, limit);
+  }
+  history(q: HistoryQuery): HistoryPage {
+    this.refuseIfDiverged();
+    return this.r.store.history(q);
+  }
+  getJson(seq: number): string | undefined {
+    this.refuseIfDiverged();
+    return this.r.store.getJson(seq);
+  }
+  private refuseIfDiverged(): void {
+    const d = this.r.diverged;
+    if (d) throw new StoreUnavailableError(divergedMessage(d));
+  }
+}
+
+export const divergedMessage = (d: Diverged): string =>
+  `replica diverged (${d.reason}): ${d.detail}. This gateway does not serve until the replica is moved aside ` +
+  `(catalyst-server db replica-reset; see docs/operations.md), then it re-bootstraps from the stream`;
+
+/**
+ * A gateway's signal log: a local SQLite replica fed by the cluster stream (Follower), keys mirrored from the
+ * cluster's KV into the local key table. Reader only; it has no sequencer.
+ *
+ * Replay -> live (docs/architecture.md): every batch from the stream is applied to the replica (one
+ * transaction) and handed to the fan-out in the same synchronous call, in seq order; `reader.head` moves only
+ * there. A replaying socket reads the replica up to its head and subscribes in one synchronous step, so every
+ * seq reaches it either through the replica or through a later publish, never both and never neither.
+ */
+export class GatewayLog implements SignalLogDriver {
+  readonly kind = 'jetstream-gateway';
+  readonly reader: SignalLogReader;
+  readonly sequencer = undefined;
+  readonly replica: Replica;
+  private fanOut: FanOut | undefined;
+  private follower: Follower | undefined;
+  private keysWatch: { stop(): void } | undefined;
+  private keysReady = false;
+  private caughtUp = false;
+  /** The stream's last seq when this gateway started: serving starts once the replica reached it. */
+  private startLast = 0;
+  private clusterLast = 0;
+  private lastProgress = 0;
+  private lagTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** Called once when the replica turns diverged at run time (the gateway closes its sockets). */
+  onDiverged: ((d: Diverged) => void) | undefined;
+
+  private constructor(private readonly o: GatewayLogOptions) {
+    this.replica = Replica.open(o.db, o.cluster.epoch);
+    this.reader = new ReplicaReader(this.replica);
+  }
+
+  /** Open the replica and check it against the stream (epoch, head within the stream, head row identical). */
+  static async open(o: GatewayLogOptions): Promise<GatewayLog> {
+    const g = new GatewayLog(o);
+    await g.verify();
+    // Also when diverged: authenticated clients then get the 503 that says why, not a 401.
+    await g.startKeyMirror();
+    return g;
+  }
+
+  private async verify(): Promise<void> {
+    const r = this.replica;
+    const { stream, epoch } = this.o.cluster;
+    if (!r.diverged) {
+      const view = await streamView(this.o.nats, stream);
+      this.startLast = this.clusterLast = view.lastSeq;
+      const headJson = r.applied > 0 ? await messageAt(this.o.nats, stream, r.applied) : undefined;
+      r.verify({ epoch, ...view }, headJson);
+      if (!r.diverged && r.applied === 0 && view.firstSeq > 1) r.startAt(view.firstSeq);
+    }
+    const d = r.diverged;
+    if (d) {
+      this.logDiverged(d);
+      return;
+    }
+    this.caughtUp = r.applied >= this.startLast;
+    this.lastProgress = r.applied;
+    this.o.log.info(
+      { epoch, applied_seq: r.applied, cluster_last_seq: this.startLast, first_seq: r.store.firstSeq() },
+      r.applied === 0
+        ? 'replica bootstrapping from the cluster stream'
+        : 'replica catching up from its last applied seq',
+    );
+  }
+
+  private logDiverged(d: Diverged): void {
+    this.o.log.error(
+      { reason: d.reason, local_epoch: d.localEpoch, cluster_epoch: d.clusterEpoch, seq: d.seq },
+      divergedMessage(d),
+    );
+  }
+
+  private async startKeyMirror(): Promise<void> {
+    const mirror = new KeyTableMirror(this.o.db);
+    const keys = await ClusterKeys.open(this.o.nats, this.o.cluster.info.config.num_replicas === 1 ? 1 : 3);
+    const seen = new Set<string>();
+    this.keysWatch = await keys.watch(
+      (c: KeyChange) => {
+        if (this.closed) return;
+        seen.add(c.id);
+        if ('deleted' in c) mirror.remove(c.id);
+        else mirror.upsert(toKeyRow(c.record));
+      },
+      () => {
+        if (this.closed) return;
+        const dropped = mirror.retainOnly(seen);
+        this.keysReady = true;
+        this.o.log.info({ keys: seen.size, dropped_local: dropped }, 'api keys mirrored from the cluster');
+      },
+    );
+  }
+
+  attach(fanOut: FanOut): void {
+    if (this.fanOut) throw new Error('a fan-out is already attached to this log');
+    this.fanOut = fanOut;
+    if (this.replica.diverged) return;
+    this.follower = new Follower({
+      nc: this.o.nats.nc,
+      stream: this.o.cluster.stream,
+      nextSeq: () => this.replica.applied + 1,
+      apply: (batch) => this.apply(batch),
+      onDiverged: (detail, seq) => this.diverge(detail, seq),
+      log: this.o.log,
+      ...this.o.follower,
+    }).start();
+    const poll = this.o.lagPollMs ?? 5000;
+    this.lagTimer = setInterval(() => {
+      streamView(this.o.nats, this.o.cluster.stream).then(
+        (v) => (this.clusterLast = Math.max(this.clusterLast, v.lastSeq)),
+        () => undefined, // the cluster is away: lag stays as last known, the follower reports the outage
+      );
+    }, poll);
+    this.lagTimer.unref();
+  }
+
+  /** Store, then publish, in one synchronous step (see the class comment). Throwing makes the follower retry. */
+  private apply(batch: LogEntry[]): void {
+    const stored = this.replica.applySequenced(batch.map((e) => e.json));
+    try {
+      this.fanOut?.publish(stored);
+    } catch (err) {
+      // Stored is stored: subscribers resume from the replica.
+      this.o.log.error(
+        { err },
+        'fan-out failed after a replica apply; subscribers will resume from the replica',
+      );
+    }
+    const applied = this.replica.applied;
+    this.clusterLast = Math.max(this.clusterLast, applied, this.follower?.stats.knownLastSeq ?? 0);
+    if (!this.caughtUp && applied >= this.startLast) {
+      this.caughtUp = true;
+      this.o.log.info({ applied_seq: applied }, 'replica caught up with the cluster stream; serving');
+    }
+    const every = this.o.progressEvery ?? 10_000;
+    if (Math.floor(applied / every) > Math.floor(this.lastProgress / every) && this.clusterLast > applied) {
+      this.o.log.info(
+        { applied_seq: applied, cluster_last_seq: this.clusterLast, replica_lag: this.clusterLast - applied },
+        'replica catching up',
+      );
+    }
+    this.lastProgress = applied;
+  }
+
+  private diverge(detail: string, seq: number): void {
+    const d = this.replica.markDiverged(Divergence.order, detail, seq);
+    this.logDiverged(d);
+    this.onDiverged?.(d);
+  }
+
+  /** Why WebSocket clients are turned away (503) and readyz fails; undefined while the gateway serves. */
+  notReady(): string | undefined {
+    const d = this.replica.diverged;
+    if (d) return divergedMessage(d);
+    if (!this.keysReady) return 'api keys not yet loaded from the cluster';
+    if (!this.caughtUp)
+      return `replica catching up: applied ${this.replica.applied} of ${this.startLast}; try another gateway`;
+    return undefined;
+  }
+
+  /** WebSocket upgrades are refused for the same reasons readyz fails. */
+  refuseClients(): string | undefined {
+    return this.notReady();
+  }
+
+  health(): { replica: ReplicaHealth } {
+    return { replica: this.replicaHealth() };
+  }
+
+  replicaHealth(): ReplicaHealth {
+    const d = this.replica.diverged;
+    const applied = this.replica.applied;
+    const last = Math.max(this.clusterLast, applied);
+    return {
+      role: 'gateway',
+      applied_seq: applied,
+      cluster_last_seq: last,
+      replica_lag: last - applied,
+      caught_up: this.caughtUp,
+      ...(d
+        ? {
+            diverged: {
+              reason: d.reason,
+              detail: d.detail,
+              local_epoch: d.localEpoch,
+              cluster_epoch: d.clusterEpoch,
+              ...(d.seq !== undefined ? { seq: d.seq } : {}),
+            },
+          }
+        : {}),
+    };
+  }
+
+  get followerStats() {
+    return this.follower?.stats;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.lagTimer);
+    this.keysWatch?.stop();
+    await this.follower?.stop();
+  }
+}
