@@ -155,6 +155,12 @@ db.command('check')
       return r.ok ? 0 : 1;
     }),
   );
+db.command('replica-reset')
+  .description(
+    'gateway only: move a diverged replica aside (kept); the next start re-bootstraps from the cluster',
+  )
+  .addOption(dataDirOption())
+  .action((o) => run(async () => print((await import('./commands/replica.js')).replicaReset(o))));
 
 program
   .command('stats')

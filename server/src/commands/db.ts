@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { dbSizeBytes, getMeta } from '../store/db.js';
 import { KeyStore } from '../store/keys.js';
+import { CLUSTER_EPOCH_KEY } from '../store/replica.js';
 import { SignalStore } from '../store/signals.js';
 import { UsageError } from '../errors.js';
 import { openExistingDb } from './data-dir.js';
@@ -61,6 +62,11 @@ export function dbCheck(o: { dataDir: string }): CheckReport {
     lines.push(
       `signals: ${n} retained (${lo ?? '-'}..${hi ?? '-'}), head ${head}, contiguous: ${contiguous ? 'yes' : 'NO'}`,
     );
+    const clusterEpoch = getMeta(db, CLUSTER_EPOCH_KEY);
+    if (clusterEpoch !== undefined)
+      lines.push(
+        `gateway replica of cluster epoch ${clusterEpoch} (if the gateway reports it diverged: stop it, \`catalyst-server db replica-reset\`, start it)`,
+      );
     const headOk = hi === null || head >= hi;
     if (!headOk) lines.push(`head ${head} is below the newest stored seq ${hi}: seqs could be reused`);
     return { ok: integrity === 'ok' && contiguous && headOk, lines };

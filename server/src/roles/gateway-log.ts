@@ -69,8 +69,9 @@ class ReplicaReader implements SignalLogReader {
 }
 
 export const divergedMessage = (d: Diverged): string =>
-  `replica diverged (${d.reason}): ${d.detail}. This gateway does not serve until the replica is moved aside ` +
-  `(catalyst-server db replica-reset; see docs/operations.md), then it re-bootstraps from the stream`;
+  `replica diverged (${d.reason}): ${d.detail}. This gateway serves nothing until the replica is moved aside: ` +
+  `stop it, run \`catalyst-server db replica-reset\` on its data dir, start it; it re-bootstraps from the ` +
+  `cluster stream (docs/operations.md)`;
 
 /**
  * A gateway's signal log: a local SQLite replica fed by the cluster stream (Follower), keys mirrored from the

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureClusterLog, type ClusterLog } from '../../src/jetstream/cluster-log.js';
 import { connectNats, type NatsHandle } from '../../src/jetstream/connection.js';
@@ -9,6 +10,7 @@ import {
   startNatsCluster,
   type NatsCluster,
 } from '../helpers/nats-cluster.js';
+import { runCli } from '../helpers/cli.js';
 import { rawHttp } from '../helpers/raw-http.js';
 import { tempDir } from '../helpers/server.js';
 import { clusterKey, startTestGateway, type TestGateway } from './gateway-harness.js';
@@ -93,6 +95,42 @@ if (!natsServerAvailable() && !CI) {
       expect(String(line!['msg'])).toContain('move');
       // Nothing of the cluster was applied to the foreign replica.
       expect(t.gw.driver.replica.applied).toBe(30);
+    });
+
+    it('recovery: `db replica-reset` moves the replica aside, the gateway re-bootstraps and serves the cluster', async () => {
+      const other = await SignedLog.create();
+      other.next(5);
+      const dir = replicaDir(other, 5);
+      const { id, key } = await clusterKey(h, 3);
+      const t = await startTestGateway(h, clusterLog, { dataDir: dir, waitReady: false });
+      expect(t.gw.driver.replicaHealth().diverged?.reason).toBe('epoch_mismatch');
+      // Refused while the gateway runs (it holds the data dir's lock).
+      const busy = await runCli(['db', 'replica-reset', '--data-dir', dir]);
+      expect(busy.code).toBe(1);
+      expect(busy.stderr).toContain('in use');
+      await t.close();
+      const r = await runCli(['db', 'replica-reset', '--data-dir', dir]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`cluster epoch ${other.epoch}`);
+      expect(readdirSync(dir).some((f) => f.startsWith('catalyst.db.diverged-'))).toBe(true);
+
+      const again = await startTestGateway(h, clusterLog, { dataDir: dir });
+      await pollUntil('key mirrored', async () => again.gw.keys.get(id), 10_000);
+      await pollUntil(
+        'bootstrapped',
+        async () => again.gw.driver.replica.applied === 50 || undefined,
+        20_000,
+      );
+      const body = await (await again.get('/v1/signals/50', key)).text();
+      expect(body).toBe(log.json(50));
+
+      // A single-node data dir is never moved.
+      const single = tempDir();
+      openDb(single).close();
+      const refused = await runCli(['db', 'replica-reset', '--data-dir', single]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('single-node');
     });
 
     it('same epoch, other content at the head seq (a fork): 503 naming the seq', async () => {
