@@ -86,6 +86,8 @@ export class GatewayLog implements SignalLogDriver {
   readonly kind = 'jetstream-gateway';
   readonly reader: SignalLogReader;
   readonly sequencer = undefined;
+  /** A client that failed over from a gateway a little ahead waits this long for this replica (ws/stream.ts). */
+  readonly aheadWaitMs = 5000;
   readonly replica: Replica;
   private fanOut: FanOut | undefined;
   private follower: Follower | undefined;
