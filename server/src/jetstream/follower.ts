@@ -50,6 +50,8 @@ export interface FollowerStats {
   knownLastSeq: number;
   /** The last message or heartbeat, ms since epoch. */
   lastActivityMs: number;
+  /** Idle heartbeats received from the server (what keeps the watchdog quiet while nothing is published). */
+  heartbeats: number;
 }
 
 /** Thrown inside a session to end it; the loop re-creates the consumer unless it is a divergence. */
@@ -77,7 +79,13 @@ class SessionEnd extends Error {
  * transaction, then the fan-out, in one synchronous call) on the next macrotask or when it reaches maxBatch.
  */
 export class Follower {
-  readonly stats: FollowerStats = { sessions: 0, watchdogFirings: 0, knownLastSeq: 0, lastActivityMs: 0 };
+  readonly stats: FollowerStats = {
+    sessions: 0,
+    watchdogFirings: 0,
+    knownLastSeq: 0,
+    lastActivityMs: 0,
+    heartbeats: 0,
+  };
   private readonly js: JetStreamClient;
   private stopped = false;
   private endSession: ((e: SessionEnd) => void) | undefined;
@@ -152,14 +160,18 @@ export class Follower {
   /** One consumer's life: resolves/rejects with why it ended. */
   private async session(from: number): Promise<SessionEnd> {
     this.stats.sessions++;
-    const ended = new Promise<SessionEnd>((resolve) => (this.endSession = resolve));
+    // This session's own resolver: late callbacks of an old consumer (closed(), a create that finally
+    // answered) must never end the session after it. Resolving twice is a no-op.
+    let resolveEnd!: (e: SessionEnd) => void;
+    const ended = new Promise<SessionEnd>((resolve) => (resolveEnd = resolve));
+    this.endSession = resolveEnd;
     let messages: ConsumerMessages | undefined;
     let abandoned = false;
     let expected = from;
     let queue: LogEntry[] = [];
     let scheduled = false;
     this.stats.lastActivityMs = Date.now();
-    const finish = (e: SessionEnd) => this.endSession?.(e);
+    const finish = (e: SessionEnd) => resolveEnd(e);
 
     const flush = () => {
       scheduled = false;
@@ -228,6 +240,7 @@ export class Follower {
       void (async () => {
         for await (const s of m.status()) {
           if (s.type === 'heartbeat') {
+            this.stats.heartbeats++;
             this.stats.lastActivityMs = Date.now();
             this.stats.knownLastSeq = Math.max(this.stats.knownLastSeq, s.lastStreamSequence);
           }

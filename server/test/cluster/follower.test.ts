@@ -90,5 +90,33 @@ if (!natsServerAvailable() && !CI) {
       await again.stop();
       expect(again.stats.sessions).toBe(1);
     });
+
+    it('an idle follower keeps its consumer: server heartbeats feed the watchdog', async () => {
+      const replica = Replica.open(openDb(tempDir()), clusterLog.epoch);
+      const waiter = new Waiter();
+      const follower = new Follower({
+        nc: h.nc,
+        stream: STREAM,
+        nextSeq: () => replica.applied + 1,
+        apply: (batch) => {
+          replica.applySequenced(batch.map((e) => e.json));
+          waiter.wake();
+        },
+        onDiverged: (detail) => {
+          throw new Error(detail);
+        },
+        log: createLogger('silent'),
+        idleMs: 3000,
+      }).start();
+      await waiter.until(() => replica.applied === log.head, 20_000);
+      // Nothing is published for over twice the watchdog's limit: the duration IS the test, not a synchronisation.
+      await new Promise((r) => setTimeout(r, 7000));
+      expect(follower.stats.watchdogFirings).toBe(0);
+      expect(follower.stats.heartbeats).toBeGreaterThanOrEqual(3);
+      expect(follower.stats.sessions).toBe(1);
+      await publishToLog(h, log.next(1));
+      await waiter.until(() => replica.applied === log.head, 10_000);
+      await follower.stop();
+    });
   });
 }
