@@ -174,7 +174,18 @@ async function start(
     const position = reader ?? sequencer;
     if (!position) throw new Error(`the ${driver.kind} log has neither a reader nor a sequencer`);
     if (reader) {
-      stream = new Stream(app, { config, reader, auth, limits, metrics, log, serverId });
+      const d = driver;
+      stream = new Stream(app, {
+        config,
+        reader,
+        auth,
+        limits,
+        metrics,
+        log,
+        serverId,
+        unavailable: () => d.refuseClients?.(),
+        aheadWaitMs: d.aheadWaitMs ?? 0,
+      });
       driver.attach(stream);
     }
     registerRoutes({
@@ -190,6 +201,7 @@ async function start(
       signer,
       transport,
       notReady: () => driver!.notReady(),
+      health: () => driver!.health?.(),
     });
 
     const listenSocket = await listenExclusive(app, config.host, config.port);

@@ -35,6 +35,8 @@ export interface RoutesDeps extends RouteDeps {
   transport: string;
   /** Why the node cannot take traffic now (readyz 503), or undefined. */
   notReady: () => string | undefined;
+  /** Extra /healthz fields from the log driver (a gateway's replica), if any. */
+  health?: () => Record<string, unknown> | undefined;
 }
 
 const issuesOf = (error: z.ZodError, prefix = '') =>
@@ -107,6 +109,7 @@ export function registerRoutes(d: RoutesDeps): void {
       transport: d.transport,
       epoch: position.epoch,
       head_seq: position.head,
+      ...d.health?.(),
       time: Date.now(),
     },
   }));

@@ -100,6 +100,18 @@ export interface SignalLogDriver {
   attach(fanOut: FanOut): void;
   /** Why this node cannot take traffic now (readyz answers 503 with it), or undefined when it can. */
   notReady(): string | undefined;
+  /**
+   * Why WebSocket clients are turned away now (upgrade answered 503 with this detail), or undefined to serve.
+   * Absent = always serve. A cluster gateway refuses while its replica is diverged or still bootstrapping.
+   */
+  refuseClients?(): string | undefined;
+  /** Extra /healthz fields about this log (a gateway's replica lag), merged into the answer. */
+  health?(): Record<string, unknown>;
+  /**
+   * A log that trails the cluster (a gateway replica): a WebSocket subscribe from a seq beyond `reader.head`
+   * waits up to this many ms for the head to get there rather than being answered `future`. Absent: no wait.
+   */
+  readonly aheadWaitMs?: number;
   /** Stop taking work and finish what is in flight (answer every submitted request). Safe to call twice. */
   close(): Promise<void>;
 }

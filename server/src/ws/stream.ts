@@ -32,6 +32,13 @@ const PAGES_PER_TURN = 4;
 const MAX_BAD_FRAMES = 5;
 
 export interface StreamDeps {
+  /** Why new sockets are refused (503 with this detail) although the server listens; undefined to serve. */
+  unavailable?: () => string | undefined;
+  /**
+   * A log that trails the cluster (a gateway's replica): a subscribe from a seq beyond the head waits up to
+   * this long for the head to reach it, instead of being answered `future` at once. 0 / absent: no wait.
+   */
+  aheadWaitMs?: number;
   config: Config;
   reader: SignalLogReader;
   auth: Authenticator;
@@ -60,6 +67,8 @@ export class Stream implements FanOut {
   private timers: NodeJS.Timeout[] = [];
   private closing = false;
   private readonly admission: AdmissionDeps;
+  /** Subscribes waiting for the head to reach their from_seq (aheadWaitMs), by socket. */
+  private readonly ahead = new Map<Ws, { frame: SubscribeFrame; deadline: number }>();
 
   constructor(
     private readonly app: TemplatedApp,
@@ -84,6 +93,7 @@ export class Stream implements FanOut {
             admission: this.admission,
             metrics: d.metrics,
             closing: () => this.closing,
+            unavailable: () => d.unavailable?.(),
             atKeyLimit: (id) => this.atKeyLimit(id),
             socketData: (ip, principal) => this.socketData(ip, principal),
           },
@@ -99,6 +109,7 @@ export class Stream implements FanOut {
     this.timers.push(setInterval(() => this.heartbeat(), c.heartbeat_ms));
     this.timers.push(setInterval(() => this.sweepPrincipals(), 250));
     this.timers.push(setInterval(() => this.checkSlowConsumers(), 250));
+    if (d.aheadWaitMs) this.timers.push(setInterval(() => this.expireAhead(), 250));
     for (const t of this.timers) t.unref();
   }
 
@@ -116,6 +127,36 @@ export class Stream implements FanOut {
       if (hasGroups) for (const topic of this.groups.matching(s.signal)) this.app.publish(topic, frame);
     }
     this.d.metrics.framesSent.inc(fresh.length * all);
+    if (this.ahead.size) this.resumeAhead();
+  }
+
+  /**
+   * Subscribes that waited for the head (aheadWaitMs) and can now be answered: run in publish(), after the
+   * frames went out to live subscribers and with the rows already readable, so the normal replay -> live step
+   * serves them from the log (the just-published frames were sent before this socket subscribed).
+   */
+  private resumeAhead(): void {
+    const head = this.d.reader.head;
+    for (const [ws, w] of this.ahead) {
+      if ((w.frame.from_seq ?? 0) > head) continue;
+      this.ahead.delete(ws);
+      this.subscribe(ws, w.frame);
+    }
+  }
+
+  /** A head that did not get there in time: the client is sent elsewhere, never told its cursor is lost. */
+  private expireAhead(): void {
+    const now = Date.now();
+    for (const [ws, w] of this.ahead) {
+      if (w.deadline > now) continue;
+      this.ahead.delete(ws);
+      this.error(
+        ws,
+        ErrorCode.unavailable,
+        'this server is behind your cursor; reconnect (to another server)',
+      );
+      this.end(ws, CloseCode.goingAway, 'behind_cursor');
+    }
   }
 
   /** Stop: close every socket with 1001 so clients reconnect elsewhere or later and resume. */
@@ -252,6 +293,18 @@ export class Stream implements FanOut {
     this.leave(ws);
     const reader = this.d.reader;
     const head = reader.head;
+    const waitMs = this.d.aheadWaitMs ?? 0;
+    if (
+      waitMs > 0 &&
+      f.from_seq !== undefined &&
+      f.from_seq > head &&
+      (f.epoch ?? reader.epoch) === reader.epoch
+    ) {
+      // A client failing over from a gateway a few ms ahead of this one: `future` would tell it that history
+      // it applied is lost (clients halt on that). Wait for this replica to get there (resumeAhead).
+      this.ahead.set(ws, { frame: f, deadline: Date.now() + waitMs });
+      return;
+    }
     const first = reader.firstSeq();
     const filter = f.filters && compileFilter(f.filters);
     let from = f.from_seq ?? head;
@@ -331,6 +384,7 @@ export class Stream implements FanOut {
   }
 
   private leave(ws: Ws): void {
+    this.ahead.delete(ws);
     const data = ws.getUserData();
     const sub = data.sub;
     if (!sub) return;

@@ -17,6 +17,8 @@ export interface UpgradeDeps {
   admission: AdmissionDeps;
   metrics: Metrics;
   closing(): boolean;
+  /** A reason to refuse every upgrade (503), e.g. a gateway whose replica diverged; undefined to serve. */
+  unavailable(): string | undefined;
   atKeyLimit(principalId: string): boolean;
   socketData(ip: string, principal: Principal | undefined): SocketData;
 }
@@ -50,6 +52,9 @@ export async function upgrade(
       );
     });
   };
+  // Before `closing`: a gateway that stopped serving because its replica diverged says why, not "shutting down".
+  const refused = d.unavailable();
+  if (refused) return reject('503 Service Unavailable', ErrorCode.unavailable, refused, 1000);
   if (d.closing()) return reject('503 Service Unavailable', ErrorCode.unavailable, 'shutting down');
 
   const conn = await d.limits.wsConnectionsPerIp.consume(ip);
