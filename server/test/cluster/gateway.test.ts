@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode } from '@catalyst-signal/shared';
 import { ensureClusterLog, type ClusterLog } from '../../src/jetstream/cluster-log.js';
@@ -85,6 +86,11 @@ if (!natsServerAvailable() && !CI) {
       const metrics = await (await fetch(`${t.url}/metrics`)).text();
       expect(metrics).toMatch(/^catalyst_replica_applied_seq 500$/m);
       expect(metrics).toMatch(/^catalyst_replica_lag 0$/m);
+      // The gateway's own gauges pass the same lint as the rest (metrics-lint.test.ts; CI has promtool).
+      if (spawnSync('promtool', ['--version']).status === 0 || CI) {
+        const lint = spawnSync('promtool', ['check', 'metrics'], { input: metrics, encoding: 'utf8' });
+        expect(`exit ${lint.status}\n${lint.stdout}${lint.stderr}`).toBe('exit 0\n');
+      }
       expect(t.logs.some((l) => l['msg'] === 'replica bootstrapping from the cluster stream')).toBe(true);
     });
 
