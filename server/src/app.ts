@@ -202,6 +202,7 @@ async function start(
       transport,
       notReady: () => driver!.notReady(),
       health: () => driver!.health?.(),
+      ...(driver.jwks ? { jwks: () => driver!.jwks?.() } : {}),
     });
 
     const listenSocket = await listenExclusive(app, config.host, config.port);

@@ -37,6 +37,8 @@ export interface RoutesDeps extends RouteDeps {
   notReady: () => string | undefined;
   /** Extra /healthz fields from the log driver (a gateway's replica), if any. */
   health?: () => Record<string, unknown> | undefined;
+  /** The JWKS to serve instead of the signer's (a gateway serves the cluster's). */
+  jwks?: () => { keys: object[] } | undefined;
 }
 
 const issuesOf = (error: z.ZodError, prefix = '') =>
@@ -120,7 +122,11 @@ export function registerRoutes(d: RoutesDeps): void {
     return { status: 200, body: { status: 'ok' } };
   });
 
-  route(d, 'get', PATHS.signingKeys, {}, () => ({ status: 200, body: d.signer.jwks }));
+  route(d, 'get', PATHS.signingKeys, {}, () => {
+    const jwks = d.jwks ? d.jwks() : d.signer.jwks;
+    if (!jwks) throw unavailable('the signing key is not known yet (no ingest node has published it)');
+    return { status: 200, body: jwks };
+  });
 
   if (d.sequencer) registerIngest(d, d.sequencer, route);
   if (d.reader) registerHistory(d, d.reader, route);

@@ -108,6 +108,11 @@ export interface SignalLogDriver {
   /** Extra /healthz fields about this log (a gateway's replica lag), merged into the answer. */
   health?(): Record<string, unknown>;
   /**
+   * The public keys clients verify signatures with, when they are not this node's own (a gateway serves the
+   * cluster's: it holds no signing key). undefined = not known yet (503). Absent = the node's signer's.
+   */
+  jwks?(): { keys: object[] } | undefined;
+  /**
    * A log that trails the cluster (a gateway replica): a WebSocket subscribe from a seq beyond `reader.head`
    * waits up to this many ms for the head to get there rather than being answered `future`. Absent: no wait.
    */
