@@ -25,6 +25,9 @@ export interface GatewayLogOptions {
   >;
 }
 
+/** Meta-bucket key of the cluster's signing JWK (CLUSTER_NAMES.signingJwkKey on the jetstream branch). */
+const SIGNING_JWK_KEY = 'signing_jwk';
+
 /** What /healthz and /metrics say about the replica. */
 export interface ReplicaHealth {
   role: 'gateway';
@@ -99,6 +102,9 @@ export class GatewayLog implements SignalLogDriver {
   private clusterLast = 0;
   private lastProgress = 0;
   private lagTimer: NodeJS.Timeout | undefined;
+  private jwkTimer: NodeJS.Timeout | undefined;
+  /** The cluster's signing public key, as the first ingest node recorded it in the meta bucket. */
+  private signingJwk: object | undefined;
   private closed = false;
   /** Called once when the replica turns diverged at run time (the gateway closes its sockets). */
   onDiverged: ((d: Diverged) => void) | undefined;
@@ -114,7 +120,31 @@ export class GatewayLog implements SignalLogDriver {
     await g.verify();
     // Also when diverged: authenticated clients then get the 503 that says why, not a 401.
     await g.startKeyMirror();
+    await g.loadSigningJwk();
     return g;
+  }
+
+  /**
+   * Clients verify signatures with /v1/signing-keys; a gateway holds no signing key, so it serves the one
+   * every ingest node signs with, recorded in the meta bucket by the first ingest node (key `signing_jwk`,
+   * jetstream/cluster-log.ts). Before any ingest node started it is unknown: looked up again every 5 s.
+   */
+  private async loadSigningJwk(): Promise<void> {
+    const read = async () => {
+      const e = await this.o.cluster.meta.get(SIGNING_JWK_KEY);
+      if (e && e.operation === 'PUT' && e.value.length) this.signingJwk = e.json<object>();
+    };
+    await read().catch(() => undefined);
+    if (this.signingJwk) return;
+    this.jwkTimer = setInterval(() => {
+      if (this.signingJwk) return clearInterval(this.jwkTimer);
+      void read().catch(() => undefined);
+    }, 5000);
+    this.jwkTimer.unref();
+  }
+
+  jwks(): { keys: object[] } | undefined {
+    return this.signingJwk ? { keys: [this.signingJwk] } : undefined;
   }
 
   private async verify(): Promise<void> {
@@ -277,6 +307,7 @@ export class GatewayLog implements SignalLogDriver {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.lagTimer);
+    clearInterval(this.jwkTimer);
     this.keysWatch?.stop();
     await this.follower?.stop();
   }

@@ -94,6 +94,24 @@ if (!natsServerAvailable() && !CI) {
       expect(t.logs.some((l) => l['msg'] === 'replica bootstrapping from the cluster stream')).toBe(true);
     });
 
+    it("serves the cluster's signing key (it holds none): 503 until an ingest node recorded it", async () => {
+      const t = await startTestGateway(h, clusterLog);
+      const none = await fetch(`${t.url}/v1/keys/signing`);
+      expect(none.status).toBe(503);
+      // What the first ingest node does at start (jetstream/cluster-log.ts ensureSigningKey).
+      await clusterLog.meta.put('signing_jwk', JSON.stringify(log.jwk));
+      const jwks = await pollUntil(
+        'the gateway serves the JWK',
+        async () => {
+          const r = await fetch(`${t.url}/v1/keys/signing`);
+          return r.status === 200 ? ((await r.json()) as unknown) : undefined;
+        },
+        10_000,
+      );
+      expect(jwks).toEqual({ keys: [log.jwk] });
+      await clusterLog.meta.delete('signing_jwk');
+    });
+
     it('a key revoked in the cluster closes its open sockets on the gateway, as in single-node mode', async () => {
       const { id, key, keys } = await clusterKey(h, 3);
       const t = await startTestGateway(h, clusterLog);

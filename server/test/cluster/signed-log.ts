@@ -21,7 +21,13 @@ export class SignedLog {
   private readonly sign: SignFn;
   private n = 0;
 
-  private constructor(epoch: string, store: SignalStore, sign: SignedLog['sign']) {
+  private constructor(
+    epoch: string,
+    store: SignalStore,
+    sign: SignedLog['sign'],
+    /** The public key that verifies these signals (what ingest nodes record as the cluster's). */
+    readonly jwk: object,
+  ) {
     this.epoch = epoch;
     this.store = store;
     this.sign = sign;
@@ -34,7 +40,7 @@ export class SignedLog {
     const db = openDb(dir);
     db.prepare(`UPDATE meta SET value = ? WHERE key = 'epoch'`).run(epoch);
     const signer = await createSigner(generateKeyPairSync('ed25519').privateKey);
-    return new SignedLog(epoch, new SignalStore(db), (u) => signer.sign(u));
+    return new SignedLog(epoch, new SignalStore(db), (u) => signer.sign(u), signer.publicJwk);
   }
 
   /** The next `count` signals' JSON, seqs head+1..head+count. */
