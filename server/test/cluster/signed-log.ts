@@ -10,6 +10,11 @@ import type { SignFn } from '../../src/log/types.js';
 import { SignalStore } from '../../src/store/signals.js';
 import { classification } from '../helpers/server.js';
 
+const scratch = new Set<string>();
+process.once('exit', () => {
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+});
+
 /**
  * Signals exactly as a cluster's ingest stores them in the stream: sequenced 1..n under the cluster epoch and
  * signed. Made by the single-node sequence() and SignalStore (the same sequencing and signing code) in a scratch database whose
@@ -36,7 +41,7 @@ export class SignedLog {
   static async create(epoch = randomBytes(8).toString('hex')): Promise<SignedLog> {
     // Not tempDir(): a log is often made in beforeAll, outside any test. Removed when the worker exits.
     const dir = mkdtempSync(path.join(os.tmpdir(), 'catalyst-signed-log-'));
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    scratch.add(dir);
     const db = openDb(dir);
     db.prepare(`UPDATE meta SET value = ? WHERE key = 'epoch'`).run(epoch);
     const signer = await createSigner(generateKeyPairSync('ed25519').privateKey);
