@@ -10,6 +10,7 @@ import {
   type ConnectResult,
   type ConnectSpec,
   type CountResult,
+  type FailoverResult,
   type ResumeResult,
   type WindowReport,
 } from './protocol.js';
@@ -57,6 +58,7 @@ class Conn {
   ready = false;
   dropped = false;
   caughtUp = false;
+  failedOver = false;
   lastSeq = 0;
   epoch = '';
   sid = '';
@@ -119,6 +121,10 @@ export class ClientSet {
   private win = new Window(Number.MAX_SAFE_INTEGER);
   private resumeTarget = 0;
   private caughtUpCount = 0;
+  /** Set by armFailover: a socket the server closes reconnects at once to this port (like a real client). */
+  private failoverPort = 0;
+  private failovers = 0;
+  private lastCaughtUpAt = 0;
   private onAllCaughtUp: (() => void) | null = null;
 
   async connectAll(spec: ConnectSpec): Promise<ConnectResult> {
@@ -174,6 +180,10 @@ export class ClientSet {
       socket.on('error', (err) => conn.onReady?.(err));
       socket.on('close', () => {
         conn.onReady?.(new Error('closed before ready'));
+        if (!conn.dropped && this.failoverPort && !conn.failedOver && conn.socket === socket) {
+          this.failOver(conn);
+          return;
+        }
         if (!conn.dropped) {
           this.win.disconnects++;
           this.win.error(`client ${conn.index} disconnected (last seq ${conn.lastSeq})`);
@@ -243,6 +253,7 @@ export class ClientSet {
     }
     if (this.resumeTarget > 0 && !conn.caughtUp && seq >= this.resumeTarget) {
       conn.caughtUp = true;
+      this.lastCaughtUpAt = now;
       if (++this.caughtUpCount === this.conns.length) this.onAllCaughtUp?.();
     }
   }
@@ -305,7 +316,7 @@ export class ClientSet {
   }
 
   private subscribeFrame(conn: Conn, headSeq: number | undefined): Buffer {
-    const resuming = this.resumeTarget > 0 && conn.lastSeq > 0;
+    const resuming = (this.resumeTarget > 0 || conn.failedOver) && conn.lastSeq > 0;
     const from = resuming || headSeq === undefined ? conn.lastSeq : headSeq;
     const epoch = resuming && conn.epoch ? `,"epoch":${JSON.stringify(conn.epoch)}` : '';
     return textFrame(`{"type":"subscribe","from_seq":${from}${epoch}}`);
@@ -413,6 +424,49 @@ export class ClientSet {
       clients: this.conns.length,
       unrecovered: this.win.unrecovered,
       recoveredFlag,
+    };
+  }
+
+  /** From now on, a client whose server goes away reconnects once, at once, to `port` and resumes by seq. */
+  armFailover(port: number): void {
+    this.failoverPort = port;
+    this.failovers = 0;
+  }
+
+  private failOver(conn: Conn): void {
+    conn.failedOver = true;
+    this.failovers++;
+    this.spec = { ...this.spec!, port: this.failoverPort };
+    this.open(conn, CONNECT_TIMEOUT_MS).catch((err: Error) =>
+      this.win.error(`client ${conn.index} failover: ${err.message}`),
+    );
+  }
+
+  /**
+   * Wait until every client has seen `headSeq` (or `timeoutMs`); `lastAt` is when the last one did (nowUs clock,
+   * comparable with the orchestrator's), so failover time = lastAt - the moment the server was killed.
+   */
+  async awaitHead(headSeq: number, timeoutMs: number): Promise<FailoverResult> {
+    this.resumeTarget = headSeq;
+    this.caughtUpCount = 0;
+    this.lastCaughtUpAt = 0;
+    for (const c of this.conns) {
+      c.caughtUp = c.lastSeq >= headSeq;
+      if (c.caughtUp) this.caughtUpCount++;
+    }
+    if (this.caughtUpCount < this.conns.length) {
+      const all = new Promise<void>((resolve) => (this.onAllCaughtUp = resolve));
+      const timeout = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
+      await Promise.race([all, timeout]);
+    }
+    this.onAllCaughtUp = null;
+    this.resumeTarget = 0;
+    return {
+      clients: this.conns.length,
+      caughtUp: this.caughtUpCount,
+      lastAt: this.lastCaughtUpAt,
+      failovers: this.failovers,
+      unrecovered: this.win.unrecovered,
     };
   }
 

@@ -32,6 +32,8 @@ export type GenRequest =
   | { op: 'drop' }
   | { op: 'resume'; headSeq: number; timeoutMs: number }
   | { op: 'ingest'; spec: IngestSpec }
+  | { op: 'armFailover'; port: number }
+  | { op: 'awaitHead'; headSeq: number; timeoutMs: number }
   | { op: 'close' };
 
 export interface ConnectResult {
@@ -75,6 +77,16 @@ export interface ResumeResult {
   clients: number;
   unrecovered: number;
   recoveredFlag: number;
+}
+
+export interface FailoverResult {
+  clients: number;
+  caughtUp: number;
+  /** nowUs() when the last client reached the head (0 if none had to). */
+  lastAt: number;
+  /** Clients that lost their server and reconnected to the failover port. */
+  failovers: number;
+  unrecovered: number;
 }
 
 export interface IngestResult {

@@ -21,6 +21,10 @@ async function handle(req: GenRequest): Promise<unknown> {
       return clients.resume(req.headSeq, req.timeoutMs);
     case 'ingest':
       return runIngest(req.spec);
+    case 'armFailover':
+      return clients.armFailover(req.port);
+    case 'awaitHead':
+      return clients.awaitHead(req.headSeq, req.timeoutMs);
     case 'close':
       clients.closeAll();
       setImmediate(() => process.exit(0));
