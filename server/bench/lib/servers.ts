@@ -20,8 +20,8 @@ export const LABELS: Record<ServerName, string> = {
   socketio: 'Socket.IO 4 + recovery',
 };
 
-const ROOT = new URL('../../../', import.meta.url).pathname;
-const CLI = join(ROOT, 'server/dist/cli.js');
+export const ROOT = new URL('../../../', import.meta.url).pathname;
+export const CLI = join(ROOT, 'server/dist/cli.js');
 const PEER: Record<Exclude<ServerName, 'catalyst'>, string> = {
   'ws-naive': 'server/bench/peers/ws-naive.ts',
   'ws-once': 'server/bench/peers/ws-once.ts',
@@ -48,6 +48,8 @@ let pinned = false;
 export function pinServersTo(cpu0: boolean): void {
   pinned = cpu0;
 }
+/** Whether servers run pinned to CPU 0 (the cluster scenarios pin theirs the same way). */
+export const serversPinned = (): boolean => pinned;
 
 /** `keys create` needs an initialised data directory (only init and serve create one). */
 function initDataDir(dataDir: string): void {
@@ -77,7 +79,7 @@ function createKey(dataDir: string, scope: 'publish' | 'read'): string {
   return (JSON.parse(line) as { key: string }).key;
 }
 
-function waitListening(child: ChildProcess, name: string): Promise<number> {
+export function waitListening(child: ChildProcess, name: string): Promise<number> {
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';

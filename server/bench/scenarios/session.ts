@@ -20,15 +20,20 @@ export function setQuietWait(ms: number, noisy: (load: number) => void): void {
   onNoisy = noisy;
 }
 
+/** Wait (bounded) for the machine to be idle before a measurement; the cluster scenarios use it too. */
+export async function awaitQuiet(): Promise<void> {
+  if (quietWaitMs > 0) {
+    const load = await waitForQuiet(quietWaitMs);
+    if (load >= 15) onNoisy(load);
+  }
+}
+
 export async function withSession<T>(
   name: ServerName,
   sync: Sync,
   fn: (s: Session) => Promise<T>,
 ): Promise<T> {
-  if (quietWaitMs > 0) {
-    const load = await waitForQuiet(quietWaitMs);
-    if (load >= 15) onNoisy(load);
-  }
+  await awaitQuiet();
   const server = await startServer(name, sync);
   const s: Session = {
     server,
