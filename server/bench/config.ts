@@ -29,6 +29,20 @@ export interface Profile {
   } | null;
   s4: { single: number; clients: number; missed: number; timeoutMs: number } | null;
   s5: { clients: number } | null;
+  /** Cluster mode (needs nats-server and the ingest/gateway roles; skipped with the reason otherwise). */
+  cluster: {
+    /** Closed-loop ingest per target (single node, cluster R1, R3) at each connection count. */
+    ingest: { concurrency: number[]; durationMs: number; rounds: number };
+    fanout: {
+      clients: number;
+      deliveriesPerS: number;
+      warmupMs: number;
+      durationMs: number;
+      drainMs: number;
+    };
+    /** Clients on gateway A when it is SIGKILLed; `missed` signals are published right after the kill. */
+    failover: { clients: number; missed: number; timeoutMs: number; rounds: number };
+  } | null;
 }
 
 const ALL: ServerName[] = ['catalyst', 'ws-naive', 'ws-once', 'socketio'];
@@ -45,6 +59,11 @@ export const PROFILES: Record<Mode, Profile> = {
     s3: { concurrency: 8, durationMs: 1_000, subscribers: [0], syncs: ['normal'], rounds: 1 },
     s4: { single: 2_000, clients: 50, missed: 100, timeoutMs: 10_000 },
     s5: { clients: 50 },
+    cluster: {
+      ingest: { concurrency: [1, 8], durationMs: 1_000, rounds: 1 },
+      fanout: { clients: 50, deliveriesPerS: 2_000, warmupMs: 300, durationMs: 1_000, drainMs: 3_000 },
+      failover: { clients: 50, missed: 20, timeoutMs: 20_000, rounds: 1 },
+    },
   },
   quick: {
     mode: 'quick',
@@ -65,6 +84,11 @@ export const PROFILES: Record<Mode, Profile> = {
     s3: { concurrency: 32, durationMs: 3_000, subscribers: [0, 500], syncs: ['normal', 'full'], rounds: 1 },
     s4: { single: 20_000, clients: 500, missed: 500, timeoutMs: 60_000 },
     s5: { clients: 2000 },
+    cluster: {
+      ingest: { concurrency: [1, 32], durationMs: 3_000, rounds: 1 },
+      fanout: { clients: 1000, deliveriesPerS: 50_000, warmupMs: 1_000, durationMs: 3_000, drainMs: 5_000 },
+      failover: { clients: 1000, missed: 100, timeoutMs: 30_000, rounds: 2 },
+    },
   },
   full: {
     mode: 'full',
@@ -94,6 +118,17 @@ export const PROFILES: Record<Mode, Profile> = {
     s3: { concurrency: 64, durationMs: 10_000, subscribers: [0, 1000], syncs: ['normal', 'full'], rounds: 2 },
     s4: { single: 100_000, clients: 1000, missed: 1000, timeoutMs: 120_000 },
     s5: { clients: 10_000 },
+    cluster: {
+      ingest: { concurrency: [1, 64], durationMs: 10_000, rounds: 2 },
+      fanout: {
+        clients: 5000,
+        deliveriesPerS: 100_000,
+        warmupMs: 2_000,
+        durationMs: 10_000,
+        drainMs: 10_000,
+      },
+      failover: { clients: 1000, missed: 100, timeoutMs: 60_000, rounds: 3 },
+    },
   },
 };
 

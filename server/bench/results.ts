@@ -7,6 +7,7 @@ import type { S2Result } from './scenarios/s2-capacity.js';
 import type { S3Row } from './scenarios/s3-ingest.js';
 import type { S4Run } from './scenarios/s4-replay.js';
 import type { S5Result } from './scenarios/s5-memory.js';
+import type { ClusterResult } from './scenarios/cluster.js';
 
 export interface Results {
   version: 1;
@@ -21,4 +22,17 @@ export interface Results {
   s3: S3Row[];
   s4: S4Run[];
   s5: S5Result | null;
+  /** Cluster mode (absent in results written before it existed). */
+  cluster?: ClusterResult | null;
+  /** When the cluster figures come from another run than the rest (results/cluster-latest.json). */
+  clusterRun?: { mode: Mode; startedAt: string; durationS: number };
+}
+
+/** results/cluster-latest.json: the last non-smoke run of the cluster scenarios. */
+export interface ClusterRecord {
+  mode: Mode;
+  startedAt: string;
+  durationS: number;
+  machine: Machine;
+  cluster: ClusterResult;
 }

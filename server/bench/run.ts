@@ -1,14 +1,19 @@
 /**
- * Benchmarks, our server beside three peers (issue 6). `npm run bench` = quick, `-- --full`, `-- --smoke`;
- * `-- --only s1,s3` picks scenarios, `-- --servers catalyst,ws-once` servers; `-- --report <file.json>` only regenerates docs/benchmarks.md from results.
+ * Benchmarks, our server beside three peers (issue 6), and cluster mode (issue 13). `npm run bench` = quick,
+ * `-- --full`, `-- --smoke`; `-- --only s1,s3,cluster` picks scenarios, `-- --servers catalyst,ws-once` servers;
+ * `-- --report <file.json>` only regenerates docs/benchmarks.md from results.
+ * The cluster scenarios run when nats-server and the cluster roles are there, and are skipped (with the reason)
+ * otherwise. A run of only `cluster` keeps results/latest.json and writes results/cluster-latest.json; the docs
+ * show both.
  * Servers run one at a time pinned to CPU 0; generators and this process run on CPU 1.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { PROFILES, type Mode } from './config.js';
 import { hasTaskset, machine, pinSelf } from './lib/proc.js';
 import { ourServerBuilt, pinServersTo } from './lib/servers.js';
 import { writeReport } from './report/write.js';
-import type { Results } from './results.js';
+import type { ClusterRecord, Results } from './results.js';
+import { runCluster } from './scenarios/cluster.js';
 import { runS1 } from './scenarios/s1-latency.js';
 import { runS2 } from './scenarios/s2-capacity.js';
 import { runS3 } from './scenarios/s3-ingest.js';
@@ -23,10 +28,23 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
+/** The docs show the last full set of single-node figures and the last cluster figures, each with its date. */
+function forDocs(base: Results | null): Results {
+  const r = base ?? (JSON.parse(readFileSync(`${RESULTS_DIR}latest.json`, 'utf8')) as Results);
+  const file = `${RESULTS_DIR}cluster-latest.json`;
+  if ((r.cluster && !r.cluster.skipped) || !existsSync(file)) return r;
+  const c = JSON.parse(readFileSync(file, 'utf8')) as ClusterRecord;
+  return {
+    ...r,
+    cluster: c.cluster,
+    clusterRun: { mode: c.mode, startedAt: c.startedAt, durationS: c.durationS },
+  };
+}
+
 async function main(): Promise<void> {
   const reportOnly = arg('--report');
   if (reportOnly) {
-    writeReport(JSON.parse(readFileSync(reportOnly, 'utf8')) as Results);
+    writeReport(forDocs(JSON.parse(readFileSync(reportOnly, 'utf8')) as Results));
     return;
   }
   const mode: Mode = process.argv.includes('--smoke')
@@ -70,6 +88,7 @@ async function main(): Promise<void> {
     s3: want('s3') ? await runS3(profile, log) : [],
     s4: want('s4') ? await runS4(profile, log) : [],
     s5: want('s5') ? await runS5(profile, log) : null,
+    cluster: want('cluster') ? await runCluster(profile, log) : null,
   };
   results.durationS = Math.round((Date.now() - t0) / 1000);
   if (noisy)
@@ -80,8 +99,24 @@ async function main(): Promise<void> {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const file = `${RESULTS_DIR}${results.startedAt.replace(/[:.]/g, '-')}-${mode}.json`;
   writeFileSync(file, JSON.stringify(results, null, 1));
-  if (mode !== 'smoke') writeFileSync(`${RESULTS_DIR}latest.json`, JSON.stringify(results, null, 1));
-  const failed = writeReport(results, mode === 'smoke');
+  const singleRan = ['s1', 's2', 's3', 's4', 's5'].some(want);
+  if (mode !== 'smoke' && singleRan)
+    writeFileSync(`${RESULTS_DIR}latest.json`, JSON.stringify(results, null, 1));
+  const cluster = results.cluster;
+  if (mode !== 'smoke' && cluster && !cluster.skipped) {
+    const record: ClusterRecord = {
+      mode,
+      startedAt: results.startedAt,
+      durationS: results.durationS,
+      machine: results.machine,
+      cluster,
+    };
+    writeFileSync(`${RESULTS_DIR}cluster-latest.json`, JSON.stringify(record, null, 1));
+  }
+  const failed = writeReport(
+    mode === 'smoke' ? results : forDocs(singleRan ? results : null),
+    mode === 'smoke',
+  );
   log(`done in ${results.durationS} s; results ${file}`);
   if (mode === 'smoke' && failed.length) {
     console.error(`smoke FAILED:\n  ${failed.join('\n  ')}`);

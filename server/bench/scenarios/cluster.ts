@@ -1,0 +1,284 @@
+/**
+ * Cluster mode (issue 13), in one run so the ratios compare like with like:
+ * - ingest: acked signals/s and 201 latency, single node vs cluster R1 vs R3, one publisher connection
+ *   (one POST at a time) and many (concurrent);
+ * - fan-out: the same clients and rate on 1 gateway, then spread over 2;
+ * - failover: clients on gateway A, A is SIGKILLed, signals keep coming: time from the kill until the last
+ *   client (reconnected to gateway B, resumed by seq) has them all.
+ * Skipped, with the reason, without nats-server or without the ingest/gateway roles.
+ */
+import type { Profile } from '../config.js';
+import { mergeHistograms, summarise, type LatencySummary } from '../gen/histogram.js';
+import {
+  nowUs,
+  type CountResult,
+  type FailoverResult,
+  type IngestResult,
+  type WindowReport,
+} from '../gen/protocol.js';
+import { clusterUnavailable, startCluster, type ClusterUnderTest } from '../lib/cluster.js';
+import { closeAll, Gen } from '../lib/gen-pool.js';
+import { machineBusyUs } from '../lib/proc.js';
+import { Publisher, sleep } from '../lib/publisher.js';
+import type { RunningServer } from '../lib/servers.js';
+import { connectClients, fanoutWindow, GEN_BOUND_PCT, type FanoutMetrics } from './fanout.js';
+import { awaitQuiet, fmt, withSession, type Log } from './session.js';
+
+export type IngestTarget = 'single' | 'R1' | 'R3';
+export const TARGETS: IngestTarget[] = ['single', 'R1', 'R3'];
+
+export interface ClusterIngestRun {
+  target: IngestTarget;
+  concurrency: number;
+  round: number;
+  ackedPerS: number;
+  acks: number;
+  non2xx: number;
+  errors: number;
+  ack: LatencySummary;
+  /** Every server process of the target (cluster: 3 nats nodes + ingest), % of one core. */
+  serverCpuPct: number;
+  genCpuPct: number;
+  genBound: boolean;
+  foreignCpuPct: number;
+}
+export type ClusterFanoutRun = FanoutMetrics & { gateways: number; round: number };
+export interface FailoverRun {
+  round: number;
+  clients: number;
+  missed: number;
+  /** SIGKILL of gateway A → the last client has every signal published after it (on gateway B). */
+  ms: number;
+  caughtUp: number;
+  failovers: number;
+  gaps: number;
+  dups: number;
+  unrecovered: number;
+  errors: string[];
+}
+export interface ClusterResult {
+  /** Why nothing ran (no nats-server, no roles), or null. */
+  skipped: string | null;
+  ingest: ClusterIngestRun[];
+  fanout: ClusterFanoutRun[];
+  failover: FailoverRun[];
+  failures: { what: string; error: string }[];
+}
+
+let tags = 0;
+const tag = () => `c${process.pid}-${tags++}`;
+
+async function measureIngest(
+  port: number,
+  token: string | undefined,
+  serverCpu: () => number,
+  concurrency: number,
+  durationMs: number,
+): Promise<Omit<ClusterIngestRun, 'target' | 'round'>> {
+  const gen = new Gen();
+  try {
+    await gen.call({ op: 'count' }); // loaded, so its start-up is not measured
+    const cpu0 = serverCpu();
+    const busy0 = machineBusyUs();
+    const self0 = process.cpuUsage();
+    const r = await gen.call<IngestResult>({
+      op: 'ingest',
+      spec: { port, token, concurrency, durationMs, firstIndex: 0, tag: tag() },
+    });
+    const wallUs = r.elapsedMs * 1000;
+    const server = serverCpu() - cpu0;
+    const self = process.cpuUsage(self0);
+    const genCpu = r.cpuUs + self.user + self.system;
+    return {
+      concurrency,
+      ackedPerS: r.acks / (r.elapsedMs / 1000),
+      acks: r.acks,
+      non2xx: r.non2xx + r.duplicates,
+      errors: r.errors,
+      ack: summarise(mergeHistograms([r.latency])),
+      serverCpuPct: (server / wallUs) * 100,
+      genCpuPct: (genCpu / wallUs) * 100,
+      genBound: (genCpu / wallUs) * 100 >= GEN_BOUND_PCT,
+      foreignCpuPct: Math.max(0, ((machineBusyUs() - busy0 - server - genCpu) / wallUs) * 100),
+    };
+  } finally {
+    await gen.close();
+  }
+}
+
+/** A cluster, always stopped afterwards. */
+async function withCluster<T>(replicas: 1 | 3, gateways: number, fn: (c: ClusterUnderTest) => Promise<T>) {
+  await awaitQuiet();
+  const c = await startCluster(replicas, gateways);
+  try {
+    return await fn(c);
+  } finally {
+    await c.stop();
+  }
+}
+
+async function ingestRuns(p: Profile, out: ClusterResult, log: Log): Promise<void> {
+  const cfg = p.cluster!.ingest;
+  for (let round = 0; round < cfg.rounds; round++) {
+    for (const target of round % 2 ? [...TARGETS].reverse() : TARGETS) {
+      try {
+        const runs = async (port: number, token: string | undefined, cpu: () => number) => {
+          for (const concurrency of cfg.concurrency) {
+            const m = await measureIngest(port, token, cpu, concurrency, cfg.durationMs);
+            out.ingest.push({ target, round, ...m });
+            log(
+              `cluster ingest ${target.padEnd(6)} ${String(concurrency).padStart(3)} conn r${round + 1}: ` +
+                `${fmt(m.ackedPerS, 0)} acked/s, 201 p50 ${fmt(m.ack.p50, 2)} p99 ${fmt(m.ack.p99, 2)} ms, ` +
+                `non-2xx ${m.non2xx} errors ${m.errors}, servers ${fmt(m.serverCpuPct, 0)}% gen ${fmt(m.genCpuPct, 0)}%`,
+            );
+          }
+        };
+        if (target === 'single')
+          await withSession('catalyst', 'normal', (s) =>
+            runs(s.server.port, s.server.publishToken, () => s.server.cpuUs()),
+          );
+        else
+          await withCluster(target === 'R1' ? 1 : 3, 0, (c) =>
+            runs(c.ingest.port, c.ingest.publishToken, () => c.cpuUs()),
+          );
+      } catch (err) {
+        out.failures.push({ what: `ingest ${target} r${round + 1}`, error: String(err) });
+        log(`cluster ingest ${target} FAILED: ${String(err).slice(0, 300)}`);
+      }
+    }
+  }
+}
+
+/** Gateways' CPU only: the per-gateway cost of fan-out (the ingest and nats nodes are not in it). */
+function gatewaysAsOne(gws: RunningServer[]): RunningServer {
+  return { ...gws[0]!, cpuUs: () => gws.reduce((a, g) => a + g.cpuUs(), 0) };
+}
+
+async function fanoutRuns(p: Profile, out: ClusterResult, log: Log): Promise<void> {
+  const cfg = p.cluster!.fanout;
+  const pubRate = cfg.deliveriesPerS / cfg.clients;
+  for (const spread of [1, 2]) {
+    let gens: Gen[] = [];
+    try {
+      const m = await withCluster(3, 2, async (c) => {
+        const on = c.gateways.slice(0, spread);
+        const per = Math.ceil(cfg.clients / spread);
+        for (const [i, gw] of on.entries()) {
+          const n = Math.min(per, cfg.clients - i * per);
+          gens.push(...(await connectClients(gw, n, p.perGen, p.sampleEvery)));
+        }
+        const pub = new Publisher(c.ingest.port, c.ingest.publishToken, tag());
+        try {
+          await pub.openLoop(pubRate, cfg.warmupMs);
+          await sleep(200);
+          return await fanoutWindow(
+            gatewaysAsOne(on),
+            gens,
+            cfg.clients,
+            pub,
+            pubRate,
+            cfg.durationMs,
+            cfg.drainMs,
+          );
+        } finally {
+          pub.close();
+          await closeAll(gens);
+          gens = [];
+        }
+      });
+      out.fanout.push({ ...m, gateways: spread, round: 0 });
+      log(
+        `cluster fan-out ${cfg.clients}c on ${spread} gateway(s): p50 ${fmt(m.latency.p50, 2)} p99 ${fmt(m.latency.p99, 2)} ms, ` +
+          `last p99 ${fmt(m.timeToLast.p99, 2)} ms, gateway CPU ${fmt(m.serverCpuUsPerDelivery, 2)} µs/msg, ` +
+          `delivered ${fmt(m.deliveryPct, 2)}%${m.drops || m.gaps || m.dups ? ` drops ${m.drops} gaps ${m.gaps} dups ${m.dups}` : ''}` +
+          `${m.errors.length ? ` ! ${m.errors[0]}` : ''}`,
+      );
+    } catch (err) {
+      await closeAll(gens);
+      out.failures.push({ what: `fan-out ${spread} gateway(s)`, error: String(err) });
+      log(`cluster fan-out ${spread} gateway(s) FAILED: ${String(err).slice(0, 300)}`);
+    }
+  }
+}
+
+async function lowestSeq(gens: Gen[]): Promise<number> {
+  const counts = await Promise.all(gens.map((g) => g.call<CountResult>({ op: 'count' })));
+  return Math.min(...counts.map((c) => c.lastSeqMin));
+}
+
+async function failoverRound(p: Profile, round: number, c: ClusterUnderTest): Promise<FailoverRun> {
+  const cfg = p.cluster!.failover;
+  const [a, b] = c.gateways;
+  const gens = await connectClients(a!, cfg.clients, p.perGen, p.sampleEvery);
+  const pub = new Publisher(c.ingest.port, c.ingest.publishToken, tag());
+  try {
+    const first = await pub.backlog(1, 1);
+    const seen = Date.now() + 10_000;
+    while ((await lowestSeq(gens)) < first) {
+      if (Date.now() > seen) throw new Error(`clients did not get seq ${first} within 10 s`);
+      await sleep(20);
+    }
+    await Promise.all(gens.map((g) => g.call({ op: 'window', fromSeq: first + 1 })));
+    await Promise.all(gens.map((g) => g.call({ op: 'armFailover', port: b!.port })));
+    const killAt = nowUs();
+    await a!.kill();
+    const head = await pub.backlog(cfg.missed, 50);
+    const results = await Promise.all(
+      gens.map((g) => g.call<FailoverResult>({ op: 'awaitHead', headSeq: head, timeoutMs: cfg.timeoutMs })),
+    );
+    const reports = await Promise.all(gens.map((g) => g.call<WindowReport>({ op: 'report' })));
+    const caughtUp = results.reduce((x, r) => x + r.caughtUp, 0);
+    return {
+      round,
+      clients: cfg.clients,
+      missed: cfg.missed,
+      ms: caughtUp === cfg.clients ? (Math.max(...results.map((r) => r.lastAt)) - killAt) / 1000 : NaN,
+      caughtUp,
+      failovers: results.reduce((x, r) => x + r.failovers, 0),
+      gaps: reports.reduce((x, r) => x + r.gaps, 0),
+      dups: reports.reduce((x, r) => x + r.dups, 0),
+      unrecovered: results.reduce((x, r) => x + r.unrecovered, 0),
+      errors: reports.flatMap((r) => r.errors).slice(0, 3),
+    };
+  } finally {
+    pub.close();
+    await closeAll(gens);
+  }
+}
+
+async function failoverRuns(p: Profile, out: ClusterResult, log: Log): Promise<void> {
+  const cfg = p.cluster!.failover;
+  for (let round = 0; round < cfg.rounds; round++) {
+    try {
+      const f = await withCluster(3, 2, (c) => failoverRound(p, round, c));
+      out.failover.push(f);
+      log(
+        `cluster failover r${round + 1}: ${f.caughtUp}/${f.clients} clients caught up on the other gateway ` +
+          `${fmt(f.ms, 0)} ms after the kill (${f.missed} signals published after it), gaps ${f.gaps} dups ${f.dups}` +
+          `${f.errors.length ? ` ! ${f.errors[0]}` : ''}`,
+      );
+    } catch (err) {
+      out.failures.push({ what: `failover r${round + 1}`, error: String(err) });
+      log(`cluster failover r${round + 1} FAILED: ${String(err).slice(0, 300)}`);
+    }
+  }
+}
+
+export async function runCluster(p: Profile, log: Log): Promise<ClusterResult | null> {
+  if (!p.cluster) return null;
+  const out: ClusterResult = {
+    skipped: clusterUnavailable(),
+    ingest: [],
+    fanout: [],
+    failover: [],
+    failures: [],
+  };
+  if (out.skipped) {
+    log(`cluster scenarios skipped: ${out.skipped}`);
+    return out;
+  }
+  await ingestRuns(p, out, log);
+  await fanoutRuns(p, out, log);
+  await failoverRuns(p, out, log);
+  return out;
+}
