@@ -3,6 +3,7 @@ import { LABELS, type ServerName } from '../lib/servers.js';
 import { medianOf, type Spread } from '../lib/stats.js';
 import type { Results } from '../results.js';
 import type { Target } from './targets.js';
+import { clusterSection } from './cluster.js';
 
 const n = (v: number | undefined | null, d = 1) =>
   v === undefined || v === null || !Number.isFinite(v)
@@ -315,9 +316,15 @@ export function renderMarkdown(r: Results, targets: Target[], chartFile: string)
     r.mode !== 'full'
       ? `> ${r.mode} mode: smaller client counts and shorter windows than the issue's; run \`npm run bench -- --full\` for 1k/5k/10k.\n`
       : '',
-    ...[targetsSection(targets), s1Section(r), s2Section(r), s3Section(r), s4Section(r), s5Section(r)].map(
-      (x) => (x ? `${x}\n` : ''),
-    ),
+    ...[
+      targetsSection(targets),
+      s1Section(r),
+      s2Section(r),
+      s3Section(r),
+      s4Section(r),
+      s5Section(r),
+      clusterSection(r),
+    ].map((x) => (x ? `${x}\n` : '')),
     limitsSection(r),
     '',
   ].join('\n');

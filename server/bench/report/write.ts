@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import type { ServerName } from '../lib/servers.js';
 import { medianOf } from '../lib/stats.js';
 import type { Results } from '../results.js';
+import { clusterProblems } from './cluster.js';
 import { renderMarkdown } from './markdown.js';
 import { chart, type Panel, type Series } from './svg.js';
 import { evaluateTargets } from './targets.js';
@@ -99,7 +100,7 @@ export function smokeProblems(r: Results): string[] {
         p.push(`S4 ${x.server}: caught up ${c.caughtUp}/${c.clients} gaps ${c.gaps} dups ${c.dups}`);
   }
   for (const f of r.s5?.failures ?? []) p.push(`S5 ${f.server}: ${f.error.split('\n')[0]}`);
-  return p;
+  return [...p, ...clusterProblems(r)];
 }
 
 /** Writes the docs (not for smoke runs); returns the smoke problems. */
