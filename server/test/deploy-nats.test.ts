@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * three nodes (only ports, file paths and addresses changed: every node on 127.0.0.1, ports from the OS), run
  * as a 3-node JetStream cluster with the machine's nats-server. Then what docs/security.md claims: a client
  * without a certificate is refused; the ingest user can set up and write the log; a gateway user can read it
- * (stream info, direct get, a consumer, KV get and watch) and is refused every write. Under CI a missing
+ * (stream info, direct get, a consumer, KV get) and is refused every write. Under CI a missing
  * nats-server fails; locally the test is skipped with the reason in its name.
  */
 const DEPLOY = fileURLToPath(new URL('../../deploy/nats/', import.meta.url));
