@@ -212,6 +212,7 @@ export function clusterSection(r: Results): string {
       '',
       '### Targets (issue 13)\n',
       ...targets(c),
+      c.notRun?.length ? `\nNot run in this build: ${c.notRun.join('; ')}.` : '',
       c.failures.length
         ? `\nFailed runs: ${c.failures.map((f) => `${f.what}: \`${f.error.split('\n')[0]!.slice(0, 160)}\``).join('; ')}`
         : '',
