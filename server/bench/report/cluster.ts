@@ -175,7 +175,7 @@ function plan(r: Results): string {
       (gw2
         ? ` A gateway in the cluster run above paid ${n(gw2, 2)} µs per delivery (smaller client count, so not directly comparable).`
         : ''),
-    `- Assumptions: a gateway is one process on one core (uWebSockets.js is single-threaded); a broadcast must reach all of a gateway's clients within ${BROADCAST_BUDGET_MS} ms of gateway CPU; Catalyst-Bot publishes a few signals per second at most, so that budget, not the rate, is the bound; clients spread evenly over the gateways (several URLs each).`,
+    `- Assumptions: a gateway is one process on one core (uWebSockets.js is single-threaded); a broadcast must reach all of a gateway's clients within ${BROADCAST_BUDGET_MS} ms of gateway CPU; Catalyst-Bot publishes a few signals per minute, a few per second in a burst, so that budget, not the rate, is the bound; clients spread evenly over the gateways (the proxy's upstream).`,
     `- Clients per gateway ≈ ${BROADCAST_BUDGET_MS} ms ÷ ${n(cpu, 2)} µs ≈ **${n(perGateway, 0)}** (memory is not the bound: ${bytes ? `${n((perGateway * bytes) / 2 ** 20, 0)} MB of sockets` : 'n/a'}).`,
     `- For ${n(FRIENDS, 0)} friends: ⌈${n(FRIENDS, 0)} ÷ ${n(perGateway, 0)}⌉ = ${needed} gateways, **${needed + 1}** with one spare so that the clients of a dead gateway fit on the others (N+1); each needs a core and ${bytes ? `≈ ${n((perGateway * bytes) / 2 ** 20 + 100, 0)} MB` : 'some memory'}. The failover herd is then ${n(perGateway, 0)} clients resuming at once on ${needed} gateways (≈ ${n(perGateway / needed, 0)} each); S4 measured 1,000 clients resuming at once on one server.`,
     '- Each gateway adds one stream consumer on the nats cluster; at signal rates that is not a bound. Ingest is unchanged by the number of gateways.',
@@ -223,7 +223,7 @@ export function clusterSection(r: Results): string {
     '### What bounds R3 ingest\n',
     '- A 201 is sent only after JetStream acknowledges the signal at the configured replication: at R3 the stream leader appends it and waits for one of the two followers (a Raft round trip between three processes) before the ack. One POST at a time is therefore one round trip per signal: a bare NATS client measured 0.87–1.15k acks/s one at a time at R3 on this machine (p99 3.2–4.1 ms), against 4.3–5.1k standalone (../shared/notes/jetstream.md §4).',
     '- Concurrent POSTs are pipelined: the cluster sequencer sends up to 64 publishes at once with consecutive expected seqs (each still signed with its own seq, gapless), so acks overlap; a bare client reached 10.1–10.3k acks/s at R3 with 256 in flight.',
-    '- Here all three nats nodes, the ingest process and the HTTP work share one core (CPU 0), so these figures are a floor for a real 3-machine cluster, where the round trip is a LAN hop (~0.1–0.5 ms) plus an fsync-free append.',
+    '- Here all three nats nodes, the ingest process and the HTTP work share one core (CPU 0), so these figures are a floor for a real 3-machine cluster, where the round trip is a LAN hop (~0.1–0.5 ms) plus an append (nats-server does not fsync each message by default).',
     '- Catalyst-Bot publishes a few signals per minute; even one-at-a-time R3 ingest is orders of magnitude above it.\n',
     '### Past this machine: gateways for 100k friends (estimate)\n',
     plan(r),
