@@ -25,11 +25,13 @@ export interface Results {
   /** Cluster mode (absent in results written before it existed). */
   cluster?: ClusterResult | null;
   /** When the cluster figures come from another run than the rest (results/cluster-latest.json). */
-  clusterRun?: { mode: Mode; startedAt: string; durationS: number };
+  clusterRun?: { mode: Mode; startedAt: string; durationS: number; build?: string };
 }
 
 /** results/cluster-latest.json: the last non-smoke run of the cluster scenarios. */
 export interface ClusterRecord {
+  /** The commit measured (git HEAD, or BENCH_BUILD when run outside a git checkout). */
+  build?: string;
   mode: Mode;
   startedAt: string;
   durationS: number;

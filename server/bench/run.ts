@@ -7,6 +7,7 @@
  * show both.
  * Servers run one at a time pinned to CPU 0; generators and this process run on CPU 1.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { PROFILES, type Mode } from './config.js';
 import { hasTaskset, machine, pinSelf } from './lib/proc.js';
@@ -37,7 +38,7 @@ function forDocs(base: Results | null): Results {
   return {
     ...r,
     cluster: c.cluster,
-    clusterRun: { mode: c.mode, startedAt: c.startedAt, durationS: c.durationS },
+    clusterRun: { mode: c.mode, startedAt: c.startedAt, durationS: c.durationS, build: c.build },
   };
 }
 
@@ -104,7 +105,11 @@ async function main(): Promise<void> {
     writeFileSync(`${RESULTS_DIR}latest.json`, JSON.stringify(results, null, 1));
   const cluster = results.cluster;
   if (mode !== 'smoke' && cluster && !cluster.skipped) {
+    const build =
+      process.env['BENCH_BUILD'] ??
+      (spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim() || undefined);
     const record: ClusterRecord = {
+      ...(build ? { build } : {}),
       mode,
       startedAt: results.startedAt,
       durationS: results.durationS,

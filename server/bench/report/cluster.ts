@@ -53,6 +53,7 @@ function ingestTable(c: ClusterResult): string {
         n(ingestMedian(c, t, conc, (x) => x.ack.p99)?.median, 2),
         String(runs.reduce((a, x) => a + x.non2xx + x.errors, 0)),
         n(ingestMedian(c, t, conc, (x) => x.serverCpuPct)?.median, 0),
+        n(ingestMedian(c, t, conc, (x) => x.foreignCpuPct)?.median, 0),
         t === 'single' || !single || !acked ? '—' : `${n(acked.median / single.median, 2)}×`,
       ]);
     }
@@ -66,6 +67,7 @@ function ingestTable(c: ClusterResult): string {
       '201 p99 ms',
       'errors',
       'server CPU %',
+      'other CPU %',
       '÷ single node',
     ],
     rows,
@@ -184,6 +186,15 @@ function plan(r: Results): string {
   return lines.join('\n');
 }
 
+/** A warning when processes outside the benchmark took CPU during the cluster runs ("other CPU %"). */
+function contention(c: ClusterResult): string {
+  const other = [...c.ingest.map((x) => x.foreignCpuPct), ...c.fanout.map((x) => x.foreignCpuPct)];
+  const worst = other.length ? Math.max(...other) : 0;
+  return worst >= 10
+    ? ` **Contended:** other processes on this shared 2-core machine used up to ${n(worst, 0)}% of a core during these windows ("other CPU %"), so the figures are floors, not what the machine can do; ratios within one run still compare like with like.`
+    : '';
+}
+
 export function clusterSection(r: Results): string {
   const c = r.cluster;
   const run = r.clusterRun ?? { mode: r.mode, startedAt: r.startedAt, durationS: r.durationS };
@@ -200,7 +211,7 @@ export function clusterSection(r: Results): string {
     );
   } else {
     parts.push(
-      `Run: ${run.mode} mode, ${run.startedAt.slice(0, 16).replace('T', ' ')} UTC, same machine as above.\n`,
+      `Run: ${run.mode} mode, ${run.startedAt.slice(0, 16).replace('T', ' ')} UTC${run.build ? `, build ${run.build}` : ''}, same machine as above.${contention(c)}\n`,
       '### Ingest: single node vs cluster R1 vs R3\n',
       ingestTable(c),
       '',
