@@ -5,19 +5,30 @@
  * or the roles are missing.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  NATS_SERVER,
-  natsServerAvailable,
-  startNatsCluster,
-  type NatsCluster,
-} from '../../test/helpers/nats-cluster.js';
 import { cpuUs, rssBytes } from './proc.js';
 import { CLI, ROOT, ourServerBuilt, serversPinned, waitListening, type RunningServer } from './servers.js';
 
 export type Role = 'ingest' | 'gateway';
+
+/**
+ * What the bench uses of the cluster tests' nats harness. Imported at run time, so that `npm run bench` (and
+ * the typecheck) do not depend on it: without it the cluster scenarios are skipped and say why.
+ */
+const HARNESS = new URL('../../test/helpers/nats-cluster.ts', import.meta.url).pathname;
+interface NatsCluster {
+  urls: string[];
+  nodes: { pid: number; readonly running: boolean }[];
+  stop(): Promise<void>;
+}
+interface Harness {
+  NATS_SERVER: string;
+  natsServerAvailable(): boolean;
+  startNatsCluster(o: { size?: 1 | 3 }): Promise<NatsCluster>;
+}
+let harness: Harness | undefined;
 
 export interface RoleProcess extends RunningServer {
   role: Role;
@@ -38,9 +49,13 @@ export interface ClusterUnderTest {
 let unavailable: string | null | undefined;
 
 /** Why the cluster scenarios cannot run here (null: they can). */
-export function clusterUnavailable(): string | null {
+export async function clusterUnavailable(): Promise<string | null> {
   if (unavailable !== undefined) return unavailable;
-  if (!natsServerAvailable()) unavailable = `${NATS_SERVER} not found (apt-get install nats-server)`;
+  if (!existsSync(HARNESS))
+    return (unavailable = "needs cluster mode's nats test harness (server/test/helpers/nats-cluster.ts)");
+  harness = (await import(HARNESS)) as Harness;
+  if (!harness.natsServerAvailable())
+    unavailable = `${harness.NATS_SERVER} not found (apt-get install nats-server)`;
   else if (!ourServerBuilt()) unavailable = 'server/dist/cli.js was not built';
   else {
     const help = spawnSync(process.execPath, [CLI, 'serve', '--help'], { encoding: 'utf8', cwd: ROOT });
@@ -146,7 +161,8 @@ async function startRole(
 
 /** 3 nats nodes, one ingest, `gateways` gateways; the stream with `replicas`. Throws if any part fails. */
 export async function startCluster(replicas: 1 | 3, gateways: number): Promise<ClusterUnderTest> {
-  const nats = await startNatsCluster({ size: 3 });
+  if (!harness) throw new Error('clusterUnavailable() first');
+  const nats = await harness.startNatsCluster({ size: 3 });
   for (const n of nats.nodes) pinToCpu0(n.pid);
   const parts: RoleProcess[] = [];
   const keyDir = mkdtempSync(join(tmpdir(), 'bench-keys-'));

@@ -282,7 +282,7 @@ async function failoverRuns(p: Profile, out: ClusterResult, log: Log): Promise<v
 export async function runCluster(p: Profile, log: Log): Promise<ClusterResult | null> {
   if (!p.cluster) return null;
   const out: ClusterResult = {
-    skipped: clusterUnavailable(),
+    skipped: await clusterUnavailable(),
     ingest: [],
     fanout: [],
     failover: [],
