@@ -9,6 +9,7 @@ import {
   SignalSchema,
   UNKNOWN_FIELD_MAX_DEPTH,
 } from './signal.js';
+import { StatusFrameSchema } from './status.js';
 
 const seq = z.int().min(0);
 
@@ -146,6 +147,7 @@ export const ServerFrameSchema = z.discriminatedUnion('type', [
   HeartbeatFrameSchema,
   PongFrameSchema,
   ErrorFrameSchema,
+  StatusFrameSchema,
 ]);
 export type ServerFrameMessage = z.infer<typeof ServerFrameSchema>;
 

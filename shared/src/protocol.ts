@@ -17,6 +17,8 @@ export const PATHS = {
   healthz: '/healthz',
   readyz: '/readyz',
   metrics: '/metrics',
+  /** The operator's status page (static; its data comes over the stream, admin only). */
+  status: '/status',
 } as const;
 
 /** Frame types sent by the server. */
@@ -35,6 +37,8 @@ export const ServerFrame = {
   pong: 'pong',
   /** Something the client sent was refused; the socket stays open unless a close follows. */
   error: 'error',
+  /** Admin only, after a `status` request: the server's live status (shared/src/status.ts), about once a second. */
+  status: 'status',
 } as const;
 export type ServerFrameType = (typeof ServerFrame)[keyof typeof ServerFrame];
 
@@ -46,6 +50,8 @@ export const ClientFrame = {
   subscribe: 'subscribe',
   /** Round-trip probe; the server answers `pong` with its clock. */
   ping: 'ping',
+  /** Admin only: push `status` frames on this socket until it closes (others get error `forbidden`). */
+  status: 'status',
 } as const;
 export type ClientFrameType = (typeof ClientFrame)[keyof typeof ClientFrame];
 

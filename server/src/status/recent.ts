@@ -1,0 +1,34 @@
+import { effectiveAction, STATUS_LIMITS, type RecentSignal, type Signal } from '@catalyst-signal/shared';
+
+/** The latest signals, newest first, as the status frame lists them: a fixed-size ring, fed by the fan-out. */
+export class RecentSignals {
+  private readonly ring: RecentSignal[] = [];
+
+  constructor(private readonly capacity: number = STATUS_LIMITS.maxRecent) {}
+
+  add(s: Signal): void {
+    this.ring.unshift(summarise(s));
+    if (this.ring.length > this.capacity) this.ring.length = this.capacity;
+  }
+
+  list(): readonly RecentSignal[] {
+    return this.ring;
+  }
+}
+
+export function summarise(s: Signal): RecentSignal {
+  const headline =
+    s.headline.length > STATUS_LIMITS.headlineChars
+      ? `${s.headline.slice(0, STATUS_LIMITS.headlineChars - 1)}…`
+      : s.headline;
+  return {
+    seq: s.seq,
+    symbol: s.symbol,
+    catalyst: s.catalyst,
+    action: effectiveAction(s),
+    ...(s.direction !== undefined ? { direction: s.direction } : {}),
+    confidence: s.confidence,
+    headline,
+    ingested_at: s.ingested_at,
+  };
+}
