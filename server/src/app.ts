@@ -7,6 +7,7 @@ import { Authenticator } from './auth/authenticator.js';
 import { createJwtVerifier } from './auth/jwt.js';
 import type { Config } from './config.js';
 import { registerRoutes } from './http/routes.js';
+import { registerStatusPage } from './http/status-page.js';
 import { createLimits } from './limits.js';
 import type { SignalLogDriver, SignalLogReader } from './log/types.js';
 import { createLogger, type Logger } from './logger.js';
@@ -17,6 +18,8 @@ import { DB_FILE, dbSizeBytes, openDb, type Db } from './store/db.js';
 import { KeyStore } from './store/keys.js';
 import { lockDataDir, type DataDirLock } from './store/lock.js';
 import { SqliteLog } from './store/sqlite-log.js';
+import { StatusHub } from './status/hub.js';
+import { defaultPageDir, loadPageFiles } from './status/page-files.js';
 import { Stream } from './ws/stream.js';
 
 export interface Server<D extends SignalLogDriver = SignalLogDriver> {
@@ -155,6 +158,7 @@ async function start(
   const checkpointer = startCheckpointer(path.join(config.data_dir, DB_FILE));
   let driver: SignalLogDriver | undefined;
   let stream: Stream | undefined;
+  let status: StatusHub | undefined;
   try {
     const keys = new KeyStore(db);
     const signer = await createSigner(loadOrCreateSigningKey(config.data_dir).key);
@@ -174,6 +178,14 @@ async function start(
     const position = reader ?? sequencer;
     if (!position) throw new Error(`the ${driver.kind} log has neither a reader nor a sequencer`);
     if (reader) {
+      // The operator's status: built from the metrics, the reader's position and the stream's sockets, so it
+      // is the same whichever driver holds the log.
+      status = new StatusHub({
+        metrics,
+        serverId,
+        startedAt: Date.now(),
+        log: () => ({ epoch: reader.epoch, head: reader.head, firstSeq: reader.firstSeq() }),
+      });
       const d = driver;
       stream = new Stream(app, {
         config,
@@ -185,9 +197,11 @@ async function start(
         serverId,
         unavailable: () => d.refuseClients?.(),
         aheadWaitMs: d.aheadWaitMs ?? 0,
+        status,
       });
       driver.attach(stream);
     }
+    registerStatusPage(app, loadPageFiles(defaultPageDir()));
     registerRoutes({
       app,
       auth,
@@ -230,6 +244,7 @@ async function start(
     const close = () =>
       (closing ??= (async () => {
         uWS.us_listen_socket_close(listenSocket);
+        status?.stop();
         stream?.shutdown();
         await running.close();
         clearInterval(touch);
@@ -255,6 +270,7 @@ async function start(
       close,
     };
   } catch (err) {
+    status?.stop();
     stream?.shutdown();
     await driver?.close();
     await checkpointer.stop();

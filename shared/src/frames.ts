@@ -9,7 +9,7 @@ import {
   SignalSchema,
   UNKNOWN_FIELD_MAX_DEPTH,
 } from './signal.js';
-import { StatusFrameSchema } from './status.js';
+import { StatusFrameSchema, StatusRequestFrameSchema } from './status.js';
 
 const seq = z.int().min(0);
 
@@ -58,6 +58,7 @@ export const ClientFrameSchema = z.discriminatedUnion('type', [
   AuthFrameSchema,
   SubscribeFrameSchema,
   PingFrameSchema,
+  StatusRequestFrameSchema,
 ]);
 export type ClientFrameMessage = z.infer<typeof ClientFrameSchema>;
 

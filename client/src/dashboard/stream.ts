@@ -109,6 +109,8 @@ export class DashboardStream {
     }
     if (f.type === ClientFrame.auth)
       return this.error(sub, 'already_authenticated', 'authenticated at upgrade');
+    // The signal server's admin status frame (shared/src/status.ts) has no meaning on the dashboard's feed.
+    if (f.type === ClientFrame.status) return this.error(sub, 'unsupported', 'no status frames here');
     if (f.filters) return this.error(sub, 'unsupported', 'the dashboard feed has no filters');
     const head = this.feed.headSeq();
     const from = f.from_seq ?? head;

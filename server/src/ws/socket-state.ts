@@ -25,6 +25,8 @@ export interface SocketData {
   authTimer: NodeJS.Timeout | undefined;
   sub: Subscription | undefined;
   gen: number;
+  /** Asked for status frames (admin only): subscribed to the status topic. */
+  watchingStatus: boolean;
 }
 
 export type Ws = WebSocket<SocketData>;
@@ -48,5 +50,6 @@ export function newSocketData(
     authTimer: undefined,
     sub: undefined,
     gen: 0,
+    watchingStatus: false,
   };
 }

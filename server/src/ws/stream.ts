@@ -11,7 +11,7 @@ import {
   type SubscribeFrame,
 } from '@catalyst-signal/shared';
 import { admit, Refused, type AdmissionDeps } from '../auth/admission.js';
-import type { Authenticator, Principal } from '../auth/authenticator.js';
+import { hasScope, type Authenticator, type Principal } from '../auth/authenticator.js';
 import type { Config } from '../config.js';
 import type { Limits } from '../limits.js';
 import type { Logger } from '../logger.js';
@@ -19,6 +19,8 @@ import type { Metrics } from '../metrics.js';
 import type { FanOut, SignalLogReader, StoredSignal } from '../log/types.js';
 import { compileFilter, FilterGroups } from './filters.js';
 import { replayStep, signalFrame } from './replay.js';
+import type { StatusHub } from '../status/hub.js';
+import { STATUS_TOPIC, statusSink } from './status-sink.js';
 import { newSocketData, type SocketData, type Subscription, type Ws } from './socket-state.js';
 import { upgrade } from './upgrade.js';
 
@@ -46,6 +48,8 @@ export interface StreamDeps {
   metrics: Metrics;
   log: Logger;
   serverId: string;
+  /** The operator's live status (admin sockets that send `status`); absent: the frame is refused. */
+  status?: StatusHub | undefined;
 }
 
 /**
@@ -111,6 +115,7 @@ export class Stream implements FanOut {
     this.timers.push(setInterval(() => this.checkSlowConsumers(), 250));
     if (d.aheadWaitMs) this.timers.push(setInterval(() => this.expireAhead(), 250));
     for (const t of this.timers) t.unref();
+    d.status?.attach(statusSink(app, this.sockets));
   }
 
   get connected(): number {
@@ -125,6 +130,7 @@ export class Stream implements FanOut {
       const frame = signalFrame(s.json); // serialised once, for every subscriber
       this.app.publish(ALL, frame);
       if (hasGroups) for (const topic of this.groups.matching(s.signal)) this.app.publish(topic, frame);
+      this.d.status?.recent.add(s.signal);
     }
     this.d.metrics.framesSent.inc(fresh.length * all);
     if (this.ahead.size) this.resumeAhead();
@@ -175,6 +181,7 @@ export class Stream implements FanOut {
   private open(ws: Ws): void {
     const data = ws.getUserData();
     this.sockets.add(ws);
+    this.d.status?.poke();
     if (data.principal) this.admit(ws, data.principal);
     else
       data.authTimer = setTimeout(
@@ -191,6 +198,23 @@ export class Stream implements FanOut {
     if (!set) this.byPrincipal.set(principal.id, (set = new Set()));
     set.add(ws);
     ws.subscribe(HEARTBEAT);
+    this.d.status?.poke();
+  }
+
+  /**
+   * `status`: admin sockets join the status topic (the hub pushes about once a second and on connects and
+   * disconnects, the first frame at once). Any other principal gets error `forbidden` and stays connected,
+   * its stream untouched: asking is not a protocol violation.
+   */
+  private watchStatus(ws: Ws): void {
+    const data = ws.getUserData();
+    if (!this.d.status || !data.principal || !hasScope(data.principal, 'admin'))
+      return this.error(ws, ErrorCode.forbidden, 'status needs a key with admin scope');
+    if (!data.watchingStatus) {
+      data.watchingStatus = true;
+      ws.subscribe(STATUS_TOPIC);
+    }
+    this.d.status.poke();
   }
 
   /** Per-key concurrent socket cap; `limits_disabled` (benchmarks) lifts it with the other limits. */
@@ -250,6 +274,7 @@ export class Stream implements FanOut {
       if (frame.type === ClientFrame.auth) return void this.inBandAuth(ws, frame.token);
       if (!data.principal) return this.end(ws, CloseCode.unauthenticated, 'auth_first');
       if (frame.type === ClientFrame.subscribe) return this.subscribe(ws, frame);
+      if (frame.type === ClientFrame.status) return this.watchStatus(ws);
       this.send(ws, { type: ServerFrame.pong, id: frame.id, time: Date.now() });
     });
   }
@@ -476,5 +501,6 @@ export class Stream implements FanOut {
     }
     // 1006 without our own end(): the peer vanished, or uWS hit the hard backpressure limit.
     if (code === 1006 && !data.endedByServer) this.d.metrics.wsCloses.inc({ reason: 'abnormal' });
+    this.d.status?.poke();
   }
 }
