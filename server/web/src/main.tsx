@@ -1,14 +1,7 @@
 import { render } from 'preact';
-import { PROTOCOL_VERSION } from '@catalyst-signal/shared';
-
-function App() {
-  return (
-    <main>
-      <h1>Catalyst server status</h1>
-      <p>protocol {PROTOCOL_VERSION}</p>
-    </main>
-  );
-}
+import 'uplot/dist/uPlot.min.css';
+import './style.css';
+import { App } from './app.js';
 
 const root = document.getElementById('app');
 if (root) render(<App />, root);

@@ -1,0 +1,106 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { browserUnavailable, launchChromium } from '../../shared/test/helpers/browser.js';
+import { classification, startTestServer } from './helpers/server.js';
+import { connect } from './helpers/ws-client.js';
+
+/**
+ * The operator's status page in Debian's Chromium against a real server on port 0: the admin key is
+ * required (a wrong or non-admin key gets a message and no data), it lives in sessionStorage and never in a
+ * URL, and the page follows what happens (a client connecting, a signal ingested) over its WebSocket.
+ * Waits are on conditions in the page, never sleeps. Under CI=true a missing browser fails (launchChromium
+ * throws); elsewhere the suite is skipped with the reason.
+ */
+const unavailable = browserUnavailable();
+const skip = unavailable !== undefined && process.env.CI !== 'true';
+const SESSION_ITEM = 'catalyst.status.admin_key';
+const keyId = (key: string) => key.split('_')[1]!;
+
+describe.skipIf(skip)(`status page in Chromium${skip ? ` (skipped: ${unavailable})` : ''}`, () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  async function open(url: string): Promise<{ page: Page; violations: string[] }> {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    const violations: string[] = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
+    });
+    page.on('pageerror', (e) => violations.push(`page error: ${e.message}`));
+    await page.goto(`${url}/status`);
+    return { page, violations };
+  }
+
+  async function login(page: Page, key: string): Promise<void> {
+    await page.fill('#key', key);
+    await page.click('button[type=submit]');
+  }
+
+  it('refuses a wrong key and a non-admin key with a message, and shows no data', async () => {
+    const t = await startTestServer();
+    const { page, violations } = await open(t.url);
+    expect(new URL(page.url()).pathname).toBe('/status/');
+
+    await login(page, `cat_000000000000_${'A'.repeat(43)}`);
+    await page.getByTestId('login-error').getByText('not accepted').waitFor();
+    await login(page, t.readKey);
+    await page.getByTestId('login-error').getByText('no admin scope').waitFor();
+
+    expect(await page.locator('[data-testid=clients]').count()).toBe(0);
+    expect(await page.evaluate((k) => sessionStorage.getItem(k), SESSION_ITEM)).toBeNull();
+    expect(violations).toEqual([]);
+    await page.close();
+  });
+
+  it('logs in with the admin key (session storage, not the URL) and shows a client connecting and a new signal', async () => {
+    const t = await startTestServer();
+    const { page, violations } = await open(t.url);
+    await login(page, t.adminKey);
+    await page.getByTestId('connection').getByText('live').waitFor();
+    await page.locator(`[data-testid=clients] tr[data-key-id="${keyId(t.adminKey)}"]`).waitFor();
+
+    expect(page.url()).not.toContain(t.adminKey);
+    expect(page.url()).not.toContain(keyId(t.adminKey));
+    expect(await page.evaluate((k) => sessionStorage.getItem(k), SESSION_ITEM)).toBe(t.adminKey);
+    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+
+    // A friend's client connects after login: its key appears in the table.
+    const friend = connect(t.wsUrl, t.readKey);
+    await friend.frame('hello');
+    await page.locator(`[data-testid=clients] tr[data-key-id="${keyId(t.readKey)}"]`).waitFor();
+
+    // A signal ingested now appears in the recent list (through the stream core's subscription).
+    const res = await t.post(classification(3, { symbol: 'NVDA', headline: 'Status page sees this one' }));
+    const { seq } = (await res.json()) as { seq: number };
+    const row = page.locator(`[data-testid=recent] li[data-seq="${seq}"]`);
+    await row.waitFor();
+    expect(await row.textContent()).toContain('NVDA');
+    await page.getByTestId('head-seq').getByText(String(seq), { exact: true }).waitFor();
+
+    // The friend leaves: the row goes.
+    friend.ws.close();
+    await page
+      .locator(`[data-testid=clients] tr[data-key-id="${keyId(t.readKey)}"]`)
+      .waitFor({ state: 'detached' });
+
+    // Phone-sized: nothing wider than the screen (the table scrolls inside its own box).
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+
+    // A reload keeps the session (sessionStorage), still without the key in the URL.
+    await page.reload();
+    await page.getByTestId('connection').getByText('live').waitFor();
+    await page.locator(`[data-testid=recent] li[data-seq="${seq}"]`).waitFor();
+    expect(page.url()).not.toContain(t.adminKey);
+
+    await page.getByRole('button', { name: 'log out' }).click();
+    await page.locator('#key').waitFor();
+    expect(await page.evaluate((k) => sessionStorage.getItem(k), SESSION_ITEM)).toBeNull();
+    expect(violations).toEqual([]);
+    await page.close();
+  });
+});

@@ -1,0 +1,43 @@
+import { useState } from 'preact/hooks';
+
+export function Login(props: { message: string | undefined; busy: boolean; onKey(key: string): void }) {
+  const [key, setKey] = useState('');
+  return (
+    <main class="login">
+      <h1>Catalyst server status</h1>
+      {/* method=post and the CSP's form-action 'none': the key can never end up in a URL, even without JS. */}
+      <form
+        method="post"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const k = key.trim();
+          if (k) props.onKey(k);
+        }}
+      >
+        <label for="key">Admin key</label>
+        <input
+          id="key"
+          name="key"
+          type="password"
+          autocomplete="off"
+          spellcheck={false}
+          placeholder="cat_…"
+          value={key}
+          onInput={(e) => setKey((e.target as HTMLInputElement).value)}
+        />
+        <button type="submit" disabled={props.busy || key.trim() === ''}>
+          {props.busy ? 'Checking…' : 'Open status'}
+        </button>
+      </form>
+      {props.message && (
+        <p class="error" role="alert" data-testid="login-error">
+          {props.message}
+        </p>
+      )}
+      <p class="hint">
+        The key stays in this tab&apos;s session storage and is sent only to this server. Create one with{' '}
+        <code>catalyst-server keys create --name ops --scope admin</code>.
+      </p>
+    </main>
+  );
+}
