@@ -220,6 +220,16 @@ describe('deploy/nginx/catalyst.conf in front of a real server', () => {
     const got = await frame((f) => f['type'] === 'signal');
     expect((got['signal'] as { source_id: string }).source_id).toBe(c.source_id);
 
+    // The operator's status page through the proxy, its headers intact (its WebSocket is /v1/stream, above).
+    const page = await request(`https://127.0.0.1:${port}/status/`, ca);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('<div id="app">');
+    expect(String(page.headers['content-security-policy'])).toContain("frame-ancestors 'none'");
+    expect(page.headers['x-frame-options']).toBe('DENY');
+    const toSlash = await request(`https://127.0.0.1:${port}/status`, ca);
+    expect(toSlash.status).toBe(308);
+    expect(toSlash.headers['location']).toBe('status/');
+
     const redirect = await request(`http://127.0.0.1:${httpPort}/healthz`, ca);
     expect(redirect.status).toBe(301);
     expect(String(redirect.headers['location'])).toMatch(/^https:\/\//);
