@@ -184,7 +184,8 @@ async function start(
         metrics,
         serverId,
         startedAt: Date.now(),
-        log: () => ({ epoch: reader.epoch, head: reader.head, firstSeq: reader.firstSeq() }),
+        log,
+        position: () => ({ epoch: reader.epoch, head: reader.head, firstSeq: reader.firstSeq() }),
       });
       const d = driver;
       stream = new Stream(app, {

@@ -185,6 +185,15 @@ describe('buildSnapshot', () => {
       } as Signal);
     const f = buildSnapshot(input({ recent: recent.list() }));
     expect(f.recent.map((r) => r.seq)).toEqual(Array.from({ length: 20 }, (_, i) => 50 - i));
+    // A whole committed group at once keeps the same newest-first order.
+    const grouped = new RecentSignals();
+    grouped.addAll(
+      recent
+        .list()
+        .map((r) => ({ signal: { ...r, seq: r.seq + 100 } as unknown as Signal }))
+        .reverse(),
+    );
+    expect(grouped.list().map((r) => r.seq)).toEqual(recent.list().map((r) => r.seq + 100));
     expect(f.recent[0]!.action).toBe('enter');
     expect(f.recent[0]!.headline.length).toBe(STATUS_LIMITS.headlineChars);
     expect(StatusFrameSchema.safeParse(f).success).toBe(true);

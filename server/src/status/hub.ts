@@ -1,4 +1,5 @@
 import type { StatusFrame } from '@catalyst-signal/shared';
+import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { readDbSize, readSample } from './read-metrics.js';
 import { RecentSignals } from './recent.js';
@@ -17,7 +18,7 @@ export interface StatusSink {
 
 export interface StatusHubOptions {
   metrics: Metrics;
-  log: () => LogView;
+  position: () => LogView;
   serverId: string;
   startedAt: number;
   /** Push interval (and sampling interval) in ms. */
@@ -25,6 +26,7 @@ export interface StatusHubOptions {
   /** Shortest gap between two pushes caused by connects/disconnects. */
   minGapMs?: number;
   now?: () => number;
+  log?: Logger | undefined;
 }
 
 const WINDOW_MS = 60_000;
@@ -54,7 +56,7 @@ export class StatusHub {
     this.now = o.now ?? Date.now;
     this.intervalMs = o.intervalMs ?? 1000;
     this.minGapMs = o.minGapMs ?? 100;
-    this.timer = setInterval(() => void this.tick(true), this.intervalMs);
+    this.timer = setInterval(() => this.run(true), this.intervalMs);
     this.timer.unref();
   }
 
@@ -68,7 +70,7 @@ export class StatusHub {
     const wait = Math.max(0, this.lastPush + this.minGapMs - this.now());
     this.pokeTimer = setTimeout(() => {
       this.pokeTimer = undefined;
-      void this.tick(false);
+      this.run(false);
     }, wait);
     this.pokeTimer.unref();
   }
@@ -81,7 +83,7 @@ export class StatusHub {
       now,
       startedAt: this.o.startedAt,
       serverId: this.o.serverId,
-      log: this.o.log(),
+      log: this.o.position(),
       dbSizeBytes,
       sockets: this.sink?.sockets() ?? [],
       samples: this.samples,
@@ -95,6 +97,11 @@ export class StatusHub {
     this.stopped = true;
     clearInterval(this.timer);
     clearTimeout(this.pokeTimer);
+  }
+
+  private run(sample: boolean): void {
+    // A status that cannot be built is logged, never a crash of the server it describes.
+    this.tick(sample).catch((err: unknown) => this.o.log?.warn({ err }, 'status frame failed'));
   }
 
   private async tick(sample: boolean): Promise<void> {

@@ -11,6 +11,11 @@ export class RecentSignals {
     if (this.ring.length > this.capacity) this.ring.length = this.capacity;
   }
 
+  /** A committed group in seq order: only its last `capacity` signals can be listed, so only those are kept. */
+  addAll(group: readonly { signal: Signal }[]): void {
+    for (let i = Math.max(0, group.length - this.capacity); i < group.length; i++) this.add(group[i]!.signal);
+  }
+
   list(): readonly RecentSignal[] {
     return this.ring;
   }

@@ -130,8 +130,8 @@ export class Stream implements FanOut {
       const frame = signalFrame(s.json); // serialised once, for every subscriber
       this.app.publish(ALL, frame);
       if (hasGroups) for (const topic of this.groups.matching(s.signal)) this.app.publish(topic, frame);
-      this.d.status?.recent.add(s.signal);
     }
+    this.d.status?.recent.addAll(fresh);
     this.d.metrics.framesSent.inc(fresh.length * all);
     if (this.ahead.size) this.resumeAhead();
   }
