@@ -32,7 +32,9 @@ describe.skipIf(skip)(`status page in Chromium${skip ? ` (skipped: ${unavailable
       if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
     });
     page.on('pageerror', (e) => violations.push(`page error: ${e.message}`));
-    await page.goto(`${url}/status`);
+    const res = await page.goto(`${url}/status`);
+    // The CSP is in force for everything the page does below, its WebSocket included (connect-src 'self').
+    expect(res?.headers()['content-security-policy']).toContain("connect-src 'self'");
     return { page, violations };
   }
 
@@ -53,6 +55,18 @@ describe.skipIf(skip)(`status page in Chromium${skip ? ` (skipped: ${unavailable
 
     expect(await page.locator('[data-testid=clients]').count()).toBe(0);
     expect(await page.evaluate((k) => sessionStorage.getItem(k), SESSION_ITEM)).toBeNull();
+    expect(violations).toEqual([]);
+    await page.close();
+  });
+
+  it("goes through the server's per-address failure gate: once it is spent even the admin key waits", async () => {
+    const t = await startTestServer({ auth_failures_per_min: 1 });
+    const { page, violations } = await open(t.url);
+    await login(page, `cat_000000000000_${'B'.repeat(43)}`);
+    await page.getByTestId('login-error').getByText('not accepted').waitFor();
+    await login(page, t.adminKey);
+    await page.getByTestId('login-error').getByText('Too many failed attempts').waitFor();
+    expect(await page.locator('[data-testid=clients]').count()).toBe(0);
     expect(violations).toEqual([]);
     await page.close();
   });
