@@ -15,6 +15,9 @@ const unavailable = browserUnavailable();
 const skip = unavailable !== undefined && process.env.CI !== 'true';
 const SESSION_ITEM = 'catalyst.status.admin_key';
 const keyId = (key: string) => key.split('_')[1]!;
+/** What the page keeps in sessionStorage (evaluated in the page: the test itself has no DOM types). */
+const stored = (page: Page) =>
+  page.evaluate<string | null>(`sessionStorage.getItem(${JSON.stringify(SESSION_ITEM)})`);
 
 describe.skipIf(skip)(`status page in Chromium${skip ? ` (skipped: ${unavailable})` : ''}`, () => {
   let browser: Browser;
@@ -54,7 +57,7 @@ describe.skipIf(skip)(`status page in Chromium${skip ? ` (skipped: ${unavailable
     await page.getByTestId('login-error').getByText('no admin scope').waitFor();
 
     expect(await page.locator('[data-testid=clients]').count()).toBe(0);
-    expect(await page.evaluate((k) => sessionStorage.getItem(k), SESSION_ITEM)).toBeNull();
+    expect(await stored(page)).toBeNull();
     expect(violations).toEqual([]);
     await page.close();
   });
@@ -80,8 +83,8 @@ describe.skipIf(skip)(`status page in Chromium${skip ? ` (skipped: ${unavailable
 
     expect(page.url()).not.toContain(t.adminKey);
     expect(page.url()).not.toContain(keyId(t.adminKey));
-    expect(await page.evaluate((k) => sessionStorage.getItem(k), SESSION_ITEM)).toBe(t.adminKey);
-    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    expect(await stored(page)).toBe(t.adminKey);
+    expect(await page.evaluate<number>('localStorage.length')).toBe(0);
 
     // A friend's client connects after login: its key appears in the table.
     const friend = connect(t.wsUrl, t.readKey);
@@ -103,7 +106,7 @@ describe.skipIf(skip)(`status page in Chromium${skip ? ` (skipped: ${unavailable
       .waitFor({ state: 'detached' });
 
     // Phone-sized: nothing wider than the screen (the table scrolls inside its own box).
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
 
     // A reload keeps the session (sessionStorage), still without the key in the URL.
     await page.reload();
@@ -113,7 +116,7 @@ describe.skipIf(skip)(`status page in Chromium${skip ? ` (skipped: ${unavailable
 
     await page.getByRole('button', { name: 'log out' }).click();
     await page.locator('#key').waitFor();
-    expect(await page.evaluate((k) => sessionStorage.getItem(k), SESSION_ITEM)).toBeNull();
+    expect(await stored(page)).toBeNull();
     expect(violations).toEqual([]);
     await page.close();
   });
