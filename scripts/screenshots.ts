@@ -20,6 +20,8 @@ const PHONE = { width: 390, height: 844 };
 
 interface Demo {
   serverUrl: string;
+  /** For the operator's status page. */
+  adminKey: string;
   publish(c: object): Promise<void>;
   dashboardUrl: string;
   decided(n: number): Promise<void>;
@@ -64,6 +66,7 @@ async function startDemo(dir: string): Promise<Demo> {
   const server = await startServer(config, createLogger('warn'));
   const publishKey = createApiKey(server.keys, 'shots-publisher', ['publish']).key;
   const readKey = createApiKey(server.keys, 'shots-friend', ['read']).key;
+  const adminKey = createApiKey(server.keys, 'shots-operator', ['admin']).key;
   server.auth.refresh();
 
   const clientDir = path.join(dir, 'client');
@@ -104,6 +107,7 @@ async function startDemo(dir: string): Promise<Demo> {
   if (!dashboardUrl) throw new Error('the client exited before printing its dashboard URL');
   return {
     serverUrl: server.url,
+    adminKey,
     dashboardUrl,
     async publish(c) {
       const res = await fetch(`${server.url}/v1/signals`, {
@@ -149,6 +153,26 @@ async function shootDashboard(browser: Browser, demo: Demo): Promise<void> {
   await shoot(browser, demo.dashboardUrl, 'dashboard-phone.png', PHONE, ready);
 }
 
+/** The operator's status page (/status on the server): the friend's client connected, rates, recent signals. */
+async function shootStatus(browser: Browser, demo: Demo): Promise<void> {
+  const ready = async (p: Page) => {
+    await p.fill('#key', demo.adminKey);
+    await p.click('button[type=submit]');
+    await p.getByTestId('connection').getByText('live').waitFor();
+    await p.waitForFunction(
+      (k) => document.querySelectorAll('[data-testid=recent] li[data-seq]').length >= k,
+      SIGNALS.length,
+    );
+    // The friend's client and the page's own socket.
+    await p.waitForFunction(
+      () => document.querySelectorAll('[data-testid=clients] tr[data-key-id]').length >= 2,
+    );
+    await p.locator('.spark canvas').waitFor();
+  };
+  await shoot(browser, `${demo.serverUrl}/status`, 'status.png', DESKTOP, ready);
+  await shoot(browser, `${demo.serverUrl}/status`, 'status-phone.png', PHONE, ready);
+}
+
 async function main(): Promise<void> {
   mkdirSync(out, { recursive: true });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'catalyst-shots-'));
@@ -158,6 +182,7 @@ async function main(): Promise<void> {
     for (const s of SIGNALS) await demo.publish(s);
     await demo.decided(SIGNALS.length);
     await shootDashboard(browser, demo);
+    await shootStatus(browser, demo);
   } finally {
     await browser.close();
     await demo.stop();
