@@ -10,6 +10,68 @@ const bool = () =>
   z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
 
 /**
+ * Cluster mode (opt-in): the signal log lives in NATS JetStream instead of this node's SQLite file. Absent:
+ * single-node mode. See docs/operations.md for a 3-node nats-server cluster.
+ */
+export const ClusterSchema = z
+  .strictObject({
+    nats_urls: z
+      .array(z.string().regex(/^(nats|tls):\/\/[^\s]+$/, 'a nats:// or tls:// URL'))
+      .min(1)
+      .describe('NATS servers to connect to (any subset of the cluster; the client learns the rest).'),
+    replicas: z
+      .union([z.literal(1), z.literal(3)])
+      .default(3)
+      .describe(
+        'Copies of every signal in JetStream. 3: survives the loss of one NATS node. 1: a node loss blocks ingest until it returns.',
+      ),
+    duplicate_window_ms: positiveInt()
+      .min(1000)
+      .max(7 * 24 * 3600 * 1000)
+      .default(120_000)
+      .describe(
+        'JetStream msgID dedupe window. Beyond it a repeated source_id still gets its original seq (looked up on its subject).',
+      ),
+    max_age_days: nonNegInt()
+      .default(0)
+      .describe('Drop signals older than this from the cluster log; 0 = keep forever.'),
+    stream: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/)
+      .optional()
+      .describe('Stream name override, only when two Catalyst networks share one NATS account.'),
+    request_timeout_ms: positiveInt()
+      .max(60_000)
+      .default(2000)
+      .describe(
+        'How long a publish or API request waits for the cluster; a signal not acked by then gets 503.',
+      ),
+    tls: z
+      .strictObject({
+        ca_file: z
+          .string()
+          .min(1)
+          .optional()
+          .describe("PEM CA bundle that signed the NATS servers' certificates."),
+        cert_file: z.string().min(1).optional().describe('PEM client certificate (mutual TLS).'),
+        key_file: z.string().min(1).optional().describe('PEM client key (mutual TLS).'),
+      })
+      .superRefine((t, ctx) => {
+        if (!!t.cert_file !== !!t.key_file)
+          ctx.addIssue({ code: 'custom', message: 'cert_file and key_file go together' });
+      })
+      .optional()
+      .describe('TLS towards NATS (use tls:// URLs).'),
+    credentials_file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('NATS .creds file (user JWT + nkey seed) for decentralised auth; never logged.'),
+  })
+  .describe('Cluster mode on NATS JetStream. Absent: single-node SQLite mode.');
+export type ClusterConfig = z.output<typeof ClusterSchema>;
+
+/**
  * The server's whole configuration: one schema holding every default and its meaning. Sources, lowest
  * precedence first: defaults, config file (JSON), CATALYST_* environment variables (ENV_TABLE), CLI flags.
  */
@@ -129,6 +191,7 @@ export const ConfigSchema = z
       })
       .optional()
       .describe('Accept JWTs as well as API keys. Absent: API keys only.'),
+    cluster: ClusterSchema.optional(),
   })
   .superRefine((c, ctx) => {
     if (c.max_batch_body_bytes < c.max_body_bytes) {

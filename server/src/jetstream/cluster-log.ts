@@ -23,6 +23,8 @@ export const CLUSTER_NAMES = {
   metaBucket: 'catalyst_meta',
   keysBucket: 'catalyst_keys',
   epochKey: 'epoch',
+  /** The public JWK every ingest node signs with (gateways serve it as the cluster's JWKS). */
+  signingJwkKey: 'signing_jwk',
 } as const;
 
 export const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
@@ -150,6 +152,36 @@ async function ensureEpoch(meta: KV): Promise<string> {
     if (e && e.operation === 'PUT' && e.value.length) return e.string();
     throw err;
   }
+}
+
+/**
+ * Every ingest node must sign with the same key (clients pin one): the first node to start records its
+ * public JWK in the meta bucket; a node whose key differs refuses to start, saying which is which.
+ */
+export async function ensureSigningKey(
+  meta: KV,
+  jwk: { kid?: string } & Record<string, unknown>,
+): Promise<void> {
+  const mine = JSON.stringify(jwk);
+  try {
+    await meta.create(CLUSTER_NAMES.signingJwkKey, mine);
+    return;
+  } catch (err) {
+    const e = await meta.get(CLUSTER_NAMES.signingJwkKey);
+    if (!e || e.operation !== 'PUT') throw err;
+    const theirs = e.json<{ kid?: string }>();
+    if (theirs.kid !== jwk.kid) {
+      throw new Error(
+        `this node's signing key (${jwk.kid}) is not the cluster's (${theirs.kid}): copy the cluster's signing-key.pem into this node's data directory`,
+      );
+    }
+  }
+}
+
+/** The cluster's signing public JWK (for gateways' /v1/jwks), or undefined before any ingest node started. */
+export async function clusterSigningJwk(meta: KV): Promise<Record<string, unknown> | undefined> {
+  const e = await meta.get(CLUSTER_NAMES.signingJwkKey);
+  return e && e.operation === 'PUT' ? e.json<Record<string, unknown>>() : undefined;
 }
 
 /** Stream info, or null when the stream does not exist (any other failure throws). */

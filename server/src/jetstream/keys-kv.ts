@@ -146,12 +146,12 @@ export class ClusterKeys {
 /** An in-memory mirror of the keys bucket, for nodes that authenticate without a local key table (ingest). */
 export class KeyMirror {
   private readonly byId = new Map<string, KeyRow>();
-  private version = 0;
+  private changes = 0;
 
   apply(c: KeyChange): void {
     if ('deleted' in c) this.byId.delete(c.id);
     else this.byId.set(c.id, toKeyRow(c.record));
-    this.version++;
+    this.changes++;
   }
 
   get(id: string): KeyRow | undefined {
@@ -162,8 +162,8 @@ export class KeyMirror {
     return [...this.byId.values()];
   }
 
-  /** Changes applied so far: an authenticator's cache compares it to know when to drop cached answers. */
-  get changes(): number {
-    return this.version;
+  /** Changes applied so far, as the key table's version: the Authenticator reloads when it moves. */
+  version(): string {
+    return String(this.changes);
   }
 }

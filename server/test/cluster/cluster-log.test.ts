@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLUSTER_NAMES, ensureClusterLog, subjectFor } from '../../src/jetstream/cluster-log.js';
+import { generateKeyPairSync } from 'node:crypto';
+import {
+  CLUSTER_NAMES,
+  clusterSigningJwk,
+  ensureClusterLog,
+  ensureSigningKey,
+  subjectFor,
+} from '../../src/jetstream/cluster-log.js';
+import { createSigner } from '../../src/signing.js';
 import { connectNats, redactUrl, type NatsHandle } from '../../src/jetstream/connection.js';
 import { ClusterKeys, KeyMirror, toKeyRecord } from '../../src/jetstream/keys-kv.js';
 import { generateApiKey } from '../../src/auth/api-keys.js';
@@ -20,7 +28,7 @@ if (!natsServerAvailable() && !CI) {
     let cluster: NatsCluster;
     const handles: NatsHandle[] = [];
     const open = async (name: string) => {
-      const h = await connectNats({ urls: cluster.urls, name, timeoutMs: 5000 });
+      const h = await connectNats({ urls: cluster.urls, name, timeoutMs: 2000 });
       handles.push(h);
       return h;
     };
@@ -59,6 +67,19 @@ if (!natsServerAvailable() && !CI) {
       // Deleting a message (which would break stream seq = signal seq) is refused by the stream.
       await hs[0]!.js.publish(subjectFor('del-me'), '{}');
       await expect(hs[0]!.jsm.streams.deleteMessage(CLUSTER_NAMES.stream, 1)).rejects.toThrow();
+    });
+
+    it('every ingest node must sign with the cluster key: a different one is refused with the fix', async () => {
+      const h = await open('signing');
+      const log = await ensureClusterLog(h, { replicas: 3, duplicateWindowMs: 2000 });
+      const a = await createSigner(generateKeyPairSync('ed25519').privateKey);
+      const b = await createSigner(generateKeyPairSync('ed25519').privateKey);
+      await ensureSigningKey(log.meta, a.publicJwk as Record<string, unknown>);
+      await ensureSigningKey(log.meta, a.publicJwk as Record<string, unknown>);
+      await expect(ensureSigningKey(log.meta, b.publicJwk as Record<string, unknown>)).rejects.toThrow(
+        /copy the cluster's signing-key.pem/,
+      );
+      expect((await clusterSigningJwk(log.meta))?.['kid']).toBe(a.fingerprint);
     });
 
     it('keys: only hashes stored; insert, revoke, expire and a watching mirror see every change', async () => {
