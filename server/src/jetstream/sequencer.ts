@@ -20,8 +20,8 @@ export interface ClusterSequencerOptions {
   maxAttempts?: number;
   now?: () => Date;
   logger?: Logger;
-  /** Observes each publish round: items, seconds (metrics). */
-  onRound?: (items: number, seconds: number) => void;
+  /** Observes each publish: seconds from send to settled answer (metrics). */
+  onPublish?: (seconds: number) => void;
 }
 
 /** Answered 503 + Retry-After by the HTTP layer: the signal was NOT acked; retrying the same source_id is safe. */
@@ -58,15 +58,22 @@ const CONFLICT_CODES: ReadonlySet<number> = new Set([
  *    signed with, or not at all (another ingest node took that seq → 10071, re-sequence and retry);
  *  - expected last subject sequence = 0 on the source_id's own subject: beyond the window, a second seq for
  *    a source_id already stored is refused (10071 too; the stored one is looked up and returned as duplicate).
- * Up to maxInFlight items go out at once with consecutive expectations; if one is refused, those after it
- * are refused as well and simply re-sequenced from the leader's head. A timeout or no-responders answers the
+ * Up to maxInFlight publishes are in flight at once, a chain of consecutive expectations; if one fails, the
+ * rest of the chain is refused by the stream as well and simply re-sequenced from the leader's head. A timeout or no-responders answers the
  * item 503 (the client retries with the same source_id; the guards make that safe whether or not it landed).
  */
 export class ClusterSequencer {
-  private readonly queue: Pending[] = [];
-  /** Head as last learnt from the leader or from our own acks; undefined = ask the leader first. */
-  private head: number | undefined;
-  private running = false;
+  private readonly queue: Pending[][] = [];
+  /** Seq the next publish is signed with; undefined = ask the leader for its head first. */
+  private nextSeq: number | undefined;
+  /** Highest seq this node saw acked (its own acks or the leader's answers). */
+  private head = 0;
+  private inFlight = 0;
+  /** Publishes (and conflict look-ups) in flight, by source_id: a repeat joins the original's group. */
+  private readonly bySource = new Map<string, Pending[]>();
+  /** A publish failed: launch nothing more until everything in flight settled, then re-read the head. */
+  private broken = false;
+  private refreshing = false;
   private closed = false;
   private readonly o: Required<
     Pick<ClusterSequencerOptions, 'maxInFlight' | 'publishTimeoutMs' | 'maxAttempts'>
@@ -82,9 +89,9 @@ export class ClusterSequencer {
     return this.o.epoch;
   }
 
-  /** The highest seq this node knows to be stored (its own acks or the leader's last answer); 0 if unknown. */
+  /** The highest seq this node knows to be stored (its own acks or the leader's last answer). */
   get knownHead(): number {
-    return this.head ?? 0;
+    return this.head;
   }
 
   /** One result per item, in order; rejects with ClusterUnavailableError when any item was not acked. */
@@ -92,11 +99,9 @@ export class ClusterSequencer {
     if (this.closed) return Promise.reject(new ClusterUnavailableError('ingest is shutting down'));
     const all = items.map(
       (item) =>
-        new Promise<IngestResult>((resolve, reject) =>
-          this.queue.push({ item, attempts: 0, resolve, reject }),
-        ),
+        new Promise<IngestResult>((resolve, reject) => this.enqueue({ item, attempts: 0, resolve, reject })),
     );
-    this.kick();
+    this.pump();
     // Settle every item before answering, so a batch never answers while parts of it are still in flight.
     return Promise.allSettled(all).then((rs) => {
       const failed = rs.find((r) => r.status === 'rejected');
@@ -108,113 +113,112 @@ export class ClusterSequencer {
   /** Refuse new items; resolves when everything queued has been answered. */
   close(): Promise<void> {
     this.closed = true;
-    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    if (this.isIdle()) return Promise.resolve();
     return new Promise((r) => this.idle.push(r));
   }
 
-  private kick(): void {
-    if (this.running) return;
-    this.running = true;
-    void this.loop().finally(() => {
-      this.running = false;
-      for (const r of this.idle.splice(0)) r();
-      if (this.queue.length) this.kick();
-    });
+  private isIdle(): boolean {
+    return this.queue.length === 0 && this.inFlight === 0 && !this.refreshing;
   }
 
-  private async loop(): Promise<void> {
-    while (this.queue.length) {
-      if (this.head === undefined) {
-        try {
-          this.head = await this.leaderHead();
-        } catch (err) {
-          // No leader (election in progress, quorum lost): everything queued now gets 503.
-          const e = unavailable(err);
-          for (const p of this.queue.splice(0)) p.reject(e);
-          return;
-        }
-      }
-      await this.round(this.takeRound());
+  private enqueue(p: Pending): void {
+    // Same source_id already waiting or in flight: it rides along and gets the same answer (a duplicate).
+    const same = this.bySource.get(p.item.source_id);
+    if (same) same.push(p);
+    else {
+      const g = [p];
+      this.bySource.set(p.item.source_id, g);
+      this.queue.push(g);
     }
-  }
-
-  /** Up to maxInFlight items, skipping (for now) any whose source_id is already in this round. */
-  private takeRound(): Pending[][] {
-    const round = new Map<string, Pending[]>();
-    const rest: Pending[] = [];
-    for (const p of this.queue) {
-      const same = round.get(p.item.source_id);
-      if (same) same.push(p);
-      else if (round.size < this.o.maxInFlight) round.set(p.item.source_id, [p]);
-      else rest.push(p);
-    }
-    this.queue.splice(0, this.queue.length, ...rest);
-    return [...round.values()];
-  }
-
-  private async round(groups: Pending[][]): Promise<void> {
-    const t0 = process.hrtime.bigint();
-    const base = this.head!;
-    const now = (this.o.now ?? (() => new Date()))().toISOString();
-    const outcomes = await Promise.all(groups.map((g, i) => this.publishOne(g[0]!.item, base + i + 1, now)));
-    const retry: Pending[][] = [];
-    let headKnown = true;
-    for (let i = 0; i < groups.length; i++) {
-      const g = groups[i]!;
-      const out = outcomes[i]!;
-      const sourceId = g[0]!.item.source_id;
-      if (out.kind === 'stored') {
-        this.head = Math.max(this.head ?? 0, out.seq);
-        g[0]!.resolve({ source_id: sourceId, seq: out.seq, duplicate: false });
-        // Same source_id twice in flight: the first is the original, the rest are its duplicates.
-        for (const p of g.slice(1)) p.resolve({ source_id: sourceId, seq: out.seq, duplicate: true });
-      } else if (out.kind === 'duplicate') {
-        for (const p of g) p.resolve({ source_id: sourceId, seq: out.seq, duplicate: true });
-      } else if (out.kind === 'conflict') {
-        headKnown = false;
-        retry.push(g);
-      } else {
-        // Not acked: the item may or may not have landed, so our head is no longer known either.
-        headKnown = false;
-        const e = out.kind === 'unavailable' ? unavailable(out.err) : (out.err as Error);
-        for (const p of g) p.reject(e);
-      }
-    }
-    if (!headKnown) this.head = undefined;
-    if (retry.length) await this.resolveConflicts(retry);
-    this.o.onRound?.(groups.length, Number(process.hrtime.bigint() - t0) / 1e9);
   }
 
   /**
-   * A refused publish: either another node took the seq (re-sequence) or the source_id is already stored
-   * beyond the duplicate window (answer its original seq). Asked of the stream leader (not a direct get,
-   * which any replica answers and can miss a write that just happened).
+   * Launches queued items while the window has room. Each publish expects the previous seq, so consecutive
+   * launches form a chain; after any failure the rest of the chain cannot land at its signed seq, so nothing
+   * new is launched until the chain has settled and the head is read again from the leader.
    */
-  private async resolveConflicts(groups: Pending[][]): Promise<void> {
-    const requeue: Pending[] = [];
-    for (const g of groups) {
-      const sourceId = g[0]!.item.source_id;
-      let stored: number | undefined;
-      try {
-        stored = await this.storedSeq(sourceId);
-      } catch (err) {
-        const e = unavailable(err);
-        for (const p of g) p.reject(e);
-        continue;
-      }
-      if (stored !== undefined) {
-        for (const p of g) p.resolve({ source_id: sourceId, seq: stored, duplicate: true });
-      } else if (++g[0]!.attempts >= this.o.maxAttempts) {
-        const e = new ClusterUnavailableError(
-          `lost the seq race ${g[0]!.attempts} times (busy ingest nodes)`,
-        );
-        for (const p of g) p.reject(e);
-      } else {
-        requeue.push(...g);
-      }
+  private pump(): void {
+    while (!this.broken && this.nextSeq !== undefined && this.inFlight < this.o.maxInFlight) {
+      const g = this.queue.shift();
+      if (!g) break;
+      this.launch(g, this.nextSeq++);
     }
-    // Back at the front, in their original order, so a retried item is not overtaken by later arrivals.
-    this.queue.unshift(...requeue);
+    if ((this.broken || this.nextSeq === undefined) && this.inFlight === 0 && !this.refreshing) {
+      if (this.queue.length) void this.refreshHead();
+    }
+    if (this.isIdle()) for (const r of this.idle.splice(0)) r();
+  }
+
+  private async refreshHead(): Promise<void> {
+    this.refreshing = true;
+    try {
+      this.head = Math.max(this.head, await this.leaderHead());
+      this.nextSeq = this.head + 1;
+      this.broken = false;
+    } catch (err) {
+      // No leader (election in progress, quorum lost): everything queued now gets 503.
+      const e = unavailable(err);
+      for (const g of this.queue.splice(0)) this.settle(g, e);
+    } finally {
+      this.refreshing = false;
+    }
+    this.pump();
+  }
+
+  private launch(g: Pending[], seq: number): void {
+    this.inFlight++;
+    const t0 = process.hrtime.bigint();
+    const now = (this.o.now ?? (() => new Date()))().toISOString();
+    void this.publishOne(g[0]!.item, seq, now)
+      .then((out) => this.handle(g, out))
+      .catch((err: unknown) => this.settle(g, err instanceof Error ? err : new Error(String(err))))
+      .finally(() => {
+        this.inFlight--;
+        this.o.onPublish?.(Number(process.hrtime.bigint() - t0) / 1e9);
+        this.pump();
+      });
+  }
+
+  private async handle(g: Pending[], out: Outcome): Promise<void> {
+    const sourceId = g[0]!.item.source_id;
+    if (out.kind === 'stored') {
+      this.head = Math.max(this.head, out.seq);
+      return this.settle(g, { seq: out.seq, first: true });
+    }
+    // Whatever else happened, the seq we signed was not used by us: the chain after it is broken.
+    this.broken = true;
+    if (out.kind === 'duplicate') return this.settle(g, { seq: out.seq, first: false });
+    if (out.kind !== 'conflict') {
+      return this.settle(g, out.kind === 'unavailable' ? unavailable(out.err) : (out.err as Error));
+    }
+    // Refused: another node took the seq (re-sequence), or the source_id is stored beyond the dedupe window
+    // (answer its seq). Asked of the stream leader, not a direct get: any replica answers those, and one
+    // can miss a write that just happened.
+    let stored: number | undefined;
+    try {
+      stored = await this.storedSeq(sourceId);
+    } catch (err) {
+      return this.settle(g, unavailable(err));
+    }
+    if (stored !== undefined) return this.settle(g, { seq: stored, first: false });
+    if (++g[0]!.attempts >= this.o.maxAttempts) {
+      return this.settle(
+        g,
+        new ClusterUnavailableError(`lost the seq race ${g[0]!.attempts} times (busy ingest nodes)`),
+      );
+    }
+    // Back at the front, so a retried item is not overtaken by later arrivals (still in bySource).
+    this.queue.unshift(g);
+  }
+
+  /** Answers a group: the first of it got `seq` (new when `first`), repeats are duplicates; or all fail. */
+  private settle(g: Pending[], r: { seq: number; first: boolean } | Error): void {
+    const sourceId = g[0]!.item.source_id;
+    if (this.bySource.get(sourceId) === g) this.bySource.delete(sourceId);
+    g.forEach((p, i) => {
+      if (r instanceof Error) p.reject(r);
+      else p.resolve({ source_id: sourceId, seq: r.seq, duplicate: !(r.first && i === 0) });
+    });
   }
 
   private async publishOne(item: Classification, seq: number, ingestedAt: string): Promise<Outcome> {
