@@ -1,5 +1,5 @@
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ClassificationSchema, type Classification, type IngestResult } from '@catalyst-signal/shared';
 import { CLUSTER_NAMES, ensureClusterLog } from '../../src/jetstream/cluster-log.js';
 import { connectNats, type NatsHandle } from '../../src/jetstream/connection.js';
@@ -181,6 +181,54 @@ if (!natsServerAvailable() && !CI) {
       expect(report.problems).toEqual([]);
       expect(report.lastSeq).toBe(acked.size);
       for (const [sourceId, seq] of acked) expect(report.bySource.get(sourceId), sourceId).toBe(seq);
+    });
+  });
+}
+
+if (natsServerAvailable() || CI) {
+  describe('cluster sequencer when the log is down (1 node, R1)', () => {
+    it('answers ClusterUnavailableError (503), never a seq; the same source_id after the restart lands once', async () => {
+      const cluster = await startNatsCluster({ size: 1 });
+      const handles: NatsHandle[] = [];
+      onTestFinished(async () => {
+        for (const h of handles) await h.close();
+        await cluster.stop();
+      });
+      const h = await connectNats({ urls: cluster.urls, name: 'r1', timeoutMs: 1000 });
+      handles.push(h);
+      const { epoch } = await ensureClusterLog(h, { replicas: 1 });
+      const { privateKey } = generateKeyPairSync('ed25519');
+      const signer = await createSigner(privateKey);
+      const s = new ClusterSequencer({
+        handle: h,
+        stream: CLUSTER_NAMES.stream,
+        epoch,
+        sign: (u) => signer.sign(u),
+        publishTimeoutMs: 500,
+      });
+      const [a, b] = items(2, 'down');
+      expect(await s.submit([a!])).toEqual([{ source_id: a!.source_id, seq: 1, duplicate: false }]);
+      await cluster.nodes[0]!.kill();
+      await expect(s.submit([b!])).rejects.toBeInstanceOf(ClusterUnavailableError);
+      await expect(s.submit([b!])).rejects.toBeInstanceOf(ClusterUnavailableError);
+      await cluster.nodes[0]!.restart();
+      // The publisher's retry with the same source_id: exactly one seq, whatever the attempts during the outage did.
+      const r = await pollUntil(
+        'the restarted node to take the retry',
+        async () => {
+          try {
+            return await s.submit([b!]);
+          } catch (err) {
+            if (err instanceof ClusterUnavailableError) return undefined;
+            throw err;
+          }
+        },
+        20_000,
+      );
+      expect(r[0]).toMatchObject({ source_id: b!.source_id, seq: 2 });
+      const report = await verifyClusterLog(h, CLUSTER_NAMES.stream, epoch, createPublicKey(privateKey));
+      expect(report.problems).toEqual([]);
+      expect(report.lastSeq).toBe(2);
     });
   });
 }
