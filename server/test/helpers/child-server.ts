@@ -27,6 +27,8 @@ export interface ChildServerOptions {
   /** Reuse a data dir (and its keys); a fresh temp dir with three new keys otherwise. */
   dataDir?: string;
   keys?: ChildKeys;
+  /** Extra `serve` arguments (e.g. ['--role', 'ingest']). */
+  args?: string[];
 }
 
 /**
@@ -48,6 +50,7 @@ export class ChildServer {
     readonly keys: ChildKeys,
     private readonly configFile: string,
     private readonly env: Record<string, string>,
+    private readonly args: string[] = [],
   ) {}
 
   static async start(o: ChildServerOptions = {}): Promise<ChildServer> {
@@ -56,7 +59,7 @@ export class ChildServer {
     const configFile = path.join(dataDir, 'test-config.json');
     // log_level info at least: the port comes from the "listening" line.
     writeFileSync(configFile, JSON.stringify({ ...o.config, log_level: 'info' }));
-    const s = new ChildServer(dataDir, keys, configFile, o.env ?? {});
+    const s = new ChildServer(dataDir, keys, configFile, o.env ?? {}, o.args);
     onTestFinished(() => s.kill('SIGKILL'));
     await s.spawn();
     return s;
@@ -83,7 +86,19 @@ export class ChildServer {
     if (this.running) throw new Error('already running');
     const proc = spawn(
       process.execPath,
-      [CLI, 'serve', '--data-dir', this.dataDir, '--port', '0', '--host', '127.0.0.1', '-c', this.configFile],
+      [
+        CLI,
+        'serve',
+        '--data-dir',
+        this.dataDir,
+        '--port',
+        '0',
+        '--host',
+        '127.0.0.1',
+        '-c',
+        this.configFile,
+        ...this.args,
+      ],
       { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.proc = proc;

@@ -8,6 +8,8 @@ export interface ClusterLogReport {
   lastSeq: number;
   /** source_id → seq, as stored. */
   bySource: Map<string, number>;
+  /** source_id → the stored signal. */
+  signals: Map<string, Signal>;
   /** Problems found; empty when the log is consistent. */
   problems: string[];
 }
@@ -32,6 +34,7 @@ export async function verifyClusterLog(
   if (last_seq > 0 && first_seq !== 1) problem(`first seq ${first_seq}, expected 1`);
   if (messages !== last_seq) problem(`${messages} messages for last seq ${last_seq}: holes`);
   const bySource = new Map<string, number>();
+  const signals = new Map<string, Signal>();
   await readRange(h, stream, 1, last_seq, (e) => {
     let s: Signal;
     try {
@@ -46,10 +49,11 @@ export async function verifyClusterLog(
     const earlier = bySource.get(s.source_id);
     if (earlier !== undefined) problem(`source_id ${s.source_id} stored twice: seqs ${earlier} and ${e.seq}`);
     bySource.set(s.source_id, e.seq);
+    signals.set(s.source_id, s);
     const [header, , sig] = (s.sig ?? '').split('.');
     const input = Buffer.from(`${header}.${Buffer.from(canonicalJson(signedPart(s))).toString('base64url')}`);
     if (!sig || !verify(null, input, publicKey, Buffer.from(sig, 'base64url')))
       problem(`seq ${e.seq}: signature does not verify`);
   });
-  return { lastSeq: last_seq, bySource, problems };
+  return { lastSeq: last_seq, bySource, signals, problems };
 }

@@ -1,0 +1,133 @@
+import type { ClassificationInput } from '@catalyst-signal/shared';
+import { chaosClassification } from './publishers.js';
+
+/** One signal and everything its publisher was told about it. */
+export interface Sent {
+  body: ClassificationInput;
+  /** Every HTTP status (or 'error' for a failed request) in order. */
+  answers: (number | 'error')[];
+  /** The seq from a 201, or from a 200 duplicate (an earlier unanswered attempt had landed). */
+  seq?: number;
+  /** When the POST that got the ack was sent (ms since epoch). */
+  ackedSentAt?: number;
+  ackedAt?: number;
+}
+
+export interface RetryingPublisherOptions {
+  name: string;
+  url: () => string;
+  key: string;
+  ratePerS: number;
+  /** New signals are not started while this many are still unacked (counted in `skipped`). */
+  maxPending?: number;
+  timeoutMs?: number;
+}
+
+/**
+ * What Catalyst-Bot does: an open-loop publisher at `ratePerS`, each signal with its own source_id, and on
+ * 503 it waits Retry-After and sends the SAME signal again (also after a network error), until it gets a
+ * seq. Every answer is recorded, so a test can check that only 201/200/503 were ever seen and that every
+ * acked seq holds exactly the signal that was sent.
+ */
+export class RetryingPublisher {
+  readonly sent = new Map<string, Sent>();
+  readonly statusCounts = new Map<number | 'error', number>();
+  skipped = 0;
+  private pending = 0;
+  private started = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private t0 = 0;
+  private stopping = false;
+  private idle: (() => void)[] = [];
+
+  constructor(private readonly o: RetryingPublisherOptions) {}
+
+  start(): this {
+    this.t0 = Date.now();
+    this.timer = setInterval(() => this.tick(), 10);
+    return this;
+  }
+
+  /** Stop starting new signals; resolves when every started one has been acked. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.stopping = true;
+    if (this.pending > 0) await new Promise<void>((r) => this.idle.push(r));
+  }
+
+  get unacked(): number {
+    return this.pending;
+  }
+
+  /** Acks whose POST was sent after `t` (ms since epoch): the first one after a kill ends the outage. */
+  firstAckSentAfter(t: number): Sent | undefined {
+    let best: Sent | undefined;
+    for (const s of this.sent.values()) {
+      if (s.ackedSentAt !== undefined && s.ackedSentAt > t && (!best || s.ackedAt! < best.ackedAt!)) best = s;
+    }
+    return best;
+  }
+
+  acked(): number {
+    let n = 0;
+    for (const s of this.sent.values()) if (s.seq !== undefined) n++;
+    return n;
+  }
+
+  private tick(): void {
+    const due = Math.floor(((Date.now() - this.t0) * this.o.ratePerS) / 1000);
+    while (this.started < due) {
+      this.started++;
+      if (this.pending >= (this.o.maxPending ?? 5000)) {
+        this.skipped++;
+        continue;
+      }
+      void this.publish(this.started);
+    }
+  }
+
+  private count(k: number | 'error'): void {
+    this.statusCounts.set(k, (this.statusCounts.get(k) ?? 0) + 1);
+  }
+
+  private async publish(i: number): Promise<void> {
+    const body = chaosClassification(`${this.o.name}-${i}`, i);
+    const s: Sent = { body, answers: [] };
+    this.sent.set(body.source_id, s);
+    this.pending++;
+    try {
+      for (;;) {
+        const sentAt = Date.now();
+        let wait = 200;
+        try {
+          const res = await fetch(`${this.o.url()}/v1/signals`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${this.o.key}` },
+            body: JSON.stringify(body),
+            signal: AbortSignal.timeout(this.o.timeoutMs ?? 10_000),
+          });
+          const text = await res.text();
+          s.answers.push(res.status);
+          this.count(res.status);
+          if (res.status === 201 || res.status === 200) {
+            const r = JSON.parse(text) as { seq: number; source_id: string; duplicate: boolean };
+            if (r.source_id !== body.source_id) throw new Error(`ack for another source_id: ${text}`);
+            s.seq = r.seq;
+            s.ackedSentAt = sentAt;
+            s.ackedAt = Date.now();
+            return;
+          }
+          if (res.status !== 503) return; // a definite refusal: recorded, the test fails on it
+          wait = 1000 * Number(res.headers.get('retry-after') ?? '1');
+        } catch {
+          s.answers.push('error');
+          this.count('error');
+        }
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    } finally {
+      this.pending--;
+      if (this.pending === 0 && this.stopping) for (const r of this.idle.splice(0)) r();
+    }
+  }
+}
