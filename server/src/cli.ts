@@ -71,33 +71,69 @@ program
     }),
   );
 
-const keys = program.command('keys').description('manage API keys (works while the server runs)');
+const keys = program
+  .command('keys')
+  .description('manage API keys (works while the server runs; with -c and a cluster block: cluster-wide)');
+const clusterConfigOption = () =>
+  new Option('-c, --config <file>', "config file; if it has a cluster block, the cluster's keys are managed");
+/** The config file's cluster block, when -c names one that has it. */
+const clusterOf = async (file: string | undefined) =>
+  (await import('./commands/cluster-keys.js')).clusterOf(file);
 keys
   .command('create')
   .description('create a key and print it once')
   .requiredOption('--name <name>', 'who or what holds it')
   .requiredOption('--scope <scope...>', 'read, publish, admin (repeat or comma-separate)')
   .addOption(dataDirOption())
+  .addOption(clusterConfigOption())
   .option('--json', 'print JSON')
-  .action((o) => run(async () => print((await import('./commands/keys.js')).keysCreate(o))));
+  .action((o) =>
+    run(async () => {
+      const c = await clusterOf(o.config);
+      if (c) return print(await (await import('./commands/cluster-keys.js')).clusterKeysCreate(c, o));
+      print((await import('./commands/keys.js')).keysCreate(o));
+    }),
+  );
 keys
   .command('list')
   .description('list keys (never their secrets)')
   .addOption(dataDirOption())
+  .addOption(clusterConfigOption())
   .option('--json', 'print JSON')
-  .action((o) => run(async () => print((await import('./commands/keys.js')).keysList(o))));
+  .action((o) =>
+    run(async () => {
+      const c = await clusterOf(o.config);
+      if (c) return print(await (await import('./commands/cluster-keys.js')).clusterKeysList(c, o));
+      print((await import('./commands/keys.js')).keysList(o));
+    }),
+  );
 keys
   .command('revoke <idOrName>')
   .description('revoke a key; a running server closes its sockets within a second')
   .addOption(dataDirOption())
-  .action((key, o) => run(async () => print((await import('./commands/keys.js')).keysRevoke({ ...o, key }))));
+  .addOption(clusterConfigOption())
+  .action((key, o) =>
+    run(async () => {
+      const c = await clusterOf(o.config);
+      if (c) return print(await (await import('./commands/cluster-keys.js')).clusterKeysRevoke(c, { key }));
+      print((await import('./commands/keys.js')).keysRevoke({ ...o, key }));
+    }),
+  );
 keys
   .command('rotate <idOrName>')
   .description('create a replacement key; the old one keeps working for the grace period, then stops')
   .option('--grace <duration>', 'how long the old key stays valid (30m, 24h, 7d)', '24h')
   .addOption(dataDirOption())
+  .addOption(clusterConfigOption())
   .option('--json', 'print JSON')
-  .action((key, o) => run(async () => print((await import('./commands/keys.js')).keysRotate({ ...o, key }))));
+  .action((key, o) =>
+    run(async () => {
+      const c = await clusterOf(o.config);
+      if (c)
+        return print(await (await import('./commands/cluster-keys.js')).clusterKeysRotate(c, { ...o, key }));
+      print((await import('./commands/keys.js')).keysRotate({ ...o, key }));
+    }),
+  );
 keys
   .command('signing')
   .description("show the server's signing public key and fingerprint, for friends to pin")
