@@ -74,6 +74,7 @@ export async function startIngestBackend(
       logger,
       ...(o.maxInFlight ? { maxInFlight: o.maxInFlight } : {}),
     });
+    await sequencer.syncHead();
     const sampler = startStreamSampler(handle, log.stream);
     logger.info(
       {

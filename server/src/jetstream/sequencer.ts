@@ -67,7 +67,7 @@ export class ClusterSequencer {
   /** Seq the next publish is signed with; undefined = ask the leader for its head first. */
   private nextSeq: number | undefined;
   /** Highest seq this node saw acked (its own acks or the leader's answers). */
-  private head = 0;
+  private headSeen = 0;
   private inFlight = 0;
   /** Publishes (and conflict look-ups) in flight, by source_id: a repeat joins the original's group. */
   private readonly bySource = new Map<string, Pending[]>();
@@ -90,8 +90,8 @@ export class ClusterSequencer {
   }
 
   /** The highest seq this node knows to be stored (its own acks or the leader's last answer). */
-  get knownHead(): number {
-    return this.head;
+  get head(): number {
+    return this.headSeen;
   }
 
   /** One result per item, in order; rejects with ClusterUnavailableError when any item was not acked. */
@@ -110,11 +110,22 @@ export class ClusterSequencer {
     });
   }
 
+  /** Learn the head from the stream leader now (at start-up, so `head` is right before the first POST). */
+  async syncHead(): Promise<number> {
+    this.headSeen = Math.max(this.headSeen, await this.leaderHead());
+    return this.headSeen;
+  }
+
+  /** Resolves when everything submitted so far has been answered (for shutdown). */
+  drained(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((r) => this.idle.push(r));
+  }
+
   /** Refuse new items; resolves when everything queued has been answered. */
   close(): Promise<void> {
     this.closed = true;
-    if (this.isIdle()) return Promise.resolve();
-    return new Promise((r) => this.idle.push(r));
+    return this.drained();
   }
 
   private isIdle(): boolean {
@@ -152,8 +163,8 @@ export class ClusterSequencer {
   private async refreshHead(): Promise<void> {
     this.refreshing = true;
     try {
-      this.head = Math.max(this.head, await this.leaderHead());
-      this.nextSeq = this.head + 1;
+      this.headSeen = Math.max(this.headSeen, await this.leaderHead());
+      this.nextSeq = this.headSeen + 1;
       this.broken = false;
     } catch (err) {
       // No leader (election in progress, quorum lost): everything queued now gets 503.
@@ -182,7 +193,7 @@ export class ClusterSequencer {
   private async handle(g: Pending[], out: Outcome): Promise<void> {
     const sourceId = g[0]!.item.source_id;
     if (out.kind === 'stored') {
-      this.head = Math.max(this.head, out.seq);
+      this.headSeen = Math.max(this.headSeen, out.seq);
       return this.settle(g, { seq: out.seq, first: true });
     }
     // Whatever else happened, the seq we signed was not used by us: the chain after it is broken.
