@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ensureInitialKeys, formatIssuedKeys } from '../bootstrap.js';
-import { ConfigSchema } from '../config.js';
+import { ClusterSchema, ConfigSchema } from '../config.js';
 import { createSigner, loadOrCreateSigningKey } from '../signing.js';
 import { DB_FILE, openDb } from '../store/db.js';
 import { KeyStore } from '../store/keys.js';
@@ -23,8 +23,27 @@ export function renderConfigFile(dataDir: string): string {
     if (desc) lines.push(`  // ${desc}`);
     lines.push(`  ${JSON.stringify(k)}: ${JSON.stringify(defaults[k])}${i < keys.length - 1 ? ',' : ''}`);
   });
+  lines.push(...clusterReference());
   lines.push('}', '');
   return lines.join('\n');
+}
+
+/**
+ * Cluster mode is opt-in, so its block is not in the file's values; it is documented here as comments (with
+ * its defaults) for an operator to uncomment and fill in after the last key above (mind the comma).
+ */
+function clusterReference(): string[] {
+  const shape = ClusterSchema.shape as Record<string, { description?: string }>;
+  const example = ClusterSchema.parse({ nats_urls: ['nats://10.0.0.11:4222', 'nats://10.0.0.12:4222'] });
+  const lines = [`  // ${ClusterSchema.description ?? 'cluster'}`, '  // "cluster": {'];
+  for (const k of Object.keys(shape)) {
+    const desc = shape[k]?.description;
+    if (desc) lines.push(`  //   ${k}: ${desc}`);
+    const v = (example as Record<string, unknown>)[k];
+    if (v !== undefined) lines.push(`  //   ${JSON.stringify(k)}: ${JSON.stringify(v)},`);
+  }
+  lines.push('  // }');
+  return lines;
 }
 
 export interface InitResult {
