@@ -200,9 +200,18 @@ db.command('replica-reset')
 
 program
   .command('stats')
-  .description('head, retention, keys and size of a data directory')
+  .description(
+    'head, retention, keys and size of a data directory (with -c and a cluster block: of the cluster log)',
+  )
   .addOption(dataDirOption())
+  .addOption(clusterConfigOption())
   .option('--json', 'print JSON')
-  .action((o) => run(async () => print((await import('./commands/db.js')).stats(o))));
+  .action((o) =>
+    run(async () => {
+      const c = await clusterOf(o.config);
+      if (c) return print(await (await import('./commands/cluster-stats.js')).clusterStats(c, o));
+      print((await import('./commands/db.js')).stats(o));
+    }),
+  );
 
 program.parseAsync().catch(fail);

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSecret, parseApiKey } from '../../src/auth/api-keys.js';
+import { ensureClusterLog, subjectFor } from '../../src/jetstream/cluster-log.js';
 import { connectNats, type NatsHandle } from '../../src/jetstream/connection.js';
 import { ClusterKeys } from '../../src/jetstream/keys-kv.js';
 import { runCli } from '../helpers/cli.js';
@@ -65,6 +66,18 @@ if (!natsServerAvailable() && !CI) {
       expect(rows.find((r) => r.id === rotated.id)?.revoked_at).not.toBeNull();
       expect(rows.find((r) => r.id === out.id)?.expires_at).not.toBeNull();
       expect(rows.every((r) => r.hash === undefined)).toBe(true);
+    });
+
+    it('stats -c shows the cluster log: head, epoch, replicas, leader, keys', async () => {
+      const conf = path.join(tempDir(), 'cluster.json');
+      writeFileSync(conf, JSON.stringify({ cluster: { nats_urls: cluster.urls, replicas: 1 } }));
+      const before = await runCli(['stats', '-c', conf]);
+      expect(before.stdout).toMatch(/no stream CATALYST_SIGNALS yet/);
+      const log = await ensureClusterLog(h, { replicas: 1 });
+      await h.js.publish(subjectFor('x'), '{}');
+      const s = JSON.parse((await runCli(['stats', '-c', conf, '--json'])).stdout) as Record<string, unknown>;
+      expect(s).toMatchObject({ stream: 'CATALYST_SIGNALS', epoch: log.epoch, head_seq: 1, replicas: 1 });
+      expect(s['keys_active']).toBeGreaterThanOrEqual(1);
     });
   });
 }
