@@ -3,7 +3,7 @@ import type { Logger } from '../logger.js';
 import type { Signer } from '../signing.js';
 import { ensureClusterLog, ensureSigningKey, type ClusterLog } from './cluster-log.js';
 import { connectNats, type NatsHandle } from './connection.js';
-import { ClusterKeys, KeyMirror } from './keys-kv.js';
+import { ClusterKeys, type KeyChange } from './keys-kv.js';
 import { ClusterSequencer } from './sequencer.js';
 import { startStreamSampler, type StreamSampler } from './stream-state.js';
 
@@ -12,8 +12,6 @@ export interface IngestBackend {
   handle: NatsHandle;
   log: ClusterLog;
   sequencer: ClusterSequencer;
-  /** The cluster's API keys, kept current by a KV watch (only hashes). */
-  keys: KeyMirror;
   sampler: StreamSampler;
   /** Stop taking signals, answer what is in flight, close the connection. */
   close(): Promise<void>;
@@ -32,7 +30,13 @@ export async function startIngestBackend(
   signer: Signer,
   logger: Logger,
   name: string,
-  o: { maxInFlight?: number } = {},
+  o: {
+    maxInFlight?: number;
+    /** Every key change from the cluster's keys bucket (the node's key table follows it). */
+    onKey: (c: KeyChange) => void;
+    /** Once, when the bucket's state at start has been delivered: the ids it held. */
+    onKeysReady: (ids: ReadonlySet<string>) => void;
+  },
 ): Promise<IngestBackend> {
   const handle = await connectNats({
     urls: c.nats_urls,
@@ -50,11 +54,20 @@ export async function startIngestBackend(
       ...(c.stream ? { stream: c.stream } : {}),
     });
     await ensureSigningKey(log.meta, signer.publicJwk as Record<string, unknown>);
-    const keys = new KeyMirror();
     const clusterKeys = await ClusterKeys.open(handle, c.replicas);
     let ready!: () => void;
     const isReady = new Promise<void>((r) => (ready = r));
-    const watch = await clusterKeys.watch((change) => keys.apply(change), ready);
+    const seen = new Set<string>();
+    const watch = await clusterKeys.watch(
+      (change) => {
+        seen.add(change.id);
+        o.onKey(change);
+      },
+      () => {
+        o.onKeysReady(seen);
+        ready();
+      },
+    );
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       isReady,
@@ -82,7 +95,7 @@ export async function startIngestBackend(
         stream: log.stream,
         epoch: log.epoch,
         replicas: c.replicas,
-        keys: keys.list().length,
+        keys: seen.size,
       },
       'cluster log ready',
     );
@@ -91,7 +104,6 @@ export async function startIngestBackend(
       handle,
       log,
       sequencer,
-      keys,
       sampler,
       close: () =>
         (closing ??= (async () => {
