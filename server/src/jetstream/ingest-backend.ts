@@ -36,6 +36,8 @@ export async function startIngestBackend(
     onKey: (c: KeyChange) => void;
     /** Once, when the bucket's state at start has been delivered: the ids it held. */
     onKeysReady: (ids: ReadonlySet<string>) => void;
+    /** Seconds from publish to settled answer, per signal (metrics). */
+    onPublish?: (seconds: number) => void;
   },
 ): Promise<IngestBackend> {
   const handle = await connectNats({
@@ -86,6 +88,7 @@ export async function startIngestBackend(
       publishTimeoutMs: c.request_timeout_ms,
       logger,
       ...(o.maxInFlight ? { maxInFlight: o.maxInFlight } : {}),
+      ...(o.onPublish ? { onPublish: o.onPublish } : {}),
     });
     await sequencer.syncHead();
     const sampler = startStreamSampler(handle, log.stream);
