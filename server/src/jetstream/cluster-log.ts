@@ -141,6 +141,22 @@ export async function ensureClusterLog(h: NatsHandle, o: ClusterLogOptions): Pro
   return { stream: want.name, epoch, info, meta };
 }
 
+/**
+ * For nodes that must not create or change anything (gateways, with read-only NATS permissions): the
+ * existing stream and epoch, or null while no ingest node has created them yet.
+ */
+export async function openClusterLog(
+  h: NatsHandle,
+  stream: string = CLUSTER_NAMES.stream,
+): Promise<ClusterLog | null> {
+  const info = await streamInfoOrNull(h, stream);
+  if (!info) return null;
+  const meta = await h.kvm.open(CLUSTER_NAMES.metaBucket);
+  const e = await meta.get(CLUSTER_NAMES.epochKey);
+  if (!e || e.operation !== 'PUT' || !e.value.length) return null;
+  return { stream, epoch: e.string(), info, meta };
+}
+
 async function ensureEpoch(meta: KV): Promise<string> {
   try {
     const candidate = randomBytes(8).toString('hex');

@@ -80,8 +80,12 @@ export function startStreamSampler(
   };
 }
 
-/** Stream state on /metrics, from the sampler's last sample. */
+/**
+ * Stream state on /metrics, from the sampler's last sample. A gauge some other part of the process already
+ * registered (a gateway's catalyst_cluster_last_seq in role both) is left to it.
+ */
 export function registerStreamMetrics(registry: Registry, s: StreamSampler): void {
+  const fresh = (name: string) => registry.getSingleMetric(name) === undefined;
   new Gauge({
     name: 'catalyst_cluster_reachable',
     help: '1 when the cluster log answered within the staleness bound, else 0.',
@@ -90,14 +94,16 @@ export function registerStreamMetrics(registry: Registry, s: StreamSampler): voi
       this.set(s.reachable() ? 1 : 0);
     },
   });
-  new Gauge({
-    name: 'catalyst_cluster_last_seq',
-    help: 'Last seq in the cluster log (stream leader, sampled).',
-    registers: [registry],
-    collect() {
-      this.set(s.sample.lastSeq);
-    },
-  });
+  if (fresh('catalyst_cluster_last_seq')) {
+    new Gauge({
+      name: 'catalyst_cluster_last_seq',
+      help: 'Newest seq known in the cluster stream.',
+      registers: [registry],
+      collect() {
+        this.set(s.sample.lastSeq);
+      },
+    });
+  }
   new Gauge({
     name: 'catalyst_cluster_sample_age_seconds',
     help: 'Age of the last successful stream sample.',
