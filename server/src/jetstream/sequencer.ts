@@ -181,7 +181,7 @@ export class ClusterSequencer {
     const t0 = process.hrtime.bigint();
     const now = (this.o.now ?? (() => new Date()))().toISOString();
     void this.publishOne(g[0]!.item, seq, now)
-      .then((out) => this.handle(g, out))
+      .then((out) => this.handle(g, out, seq))
       .catch((err: unknown) => this.settle(g, err instanceof Error ? err : new Error(String(err))))
       .finally(() => {
         this.inFlight--;
@@ -190,13 +190,19 @@ export class ClusterSequencer {
       });
   }
 
-  private async handle(g: Pending[], out: Outcome): Promise<void> {
+  private async handle(g: Pending[], out: Outcome, seq: number): Promise<void> {
     const sourceId = g[0]!.item.source_id;
     if (out.kind === 'stored') {
       this.headSeen = Math.max(this.headSeen, out.seq);
       return this.settle(g, { seq: out.seq, first: true });
     }
     // Whatever else happened, the seq we signed was not used by us: the chain after it is broken.
+    if (out.kind === 'duplicate' && this.inFlight === 1 && this.nextSeq === seq + 1) {
+      // A repeat (Catalyst-Bot resending) with nothing launched after it: its seq is simply the next one
+      // again; no need to ask the leader for the head.
+      this.nextSeq = seq;
+      return this.settle(g, { seq: out.seq, first: false });
+    }
     this.broken = true;
     if (out.kind === 'duplicate') return this.settle(g, { seq: out.seq, first: false });
     if (out.kind !== 'conflict') {
