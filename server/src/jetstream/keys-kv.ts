@@ -119,7 +119,11 @@ export class ClusterKeys {
    * Calls `onChange` for every key now stored, then `onReady` once, then for every later change, until the
    * returned stop() is called. A node keeps its mirror from this (the KV watcher recovers across reconnects).
    */
-  async watch(onChange: (c: KeyChange) => void, onReady?: () => void): Promise<{ stop(): void }> {
+  async watch(
+    onChange: (c: KeyChange) => void,
+    onReady?: () => void,
+    o: { resyncMs?: number } = {},
+  ): Promise<{ stop(): void }> {
     // v3's KV watch has no "initial values done" callback: an entry's delta is the number still pending
     // after it, so delta 0 ends the initial state; an empty bucket is ready at once.
     let ready = false;
@@ -129,17 +133,52 @@ export class ClusterKeys {
         onReady?.();
       }
     };
+    // Newest KV revision applied per key, from the watch or a resync: an older read never overwrites a newer
+    // one (a resync that read a key just before its revocation must not un-revoke it).
+    const applied = new Map<string, number>();
+    const emit = (key: string, revision: number, e: KvEntry | null) => {
+      if ((applied.get(key) ?? 0) >= revision) return;
+      applied.set(key, revision);
+      const record = e && e.operation === 'PUT' ? parseEntry(e) : undefined;
+      onChange(record ? { id: key, record } : { id: key, deleted: true });
+    };
     const empty = (await this.kv.status()).values === 0;
     const iter = await this.kv.watch();
     if (empty) markReady();
     void (async () => {
       for await (const e of iter) {
-        const record = e.operation === 'PUT' ? parseEntry(e) : undefined;
-        onChange(record ? { id: e.key, record } : { id: e.key, deleted: true });
+        emit(e.key, e.revision, e);
         if (e.delta === 0) markReady();
       }
     })();
-    return { stop: () => iter.stop() };
+    // The watch is a push consumer on one server; if that server dies it may stall without saying so (see
+    // ../shared/notes/jetstream.md). A periodic full read bounds how late a revocation can be seen.
+    const resyncMs = o.resyncMs ?? 30_000;
+    const timer =
+      resyncMs > 0
+        ? setInterval(() => void this.resync(applied, emit).catch(() => undefined), resyncMs)
+        : undefined;
+    timer?.unref();
+    return {
+      stop: () => {
+        clearInterval(timer);
+        iter.stop();
+      },
+    };
+  }
+
+  private async resync(
+    applied: Map<string, number>,
+    emit: (key: string, revision: number, e: KvEntry | null) => void,
+  ): Promise<void> {
+    const present = new Set<string>();
+    for await (const id of await this.kv.keys()) present.add(id);
+    for (const id of present) {
+      const e = await this.kv.get(id);
+      if (e) emit(id, e.revision, e);
+    }
+    // Gone from the bucket (deleted and its marker purged): drop it. Revision +1: newer than what we had.
+    for (const [id, rev] of applied) if (!present.has(id)) emit(id, rev + 1, null);
   }
 }
 
