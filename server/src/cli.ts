@@ -42,11 +42,18 @@ program
   .addOption(new Option('--sync <mode>', 'SQLite durability').choices(['normal', 'full']))
   .option('--heartbeat-ms <ms>', 'heartbeat interval')
   .option('--log-level <level>', 'pino level')
+  .addOption(
+    new Option(
+      '--role <role>',
+      'cluster mode (needs a cluster block in the config): ingest, gateway or both; absent: single node',
+    ).choices(['ingest', 'gateway', 'both']),
+  )
   .action((o) =>
     run(async () => {
       const { serve } = await import('./commands/serve.js');
       return serve({
         config: o.config,
+        role: o.role,
         flags: {
           data_dir: o.dataDir,
           host: o.host,

@@ -1,28 +1,68 @@
 import { ensureInitialKeys, formatIssuedKeys } from '../bootstrap.js';
 import { loadConfig, type Config } from '../config.js';
-import { createLogger } from '../logger.js';
-import { lockServedDir, startServer } from '../app.js';
+import { UsageError } from '../errors.js';
+import { createLogger, type Logger } from '../logger.js';
+import { lockServedDir, startServer, type Server } from '../app.js';
+
+/** What a cluster-mode process does (`serve --role`); without a cluster block there is no role. */
+export const ROLES = ['ingest', 'gateway', 'both'] as const;
+export type Role = (typeof ROLES)[number];
 
 export interface ServeOptions {
   config?: string;
   flags: Partial<Record<keyof Config, unknown>>;
+  /** Cluster mode only: what this process does. Absent: the single-node server. */
+  role?: string;
+}
+
+/** Which server to run, or why not: a role needs a cluster block, and a cluster block needs a role. */
+export function chooseRole(config: Config, role: string | undefined): Role | undefined {
+  if (role !== undefined && !(ROLES as readonly string[]).includes(role))
+    throw new UsageError(`--role must be one of ${ROLES.join(', ')}; got ${role}`);
+  if (role && !config.cluster)
+    throw new UsageError(
+      `--role ${role} is for cluster mode and needs a cluster block in the config (cluster.nats_urls); without --role, serve runs the single-node server`,
+    );
+  if (!role && config.cluster)
+    throw new UsageError(
+      `the config has a cluster block: say what this process does with --role ${ROLES.join('|')}`,
+    );
+  return role as Role | undefined;
+}
+
+async function startRole(config: Config, log: Logger, role: Role | undefined): Promise<Server> {
+  if (role === 'gateway' || role === 'both') {
+    // TODO(integrator): start roles/gateway.ts startGateway (helper "gateway") here for gateway, and for
+    // both a driver combining the gateway's reader with roles/ingest.ts's sequencer.
+    throw new UsageError(`--role ${role} is not in this build yet (the gateway role is not merged)`);
+  }
+  // The data directory's lock first, so a second serve on it changes nothing (not even first-start keys).
+  const lock = lockServedDir(config.data_dir);
+  if (role === 'ingest') {
+    const { startIngest } = await import('../roles/ingest.js');
+    return startIngest(config, log, { lock });
+  }
+  return startServer(config, log, { lock });
 }
 
 /** Run until SIGINT/SIGTERM; resolves with the exit code. */
 export async function serve(opts: ServeOptions): Promise<number> {
   const config = loadConfig({ file: opts.config, env: process.env, flags: opts.flags });
+  const role = chooseRole(config, opts.role);
   const log = createLogger(config.log_level);
 
-  // The data directory's lock first, so a second serve on it changes nothing (not even first-start keys).
-  // The first start's keys only after listening: a start that fails (port in use) prints no keys.
-  const server = await startServer(config, log, { lock: lockServedDir(config.data_dir) });
-  const issued = ensureInitialKeys(server.keys);
+  // The first start's keys only after listening: a start that fails (port in use) prints no keys. In cluster
+  // mode keys live in the cluster (`catalyst-server keys create -c <config>`): none are made locally.
+  const server = await startRole(config, log, role);
+  const issued = role ? [] : ensureInitialKeys(server.keys);
   server.auth.refresh();
   if (issued.length)
     process.stderr.write(`\n${formatIssuedKeys(issued)}\nData directory: ${config.data_dir}\n\n`);
   if (issued.length || process.stderr.isTTY)
     process.stderr.write(
-      `catalyst-server listening on ${server.url} (WebSocket ${server.wsUrl}/v1/stream)\n`,
+      server.stream
+        ? `catalyst-server listening on ${server.url} (WebSocket ${server.wsUrl}/v1/stream)\n`
+        : `catalyst-server (${role ?? 'single node'}) listening on ${server.url}\n`,
     );
 
   return new Promise<number>((resolve) => {

@@ -2,7 +2,7 @@ import { JetStreamApiCodes, JetStreamApiError, type PubAck } from '@nats-io/jets
 import type { Classification, IngestResult, Signal } from '@catalyst-signal/shared';
 import { StoreUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { SignFn } from '../store/signals.js';
+import type { Sequencer, SignFn } from '../log/types.js';
 import { isTransient, subjectFor } from './cluster-log.js';
 import type { NatsHandle } from './connection.js';
 
@@ -62,7 +62,7 @@ const CONFLICT_CODES: ReadonlySet<number> = new Set([
  * rest of the chain is refused by the stream as well and simply re-sequenced from the leader's head. A timeout or no-responders answers the
  * item 503 (the client retries with the same source_id; the guards make that safe whether or not it landed).
  */
-export class ClusterSequencer {
+export class ClusterSequencer implements Sequencer {
   private readonly queue: Pending[][] = [];
   /** Seq the next publish is signed with; undefined = ask the leader for its head first. */
   private nextSeq: number | undefined;
