@@ -218,6 +218,7 @@ async function start(
       notReady: () => driver!.notReady(),
       health: () => driver!.health?.(),
       ...(driver.jwks ? { jwks: () => driver!.jwks?.() } : {}),
+      keyAdmin: driver.keyAdmin,
     });
 
     const listenSocket = await listenExclusive(app, config.host, config.port);

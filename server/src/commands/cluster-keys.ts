@@ -1,8 +1,7 @@
-import { generateApiKey } from '../auth/api-keys.js';
 import { loadConfig, type ClusterConfig } from '../config.js';
 import { UsageError } from '../errors.js';
 import { connectNats } from '../jetstream/connection.js';
-import { ClusterKeys, type KeyRecord } from '../jetstream/keys-kv.js';
+import { ClusterKeys, newKeyRecord, type KeyRecord } from '../jetstream/keys-kv.js';
 import { parseDuration, parseScopes } from './keys.js';
 
 /**
@@ -43,20 +42,6 @@ async function resolve(keys: ClusterKeys, idOrName: string): Promise<KeyRecord> 
   throw new UsageError(`no key with id or name ${idOrName}`);
 }
 
-const newRecord = (name: string, scopes: KeyRecord['scopes']) => {
-  const k = generateApiKey();
-  const record: KeyRecord = {
-    id: k.id,
-    name,
-    scopes,
-    hash: k.hash.toString('hex'),
-    created_at: new Date().toISOString(),
-    revoked_at: null,
-    expires_at: null,
-  };
-  return { record, key: k.key };
-};
-
 export function clusterKeysCreate(
   c: ClusterConfig,
   o: { name: string; scope: string[]; json?: boolean },
@@ -64,7 +49,7 @@ export function clusterKeysCreate(
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(o.name)) throw new UsageError('--name: 1-64 letters, digits, . _ -');
   const scopes = parseScopes(o.scope);
   return withClusterKeys(c, async (keys) => {
-    const { record, key } = newRecord(o.name, scopes);
+    const { record, key } = newKeyRecord(o.name, scopes);
     await keys.insert(record);
     const out = { id: record.id, name: o.name, scopes, key };
     return o.json
@@ -103,7 +88,7 @@ export function clusterKeysRotate(
   return withClusterKeys(c, async (keys) => {
     const r = await resolve(keys, o.key);
     if (r.revoked_at) throw new UsageError(`key ${r.id} is revoked; create a new one instead`);
-    const { record, key } = newRecord(r.name, r.scopes);
+    const { record, key } = newKeyRecord(r.name, r.scopes);
     await keys.insert(record);
     const until = new Date(Date.now() + graceMs);
     await keys.expireAt(r.id, until);

@@ -18,7 +18,7 @@ import {
   unavailable,
   unsupportedMediaType,
 } from '../errors.js';
-import type { LogPosition, Sequencer, SignalLogReader } from '../log/types.js';
+import type { KeyAdmin, LogPosition, Sequencer, SignalLogReader } from '../log/types.js';
 import type { KeyStore } from '../store/keys.js';
 import type { Signer } from '../signing.js';
 import { route as registerRoute, type Method, type RouteDeps } from './route.js';
@@ -39,6 +39,8 @@ export interface RoutesDeps extends RouteDeps {
   health?: () => Record<string, unknown> | undefined;
   /** The JWKS to serve instead of the signer's (a gateway serves the cluster's). */
   jwks?: () => { keys: object[] } | undefined;
+  /** Cluster mode: keys are created and revoked there (this node's table mirrors them). */
+  keyAdmin?: KeyAdmin | undefined;
 }
 
 const issuesOf = (error: z.ZodError, prefix = '') =>
@@ -148,14 +150,17 @@ export function registerRoutes(d: RoutesDeps): void {
     if (!isJson(ctx.info.contentType)) throw unsupportedMediaType();
     const r = CreateKeySchema.safeParse(parseJson(await ctx.body(4096)));
     if (!r.success) throw badRequest('invalid key request', issuesOf(r.error));
-    const k = createApiKey(d.keys, r.data.name, r.data.scopes);
+    const k = d.keyAdmin
+      ? await d.keyAdmin.create(r.data.name, r.data.scopes)
+      : createApiKey(d.keys, r.data.name, r.data.scopes);
     d.auth.refresh();
     return { status: 201, body: { ...k, name: r.data.name, scopes: r.data.scopes } };
   });
-  route(d, 'del', `${PATHS.keys}/:id`, { scope: 'admin', params: 1 }, (ctx) => {
+  route(d, 'del', `${PATHS.keys}/:id`, { scope: 'admin', params: 1 }, async (ctx) => {
     const id = ctx.info.params[0] ?? '';
     if (!d.keys.get(id)) throw notFound(`no key ${id}`);
-    d.keys.revoke(id);
+    if (d.keyAdmin) await d.keyAdmin.revoke(id);
+    else d.keys.revoke(id);
     d.auth.refresh();
     return { status: 204 };
   });

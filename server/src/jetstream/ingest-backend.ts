@@ -12,6 +12,8 @@ export interface IngestBackend {
   handle: NatsHandle;
   log: ClusterLog;
   sequencer: ClusterSequencer;
+  /** The cluster's keys bucket (the admin API writes here). */
+  keys: ClusterKeys;
   sampler: StreamSampler;
   /** Stop taking signals, answer what is in flight, close the connection. */
   close(): Promise<void>;
@@ -107,6 +109,7 @@ export async function startIngestBackend(
       handle,
       log,
       sequencer,
+      keys: clusterKeys,
       sampler,
       close: () =>
         (closing ??= (async () => {

@@ -2,6 +2,7 @@ import { StorageType } from '@nats-io/jetstream';
 import type { KV, KvEntry } from '@nats-io/kv';
 import { z } from 'zod';
 import type { Scope } from '@catalyst-signal/shared';
+import { generateApiKey } from '../auth/api-keys.js';
 import type { KeyRow } from '../store/keys.js';
 import { CLUSTER_NAMES } from './cluster-log.js';
 import type { NatsHandle } from './connection.js';
@@ -31,6 +32,27 @@ export const toKeyRecord = (r: Omit<KeyRow, 'last_used_at'>): KeyRecord => ({
   revoked_at: r.revoked_at,
   expires_at: r.expires_at,
 });
+
+/** A new key: its record for the bucket (hash only) and the plain key, to be shown once. */
+export function newKeyRecord(
+  name: string,
+  scopes: KeyRecord['scopes'],
+  now = new Date(),
+): { record: KeyRecord; key: string } {
+  const k = generateApiKey();
+  return {
+    key: k.key,
+    record: {
+      id: k.id,
+      name,
+      scopes: [...new Set(scopes)],
+      hash: k.hash.toString('hex'),
+      created_at: now.toISOString(),
+      revoked_at: null,
+      expires_at: null,
+    },
+  };
+}
 
 export const toKeyRow = (r: KeyRecord): KeyRow => ({
   ...r,

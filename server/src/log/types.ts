@@ -7,6 +7,7 @@ import type {
   Classification,
   HistoryQuery,
   IngestResult,
+  Scope,
   Signal,
   SignalAction,
 } from '@catalyst-signal/shared';
@@ -77,6 +78,13 @@ export interface Sequencer extends LogPosition {
   drained(): Promise<void>;
 }
 
+/** Key management held elsewhere than the node's key table; each call returns once the change is authoritative. */
+export interface KeyAdmin {
+  create(name: string, scopes: Scope[]): Promise<{ id: string; key: string }>;
+  /** False when there is no such active key. */
+  revoke(id: string): Promise<boolean>;
+}
+
 /** Receives freshly stored signals, in seq order, with no gap from the previous call. Implemented by ws/. */
 export interface FanOut {
   publish(fresh: readonly StoredSignal[]): void;
@@ -117,6 +125,11 @@ export interface SignalLogDriver {
    * waits up to this many ms for the head to get there rather than being answered `future`. Absent: no wait.
    */
   readonly aheadWaitMs?: number;
+  /**
+   * Where the admin API creates and revokes keys when this node's key table only mirrors them (cluster
+   * mode: the cluster's keys bucket). Absent: the node's own key table.
+   */
+  readonly keyAdmin?: KeyAdmin;
   /** Stop taking work and finish what is in flight (answer every submitted request). Safe to call twice. */
   close(): Promise<void>;
 }

@@ -3,9 +3,9 @@ import { startServer, type LogDriverFactory, type Server, type StartOptions } fr
 import type { Config } from '../config.js';
 import { UsageError } from '../errors.js';
 import { startIngestBackend, type IngestBackend } from '../jetstream/ingest-backend.js';
-import { toKeyRow } from '../jetstream/keys-kv.js';
+import { newKeyRecord, toKeyRow } from '../jetstream/keys-kv.js';
 import { registerStreamMetrics } from '../jetstream/stream-state.js';
-import type { Sequencer, SignalLogDriver } from '../log/types.js';
+import type { KeyAdmin, Sequencer, SignalLogDriver } from '../log/types.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { KeyTableMirror } from '../store/key-mirror.js';
@@ -19,11 +19,30 @@ export class IngestLog implements SignalLogDriver {
   readonly kind = 'jetstream-ingest';
   readonly reader = undefined;
   readonly sequencer: Sequencer;
+  readonly keyAdmin: KeyAdmin;
 
   constructor(
     readonly backend: IngestBackend,
     metrics: Metrics,
+    mirror: KeyTableMirror,
   ) {
+    // The admin API writes to the cluster, then applies the same record here at once, so the key it just
+    // created (or revoked) behaves so on this node without waiting for the watch to echo it back.
+    const keys = backend.keys;
+    this.keyAdmin = {
+      create: async (name, scopes) => {
+        const { record, key } = newKeyRecord(name, scopes);
+        await keys.insert(record);
+        mirror.upsert(toKeyRow(record));
+        return { id: record.id, key };
+      },
+      revoke: async (id) => {
+        const revoked = await keys.revoke(id);
+        const now = await keys.get(id);
+        if (now) mirror.upsert(toKeyRow(now));
+        return revoked;
+      },
+    };
     const s = backend.sequencer;
     // The same counters as the single-node log, so dashboards read the same on either.
     this.sequencer = {
@@ -102,7 +121,7 @@ export function ingestLog(): LogDriverFactory<IngestLog> {
       },
     );
     registerStreamMetrics(ctx.metrics.registry, backend.sampler);
-    return new IngestLog(backend, ctx.metrics);
+    return new IngestLog(backend, ctx.metrics, mirror);
   };
 }
 

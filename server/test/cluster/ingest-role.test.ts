@@ -120,6 +120,31 @@ if (!natsServerAvailable() && !CI) {
       expect(publishId).toMatch(/^[0-9a-f]{12}$/);
     });
 
+    it('the admin API on an ingest node creates and revokes keys in the cluster, effective here at once', async () => {
+      const adminKey = (await newKey(['admin'])).key;
+      const api = (method: string, p: string, body?: unknown) =>
+        fetch(`${ingest.url}${p}`, {
+          method,
+          headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+          ...(body ? { body: JSON.stringify(body) } : {}),
+        });
+      let created!: Response;
+      await pollUntil(
+        'the admin key to be known',
+        async () => {
+          created = await api('POST', '/v1/keys', { name: 'via-rest', scopes: ['publish'] });
+          return created.status === 201 ? true : undefined;
+        },
+        5000,
+      );
+      const k = (await created.json()) as { id: string; key: string };
+      expect((await keys.get(k.id))?.name).toBe('via-rest');
+      expect((await post(classification(), k.key)).status).toBe(201);
+      expect((await api('DELETE', `/v1/keys/${k.id}`)).status).toBe(204);
+      expect((await keys.get(k.id))?.revoked_at).not.toBeNull();
+      expect((await post(classification(), k.key)).status).toBe(401);
+    });
+
     it('healthz and metrics show the cluster; no history or WebSocket on an ingest node', async () => {
       const h = (await (await fetch(`${ingest.url}/healthz`)).json()) as {
         cluster: { reachable: boolean; last_seq: number };

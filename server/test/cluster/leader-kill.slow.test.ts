@@ -69,6 +69,7 @@ describe('kill -9 of the JetStream stream leader during 500 signals/s ingest', (
       key: key.key,
       ratePerS: RATE,
     }).start();
+    onTestFinished(() => publisher.abort());
 
     const outages: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
@@ -79,7 +80,14 @@ describe('kill -9 of the JetStream stream leader during 500 signals/s ingest', (
         async () => publisher.acked() >= before + 300 || undefined,
         60_000,
       );
-      const leader = await cluster.waitStreamLeader(log.stream);
+      // The leader as the stream itself reports it (JS API), not a monitoring page that may lag under load.
+      const leaderName = await pollUntil(
+        `round ${round}: the stream's leader`,
+        async () => (await admin.jsm.streams.info(log.stream)).cluster?.leader,
+        60_000,
+      );
+      const leader = cluster.nodes.find((n) => n.name === leaderName)!;
+      expect(leader.running).toBe(true);
       const killedAt = Date.now();
       await leader.kill('SIGKILL');
       const first = await pollUntil(
@@ -88,6 +96,9 @@ describe('kill -9 of the JetStream stream leader during 500 signals/s ingest', (
         60_000,
       );
       outages.push(first.ackedAt! - killedAt);
+      console.log(
+        `round ${round}: killed ${leader.name}, first ack after ${outages.at(-1)} ms, ${publisher.acked()} acked`,
+      );
       await leader.restart();
       // Back to three current replicas before the next kill, so each round starts from a healthy cluster.
       await pollUntil(

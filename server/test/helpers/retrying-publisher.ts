@@ -38,6 +38,7 @@ export class RetryingPublisher {
   private timer: NodeJS.Timeout | undefined;
   private t0 = 0;
   private stopping = false;
+  private aborted = false;
   private idle: (() => void)[] = [];
 
   constructor(private readonly o: RetryingPublisherOptions) {}
@@ -53,6 +54,12 @@ export class RetryingPublisher {
     clearInterval(this.timer);
     this.stopping = true;
     if (this.pending > 0) await new Promise<void>((r) => this.idle.push(r));
+  }
+
+  /** Stop everything now (test teardown after a failure): no new signals, no more retries. */
+  abort(): void {
+    clearInterval(this.timer);
+    this.aborted = true;
   }
 
   get unacked(): number {
@@ -96,7 +103,7 @@ export class RetryingPublisher {
     this.sent.set(body.source_id, s);
     this.pending++;
     try {
-      for (;;) {
+      while (!this.aborted) {
         const sentAt = Date.now();
         let wait = 200;
         try {
