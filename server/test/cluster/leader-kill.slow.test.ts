@@ -21,9 +21,10 @@ const RATE = 500;
  * catalyst-server child process, a publisher at 500 signals/s retrying 503s with the same source_id, and
  * kill -9 of the stream leader, then its restart, 10 times.
  *
- * Time budget: ~4 s to start; per round ~1 s of healthy ingest, 4-9 s from the kill to the first ack (nats
- * 2.9's election, measured in ../shared/notes/jetstream.md), ~2 s for the restarted node to be current:
- * ~12 s a round, ~2-2.5 min in all on this 2-core machine; the test's own limit is 5 min.
+ * Time budget: ~4 s to start; per round ~1 s of healthy ingest, 4-15 s from the kill to the first ack (nats
+ * 2.9's election: 4-9 s on a quiet machine, ../shared/notes/jetstream.md; up to 15 s measured here under
+ * load), ~2-5 s for the restarted node to rejoin: ~15-20 s a round, ~3-3.5 min in all on this 2-core
+ * machine; the test's own limit is 6 min.
  */
 describe('kill -9 of the JetStream stream leader during 500 signals/s ingest', () => {
   if (!natsServerAvailable() && !CI) {
@@ -100,13 +101,16 @@ describe('kill -9 of the JetStream stream leader during 500 signals/s ingest', (
         `round ${round}: killed ${leader.name}, first ack after ${outages.at(-1)} ms, ${publisher.acked()} acked`,
       );
       await leader.restart();
-      // Back to three current replicas before the next kill, so each round starts from a healthy cluster.
+      // The restarted node back in the stream's group (not offline) before the next kill; it may still be
+      // catching up: a leader is then elected from the up-to-date follower, which is what a quick
+      // succession of failures looks like in production. Waiting for "current" took 20-30 s a round here
+      // under load, too long for the budget.
       await pollUntil(
-        `round ${round}: ${leader.name} current again`,
+        `round ${round}: ${leader.name} back in the stream group`,
         async () => {
           const info = await admin.jsm.streams.info(log.stream);
-          const peers = info.cluster?.replicas ?? [];
-          return peers.length === 2 && peers.every((p) => p.current && !p.offline) ? true : undefined;
+          const peer = (info.cluster?.replicas ?? []).find((p) => p.name === leader.name);
+          return peer && !peer.offline ? true : undefined;
         },
         60_000,
       );
@@ -147,5 +151,5 @@ describe('kill -9 of the JetStream stream leader during 500 signals/s ingest', (
     expect(report.lastSeq).toBe(publisher.sent.size);
     expect(report.bySource.size).toBe(publisher.sent.size);
     expect(CLUSTER_NAMES.stream).toBe(log.stream);
-  }, 300_000);
+  }, 360_000);
 });

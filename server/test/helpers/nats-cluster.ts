@@ -184,14 +184,22 @@ export async function startNatsCluster(o: NatsClusterOptions = {}): Promise<Nats
         spawnIt();
         // Up = its monitoring port answers. Not /healthz: a restarted node reports unhealthy while it catches
         // up, which under load can outlast any fixed deadline; callers that need it current wait for that.
-        await pollUntil(
-          `${s.name} to answer /varz after its restart (log: ${tail.slice(-3).join(' | ')})`,
-          async () => {
-            if (!isRunning()) throw new Error(`${s.name} exited: ${tail.slice(-5).join(' | ')}`);
-            return (await fetch(`${monitorUrl}/varz`, { signal: AbortSignal.timeout(3000) })).ok || undefined;
-          },
-          readyTimeoutMs,
-        );
+        try {
+          await pollUntil(
+            `${s.name} to answer /varz after its restart`,
+            async () => {
+              if (!isRunning()) throw new Error(`${s.name} exited`);
+              return (
+                (await fetch(`${monitorUrl}/varz`, { signal: AbortSignal.timeout(3000) })).ok || undefined
+              );
+            },
+            Math.max(readyTimeoutMs, 60_000),
+          );
+        } catch (err) {
+          throw new Error(`${(err as Error).message}; its log ends: ${tail.slice(-6).join(' | ')}`, {
+            cause: err,
+          });
+        }
       },
     };
     return node;
