@@ -21,10 +21,10 @@ const RATE = 500;
  * catalyst-server child process, a publisher at 500 signals/s retrying 503s with the same source_id, and
  * kill -9 of the stream leader, then its restart, 10 times.
  *
- * Time budget: ~4 s to start; per round ~1 s of healthy ingest, 4-15 s from the kill to the first ack (nats
- * 2.9's election: 4-9 s on a quiet machine, ../shared/notes/jetstream.md; up to 15 s measured here under
- * load), ~2-5 s for the restarted node to rejoin: ~15-20 s a round, ~3-3.5 min in all on this 2-core
- * machine; the test's own limit is 6 min.
+ * Time budget: ~4 s to start; per round ~1 s of healthy ingest, 4-9 s from the kill to the first ack (nats
+ * 2.9's election on a quiet machine, ../shared/notes/jetstream.md), ~2-5 s until the restarted node is current:
+ * ~15 s a round, ~2.5-3 min in all on a quiet 2-core machine. Measured here with ~7 other test suites
+ * sharing the 2 cores: 10-15 s outages and 20-30 s catch-ups, ~7 min; hence the test's limit of 9 min.
  */
 describe('kill -9 of the JetStream stream leader during 500 signals/s ingest', () => {
   if (!natsServerAvailable() && !CI) {
@@ -75,6 +75,7 @@ describe('kill -9 of the JetStream stream leader during 500 signals/s ingest', (
     const outages: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       // A stretch of healthy ingest first, so every round kills a leader that is busy taking writes.
+      const t0 = Date.now();
       const before = publisher.acked();
       await pollUntil(
         `round ${round}: ingest flowing`,
@@ -97,22 +98,23 @@ describe('kill -9 of the JetStream stream leader during 500 signals/s ingest', (
         60_000,
       );
       outages.push(first.ackedAt! - killedAt);
-      console.log(
-        `round ${round}: killed ${leader.name}, first ack after ${outages.at(-1)} ms, ${publisher.acked()} acked`,
-      );
+      const tFirst = Date.now();
       await leader.restart();
-      // The restarted node back in the stream's group (not offline) before the next kill; it may still be
-      // catching up: a leader is then elected from the up-to-date follower, which is what a quick
-      // succession of failures looks like in production. Waiting for "current" took 20-30 s a round here
-      // under load, too long for the budget.
+      const tUp = Date.now();
+      // Back to three current replicas before the next kill, as an operator would wait before the next
+      // maintenance. Measured here: not waiting (only "rejoined") let a kill hit a follower still catching up,
+      // and that round's outage was 52 s instead of 5-15 s.
       await pollUntil(
-        `round ${round}: ${leader.name} back in the stream group`,
+        `round ${round}: ${leader.name} current again`,
         async () => {
           const info = await admin.jsm.streams.info(log.stream);
-          const peer = (info.cluster?.replicas ?? []).find((p) => p.name === leader.name);
-          return peer && !peer.offline ? true : undefined;
+          const peers = info.cluster?.replicas ?? [];
+          return peers.length === 2 && peers.every((p) => p.current && !p.offline) ? true : undefined;
         },
-        60_000,
+        120_000,
+      );
+      console.log(
+        `round ${round}: killed ${leader.name}; flowing ${killedAt - t0} ms, kill->first ack ${tFirst - killedAt} ms, restart ${tUp - tFirst} ms, current ${Date.now() - tUp} ms; ${publisher.acked()} acked`,
       );
     }
     await publisher.stop();
@@ -151,5 +153,5 @@ describe('kill -9 of the JetStream stream leader during 500 signals/s ingest', (
     expect(report.lastSeq).toBe(publisher.sent.size);
     expect(report.bySource.size).toBe(publisher.sent.size);
     expect(CLUSTER_NAMES.stream).toBe(log.stream);
-  }, 360_000);
+  }, 540_000);
 });

@@ -32,6 +32,8 @@ export interface RetryingPublisherOptions {
 export class RetryingPublisher {
   readonly sent = new Map<string, Sent>();
   readonly statusCounts = new Map<number | 'error', number>();
+  /** Acked signals in the order their acks arrived. */
+  private readonly ackLog: Sent[] = [];
   skipped = 0;
   private pending = 0;
   private started = 0;
@@ -66,19 +68,17 @@ export class RetryingPublisher {
     return this.pending;
   }
 
-  /** Acks whose POST was sent after `t` (ms since epoch): the first one after a kill ends the outage. */
+  /** The first ack (by arrival) whose POST was sent after `t` (ms since epoch): it ends an outage. */
   firstAckSentAfter(t: number): Sent | undefined {
-    let best: Sent | undefined;
-    for (const s of this.sent.values()) {
-      if (s.ackedSentAt !== undefined && s.ackedSentAt > t && (!best || s.ackedAt! < best.ackedAt!)) best = s;
-    }
-    return best;
+    // ackLog is in arrival order: walk back to the first ack that arrived after t, then forward.
+    let i = this.ackLog.length;
+    while (i > 0 && this.ackLog[i - 1]!.ackedAt! > t) i--;
+    for (; i < this.ackLog.length; i++) if (this.ackLog[i]!.ackedSentAt! > t) return this.ackLog[i];
+    return undefined;
   }
 
   acked(): number {
-    let n = 0;
-    for (const s of this.sent.values()) if (s.seq !== undefined) n++;
-    return n;
+    return this.ackLog.length;
   }
 
   private tick(): void {
@@ -122,6 +122,7 @@ export class RetryingPublisher {
             s.seq = r.seq;
             s.ackedSentAt = sentAt;
             s.ackedAt = Date.now();
+            this.ackLog.push(s);
             return;
           }
           if (res.status !== 503) return; // a definite refusal: recorded, the test fails on it
