@@ -18,6 +18,8 @@ export interface ClusterSequencerOptions {
   publishTimeoutMs?: number;
   /** Times one item is re-sequenced after losing a race to another ingest node, before it gets 503. */
   maxAttempts?: number;
+  /** Most signals waiting or in flight; beyond it a submit is answered 503 at once. Default 10,000. */
+  maxQueue?: number;
   now?: () => Date;
   logger?: Logger;
   /** Observes each publish: seconds from send to settled answer (metrics). */
@@ -73,16 +75,20 @@ export class ClusterSequencer implements Sequencer {
   private readonly bySource = new Map<string, Pending[]>();
   /** A publish failed: launch nothing more until everything in flight settled, then re-read the head. */
   private broken = false;
+  /** The chain broke because the cluster did not answer: fail what is queued now rather than drip it out. */
+  private outage: ClusterUnavailableError | undefined;
+  /** Items waiting (not yet launched), bounded by maxQueue. */
+  private queued = 0;
   private refreshing = false;
   private closed = false;
   private readonly o: Required<
-    Pick<ClusterSequencerOptions, 'maxInFlight' | 'publishTimeoutMs' | 'maxAttempts'>
+    Pick<ClusterSequencerOptions, 'maxInFlight' | 'publishTimeoutMs' | 'maxAttempts' | 'maxQueue'>
   > &
     ClusterSequencerOptions;
   private readonly idle: (() => void)[] = [];
 
   constructor(o: ClusterSequencerOptions) {
-    this.o = { maxInFlight: 64, publishTimeoutMs: 2000, maxAttempts: 8, ...o };
+    this.o = { maxInFlight: 64, publishTimeoutMs: 2000, maxAttempts: 8, maxQueue: 10_000, ...o };
   }
 
   get epoch(): string {
@@ -97,6 +103,10 @@ export class ClusterSequencer implements Sequencer {
   /** One result per item, in order; rejects with ClusterUnavailableError when any item was not acked. */
   submit(items: readonly Classification[]): Promise<IngestResult[]> {
     if (this.closed) return Promise.reject(new ClusterUnavailableError('ingest is shutting down'));
+    if (this.queued + items.length > this.o.maxQueue)
+      return Promise.reject(
+        new ClusterUnavailableError(`ingest queue full (${this.queued} signals waiting)`),
+      );
     const all = items.map(
       (item) =>
         new Promise<IngestResult>((resolve, reject) => this.enqueue({ item, attempts: 0, resolve, reject })),
@@ -135,6 +145,7 @@ export class ClusterSequencer implements Sequencer {
   private enqueue(p: Pending): void {
     // Same source_id already waiting or in flight: it rides along and gets the same answer (a duplicate).
     const same = this.bySource.get(p.item.source_id);
+    this.queued++;
     if (same) same.push(p);
     else {
       const g = [p];
@@ -155,6 +166,10 @@ export class ClusterSequencer implements Sequencer {
       this.launch(g, this.nextSeq++);
     }
     if ((this.broken || this.nextSeq === undefined) && this.inFlight === 0 && !this.refreshing) {
+      // The chain settled after the cluster failed to answer: everything that queued up meanwhile gets 503
+      // now (the publishers retry after Retry-After) instead of going out 64 at a time into the outage.
+      if (this.outage) for (const g of this.queue.splice(0)) this.settle(g, this.outage);
+      this.outage = undefined;
       if (this.queue.length) void this.refreshHead();
     }
     if (this.isIdle()) for (const r of this.idle.splice(0)) r();
@@ -206,7 +221,9 @@ export class ClusterSequencer implements Sequencer {
     this.broken = true;
     if (out.kind === 'duplicate') return this.settle(g, { seq: out.seq, first: false });
     if (out.kind !== 'conflict') {
-      return this.settle(g, out.kind === 'unavailable' ? unavailable(out.err) : (out.err as Error));
+      const e = out.kind === 'unavailable' ? unavailable(out.err) : (out.err as Error);
+      if (e instanceof ClusterUnavailableError) this.outage = e;
+      return this.settle(g, e);
     }
     // Refused: another node took the seq (re-sequence), or the source_id is stored beyond the dedupe window
     // (answer its seq). Asked of the stream leader, not a direct get: any replica answers those, and one
@@ -231,6 +248,7 @@ export class ClusterSequencer implements Sequencer {
   /** Answers a group: the first of it got `seq` (new when `first`), repeats are duplicates; or all fail. */
   private settle(g: Pending[], r: { seq: number; first: boolean } | Error): void {
     const sourceId = g[0]!.item.source_id;
+    this.queued -= g.length;
     if (this.bySource.get(sourceId) === g) this.bySource.delete(sourceId);
     g.forEach((p, i) => {
       if (r instanceof Error) p.reject(r);

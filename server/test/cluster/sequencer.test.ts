@@ -209,6 +209,25 @@ if (natsServerAvailable() || CI) {
       const [a, b] = items(2, 'down');
       expect(await s.submit([a!])).toEqual([{ source_id: a!.source_id, seq: 1, duplicate: false }]);
       await cluster.nodes[0]!.kill();
+      // A burst during the outage is answered 503 within seconds, whatever the window. (The R3 case where the
+      // stream info still answers but publishes time out is covered by leader-kill.slow.test.ts.)
+      const narrow = new ClusterSequencer({
+        handle: h,
+        stream: CLUSTER_NAMES.stream,
+        epoch,
+        sign: (u) => signer.sign(u),
+        publishTimeoutMs: 500,
+        maxInFlight: 8,
+        maxQueue: 600,
+      });
+      const t0 = Date.now();
+      const burst = await Promise.allSettled(items(500, 'burst').map((c) => narrow.submit([c])));
+      expect(burst.every((r) => r.status === 'rejected' && r.reason instanceof ClusterUnavailableError)).toBe(
+        true,
+      );
+      expect(Date.now() - t0).toBeLessThan(5000);
+      // Bounded: beyond maxQueue a submit is refused at once.
+      await expect(narrow.submit(items(601, 'over'))).rejects.toThrow(/queue full/);
       await expect(s.submit([b!])).rejects.toBeInstanceOf(ClusterUnavailableError);
       await expect(s.submit([b!])).rejects.toBeInstanceOf(ClusterUnavailableError);
       await cluster.nodes[0]!.restart();

@@ -35,6 +35,8 @@ export class RetryingPublisher {
   /** Acked signals in the order their acks arrived. */
   private readonly ackLog: Sent[] = [];
   skipped = 0;
+  /** Failed requests (no HTTP answer), by cause. */
+  readonly errors = new Map<string, number>();
   private pending = 0;
   private started = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -127,9 +129,12 @@ export class RetryingPublisher {
           }
           if (res.status !== 503) return; // a definite refusal: recorded, the test fails on it
           wait = 1000 * Number(res.headers.get('retry-after') ?? '1');
-        } catch {
+        } catch (err) {
           s.answers.push('error');
           this.count('error');
+          const e = err as Error & { cause?: { code?: string; message?: string } };
+          const why = `${e.name}: ${e.message}${e.cause ? ` (${e.cause.code ?? e.cause.message})` : ''}`;
+          this.errors.set(why, (this.errors.get(why) ?? 0) + 1);
         }
         await new Promise((r) => setTimeout(r, wait));
       }
