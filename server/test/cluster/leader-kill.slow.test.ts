@@ -2,6 +2,7 @@ import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { ClassificationSchema } from '@catalyst-signal/shared';
 import { generateApiKey } from '../../src/auth/api-keys.js';
 import { CLUSTER_NAMES, ensureClusterLog } from '../../src/jetstream/cluster-log.js';
 import { connectNats } from '../../src/jetstream/connection.js';
@@ -131,7 +132,7 @@ describe('kill -9 of the JetStream stream leader during 500 signals/s ingest', (
       expect(report.bySource.get(sourceId), sourceId).toBe(s.seq);
       const stored = report.signals.get(sourceId)!;
       expect({ ...stored, seq: 0, epoch: '', ingested_at: '', sig: '' }).toEqual({
-        ...s.body,
+        ...ClassificationSchema.parse(s.body),
         seq: 0,
         epoch: '',
         ingested_at: '',

@@ -1,3 +1,4 @@
+import { Agent, request } from 'node:http';
 import type { ClassificationInput } from '@catalyst-signal/shared';
 import { chaosClassification } from './publishers.js';
 
@@ -44,6 +45,7 @@ export class RetryingPublisher {
   private stopping = false;
   private aborted = false;
   private idle: (() => void)[] = [];
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 128 });
 
   constructor(private readonly o: RetryingPublisherOptions) {}
 
@@ -58,12 +60,14 @@ export class RetryingPublisher {
     clearInterval(this.timer);
     this.stopping = true;
     if (this.pending > 0) await new Promise<void>((r) => this.idle.push(r));
+    this.agent.destroy();
   }
 
   /** Stop everything now (test teardown after a failure): no new signals, no more retries. */
   abort(): void {
     clearInterval(this.timer);
     this.aborted = true;
+    this.agent.destroy();
   }
 
   get unacked(): number {
@@ -95,6 +99,44 @@ export class RetryingPublisher {
     }
   }
 
+  /**
+   * One POST over a bounded keep-alive pool (as a real publisher has a few connections, not one per signal):
+   * fetch's global pool opens a socket per concurrent request, thousands during an outage.
+   */
+  private post(payload: string): Promise<{ status: number; text: string; retryAfter: string | undefined }> {
+    const url = new URL(`${this.o.url()}/v1/signals`);
+    return new Promise((resolve, reject) => {
+      const req = request(
+        url,
+        {
+          method: 'POST',
+          agent: this.agent,
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(payload),
+            authorization: `Bearer ${this.o.key}`,
+          },
+          timeout: this.o.timeoutMs ?? 10_000,
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (text += d));
+          res.on('end', () => {
+            const ra = res.headers['retry-after'];
+            resolve({ status: res.statusCode ?? 0, text, retryAfter: Array.isArray(ra) ? ra[0] : ra });
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () =>
+        req.destroy(Object.assign(new Error('request timed out'), { name: 'TimeoutError' })),
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
   private count(k: number | 'error'): void {
     this.statusCounts.set(k, (this.statusCounts.get(k) ?? 0) + 1);
   }
@@ -109,18 +151,12 @@ export class RetryingPublisher {
         const sentAt = Date.now();
         let wait = 200;
         try {
-          const res = await fetch(`${this.o.url()}/v1/signals`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${this.o.key}` },
-            body: JSON.stringify(body),
-            signal: AbortSignal.timeout(this.o.timeoutMs ?? 10_000),
-          });
-          const text = await res.text();
+          const res = await this.post(JSON.stringify(body));
           s.answers.push(res.status);
           this.count(res.status);
           if (res.status === 201 || res.status === 200) {
-            const r = JSON.parse(text) as { seq: number; source_id: string; duplicate: boolean };
-            if (r.source_id !== body.source_id) throw new Error(`ack for another source_id: ${text}`);
+            const r = JSON.parse(res.text) as { seq: number; source_id: string; duplicate: boolean };
+            if (r.source_id !== body.source_id) throw new Error(`ack for another source_id: ${res.text}`);
             s.seq = r.seq;
             s.ackedSentAt = sentAt;
             s.ackedAt = Date.now();
@@ -128,7 +164,7 @@ export class RetryingPublisher {
             return;
           }
           if (res.status !== 503) return; // a definite refusal: recorded, the test fails on it
-          wait = 1000 * Number(res.headers.get('retry-after') ?? '1');
+          wait = 1000 * Number(res.retryAfter ?? '1');
         } catch (err) {
           s.answers.push('error');
           this.count('error');
