@@ -132,7 +132,7 @@ if (!natsServerAvailable() && !CI) {
       await pollUntil(
         'the admin key to be known',
         async () => {
-          created = await api('POST', '/v1/keys', { name: 'via-rest', scopes: ['publish'] });
+          created = await api('POST', '/v1/admin/keys', { name: 'via-rest', scopes: ['publish'] });
           return created.status === 201 ? true : undefined;
         },
         5000,
@@ -140,7 +140,7 @@ if (!natsServerAvailable() && !CI) {
       const k = (await created.json()) as { id: string; key: string };
       expect((await keys.get(k.id))?.name).toBe('via-rest');
       expect((await post(classification(), k.key)).status).toBe(201);
-      expect((await api('DELETE', `/v1/keys/${k.id}`)).status).toBe(204);
+      expect((await api('DELETE', `/v1/admin/keys/${k.id}`)).status).toBe(204);
       expect((await keys.get(k.id))?.revoked_at).not.toBeNull();
       expect((await post(classification(), k.key)).status).toBe(401);
     });
