@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import {
   StreamCore,
   StreamFatalError,
+  StreamItemRejected,
   type CatchUpContext,
   type HelloFrame,
   type Signal,
@@ -20,11 +21,12 @@ import type { Verifier } from './verify.js';
  * The CLI's stream connection: a Node adapter over the shared StreamCore (which owns hello, subscribe, resume,
  * gaps, heartbeats, silence and backoff). What stays here is what only Node has: the `ws` socket with the
  * Bearer header and a handshake timeout, HTTP 401/403 on the upgrade as a fatal auth error, verification of
- * each signal, REST history paging when the socket cannot replay (recovered:false), pino logging, and the
+ * each signal (one that does not verify is refused, never applied nor skipped: the core asks the next URL,
+ * and stops with 'bad_signature' when every URL served it bad), REST history paging when the socket cannot replay (recovered:false), pino logging, and the
  * journal as the cursor store (`apply` advances it, in the same transaction as the decision).
  * Events (Node EventEmitter, as before the core): hello(frame, skew, url), subscribed(frame), caught_up(seq),
  * heartbeat(frame), applied(seq), gap({from,to,via}), silence, reconnecting({why,delay,attempt,url,nextUrl}),
- * fatal(error).
+ * rejected({seq,url,why}), fatal(error).
  */
 
 export type CursorStore = StreamCursor;
@@ -39,14 +41,14 @@ export interface ConnectionOptions {
   server: Config['server'];
   verify: Verifier;
   cursor: CursorStore;
-  /** Decide and journal one signal; resolves once the decision (and intents) are durable. */
-  apply(signal: Signal, verified: VerifyResult, receivedAt: number): Promise<void>;
+  /** Decide and journal one VERIFIED signal; resolves once the decision (and intents) are durable. */
+  apply(signal: Signal, verified: VerifyResult & { ok: true }, receivedAt: number): Promise<void>;
   log: Logger;
   random?: () => number;
   now?: () => number;
 }
 
-/** The stream's fatal error (epoch_changed, auth, protocol, future, clock_skew), under its CLI name. */
+/** The stream's fatal error (epoch_changed, auth, protocol, future, clock_skew, bad_signature...), CLI name. */
 export const FatalStreamError = StreamFatalError;
 export type FatalStreamError = StreamFatalError;
 
@@ -94,6 +96,8 @@ export class Connection extends EventEmitter {
       random: o.random ?? Math.random,
       apply: async (signal, meta) => {
         const verified = await o.verify(signal);
+        // Not applied and not skipped: journaling it would move the cursor past the genuine signal for good.
+        if (!verified.ok) throw new StreamItemRejected(meta.seq, `bad signature: ${verified.why}`);
         await o.apply(signal, verified, meta.receivedAt);
       },
       onBehind: (sub, ctx) => this.catchUp(sub, ctx),
@@ -118,6 +122,7 @@ export class Connection extends EventEmitter {
         nextUrl: e.nextUrl,
       }),
     );
+    core.on('rejected', (e) => this.emit('rejected', e));
     core.on('fatal', (e) => this.emit('fatal', e.error));
   }
 
@@ -146,15 +151,16 @@ export class Connection extends EventEmitter {
     const current = this.baseUrls[this.streamUrls.indexOf(ctx.url)] ?? this.baseUrls[0]!;
     const bases = startingAt(this.baseUrls, current);
     const history = (afterSeq: number) =>
-      failover(bases, (baseUrl, failFast) =>
-        fetchHistory({ baseUrl, key: this.o.key, failFast }, afterSeq, 1000),
-      );
+      failover(bases, async (baseUrl, failFast) => ({
+        from: baseUrl,
+        page: await fetchHistory({ baseUrl, key: this.o.key, failFast }, afterSeq, 1000),
+      }));
     const now = this.o.now ?? Date.now;
     try {
       for (;;) {
         if (ctx.stopped()) return true;
         const c = ctx.cursor();
-        const page = await history(c.seq);
+        const { from, page } = await history(c.seq);
         if (page.epoch !== sub.epoch)
           throw new StreamFatalError('epoch_changed', `history epoch ${page.epoch} != ${sub.epoch}`);
         for (const s of page.signals) {
@@ -162,14 +168,19 @@ export class Connection extends EventEmitter {
           const cur = ctx.cursor();
           if (s.seq > cur.seq + 1)
             ctx.acceptGap(sub.epoch, cur.seq + 1, s.seq - 1, `${sub.reason}: missing from history`);
-          await ctx.applyItem(s, { seq: s.seq, epoch: s.epoch, receivedAt: now() });
+          // A refused signal is blamed on the gateway whose page carried it; the core asks the next one.
+          await ctx.applyItem(s, { seq: s.seq, epoch: s.epoch, receivedAt: now() }).catch((e: unknown) => {
+            if (e instanceof StreamItemRejected) throw new StreamItemRejected(e.seq, e.why, streamUrl(from));
+            throw e;
+          });
         }
         if (page.signals.length === 0 || page.next_after_seq >= page.head_seq) return true;
         // A page that did not move the cursor would be asked for again forever (a broken or hostile server).
         if (ctx.cursor().seq <= c.seq) throw new Error(`history did not advance past seq ${c.seq}`);
       }
     } catch (e) {
-      if (e instanceof StreamFatalError) throw e;
+      // Never accept a gap over a refused signal: that would skip it for good.
+      if (e instanceof StreamFatalError || e instanceof StreamItemRejected) throw e;
       const c = ctx.cursor();
       this.o.log.error({ err: (e as Error).message }, 'cannot page history over REST');
       if (sub.first_seq - 1 <= c.seq) return false;

@@ -23,6 +23,9 @@ import { discardSocket, type StreamSocket, type WebSocketConstructor } from './s
  *                               one URL always) exponential backoff with full jitter; fatal codes excepted
  *  - recovered:false         -> the onBehind hook (the CLI pages REST history), else accept the gap
  *  - epoch change            -> fatal: the history was replaced, the owner must decide
+ *  - apply rejects an item   -> (StreamItemRejected: e.g. its signature does not verify) never applied, never
+ *                               skipped: the cursor stays, that URL is dropped and the next one asked for the
+ *                               same seq; rejected by every URL (or the only one) -> fatal 'bad_signature'
  * Items are applied one at a time: the next is not applied until the previous `apply` resolved.
  */
 
@@ -69,7 +72,7 @@ export interface StreamPolicy {
 }
 
 export type StreamFatalCode =
-  'epoch_changed' | 'auth' | 'protocol' | 'future' | 'clock_skew' | 'apply_failed';
+  'epoch_changed' | 'auth' | 'protocol' | 'future' | 'clock_skew' | 'apply_failed' | 'bad_signature';
 
 export class StreamFatalError extends Error {
   override name = 'StreamFatalError';
@@ -78,6 +81,22 @@ export class StreamFatalError extends Error {
     message: string,
   ) {
     super(message);
+  }
+}
+
+/**
+ * Thrown by `apply` (or onBehind) for an item that must not be applied as served (its signature does not
+ * verify): the core neither applies nor skips it, it asks another URL for the same seq. `url`: the stream URL
+ * of the gateway that served it, when that is not the socket in use (history paged over REST elsewhere).
+ */
+export class StreamItemRejected extends Error {
+  override name = 'StreamItemRejected';
+  constructor(
+    readonly seq: number,
+    readonly why: string,
+    readonly url?: string,
+  ) {
+    super(`seq ${seq} rejected: ${why}`);
   }
 }
 
@@ -140,6 +159,8 @@ export interface StreamEvents<T> {
   gap: { from: number; to: number; via: GapVia };
   silence: { silentMs: number; url: string };
   reconnecting: { attempt: number; delayMs: number; reason: string; url: string; nextUrl: string };
+  /** apply refused the item at seq from url (not applied, cursor unchanged); another URL is tried next. */
+  rejected: { seq: number; url: string; why: string };
   fatal: { code: StreamFatalCode; message: string; error: unknown };
   closed: { reason: string };
 }
@@ -175,6 +196,8 @@ export class StreamCore<T> extends TypedEmitter<StreamEvents<T>> {
   /** Why the current socket is going away, in words (ECONNREFUSED 127.0.0.1:8787, HTTP 502 on upgrade...). */
   private problem: string | undefined;
   private queue: Queued<T>[] = [];
+  /** The seq being refused, and by which URLs (why): cleared once that seq is applied. */
+  private rejections: { seq: number; byUrl: Map<string, string> } | undefined;
   private draining: Promise<void> | undefined;
   private readonly clock: StreamClock;
   private readonly random: () => number;
@@ -473,6 +496,7 @@ export class StreamCore<T> extends TypedEmitter<StreamEvents<T>> {
         }
       } catch (e) {
         if (e instanceof StreamFatalError) return this.fail(e.code, e.message, e);
+        if (e instanceof StreamItemRejected) return this.rejectItem(e);
         // A failure to record is not something to trade through: stop.
         const message = `applying a signal failed: ${(e as Error).message}`;
         return this.fail('apply_failed', message, e);
@@ -491,10 +515,40 @@ export class StreamCore<T> extends TypedEmitter<StreamEvents<T>> {
     if (meta.seq <= c.seq) return 'dup';
     if (meta.seq !== c.seq + 1) return 'gap';
     await this.o.apply(item, meta);
+    if (this.rejections && meta.seq >= this.rejections.seq) this.rejections = undefined;
     // A journal moves its cursor inside apply (same transaction as the decision); a plain cursor is moved here.
     if (this.store.cursor().seq < meta.seq) this.store.setCursor(meta.epoch, meta.seq);
     this.emit('applied', { item, ...meta });
     return 'applied';
+  }
+
+  /**
+   * An item apply refused: never applied and never skipped (that would lose the genuine one for good). Drop
+   * this URL and ask the next for the same seq; when every URL (or the only one) refused it, stop: the owner
+   * decides (a key rotation means re-pinning), the client does not trade on a stream it cannot verify.
+   */
+  private rejectItem(e: StreamItemRejected): void {
+    const url = e.url ?? this.url;
+    if (this.rejections?.seq !== e.seq) this.rejections = { seq: e.seq, byUrl: new Map() };
+    this.rejections.byUrl.set(url, e.why);
+    this.log?.error(
+      { seq: e.seq, url, why: e.why, cursor: this.store.cursor().seq },
+      'SIGNAL REJECTED: not applied, not skipped; asking another server for it',
+    );
+    this.emit('rejected', { seq: e.seq, url, why: e.why });
+    if (new Set(this.o.urls).size <= this.rejections.byUrl.size) {
+      const from = [...this.rejections.byUrl].map(([u, why]) => `${u} (${why})`).join(', ');
+      return this.fail(
+        'bad_signature',
+        `signal seq ${e.seq} failed verification from every server: ${from}. Trading stopped; nothing ` +
+          `after seq ${e.seq - 1} is applied. If the server's signing key was rotated, pin the new one.`,
+      );
+    }
+    // Whatever this socket queued after the refused item belongs to it: discard, then fail over.
+    this.gen++;
+    this.queue = [];
+    // No socket: a reconnect is already pending and will ask the next URL.
+    this.drop(`seq ${e.seq} rejected: ${e.why}`);
   }
 
   private async catchUp(sub: SubscribedFrame): Promise<boolean> {
