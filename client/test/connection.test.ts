@@ -42,11 +42,7 @@ async function connect(over: Parameters<typeof testConfig>[0] = {}): Promise<Con
         signal,
         receivedAt,
         decidedAt: receivedAt,
-        decision: {
-          verdict: verified.ok ? 'skip' : 'reject',
-          reason: verified.ok ? 'skipped:action_info' : 'rejected:bad_signature',
-          legs: [],
-        },
+        decision: { verdict: 'skip', reason: 'skipped:action_info', legs: [] },
         intents: [],
       });
     },
@@ -72,17 +68,21 @@ afterEach(async () => {
 });
 
 describe('connection', () => {
-  it('replays retained signals then live ones, in order, each verified once', async () => {
+  it('replays retained signals then live ones, in order, each verified once; a bad signature is never applied', async () => {
     for (let i = 0; i < 3; i++) await server.publish();
     const c = await connect();
     await waitApplied(c, 3);
     await server.publish();
+    await waitApplied(c, 4);
+    const fatal = waitEvent<[Error & { code: string }]>(c, 'fatal');
     await server.publish({}, { badSig: true });
-    await waitApplied(c, 5);
-    expect(applied.map((a) => a.seq)).toEqual([1, 2, 3, 4, 5]);
-    expect(applied.slice(0, 4).every((a) => a.verified.ok)).toBe(true);
-    expect(applied[4]!.verified.ok).toBe(false);
-    expect(journal.cursor()).toEqual({ epoch: 'ep-test', seq: 5 });
+    const [e] = await fatal;
+    // The only gateway served seq 5 bad: not applied, not skipped, trading stops.
+    expect(e.code).toBe('bad_signature');
+    expect(e.message).toContain('signal seq 5 failed verification');
+    expect(applied.map((a) => a.seq)).toEqual([1, 2, 3, 4]);
+    expect(applied.every((a) => a.verified.ok)).toBe(true);
+    expect(journal.cursor()).toEqual({ epoch: 'ep-test', seq: 4 });
     expect(server.subscribes[0]).toEqual({ from_seq: 0, epoch: 'ep-test' });
   });
 

@@ -31,7 +31,7 @@ describe('paper run, offline', () => {
   it('trades at signal prices, journals every decision, obeys pause, shuts down cleanly', async () => {
     await server.publish({ symbol: 'BTC', price: 60000 });
     await server.publish({ symbol: 'ETH', price: 3000, confidence: 0.1 });
-    await server.publish({ symbol: 'SOL', price: 150 }, { badSig: true });
+    await server.publish({ symbol: 'SOL', price: 150, confidence: 0.2 });
     const run = startClient(['-c', configPath, 'run'], {}, dir);
     await run.waitLog((l) => l['msg'] === 'decision' && l['seq'] === 3);
 
@@ -64,7 +64,7 @@ describe('paper run, offline', () => {
     expect(reasons).toEqual({
       1: 'trade:entry',
       2: 'skipped:confidence',
-      3: 'rejected:bad_signature',
+      3: 'skipped:confidence',
       4: 'skipped:kill_switch',
       5: 'trade:entry',
     });
@@ -73,8 +73,8 @@ describe('paper run, offline', () => {
     // paper fill: signal price plus the simulated slippage
     expect(btc.orders[0].avg_price).toBeCloseTo(60000 * 1.0005, 6);
 
-    const filtered = await runCli(['-c', configPath, 'history', '--verdict', 'reject'], {}, dir);
-    expect(filtered.stdout).toContain('rejected:bad_signature');
+    const filtered = await runCli(['-c', configPath, 'history', '--verdict', 'skip'], {}, dir);
+    expect(filtered.stdout).toContain('skipped:confidence');
     expect(filtered.stdout).not.toContain('trade:entry');
 
     // restart resumes from the cursor: nothing re-decided
@@ -85,6 +85,19 @@ describe('paper run, offline', () => {
     expect(d6['verdict']).toBe('trade');
     again.child.kill('SIGTERM');
     expect((await again.exited).code).toBe(0);
+  });
+
+  it('a signal that fails verification stops the run (exit 3): not decided, not skipped, cursor before it', async () => {
+    await server.publish({ symbol: 'BTC', price: 60000 });
+    await server.publish({ symbol: 'SOL', price: 150 }, { badSig: true });
+    const run = startClient(['-c', configPath, 'run'], {}, dir);
+    const exited = await run.exited;
+    expect(exited.code).toBe(3);
+    const fatal = run.logs.find((l) => l['msg'] === 'TRADING STOPPED');
+    expect(String(fatal?.['err'])).toContain('signal seq 2 failed verification from every server');
+    expect(run.logs.filter((l) => l['msg'] === 'decision').map((l) => l['seq'])).toEqual([1]);
+    const status = JSON.parse((await runCli(['-c', configPath, 'status', '--json'], {}, dir)).stdout);
+    expect(status.cursor).toEqual({ epoch: 'ep-test', seq: 1 });
   });
 
   it('refuses --live unless the config says live too, and reports config errors all at once', async () => {

@@ -44,14 +44,15 @@ const MIX: [Partial<Signal> & Record<string, unknown>, string, { tamper?: boolea
   [{ action: 'enter', direction: 'short', ...FUTURE }, 'trade:exit'],
 ];
 
-async function publishMix(s: FakeSignalServer): Promise<void> {
+/** tamper=false: the tampered entry goes out genuine (the live client would stop at a tampered one). */
+async function publishMix(s: FakeSignalServer, tamper = true): Promise<void> {
   for (const [over, , opts] of MIX) {
     const unsigned = baseSignal(s.head + 1, { epoch: s.epoch, ...over } as Partial<Signal>);
     // baseSignal fills direction: long; a v2 signal that has none must not carry the key at all.
     if (unsigned.direction === undefined) delete (unsigned as { direction?: unknown }).direction;
     const signed = await s.signer.sign(unsigned);
     const tampered = { ...signed, future_field: { nested: [1, 'two', { three: 4 }] } } as Signal;
-    s.publishRaw(opts?.tamper ? tampered : signed);
+    s.publishRaw(opts?.tamper && tamper ? tampered : signed);
   }
 }
 
@@ -71,24 +72,33 @@ function readJournal<T>(t: TestEngine, fn: (j: Journal) => T): T {
 }
 
 describe('signal v2 on the client', () => {
-  it('live: unknown fields verified, processed and journaled; tampering one fails; actions gate entries', async () => {
+  it('live: unknown fields verified, processed and journaled; tampering one stops; actions gate entries', async () => {
     server = await FakeSignalServer.start();
     const t = await startTestEngine({ dir, config: config(), serverKey: server.key });
     const last = waitEvent(t.engine.connection, 'applied', (seq: number) => seq === MIX.length);
-    await publishMix(server);
+    await publishMix(server, false);
     await last;
     const rows = readJournal(t, (j) => j.decisions({ limit: 100 })).reverse();
-    expect(rows.map((r) => r.reason)).toEqual(MIX.map(([, reason]) => reason));
+    // Seq 2 went out genuine here: a second BTC entry (cooldown 0).
+    expect(rows.map((r) => r.reason)).toEqual(MIX.map(([, reason], i) => (i === 1 ? 'trade:entry' : reason)));
     // Journaled as received: the unknown fields are in the stored signal, byte for byte.
     const first = JSON.parse(rows[0]!.signal) as Record<string, unknown>;
     expect(first).toMatchObject(FUTURE);
     expect(JSON.parse(rows[2]!.signal)).not.toHaveProperty('direction');
-    // Nothing but seq 1 bought and seq 8 sold (the v2 enter short = v1 short with sell_holdings).
+    // Nothing but seqs 1 and 2 bought and seq 8 sold (the v2 enter short = v1 short with sell_holdings).
     const intents = readJournal(t, (j) => j.allIntents());
     expect(intents.map((i) => [i.seq, i.leg])).toEqual([
       [1, 'entry'],
+      [2, 'entry'],
       [8, 'exit'],
     ]);
+    // An unknown field altered after signing: never applied, and with one gateway the client stops.
+    const fatal = waitEvent<[Error & { code: string }]>(t.engine.connection, 'fatal');
+    const ninth = await server.signer.sign(baseSignal(9, { epoch: server.epoch, ...FUTURE }));
+    server.publishRaw({ ...ninth, future_field: { nested: [1, 'two', { three: 4 }] } } as Signal);
+    expect((await fatal)[0].code).toBe('bad_signature');
+    expect(await t.engine.done).toBe(3);
+    expect(readJournal(t, (j) => j.cursor().seq)).toBe(MIX.length);
   });
 
   it('REST replay: the same decisions from history pages', async () => {

@@ -96,6 +96,29 @@ describe('a signal that fails verification: never applied, never skipped', () =>
     expect(emu.orders).toHaveLength(3);
   });
 
+  it('REST history paging: a page with a tampered seq 2 from the first gateway, the genuine page from the next', async () => {
+    // Nothing replayable over the socket: the client pages history over REST from the gateway it is on.
+    a.maxReplay = 0;
+    b.maxReplay = 0;
+    await genuine(1, [a, b]);
+    await genuine(2, [b], a);
+    await genuine(3, [a, b]);
+    const t = await start([a.url, b.url]);
+    await pollUntil('seq 3 applied', () => t.applied.includes(3));
+
+    expect(t.exitCode(), 'still running').toBeUndefined();
+    expect(t.applied).toEqual([1, 2, 3]);
+    expect(decided(t).map(([seq]) => seq)).toEqual([1, 2, 3]);
+    const switched = t.events.find((e) => e.type === 'reconnecting')?.detail as { why: string; url: string };
+    expect(switched.url).toBe(streamUrl(a.url));
+    expect(switched.why).toMatch(/^seq 2 rejected: bad signature/);
+    expect(t.events.some((e) => e.type === 'gap')).toBe(false);
+    expect(
+      [a.historyRequests, b.historyRequests].every((n) => n > 0),
+      'paged over REST from both',
+    ).toBe(true);
+  });
+
   it('tampered at seq 2 on the only gateway: trading stops (exit 3), cursor at 1, nothing decided for 2', async () => {
     const t = await start([a.url]);
     await genuine(1, [a]);

@@ -12,8 +12,9 @@ import { testLog } from '../helpers/logger.js';
 import { baseSignal, createSigner } from '../helpers/signals.js';
 
 // Issue 7, client side: a hostile or broken server. The live client (real ccxt.binance -> Binance emulator)
-// must never trade what it cannot trust: every such signal is journaled with its reason (or ignored as a
-// duplicate, where docs/client.md says so), and no order request reaches the exchange for it.
+// must never trade what it cannot trust: a signal whose signature does not verify is neither applied nor skipped
+// (the client stops when no other gateway serves it genuine), malformed frames are ignored or cost a
+// re-subscribe, and no order request reaches the exchange for any of it.
 
 let emu: BinanceEmulator;
 let server: FakeSignalServer;
@@ -66,39 +67,48 @@ const applied = (t: TestEngine, seq: number) =>
   pollUntil(`seq ${seq} applied`, () => t.applied.includes(seq));
 
 describe('hostile server: nothing untrusted is traded', () => {
-  it('unsigned, tampered, foreign-key, garbage, alg:none and transplanted signatures: rejected:bad_signature, no order', async () => {
-    const t = await start();
-    await server.publish(); // 1: good, traded (the control: this test can see an order)
-    const attacker = await createSigner();
-    const good2 = await next();
-    const { sig: _drop, ...unsigned } = good2;
-    server.publishRaw(unsigned as Signal); // 2: no signature at all
-    server.publishRaw({ ...(await next()), direction: 'long', price: 1, confidence: 1 }); // 3: content altered after signing
-    server.publishRaw(await attacker.sign(baseSignal(server.head + 1, { epoch: server.epoch }))); // 4: signed by another key
-    server.publishRaw({ ...(await next()), sig: 'eyJhbGciOiJFZERTQSJ9..AAAA' }); // 5: garbage signature
-    const none = Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url');
-    server.publishRaw({ ...(await next()), sig: `${none}..` }); // 6: alg none, empty signature
-    server.publishRaw({ ...(await next()), sig: server.signals[0]!.sig }); // 7: a valid signature of another signal
-    await server.publish(); // 8: good again: the stream goes on after all of it
-    await applied(t, 8);
+  /** Seq 2 as a hostile gateway might serve it, each way a signature can be missing or wrong. */
+  const forged: [string, () => Promise<Signal>][] = [
+    ['unsigned', async () => ({ ...(await next()), sig: undefined }) as unknown as Signal],
+    ['content altered after signing', async () => ({ ...(await next()), price: 1, confidence: 1 })],
+    [
+      'signed by another key',
+      async () => (await createSigner()).sign(baseSignal(server.head + 1, { epoch: server.epoch })),
+    ],
+    ['garbage signature', async () => ({ ...(await next()), sig: 'eyJhbGciOiJFZERTQSJ9..AAAA' })],
+    [
+      'alg none, empty signature',
+      async () => ({
+        ...(await next()),
+        sig: `${Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url')}..`,
+      }),
+    ],
+    ['a valid signature of another signal', async () => ({ ...(await next()), sig: server.signals[0]!.sig })],
+  ];
 
-    const rows = readJournal(t, (j) => j.decisions({ limit: 100 }).reverse());
-    expect(rows.map((d) => [d.seq, d.verdict, d.reason])).toEqual([
-      [1, 'trade', 'trade:entry'],
-      ...[2, 3, 4, 5, 6, 7].map((seq) => [seq, 'reject', 'rejected:bad_signature']),
-      [8, 'trade', 'trade:entry'],
-    ]);
-    expect(rows.find((d) => d.seq === 2)!.detail).toBe('unsigned');
-    for (const d of rows.filter((x) => x.verdict === 'reject'))
-      expect(d.detail, `seq ${d.seq} says why`).toBeTruthy();
-    // Exactly the two trusted signals reached the exchange, each once.
-    const salt = readJournal(t, (j) => j.installSalt());
-    expect(emu.orders.map((o) => o.clientOrderId).sort()).toEqual(
-      [1, 8].map((seq) => clientOrderId(salt, server.epoch, seq, 'entry')).sort(),
-    );
-    expect(orderPosts()).toBe(2);
-    expect(readJournal(t, (j) => j.allIntents().map((i) => i.seq))).toEqual([1, 8]);
-  });
+  it.each(forged)(
+    '%s: never applied nor skipped; the only gateway serves it, so trading stops (exit 3), no order',
+    async (_kind, forge) => {
+      const t = await start();
+      await server.publish(); // 1: good, traded (the control: this test can see an order)
+      await applied(t, 1);
+      server.publishRaw(await forge()); // 2
+      await pollUntil('trading stopped', () => t.exitCode() !== undefined);
+
+      expect(t.exitCode()).toBe(3);
+      const fatal = t.events.find((e) => e.type === 'fatal')?.detail as Error & { code: string };
+      expect(fatal.code).toBe('bad_signature');
+      expect(fatal.message).toContain('signal seq 2 failed verification');
+      // Seq 2 is neither decided nor skipped: the cursor waits before it for the genuine signal.
+      expect(t.applied).toEqual([1]);
+      const rows = readJournal(t, (j) => j.decisions({ limit: 100 }));
+      expect(rows.map((d) => [d.seq, d.reason])).toEqual([[1, 'trade:entry']]);
+      expect(readJournal(t, (j) => j.cursor().seq)).toBe(1);
+      const salt = readJournal(t, (j) => j.installSalt());
+      expect(emu.orders.map((o) => o.clientOrderId)).toEqual([clientOrderId(salt, server.epoch, 1, 'entry')]);
+      expect(orderPosts()).toBe(1);
+    },
+  );
 
   it('malformed frames are ignored; a garbled frame in place of a signal costs a re-subscribe, not the signal', async () => {
     const t = await start();
