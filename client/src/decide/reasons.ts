@@ -58,7 +58,8 @@ export const REASONS = {
   'skipped:no_capacity': 'no room left under the caps or the balance',
   'skipped:below_minimum': 'the size is below the exchange minimum (or less than one whole share)',
   // verification
-  'rejected:bad_signature': 'the signal failed signature verification and never reached the filters',
+  'rejected:bad_signature':
+    'replay only: a history signal failed signature verification (a live run never journals one: it asks another gateway or stops)',
 } as const;
 
 export type ReasonCode = keyof typeof REASONS;
