@@ -30,7 +30,8 @@ export interface Server<D extends SignalLogDriver = SignalLogDriver> {
   wsUrl: string;
   epoch: string;
   transport: string;
-  signer: Signer;
+  /** This node's signing key; undefined on a node that never signs (a cluster gateway). */
+  signer: Signer | undefined;
   /** The signal log this server was assembled from (SqliteLog unless a driver was passed in). */
   driver: D;
   keys: KeyStore;
@@ -46,7 +47,8 @@ export interface Server<D extends SignalLogDriver = SignalLogDriver> {
 export interface LogContext {
   config: Config;
   db: Db;
-  signer: Signer;
+  /** undefined when the server was started with `signingKey: false` (a gateway: it never signs). */
+  signer: Signer | undefined;
   metrics: Metrics;
   log: Logger;
 }
@@ -55,14 +57,17 @@ export interface LogContext {
 export type LogDriverFactory<D extends SignalLogDriver> = (ctx: LogContext) => D | Promise<D>;
 
 /** The default: the single-node log in the data directory's SQLite file. */
-export const sqliteLog: LogDriverFactory<SqliteLog> = (ctx) =>
-  new SqliteLog(ctx.db, {
-    sign: (u) => ctx.signer.sign(u),
+export const sqliteLog: LogDriverFactory<SqliteLog> = (ctx) => {
+  const signer = ctx.signer;
+  if (!signer) throw new Error('the single-node log signs signals: it needs a signing key');
+  return new SqliteLog(ctx.db, {
+    sign: (u) => signer.sign(u),
     metrics: ctx.metrics,
     groupCommitMax: ctx.config.group_commit_max,
     onPublishError: (err) =>
       ctx.log.error({ err }, 'fan-out failed after commit; subscribers will resume from the log'),
   });
+};
 
 /** Which uWS build is running: the native addon, or the trufflesuite package's pure-JS fallback. */
 export function uwsTransport(): string {
@@ -111,6 +116,11 @@ export interface StartOptions<D extends SignalLogDriver = SqliteLog> {
   lock?: DataDirLock;
   /** The signal log to assemble the server from; the SQLite log in the data directory by default. */
   driver?: LogDriverFactory<D>;
+  /**
+   * false: no signing key is read or created in the data directory (a gateway: it never signs, and an unused
+   * key on disk is one more secret to steal). Default true.
+   */
+  signingKey?: boolean;
 }
 
 /** Wire everything and listen. Flat on purpose: this is the one place that knows all the parts. */
@@ -131,7 +141,7 @@ export async function startServer(
 ): Promise<Server> {
   const lock = opts.lock ?? lockServedDir(config.data_dir);
   try {
-    return await start(config, log, lock, opts.driver ?? sqliteLog);
+    return await start(config, log, lock, opts.driver ?? sqliteLog, opts.signingKey ?? true);
   } catch (err) {
     lock.release();
     throw err;
@@ -149,6 +159,7 @@ async function start(
   log: Logger,
   lock: DataDirLock,
   makeDriver: LogDriverFactory<SignalLogDriver>,
+  signingKey: boolean,
 ): Promise<Server> {
   const db = openDb(config.data_dir, {
     sync: config.sync,
@@ -161,7 +172,9 @@ async function start(
   let status: StatusHub | undefined;
   try {
     const keys = new KeyStore(db);
-    const signer = await createSigner(loadOrCreateSigningKey(config.data_dir).key);
+    const signer = signingKey
+      ? await createSigner(loadOrCreateSigningKey(config.data_dir).key)
+      : undefined;
     const jwt = config.jwt ? await createJwtVerifier(config.jwt) : undefined;
     const auth = new Authenticator(keys, jwt);
     const limits = createLimits(config);
@@ -236,7 +249,7 @@ async function start(
         epoch: position.epoch,
         head_seq: position.head,
         sync: config.sync,
-        signing_key: signer.fingerprint,
+        signing_key: signer?.fingerprint ?? null,
       },
       'listening',
     );

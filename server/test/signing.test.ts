@@ -53,12 +53,12 @@ describe('signed signals', () => {
 
   it('the signing key survives restarts and its file is 0600', async () => {
     const t = await startTestServer();
-    const fp = t.server.signer.fingerprint;
+    const fp = t.server.signer!.fingerprint;
     const dir = t.dataDir;
     await t.close();
     expect((statSync(path.join(dir, 'signing-key.pem')).mode & 0o777).toString(8)).toBe('600');
     const again = await startTestServer({}, dir);
-    expect(again.server.signer.fingerprint).toBe(fp);
+    expect(again.server.signer!.fingerprint).toBe(fp);
   });
 });
 

@@ -31,7 +31,8 @@ export interface RoutesDeps extends RouteDeps {
   /** POST /v1/signals exists only with a sequencer (a node that takes ingest). */
   sequencer: Sequencer | undefined;
   keys: KeyStore;
-  signer: Signer;
+  /** undefined on a node that never signs (a gateway): then `jwks` says which key clients verify with. */
+  signer: Signer | undefined;
   transport: string;
   /** Why the node cannot take traffic now (readyz 503), or undefined. */
   notReady: () => string | undefined;
@@ -125,7 +126,7 @@ export function registerRoutes(d: RoutesDeps): void {
   });
 
   route(d, 'get', PATHS.signingKeys, {}, () => {
-    const jwks = d.jwks ? d.jwks() : d.signer.jwks;
+    const jwks = d.jwks ? d.jwks() : d.signer?.jwks;
     if (!jwks) throw unavailable('the signing key is not known yet (no ingest node has published it)');
     return { status: 200, body: jwks };
   });

@@ -81,7 +81,25 @@ const MAX_CAS_TRIES = 5;
 export class ClusterKeys {
   private constructor(readonly kv: KV) {}
 
+  /**
+   * The bucket as it exists (kvm.open, then its stream info: both allowed to a read-only gateway user), or
+   * undefined while no ingest node has created it. Never creates anything.
+   */
+  static async openExisting(h: NatsHandle): Promise<ClusterKeys | undefined> {
+    const kv = await h.kvm.open(CLUSTER_NAMES.keysBucket);
+    try {
+      await kv.status();
+    } catch (err) {
+      if (err instanceof Error && /not found/i.test(err.message)) return undefined;
+      throw err;
+    }
+    return new ClusterKeys(kv);
+  }
+
+  /** Open the bucket if it exists, else create it (a node allowed to write: ingest, or tests). */
   static async open(h: NatsHandle, replicas: 1 | 3): Promise<ClusterKeys> {
+    const existing = await ClusterKeys.openExisting(h);
+    if (existing) return existing;
     const kv = await h.kvm.create(CLUSTER_NAMES.keysBucket, {
       replicas,
       history: 1,

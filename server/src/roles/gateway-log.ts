@@ -1,11 +1,18 @@
 import type { HistoryQuery } from '@catalyst-signal/shared';
-import { StoreUnavailableError } from '../errors.js';
+import { StoreUnavailableError, forbidden } from '../errors.js';
 import type { ClusterLog } from '../jetstream/cluster-log.js';
 import type { NatsHandle } from '../jetstream/connection.js';
 import { Follower, type FollowerOptions, type LogEntry } from '../jetstream/follower.js';
 import { ClusterKeys, toKeyRow, type KeyChange } from '../jetstream/keys-kv.js';
 import { messageAt, streamView } from '../jetstream/log-state.js';
-import type { FanOut, FilterableRow, HistoryPage, SignalLogDriver, SignalLogReader } from '../log/types.js';
+import type {
+  FanOut,
+  FilterableRow,
+  HistoryPage,
+  KeyAdmin,
+  SignalLogDriver,
+  SignalLogReader,
+} from '../log/types.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../store/db.js';
 import { KeyTableMirror } from '../store/key-mirror.js';
@@ -27,6 +34,19 @@ export interface GatewayLogOptions {
 
 /** Meta-bucket key of the cluster's signing JWK (CLUSTER_NAMES.signingJwkKey on the jetstream branch). */
 const SIGNING_JWK_KEY = 'signing_jwk';
+
+const NO_KEY_ADMIN =
+  'a gateway does not manage API keys (its key table only mirrors the cluster, and its NATS user may only read): ' +
+  'create or revoke keys on an ingest node (POST/DELETE /v1/admin/keys there) or with `catalyst-server keys create -c <config>`';
+
+/**
+ * Key admin on a gateway is refused with 403 and where to go instead: changing only the local mirror would be
+ * undone by the next cluster sync and would not reach the other nodes.
+ */
+const refusingKeyAdmin: KeyAdmin = {
+  create: () => Promise.reject(forbidden(NO_KEY_ADMIN)),
+  revoke: () => Promise.reject(forbidden(NO_KEY_ADMIN)),
+};
 
 /** What /healthz and /metrics say about the replica. */
 export interface ReplicaHealth {
@@ -89,6 +109,7 @@ export class GatewayLog implements SignalLogDriver {
   readonly kind = 'jetstream-gateway';
   readonly reader: SignalLogReader;
   readonly sequencer = undefined;
+  readonly keyAdmin: KeyAdmin = refusingKeyAdmin;
   /** A client that failed over from a gateway a little ahead waits this long for this replica (ws/stream.ts). */
   readonly aheadWaitMs = 5000;
   readonly replica: Replica;

@@ -43,6 +43,8 @@ export async function startGateway(config: Config, o: GatewayOptions): Promise<G
   const server = await startServer(config, log, {
     ...(o.lock ? { lock: o.lock } : {}),
     driver: gatewayLog({ ...o, log }),
+    // A gateway never signs: no key is read or written in its data directory (docs/security.md).
+    signingKey: false,
   });
   // A divergence found while running: every open socket is closed (clients fail over to another gateway)
   // and new ones are answered 503 with the reason (GatewayLog.notReady).
@@ -52,6 +54,8 @@ export async function startGateway(config: Config, o: GatewayOptions): Promise<G
 
 function registerReplicaMetrics(metrics: Metrics, g: GatewayLog): void {
   const registers = [metrics.registry];
+  // Ingest + gateway in one process: the ingest side already reports the cluster's last seq.
+  const clusterLastKnown = metrics.registry.getSingleMetric('catalyst_cluster_last_seq') !== undefined;
   new Gauge({
     name: 'catalyst_replica_applied_seq',
     help: 'Highest seq applied to this gateway replica.',
@@ -68,14 +72,15 @@ function registerReplicaMetrics(metrics: Metrics, g: GatewayLog): void {
       this.set(g.replicaHealth().replica_lag);
     },
   });
-  new Gauge({
-    name: 'catalyst_cluster_last_seq',
-    help: 'Newest seq known in the cluster stream.',
-    registers,
-    collect() {
-      this.set(g.replicaHealth().cluster_last_seq);
-    },
-  });
+  if (!clusterLastKnown)
+    new Gauge({
+      name: 'catalyst_cluster_last_seq',
+      help: 'Newest seq known in the cluster stream.',
+      registers,
+      collect() {
+        this.set(g.replicaHealth().cluster_last_seq);
+      },
+    });
   new Gauge({
     name: 'catalyst_replica_diverged',
     help: '1 when the replica diverged from the cluster log and the gateway refuses to serve.',

@@ -105,6 +105,7 @@ export function ingestLog(): LogDriverFactory<IngestLog> {
   return async (ctx) => {
     const c = ctx.config.cluster;
     if (!c) throw new UsageError('the ingest role needs a cluster block in the config (cluster.nats_urls)');
+    if (!ctx.signer) throw new Error('the ingest role signs signals: it needs a signing key');
     const mirror = new KeyTableMirror(ctx.db);
     const backend = await startIngestBackend(
       c,

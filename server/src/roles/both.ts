@@ -1,0 +1,80 @@
+import { startServer, type LogDriverFactory, type Server, type StartOptions } from '../app.js';
+import type { Config } from '../config.js';
+import type { FanOut, KeyAdmin, Sequencer, SignalLogDriver, SignalLogReader } from '../log/types.js';
+import type { Logger } from '../logger.js';
+import { gatewayLog } from './gateway.js';
+import type { GatewayLog } from './gateway-log.js';
+import { ingestLog, type IngestLog } from './ingest.js';
+
+/**
+ * Role `both`: one process that is an ingest node and a gateway. POST goes to the cluster sequencer exactly
+ * as on an ingest node; reads and the WebSocket are served from the local replica fed by the follower exactly
+ * as on a gateway (a signal posted here reaches this node's sockets through the stream, like everyone else's),
+ * so the replay -> live guarantee is the gateway's. Both halves share the ingest side's NATS connection.
+ */
+export class BothLog implements SignalLogDriver {
+  readonly kind = 'jetstream-both';
+  readonly reader: SignalLogReader;
+  readonly sequencer: Sequencer;
+  /** Key admin writes to the cluster (the ingest side's): this node may write. */
+  readonly keyAdmin: KeyAdmin;
+  readonly aheadWaitMs: number;
+
+  constructor(
+    readonly ingest: IngestLog,
+    readonly gateway: GatewayLog,
+  ) {
+    this.reader = gateway.reader;
+    this.sequencer = ingest.sequencer;
+    this.keyAdmin = ingest.keyAdmin;
+    this.aheadWaitMs = gateway.aheadWaitMs;
+  }
+
+  attach(fanOut: FanOut): void {
+    this.gateway.attach(fanOut);
+  }
+
+  notReady(): string | undefined {
+    return this.ingest.notReady() ?? this.gateway.notReady();
+  }
+
+  refuseClients(): string | undefined {
+    return this.gateway.refuseClients();
+  }
+
+  health(): Record<string, unknown> {
+    return { ...this.ingest.health(), ...this.gateway.health() };
+  }
+
+  async close(): Promise<void> {
+    // The gateway half first (it reads over the ingest half's connection), then drain the sequencer.
+    await this.gateway.close();
+    await this.ingest.close();
+  }
+}
+
+/** The ingest driver first (it creates or checks the cluster log), then a gateway on its connection. */
+export function bothLog(): LogDriverFactory<BothLog> {
+  return async (ctx) => {
+    const ingest = await ingestLog()(ctx);
+    try {
+      const { handle, log } = ingest.backend;
+      const gateway = await gatewayLog({ nats: handle, cluster: log, log: ctx.log })(ctx);
+      return new BothLog(ingest, gateway);
+    } catch (err) {
+      await ingest.close();
+      throw err;
+    }
+  };
+}
+
+/** Start a server with both roles (serve --role both). */
+export async function startBoth(
+  config: Config,
+  log: Logger,
+  opts: Omit<StartOptions<BothLog>, 'driver'> = {},
+): Promise<Server<BothLog>> {
+  const server = await startServer(config, log, { ...opts, driver: bothLog() });
+  server.driver.gateway.onDiverged = () => server.stream.shutdown();
+  return server;
+}
