@@ -172,9 +172,7 @@ async function start(
   let status: StatusHub | undefined;
   try {
     const keys = new KeyStore(db);
-    const signer = signingKey
-      ? await createSigner(loadOrCreateSigningKey(config.data_dir).key)
-      : undefined;
+    const signer = signingKey ? await createSigner(loadOrCreateSigningKey(config.data_dir).key) : undefined;
     const jwt = config.jwt ? await createJwtVerifier(config.jwt) : undefined;
     const auth = new Authenticator(keys, jwt);
     const limits = createLimits(config);
