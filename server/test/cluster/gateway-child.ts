@@ -1,8 +1,8 @@
 /**
  * A gateway as its own process, for tests that must kill -9 one: `node --import tsx gateway-child.ts`.
  * Env: GW_NATS_URLS (comma-separated), GW_CONFIG (JSON config flags: data_dir, port, ...). Logs pino JSON on
- * stdout; the test reads the port from the "listening" line. Until `serve --role gateway` is on main this is
- * the same startGateway call it makes.
+ * stdout; the test reads the port from the "listening" line. `serve --role gateway` makes the same
+ * startGateway call (after waiting for the log read-only); this child creates the log itself instead.
  */
 import { loadConfig } from '../../src/config.js';
 import { ensureClusterLog } from '../../src/jetstream/cluster-log.js';
