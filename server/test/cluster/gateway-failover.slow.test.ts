@@ -1,68 +1,106 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import WebSocket from 'ws';
+import { StreamCore, memoryCursor, type Signal, type WebSocketConstructor } from '@catalyst-signal/shared';
 import { ensureClusterLog, type ClusterLog } from '../../src/jetstream/cluster-log.js';
 import { connectNats, type NatsHandle } from '../../src/jetstream/connection.js';
+import { spawnServer, type ServerProcess } from '../helpers/cli.js';
 import { natsServerAvailable, startNatsCluster, type NatsCluster } from '../helpers/nats-cluster.js';
-import { ResumingStream } from '../helpers/resuming-ws.js';
 import { tempDir } from '../helpers/server.js';
 import { clusterKey } from './gateway-harness.js';
 import { publishToLog } from './log-publisher.js';
 import { SignedLog } from './signed-log.js';
 
-// Time budget: ~30-60 s on the 2-core machine (3-node cluster, 2 gateway processes, 200 WebSocket clients,
-// ~1,500 signals; the kill -9 and the failover itself take about a second).
+// Time budget: ~30-60 s on the 2-core machine (3-node cluster, 2 `serve --role gateway` processes, 200
+// clients, ~1,500 signals; the kill -9 and the failover itself take about a second).
 const CI = process.env['CI'] === 'true';
-const CHILD = fileURLToPath(new URL('./gateway-child.ts', import.meta.url));
 const CLIENTS = 200;
+const HEARTBEAT_MS = 1000;
 
-interface GatewayProcess {
-  proc: ChildProcess;
-  port: number;
-  wsUrl: string;
-}
-
-/** A gateway process (startGateway, as `serve --role gateway` runs it) on port 0; resolves once listening. */
-async function spawnGateway(urls: string[]): Promise<GatewayProcess> {
-  const config = {
-    data_dir: tempDir('catalyst-gw-proc-'),
-    port: 0,
-    host: '127.0.0.1',
-    log_level: 'info',
-    ws_max_per_key: 1000,
-    ws_connections_per_ip: 100_000,
-    heartbeat_ms: 1000,
-  };
-  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD], {
-    env: { ...process.env, GW_NATS_URLS: urls.join(','), GW_CONFIG: JSON.stringify(config) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  onTestFinished(() => void proc.kill('SIGKILL'));
-  const tail: string[] = [];
-  createInterface({ input: proc.stderr! }).on('line', (l) => tail.push(l));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not listen: ${tail.join('\n')}`)), 30_000);
-    proc.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${tail.join('\n')}`)));
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
-      try {
-        const l = JSON.parse(line) as { msg?: string; port?: number };
-        if (l.msg === 'listening' && l.port) {
-          clearTimeout(timer);
-          resolve(l.port);
-        }
-      } catch {
-        tail.push(line);
-      }
-    });
-  });
+/** `catalyst-server serve --role gateway` on port 0; resolves once it answers readyz (replica caught up). */
+async function spawnGateway(urls: string[]): Promise<ServerProcess & { wsUrl: string }> {
+  const dir = tempDir('catalyst-gw-proc-');
+  const conf = path.join(dir, 'gateway.json');
+  writeFileSync(
+    conf,
+    JSON.stringify({
+      ws_max_per_key: 1000,
+      ws_connections_per_ip: 100_000,
+      heartbeat_ms: HEARTBEAT_MS,
+      cluster: { nats_urls: urls, replicas: 3 },
+    }),
+  );
+  const gw = await spawnServer(path.join(dir, 'data'), ['-c', conf, '--role', 'gateway']);
   // Listening is not serving: wait until it answers readyz (keys mirrored, replica caught up).
   for (;;) {
-    const r = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+    const r = await fetch(`${gw.url}/readyz`).catch(() => undefined);
     if (r?.status === 200) break;
     await new Promise((res) => setTimeout(res, 50));
   }
-  return { proc, port, wsUrl: `ws://127.0.0.1:${port}` };
+  return { ...gw, wsUrl: `ws://127.0.0.1:${gw.port}` };
+}
+
+/**
+ * One friend's stream: the real client's core (shared/src/stream/core.ts, what `catalyst-client run` and
+ * the web pages run) with both gateways as its URLs, a memory cursor and `ws` as its WebSocket. It applies
+ * only cursor + 1 of its epoch; the test records every applied seq and every accepted (unrecovered) gap.
+ */
+class Friend {
+  readonly applied: number[] = [];
+  readonly urls: string[] = [];
+  accepted = 0;
+  fatal: string | undefined;
+  private waiters: (() => void)[] = [];
+  readonly core: StreamCore<Signal>;
+
+  constructor(urls: string[], key: string, epoch: string) {
+    this.core = new StreamCore<Signal>({
+      urls,
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      token: key,
+      cursor: memoryCursor(epoch, 0),
+      policy: {
+        heartbeat_misses: 2,
+        start_from: 'all',
+        reconnect: { initial_delay_ms: 20, factor: 2, max_delay_ms: 200, jitter: 'full' },
+      },
+      apply: () => Promise.resolve(),
+    });
+    // After the core moved the cursor (apply resolves first): `last` is current when waiters run.
+    this.core.on('applied', (e) => (this.applied.push(e.seq), this.wake()));
+    this.core.on('connected', (e) => (this.urls.push(e.url), this.wake()));
+    this.core.on('gap', (e) => void (e.via === 'accepted' && this.accepted++));
+    this.core.on('fatal', (e) => ((this.fatal = e.message), this.wake()));
+    this.core.start();
+  }
+
+  get last(): number {
+    return this.core.cursor().seq;
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Resolves when cond holds (checked on every apply / connect), rejects after ms with the state. */
+  until(cond: () => boolean, ms: number, what: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(`${what}: at seq ${this.last}, connects ${this.urls.length}, fatal ${this.fatal}`),
+          ),
+        ms,
+      );
+      const loop = () => {
+        if (this.fatal) return (clearTimeout(timer), reject(new Error(`fatal: ${this.fatal}`)));
+        if (cond()) return (clearTimeout(timer), resolve());
+        this.waiters.push(loop);
+      };
+      loop();
+    });
+  }
 }
 
 if (!natsServerAvailable() && !CI) {
@@ -89,23 +127,18 @@ if (!natsServerAvailable() && !CI) {
       await publishToLog(h, log.next(500));
       const [a, b] = await Promise.all([spawnGateway(cluster.urls), spawnGateway(cluster.urls)]);
 
-      // The test's model of a multi-URL client: each (re)connect tries the next URL, A first.
-      const clients = Array.from({ length: CLIENTS }, () => {
-        let attempt = 0;
-        const urls = [a!.wsUrl, b!.wsUrl];
-        return new ResumingStream({
-          url: () => urls[attempt++ % 2]!,
-          key,
-          epoch: clusterLog.epoch,
-          heartbeatMs: 1000,
-          watchdogFactor: 2,
-          backoffMs: [20, 200],
-        }).start();
-      });
-      onTestFinished(() => clients.forEach((c) => c.stop()));
+      // Every friend lists A first, then B (as in its server.urls).
+      const streamA = `${a.wsUrl}/v1/stream`;
+      const streamB = `${b.wsUrl}/v1/stream`;
+      const clients = Array.from(
+        { length: CLIENTS },
+        () => new Friend([streamA, streamB], key, clusterLog.epoch),
+      );
+      onTestFinished(() => Promise.all(clients.map((c) => c.core.stop())).then(() => undefined));
       const allAt = (seq: number, ms: number, what: string) =>
         Promise.all(clients.map((c) => c.until(() => c.last >= seq, ms, what)));
       await allAt(500, 30_000, 'replay to 500 on A');
+      expect(clients.every((c) => c.urls[0] === streamA)).toBe(true);
 
       let published = 500;
       let publishing = true;
@@ -119,11 +152,11 @@ if (!natsServerAvailable() && !CI) {
       await allAt(600, 30_000, 'live on A');
 
       const killedAt = Date.now();
-      a!.proc.kill('SIGKILL');
+      a.child.kill('SIGKILL');
       const headAtKill = published;
       // Failed over = reconnected (to B: A is dead) and holding everything A had acknowledged at the kill.
       await Promise.all(
-        clients.map((c) => c.until(() => c.connects >= 2 && c.last >= headAtKill, 30_000, 'resumed on B')),
+        clients.map((c) => c.until(() => c.urls.length >= 2 && c.last >= headAtKill, 30_000, 'resumed on B')),
       );
       const failoverMs = Date.now() - killedAt;
       await allAt(headAtKill + 50, 30_000, 'live on B');
@@ -132,19 +165,17 @@ if (!natsServerAvailable() && !CI) {
       await allAt(published, 30_000, 'all signals');
 
       console.log(
-        `gateway failover: the last of ${CLIENTS} clients resumed on the other gateway at seq >= ${headAtKill} ` +
+        `gateway failover (StreamCore clients): the last of ${CLIENTS} clients resumed on the other gateway at seq >= ${headAtKill} ` +
           `${failoverMs} ms after kill -9 (publishing ~300 signals/s); ${published} signals in all`,
       );
+      const all = Array.from({ length: published }, (_, i) => i + 1);
       for (const c of clients) {
-        expect(c.applied.length).toBe(published);
-        expect(c.applied.every((s, i) => s === i + 1)).toBe(true);
-        expect(c.duplicates).toBe(0);
-        expect(c.gaps).toEqual([]);
-        expect(c.unrecovered).toBe(0);
-        expect(c.badEpoch).toBe(0);
-        expect(c.connects).toBeGreaterThanOrEqual(2);
+        expect(c.applied).toEqual(all);
+        expect(c.accepted).toBe(0);
+        expect(c.fatal).toBeUndefined();
+        expect(c.urls.at(-1)).toBe(streamB);
       }
-      b!.proc.kill('SIGTERM');
+      b.child.kill('SIGTERM');
     });
   });
 }
