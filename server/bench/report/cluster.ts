@@ -216,7 +216,12 @@ export function clusterSection(r: Results): string {
       ingestTable(c),
       '',
       '### Fan-out over 1 and 2 gateways\n',
-      c.fanout.length ? fanoutTable(c) : 'Not measured.',
+      c.fanout.length
+        ? fanoutTable(c) +
+            '\nOn this machine both gateways share CPU 0 with the ingest and the three nats nodes, so spreading the ' +
+            'clients adds a process to the same core instead of a core: the 2-gateway row measures the overhead of a ' +
+            'second process, not the scale-out. Per-gateway cost (µs/msg) is the figure to plan with (below).\n'
+        : 'Not measured.',
       '',
       '### Failover: a gateway dies under its clients\n',
       c.failover.length ? failoverTable(c) : 'Not measured.',
