@@ -121,7 +121,8 @@ if (!natsServerAvailable() && !CI) {
         );
         try {
           await client.waitStdout(/^#3 /m, WAIT_MS);
-          expect(client.stdout).toContain(`connected to ${streamOf(gw1!.url)}`);
+          // Printed once caught up (after the signals' lines): wait for it rather than expect it already.
+          await client.waitStdout(new RegExp(`connected to ${esc(streamOf(gw1!.url))}`), WAIT_MS);
 
           gw1!.child.kill('SIGKILL');
           await client.waitStdout(
