@@ -55,6 +55,18 @@ if (!natsServerAvailable() && !CI) {
         spawnServer(dir, ['-c', conf, '--role', role, '--heartbeat-ms', String(HEARTBEAT_MS)], {
           CATALYST_LOG_LEVEL: 'info',
         });
+      /** Poll /readyz (a child process's state: there is no event to wait on) until 200, within timeoutMs. */
+      const untilReady = async (url: string, timeoutMs: number) => {
+        const deadline = Date.now() + timeoutMs;
+        let last = '';
+        while (Date.now() < deadline) {
+          const r = await fetch(`${url}/readyz`);
+          if (r.status === 200) return;
+          last = `${r.status} ${await r.text()}`;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        throw new Error(`${url} not ready after ${timeoutMs} ms: ${last}`);
+      };
       const post = async (url: string, body: unknown, key = keys.publish) => {
         const r = await fetch(`${url}/v1/signals`, {
           method: 'POST',
@@ -158,6 +170,9 @@ if (!natsServerAvailable() && !CI) {
         const dir = tempDir();
         copyFileSync(path.join(ingestDir, 'data', SIGNING_KEY_FILE), path.join(dir, SIGNING_KEY_FILE));
         const both = await serve('both', dir);
+        // Listening comes before the replica has caught up and the keys are mirrored; until then readyz and the
+        // WebSocket upgrade answer 503 (a real client retries; this smoke test waits for readyz instead).
+        await untilReady(both.url, WAIT_MS);
         const ws = connect(both.url.replace('http', 'ws'), keys.read);
         await ws.opened;
         await ws.frame('hello', WAIT_MS);
