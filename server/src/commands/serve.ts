@@ -1,10 +1,8 @@
-import os from 'node:os';
 import { ensureInitialKeys, formatIssuedKeys } from '../bootstrap.js';
 import { loadConfig, type Config } from '../config.js';
 import { UsageError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { lockServedDir, startServer, type Server } from '../app.js';
-import type { DataDirLock } from '../store/lock.js';
 
 /** What a cluster-mode process does (`serve --role`); without a cluster block there is no role. */
 export const ROLES = ['ingest', 'gateway', 'both'] as const;
@@ -36,7 +34,10 @@ async function startRole(config: Config, log: Logger, role: Role | undefined): P
   // The data directory's lock first, so a second serve on it changes nothing (not even first-start keys).
   const lock = lockServedDir(config.data_dir);
   try {
-    if (role === 'gateway') return await startGatewayRole(config, log, lock);
+    if (role === 'gateway') {
+      const { startGatewayNode } = await import('../roles/gateway.js');
+      return await startGatewayNode(config, log, { lock });
+    }
     if (role === 'both') {
       const { startBoth } = await import('../roles/both.js');
       return await startBoth(config, log, { lock });
@@ -50,38 +51,6 @@ async function startRole(config: Config, log: Logger, role: Role | undefined): P
     throw err;
   }
   return startServer(config, log, { lock });
-}
-
-/**
- * A gateway only reads the cluster: it connects, waits (saying so) until an ingest node has created the log
- * and the keys bucket, then serves from its replica. It owns its NATS connection and closes it last.
- */
-async function startGatewayRole(config: Config, log: Logger, lock: DataDirLock): Promise<Server> {
-  const c = config.cluster;
-  if (!c) throw new UsageError('the gateway role needs a cluster block in the config (cluster.nats_urls)');
-  const [{ connectNats }, { waitForClusterLog }, { startGateway }] = await Promise.all([
-    import('../jetstream/connection.js'),
-    import('../jetstream/wait-log.js'),
-    import('../roles/gateway.js'),
-  ]);
-  const nats = await connectNats({
-    urls: c.nats_urls,
-    name: `catalyst-gateway-${config.server_id ?? os.hostname()}`,
-    timeoutMs: c.request_timeout_ms,
-    logger: log,
-    waitOnFirstConnect: true,
-    ...(c.tls ? { tls: c.tls } : {}),
-    ...(c.credentials_file ? { credentials_file: c.credentials_file } : {}),
-  });
-  try {
-    const cluster = await waitForClusterLog(nats, log, c.stream);
-    const gw = await startGateway(config, { nats, cluster, log, lock });
-    const close = gw.close;
-    return Object.assign(gw, { close: () => close().finally(() => nats.close()) });
-  } catch (err) {
-    await nats.close();
-    throw err;
-  }
 }
 
 /** Run until SIGINT/SIGTERM; resolves with the exit code. */

@@ -1,8 +1,11 @@
+import os from 'node:os';
 import { Gauge } from 'prom-client';
 import { startServer, type LogDriverFactory, type Server } from '../app.js';
 import type { Config } from '../config.js';
+import { UsageError } from '../errors.js';
 import type { ClusterLog } from '../jetstream/cluster-log.js';
-import type { NatsHandle } from '../jetstream/connection.js';
+import { connectNats, type NatsHandle } from '../jetstream/connection.js';
+import { waitForClusterLog } from '../jetstream/wait-log.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { DataDirLock } from '../store/lock.js';
@@ -50,6 +53,38 @@ export async function startGateway(config: Config, o: GatewayOptions): Promise<G
   // and new ones are answered 503 with the reason (GatewayLog.notReady).
   server.driver.onDiverged = () => server.stream.shutdown();
   return server;
+}
+
+/**
+ * `serve --role gateway`: a gateway with its own NATS connection. A gateway only reads the cluster: it
+ * connects, waits (saying so) until an ingest node has created the log and the keys bucket, then serves from
+ * its replica. It owns the connection and closes it last.
+ */
+export async function startGatewayNode(
+  config: Config,
+  log: Logger,
+  o: { lock?: DataDirLock } = {},
+): Promise<Gateway> {
+  const c = config.cluster;
+  if (!c) throw new UsageError('the gateway role needs a cluster block in the config (cluster.nats_urls)');
+  const nats = await connectNats({
+    urls: c.nats_urls,
+    name: `catalyst-gateway-${config.server_id ?? os.hostname()}`,
+    timeoutMs: c.request_timeout_ms,
+    logger: log,
+    waitOnFirstConnect: true,
+    ...(c.tls ? { tls: c.tls } : {}),
+    ...(c.credentials_file ? { credentials_file: c.credentials_file } : {}),
+  });
+  try {
+    const cluster = await waitForClusterLog(nats, log, c.stream);
+    const gw = await startGateway(config, { nats, cluster, log, ...(o.lock ? { lock: o.lock } : {}) });
+    const close = gw.close;
+    return Object.assign(gw, { close: () => close().finally(() => nats.close()) });
+  } catch (err) {
+    await nats.close();
+    throw err;
+  }
 }
 
 function registerReplicaMetrics(metrics: Metrics, g: GatewayLog): void {
