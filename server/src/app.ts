@@ -14,7 +14,7 @@ import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createSigner, loadOrCreateSigningKey, type Signer } from './signing.js';
 import { startCheckpointer } from './store/checkpointer.js';
-import { DB_FILE, dbSizeBytes, openDb, type Db } from './store/db.js';
+import { DB_FILE, dbSizeBytes, openDb, restoreAutoCheckpoint, type Db } from './store/db.js';
 import { KeyStore } from './store/keys.js';
 import { lockDataDir, type DataDirLock } from './store/lock.js';
 import { SqliteLog } from './store/sqlite-log.js';
@@ -166,7 +166,10 @@ async function start(
     busyTimeoutMs: config.busy_timeout_ms,
     externalCheckpoints: true,
   });
-  const checkpointer = startCheckpointer(path.join(config.data_dir, DB_FILE));
+  const checkpointer = startCheckpointer(path.join(config.data_dir, DB_FILE), (err) => {
+    log.error({ err }, 'WAL checkpoint thread failed; SQLite checkpoints on commit from now on');
+    restoreAutoCheckpoint(db);
+  });
   let driver: SignalLogDriver | undefined;
   let stream: Stream | undefined;
   let status: StatusHub | undefined;

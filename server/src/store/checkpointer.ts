@@ -21,19 +21,40 @@ export interface Checkpointer {
   stop(): Promise<void>;
 }
 
-export function startCheckpointer(file: string, intervalMs = 250): Checkpointer {
+/**
+ * `onFailure` is called once if the worker dies before stop() (it could not open the file, it crashed): the
+ * caller must then checkpoint some other way (`db.ts` restoreAutoCheckpoint), or the WAL grows without bound.
+ */
+export function startCheckpointer(
+  file: string,
+  onFailure: (err: Error) => void,
+  intervalMs = 250,
+): Checkpointer {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver, intervalMs } });
   worker.unref();
   let stopping: Promise<void> | undefined;
+  // Listened for from the start: a worker that dies early must neither crash the process (an 'error' event
+  // nobody listens to) nor leave stop() waiting for an answer that cannot come.
+  let exited = false;
+  const exit = new Promise<void>((resolve) =>
+    worker.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
+  worker.on('error', (err) => {
+    if (!stopping) onFailure(err);
+  });
   return {
     stop: () =>
-      (stopping ??= new Promise<void>((resolve) => {
-        const done = () => resolve();
-        worker.once('message', () => void worker.terminate().then(done, done));
-        worker.once('error', done);
-        worker.once('exit', done);
-        worker.postMessage('stop');
-      })),
+      (stopping ??= exited
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const done = () => resolve();
+            worker.once('message', () => void worker.terminate().then(done, done));
+            void exit.then(resolve);
+            worker.postMessage('stop');
+          })),
   };
 }

@@ -77,6 +77,11 @@ export function openDb(dataDir: string, options: OpenOptions = {}): Db {
   return db;
 }
 
+/** Back to SQLite's own checkpoints (every 1000 WAL pages, on the committing thread): the checkpointer died. */
+export function restoreAutoCheckpoint(db: Db): void {
+  if (db.open) db.pragma('wal_autocheckpoint = 1000');
+}
+
 function migrate(db: Db): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > MIGRATIONS.length) {
