@@ -212,6 +212,7 @@ async function start(
         serverId,
         unavailable: () => d.refuseClients?.(),
         aheadWaitMs: d.aheadWaitMs ?? 0,
+        logHead: d.logHead ? () => d.logHead!() : undefined,
         status,
       });
       driver.attach(stream);

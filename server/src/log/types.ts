@@ -126,6 +126,13 @@ export interface SignalLogDriver {
    */
   readonly aheadWaitMs?: number;
   /**
+   * With aheadWaitMs: the newest seq of the whole log, read fresh from where it is decided (a gateway asks the
+   * stream leader). A subscribe beyond it is beyond every node, so it is answered `future` at once, as on a
+   * single node, instead of waiting and then being sent to another gateway that would say the same. Rejects
+   * when that source does not answer: the subscribe then keeps waiting.
+   */
+  logHead?(): Promise<number>;
+  /**
    * Where the admin API creates and revokes keys when this node's key table only mirrors them (cluster
    * mode: the cluster's keys bucket). Absent: the node's own key table.
    */

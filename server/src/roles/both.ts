@@ -30,6 +30,10 @@ export class BothLog implements SignalLogDriver {
     this.aheadWaitMs = gateway.aheadWaitMs;
   }
 
+  logHead(): Promise<number> {
+    return this.gateway.logHead();
+  }
+
   attach(fanOut: FanOut): void {
     this.gateway.attach(fanOut);
   }

@@ -130,6 +130,13 @@ export class GatewayLog implements SignalLogDriver {
   /** Called once when the replica turns diverged at run time (the gateway closes its sockets). */
   onDiverged: ((d: Diverged) => void) | undefined;
 
+  /** The stream's last seq, asked of its leader now (a subscribe beyond it is `future`, ws/stream.ts). */
+  async logHead(): Promise<number> {
+    const v = await streamView(this.o.nats, this.o.cluster.stream);
+    this.clusterLast = Math.max(this.clusterLast, v.lastSeq);
+    return v.lastSeq;
+  }
+
   private constructor(private readonly o: GatewayLogOptions) {
     this.replica = Replica.open(o.db, o.cluster.epoch);
     this.reader = new ReplicaReader(this.replica);

@@ -41,6 +41,8 @@ export interface StreamDeps {
    * this long for the head to reach it, instead of being answered `future` at once. 0 / absent: no wait.
    */
   aheadWaitMs?: number;
+  /** With aheadWaitMs: the whole log's newest seq, asked fresh (SignalLogDriver.logHead). */
+  logHead?: (() => Promise<number>) | undefined;
   config: Config;
   reader: SignalLogReader;
   auth: Authenticator;
@@ -313,13 +315,14 @@ export class Stream implements FanOut {
 
   // ---- subscribe, replay, live ----
 
-  private subscribe(ws: Ws, f: SubscribeFrame): void {
+  private subscribe(ws: Ws, f: SubscribeFrame, mayWait = true): void {
     const data = ws.getUserData();
     this.leave(ws);
     const reader = this.d.reader;
     const head = reader.head;
     const waitMs = this.d.aheadWaitMs ?? 0;
     if (
+      mayWait &&
       waitMs > 0 &&
       f.from_seq !== undefined &&
       f.from_seq > head &&
@@ -327,7 +330,17 @@ export class Stream implements FanOut {
     ) {
       // A client failing over from a gateway a few ms ahead of this one: `future` would tell it that history
       // it applied is lost (clients halt on that). Wait for this replica to get there (resumeAhead).
-      this.ahead.set(ws, { frame: f, deadline: Date.now() + waitMs });
+      const waiting = { frame: f, deadline: Date.now() + waitMs };
+      this.ahead.set(ws, waiting);
+      this.d.logHead?.().then(
+        (last) => {
+          // Still waiting on this very subscribe, and the cursor is beyond the whole log: `future` now.
+          if (this.ahead.get(ws) !== waiting || f.from_seq! <= last) return;
+          this.ahead.delete(ws);
+          this.subscribe(ws, f, false);
+        },
+        () => undefined, // the cluster did not answer: keep waiting for the replica (expireAhead)
+      );
       return;
     }
     const first = reader.firstSeq();
