@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest';
-import { classification, startTestServer, type TestServer } from './helpers/server.js';
+import { expect, it } from 'vitest';
+import { classification } from './helpers/server.js';
+import { describeTargets, startTarget, type Target } from './helpers/target.js';
 import { connect, type Frame, type TestWs } from './helpers/ws-client.js';
 
-async function seed(t: TestServer, n: number): Promise<void> {
+async function seed(t: Target, n: number): Promise<void> {
   for (let i = 0; i < n; i += 500) {
     const res = await t.post(Array.from({ length: Math.min(500, n - i) }, (_, j) => classification(i + j)));
     expect(res.status).toBe(201);
@@ -10,7 +11,7 @@ async function seed(t: TestServer, n: number): Promise<void> {
 }
 
 async function subscribed(
-  t: TestServer,
+  t: Target,
   from: number | undefined,
   extra: object = {},
 ): Promise<{ c: TestWs; sub: Frame }> {
@@ -23,15 +24,15 @@ async function subscribed(
 const seqs = (c: TestWs) => c.signals().map((s) => s.seq);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-describe('subscribe and resume (the recovery table)', () => {
+describeTargets('subscribe and resume (the recovery table)', (kind) => {
   it('hello carries protocol, epoch, head and limits', async () => {
-    const t = await startTestServer();
+    const t = await startTarget(kind);
     await seed(t, 3);
     const c = connect(t.wsUrl, t.readKey);
     const hello = await c.frame('hello');
     expect(hello).toMatchObject({
       protocol: 2,
-      epoch: t.server.epoch,
+      epoch: t.epoch,
       head_seq: 3,
       authenticated: true,
       heartbeat_ms: 15000,
@@ -40,9 +41,9 @@ describe('subscribe and resume (the recovery table)', () => {
   });
 
   it('from a retained position: exactly the missing ones, then caught_up, then live', async () => {
-    const t = await startTestServer();
+    const t = await startTarget(kind);
     await seed(t, 10);
-    const { c, sub } = await subscribed(t, 6, { epoch: t.server.epoch });
+    const { c, sub } = await subscribed(t, 6, { epoch: t.epoch });
     expect(sub).toMatchObject({ recovered: true, from_seq: 6, head_seq: 10, replay_count: 4 });
     await c.until(() => c.frames.find((f) => f.type === 'caught_up'));
     expect(seqs(c)).toEqual([7, 8, 9, 10]);
@@ -54,7 +55,7 @@ describe('subscribe and resume (the recovery table)', () => {
   });
 
   it('from the newest position: nothing replayed, recovered', async () => {
-    const t = await startTestServer();
+    const t = await startTarget(kind);
     await seed(t, 5);
     const { c, sub } = await subscribed(t, 5);
     expect(sub).toMatchObject({ recovered: true, replay_count: 0 });
@@ -63,7 +64,7 @@ describe('subscribe and resume (the recovery table)', () => {
   });
 
   it('from 0: everything retained', async () => {
-    const t = await startTestServer();
+    const t = await startTarget(kind);
     await seed(t, 1200);
     const { c, sub } = await subscribed(t, 0);
     expect(sub).toMatchObject({ recovered: true, from_seq: 0, replay_count: 1200 });
@@ -72,7 +73,7 @@ describe('subscribe and resume (the recovery table)', () => {
   });
 
   it('without from_seq: live only, from the head', async () => {
-    const t = await startTestServer();
+    const t = await startTarget(kind);
     await seed(t, 5);
     const { c, sub } = await subscribed(t, undefined);
     expect(sub).toMatchObject({ recovered: true, from_seq: 5, replay_count: 0 });
@@ -83,9 +84,9 @@ describe('subscribe and resume (the recovery table)', () => {
   });
 
   it('from a trimmed position: not recovered, nothing replayed', async () => {
-    const t = await startTestServer();
+    const t = await startTarget(kind);
     await seed(t, 10);
-    t.server.driver.store.pruneBefore(Date.now() + 1000); // keeps only seq 10
+    t.pruneBefore(Date.now() + 1000); // keeps only seq 10
     const { c, sub } = await subscribed(t, 3);
     expect(sub).toMatchObject({ recovered: false, reason: 'trimmed', first_seq: 10, head_seq: 10 });
     // The client decides: here it accepts the gap explicitly by resubscribing from first_seq - 1.
@@ -99,7 +100,7 @@ describe('subscribe and resume (the recovery table)', () => {
   });
 
   it('from the future: not recovered', async () => {
-    const t = await startTestServer();
+    const t = await startTarget(kind);
     await seed(t, 2);
     const { c, sub } = await subscribed(t, 50);
     expect(sub).toMatchObject({ recovered: false, reason: 'future' });
@@ -110,14 +111,14 @@ describe('subscribe and resume (the recovery table)', () => {
   });
 
   it('from another epoch: not recovered', async () => {
-    const t = await startTestServer();
+    const t = await startTarget(kind);
     await seed(t, 2);
     const { sub } = await subscribed(t, 1, { epoch: 'feedfacefeedface' });
-    expect(sub).toMatchObject({ recovered: false, reason: 'epoch_mismatch', epoch: t.server.epoch });
+    expect(sub).toMatchObject({ recovered: false, reason: 'epoch_mismatch', epoch: t.epoch });
   });
 
   it('beyond the replay cap: not recovered (too_far_behind), page REST instead', async () => {
-    const t = await startTestServer({ max_replay: 5 });
+    const t = await startTarget(kind, { max_replay: 5 });
     await seed(t, 10);
     const { sub } = await subscribed(t, 2);
     expect(sub).toMatchObject({ recovered: false, reason: 'too_far_behind' });
@@ -125,11 +126,11 @@ describe('subscribe and resume (the recovery table)', () => {
 
   it('publications arriving DURING replay: every seq exactly once, in order (30 rounds)', async () => {
     // Small pages so a replay spans many event-loop turns and ingest commits land between them.
-    const t = await startTestServer({ replay_page: 25, ws_max_per_key: 100 });
+    const t = await startTarget(kind, { replay_page: 25, ws_max_per_key: 100 });
     await seed(t, 600);
     let published = 600;
     for (let round = 0; round < 30; round++) {
-      const from = Math.floor(Math.random() * t.server.driver.store.head);
+      const from = Math.floor(Math.random() * t.head());
       const { c } = await subscribed(t, from);
       // Publish concurrently with the replay, in several small batches.
       const pubs = Array.from({ length: 4 }, async (_, k) => {
@@ -146,7 +147,7 @@ describe('subscribe and resume (the recovery table)', () => {
   });
 
   it('filtered subscribers get only matching signals, replayed and live', async () => {
-    const t = await startTestServer();
+    const t = await startTarget(kind);
     await seed(t, 50);
     const { c, sub } = await subscribed(t, 0, { filters: { symbols: ['aapl'], min_confidence: 0.5 } });
     expect(sub).toMatchObject({ filtered: true });
@@ -167,7 +168,7 @@ describe('subscribe and resume (the recovery table)', () => {
   });
 
   it('a second subscribe moves the position', async () => {
-    const t = await startTestServer();
+    const t = await startTarget(kind);
     await seed(t, 10);
     const { c } = await subscribed(t, 8);
     await c.frame('caught_up');
@@ -177,7 +178,7 @@ describe('subscribe and resume (the recovery table)', () => {
   });
 
   it('heartbeats carry head_seq', async () => {
-    const t = await startTestServer({ heartbeat_ms: 50 });
+    const t = await startTarget(kind, { heartbeat_ms: 50 });
     await seed(t, 3);
     const c = connect(t.wsUrl, t.readKey);
     const hb = await c.frame('heartbeat');
@@ -186,7 +187,7 @@ describe('subscribe and resume (the recovery table)', () => {
   });
 
   it('every replayed and live signal carries a signature', async () => {
-    const t = await startTestServer();
+    const t = await startTarget(kind);
     await seed(t, 3);
     const { c } = await subscribed(t, 0);
     await c.frame('caught_up');
