@@ -1,6 +1,6 @@
 import { CloseCode } from '@catalyst-signal/shared';
-import { describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { expect, it } from 'vitest';
+import { describeTargets, startTarget, type Target } from './helpers/target.js';
 import { connect, type TestWs } from './helpers/ws-client.js';
 
 /**
@@ -18,7 +18,7 @@ const upgradeStatus = (c: TestWs) =>
   );
 
 /** Connect without credentials, send `auth`, return the close code (undefined if it was admitted). */
-async function inBand(t: TestServer, token: string): Promise<{ close: number | undefined; reason: string }> {
+async function inBand(t: Target, token: string): Promise<{ close: number | undefined; reason: string }> {
   const c = connect(t.wsUrl);
   await c.frame('hello');
   c.send({ type: 'auth', token });
@@ -28,9 +28,9 @@ async function inBand(t: TestServer, token: string): Promise<{ close: number | u
 
 type Door = {
   name: string;
-  fail(t: TestServer): Promise<unknown>;
+  fail(t: Target): Promise<unknown>;
   /** What a VALID read key gets once the address is blocked. */
-  blocked(t: TestServer): Promise<void>;
+  blocked(t: Target): Promise<void>;
 };
 
 const DOORS: Door[] = [
@@ -60,10 +60,10 @@ const DOORS: Door[] = [
   },
 ];
 
-describe('one admission for REST, upgrade and in-band auth', () => {
+describeTargets('one admission for REST, upgrade and in-band auth', (kind) => {
   for (const door of DOORS) {
     it(`${door.name}: ${FAILURES} failures a minute from one address, then a valid key is refused too`, async () => {
-      const t = await startTestServer({ auth_failures_per_min: FAILURES });
+      const t = await startTarget(kind, { auth_failures_per_min: FAILURES });
       for (let i = 0; i < FAILURES; i++) await door.fail(t);
       await door.blocked(t);
       // One limiter behind every door: failures at this door shut the others as well.
@@ -74,7 +74,7 @@ describe('one admission for REST, upgrade and in-band auth', () => {
   }
 
   it('in-band auth applies the per-key socket cap like the upgrade does', async () => {
-    const t = await startTestServer({ ws_max_per_key: 1 });
+    const t = await startTarget(kind, { ws_max_per_key: 1 });
     const first = connect(t.wsUrl, t.readKey);
     await first.frame('hello');
     expect(await upgradeStatus(connect(t.wsUrl, t.readKey))).toBe(429);

@@ -1,9 +1,10 @@
-import { describe, expect, it } from 'vitest';
-import { classification, startTestServer } from './helpers/server.js';
+import { expect, it } from 'vitest';
+import { classification } from './helpers/server.js';
+import { describeTargets, startTarget } from './helpers/target.js';
 
-describe('GET /v1/signals', () => {
+describeTargets('GET /v1/signals', (kind) => {
   it('pages through everything exactly once, ascending, with next_after_seq', async () => {
-    const t = await startTestServer({ rest_read_per_min: 10_000 });
+    const t = await startTarget(kind, { rest_read_per_min: 10_000 });
     const batch = Array.from({ length: 250 }, (_, i) => classification(i));
     expect((await t.post(batch)).status).toBe(201);
     const seen: number[] = [];
@@ -11,7 +12,7 @@ describe('GET /v1/signals', () => {
     for (let pages = 0; pages < 10; pages++) {
       const body = await (await t.get(`/v1/signals?after_seq=${after}&limit=70`)).json();
       expect(body.head_seq).toBe(250);
-      expect(body.epoch).toBe(t.server.epoch);
+      expect(body.epoch).toBe(t.epoch);
       seen.push(...body.signals.map((s: { seq: number }) => s.seq));
       if (body.signals.length === 0) break;
       after = body.next_after_seq;
@@ -20,7 +21,7 @@ describe('GET /v1/signals', () => {
   });
 
   it('defaults to 100 and caps limit at 1000', async () => {
-    const t = await startTestServer();
+    const t = await startTarget(kind);
     await t.post(Array.from({ length: 120 }, (_, i) => classification(i)));
     const body = await (await t.get('/v1/signals')).json();
     expect(body.signals).toHaveLength(100);
@@ -29,7 +30,7 @@ describe('GET /v1/signals', () => {
   });
 
   it('filters by symbol, catalyst, min_confidence and time; next_after_seq moves to head when done', async () => {
-    const t = await startTestServer();
+    const t = await startTarget(kind);
     await t.post(Array.from({ length: 50 }, (_, i) => classification(i)));
     const body = await (await t.get('/v1/signals?symbol=aapl&catalyst=earnings&min_confidence=0.5')).json();
     expect(body.signals.length).toBeGreaterThan(0);
@@ -48,7 +49,7 @@ describe('GET /v1/signals', () => {
   });
 
   it('rejects invalid query values with problem+json, never a 500', async () => {
-    const t = await startTestServer({ rest_read_per_min: 10_000 });
+    const t = await startTarget(kind, { rest_read_per_min: 10_000 });
     for (const q of [
       'limit=-1',
       'limit=0',
@@ -67,7 +68,7 @@ describe('GET /v1/signals', () => {
   });
 
   it('GET /v1/signals/{seq}: the signal, 404 problem when absent, 400 for a non-number', async () => {
-    const t = await startTestServer();
+    const t = await startTarget(kind);
     await t.post(classification(9));
     expect((await (await t.get('/v1/signals/1')).json()).seq).toBe(1);
     const missing = await t.get('/v1/signals/2');
@@ -77,14 +78,14 @@ describe('GET /v1/signals', () => {
   });
 
   it('needs a key: 401 without one', async () => {
-    const t = await startTestServer();
+    const t = await startTarget(kind);
     expect((await fetch(`${t.url}/v1/signals`)).status).toBe(401);
   });
 });
 
-describe('health', () => {
+describeTargets('health', (kind) => {
   it('healthz without auth says which transport runs; readyz checks the database is writable', async () => {
-    const t = await startTestServer();
+    const t = await startTarget(kind);
     const h = await (await fetch(`${t.url}/healthz`)).json();
     expect(h.status).toBe('ok');
     expect(h.transport).toMatch(/^uws-/);

@@ -1,32 +1,34 @@
-import { describe, expect, it } from 'vitest';
-import { classification, startTestServer } from './helpers/server.js';
+import { expect, it } from 'vitest';
+import { classification } from './helpers/server.js';
+import { describeTargets, startTarget } from './helpers/target.js';
 
-describe('POST /v1/signals', () => {
+// On a gateway target POSTs go to the ingest node (`serve --role ingest`) and reads to the gateway.
+describeTargets('POST /v1/signals', (kind) => {
   it('stores a classification with seq 1, answers 201 with the seq and epoch', async () => {
-    const t = await startTestServer();
+    const t = await startTarget(kind);
     const res = await t.post(classification(1));
     expect(res.status).toBe(201);
     const body = await res.json();
-    expect(body).toMatchObject({ seq: 1, duplicate: false, epoch: t.server.epoch });
+    expect(body).toMatchObject({ seq: 1, duplicate: false, epoch: t.epoch });
     const one = await (await t.get('/v1/signals/1')).json();
-    expect(one).toMatchObject({ seq: 1, epoch: t.server.epoch, symbol: 'TSLA' });
+    expect(one).toMatchObject({ seq: 1, epoch: t.epoch, symbol: 'TSLA' });
     expect(typeof one.sig).toBe('string');
     expect(one.ingested_at).toMatch(/Z$/);
   });
 
   it('returns the ORIGINAL seq with 200 and duplicate:true for a repeated source_id', async () => {
-    const t = await startTestServer();
+    const t = await startTarget(kind);
     const c = classification(2);
     await t.post(classification(3));
     const first = await (await t.post(c)).json();
     const again = await t.post({ ...c, headline: 'changed' });
     expect(again.status).toBe(200);
     expect(await again.json()).toMatchObject({ seq: first.seq, duplicate: true });
-    expect(t.server.driver.store.head).toBe(2);
+    expect(t.head()).toBe(2);
   });
 
   it('accepts a batch, dedupes inside it, answers per item', async () => {
-    const t = await startTestServer();
+    const t = await startTarget(kind);
     const a = classification(4);
     const b = classification(5);
     const res = await t.post([a, b, a]);
@@ -42,7 +44,7 @@ describe('POST /v1/signals', () => {
   });
 
   it('lists every invalid field at once as problem+json, and stores nothing of the batch', async () => {
-    const t = await startTestServer();
+    const t = await startTarget(kind);
     const res = await t.post([
       classification(6),
       { ...classification(7), confidence: 2, direction: 'up', extra: 1 },
@@ -60,19 +62,19 @@ describe('POST /v1/signals', () => {
       paths.some((x: string) => x.startsWith('[1]') && /extra|^\[1\]$/.test(x)) ||
         p.errors.some((e: { message: string }) => /extra/.test(e.message)),
     ).toBe(true);
-    expect(t.server.driver.store.head).toBe(0);
+    expect(t.head()).toBe(0);
   });
 
   it('answers 400 bad_json for a body that is not JSON', async () => {
-    const t = await startTestServer();
+    const t = await startTarget(kind);
     const res = await t.post('{"source_id": ');
     expect(res.status).toBe(400);
     expect((await res.json()).code).toBe('bad_json');
   });
 
   it('401 without or with a wrong key, 403 with a read key', async () => {
-    const t = await startTestServer();
-    const none = await fetch(`${t.url}/v1/signals`, {
+    const t = await startTarget(kind);
+    const none = await fetch(`${t.ingestUrl}/v1/signals`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: '{}',
@@ -87,20 +89,20 @@ describe('POST /v1/signals', () => {
   });
 
   it('413 for a single body over 64 KiB and a batch over the limits', async () => {
-    const t = await startTestServer({ max_batch: 10 });
+    const t = await startTarget(kind, { max_batch: 10 });
     const big = { ...classification(), headline: 'x'.repeat(400), meta: { blob: 'y'.repeat(70_000) } };
     expect((await t.post(big)).status).toBe(413);
     const many = Array.from({ length: 11 }, (_, i) => classification(100 + i));
     expect((await t.post(many)).status).toBe(413);
     const huge = 'z'.repeat(1024 * 1024 + 10);
     expect((await t.post(`["${huge}"]`)).status).toBe(413);
-    expect(t.server.driver.store.head).toBe(0);
+    expect(t.head()).toBe(0);
   });
 
   it('accepts the Bearer scheme in any case (RFC 9110), refuses other schemes', async () => {
-    const t = await startTestServer();
+    const t = await startTarget(kind);
     const post = (authorization: string) =>
-      fetch(`${t.url}/v1/signals`, {
+      fetch(`${t.ingestUrl}/v1/signals`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization },
         body: JSON.stringify(classification()),
@@ -111,14 +113,14 @@ describe('POST /v1/signals', () => {
   });
 
   it('415 for a wrong content type', async () => {
-    const t = await startTestServer();
+    const t = await startTarget(kind);
     const res = await t.post(classification(), { contentType: 'text/plain' });
     expect(res.status).toBe(415);
     expect((await res.json()).code).toBe('unsupported_media_type');
   });
 
   it('429 with Retry-After and RateLimit headers when a key exceeds its rate', async () => {
-    const t = await startTestServer({ rest_publish_per_min: 3, rest_read_per_min: 2 });
+    const t = await startTarget(kind, { rest_publish_per_min: 3, rest_read_per_min: 2 });
     const codes: number[] = [];
     for (let i = 0; i < 4; i++) codes.push((await t.post(classification())).status);
     expect(codes).toEqual([201, 201, 201, 429]);
@@ -133,7 +135,7 @@ describe('POST /v1/signals', () => {
   });
 
   it('limits failed authentication per IP (brute force)', async () => {
-    const t = await startTestServer({ auth_failures_per_min: 5 });
+    const t = await startTarget(kind, { auth_failures_per_min: 5 });
     const codes: number[] = [];
     for (let i = 0; i < 7; i++)
       codes.push((await t.post(classification(), { key: `cat_00000000000${i}_${'B'.repeat(43)}` })).status);

@@ -1,8 +1,8 @@
 import { SignJWT } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createApiKey } from '../src/auth/api-keys.js';
-import { classification, startTestServer } from './helpers/server.js';
+import { classification } from './helpers/server.js';
+import { describeTargets, startTarget } from './helpers/target.js';
 import { connect, TestWs } from './helpers/ws-client.js';
 
 const JWT = { issuer: 'catalyst-test', audience: 'catalyst', secret: 's'.repeat(40) };
@@ -24,18 +24,17 @@ async function upgradeStatus(c: TestWs): Promise<number | undefined> {
   );
 }
 
-describe('stream authentication', () => {
+describeTargets('stream authentication', (kind) => {
   it('rejects the upgrade with HTTP 401 for a bad key and 403 for a key without read scope', async () => {
-    const t = await startTestServer();
+    const t = await startTarget(kind);
     expect(await upgradeStatus(connect(t.wsUrl, 'cat_000000000000_' + 'x'.repeat(43)))).toBe(401);
     expect(await upgradeStatus(connect(t.wsUrl, 'not-a-key'))).toBe(401);
-    const publishOnly = createApiKey(t.server.keys, 'pub-only', ['publish']).key;
-    t.server.auth.refresh();
+    const publishOnly = await t.createKey(['publish']);
     expect(await upgradeStatus(connect(t.wsUrl, publishOnly))).toBe(403);
   });
 
   it('browser path 1: Sec-WebSocket-Protocol bearer token', async () => {
-    const t = await startTestServer();
+    const t = await startTarget(kind);
     const c = new TestWs(new WebSocket(`${t.wsUrl}/v1/stream`, ['catalyst.v1', `bearer.${t.readKey}`]));
     await c.opened;
     expect(c.ws.protocol).toBe('catalyst.v1');
@@ -43,7 +42,7 @@ describe('stream authentication', () => {
   });
 
   it('browser path 2: token in the first frame, within the deadline', async () => {
-    const t = await startTestServer();
+    const t = await startTarget(kind);
     const c = connect(t.wsUrl);
     const hello = await c.frame('hello');
     expect(hello).toMatchObject({ authenticated: false, auth_deadline_ms: 5000 });
@@ -54,7 +53,7 @@ describe('stream authentication', () => {
   });
 
   it('closes an unauthenticated socket at the auth deadline (4001), and one that subscribes first', async () => {
-    const t = await startTestServer({ auth_deadline_ms: 100 });
+    const t = await startTarget(kind, { auth_deadline_ms: 100 });
     const idle = connect(t.wsUrl);
     expect(await idle.closed()).toBe(4001);
     const eager = connect(t.wsUrl);
@@ -67,13 +66,14 @@ describe('stream authentication', () => {
     expect(await wrong.closed()).toBe(4001);
   });
 
-  it('revoking a key closes its live sockets within 1 s (4003)', async () => {
-    const t = await startTestServer();
+  it('revoking a key (admin API) closes its live sockets within 1 s (4003)', async () => {
+    const t = await startTarget(kind);
     const c = connect(t.wsUrl, t.readKey);
     await c.frame('hello');
     const id = t.readKey.split('_')[1]!;
     const started = Date.now();
-    const res = await fetch(`${t.url}/v1/admin/keys/${id}`, {
+    // The admin API is on the single node, or on an ingest node (a gateway cannot write the cluster's keys).
+    const res = await fetch(`${t.ingestUrl}/v1/admin/keys/${id}`, {
       method: 'DELETE',
       headers: { authorization: `Bearer ${t.adminKey}` },
     });
@@ -83,20 +83,16 @@ describe('stream authentication', () => {
     expect(await upgradeStatus(connect(t.wsUrl, t.readKey))).toBe(401);
   });
 
-  it('a revoke by another process (the CLI writes the database) is noticed too', async () => {
-    const t = await startTestServer();
+  it('a revoke by another process (the CLI on the database, or on the cluster) is noticed too', async () => {
+    const t = await startTarget(kind);
     const c = connect(t.wsUrl, t.readKey);
     await c.frame('hello');
-    const { openDb } = await import('../src/store/db.js');
-    const { KeyStore } = await import('../src/store/keys.js');
-    const other = openDb(t.dataDir);
-    new KeyStore(other).revoke(t.readKey.split('_')[1]!);
-    other.close();
+    await t.revokeElsewhere(t.readKey.split('_')[1]!);
     expect(await c.closed(2000)).toBe(4003);
   });
 
   it('JWTs: valid token streams; expired, wrong issuer/audience, alg none and wrong key are refused; expiry closes 4004', async () => {
-    const t = await startTestServer({ jwt: JWT });
+    const t = await startTarget(kind, { jwt: JWT });
     const ok = connect(t.wsUrl, await token({ scope: 'read' }));
     expect(await ok.frame('hello')).toMatchObject({ authenticated: true });
     expect(
@@ -133,7 +129,7 @@ describe('stream authentication', () => {
     expect(await upgradeStatus(connect(t.wsUrl, otherKey))).toBe(401);
     expect(await upgradeStatus(connect(t.wsUrl, await token({ scope: 'publish' })))).toBe(403);
     // A token that expires while connected: closed with 4004 (the clock tolerance is 5 s by default; 0 here).
-    const t2 = await startTestServer({ jwt: { ...JWT, clock_tolerance_s: 0 } });
+    const t2 = await startTarget(kind, { jwt: { ...JWT, clock_tolerance_s: 0 } });
     // Three seconds of validity: long enough to be admitted on a loaded machine, short enough to expire here.
     const soon = connect(t2.wsUrl, await token({ scope: 'read' }, Math.floor(Date.now() / 1000) + 3));
     await soon.frame('hello');
@@ -141,9 +137,9 @@ describe('stream authentication', () => {
   });
 });
 
-describe('stream limits', () => {
+describeTargets('stream limits', (kind) => {
   it('caps concurrent connections per key (HTTP 429 at upgrade)', async () => {
-    const t = await startTestServer({ ws_max_per_key: 2 });
+    const t = await startTarget(kind, { ws_max_per_key: 2 });
     const a = connect(t.wsUrl, t.readKey);
     const b = connect(t.wsUrl, t.readKey);
     await Promise.all([a.frame('hello'), b.frame('hello')]);
@@ -156,14 +152,14 @@ describe('stream limits', () => {
   });
 
   it('limits new connections per IP', async () => {
-    const t = await startTestServer({ ws_connections_per_ip: 3, ws_max_per_key: 10 });
+    const t = await startTarget(kind, { ws_connections_per_ip: 3, ws_max_per_key: 10 });
     const codes: (number | undefined)[] = [];
     for (let i = 0; i < 4; i++) codes.push(await upgradeStatus(connect(t.wsUrl, t.readKey)));
     expect(codes).toEqual([undefined, undefined, undefined, 429]);
   });
 
   it('frames over the per-connection rate get an error frame, then a close (4008) if sustained', async () => {
-    const t = await startTestServer({ ws_frames_per_s: 3 });
+    const t = await startTarget(kind, { ws_frames_per_s: 3 });
     const c = connect(t.wsUrl, t.readKey);
     await c.frame('hello');
     for (let i = 0; i < 4; i++) c.send({ type: 'ping', id: i });
@@ -174,7 +170,7 @@ describe('stream limits', () => {
   });
 
   it('malformed, unknown and binary frames get error frames; repeated ones close with 4400; no crash', async () => {
-    const t = await startTestServer({ ws_frames_per_s: 100 });
+    const t = await startTarget(kind, { ws_frames_per_s: 100 });
     const c = connect(t.wsUrl, t.readKey);
     await c.frame('hello');
     c.send('{not json');
@@ -194,7 +190,7 @@ describe('stream limits', () => {
   });
 
   it('a frame over the size limit closes the socket (1009)', async () => {
-    const t = await startTestServer({ ws_max_frame_bytes: 1024 });
+    const t = await startTarget(kind, { ws_max_frame_bytes: 1024 });
     const c = connect(t.wsUrl, t.readKey);
     await c.frame('hello');
     c.send({ type: 'ping', id: 'x'.repeat(2000) });
@@ -202,7 +198,7 @@ describe('stream limits', () => {
   });
 
   it('a client that never reads is closed as a slow consumer; it resumes later with nothing lost', async () => {
-    const t = await startTestServer({ ws_max_backpressure_bytes: 64 * 1024 });
+    const t = await startTarget(kind, { ws_max_backpressure_bytes: 64 * 1024 });
     const slow = connect(t.wsUrl, t.readKey);
     await slow.frame('hello');
     slow.send({ type: 'subscribe', from_seq: 0 });
@@ -212,13 +208,13 @@ describe('stream limits', () => {
     const fat = (i: number) =>
       classification(i, { headline: 'h'.repeat(500), meta: { pad: 'p'.repeat(3500) } });
     let sent = 0;
-    while (t.server.stream.connected > 0 && sent < 20_000) {
+    while (t.server.stream!.connected > 0 && sent < 20_000) {
       const res = await t.post(Array.from({ length: 4 }, (_, i) => fat(sent + i)));
       expect(res.status).toBe(201);
       sent += 4;
-      t.server.stream.checkSlowConsumers(); // what the 250 ms timer does, run now so the test is deterministic
+      t.server.stream!.checkSlowConsumers(); // what the 250 ms timer does, run now so the test is deterministic
     }
-    expect(t.server.stream.connected).toBe(0);
+    expect(t.server.stream!.connected).toBe(0);
     const closes = await t.server.metrics.registry.getSingleMetricAsString('catalyst_ws_closes_total');
     expect(closes).toMatch(/reason="slow_consumer"} 1/);
     // Memory stayed bounded: the server did not keep buffering for it.
