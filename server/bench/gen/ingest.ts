@@ -6,31 +6,8 @@
 import { connect, type Socket } from 'node:net';
 import { classification } from '../lib/classification.js';
 import { encodeHistogram, newHistogram } from './histogram.js';
+import { postSignal, responseLength, statusOf } from './http1.js';
 import { nowUs, type IngestResult, type IngestSpec } from './protocol.js';
-
-const HEADERS_END = Buffer.from('\r\n\r\n');
-
-function request(spec: IngestSpec, body: string): Buffer {
-  const auth = spec.token ? `Authorization: Bearer ${spec.token}\r\n` : '';
-  return Buffer.from(
-    `POST /v1/signals HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n${auth}` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
-}
-
-/** Length of one complete response at the start of `buf`, or 0 if incomplete; -1 if unparseable. */
-function responseLength(buf: Buffer): number {
-  const end = buf.indexOf(HEADERS_END);
-  if (end < 0) return 0;
-  const head = buf.toString('latin1', 0, end).toLowerCase();
-  const m = /\r\ncontent-length:\s*(\d+)/.exec(head);
-  if (m) return buf.length >= end + 4 + Number(m[1]) ? end + 4 + Number(m[1]) : 0;
-  if (head.includes('transfer-encoding: chunked')) {
-    const z = buf.indexOf('\r\n0\r\n\r\n', end);
-    return z < 0 ? 0 : z + 7;
-  }
-  return -1;
-}
 
 export async function runIngest(spec: IngestSpec): Promise<IngestResult> {
   const hist = newHistogram();
@@ -58,7 +35,7 @@ export async function runIngest(spec: IngestSpec): Promise<IngestResult> {
         }
         const body = JSON.stringify(classification(`${spec.tag}-${spec.firstIndex + c}-${n++}`, nowUs()));
         sentAt = nowUs();
-        socket.write(request(spec, body));
+        socket.write(postSignal(spec.token, body));
       };
       const socket: Socket = connect({
         host: '127.0.0.1',
@@ -77,7 +54,7 @@ export async function runIngest(spec: IngestSpec): Promise<IngestResult> {
             socket.destroy();
             return resolve();
           }
-          const status = Number(pending.toString('latin1', 9, 12));
+          const status = statusOf(pending);
           pending = pending.subarray(len);
           hist.recordValue(Math.max(1, nowUs() - sentAt));
           if (status === 201) res.acks++;
