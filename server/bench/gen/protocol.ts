@@ -24,6 +24,23 @@ export interface IngestSpec {
   tag: string;
 }
 
+/** Open loop: POSTs at a fixed offered rate, latency from each one's intended send time (gen/ingest-open.ts). */
+export interface OpenIngestSpec {
+  port: number;
+  token?: string;
+  /** Offered POSTs per second, evenly spaced. */
+  rate: number;
+  durationMs: number;
+  /** Keep-alive connections opened before the first POST; one POST in flight on each. */
+  connections: number;
+  /** POSTs waiting for a free connection, at most; a POST due beyond it is not sent (counted). */
+  maxQueue: number;
+  /** After the last slot, how long to wait for outstanding answers. */
+  drainMs: number;
+  firstIndex: number;
+  tag: string;
+}
+
 export type GenRequest =
   | { op: 'connect'; spec: ConnectSpec }
   | { op: 'window'; fromSeq: number }
@@ -32,6 +49,7 @@ export type GenRequest =
   | { op: 'drop' }
   | { op: 'resume'; headSeq: number; timeoutMs: number }
   | { op: 'ingest'; spec: IngestSpec }
+  | { op: 'ingestOpen'; spec: OpenIngestSpec }
   | { op: 'armFailover'; port: number }
   | { op: 'awaitHead'; headSeq: number; timeoutMs: number }
   | { op: 'close' };
@@ -97,6 +115,26 @@ export interface IngestResult {
   latency: string;
   elapsedMs: number;
   cpuUs: number;
+}
+
+/** `elapsedMs`: from the first slot to the end of the schedule or the last answer, whichever is later. */
+export interface OpenIngestResult extends IngestResult {
+  offeredPerS: number;
+  /** Slots in the schedule (rate × duration). */
+  scheduled: number;
+  sent: number;
+  /** POSTs that found every connection busy at their slot and waited in the local queue. */
+  late: number;
+  /** Slots never sent: the local queue was full, or the drain ended first. */
+  unsent: number;
+  /** Sent, not answered by the end of the drain (not in errors). */
+  unanswered: number;
+  queueMax: number;
+  inFlightMax: number;
+  /** Connections open at the start. */
+  connections: number;
+  /** Most any POST went out after its slot (timer granularity plus queue wait), ms. */
+  sendLagMaxMs: number;
 }
 
 export type GenResponse =

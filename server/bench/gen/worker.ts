@@ -1,6 +1,7 @@
 /** A load-generator process: forked by the orchestrator, driven over IPC (see protocol.ts). */
 import { ClientSet } from './clients.js';
 import { runIngest } from './ingest.js';
+import { runOpenIngest } from './ingest-open.js';
 import type { GenRequest, GenResponse } from './protocol.js';
 
 const clients = new ClientSet();
@@ -21,6 +22,8 @@ async function handle(req: GenRequest): Promise<unknown> {
       return clients.resume(req.headSeq, req.timeoutMs);
     case 'ingest':
       return runIngest(req.spec);
+    case 'ingestOpen':
+      return runOpenIngest(req.spec);
     case 'armFailover':
       return clients.armFailover(req.port);
     case 'awaitHead':
