@@ -31,8 +31,18 @@ export interface Profile {
   s5: { clients: number } | null;
   /** Cluster mode (needs nats-server and the ingest/gateway roles; skipped with the reason otherwise). */
   cluster: {
-    /** Closed-loop ingest per target (single node, cluster R1, R3) at each connection count. */
-    ingest: { concurrency: number[]; durationMs: number; rounds: number };
+    /**
+     * Ingest per target (single node, cluster R1, R3): closed loop at each connection count (capacity), then
+     * open loop at each offered rate in `openRates` (POSTs/s, evenly spaced, over up to `openConnections`
+     * keep-alive connections; latency from each POST's intended send time).
+     */
+    ingest: {
+      concurrency: number[];
+      openRates: number[];
+      openConnections: number;
+      durationMs: number;
+      rounds: number;
+    };
     fanout: {
       clients: number;
       deliveriesPerS: number;
@@ -60,7 +70,7 @@ export const PROFILES: Record<Mode, Profile> = {
     s4: { single: 2_000, clients: 50, missed: 100, timeoutMs: 10_000 },
     s5: { clients: 50 },
     cluster: {
-      ingest: { concurrency: [1, 8], durationMs: 1_000, rounds: 1 },
+      ingest: { concurrency: [1, 8], openRates: [200], openConnections: 64, durationMs: 1_000, rounds: 1 },
       fanout: { clients: 50, deliveriesPerS: 2_000, warmupMs: 300, durationMs: 1_000, drainMs: 3_000 },
       failover: { clients: 50, missed: 20, timeoutMs: 20_000, rounds: 1 },
     },
@@ -85,7 +95,7 @@ export const PROFILES: Record<Mode, Profile> = {
     s4: { single: 20_000, clients: 500, missed: 500, timeoutMs: 60_000 },
     s5: { clients: 2000 },
     cluster: {
-      ingest: { concurrency: [1, 32], durationMs: 3_000, rounds: 1 },
+      ingest: { concurrency: [1, 32], openRates: [1000], openConnections: 64, durationMs: 3_000, rounds: 1 },
       fanout: { clients: 1000, deliveriesPerS: 50_000, warmupMs: 1_000, durationMs: 3_000, drainMs: 5_000 },
       failover: { clients: 1000, missed: 100, timeoutMs: 30_000, rounds: 2 },
     },
@@ -119,7 +129,7 @@ export const PROFILES: Record<Mode, Profile> = {
     s4: { single: 100_000, clients: 1000, missed: 1000, timeoutMs: 120_000 },
     s5: { clients: 10_000 },
     cluster: {
-      ingest: { concurrency: [1, 64], durationMs: 10_000, rounds: 2 },
+      ingest: { concurrency: [1, 64], openRates: [1000], openConnections: 64, durationMs: 10_000, rounds: 2 },
       fanout: {
         clients: 5000,
         deliveriesPerS: 100_000,

@@ -79,7 +79,11 @@ export async function runOpenIngest(spec: OpenIngestSpec): Promise<OpenIngestRes
     c.intended = 0;
     if (queued() > 0) {
       send(c, queue[qHead++]!);
-      if (qHead > 1024 && qHead * 2 > queue.length) (queue.splice(0, qHead), (qHead = 0));
+      // Drop the sent prefix now and then, so the array stays bounded by maxQueue.
+      if (qHead > 1024 && qHead * 2 > queue.length) {
+        queue.splice(0, qHead);
+        qHead = 0;
+      }
     } else idle.push(c);
   };
 

@@ -1,7 +1,8 @@
 /**
  * Cluster mode (issue 13), in one run so the ratios compare like with like:
- * - ingest: acked signals/s and 201 latency, single node vs cluster R1 vs R3, one publisher connection
- *   (one POST at a time) and many (concurrent);
+ * - ingest: acked signals/s and 201 latency, single node vs cluster R1 vs R3: closed loop with one publisher
+ *   connection (one POST at a time) and many (capacity), then open loop at fixed offered rates (does it
+ *   sustain R/s, and at what latency from the intended send time);
  * - fan-out: the same clients and rate on 1 gateway, then spread over 2;
  * - failover: clients on gateway A, A is SIGKILLed, signals keep coming: time from the kill until the last
  *   client (reconnected to gateway B, resumed by seq) has them all.
@@ -14,6 +15,7 @@ import {
   type CountResult,
   type FailoverResult,
   type IngestResult,
+  type OpenIngestResult,
   type WindowReport,
 } from '../gen/protocol.js';
 import { clusterUnavailable, startCluster, type ClusterUnderTest } from '../lib/cluster.js';
@@ -27,9 +29,28 @@ import { awaitQuiet, fmt, withSession, type Log } from './session.js';
 export type IngestTarget = 'single' | 'R1' | 'R3';
 export const TARGETS: IngestTarget[] = ['single', 'R1', 'R3'];
 
+/** What an open-loop row adds: the offered rate and what the generator could not send on time. */
+export interface OpenLoopStats {
+  offeredPerS: number;
+  scheduled: number;
+  sent: number;
+  /** POSTs that found all connections busy at their slot and waited (their wait is in the latency). */
+  late: number;
+  /** Never sent (local queue full or drain over). */
+  unsent: number;
+  /** Sent, not answered within the drain. */
+  unanswered: number;
+  queueMax: number;
+  inFlightMax: number;
+  sendLagMaxMs: number;
+}
+
 export interface ClusterIngestRun {
   target: IngestTarget;
+  /** Closed loop: connections, one POST at a time each. Open loop: connections in the pool. */
   concurrency: number;
+  /** Set on open-loop rows (fixed offered rate, latency from the intended send time); absent: closed loop. */
+  open?: OpenLoopStats;
   round: number;
   ackedPerS: number;
   acks: number;
@@ -38,6 +59,8 @@ export interface ClusterIngestRun {
   ack: LatencySummary;
   /** Every server process of the target (cluster: 3 nats nodes + ingest), % of one core. */
   serverCpuPct: number;
+  /** The same CPU per acked signal, µs (absent in results written before it existed). */
+  serverCpuUsPerAck?: number;
   genCpuPct: number;
   genBound: boolean;
   foreignCpuPct: number;
@@ -84,43 +107,71 @@ function failed(out: ClusterResult, what: string, err: unknown, log: Log): void 
 let tags = 0;
 const tag = () => `c${process.pid}-${tags++}`;
 
+/** One generator, one load (closed or open loop); the server CPU and outside load over its window. */
 async function measureIngest(
-  port: number,
-  token: string | undefined,
   serverCpu: () => number,
-  concurrency: number,
-  durationMs: number,
-): Promise<Omit<ClusterIngestRun, 'target' | 'round'>> {
+  load: (gen: Gen) => Promise<IngestResult>,
+): Promise<{ r: IngestResult; m: Omit<ClusterIngestRun, 'target' | 'round' | 'concurrency'> }> {
   const gen = new Gen();
   try {
     await gen.call({ op: 'count' }); // loaded, so its start-up is not measured
     const cpu0 = serverCpu();
     const busy0 = machineBusyUs();
     const self0 = process.cpuUsage();
-    const r = await gen.call<IngestResult>({
-      op: 'ingest',
-      spec: { port, token, concurrency, durationMs, firstIndex: 0, tag: tag() },
-    });
-    const wallUs = r.elapsedMs * 1000;
+    const t0 = Date.now();
+    const r = await load(gen);
+    // The whole call (an open loop opens its connections and drains after its window): CPU over that span.
+    const wallUs = Math.max(r.elapsedMs, Date.now() - t0) * 1000;
     const server = serverCpu() - cpu0;
     const self = process.cpuUsage(self0);
     const genCpu = r.cpuUs + self.user + self.system;
     return {
-      concurrency,
-      ackedPerS: r.acks / (r.elapsedMs / 1000),
-      acks: r.acks,
-      non2xx: r.non2xx + r.duplicates,
-      errors: r.errors,
-      ack: summarise(mergeHistograms([r.latency])),
-      serverCpuPct: (server / wallUs) * 100,
-      genCpuPct: (genCpu / wallUs) * 100,
-      genBound: (genCpu / wallUs) * 100 >= GEN_BOUND_PCT,
-      foreignCpuPct: Math.max(0, ((machineBusyUs() - busy0 - server - genCpu) / wallUs) * 100),
+      r,
+      m: {
+        ackedPerS: r.acks / (r.elapsedMs / 1000),
+        acks: r.acks,
+        non2xx: r.non2xx + r.duplicates,
+        errors: r.errors,
+        ack: summarise(mergeHistograms([r.latency])),
+        serverCpuPct: (server / wallUs) * 100,
+        serverCpuUsPerAck: r.acks ? server / r.acks : NaN,
+        genCpuPct: (genCpu / wallUs) * 100,
+        genBound: (genCpu / wallUs) * 100 >= GEN_BOUND_PCT,
+        foreignCpuPct: Math.max(0, ((machineBusyUs() - busy0 - server - genCpu) / wallUs) * 100),
+      },
     };
   } finally {
     await gen.close();
   }
 }
+
+const closedLoop =
+  (port: number, token: string | undefined, concurrency: number, durationMs: number) => (gen: Gen) =>
+    gen.call<IngestResult>({
+      op: 'ingest',
+      spec: { port, token, concurrency, durationMs, firstIndex: 0, tag: tag() },
+    });
+
+/** Local queue bound of the open loop: 10 s of the offered rate, at least 1,000 POSTs. */
+const openQueue = (rate: number) => Math.max(1000, rate * 10);
+
+const openLoop =
+  (port: number, token: string | undefined, rate: number, connections: number, durationMs: number) =>
+  (gen: Gen) =>
+    gen.call<OpenIngestResult>({
+      op: 'ingestOpen',
+      spec: {
+        port,
+        token,
+        rate,
+        connections,
+        durationMs,
+        maxQueue: openQueue(rate),
+        drainMs: 10_000,
+        firstIndex: 0,
+        tag: tag(),
+      },
+    });
 
 /** A cluster, always stopped afterwards. */
 async function withCluster<T>(replicas: 1 | 3, gateways: number, fn: (c: ClusterUnderTest) => Promise<T>) {
@@ -140,12 +191,38 @@ async function ingestRuns(p: Profile, out: ClusterResult, log: Log): Promise<voi
       try {
         const runs = async (port: number, token: string | undefined, cpu: () => number) => {
           for (const concurrency of cfg.concurrency) {
-            const m = await measureIngest(port, token, cpu, concurrency, cfg.durationMs);
-            out.ingest.push({ target, round, ...m });
+            const { m } = await measureIngest(cpu, closedLoop(port, token, concurrency, cfg.durationMs));
+            out.ingest.push({ target, round, concurrency, ...m });
             log(
               `cluster ingest ${target.padEnd(6)} ${String(concurrency).padStart(3)} conn r${round + 1}: ` +
                 `${fmt(m.ackedPerS, 0)} acked/s, 201 p50 ${fmt(m.ack.p50, 2)} p99 ${fmt(m.ack.p99, 2)} ms, ` +
-                `non-2xx ${m.non2xx} errors ${m.errors}, servers ${fmt(m.serverCpuPct, 0)}% gen ${fmt(m.genCpuPct, 0)}%`,
+                `non-2xx ${m.non2xx} errors ${m.errors}, servers ${fmt(m.serverCpuPct, 0)}% ` +
+                `(${fmt(m.serverCpuUsPerAck ?? NaN, 0)} µs/ack) gen ${fmt(m.genCpuPct, 0)}%`,
+            );
+          }
+          // After the closed loop, so the process is warm; its signals are already in the log.
+          for (const rate of cfg.openRates) {
+            const conns = cfg.openConnections;
+            const { r, m } = await measureIngest(cpu, openLoop(port, token, rate, conns, cfg.durationMs));
+            const o = r as OpenIngestResult;
+            const open: OpenLoopStats = {
+              offeredPerS: o.offeredPerS,
+              scheduled: o.scheduled,
+              sent: o.sent,
+              late: o.late,
+              unsent: o.unsent,
+              unanswered: o.unanswered,
+              queueMax: o.queueMax,
+              inFlightMax: o.inFlightMax,
+              sendLagMaxMs: o.sendLagMaxMs,
+            };
+            out.ingest.push({ target, round, concurrency: o.connections, open, ...m });
+            log(
+              `cluster ingest ${target.padEnd(6)} open ${fmt(rate, 0)}/s r${round + 1}: ${fmt(m.ackedPerS, 0)} acked/s, ` +
+                `201 p50 ${fmt(m.ack.p50, 2)} p99 ${fmt(m.ack.p99, 2)} max ${fmt(m.ack.max, 2)} ms (from intended send), ` +
+                `non-2xx ${m.non2xx} errors ${m.errors} unanswered ${o.unanswered}, late ${o.late} unsent ${o.unsent} ` +
+                `queue max ${o.queueMax} in flight max ${o.inFlightMax}/${o.connections}, ` +
+                `servers ${fmt(m.serverCpuPct, 0)}% (${fmt(m.serverCpuUsPerAck ?? NaN, 0)} µs/ack) gen ${fmt(m.genCpuPct, 0)}%`,
             );
           }
         };
