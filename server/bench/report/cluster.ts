@@ -26,23 +26,91 @@ const LABEL: Record<IngestTarget, string> = {
 const BROADCAST_BUDGET_MS = 100;
 const FRIENDS = 100_000;
 
-/** Median over rounds of the runs of one target at one connection count. */
-function ingestMedian(
-  c: ClusterResult,
-  target: IngestTarget,
-  conc: number,
-  pick: (x: ClusterResult['ingest'][number]) => number,
-) {
-  return spread(c.ingest.filter((x) => x.target === target && x.concurrency === conc).map(pick));
+type IngestRun = ClusterResult['ingest'][number];
+/** Closed-loop rows (results written before the open loop existed have only these). */
+const closed = (c: ClusterResult) => c.ingest.filter((x) => !x.open);
+const openRows = (c: ClusterResult) => c.ingest.filter((x) => x.open);
+
+/** Median over rounds of the closed-loop runs of one target at one connection count. */
+function ingestMedian(c: ClusterResult, target: IngestTarget, conc: number, pick: (x: IngestRun) => number) {
+  return spread(
+    closed(c)
+      .filter((x) => x.target === target && x.concurrency === conc)
+      .map(pick),
+  );
+}
+
+/** The open-loop runs of one target at one offered rate, with medians over rounds. */
+function openAt(c: ClusterResult, target: IngestTarget, rate: number) {
+  const runs = openRows(c).filter((x) => x.target === target && x.open!.offeredPerS === rate);
+  const med = (pick: (x: IngestRun) => number) => spread(runs.map(pick));
+  const sum = (pick: (x: IngestRun) => number) => runs.reduce((a, x) => a + pick(x), 0);
+  return {
+    runs,
+    acked: med((x) => x.ackedPerS),
+    p50: med((x) => x.ack.p50)?.median,
+    p99: med((x) => x.ack.p99)?.median,
+    max: med((x) => x.ack.max)?.median,
+    failed: sum((x) => x.non2xx + x.errors + x.open!.unanswered + x.open!.unsent),
+    late: sum((x) => x.open!.late),
+    queueMax: Math.max(0, ...runs.map((x) => x.open!.queueMax)),
+    inFlightMax: Math.max(0, ...runs.map((x) => x.open!.inFlightMax)),
+    connections: Math.max(0, ...runs.map((x) => x.concurrency)),
+    serverCpuPct: med((x) => x.serverCpuPct)?.median,
+    usPerAck: med((x) => x.serverCpuUsPerAck ?? NaN)?.median,
+    foreignCpuPct: med((x) => x.foreignCpuPct)?.median,
+  };
+}
+
+function openTable(c: ClusterResult): string {
+  const rates = [...new Set(openRows(c).map((x) => x.open!.offeredPerS))].sort((a, b) => a - b);
+  const rows: string[][] = [];
+  for (const rate of rates) {
+    for (const t of TARGETS) {
+      const o = openAt(c, t, rate);
+      if (!o.runs.length) continue;
+      rows.push([
+        LABEL[t],
+        n(rate, 0),
+        sp(o.acked, 0),
+        n(o.p50, 2),
+        n(o.p99, 2),
+        n(o.max, 2),
+        `${n(o.late, 0)} / ${n(o.queueMax, 0)}`,
+        `${n(o.inFlightMax, 0)} / ${n(o.connections, 0)}`,
+        String(o.failed),
+        n(o.serverCpuPct, 0),
+        n(o.usPerAck, 0),
+        n(o.foreignCpuPct, 0),
+      ]);
+    }
+  }
+  return table(
+    [
+      'target',
+      'offered/s',
+      'acked signals/s',
+      '201 p50 ms',
+      '201 p99 ms',
+      '201 max ms',
+      'late / queue max',
+      'in flight max / conns',
+      'errors',
+      'server CPU %',
+      'server CPU µs/ack',
+      'other CPU %',
+    ],
+    rows,
+  );
 }
 
 function ingestTable(c: ClusterResult): string {
-  const concs = [...new Set(c.ingest.map((x) => x.concurrency))].sort((a, b) => a - b);
+  const concs = [...new Set(closed(c).map((x) => x.concurrency))].sort((a, b) => a - b);
   const rows: string[][] = [];
   for (const conc of concs) {
     const single = ingestMedian(c, 'single', conc, (x) => x.ackedPerS);
     for (const t of TARGETS) {
-      const runs = c.ingest.filter((x) => x.target === t && x.concurrency === conc);
+      const runs = closed(c).filter((x) => x.target === t && x.concurrency === conc);
       if (!runs.length) continue;
       const acked = ingestMedian(c, t, conc, (x) => x.ackedPerS);
       rows.push([
@@ -140,25 +208,67 @@ function targets(c: ClusterResult): string[] {
         : `worst round ${n(worst, 0)} ms: **${worst <= 3000 ? 'pass' : 'FAIL'}**`
     }.`,
   );
-  const concs = [...new Set(c.ingest.filter((x) => x.target === 'R3').map((x) => x.concurrency))];
-  const best = concs
-    .map((conc) => ({
-      conc,
-      acked: ingestMedian(c, 'R3', conc, (x) => x.ackedPerS)?.median ?? 0,
-      p99: ingestMedian(c, 'R3', conc, (x) => x.ack.p99)?.median ?? Infinity,
-    }))
-    .filter((x) => x.p99 <= 50)
-    .sort((a, b) => b.acked - a.acked)[0];
-  out.push(
-    `- Cluster R3 ingest ≥ 1,000 acked signals/s with 201 p99 ≤ 50 ms: ${
-      !concs.length
-        ? 'not measured'
-        : best
-          ? `${n(best.acked, 0)}/s at p99 ${n(best.p99, 2)} ms with ${best.conc} connection(s): **${best.acked >= 1000 ? 'pass' : 'FAIL'}**`
-          : 'no R3 run had p99 ≤ 50 ms: **FAIL**'
-    }.`,
-  );
+  out.push(`- Cluster R3 ingest ≥ 1,000 acked signals/s with 201 p99 ≤ 50 ms: ${r3Verdict(c)}.`);
   return out;
+}
+
+/** Achieved within this fraction of the offered rate counts as sustained (the window's edges cost ~0.2%). */
+const SUSTAINED = 0.99;
+const R3_RATE = 1000;
+const R3_P99_MS = 50;
+
+/**
+ * Judged only on an open-loop R3 row offered ≥ 1,000/s: a closed loop at saturation has latency =
+ * connections ÷ throughput (Little's law), so it cannot say whether R3 sustains a rate within a latency bound.
+ * Met when some such row's medians achieved ≥ 99% of its offer with p99 ≤ 50 ms and nothing failed.
+ */
+function r3Verdict(c: ClusterResult): string {
+  const rates = [
+    ...new Set(
+      openRows(c)
+        .filter((x) => x.target === 'R3')
+        .map((x) => x.open!.offeredPerS),
+    ),
+  ]
+    .filter((r) => r >= R3_RATE)
+    .sort((a, b) => b - a);
+  if (!rates.length) {
+    return closed(c).some((x) => x.target === 'R3')
+      ? `not judged: no open-loop R3 row offered ≥ ${n(R3_RATE, 0)}/s in these results (the closed-loop rows above show capacity, but at saturation their latency is just connections ÷ throughput, so they cannot judge a latency bound at a rate)`
+      : 'not measured';
+  }
+  const judged = rates.map((rate) => {
+    const o = openAt(c, 'R3', rate);
+    const acked = o.acked?.median ?? 0;
+    const pass =
+      acked >= SUSTAINED * rate && (o.p99 ?? Infinity) <= R3_P99_MS && o.failed === 0 && o.runs.length > 0;
+    return { rate, o, acked, pass };
+  });
+  // The highest offered rate that passed; if none, the lowest (the most lenient) and why it failed.
+  const row = judged.find((j) => j.pass) ?? judged[judged.length - 1]!;
+  const { o } = row;
+  const why = row.pass
+    ? ''
+    : [
+        row.acked < SUSTAINED * row.rate ? `achieved < ${SUSTAINED * 100}% of offered` : '',
+        (o.p99 ?? Infinity) > R3_P99_MS ? `p99 > ${R3_P99_MS} ms` : '',
+        o.failed ? `${o.failed} POSTs failed or unanswered` : '',
+      ]
+        .filter(Boolean)
+        .join(', ');
+  const rounds = o.runs.length > 1 ? `median of ${o.runs.length} rounds` : '1 round';
+  const busy =
+    (o.foreignCpuPct ?? 0) >= 10
+      ? `; other processes took ${n(o.foreignCpuPct, 0)}% of a core meanwhile, so this is a floor`
+      : '';
+  return (
+    `judged on the open-loop R3 row offered ${n(row.rate, 0)}/s (${rounds}): ${n(row.acked, 0)} acked/s ` +
+    `(${n((row.acked / row.rate) * 100, 1)}% of offered), 201 p50 ${n(o.p50, 2)} p99 ${n(o.p99, 2)} max ${n(o.max, 2)} ms ` +
+    `from the intended send time, ${n(o.late, 0)} POSTs waited for a connection (queue max ${n(o.queueMax, 0)}), ` +
+    `${o.failed} failed: **${row.pass ? 'pass' : `FAIL`}**${why ? ` (${why})` : ''}. ` +
+    `The 3 nats nodes and the ingest process share one core here and used ${n(o.serverCpuPct, 0)}% of it ` +
+    `(${n(o.usPerAck, 0)} µs of CPU per acked signal): ${(o.serverCpuPct ?? 0) >= 90 ? 'CPU-bound' : 'not CPU-bound'}${busy}`
+  );
 }
 
 /** Gateways for 100k friends, from the single-node fan-out cost per delivery and memory per socket. */
@@ -201,7 +311,7 @@ export function clusterSection(r: Results): string {
   const parts = ['## Cluster mode (NATS JetStream)\n'];
   parts.push(
     'Method: a real 3-node nats-server JetStream cluster (Debian 2.9) on loopback, one ingest process and two gateways (`serve --role …`), all pinned to CPU 0 as the single-node server is; generators on CPU 1. ' +
-      '**Ingest**: the S3 generator (closed loop; one connection = one POST at a time, then many concurrent) against the single-node server, then a cluster whose stream is R1, then R3 (no gateways attached; the server CPU column includes the three nats nodes). ' +
+      "**Ingest**, against the single-node server, then a cluster whose stream is R1, then R3 (no gateways attached; the server CPU columns include the three nats nodes): first the S3 generator in a closed loop (one connection = one POST at a time, then many concurrent), which shows capacity; at saturation its latency is just connections ÷ throughput (Little's law), so it cannot say whether a rate is sustained within a latency bound. Then an open loop: POSTs scheduled at a fixed offered rate, evenly spaced, over a pool of keep-alive connections opened beforehand (one POST in flight on each; when all are busy a POST waits in a bounded local queue, \"late\"); latency runs from each POST's intended send time to its answer, so a stall shows up as latency, not as a lower rate (coordinated omission corrected, as wrk2 does); acked/s = acks ÷ (the schedule's window or until the last answer, whichever is longer). " +
       '**Fan-out**: the same clients and publish rate, all on one gateway, then half on each of two; latency from the intended send time at the ingest node to arrival at the client (ingest, JetStream, gateway replica and WebSocket). ' +
       '**Failover**: clients on gateway A receive a signal; A gets SIGKILL; signals are published right after; each client reconnects to gateway B at once and resumes by seq; the figure is from the kill to the last client having every signal.\n',
   );
@@ -213,8 +323,12 @@ export function clusterSection(r: Results): string {
     parts.push(
       `Run: ${run.mode} mode, ${run.startedAt.slice(0, 16).replace('T', ' ')} UTC${run.build ? `, build ${run.build}` : ''}, same machine as above.${contention(c)}\n`,
       '### Ingest: single node vs cluster R1 vs R3\n',
+      'Closed loop (capacity):\n',
       ingestTable(c),
       '',
+      openRows(c).length
+        ? `Open loop (fixed offered rate; latency from the intended send time):\n\n${openTable(c)}\n`
+        : 'Open loop: not in these results (they predate it).\n',
       '### Fan-out over 1 and 2 gateways\n',
       c.fanout.length
         ? fanoutTable(c) +
@@ -252,11 +366,14 @@ export function clusterProblems(r: Results): string[] {
   const c = r.cluster;
   if (!c || c.skipped) return [];
   const p = c.failures.map((f) => `cluster ${f.what}: ${f.error.split('\n')[0]}`);
-  for (const x of c.ingest)
-    if (x.acks === 0 || x.non2xx || x.errors)
+  for (const x of c.ingest) {
+    const lost = x.open ? x.open.unanswered + x.open.unsent : 0;
+    if (x.acks === 0 || x.non2xx || x.errors || lost)
       p.push(
-        `cluster ingest ${x.target}/${x.concurrency}: acks ${x.acks} non-2xx ${x.non2xx} errors ${x.errors}`,
+        `cluster ingest ${x.target}/${x.open ? `open ${x.open.offeredPerS}/s` : x.concurrency}: acks ${x.acks} ` +
+          `non-2xx ${x.non2xx} errors ${x.errors}${x.open ? ` unanswered ${x.open.unanswered} unsent ${x.open.unsent}` : ''}`,
       );
+  }
   for (const m of c.fanout)
     if (m.drops || m.gaps || m.dups || m.invalid || m.disconnects)
       p.push(
