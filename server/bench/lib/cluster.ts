@@ -116,7 +116,10 @@ async function startRole(
 ): Promise<RoleProcess> {
   const dir = mkdtempSync(join(tmpdir(), `bench-${role}${index}-`));
   const config = writeConfig(dir, role, urls, replicas);
-  const argv = ['--expose-gc', CLI, 'serve', '--role', role, '--config', config];
+  // BENCH_PROF_DIR=<dir>: the ingest process writes a V8 CPU profile there when it stops (node --cpu-prof).
+  const profDir = process.env['BENCH_PROF_DIR'];
+  const prof = profDir && role === 'ingest' ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+  const argv = [...prof, '--expose-gc', CLI, 'serve', '--role', role, '--config', config];
   const cmd = serversPinned() ? 'taskset' : process.execPath;
   const args = serversPinned() ? ['-c', '0', process.execPath, ...argv] : argv;
   const env = { ...process.env, NODE_OPTIONS: '' };
