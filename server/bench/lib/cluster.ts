@@ -1,7 +1,7 @@
 /**
  * Cluster mode under test: a real 3-node nats-server JetStream cluster (server/test/helpers/nats-cluster.ts)
  * plus catalyst-server processes in the ingest and gateway roles (`serve --role ...` with a config file), all
- * pinned to CPU 0 like the single-node servers, generators on CPU 1. Skipped, with the reason, when nats-server
+ * pinned to CPU 0 like the single-node servers (or the nats nodes on CPU 1: startCluster), generators on CPU 1. Skipped, with the reason, when nats-server
  * or the roles are missing.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -66,9 +66,9 @@ export async function clusterUnavailable(): Promise<string | null> {
   return unavailable;
 }
 
-/** Pin an already running process (every thread) to CPU 0, as the single-node servers are. */
-function pinToCpu0(pid: number): void {
-  if (serversPinned()) spawnSync('taskset', ['-a', '-p', '-c', '0', String(pid)]);
+/** Pin an already running process (every thread) to a CPU: 0 as the single-node servers are, or 1. */
+function pinTo(pid: number, cpu: 0 | 1): void {
+  if (serversPinned()) spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)]);
 }
 
 /** One config file per process; the `cluster` block is the only cluster-specific part. */
@@ -162,11 +162,20 @@ async function startRole(
   };
 }
 
-/** 3 nats nodes, one ingest, `gateways` gateways; the stream with `replicas`. Throws if any part fails. */
-export async function startCluster(replicas: 1 | 3, gateways: number): Promise<ClusterUnderTest> {
+/**
+ * 3 nats nodes, one ingest, `gateways` gateways; the stream with `replicas`. Throws if any part fails.
+ * `natsCpu`: where the nats nodes run. 0 (default): with the catalyst processes, everything on one core.
+ * 1: beside the generators, so the catalyst processes have CPU 0 to themselves, as the single-node server
+ * has; closer to a deployment, where the three nats nodes are other machines.
+ */
+export async function startCluster(
+  replicas: 1 | 3,
+  gateways: number,
+  o: { natsCpu?: 0 | 1 } = {},
+): Promise<ClusterUnderTest> {
   if (!harness) throw new Error('clusterUnavailable() first');
   const nats = await harness.startNatsCluster({ size: 3 });
-  for (const n of nats.nodes) pinToCpu0(n.pid);
+  for (const n of nats.nodes) pinTo(n.pid, o.natsCpu ?? 0);
   const parts: RoleProcess[] = [];
   const keyDir = mkdtempSync(join(tmpdir(), 'bench-keys-'));
   try {

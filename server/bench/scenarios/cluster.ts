@@ -26,8 +26,9 @@ import type { RunningServer } from '../lib/servers.js';
 import { connectClients, fanoutWindow, GEN_BOUND_PCT, type FanoutMetrics } from './fanout.js';
 import { awaitQuiet, fmt, withSession, type Log } from './session.js';
 
-export type IngestTarget = 'single' | 'R1' | 'R3';
-export const TARGETS: IngestTarget[] = ['single', 'R1', 'R3'];
+/** R3split: R3 with the nats nodes on CPU 1 (beside the generators) and the ingest process alone on CPU 0. */
+export type IngestTarget = 'single' | 'R1' | 'R3' | 'R3split';
+export const TARGETS: IngestTarget[] = ['single', 'R1', 'R3', 'R3split'];
 
 /** What an open-loop row adds: the offered rate and what the generator could not send on time. */
 export interface OpenLoopStats {
@@ -174,9 +175,14 @@ const openLoop =
     });
 
 /** A cluster, always stopped afterwards. */
-async function withCluster<T>(replicas: 1 | 3, gateways: number, fn: (c: ClusterUnderTest) => Promise<T>) {
+async function withCluster<T>(
+  replicas: 1 | 3,
+  gateways: number,
+  fn: (c: ClusterUnderTest) => Promise<T>,
+  natsCpu: 0 | 1 = 0,
+) {
   await awaitQuiet();
-  const c = await startCluster(replicas, gateways);
+  const c = await startCluster(replicas, gateways, { natsCpu });
   try {
     return await fn(c);
   } finally {
@@ -194,7 +200,7 @@ async function ingestRuns(p: Profile, out: ClusterResult, log: Log): Promise<voi
             const { m } = await measureIngest(cpu, closedLoop(port, token, concurrency, cfg.durationMs));
             out.ingest.push({ target, round, concurrency, ...m });
             log(
-              `cluster ingest ${target.padEnd(6)} ${String(concurrency).padStart(3)} conn r${round + 1}: ` +
+              `cluster ingest ${target.padEnd(7)} ${String(concurrency).padStart(3)} conn r${round + 1}: ` +
                 `${fmt(m.ackedPerS, 0)} acked/s, 201 p50 ${fmt(m.ack.p50, 2)} p99 ${fmt(m.ack.p99, 2)} ms, ` +
                 `non-2xx ${m.non2xx} errors ${m.errors}, servers ${fmt(m.serverCpuPct, 0)}% ` +
                 `(${fmt(m.serverCpuUsPerAck ?? NaN, 0)} µs/ack) gen ${fmt(m.genCpuPct, 0)}%`,
@@ -218,7 +224,7 @@ async function ingestRuns(p: Profile, out: ClusterResult, log: Log): Promise<voi
             };
             out.ingest.push({ target, round, concurrency: o.connections, open, ...m });
             log(
-              `cluster ingest ${target.padEnd(6)} open ${fmt(rate, 0)}/s r${round + 1}: ${fmt(m.ackedPerS, 0)} acked/s, ` +
+              `cluster ingest ${target.padEnd(7)} open ${fmt(rate, 0)}/s r${round + 1}: ${fmt(m.ackedPerS, 0)} acked/s, ` +
                 `201 p50 ${fmt(m.ack.p50, 2)} p99 ${fmt(m.ack.p99, 2)} max ${fmt(m.ack.max, 2)} ms (from intended send), ` +
                 `non-2xx ${m.non2xx} errors ${m.errors} unanswered ${o.unanswered}, late ${o.late} unsent ${o.unsent} ` +
                 `queue max ${o.queueMax} in flight max ${o.inFlightMax}/${o.connections}, ` +
@@ -231,8 +237,11 @@ async function ingestRuns(p: Profile, out: ClusterResult, log: Log): Promise<voi
             runs(s.server.port, s.server.publishToken, () => s.server.cpuUs()),
           );
         else
-          await withCluster(target === 'R1' ? 1 : 3, 0, (c) =>
-            runs(c.ingest.port, c.ingest.publishToken, () => c.cpuUs()),
+          await withCluster(
+            target === 'R1' ? 1 : 3,
+            0,
+            (c) => runs(c.ingest.port, c.ingest.publishToken, () => c.cpuUs()),
+            target === 'R3split' ? 1 : 0,
           );
       } catch (err) {
         failed(out, `ingest ${target} r${round + 1}`, err, log);
