@@ -111,10 +111,25 @@ interface Jsz {
   account_details?: { stream_detail?: JszStream[] }[];
 }
 
+/**
+ * Ports come from freePort(), which frees them before nats-server binds them: another process (a parallel test
+ * file's nats-server) can take one in between. That start fails with "address already in use" and is retried
+ * with new ports; any other failure is thrown at once.
+ */
 export async function startNatsCluster(o: NatsClusterOptions = {}): Promise<NatsCluster> {
   if (!natsServerAvailable())
     throw new Error(`${NATS_SERVER} is not installed (apt-get install nats-server)`);
   hookExit();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(o);
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startOnce(o: NatsClusterOptions): Promise<NatsCluster> {
   const size = o.size ?? 3;
   const readyTimeoutMs = o.readyTimeoutMs ?? 30_000;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'catalyst-nats-'));
@@ -159,8 +174,9 @@ export async function startNatsCluster(o: NatsClusterOptions = {}): Promise<Nats
       p.stderr!.on('data', keep);
       p.on('exit', () => live.delete(p));
       proc = p;
+      return p;
     };
-    const node: NatsNode & { start(): void; tail: string[] } = {
+    const node: NatsNode & { start(): ChildProcess; tail: string[] } = {
       name: s.name,
       url: `nats://127.0.0.1:${s.port}`,
       monitorUrl,
@@ -214,8 +230,16 @@ export async function startNatsCluster(o: NatsClusterOptions = {}): Promise<Nats
   };
 
   try {
-    for (const n of nodes) n.start();
-    await Promise.all(
+    // A node that exits while starting (a port taken, a bad config) fails the start at once, with its log's end
+    // ('close': after its output was read), rather than after the readiness deadline.
+    const died = new Promise<never>((_, reject) => {
+      for (const n of nodes)
+        n.start().once('close', () =>
+          reject(new Error(`${n.name} exited while starting: ${n.tail.slice(-5).join(' | ')}`)),
+        );
+    });
+    died.catch(() => undefined); // a node killed by a test later is not an error of the start
+    const ready = Promise.all(
       nodes.map((n) =>
         pollUntil(
           `${n.name} JetStream ${size > 1 ? 'meta leader' : 'ready'}`,
@@ -233,6 +257,7 @@ export async function startNatsCluster(o: NatsClusterOptions = {}): Promise<Nats
         ),
       ),
     );
+    await Promise.race([ready, died]);
   } catch (err) {
     await stop();
     throw err;
