@@ -1,83 +1,76 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { hashSecret, parseApiKey } from '../../src/auth/api-keys.js';
 import { ensureClusterLog, subjectFor } from '../../src/jetstream/cluster-log.js';
 import { connectNats, type NatsHandle } from '../../src/jetstream/connection.js';
 import { ClusterKeys } from '../../src/jetstream/keys-kv.js';
 import { runCli } from '../helpers/cli.js';
-import { natsServerAvailable, startNatsCluster, type NatsCluster } from '../helpers/nats-cluster.js';
+import { describeWithNats, startNatsCluster, type NatsCluster } from '../helpers/nats-cluster.js';
 import { tempDir } from '../helpers/server.js';
 
-const CI = process.env['CI'] === 'true';
-
-if (!natsServerAvailable() && !CI) {
-  // Local runs without Debian's nats-server only; under CI=true a missing binary fails (startNatsCluster throws).
-  it.skip('SKIPPED: /usr/sbin/nats-server is not installed (apt-get install nats-server); CI installs it', () => {});
-} else {
-  describe('catalyst-server keys -c <config with a cluster block>: keys live in the cluster', () => {
-    let cluster: NatsCluster;
-    let h: NatsHandle;
-    beforeAll(async () => {
-      cluster = await startNatsCluster({ size: 1 });
-      h = await connectNats({ urls: cluster.urls, name: 'keys-cli-test' });
-    });
-    afterAll(async () => {
-      await h?.close();
-      await cluster?.stop();
-    });
-
-    it('create prints the key once and stores only its hash; list, rotate and revoke act on the bucket', async () => {
-      const conf = path.join(tempDir(), 'cluster.json');
-      writeFileSync(conf, JSON.stringify({ cluster: { nats_urls: cluster.urls, replicas: 1 } }));
-      const created = await runCli([
-        'keys',
-        'create',
-        '-c',
-        conf,
-        '--name',
-        'bot',
-        '--scope',
-        'publish',
-        '--json',
-      ]);
-      expect(created.stderr).toBe('');
-      expect(created.code).toBe(0);
-      const out = JSON.parse(created.stdout) as { id: string; key: string };
-      const parsed = parseApiKey(out.key)!;
-      const stored = await (await ClusterKeys.open(h, 1)).get(out.id);
-      expect(stored?.hash).toBe(hashSecret(parsed.secret).toString('hex'));
-      expect(JSON.stringify(stored)).not.toContain(parsed.secret);
-
-      const list = await runCli(['keys', 'list', '-c', conf]);
-      expect(list.stdout).toMatch(new RegExp(`${out.id}\\s+bot\\s+publish\\s+active`));
-      const rotated = JSON.parse(
-        (await runCli(['keys', 'rotate', 'bot', '-c', conf, '--grace', '1h', '--json'])).stdout,
-      ) as { id: string; old_id: string };
-      expect(rotated.old_id).toBe(out.id);
-      const revoke = await runCli(['keys', 'revoke', rotated.id, '-c', conf]);
-      expect(revoke.code).toBe(0);
-      const rows = JSON.parse((await runCli(['keys', 'list', '-c', conf, '--json'])).stdout) as {
-        id: string;
-        revoked_at: string | null;
-        expires_at: string | null;
-        hash?: string;
-      }[];
-      expect(rows.find((r) => r.id === rotated.id)?.revoked_at).not.toBeNull();
-      expect(rows.find((r) => r.id === out.id)?.expires_at).not.toBeNull();
-      expect(rows.every((r) => r.hash === undefined)).toBe(true);
-    });
-
-    it('stats -c shows the cluster log: head, epoch, replicas, leader, keys', async () => {
-      const conf = path.join(tempDir(), 'cluster.json');
-      writeFileSync(conf, JSON.stringify({ cluster: { nats_urls: cluster.urls, replicas: 1 } }));
-      const before = await runCli(['stats', '-c', conf]);
-      expect(before.stdout).toMatch(/no stream CATALYST_SIGNALS yet/);
-      const log = await ensureClusterLog(h, { replicas: 1 });
-      await h.js.publish(subjectFor('x'), '{}');
-      const s = JSON.parse((await runCli(['stats', '-c', conf, '--json'])).stdout) as Record<string, unknown>;
-      expect(s).toMatchObject({ stream: 'CATALYST_SIGNALS', epoch: log.epoch, head_seq: 1, replicas: 1 });
-      expect(s['keys_active']).toBeGreaterThanOrEqual(1);
-    });
+describeWithNats('catalyst-server keys -c <config with a cluster block>: keys live in the cluster', () => {
+  let cluster: NatsCluster;
+  let h: NatsHandle;
+  beforeAll(async () => {
+    cluster = await startNatsCluster({ size: 1 });
+    h = await connectNats({ urls: cluster.urls, name: 'keys-cli-test' });
   });
-}
+  afterAll(async () => {
+    await h?.close();
+    await cluster?.stop();
+  });
+
+  it('create prints the key once and stores only its hash; list, rotate and revoke act on the bucket', async () => {
+    const conf = path.join(tempDir(), 'cluster.json');
+    writeFileSync(conf, JSON.stringify({ cluster: { nats_urls: cluster.urls, replicas: 1 } }));
+    const created = await runCli([
+      'keys',
+      'create',
+      '-c',
+      conf,
+      '--name',
+      'bot',
+      '--scope',
+      'publish',
+      '--json',
+    ]);
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    const out = JSON.parse(created.stdout) as { id: string; key: string };
+    const parsed = parseApiKey(out.key)!;
+    const stored = await (await ClusterKeys.open(h, 1)).get(out.id);
+    expect(stored?.hash).toBe(hashSecret(parsed.secret).toString('hex'));
+    expect(JSON.stringify(stored)).not.toContain(parsed.secret);
+
+    const list = await runCli(['keys', 'list', '-c', conf]);
+    expect(list.stdout).toMatch(new RegExp(`${out.id}\\s+bot\\s+publish\\s+active`));
+    const rotated = JSON.parse(
+      (await runCli(['keys', 'rotate', 'bot', '-c', conf, '--grace', '1h', '--json'])).stdout,
+    ) as { id: string; old_id: string };
+    expect(rotated.old_id).toBe(out.id);
+    const revoke = await runCli(['keys', 'revoke', rotated.id, '-c', conf]);
+    expect(revoke.code).toBe(0);
+    const rows = JSON.parse((await runCli(['keys', 'list', '-c', conf, '--json'])).stdout) as {
+      id: string;
+      revoked_at: string | null;
+      expires_at: string | null;
+      hash?: string;
+    }[];
+    expect(rows.find((r) => r.id === rotated.id)?.revoked_at).not.toBeNull();
+    expect(rows.find((r) => r.id === out.id)?.expires_at).not.toBeNull();
+    expect(rows.every((r) => r.hash === undefined)).toBe(true);
+  });
+
+  it('stats -c shows the cluster log: head, epoch, replicas, leader, keys', async () => {
+    const conf = path.join(tempDir(), 'cluster.json');
+    writeFileSync(conf, JSON.stringify({ cluster: { nats_urls: cluster.urls, replicas: 1 } }));
+    const before = await runCli(['stats', '-c', conf]);
+    expect(before.stdout).toMatch(/no stream CATALYST_SIGNALS yet/);
+    const log = await ensureClusterLog(h, { replicas: 1 });
+    await h.js.publish(subjectFor('x'), '{}');
+    const s = JSON.parse((await runCli(['stats', '-c', conf, '--json'])).stdout) as Record<string, unknown>;
+    expect(s).toMatchObject({ stream: 'CATALYST_SIGNALS', epoch: log.epoch, head_seq: 1, replicas: 1 });
+    expect(s['keys_active']).toBeGreaterThanOrEqual(1);
+  });
+});

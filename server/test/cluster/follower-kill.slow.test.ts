@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ensureClusterLog, type ClusterLog } from '../../src/jetstream/cluster-log.js';
 import { connectNats, type NatsHandle } from '../../src/jetstream/connection.js';
 import { Follower } from '../../src/jetstream/follower.js';
@@ -6,7 +6,7 @@ import { createLogger } from '../../src/logger.js';
 import { openDb } from '../../src/store/db.js';
 import { Replica } from '../../src/store/replica.js';
 import {
-  natsServerAvailable,
+  describeWithNats,
   startNatsCluster,
   type NatsCluster,
   type NatsNode,
@@ -18,8 +18,6 @@ import { Waiter } from './waiter.js';
 
 // Time budget: ~60 s on the 2-core machine (cluster start ~1 s, two kill rounds of up to ~15 s stall each plus
 // node restarts, catch-up). Each round is bounded by a 45 s wait.
-const CI = process.env['CI'] === 'true';
-
 interface JszConsumers {
   server_name?: string;
   account_details?: {
@@ -51,11 +49,9 @@ async function consumerHost(cluster: NatsCluster, stream: string): Promise<NatsN
   return undefined;
 }
 
-if (!natsServerAvailable() && !CI) {
-  // Local runs without Debian's nats-server only; under CI=true a missing binary fails (startNatsCluster throws).
-  it.skip('SKIPPED: /usr/sbin/nats-server is not installed (apt-get install nats-server); CI installs it', () => {});
-} else {
-  describe('log follower survives kill -9 of the node hosting its consumer and of the stream leader', () => {
+describeWithNats(
+  'log follower survives kill -9 of the node hosting its consumer and of the stream leader',
+  () => {
     let cluster: NatsCluster;
     let pub: NatsHandle;
     let sub: NatsHandle;
@@ -153,5 +149,5 @@ if (!natsServerAvailable() && !CI) {
       // Bounded: the watchdog (3 s) plus a re-create against a cluster that may still be electing.
       for (const s of stalls) expect(s.stallMs).toBeLessThan(30_000);
     });
-  });
-}
+  },
+);

@@ -1,23 +1,16 @@
 import { readdirSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ensureClusterLog, type ClusterLog } from '../../src/jetstream/cluster-log.js';
 import { connectNats, type NatsHandle } from '../../src/jetstream/connection.js';
 import { openDb } from '../../src/store/db.js';
 import { Replica } from '../../src/store/replica.js';
-import {
-  natsServerAvailable,
-  pollUntil,
-  startNatsCluster,
-  type NatsCluster,
-} from '../helpers/nats-cluster.js';
+import { describeWithNats, pollUntil, startNatsCluster, type NatsCluster } from '../helpers/nats-cluster.js';
 import { runCli } from '../helpers/cli.js';
 import { rawHttp } from '../helpers/raw-http.js';
 import { tempDir } from '../helpers/server.js';
 import { clusterKey, startTestGateway, type TestGateway } from './gateway-harness.js';
 import { publishToLog } from './log-publisher.js';
 import { SignedLog } from './signed-log.js';
-
-const CI = process.env['CI'] === 'true';
 
 /** A replica data dir filled from `log` (as a gateway of that log would have left it). */
 function replicaDir(log: SignedLog, n: number): string {
@@ -35,11 +28,9 @@ async function upgradeAnswer(t: TestGateway, key: string) {
   return rawHttp(t.gw.port, req);
 }
 
-if (!natsServerAvailable() && !CI) {
-  // Local runs without Debian's nats-server only; under CI=true a missing binary fails (startNatsCluster throws).
-  it.skip('SKIPPED: /usr/sbin/nats-server is not installed (apt-get install nats-server); CI installs it', () => {});
-} else {
-  describe('a gateway whose replica diverged from the cluster log refuses to serve and says why', () => {
+describeWithNats(
+  'a gateway whose replica diverged from the cluster log refuses to serve and says why',
+  () => {
     let cluster: NatsCluster;
     let h: NatsHandle;
     let clusterLog: ClusterLog;
@@ -163,5 +154,5 @@ if (!natsServerAvailable() && !CI) {
       expect(d?.detail).toContain('replica head 60');
       expect(d?.detail).toContain('last seq 50');
     });
-  });
-}
+  },
+);

@@ -1,12 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
 import WebSocket from 'ws';
 import { StreamCore, memoryCursor, type Signal, type WebSocketConstructor } from '@catalyst-signal/shared';
 import { ensureClusterLog, type ClusterLog } from '../../src/jetstream/cluster-log.js';
 import { connectNats, type NatsHandle } from '../../src/jetstream/connection.js';
 import { spawnServer, type ServerProcess } from '../helpers/cli.js';
-import { natsServerAvailable, startNatsCluster, type NatsCluster } from '../helpers/nats-cluster.js';
+import { describeWithNats, startNatsCluster, type NatsCluster } from '../helpers/nats-cluster.js';
 import { tempDir } from '../helpers/server.js';
 import { clusterKey } from './gateway-harness.js';
 import { publishToLog } from './log-publisher.js';
@@ -14,7 +14,6 @@ import { SignedLog } from './signed-log.js';
 
 // Time budget: ~30-60 s on the 2-core machine (3-node cluster, 2 `serve --role gateway` processes, 200
 // clients, ~1,500 signals; the kill -9 and the failover itself take about a second).
-const CI = process.env['CI'] === 'true';
 const CLIENTS = 200;
 const HEARTBEAT_MS = 1000;
 
@@ -103,80 +102,75 @@ class Friend {
   }
 }
 
-if (!natsServerAvailable() && !CI) {
-  // Local runs without Debian's nats-server only; under CI=true a missing binary fails (startNatsCluster throws).
-  it.skip('SKIPPED: /usr/sbin/nats-server is not installed (apt-get install nats-server); CI installs it', () => {});
-} else {
-  describe('kill -9 of one of 2 gateways with 200 clients on it', () => {
-    let cluster: NatsCluster;
-    let h: NatsHandle;
-    let clusterLog: ClusterLog;
+describeWithNats('kill -9 of one of 2 gateways with 200 clients on it', () => {
+  let cluster: NatsCluster;
+  let h: NatsHandle;
+  let clusterLog: ClusterLog;
 
-    beforeAll(async () => {
-      cluster = await startNatsCluster({ size: 3 });
-      h = await connectNats({ urls: cluster.urls, name: 'failover-test', timeoutMs: 5000 });
-      clusterLog = await ensureClusterLog(h, { replicas: 3 });
-    });
-    afterAll(async () => {
-      await h?.close();
-      await cluster?.stop();
-    });
-
-    it('every client resumes on the other gateway; every seq exactly once, in order', async () => {
-      const log = await SignedLog.create(clusterLog.epoch);
-      const { key } = await clusterKey(h, 3);
-      await publishToLog(h, log.next(500));
-      const [a, b] = await Promise.all([spawnGateway(cluster.urls), spawnGateway(cluster.urls)]);
-
-      // Every friend lists A first, then B (as in its server.urls).
-      const streamA = `${a.wsUrl}/v1/stream`;
-      const streamB = `${b.wsUrl}/v1/stream`;
-      const clients = Array.from(
-        { length: CLIENTS },
-        () => new Friend([streamA, streamB], key, clusterLog.epoch),
-      );
-      onTestFinished(() => Promise.all(clients.map((c) => c.core.stop())).then(() => undefined));
-      const allAt = (seq: number, ms: number, what: string) =>
-        Promise.all(clients.map((c) => c.until(() => c.last >= seq, ms, what)));
-      await allAt(500, 30_000, 'replay to 500 on A');
-      expect(clients.every((c) => c.urls[0] === streamA)).toBe(true);
-
-      let published = 500;
-      let publishing = true;
-      const publisher = (async () => {
-        while (publishing) {
-          await publishToLog(h, log.next(10), 10);
-          published += 10;
-          await new Promise((r) => setTimeout(r, 20)); // ~300 signals/s: pacing, not synchronisation
-        }
-      })();
-      await allAt(600, 30_000, 'live on A');
-
-      const killedAt = Date.now();
-      a.child.kill('SIGKILL');
-      const headAtKill = published;
-      // Failed over = reconnected (to B: A is dead) and holding everything A had acknowledged at the kill.
-      await Promise.all(
-        clients.map((c) => c.until(() => c.urls.length >= 2 && c.last >= headAtKill, 30_000, 'resumed on B')),
-      );
-      const failoverMs = Date.now() - killedAt;
-      await allAt(headAtKill + 50, 30_000, 'live on B');
-      publishing = false;
-      await publisher;
-      await allAt(published, 30_000, 'all signals');
-
-      console.log(
-        `gateway failover (StreamCore clients): the last of ${CLIENTS} clients resumed on the other gateway at seq >= ${headAtKill} ` +
-          `${failoverMs} ms after kill -9 (publishing ~300 signals/s); ${published} signals in all`,
-      );
-      const all = Array.from({ length: published }, (_, i) => i + 1);
-      for (const c of clients) {
-        expect(c.applied).toEqual(all);
-        expect(c.accepted).toBe(0);
-        expect(c.fatal).toBeUndefined();
-        expect(c.urls.at(-1)).toBe(streamB);
-      }
-      b.child.kill('SIGTERM');
-    });
+  beforeAll(async () => {
+    cluster = await startNatsCluster({ size: 3 });
+    h = await connectNats({ urls: cluster.urls, name: 'failover-test', timeoutMs: 5000 });
+    clusterLog = await ensureClusterLog(h, { replicas: 3 });
   });
-}
+  afterAll(async () => {
+    await h?.close();
+    await cluster?.stop();
+  });
+
+  it('every client resumes on the other gateway; every seq exactly once, in order', async () => {
+    const log = await SignedLog.create(clusterLog.epoch);
+    const { key } = await clusterKey(h, 3);
+    await publishToLog(h, log.next(500));
+    const [a, b] = await Promise.all([spawnGateway(cluster.urls), spawnGateway(cluster.urls)]);
+
+    // Every friend lists A first, then B (as in its server.urls).
+    const streamA = `${a.wsUrl}/v1/stream`;
+    const streamB = `${b.wsUrl}/v1/stream`;
+    const clients = Array.from(
+      { length: CLIENTS },
+      () => new Friend([streamA, streamB], key, clusterLog.epoch),
+    );
+    onTestFinished(() => Promise.all(clients.map((c) => c.core.stop())).then(() => undefined));
+    const allAt = (seq: number, ms: number, what: string) =>
+      Promise.all(clients.map((c) => c.until(() => c.last >= seq, ms, what)));
+    await allAt(500, 30_000, 'replay to 500 on A');
+    expect(clients.every((c) => c.urls[0] === streamA)).toBe(true);
+
+    let published = 500;
+    let publishing = true;
+    const publisher = (async () => {
+      while (publishing) {
+        await publishToLog(h, log.next(10), 10);
+        published += 10;
+        await new Promise((r) => setTimeout(r, 20)); // ~300 signals/s: pacing, not synchronisation
+      }
+    })();
+    await allAt(600, 30_000, 'live on A');
+
+    const killedAt = Date.now();
+    a.child.kill('SIGKILL');
+    const headAtKill = published;
+    // Failed over = reconnected (to B: A is dead) and holding everything A had acknowledged at the kill.
+    await Promise.all(
+      clients.map((c) => c.until(() => c.urls.length >= 2 && c.last >= headAtKill, 30_000, 'resumed on B')),
+    );
+    const failoverMs = Date.now() - killedAt;
+    await allAt(headAtKill + 50, 30_000, 'live on B');
+    publishing = false;
+    await publisher;
+    await allAt(published, 30_000, 'all signals');
+
+    console.log(
+      `gateway failover (StreamCore clients): the last of ${CLIENTS} clients resumed on the other gateway at seq >= ${headAtKill} ` +
+        `${failoverMs} ms after kill -9 (publishing ~300 signals/s); ${published} signals in all`,
+    );
+    const all = Array.from({ length: published }, (_, i) => i + 1);
+    for (const c of clients) {
+      expect(c.applied).toEqual(all);
+      expect(c.accepted).toBe(0);
+      expect(c.fatal).toBeUndefined();
+      expect(c.urls.at(-1)).toBe(streamB);
+    }
+    b.child.kill('SIGTERM');
+  });
+});

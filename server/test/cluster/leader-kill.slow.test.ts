@@ -1,7 +1,7 @@
 import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { expect, it, onTestFinished } from 'vitest';
 import { ClassificationSchema } from '@catalyst-signal/shared';
 import { generateApiKey } from '../../src/auth/api-keys.js';
 import { CLUSTER_NAMES, ensureClusterLog } from '../../src/jetstream/cluster-log.js';
@@ -10,10 +10,9 @@ import { ClusterKeys, toKeyRecord } from '../../src/jetstream/keys-kv.js';
 import { SIGNING_KEY_FILE } from '../../src/signing.js';
 import { ChildServer } from '../helpers/child-server.js';
 import { verifyClusterLog } from '../helpers/cluster-verify.js';
-import { natsServerAvailable, pollUntil, startNatsCluster } from '../helpers/nats-cluster.js';
+import { describeWithNats, pollUntil, startNatsCluster } from '../helpers/nats-cluster.js';
 import { RetryingPublisher } from '../helpers/retrying-publisher.js';
 
-const CI = process.env['CI'] === 'true';
 const ROUNDS = 10;
 const RATE = 500;
 
@@ -27,13 +26,7 @@ const RATE = 500;
  * ~15 s a round, ~2.5-3 min in all on a quiet 2-core machine. Measured here with ~7 other test suites
  * sharing the 2 cores: 10-15 s outages and 20-30 s catch-ups, ~7 min; hence the test's limit of 9 min.
  */
-describe('kill -9 of the JetStream stream leader during 500 signals/s ingest', () => {
-  if (!natsServerAvailable() && !CI) {
-    // Local runs without Debian's nats-server only; under CI=true a missing binary fails (startNatsCluster throws).
-    it.skip('SKIPPED: /usr/sbin/nats-server is not installed (apt-get install nats-server); CI installs it', () => {});
-    return;
-  }
-
+describeWithNats('kill -9 of the JetStream stream leader during 500 signals/s ingest', () => {
   it(`${ROUNDS} rounds: no acked signal lost, seqs 1..N contiguous, one seq per source_id, only 201/200/503`, async () => {
     const cluster = await startNatsCluster({ size: 3 });
     onTestFinished(() => cluster.stop());

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { describe, it, type SuiteOptions } from 'vitest';
 
 /**
  * Real nats-server processes (Debian's 2.9 binary) for cluster tests: 1 standalone node or a 3-node JetStream
@@ -13,6 +14,29 @@ import path from 'node:path';
 
 export const NATS_SERVER = process.env['NATS_SERVER'] ?? '/usr/sbin/nats-server';
 export const natsServerAvailable = (): boolean => existsSync(NATS_SERVER);
+
+/**
+ * May/must the tests that need nats-server run here? Yes when the binary is installed, and always under CI=true,
+ * where a missing binary must fail the run (startNatsCluster throws) instead of skipping. Only a local run
+ * without Debian's nats-server skips them, and says so in the skipped test's name (natsSkipName).
+ */
+export const natsTestsRun = (): boolean => natsServerAvailable() || process.env['CI'] === 'true';
+
+/** The name of the one skipped test that stands for `name` when natsTestsRun() is false: it says why. */
+export const natsSkipName = (name: string): string =>
+  `${name} SKIPPED: ${NATS_SERVER} is not installed (apt-get install nats-server); CI installs it`;
+
+/**
+ * `describe(name, fn)` for a suite that needs nats-server; where natsTestsRun() is false it registers one
+ * skipped test named for the suite and the reason instead, so the skip shows in the output.
+ */
+export function describeWithNats(name: string, fn: () => void): void;
+export function describeWithNats(name: string, options: SuiteOptions, fn: () => void): void;
+export function describeWithNats(name: string, a: SuiteOptions | (() => void), b?: () => void): void {
+  if (!natsTestsRun()) it.skip(natsSkipName(name), () => {});
+  else if (typeof a === 'function') describe(name, a);
+  else describe(name, a, b);
+}
 
 export interface NatsNode {
   name: string;

@@ -10,7 +10,7 @@ import { startGatewayNode } from '../../src/roles/gateway.js';
 import { startIngest } from '../../src/roles/ingest.js';
 import { openDb } from '../../src/store/db.js';
 import { KeyStore } from '../../src/store/keys.js';
-import { natsServerAvailable, pollUntil, startNatsCluster, NATS_SERVER } from './nats-cluster.js';
+import { natsSkipName, natsTestsRun, pollUntil, startNatsCluster } from './nats-cluster.js';
 import { startTestServer, tempDir } from './server.js';
 
 /**
@@ -56,22 +56,19 @@ export interface Target {
   close(): Promise<void>;
 }
 
-const CI = process.env['CI'] === 'true';
-
 /**
- * The kinds this run can start. Without Debian's nats-server (local runs only) the gateway target is left
- * out and `describeTargets` says so in a skipped test; under CI=true it stays in and fails loudly.
+ * The kinds this run can start: the gateway target only where the nats tests run (natsTestsRun: nats-server
+ * installed, or CI=true, where a missing binary fails loudly). Otherwise `describeTargets` says so in a skipped test.
  */
 export function targetKinds(): TargetKind[] {
-  return natsServerAvailable() || CI ? ['single node', 'gateway'] : ['single node'];
+  return natsTestsRun() ? ['single node', 'gateway'] : ['single node'];
 }
 
 /** `describe(name)` once per target kind, named `name [kind]`, `fn` gets the kind to pass to startTarget. */
 export function describeTargets(name: string, fn: (kind: TargetKind) => void): void {
   for (const kind of targetKinds()) describe(`${name} [${kind}]`, () => fn(kind));
-  if (!targetKinds().includes('gateway'))
-    // Local runs without nats-server only (see targetKinds): the reason is in the test's name.
-    it.skip(`${name} [gateway] SKIPPED: ${NATS_SERVER} is not installed (apt-get install nats-server)`, () => {});
+  // Local runs without nats-server only (see targetKinds): the reason is in the test's name.
+  if (!targetKinds().includes('gateway')) it.skip(natsSkipName(`${name} [gateway]`), () => {});
 }
 
 export function startTarget(kind: TargetKind, overrides: Partial<ConfigInput> = {}): Promise<Target> {
