@@ -1,13 +1,13 @@
 import { Writable } from 'node:stream';
 import { onTestFinished } from 'vitest';
 import type { Scope } from '@catalyst-signal/shared';
-import { generateApiKey } from '../../src/auth/api-keys.js';
 import { loadConfig, type ConfigInput } from '../../src/config.js';
 import type { ClusterLog } from '../../src/jetstream/cluster-log.js';
 import type { NatsHandle } from '../../src/jetstream/connection.js';
-import { ClusterKeys, toKeyRecord } from '../../src/jetstream/keys-kv.js';
+import { ClusterKeys } from '../../src/jetstream/keys-kv.js';
 import { createLogger } from '../../src/logger.js';
 import { startGateway, type Gateway } from '../../src/roles/gateway.js';
+import { insertClusterKey } from '../helpers/cluster-keys.js';
 import { pollUntil } from '../helpers/nats-cluster.js';
 import { tempDir } from '../helpers/server.js';
 
@@ -88,17 +88,6 @@ export async function clusterKey(
   scopes: Scope[] = ['read'],
 ): Promise<{ id: string; key: string; keys: ClusterKeys }> {
   const keys = await ClusterKeys.open(h, replicas);
-  const k = generateApiKey();
-  await keys.insert(
-    toKeyRecord({
-      id: k.id,
-      name: `test-${k.id}`,
-      scopes,
-      hash: k.hash,
-      created_at: new Date().toISOString(),
-      revoked_at: null,
-      expires_at: null,
-    }),
-  );
+  const k = await insertClusterKey(keys, scopes);
   return { id: k.id, key: k.key, keys };
 }

@@ -1,15 +1,16 @@
 import { describe, it, onTestFinished } from 'vitest';
 import type { Scope } from '@catalyst-signal/shared';
 import type { Server } from '../../src/app.js';
-import { createApiKey, generateApiKey } from '../../src/auth/api-keys.js';
+import { createApiKey } from '../../src/auth/api-keys.js';
 import { loadConfig, type ConfigInput } from '../../src/config.js';
 import { connectNats } from '../../src/jetstream/connection.js';
-import { ClusterKeys, toKeyRecord } from '../../src/jetstream/keys-kv.js';
+import { ClusterKeys } from '../../src/jetstream/keys-kv.js';
 import { createLogger } from '../../src/logger.js';
 import { startGatewayNode } from '../../src/roles/gateway.js';
 import { startIngest } from '../../src/roles/ingest.js';
 import { openDb } from '../../src/store/db.js';
 import { KeyStore } from '../../src/store/keys.js';
+import { insertClusterKey } from './cluster-keys.js';
 import { natsSkipName, natsTestsRun, pollUntil, startNatsCluster } from './nats-cluster.js';
 import { startTestServer, tempDir } from './server.js';
 
@@ -125,21 +126,7 @@ async function startGatewayTarget(overrides: Partial<ConfigInput>): Promise<Targ
   const admin = await connectNats({ urls: nats.urls, name: 'target-admin', timeoutMs: 5000 });
   stops.push(() => admin.close());
   const keys = await ClusterKeys.open(admin, 1);
-  const newKey = async (scopes: Scope[]) => {
-    const k = generateApiKey();
-    await keys.insert(
-      toKeyRecord({
-        id: k.id,
-        name: `k-${k.id}`,
-        scopes,
-        hash: k.hash,
-        created_at: new Date().toISOString(),
-        revoked_at: null,
-        expires_at: null,
-      }),
-    );
-    return k;
-  };
+  const newKey = (scopes: Scope[]) => insertClusterKey(keys, scopes);
   // Keys first, as an operator does before pointing publishers and friends at the cluster.
   const [adminKey, publishKey, readKey] = await Promise.all([
     newKey(['admin']),
