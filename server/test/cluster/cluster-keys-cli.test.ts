@@ -1,25 +1,16 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { hashSecret, parseApiKey } from '../../src/auth/api-keys.js';
 import { ensureClusterLog, subjectFor } from '../../src/jetstream/cluster-log.js';
-import { connectNats, type NatsHandle } from '../../src/jetstream/connection.js';
 import { ClusterKeys } from '../../src/jetstream/keys-kv.js';
 import { runCli } from '../helpers/cli.js';
-import { describeWithNats, startNatsCluster, type NatsCluster } from '../helpers/nats-cluster.js';
+import { describeWithNats } from '../helpers/nats-cluster.js';
 import { tempDir } from '../helpers/server.js';
+import { useCluster } from './cluster-fixture.js';
 
 describeWithNats('catalyst-server keys -c <config with a cluster block>: keys live in the cluster', () => {
-  let cluster: NatsCluster;
-  let h: NatsHandle;
-  beforeAll(async () => {
-    cluster = await startNatsCluster({ size: 1 });
-    h = await connectNats({ urls: cluster.urls, name: 'keys-cli-test' });
-  });
-  afterAll(async () => {
-    await h?.close();
-    await cluster?.stop();
-  });
+  const cluster = useCluster({ size: 1, connect: 'keys-cli-test' });
 
   it('create prints the key once and stores only its hash; list, rotate and revoke act on the bucket', async () => {
     const conf = path.join(tempDir(), 'cluster.json');
@@ -39,7 +30,7 @@ describeWithNats('catalyst-server keys -c <config with a cluster block>: keys li
     expect(created.code).toBe(0);
     const out = JSON.parse(created.stdout) as { id: string; key: string };
     const parsed = parseApiKey(out.key)!;
-    const stored = await (await ClusterKeys.open(h, 1)).get(out.id);
+    const stored = await (await ClusterKeys.open(cluster.h, 1)).get(out.id);
     expect(stored?.hash).toBe(hashSecret(parsed.secret).toString('hex'));
     expect(JSON.stringify(stored)).not.toContain(parsed.secret);
 
@@ -67,8 +58,8 @@ describeWithNats('catalyst-server keys -c <config with a cluster block>: keys li
     writeFileSync(conf, JSON.stringify({ cluster: { nats_urls: cluster.urls, replicas: 1 } }));
     const before = await runCli(['stats', '-c', conf]);
     expect(before.stdout).toMatch(/no stream CATALYST_SIGNALS yet/);
-    const log = await ensureClusterLog(h, { replicas: 1 });
-    await h.js.publish(subjectFor('x'), '{}');
+    const log = await ensureClusterLog(cluster.h, { replicas: 1 });
+    await cluster.h.js.publish(subjectFor('x'), '{}');
     const s = JSON.parse((await runCli(['stats', '-c', conf, '--json'])).stdout) as Record<string, unknown>;
     expect(s).toMatchObject({ stream: 'CATALYST_SIGNALS', epoch: log.epoch, head_seq: 1, replicas: 1 });
     expect(s['keys_active']).toBeGreaterThanOrEqual(1);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
 import {
   CLUSTER_NAMES,
@@ -8,27 +8,14 @@ import {
   subjectFor,
 } from '../../src/jetstream/cluster-log.js';
 import { createSigner } from '../../src/signing.js';
-import { connectNats, redactUrl, type NatsHandle } from '../../src/jetstream/connection.js';
+import { redactUrl } from '../../src/jetstream/connection.js';
 import { ClusterKeys, KeyMirror, toKeyRecord } from '../../src/jetstream/keys-kv.js';
 import { generateApiKey, parseApiKey } from '../../src/auth/api-keys.js';
-import { describeWithNats, pollUntil, startNatsCluster, type NatsCluster } from '../helpers/nats-cluster.js';
+import { describeWithNats, pollUntil } from '../helpers/nats-cluster.js';
+import { useCluster } from './cluster-fixture.js';
 
 describeWithNats('cluster log setup on a real 3-node JetStream cluster', () => {
-  let cluster: NatsCluster;
-  const handles: NatsHandle[] = [];
-  const open = async (name: string) => {
-    const h = await connectNats({ urls: cluster.urls, name, timeoutMs: 2000 });
-    handles.push(h);
-    return h;
-  };
-
-  beforeAll(async () => {
-    cluster = await startNatsCluster({ size: 3 });
-  });
-  afterAll(async () => {
-    for (const h of handles) await h.close();
-    await cluster?.stop();
-  });
+  const cluster = useCluster({ timeoutMs: 2000 });
 
   it('one subject per source_id: 32 hex chars of sha256, any source_id a single token', () => {
     expect(subjectFor('abc')).toBe('catalyst.signals.ba7816bf8f01cfea414140de5dae2223');
@@ -37,7 +24,7 @@ describeWithNats('cluster log setup on a real 3-node JetStream cluster', () => {
   });
 
   it('three nodes starting at once agree on one stream and one epoch', async () => {
-    const hs = await Promise.all([open('a'), open('b'), open('c')]);
+    const hs = await Promise.all([cluster.open('a'), cluster.open('b'), cluster.open('c')]);
     const logs = await Promise.all(
       hs.map((h) => ensureClusterLog(h, { replicas: 3, duplicateWindowMs: 1000 })),
     );
@@ -59,7 +46,7 @@ describeWithNats('cluster log setup on a real 3-node JetStream cluster', () => {
   });
 
   it('every ingest node must sign with the cluster key: a different one is refused with the fix', async () => {
-    const h = await open('signing');
+    const h = await cluster.open('signing');
     const log = await ensureClusterLog(h, { replicas: 3, duplicateWindowMs: 2000 });
     const a = await createSigner(generateKeyPairSync('ed25519').privateKey);
     const b = await createSigner(generateKeyPairSync('ed25519').privateKey);
@@ -72,7 +59,7 @@ describeWithNats('cluster log setup on a real 3-node JetStream cluster', () => {
   });
 
   it('keys: only hashes stored; insert, revoke, expire and a watching mirror see every change', async () => {
-    const h = await open('keys');
+    const h = await cluster.open('keys');
     const keys = await ClusterKeys.open(h, 3);
     const mirror = new KeyMirror();
     let ready = false;
@@ -110,10 +97,10 @@ describeWithNats('cluster log setup on a real 3-node JetStream cluster', () => {
   });
 
   it('knows the stream leader and can kill and restart it', async () => {
-    const leader = await cluster.waitStreamLeader(CLUSTER_NAMES.stream);
+    const leader = await cluster.nats.waitStreamLeader(CLUSTER_NAMES.stream);
     await leader.kill();
     expect(leader.running).toBe(false);
-    const next = await cluster.waitStreamLeader(CLUSTER_NAMES.stream);
+    const next = await cluster.nats.waitStreamLeader(CLUSTER_NAMES.stream);
     expect(next.name).not.toBe(leader.name);
     await leader.restart();
     expect(leader.running).toBe(true);

@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ensureClusterLog, type ClusterLog } from '../../src/jetstream/cluster-log.js';
-import { connectNats, type NatsHandle } from '../../src/jetstream/connection.js';
-import { describeWithNats, pollUntil, startNatsCluster, type NatsCluster } from '../helpers/nats-cluster.js';
+import { expect, it } from 'vitest';
+import { describeWithNats, pollUntil } from '../helpers/nats-cluster.js';
 import { ResumingStream } from '../helpers/resuming-ws.js';
 import { clusterKey, startTestGateway } from './gateway-harness.js';
+import { useCluster } from './cluster-fixture.js';
 import { publishToLog } from './log-publisher.js';
 import { SignedLog } from './signed-log.js';
 
@@ -11,25 +10,13 @@ import { SignedLog } from './signed-log.js';
 const MISSED = 10_000;
 
 describeWithNats('a gateway restarted after missing 10k signals catches up and serves them', () => {
-  let cluster: NatsCluster;
-  let h: NatsHandle;
-  let clusterLog: ClusterLog;
-
-  beforeAll(async () => {
-    cluster = await startNatsCluster({ size: 3 });
-    h = await connectNats({ urls: cluster.urls, name: 'catchup-test', timeoutMs: 5000 });
-    clusterLog = await ensureClusterLog(h, { replicas: 3 });
-  });
-  afterAll(async () => {
-    await h?.close();
-    await cluster?.stop();
-  });
+  const cluster = useCluster({ connect: 'catchup-test', timeoutMs: 5000, clusterLog: true });
 
   it('catch-up from the last applied seq, all of it over history, and a WS resume from 0 gets each seq once', async () => {
-    const log = await SignedLog.create(clusterLog.epoch);
-    const { key } = await clusterKey(h, 3);
-    await publishToLog(h, log.next(100));
-    const before = await startTestGateway(h, clusterLog);
+    const log = await SignedLog.create(cluster.clusterLog.epoch);
+    const { key } = await clusterKey(cluster.h, 3);
+    await publishToLog(cluster.h, log.next(100));
+    const before = await startTestGateway(cluster.h, cluster.clusterLog);
     await pollUntil(
       'first 100 applied',
       async () => before.gw.driver.replica.applied === 100 || undefined,
@@ -38,12 +25,12 @@ describeWithNats('a gateway restarted after missing 10k signals catches up and s
     await before.close();
 
     const t0 = Date.now();
-    await publishToLog(h, log.next(MISSED));
+    await publishToLog(cluster.h, log.next(MISSED));
     const publishMs = Date.now() - t0;
     const total = 100 + MISSED;
 
     const t1 = Date.now();
-    const t = await startTestGateway(h, clusterLog, {
+    const t = await startTestGateway(cluster.h, cluster.clusterLog, {
       dataDir: before.dataDir,
       waitReady: false,
       progressEvery: 2000,
@@ -77,7 +64,7 @@ describeWithNats('a gateway restarted after missing 10k signals catches up and s
     for (let seq = 1; seq <= total; seq++) expect(bodies[seq - 1]).toBe(log.json(seq));
 
     // WebSocket: resume from 0, 1..total exactly once, in order.
-    const client = new ResumingStream({ url: () => t.wsUrl, key, epoch: clusterLog.epoch }).start();
+    const client = new ResumingStream({ url: () => t.wsUrl, key, epoch: cluster.clusterLog.epoch }).start();
     await client.until(() => client.last === total, 30_000, `replay to ${total}`);
     client.stop();
     expect(client.applied.length).toBe(total);

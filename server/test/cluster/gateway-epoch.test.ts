@@ -1,14 +1,13 @@
 import { readdirSync } from 'node:fs';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ensureClusterLog, type ClusterLog } from '../../src/jetstream/cluster-log.js';
-import { connectNats, type NatsHandle } from '../../src/jetstream/connection.js';
+import { beforeAll, expect, it } from 'vitest';
 import { openDb } from '../../src/store/db.js';
 import { Replica } from '../../src/store/replica.js';
-import { describeWithNats, pollUntil, startNatsCluster, type NatsCluster } from '../helpers/nats-cluster.js';
+import { describeWithNats, pollUntil } from '../helpers/nats-cluster.js';
 import { runCli } from '../helpers/cli.js';
 import { rawHttp } from '../helpers/raw-http.js';
 import { tempDir } from '../helpers/server.js';
 import { clusterKey, startTestGateway, type TestGateway } from './gateway-harness.js';
+import { useCluster } from './cluster-fixture.js';
 import { publishToLog } from './log-publisher.js';
 import { SignedLog } from './signed-log.js';
 
@@ -31,29 +30,20 @@ async function upgradeAnswer(t: TestGateway, key: string) {
 describeWithNats(
   'a gateway whose replica diverged from the cluster log refuses to serve and says why',
   () => {
-    let cluster: NatsCluster;
-    let h: NatsHandle;
-    let clusterLog: ClusterLog;
+    const cluster = useCluster({ connect: 'epoch-test', timeoutMs: 5000, clusterLog: true });
     let log: SignedLog;
 
     beforeAll(async () => {
-      cluster = await startNatsCluster({ size: 3 });
-      h = await connectNats({ urls: cluster.urls, name: 'epoch-test', timeoutMs: 5000 });
-      clusterLog = await ensureClusterLog(h, { replicas: 3 });
-      log = await SignedLog.create(clusterLog.epoch);
-      await publishToLog(h, log.next(50));
-    });
-    afterAll(async () => {
-      await h?.close();
-      await cluster?.stop();
+      log = await SignedLog.create(cluster.clusterLog.epoch);
+      await publishToLog(cluster.h, log.next(50));
     });
 
     it('wrong epoch: 503 on history and WebSocket upgrade naming both epochs, an error log line, healthz', async () => {
       const other = await SignedLog.create(); // another cluster's log
       other.next(30);
       const dir = replicaDir(other, 30);
-      const { id, key } = await clusterKey(h, 3);
-      const t = await startTestGateway(h, clusterLog, { dataDir: dir, waitReady: false });
+      const { id, key } = await clusterKey(cluster.h, 3);
+      const t = await startTestGateway(cluster.h, cluster.clusterLog, { dataDir: dir, waitReady: false });
       await pollUntil('key mirrored', async () => t.gw.keys.get(id), 10_000);
 
       const history = await t.get('/v1/signals?after_seq=0', key);
@@ -62,7 +52,7 @@ describeWithNats(
       const problem = (await history.json()) as { detail: string; code: string };
       expect(problem.code).toBe('unavailable');
       expect(problem.detail).toContain(other.epoch);
-      expect(problem.detail).toContain(clusterLog.epoch);
+      expect(problem.detail).toContain(cluster.clusterLog.epoch);
       expect(problem.detail).toContain('epoch_mismatch');
       expect((await t.get('/v1/signals/1', key)).status).toBe(503);
 
@@ -70,7 +60,7 @@ describeWithNats(
       expect(up?.status).toBe(503);
       expect(up?.headers['content-type']).toBe('application/problem+json');
       expect(up?.body).toContain(other.epoch);
-      expect(up?.body).toContain(clusterLog.epoch);
+      expect(up?.body).toContain(cluster.clusterLog.epoch);
 
       const ready = await fetch(`${t.url}/readyz`);
       expect(ready.status).toBe(503);
@@ -80,10 +70,10 @@ describeWithNats(
       expect(health.replica.diverged).toMatchObject({
         reason: 'epoch_mismatch',
         local_epoch: other.epoch,
-        cluster_epoch: clusterLog.epoch,
+        cluster_epoch: cluster.clusterLog.epoch,
       });
       const line = t.logs.find((l) => l['level'] === 50 && String(l['msg']).includes('replica diverged'));
-      expect(line).toMatchObject({ local_epoch: other.epoch, cluster_epoch: clusterLog.epoch });
+      expect(line).toMatchObject({ local_epoch: other.epoch, cluster_epoch: cluster.clusterLog.epoch });
       expect(String(line!['msg'])).toContain('move');
       // Nothing of the cluster was applied to the foreign replica.
       expect(t.gw.driver.replica.applied).toBe(30);
@@ -93,8 +83,8 @@ describeWithNats(
       const other = await SignedLog.create();
       other.next(5);
       const dir = replicaDir(other, 5);
-      const { id, key } = await clusterKey(h, 3);
-      const t = await startTestGateway(h, clusterLog, { dataDir: dir, waitReady: false });
+      const { id, key } = await clusterKey(cluster.h, 3);
+      const t = await startTestGateway(cluster.h, cluster.clusterLog, { dataDir: dir, waitReady: false });
       expect(t.gw.driver.replicaHealth().diverged?.reason).toBe('epoch_mismatch');
       // Refused while the gateway runs (it holds the data dir's lock).
       const busy = await runCli(['db', 'replica-reset', '--data-dir', dir]);
@@ -107,7 +97,7 @@ describeWithNats(
       expect(r.stdout).toContain(`cluster epoch ${other.epoch}`);
       expect(readdirSync(dir).some((f) => f.startsWith('catalyst.db.diverged-'))).toBe(true);
 
-      const again = await startTestGateway(h, clusterLog, { dataDir: dir });
+      const again = await startTestGateway(cluster.h, cluster.clusterLog, { dataDir: dir });
       await pollUntil('key mirrored', async () => again.gw.keys.get(id), 10_000);
       await pollUntil(
         'bootstrapped',
@@ -126,11 +116,11 @@ describeWithNats(
     });
 
     it('same epoch, other content at the head seq (a fork): 503 naming the seq', async () => {
-      const fork = await SignedLog.create(clusterLog.epoch);
+      const fork = await SignedLog.create(cluster.clusterLog.epoch);
       fork.next(20);
       const dir = replicaDir(fork, 20);
-      const { id, key } = await clusterKey(h, 3);
-      const t = await startTestGateway(h, clusterLog, { dataDir: dir, waitReady: false });
+      const { id, key } = await clusterKey(cluster.h, 3);
+      const t = await startTestGateway(cluster.h, cluster.clusterLog, { dataDir: dir, waitReady: false });
       await pollUntil('key mirrored', async () => t.gw.keys.get(id), 10_000);
       const res = await t.get('/v1/signals', key);
       expect(res.status).toBe(503);
@@ -139,16 +129,16 @@ describeWithNats(
     });
 
     it('ahead of the cluster: 503 naming both seqs', async () => {
-      const ahead = await SignedLog.create(clusterLog.epoch);
+      const ahead = await SignedLog.create(cluster.clusterLog.epoch);
       // The cluster's 50, then 10 the cluster never had.
       const dir = tempDir('catalyst-replica-');
       const db = openDb(dir);
-      const r = Replica.open(db, clusterLog.epoch);
+      const r = Replica.open(db, cluster.clusterLog.epoch);
       r.applySequenced(Array.from({ length: 50 }, (_, i) => log.json(i + 1)));
       ahead.next(60);
       r.applySequenced(Array.from({ length: 10 }, (_, i) => ahead.json(51 + i)));
       db.close();
-      const t = await startTestGateway(h, clusterLog, { dataDir: dir, waitReady: false });
+      const t = await startTestGateway(cluster.h, cluster.clusterLog, { dataDir: dir, waitReady: false });
       const d = t.gw.driver.replicaHealth().diverged;
       expect(d?.reason).toBe('ahead_of_cluster');
       expect(d?.detail).toContain('replica head 60');

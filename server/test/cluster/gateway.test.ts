@@ -1,12 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { CloseCode } from '@catalyst-signal/shared';
-import { ensureClusterLog, type ClusterLog } from '../../src/jetstream/cluster-log.js';
-import { connectNats, type NatsHandle } from '../../src/jetstream/connection.js';
-import { describeWithNats, pollUntil, startNatsCluster, type NatsCluster } from '../helpers/nats-cluster.js';
+import { describeWithNats, pollUntil } from '../helpers/nats-cluster.js';
 import { ResumingStream } from '../helpers/resuming-ws.js';
 import { connect } from '../helpers/ws-client.js';
 import { clusterKey, startTestGateway, type TestGateway } from './gateway-harness.js';
+import { useCluster } from './cluster-fixture.js';
 import { publishToLog } from './log-publisher.js';
 import { SignedLog } from './signed-log.js';
 
@@ -23,35 +22,26 @@ const waitKey = (t: TestGateway, id: string, revoked = false) =>
   );
 
 describeWithNats('gateway role on a real 3-node JetStream cluster', () => {
-  let cluster: NatsCluster;
-  let h: NatsHandle;
-  let clusterLog: ClusterLog;
+  const cluster = useCluster({ connect: 'gateway-test', timeoutMs: 5000, clusterLog: true });
   let log: SignedLog;
 
   beforeAll(async () => {
-    cluster = await startNatsCluster({ size: 3 });
-    h = await connectNats({ urls: cluster.urls, name: 'gateway-test', timeoutMs: 5000 });
-    clusterLog = await ensureClusterLog(h, { replicas: 3 });
-    log = await SignedLog.create(clusterLog.epoch);
-  });
-  afterAll(async () => {
-    await h?.close();
-    await cluster?.stop();
+    log = await SignedLog.create(cluster.clusterLog.epoch);
   });
 
   it('bootstraps from the stream, serves history byte for byte, replays then streams live exactly once', async () => {
     const first = log.next(300);
-    await publishToLog(h, first);
-    const { id, key } = await clusterKey(h, 3);
-    const t = await startTestGateway(h, clusterLog);
+    await publishToLog(cluster.h, first);
+    const { id, key } = await clusterKey(cluster.h, 3);
+    const t = await startTestGateway(cluster.h, cluster.clusterLog);
     await waitKey(t, id);
-    expect(t.gw.epoch).toBe(clusterLog.epoch);
+    expect(t.gw.epoch).toBe(cluster.clusterLog.epoch);
 
     const res = await t.get('/v1/signals?after_seq=0&limit=1000', key);
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(text).toBe(
-      `{"signals":[${first.join(',')}],"next_after_seq":300,"head_seq":300,"epoch":"${clusterLog.epoch}"}`,
+      `{"signals":[${first.join(',')}],"next_after_seq":300,"head_seq":300,"epoch":"${cluster.clusterLog.epoch}"}`,
     );
     // A gateway takes no POST: it has no sequencer.
     const post = await fetch(`${t.url}/v1/signals`, {
@@ -61,10 +51,10 @@ describeWithNats('gateway role on a real 3-node JetStream cluster', () => {
     });
     expect(post.status).not.toBe(201);
 
-    const client = new ResumingStream({ url: () => t.wsUrl, key, epoch: clusterLog.epoch }).start();
+    const client = new ResumingStream({ url: () => t.wsUrl, key, epoch: cluster.clusterLog.epoch }).start();
     await client.until(() => client.last === 300, 20_000, 'replay to 300');
     const live = log.next(200);
-    await publishToLog(h, live);
+    await publishToLog(cluster.h, live);
     await client.until(() => client.last === 500, 20_000, 'live to 500');
     client.stop();
     expect(client.applied).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
@@ -73,7 +63,7 @@ describeWithNats('gateway role on a real 3-node JetStream cluster', () => {
     expect(client.badEpoch).toBe(0);
 
     const health = (await (await fetch(`${t.url}/healthz`)).json()) as Record<string, unknown>;
-    expect(health).toMatchObject({ epoch: clusterLog.epoch, head_seq: 500 });
+    expect(health).toMatchObject({ epoch: cluster.clusterLog.epoch, head_seq: 500 });
     expect(health['replica']).toMatchObject({ role: 'gateway', applied_seq: 500, replica_lag: 0 });
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
     expect(metrics).toMatch(/^catalyst_replica_applied_seq 500$/m);
@@ -87,11 +77,11 @@ describeWithNats('gateway role on a real 3-node JetStream cluster', () => {
   });
 
   it("serves the cluster's signing key (it holds none): 503 until an ingest node recorded it", async () => {
-    const t = await startTestGateway(h, clusterLog);
+    const t = await startTestGateway(cluster.h, cluster.clusterLog);
     const none = await fetch(`${t.url}/v1/keys/signing`);
     expect(none.status).toBe(503);
     // What the first ingest node does at start (jetstream/cluster-log.ts ensureSigningKey).
-    await clusterLog.meta.put('signing_jwk', JSON.stringify(log.jwk));
+    await cluster.clusterLog.meta.put('signing_jwk', JSON.stringify(log.jwk));
     const jwks = await pollUntil(
       'the gateway serves the JWK',
       async () => {
@@ -101,12 +91,12 @@ describeWithNats('gateway role on a real 3-node JetStream cluster', () => {
       10_000,
     );
     expect(jwks).toEqual({ keys: [log.jwk] });
-    await clusterLog.meta.delete('signing_jwk');
+    await cluster.clusterLog.meta.delete('signing_jwk');
   });
 
   it('a key revoked in the cluster closes its open sockets on the gateway, as in single-node mode', async () => {
-    const { id, key, keys } = await clusterKey(h, 3);
-    const t = await startTestGateway(h, clusterLog);
+    const { id, key, keys } = await clusterKey(cluster.h, 3);
+    const t = await startTestGateway(cluster.h, cluster.clusterLog);
     await waitKey(t, id);
     const ws = connect(t.wsUrl, key);
     await ws.opened;

@@ -2,40 +2,26 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
-import { generateApiKey } from '../../src/auth/api-keys.js';
+import type { Scope } from '@catalyst-signal/shared';
 import { loadConfig } from '../../src/config.js';
 import { CLUSTER_NAMES } from '../../src/jetstream/cluster-log.js';
-import { connectNats, type NatsHandle } from '../../src/jetstream/connection.js';
-import { ClusterKeys, toKeyRecord } from '../../src/jetstream/keys-kv.js';
+import { ClusterKeys } from '../../src/jetstream/keys-kv.js';
 import { createLogger } from '../../src/logger.js';
 import { startIngest, type IngestServer } from '../../src/roles/ingest.js';
-import { describeWithNats, pollUntil, startNatsCluster, type NatsCluster } from '../helpers/nats-cluster.js';
+import { describeWithNats, pollUntil } from '../helpers/nats-cluster.js';
+import { insertClusterKey } from '../helpers/cluster-keys.js';
 import { classification } from '../helpers/server.js';
+import { useCluster } from './cluster-fixture.js';
 
 describeWithNats('ingest role on a real 3-node cluster', () => {
-  let cluster: NatsCluster;
-  let admin: NatsHandle;
+  const cluster = useCluster({ connect: 'ingest-test-admin', timeoutMs: 2000 });
   let keys: ClusterKeys;
   let ingest: IngestServer;
   let publishKey: string;
   let publishId: string;
   let dataDir = '';
 
-  const newKey = async (scopes: ('publish' | 'read' | 'admin')[]) => {
-    const k = generateApiKey();
-    await keys.insert(
-      toKeyRecord({
-        id: k.id,
-        name: `t-${k.id}`,
-        scopes,
-        hash: k.hash,
-        created_at: new Date().toISOString(),
-        revoked_at: null,
-        expires_at: null,
-      }),
-    );
-    return k;
-  };
+  const newKey = (scopes: Scope[]) => insertClusterKey(keys, scopes);
   const post = (body: unknown, key = publishKey) =>
     fetch(`${ingest.url}/v1/signals`, {
       method: 'POST',
@@ -44,9 +30,7 @@ describeWithNats('ingest role on a real 3-node cluster', () => {
     });
 
   beforeAll(async () => {
-    cluster = await startNatsCluster({ size: 3 });
-    admin = await connectNats({ urls: cluster.urls, name: 'ingest-test-admin', timeoutMs: 2000 });
-    keys = await ClusterKeys.open(admin, 3);
+    keys = await ClusterKeys.open(cluster.h, 3);
     // A key that exists before the node starts: the node must not answer 401 for it from its first request.
     const k = await newKey(['publish']);
     publishKey = k.key;
@@ -64,8 +48,6 @@ describeWithNats('ingest role on a real 3-node cluster', () => {
   });
   afterAll(async () => {
     await ingest?.close();
-    await admin?.close();
-    await cluster?.stop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -78,7 +60,7 @@ describeWithNats('ingest role on a real 3-node cluster', () => {
     const r2 = await post(c);
     expect(r2.status).toBe(200);
     expect(await r2.json()).toMatchObject({ seq: 1, duplicate: true, epoch: a.epoch });
-    const m = await admin.jsm.streams.getMessage(CLUSTER_NAMES.stream, { seq: 1 });
+    const m = await cluster.h.jsm.streams.getMessage(CLUSTER_NAMES.stream, { seq: 1 });
     expect(JSON.parse(m!.string())).toMatchObject({ source_id: c.source_id, seq: 1, epoch: a.epoch });
     const batch = [classification(), classification()];
     const r3 = await post(batch);
@@ -186,7 +168,7 @@ describeWithNats('ingest role on a real 3-node cluster', () => {
     );
     expect([200, 201]).toContain(ok.status);
     const seq = ((await ok.json()) as { seq: number }).seq;
-    const info = await admin.jsm.streams.info(CLUSTER_NAMES.stream);
+    const info = await cluster.h.jsm.streams.info(CLUSTER_NAMES.stream);
     expect(info.state.last_seq).toBe(seq);
   });
 });

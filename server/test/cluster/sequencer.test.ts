@@ -1,12 +1,13 @@
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
+import { beforeAll, expect, it, onTestFinished } from 'vitest';
 import { ClassificationSchema, type Classification, type IngestResult } from '@catalyst-signal/shared';
 import { CLUSTER_NAMES, ensureClusterLog } from '../../src/jetstream/cluster-log.js';
 import { connectNats, type NatsHandle } from '../../src/jetstream/connection.js';
 import { ClusterSequencer, ClusterUnavailableError } from '../../src/jetstream/sequencer.js';
 import { createSigner, type Signer } from '../../src/signing.js';
 import { verifyClusterLog } from '../helpers/cluster-verify.js';
-import { describeWithNats, pollUntil, startNatsCluster, type NatsCluster } from '../helpers/nats-cluster.js';
+import { describeWithNats, pollUntil, startNatsCluster } from '../helpers/nats-cluster.js';
+import { useCluster } from './cluster-fixture.js';
 import { classification } from '../helpers/server.js';
 
 /** Short, so the "beyond the window" case runs in about a second. */
@@ -31,16 +32,13 @@ async function submitRetrying(seq: ClusterSequencer, batch: Classification[]): P
 }
 
 describeWithNats('cluster sequencer on a real 3-node JetStream cluster (R3)', () => {
-  let cluster: NatsCluster;
+  const cluster = useCluster({
+    connect: 'setup',
+    timeoutMs: 5000,
+    clusterLog: { duplicateWindowMs: WINDOW_MS },
+  });
   let signer: Signer;
   let publicKey: ReturnType<typeof createPublicKey>;
-  let epoch: string;
-  const handles: NatsHandle[] = [];
-  const open = async (urls: string[], name: string) => {
-    const h = await connectNats({ urls, name, timeoutMs: 5000 });
-    handles.push(h);
-    return h;
-  };
   /** Everything acked so far: source_id → seq. */
   const acked = new Map<string, number>();
   const record = (rs: IngestResult[]) => {
@@ -52,23 +50,16 @@ describeWithNats('cluster sequencer on a real 3-node JetStream cluster (R3)', ()
   };
 
   beforeAll(async () => {
-    cluster = await startNatsCluster({ size: 3 });
     const { privateKey } = generateKeyPairSync('ed25519');
     publicKey = createPublicKey(privateKey);
     signer = await createSigner(privateKey);
-    const h = await open(cluster.urls, 'setup');
-    epoch = (await ensureClusterLog(h, { replicas: 3, duplicateWindowMs: WINDOW_MS })).epoch;
-  });
-  afterAll(async () => {
-    for (const h of handles) await h.close();
-    await cluster?.stop();
   });
 
   const sequencer = async (name: string, maxInFlight: number, urls = cluster.urls) =>
     new ClusterSequencer({
-      handle: await open(urls, name),
+      handle: await cluster.open(name, urls),
       stream: CLUSTER_NAMES.stream,
-      epoch,
+      epoch: cluster.clusterLog.epoch,
       sign: (u) => signer.sign(u),
       maxInFlight,
     });
@@ -92,10 +83,10 @@ describeWithNats('cluster sequencer on a real 3-node JetStream cluster (R3)', ()
     const s = await sequencer('dup-inside', 16);
     const fresh = items(10, 'inside');
     record(await s.submit(fresh));
-    const head = (await handles[0]!.jsm.streams.info(CLUSTER_NAMES.stream)).state.last_seq;
+    const head = (await cluster.h.jsm.streams.info(CLUSTER_NAMES.stream)).state.last_seq;
     const again = await s.submit(fresh);
     expect(again.map((r) => [r.seq, r.duplicate])).toEqual(fresh.map((c) => [acked.get(c.source_id), true]));
-    expect((await handles[0]!.jsm.streams.info(CLUSTER_NAMES.stream)).state.last_seq).toBe(head);
+    expect((await cluster.h.jsm.streams.info(CLUSTER_NAMES.stream)).state.last_seq).toBe(head);
   });
 
   it('a duplicate AFTER the window still gets the original seq, never a second one', async () => {
@@ -103,7 +94,7 @@ describeWithNats('cluster sequencer on a real 3-node JetStream cluster (R3)', ()
     const fresh = items(10, 'after');
     const rs = await s.submit(fresh);
     record(rs);
-    const h = handles[0]!;
+    const h = cluster.h;
     const lastSeq = Math.max(...rs.map((r) => r.seq));
     const storedAt = (await h.jsm.streams.getMessage(CLUSTER_NAMES.stream, {
       seq: lastSeq,
@@ -165,7 +156,12 @@ describeWithNats('cluster sequencer on a real 3-node JetStream cluster (R3)', ()
   });
 
   it('the whole log: seqs 1..N, signed seq = stream seq, one per source_id, signatures verify', async () => {
-    const report = await verifyClusterLog(handles[0]!, CLUSTER_NAMES.stream, epoch, publicKey);
+    const report = await verifyClusterLog(
+      cluster.h,
+      CLUSTER_NAMES.stream,
+      cluster.clusterLog.epoch,
+      publicKey,
+    );
     expect(report.problems).toEqual([]);
     expect(report.lastSeq).toBe(acked.size);
     for (const [sourceId, seq] of acked) expect(report.bySource.get(sourceId), sourceId).toBe(seq);
