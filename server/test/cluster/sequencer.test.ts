@@ -181,27 +181,22 @@ describeWithNats('cluster sequencer when the log is down (1 node, R1)', () => {
     const { epoch } = await ensureClusterLog(h, { replicas: 1 });
     const { privateKey } = generateKeyPairSync('ed25519');
     const signer = await createSigner(privateKey);
-    const s = new ClusterSequencer({
-      handle: h,
-      stream: CLUSTER_NAMES.stream,
-      epoch,
-      sign: (u) => signer.sign(u),
-      publishTimeoutMs: 500,
-    });
+    const sequencer = (bounds: { maxInFlight?: number; maxQueue?: number } = {}) =>
+      new ClusterSequencer({
+        handle: h,
+        stream: CLUSTER_NAMES.stream,
+        epoch,
+        sign: (u) => signer.sign(u),
+        publishTimeoutMs: 500,
+        ...bounds,
+      });
+    const s = sequencer();
     const [a, b] = items(2, 'down');
     expect(await s.submit([a!])).toEqual([{ source_id: a!.source_id, seq: 1, duplicate: false }]);
     await cluster.nodes[0]!.kill();
     // A burst during the outage is answered 503 within seconds, whatever the window. (The R3 case where the
     // stream info still answers but publishes time out is covered by leader-kill.slow.test.ts.)
-    const narrow = new ClusterSequencer({
-      handle: h,
-      stream: CLUSTER_NAMES.stream,
-      epoch,
-      sign: (u) => signer.sign(u),
-      publishTimeoutMs: 500,
-      maxInFlight: 8,
-      maxQueue: 600,
-    });
+    const narrow = sequencer({ maxInFlight: 8, maxQueue: 600 });
     const t0 = Date.now();
     const burst = await Promise.allSettled(items(500, 'burst').map((c) => narrow.submit([c])));
     expect(burst.every((r) => r.status === 'rejected' && r.reason instanceof ClusterUnavailableError)).toBe(
