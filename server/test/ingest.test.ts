@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import { classification } from './helpers/server.js';
 import { describeTargets, startTarget } from './helpers/target.js';
 
-// On a gateway target POSTs go to the ingest node (`serve --role ingest`) and reads to the gateway.
+// On the gateway target POSTs go to the ingest node (`serve --role ingest`) and reads to the gateway.
 describeTargets('POST /v1/signals', (kind) => {
   it('stores a classification with seq 1, answers 201 with the seq and epoch', async () => {
     const t = await startTarget(kind);

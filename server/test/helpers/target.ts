@@ -7,6 +7,7 @@ import { connectNats } from '../../src/jetstream/connection.js';
 import { ClusterKeys } from '../../src/jetstream/keys-kv.js';
 import { createLogger } from '../../src/logger.js';
 import { startGatewayNode } from '../../src/roles/gateway.js';
+import { startBoth } from '../../src/roles/both.js';
 import { startIngest } from '../../src/roles/ingest.js';
 import { openDb } from '../../src/store/db.js';
 import { KeyStore } from '../../src/store/keys.js';
@@ -16,21 +17,23 @@ import { startTestServer, tempDir } from './server.js';
 
 /**
  * What the acceptance suites (resume, history paging, auth, limits) run against, so each proves the same
- * behaviour on both ways of deploying the server:
+ * behaviour on every way of deploying the server:
  * - `single node`: one `serve` process, SQLite log (startTestServer);
  * - `gateway`: cluster mode as `serve --role ingest` + `serve --role gateway` assemble it (startIngest,
  *   startGatewayNode) on a real standalone JetStream node. Publishers POST to the ingest node; clients read,
- *   resume and page on the gateway, whose replica is fed from the stream.
+ *   resume and page on the gateway, whose replica is fed from the stream;
+ * - `both`: cluster mode as `serve --role both` (startBoth): one process takes the POSTs and serves the
+ *   clients from its replica, which the stream feeds as it feeds a gateway.
  */
-export type TargetKind = 'single node' | 'gateway';
+export type TargetKind = 'single node' | 'gateway' | 'both';
 
 export interface Target {
   kind: TargetKind;
-  /** The server clients talk to (REST history, WebSocket): the single node, or the gateway. */
+  /** The server clients talk to (REST history, WebSocket): the single node, the gateway or the both-node. */
   server: Server;
   url: string;
   wsUrl: string;
-  /** Where POST /v1/signals and the admin API live: the single node, or the ingest node. */
+  /** Where POST /v1/signals and the admin API live: the single node, the ingest node or the both-node. */
   ingestUrl: string;
   /** The client-facing server's data directory. */
   dataDir: string;
@@ -39,8 +42,8 @@ export interface Target {
   publishKey: string;
   readKey: string;
   /**
-   * POST one classification or a batch with the publish key. On a gateway target it resolves once the gateway
-   * has applied every seq the ingest node acked, so a test reads its writes as it would on a single node
+   * POST one classification or a batch with the publish key. On a cluster target it resolves once the reader's
+   * replica has applied every seq the ingest side acked, so a test reads its writes as it would on a single node
    * (clients already connected get them live either way).
    */
   post(body: unknown, init?: { key?: string; contentType?: string }): Promise<Response>;
@@ -58,22 +61,22 @@ export interface Target {
 }
 
 /**
- * The kinds this run can start: the gateway target only where the nats tests run (natsTestsRun: nats-server
+ * The kinds this run can start: the cluster targets only where the nats tests run (natsTestsRun: nats-server
  * installed, or CI=true, where a missing binary fails loudly). Otherwise `describeTargets` says so in a skipped test.
  */
 export function targetKinds(): TargetKind[] {
-  return natsTestsRun() ? ['single node', 'gateway'] : ['single node'];
+  return natsTestsRun() ? ['single node', 'gateway', 'both'] : ['single node'];
 }
 
 /** `describe(name)` once per target kind, named `name [kind]`, `fn` gets the kind to pass to startTarget. */
 export function describeTargets(name: string, fn: (kind: TargetKind) => void): void {
   for (const kind of targetKinds()) describe(`${name} [${kind}]`, () => fn(kind));
   // Local runs without nats-server only (see targetKinds): the reason is in the test's name.
-  if (!targetKinds().includes('gateway')) it.skip(natsSkipName(`${name} [gateway]`), () => {});
+  if (!targetKinds().includes('gateway')) it.skip(natsSkipName(`${name} [gateway, both]`), () => {});
 }
 
 export function startTarget(kind: TargetKind, overrides: Partial<ConfigInput> = {}): Promise<Target> {
-  return kind === 'gateway' ? startGatewayTarget(overrides) : startSingleTarget(overrides);
+  return kind === 'single node' ? startSingleTarget(overrides) : startClusterTarget(kind, overrides);
 }
 
 async function startSingleTarget(overrides: Partial<ConfigInput>): Promise<Target> {
@@ -110,11 +113,30 @@ async function startSingleTarget(overrides: Partial<ConfigInput>): Promise<Targe
   };
 }
 
-async function startGatewayTarget(overrides: Partial<ConfigInput>): Promise<Target> {
+/** The parts of a cluster-mode deployment a target needs, whichever processes hold them. */
+interface ClusterNodes {
+  /** Where clients read (the gateway, or the both-node). */
+  reader: Server;
+  /** Where POST /v1/signals and the admin API are (the ingest node, or the both-node). */
+  ingest: Server;
+  /** The newest seq the ingest side acked. */
+  ackedHead(): number;
+  /** What `db prune` deletes from: the reader's replica. */
+  replicaStore: { pruneBefore(ms: number): number };
+  dataDir: string;
+}
+
+/**
+ * Cluster mode on a real standalone JetStream node: `gateway` = `serve --role ingest` + `serve --role gateway`
+ * (two servers), `both` = `serve --role both` (one server that is both).
+ */
+async function startClusterTarget(
+  kind: 'gateway' | 'both',
+  overrides: Partial<ConfigInput>,
+): Promise<Target> {
   // Directories first: vitest runs a test's finish hooks last-registered first, so the servers (closed by the
   // hook registered below) stop before their directories are removed.
-  const ingestDir = tempDir('catalyst-ingest-');
-  const gwDir = tempDir('catalyst-gateway-');
+  const dirs = [tempDir(`catalyst-${kind}-`), tempDir('catalyst-ingest-')] as const;
   const nats = await startNatsCluster({ size: 1 });
   const stops: (() => Promise<unknown>)[] = [() => nats.stop()];
   const close = async () => {
@@ -137,37 +159,60 @@ async function startGatewayTarget(overrides: Partial<ConfigInput>): Promise<Targ
     loadConfig({
       flags: { data_dir: dir, port: 0, host: '127.0.0.1', log_level: 'silent', cluster, ...overrides },
     });
-  const ingest = await startIngest(config(ingestDir), createLogger('silent'));
-  stops.push(() => ingest.close());
-  const gw = await startGatewayNode(config(gwDir), createLogger('silent'));
-  stops.push(() => gw.close());
+  const log = createLogger('silent');
+  let n: ClusterNodes;
+  if (kind === 'both') {
+    const both = await startBoth(config(dirs[0]), log);
+    stops.push(() => both.close());
+    n = {
+      reader: both,
+      ingest: both,
+      ackedHead: () => both.driver.sequencer.head,
+      replicaStore: both.driver.gateway.replica.store,
+      dataDir: dirs[0],
+    };
+  } else {
+    const ingest = await startIngest(config(dirs[1]), log);
+    stops.push(() => ingest.close());
+    const gw = await startGatewayNode(config(dirs[0]), log);
+    stops.push(() => gw.close());
+    n = {
+      reader: gw,
+      ingest,
+      ackedHead: () => ingest.driver.sequencer.head,
+      replicaStore: gw.driver.replica.store,
+      dataDir: dirs[0],
+    };
+  }
+  const { reader, ingest } = n;
   await pollUntil(
-    'the gateway to be ready',
-    async () => ((await fetch(`${gw.url}/readyz`)).status === 200 ? true : undefined),
+    `the ${kind} node to be ready`,
+    async () => ((await fetch(`${reader.url}/readyz`)).status === 200 ? true : undefined),
     30_000,
   );
   const mirrored = (id: string) =>
-    pollUntil(`the gateway to mirror key ${id}`, async () => gw.keys.get(id), 10_000);
+    pollUntil(`the ${kind} node to mirror key ${id}`, async () => reader.keys.get(id), 10_000);
   await Promise.all([adminKey, publishKey, readKey].map((k) => mirrored(k.id)));
 
-  // The ingest node's newest acked seq, and when the gateway has applied it.
+  // The ingest side's newest acked seq, and when the reader's replica has applied it.
+  const head = () => reader.driver.reader!.head;
   const synced = () => {
-    const want = ingest.driver.sequencer.head;
+    const want = n.ackedHead();
     return pollUntil(
-      `the gateway to apply seq ${want}`,
-      async () => (gw.driver.reader.head >= want ? true : undefined),
+      `the ${kind} node to apply seq ${want}`,
+      async () => (head() >= want ? true : undefined),
       20_000,
       5,
     );
   };
   return {
-    kind: 'gateway',
-    server: gw,
-    url: gw.url,
-    wsUrl: gw.wsUrl,
+    kind,
+    server: reader,
+    url: reader.url,
+    wsUrl: reader.wsUrl,
     ingestUrl: ingest.url,
-    dataDir: gwDir,
-    epoch: gw.epoch,
+    dataDir: n.dataDir,
+    epoch: reader.epoch,
     adminKey: adminKey.key,
     publishKey: publishKey.key,
     readKey: readKey.key,
@@ -183,8 +228,9 @@ async function startGatewayTarget(overrides: Partial<ConfigInput>): Promise<Targ
       if (res.ok) await synced();
       return res;
     },
-    get: (p, key = readKey.key) => fetch(`${gw.url}${p}`, { headers: { authorization: `Bearer ${key}` } }),
-    head: () => gw.driver.reader.head,
+    get: (p, key = readKey.key) =>
+      fetch(`${reader.url}${p}`, { headers: { authorization: `Bearer ${key}` } }),
+    head,
     createKey: async (scopes) => {
       const k = await newKey(scopes);
       await mirrored(k.id);
@@ -193,7 +239,7 @@ async function startGatewayTarget(overrides: Partial<ConfigInput>): Promise<Targ
     revokeElsewhere: async (id) => {
       if (!(await keys.revoke(id))) throw new Error(`no active key ${id} in the cluster`);
     },
-    pruneBefore: (ms) => void gw.driver.replica.store.pruneBefore(ms),
+    pruneBefore: (ms) => void n.replicaStore.pruneBefore(ms),
     close,
   };
 }
