@@ -5,6 +5,7 @@ import { mapSymbol } from './decide/index.js';
 import { PaperAdapter } from './exchange/index.js';
 import { Executor } from './executor.js';
 import { failover, fetchHistory } from './http.js';
+import { HISTORY_PAGE_SIZE } from './limits.js';
 import { Journal } from './journal/index.js';
 import { processSignal } from './pipeline.js';
 import type { Verifier } from './verify.js';
@@ -52,7 +53,12 @@ async function* pages(o: ReplayOptions): AsyncGenerator<{ signals: Signal[]; hea
   let after = o.afterSeq;
   for (;;) {
     const p = await failover(o.config.server.urls, (baseUrl, failFast) =>
-      fetchHistory({ baseUrl, key: o.serverKey, failFast }, after, 1000, o.since ? { since: o.since } : {}),
+      fetchHistory(
+        { baseUrl, key: o.serverKey, failFast },
+        after,
+        HISTORY_PAGE_SIZE,
+        o.since ? { since: o.since } : {},
+      ),
     );
     yield { signals: p.signals, head: p.head_seq };
     if (p.signals.length === 0 || p.next_after_seq >= p.head_seq || p.next_after_seq <= after) return;
