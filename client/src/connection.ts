@@ -14,6 +14,7 @@ import {
 } from '@catalyst-signal/shared';
 import type { Config } from './config.js';
 import { failover, fetchHistory, startingAt, streamUrl } from './http.js';
+import { HISTORY_PAGE_SIZE, OVERSIZE_FRAME, WS_MAX_PAYLOAD_BYTES, isOversizeFrame } from './limits.js';
 import { netReason } from './net-error.js';
 import type { Verifier } from './verify.js';
 
@@ -54,12 +55,31 @@ export type FatalStreamError = StreamFatalError;
 
 export { backoffDelay } from '@catalyst-signal/shared';
 
-/** `ws` with the Bearer header, a handshake timeout, and the upgrade's HTTP status kept for the reason. */
-function nodeSocket(key: string, onRefused: (status: number) => void): WebSocketConstructor {
+/**
+ * `ws` with the Bearer header, a handshake timeout, a bound on what one message can make us buffer, and the
+ * reason kept for the core (the upgrade's HTTP status; a message over the bound). A message over
+ * WS_MAX_PAYLOAD_BYTES is never read nor applied: `ws` closes the socket (1009) and the core reconnects as
+ * after any lost socket (next URL with several, backoff), resuming from the cursor.
+ */
+function nodeSocket(
+  key: string,
+  onRefused: (status: number) => void,
+  onOversize: (url: string) => void,
+): WebSocketConstructor {
   return class NodeStreamSocket extends WebSocket {
     refusal: string | undefined;
     constructor(url: string) {
-      super(url, { headers: { authorization: `Bearer ${key}` }, handshakeTimeout: 10_000 });
+      super(url, {
+        headers: { authorization: `Bearer ${key}` },
+        handshakeTimeout: 10_000,
+        maxPayload: WS_MAX_PAYLOAD_BYTES,
+      });
+      // Registered before the core's onerror, so the reason is in place when the core asks for it.
+      this.on('error', (e) => {
+        if (!isOversizeFrame(e)) return;
+        this.refusal = OVERSIZE_FRAME;
+        onOversize(url);
+      });
       this.on('unexpected-response', (_req, res) => {
         const status = res.statusCode ?? 0;
         if (status === 401 || status === 403) onRefused(status);
@@ -84,7 +104,15 @@ export class Connection extends EventEmitter {
     this.streamUrls = this.baseUrls.map(streamUrl);
     const core: StreamCore<Signal> = new StreamCore<Signal>({
       urls: this.streamUrls,
-      WebSocket: nodeSocket(o.key, (status) => core.fail('auth', `server refused the key (HTTP ${status})`)),
+      WebSocket: nodeSocket(
+        o.key,
+        (status) => core.fail('auth', `server refused the key (HTTP ${status})`),
+        (url) =>
+          o.log.error(
+            { url, max_bytes: WS_MAX_PAYLOAD_BYTES },
+            `${url}: ${OVERSIZE_FRAME}; dropping that connection, nothing from it applied`,
+          ),
+      ),
       protocols: [], // authenticated by the Authorization header
       policy: o.server,
       cursor: o.cursor,
@@ -153,7 +181,7 @@ export class Connection extends EventEmitter {
     const history = (afterSeq: number) =>
       failover(bases, async (baseUrl, failFast) => ({
         from: baseUrl,
-        page: await fetchHistory({ baseUrl, key: this.o.key, failFast }, afterSeq, 1000),
+        page: await fetchHistory({ baseUrl, key: this.o.key, failFast }, afterSeq, HISTORY_PAGE_SIZE),
       }));
     const now = this.o.now ?? Date.now;
     try {

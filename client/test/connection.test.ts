@@ -3,11 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { pino, type Logger } from 'pino';
 import type { Signal } from '@catalyst-signal/shared';
 import { Connection, backoffDelay, type VerifyResult } from '../src/connection.js';
 import { Journal } from '../src/journal/index.js';
+import { OVERSIZE_FRAME, WS_MAX_PAYLOAD_BYTES } from '../src/limits.js';
 import { createVerifier } from '../src/verify.js';
 import { FakeSignalServer } from './helpers/fake-server.js';
+import { baseSignal } from './helpers/signals.js';
 import { testConfig } from './helpers/config.js';
 import { testLog } from './helpers/logger.js';
 import { waitEvent } from './helpers/wait.js';
@@ -17,6 +20,7 @@ let dir: string;
 let journal: Journal;
 let conn: Connection | undefined;
 let applied: { seq: number; verified: VerifyResult }[];
+let log: Logger;
 
 async function connect(over: Parameters<typeof testConfig>[0] = {}): Promise<Connection> {
   const config = testConfig({
@@ -35,7 +39,7 @@ async function connect(over: Parameters<typeof testConfig>[0] = {}): Promise<Con
     server: config.server,
     verify,
     cursor: journal,
-    log: testLog,
+    log,
     apply: async (signal: Signal, verified: VerifyResult, receivedAt: number) => {
       applied.push({ seq: signal.seq, verified });
       journal.recordDecision({
@@ -58,6 +62,7 @@ beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cc-conn-'));
   journal = Journal.open(join(dir, 'j.sqlite'));
   applied = [];
+  log = testLog;
 });
 afterEach(async () => {
   await conn?.stop();
@@ -227,6 +232,35 @@ describe('connection', () => {
     expect(applied.map((a) => a.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(journal.gaps()).toEqual([]);
     expect(server.subscribes.map((x) => x.from_seq)).toEqual([0, 6]);
+  });
+
+  it('a frame over WS_MAX_PAYLOAD_BYTES: that socket is dropped with the reason logged, nothing from it applied, the stream goes on', async () => {
+    const lines: { level: number; msg: string; url?: string }[] = [];
+    log = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+    await server.publish();
+    const c = await connect();
+    await waitApplied(c, 1);
+    // Seq 2, validly signed, but carrying an unknown field that makes its frame 1 MiB + : read, it would verify.
+    const big = await server.signer.sign(
+      baseSignal(2, { epoch: server.epoch, pad: 'x'.repeat(WS_MAX_PAYLOAD_BYTES) } as Partial<Signal>),
+    );
+    const rec = waitEvent<[{ why: string; url: string }]>(c, 'reconnecting');
+    server.sendRaw(JSON.stringify({ type: 'signal', signal: big }));
+    const [r] = await rec;
+    expect(r.why).toBe(OVERSIZE_FRAME);
+    expect(r.why).toContain(`frame over ${WS_MAX_PAYLOAD_BYTES} bytes`);
+    expect(r.url).toBe(`ws://${new URL(server.url).host}/v1/stream`);
+    // One error line naming the URL and the bound, besides the usual reconnect warning.
+    const said = lines.filter((l) => l.msg.includes(`frame over ${WS_MAX_PAYLOAD_BYTES} bytes`));
+    expect(said.find((l) => l.level === 50)?.msg).toContain(r.url);
+    // It reconnects and resumes from seq 1; the genuine seq 2 is applied, the oversize one never was.
+    await waitEvent(server, 'subscribe', (f: { from_seq: number }) => f.from_seq === 1);
+    await server.publish();
+    await waitApplied(c, 2);
+    expect(applied.map((a) => a.seq)).toEqual([1, 2]);
+    const two = journal.decisions({ limit: 10 }).find((d) => d.seq === 2)!;
+    expect(JSON.parse(two.signal)).not.toHaveProperty('pad');
+    expect(two.signal).not.toContain(big.source_id);
   });
 
   it('backoff: exponential, capped, full jitter within [0, cap]', () => {

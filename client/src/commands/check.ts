@@ -5,6 +5,7 @@ import { HttpError, fetchHealth, fetchHistory, streamUrl } from '../http.js';
 import { exchangeKeyEnvs } from '../config.js';
 import { Journal } from '../journal/index.js';
 import { serverKeyStatus } from '../keys.js';
+import { OVERSIZE_FRAME, WS_MAX_PAYLOAD_BYTES, isOversizeFrame } from '../limits.js';
 import { netReason } from '../net-error.js';
 import { checkAlpaca } from './check-alpaca.js';
 
@@ -24,6 +25,7 @@ function waitHello(
     const ws = new WebSocket(url, {
       headers: { authorization: `Bearer ${key}` },
       handshakeTimeout: timeoutMs,
+      maxPayload: WS_MAX_PAYLOAD_BYTES,
     });
     const timer = setTimeout(
       () => (ws.terminate(), reject(new Error(`no hello frame within ${timeoutMs} ms`))),
@@ -37,7 +39,10 @@ function waitHello(
         reject(new Error(`upgrade refused: HTTP ${res.statusCode}`))
       ),
     );
-    ws.on('error', (e) => (clearTimeout(timer), reject(new Error(netReason(e)))));
+    ws.on(
+      'error',
+      (e) => (clearTimeout(timer), reject(new Error(isOversizeFrame(e) ? OVERSIZE_FRAME : netReason(e)))),
+    );
     ws.on('message', (d) => {
       const f = parseServerFrame(d.toString());
       if (f.ok && f.value.type === 'hello') {

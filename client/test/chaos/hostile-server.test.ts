@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Signal } from '@catalyst-signal/shared';
 import { Journal } from '../../src/journal/index.js';
+import { WS_MAX_PAYLOAD_BYTES } from '../../src/limits.js';
 import { clientOrderId } from '../../src/order-id.js';
 import { startEngine } from '../../src/commands/run.js';
 import { parseConfig } from '../../src/config.js';
@@ -147,6 +148,35 @@ describe('hostile server: nothing untrusted is traded', () => {
     ]);
     expect(emu.orders).toHaveLength(2);
     expect(orderPosts()).toBe(2);
+  });
+
+  it('a frame over WS_MAX_PAYLOAD_BYTES drops that socket, not the engine: nothing from it decided, no order', async () => {
+    const t = await start();
+    await server.publish(); // 1: traded
+    await applied(t, 1);
+    // A validly signed, tradeable seq 2 padded past the bound with an unknown field (the signature covers it).
+    const big = await next({
+      source_id: 'oversize-2',
+      pad: 'x'.repeat(WS_MAX_PAYLOAD_BYTES),
+    } as Partial<Signal>);
+    server.sendRaw(JSON.stringify({ type: 'signal', signal: big }));
+    await pollUntil('the socket dropped', () => t.events.some((e) => e.type === 'reconnecting'));
+    await pollUntil('resubscribed from seq 1', () => server.subscribes.some((x) => x.from_seq === 1));
+    await server.publish({ confidence: 0.3 }); // the genuine 2: skipped
+    await applied(t, 2);
+
+    expect(t.exitCode(), 'still running').toBeUndefined();
+    const why = (t.events.find((e) => e.type === 'reconnecting')?.detail as { why: string }).why;
+    expect(why).toContain(`frame over ${WS_MAX_PAYLOAD_BYTES} bytes`);
+    expect(t.applied).toEqual([1, 2]);
+    const rows = readJournal(t, (j) => j.decisions({ limit: 100 }).reverse());
+    expect(rows.map((d) => [d.seq, d.reason])).toEqual([
+      [1, 'trade:entry'],
+      [2, 'skipped:confidence'],
+    ]);
+    expect(rows.some((d) => d.signal.includes('oversize-2'))).toBe(false);
+    expect(emu.orders).toHaveLength(1);
+    expect(orderPosts()).toBe(1);
   });
 
   it('seq going backwards, repeated, or forged ahead: ignored as duplicates / never applied; the first decision stands', async () => {
