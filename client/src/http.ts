@@ -1,4 +1,5 @@
 import { HistoryResponseSchema, PATHS, type HistoryResponse } from '@catalyst-signal/shared';
+import { HISTORY_PAGE_SIZE, REST_MAX_BODY_BYTES, historyMaxBodyBytes } from './limits.js';
 import { netReason } from './net-error.js';
 
 /**
@@ -28,6 +29,23 @@ export class HttpError extends Error {
   }
 }
 
+/**
+ * The server answered with more than the client will hold (client/src/limits.ts): refused as soon as the
+ * Content-Length says so, else once that many bytes arrived; the connection is dropped, the rest never read.
+ */
+export class ResponseTooLarge extends Error {
+  override name = 'ResponseTooLarge';
+  constructor(
+    readonly url: string,
+    readonly maxBytes: number,
+    declared?: number,
+  ) {
+    super(
+      `response over ${maxBytes} bytes from ${url}${declared !== undefined ? ` (Content-Length ${declared})` : ''}`,
+    );
+  }
+}
+
 export interface ServerHttp {
   baseUrl: string;
   key?: string | undefined;
@@ -44,9 +62,14 @@ export class AllServersFailed extends Error {
   }
 }
 
-/** Whether another gateway might answer: no HTTP answer at all, or a 5xx. A 4xx is the answer (key, request). */
+/**
+ * Whether another gateway might answer: no HTTP answer at all, a 5xx, or a body too large to be genuine (that
+ * gateway is broken or hostile). A 4xx is the answer (key, request).
+ */
 export function worthFailover(e: unknown): boolean {
-  return e instanceof NetworkError || (e instanceof HttpError && e.status >= 500);
+  return (
+    e instanceof NetworkError || e instanceof ResponseTooLarge || (e instanceof HttpError && e.status >= 500)
+  );
 }
 
 /**
@@ -80,10 +103,45 @@ export function startingAt(baseUrls: readonly string[], first: string): string[]
 const MAX_RETRIES = 5;
 const MAX_RETRY_WAIT_MS = 60_000;
 
+/**
+ * The body as text, at most maxBytes of it: a declared Content-Length over it is refused before reading, a
+ * body without one (chunked) or longer than declared is counted as it arrives and the read cancelled (which
+ * drops the connection) at the first byte over. Never more than maxBytes plus one chunk is held.
+ */
+async function readCapped(res: Response, url: string, maxBytes: number): Promise<string> {
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (declared > maxBytes) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new ResponseTooLarge(url, maxBytes, declared);
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    let chunk: Awaited<ReturnType<typeof reader.read>>;
+    try {
+      chunk = await reader.read();
+    } catch (e) {
+      throw new NetworkError(url, `response body: ${netReason(e)}`);
+    }
+    if (chunk.done) break;
+    size += chunk.value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw new ResponseTooLarge(url, maxBytes);
+    }
+    chunks.push(chunk.value);
+  }
+  // As res.text() decodes: UTF-8, a leading BOM dropped, invalid bytes replaced.
+  return new TextDecoder().decode(Buffer.concat(chunks, size));
+}
+
 async function request(
   s: ServerHttp,
   path: string,
   auth: boolean,
+  maxBytes = REST_MAX_BODY_BYTES,
 ): Promise<{ url: string; body: unknown; date: string | null; receivedAt: number; sentAt: number }> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (auth && s.key) headers['authorization'] = `Bearer ${s.key}`;
@@ -113,12 +171,7 @@ async function request(
     res = await get();
   }
   const receivedAt = Date.now();
-  let text: string;
-  try {
-    text = await res.text();
-  } catch (e) {
-    throw new NetworkError(url, `response body: ${netReason(e)}`);
-  }
+  const text = await readCapped(res, url, maxBytes);
   let body: unknown = text;
   try {
     body = JSON.parse(text);
@@ -155,11 +208,11 @@ export async function fetchHealth(
 export async function fetchHistory(
   s: ServerHttp,
   afterSeq: number,
-  limit = 1000,
+  limit = HISTORY_PAGE_SIZE,
   extra: Record<string, string> = {},
 ): Promise<HistoryResponse> {
   const q = new URLSearchParams({ after_seq: String(afterSeq), limit: String(limit), ...extra });
-  const r = await request(s, `${PATHS.signals}?${q.toString()}`, true);
+  const r = await request(s, `${PATHS.signals}?${q.toString()}`, true, historyMaxBodyBytes(limit));
   const page = HistoryResponseSchema.safeParse(r.body);
   if (page.success) return page.data;
   const i = page.error.issues[0];
