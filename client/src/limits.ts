@@ -11,9 +11,11 @@ import { DEFAULTS } from '@catalyst-signal/shared';
  *    when escaped), meta <= 4 KiB as JSON (META_LIMITS), keywords 16 x 40, sig 512, and short slugs, numbers
  *    and timestamps. Filled to every limit with the worst escaping that is ~22.6 KB (the test builds it and
  *    checks it against MAX_SIGNAL_BYTES); a real Catalyst-Bot signal is ~1 KB. 32 KiB leaves room for fields
- *    a later server adds (a client keeps unknown fields).
+ *    a later server adds (a client keeps unknown fields). Not bounded by the schema: the fractional digits of
+ *    its timestamps (z.iso.datetime), which only the server's ingest body limit bounds (64 KiB, a batch 1 MiB);
+ *    no genuine publisher writes more than nine.
  *  - A WebSocket frame: a signal frame is a signal plus ~30 bytes; hello, subscribed, heartbeat, caught_up,
- *    pong and error frames are under 1 KiB. 1 MiB is 32 x the largest signal frame, and the server's own
+ *    pong and error frames are under 1 KiB. 1 MiB is 32 x MAX_SIGNAL_BYTES, and the server's own
  *    per-socket send buffer (ws_max_backpressure_bytes) defaults to 1 MiB too. `ws` closes a socket with 1009
  *    on a bigger frame before buffering it (its default would be 100 MiB).
  *  - A REST body: a history page holds at most `limit` signals (the client asks for HISTORY_PAGE_SIZE, the
@@ -48,4 +50,4 @@ export function isOversizeFrame(e: unknown): boolean {
 }
 
 /** The reason given for such a socket, in words. */
-export const OVERSIZE_FRAME = `the server sent a frame over ${WS_MAX_PAYLOAD_BYTES} bytes (refused, not read)`;
+export const OVERSIZE_FRAME = `the server sent a frame over ${WS_MAX_PAYLOAD_BYTES} bytes, refused unread`;
