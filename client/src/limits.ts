@@ -9,11 +9,9 @@ import { DEFAULTS } from '@catalyst-signal/shared';
  *  - One signal's JSON. Every field of SignalSchema has a bound: headline 500, url 2048, source 100 and epoch
  *    64 UTF-16 units (at worst 6 bytes each as JSON: "\u0001"), source_id 128 printable ASCII (2 bytes each
  *    when escaped), meta <= 4 KiB as JSON (META_LIMITS), keywords 16 x 40, sig 512, and short slugs, numbers
- *    and timestamps. Filled to every limit with the worst escaping that is ~22.6 KB (the test builds it and
- *    checks it against MAX_SIGNAL_BYTES); a real Catalyst-Bot signal is ~1 KB. 32 KiB leaves room for fields
- *    a later server adds (a client keeps unknown fields). Not bounded by the schema: the fractional digits of
- *    its timestamps (z.iso.datetime), which only the server's ingest body limit bounds (64 KiB, a batch 1 MiB);
- *    no genuine publisher writes more than nine.
+ *    and timestamps (at most 40 characters each). Filled to every limit with the worst escaping that is
+ *    ~22.6 KB (the test builds it and checks it against MAX_SIGNAL_BYTES); a real Catalyst-Bot signal is
+ *    ~1 KB. 32 KiB leaves room for fields a later server adds (a client keeps unknown fields).
  *  - A WebSocket frame: a signal frame is a signal plus ~30 bytes; hello, subscribed, heartbeat, caught_up,
  *    pong and error frames are under 1 KiB. 1 MiB is 32 x MAX_SIGNAL_BYTES, and the server's own
  *    per-socket send buffer (ws_max_backpressure_bytes) defaults to 1 MiB too. `ws` closes a socket with 1009

@@ -114,6 +114,8 @@ describe('signal v2 on the server', () => {
       [{ action: 'info', timeframe: 'forever' as never }, 'timeframe'],
       [{ action: 'info', asset_class: 'forex' as never }, 'asset_class'],
       [{ action: 'info', future_field: 1 } as never, ''],
+      // Valid ISO 8601 but 50 fractional digits: padding, not precision (times are at most 40 characters).
+      [{ action: 'info', classified_at: `2026-11-24T01:43:22.${'1'.repeat(50)}Z` }, 'classified_at'],
     ];
     for (const [over, field] of cases) {
       const { direction: _d, ...base } = classification();

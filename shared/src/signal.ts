@@ -73,7 +73,8 @@ const slug = (max: number) =>
 /** Bounds of the free-form `meta` object. */
 export const META_LIMITS = { maxBytes: 4096, maxDepth: 4, maxKeys: 64 } as const;
 
-const isoDateTime = z.iso.datetime({ offset: true });
+/** 40 characters: an ISO 8601 time with nanoseconds and an offset is 35; longer is padding, not precision. */
+const isoDateTime = z.iso.datetime({ offset: true }).max(40, 'an ISO 8601 time of at most 40 characters');
 
 function metaDepth(value: unknown, depth: number): number {
   if (value === null || typeof value !== 'object') return depth;
