@@ -13,7 +13,7 @@ import { connect, type Socket } from 'node:net';
 import { classification } from '../lib/classification.js';
 import { encodeHistogram, newHistogram } from './histogram.js';
 import { postSignal, responseLength, statusOf } from './http1.js';
-import { nowUs, type OpenIngestResult, type OpenIngestSpec } from './protocol.js';
+import { emptyIngestResult, nowUs, type OpenIngestResult, type OpenIngestSpec } from './protocol.js';
 
 interface Conn {
   socket: Socket;
@@ -28,13 +28,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export async function runOpenIngest(spec: OpenIngestSpec): Promise<OpenIngestResult> {
   const hist = newHistogram();
   const res: OpenIngestResult = {
-    acks: 0,
-    duplicates: 0,
-    non2xx: 0,
-    errors: 0,
-    latency: '',
-    elapsedMs: 0,
-    cpuUs: 0,
+    ...emptyIngestResult(),
     offeredPerS: spec.rate,
     scheduled: 0,
     sent: 0,

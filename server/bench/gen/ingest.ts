@@ -7,19 +7,11 @@ import { connect, type Socket } from 'node:net';
 import { classification } from '../lib/classification.js';
 import { encodeHistogram, newHistogram } from './histogram.js';
 import { postSignal, responseLength, statusOf } from './http1.js';
-import { nowUs, type IngestResult, type IngestSpec } from './protocol.js';
+import { emptyIngestResult, nowUs, type IngestResult, type IngestSpec } from './protocol.js';
 
 export async function runIngest(spec: IngestSpec): Promise<IngestResult> {
   const hist = newHistogram();
-  const res: IngestResult = {
-    acks: 0,
-    duplicates: 0,
-    non2xx: 0,
-    errors: 0,
-    latency: '',
-    elapsedMs: 0,
-    cpuUs: 0,
-  };
+  const res: IngestResult = emptyIngestResult();
   const cpu0 = process.cpuUsage();
   const t0 = Date.now();
   const deadline = t0 + spec.durationMs;

@@ -117,6 +117,17 @@ export interface IngestResult {
   cpuUs: number;
 }
 
+/** Counters at zero, filled in by a generator as answers arrive. */
+export const emptyIngestResult = (): IngestResult => ({
+  acks: 0,
+  duplicates: 0,
+  non2xx: 0,
+  errors: 0,
+  latency: '',
+  elapsedMs: 0,
+  cpuUs: 0,
+});
+
 /** `elapsedMs`: from the first slot to the end of the schedule or the last answer, whichever is later. */
 export interface OpenIngestResult extends IngestResult {
   offeredPerS: number;

@@ -31,20 +31,18 @@ export type IngestTarget = 'single' | 'R1' | 'R3' | 'R3split';
 export const TARGETS: IngestTarget[] = ['single', 'R1', 'R3', 'R3split'];
 
 /** What an open-loop row adds: the offered rate and what the generator could not send on time. */
-export interface OpenLoopStats {
-  offeredPerS: number;
-  scheduled: number;
-  sent: number;
-  /** POSTs that found all connections busy at their slot and waited (their wait is in the latency). */
-  late: number;
-  /** Never sent (local queue full or drain over). */
-  unsent: number;
-  /** Sent, not answered within the drain. */
-  unanswered: number;
-  queueMax: number;
-  inFlightMax: number;
-  sendLagMaxMs: number;
-}
+export type OpenLoopStats = Pick<
+  OpenIngestResult,
+  | 'offeredPerS'
+  | 'scheduled'
+  | 'sent'
+  | 'late'
+  | 'unsent'
+  | 'unanswered'
+  | 'queueMax'
+  | 'inFlightMax'
+  | 'sendLagMaxMs'
+>;
 
 export interface ClusterIngestRun {
   target: IngestTarget;
