@@ -110,7 +110,7 @@ const symbolMap = () =>
     .record(z.string(), z.string())
     .default({})
     .describe(
-      'Explicit signal symbol -> exchange market, e.g. { "XBT": "BTC/USD" } or { "BRK.B": "BRK.B" }. Wins over the default mapping.',
+      'Explicit signal symbol -> exchange market, e.g. { "XBT": "BTC/USD" } or { "BRK.B": "BRK.B" }. Wins over the default mapping, and is the only way a pair quoted in another currency than exchange.quote trades (its caps then count in that currency).',
     );
 const timeoutMs = () =>
   z

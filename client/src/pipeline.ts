@@ -1,7 +1,14 @@
 import type { Logger } from 'pino';
 import type { Signal } from '@catalyst-signal/shared';
 import type { Config } from './config.js';
-import { decide, exposure, filterSignal, mapSymbol, rejectDecision, type Decision } from './decide/index.js';
+import {
+  decide,
+  exposure,
+  filterSignal,
+  rejectDecision,
+  venueMarket,
+  type Decision,
+} from './decide/index.js';
 import type { ExchangeAdapter } from './exchange/index.js';
 import type { Executor } from './executor.js';
 import type { IntentRow, Journal } from './journal/index.js';
@@ -61,15 +68,16 @@ export async function processSignal(
     decision = await decideEquitySignal(d, signal, d.now());
   } else {
     const now = d.now();
-    const marketSymbol = mapSymbol(signal.symbol, config.exchange);
-    const market = exchange.market(marketSymbol);
+    // A signal of another asset class or quote currency never reaches the exchange, not even for a price.
+    const venue = venueMarket(signal, config.exchange);
+    const market = venue.ok ? exchange.market(venue.market) : undefined;
     // Only pay for exchange round trips when the signal survives the cheap checks.
     const cheapSkip =
       journal.killSwitch().on || filterSignal(signal, now, config.filters) !== undefined || !market;
     let ticker: number | undefined;
     let freeQuote: number | undefined = 0;
     if (!cheapSkip) {
-      ticker = await exchange.ticker(marketSymbol);
+      ticker = await exchange.ticker(market.symbol);
       // No balance, no sizing: an exchange outage is a journaled skip, not a crash of the whole client.
       freeQuote = await exchange.balances().then(
         (b) => b.free[exchange.quote] ?? 0,

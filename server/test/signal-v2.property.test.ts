@@ -52,7 +52,7 @@ const iso = fc
 /** The fields every classification has, v1 and v2. */
 const common = {
   source_id: fc.stringMatching(/^[\x21-\x7e]{1,64}$/),
-  symbol: fc.stringMatching(/^[A-Z0-9][A-Z0-9.\-_/:]{0,15}$/),
+  symbol: fc.stringMatching(/^[A-Z0-9]{1,6}(?:[.\-_/:][A-Z0-9]{1,4}){0,2}$/),
   catalyst: slug(40),
   confidence: finite(0, 1),
   price: finite(0.0001, 1e6),

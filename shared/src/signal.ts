@@ -95,12 +95,19 @@ const metaSchema = z.record(z.string().max(64), z.json()).superRefine((meta, ctx
   }
 });
 
+/**
+ * A ticker: ASCII letters and digits, in segments joined by one of . - _ / : ("AAPL", "BRK.B", "BRK/B", "BTC/USDT",
+ * "BTC-USDT"). Never empty segments, so never "." or ".." or a leading or trailing separator: a symbol ends up as
+ * a path segment of broker URLs (GET /v2/assets/{symbol}), where "." and ".." are the directory and its parent.
+ */
+export const SYMBOL_PATTERN = /^[A-Za-z0-9]+(?:[._/:-][A-Za-z0-9]+)*$/;
+
 /** Ticker without normalisation: the received signal is verified exactly as sent, so nothing may rewrite it. */
 const symbolText = z
   .string()
   .min(1)
   .max(32)
-  .regex(/^[A-Za-z0-9.\-_/:]+$/, 'letters, digits and . - _ / :');
+  .regex(SYMBOL_PATTERN, 'a ticker: letters and digits, joined by single . - _ / : (e.g. BRK.B, BTC/USDT)');
 
 /** Fields of a classification, shared by what a publisher sends and what a client receives. */
 const classificationShape = {

@@ -1,9 +1,9 @@
 import type { Signal } from '@catalyst-signal/shared';
 import type { Config } from '../config.js';
-import { actionOf, assetClassOf } from './actions.js';
+import { actionOf } from './actions.js';
 import { holdMaxAgeMs } from './at-open.js';
 import { planEntry, planExit } from './equity-plan.js';
-import { filterSignal, signalAgeMs } from './filters.js';
+import { filterSignal, signalAgeMs, venueMarket } from './filters.js';
 import type { ReasonCode } from './reasons.js';
 import { checkEntryRisk, checkExitRisk } from './risk.js';
 import { sessionGate, type Session } from './sessions.js';
@@ -16,7 +16,10 @@ import type { Decision, DecisionState, MarketInfo, Position } from './types.js';
  * Crypto spot keeps using decide() unchanged.
  */
 
-export type EquityDecideConfig = Pick<Config, 'filters' | 'sizing' | 'risk' | 'execution' | 'equities'>;
+export type EquityDecideConfig = Pick<
+  Config,
+  'filters' | 'sizing' | 'risk' | 'execution' | 'equities' | 'exchange'
+>;
 
 export interface EquityAccount {
   /** Alpaca buying_power (not cash): what an entry may spend. */
@@ -74,9 +77,9 @@ export function decideEquityEarly(
 ): Decision | undefined {
   const eq = cfg.equities;
   const action = actionOf(signal);
-  const cls = assetClassOf(signal);
-  if (cls !== undefined && cls !== 'us_equity')
-    return skip('skipped:asset_class', `${cls} signal on a us_equity venue`);
+  // The asset class and a pair's quote currency (USD) are decided before anything else, broker reads included.
+  const venue = venueMarket(signal, { ...cfg.exchange, venue: 'us_equity', quote: 'USD' });
+  if (!venue.ok) return skip(venue.reason, venue.detail);
   if (action === 'info') return skip('skipped:action_info', 'alert without an action');
 
   // Exits (and avoids that exit) reduce risk: a pause stops them only when the user says so.

@@ -1,4 +1,4 @@
-import { effectiveAction, type Signal, type SignalAction } from '@catalyst-signal/shared';
+import { AssetClass, effectiveAction, type Signal, type SignalAction } from '@catalyst-signal/shared';
 import type { Config, VenueKind } from '../config.js';
 import type { ReasonCode } from './reasons.js';
 
@@ -9,21 +9,71 @@ import type { ReasonCode } from './reasons.js';
 
 export type FilterConfig = Config['filters'];
 
+type SymbolConfig = Pick<Config['exchange'], 'symbol_map' | 'quote'> & { venue?: VenueKind | undefined };
+
+/** The asset class each venue trades, as a signal's `asset_class` names it. */
+export const VENUE_ASSET_CLASS = {
+  crypto_spot: AssetClass.crypto,
+  us_equity: AssetClass.usEquity,
+} as const satisfies Record<VenueKind, AssetClass>;
+
+/** The friend's own mapping of a symbol, if any. Own keys only: "constructor" must not find Object.prototype's. */
+function explicitMarket(symbol: string, exchange: SymbolConfig): string | undefined {
+  const map = exchange.symbol_map;
+  const upper = symbol.toUpperCase();
+  if (Object.hasOwn(map, upper)) return map[upper];
+  if (Object.hasOwn(map, symbol)) return map[symbol];
+  return undefined;
+}
+
 /**
  * Signal symbol -> exchange market symbol, per venue: the explicit map wins; else on crypto spot `<SYMBOL>/<quote>`,
- * on US equities the ticker itself (Alpaca's symbol; a publisher's "AAPL/USD" is taken as AAPL).
+ * on US equities the ticker itself (Alpaca's symbol; a publisher's "AAPL/USD" is taken as AAPL). Says nothing about
+ * whether the signal may trade there: venueMarket() does.
  */
-export function mapSymbol(
-  symbol: string,
-  exchange: Pick<Config['exchange'], 'symbol_map' | 'quote'> & { venue?: VenueKind | undefined },
-): string {
-  const upper = symbol.toUpperCase();
-  const explicit = exchange.symbol_map[upper] ?? exchange.symbol_map[symbol];
+export function mapSymbol(symbol: string, exchange: SymbolConfig): string {
+  const explicit = explicitMarket(symbol, exchange);
   if (explicit) return explicit;
+  const upper = symbol.toUpperCase();
   if (exchange.venue === 'us_equity') return upper.split('/')[0]!;
-  // A publisher may already send a pair ("BTC/USDT", "BTC-USDT").
+  // A publisher may already send a pair ("BTC/USDT").
   if (upper.includes('/')) return upper;
   return `${upper}/${exchange.quote.toUpperCase()}`;
+}
+
+export type VenueMarket =
+  | { ok: true; market: string; /** the friend mapped it in exchange.symbol_map */ explicit: boolean }
+  | { ok: false; reason: ReasonCode; detail: string };
+
+/**
+ * Whether a signal may trade on this venue at all, and in which market: decided from the signal and the config
+ * alone, before any exchange call. A signal of another asset class never trades (a stock ticker that is also a
+ * token would buy the token). A pair chooses its quote currency, and every cap, balance and P&L is counted in
+ * exchange.quote, so a pair quoted in anything else ("ETH/BTC" on USDT) would turn "25" into 25 BTC: only a
+ * pair in the configured quote passes, unless the friend mapped the symbol in exchange.symbol_map.
+ */
+export function venueMarket(
+  signal: Pick<Signal, 'symbol' | 'asset_class'>,
+  exchange: SymbolConfig,
+): VenueMarket {
+  const venue = exchange.venue ?? 'crypto_spot';
+  const cls = signal.asset_class;
+  if (cls !== undefined && cls !== VENUE_ASSET_CLASS[venue])
+    return { ok: false, reason: 'skipped:asset_class', detail: `${cls} signal on a ${venue} venue` };
+  const explicit = explicitMarket(signal.symbol, exchange);
+  if (explicit) return { ok: true, market: explicit, explicit: true };
+  const upper = signal.symbol.toUpperCase();
+  const quote = exchange.quote.toUpperCase();
+  const parts = upper.split('/');
+  if (parts.length === 1)
+    return { ok: true, market: venue === 'us_equity' ? upper : `${upper}/${quote}`, explicit: false };
+  if (parts.length === 2 && parts[0] !== '' && parts[1] === quote)
+    return { ok: true, market: venue === 'us_equity' ? parts[0]! : upper, explicit: false };
+  return {
+    ok: false,
+    reason: 'skipped:foreign_quote',
+    detail: `${upper} is not a market in ${quote} (exchange.quote); only exchange.symbol_map can allow it`,
+  };
 }
 
 /** Age of a signal at `now`, measured from when the server committed it. */

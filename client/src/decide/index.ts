@@ -1,12 +1,19 @@
 import type { Decision, DecideConfig, DecisionInput, OrderLeg } from './types.js';
 import type { ReasonCode } from './reasons.js';
-import { driftPct, filterSignal } from './filters.js';
+import { driftPct, filterSignal, venueMarket } from './filters.js';
 import { checkEntryRisk, checkExitRisk } from './risk.js';
 import { floorToStep, roundToStep, sizeEntry } from './sizing.js';
 
 export * from './types.js';
 export { REASONS, isReasonCode, reasonLabel, renderReasonReference, type ReasonCode } from './reasons.js';
-export { mapSymbol, filterSignal, signalAgeMs } from './filters.js';
+export {
+  mapSymbol,
+  venueMarket,
+  VENUE_ASSET_CLASS,
+  filterSignal,
+  signalAgeMs,
+  type VenueMarket,
+} from './filters.js';
 export { floorToStep, ceilToStep, roundToStep, targetQuote } from './sizing.js';
 export { exposure, utcDay } from './risk.js';
 export {
@@ -53,9 +60,16 @@ export function rejectDecision(reason: ReasonCode, detail?: string): Decision {
 export function decide(cfg: DecideConfig, input: DecisionInput): Decision {
   const { signal, now, market, ticker, state } = input;
   if (state.killSwitch) return skip('skipped:kill_switch', 'paused (catalyst-client resume to continue)');
+  // decide() is the crypto spot venue whatever the config says; us_equity goes through decideEquity().
+  const venue = venueMarket(signal, { ...cfg.exchange, venue: 'crypto_spot' });
+  if (!venue.ok) return skip(venue.reason, venue.detail);
   const filtered = filterSignal(signal, now, cfg.filters);
   if (filtered) return skip(filtered.reason, filtered.detail);
   if (!market) return skip('skipped:no_market', `no exchange market for ${signal.symbol}`);
+  // Every cap and balance is in exchange.quote: a market quoted otherwise only by the friend's own mapping.
+  const quote = cfg.exchange.quote.toUpperCase();
+  if (!venue.explicit && market.quote.toUpperCase() !== quote)
+    return skip('skipped:foreign_quote', `${market.symbol} is quoted in ${market.quote}, not ${quote}`);
   if (cfg.filters.max_price_drift_pct !== undefined && ticker !== undefined) {
     const d = driftPct(signal.price, ticker);
     if (d > cfg.filters.max_price_drift_pct) {

@@ -26,6 +26,8 @@ export const REASONS = {
   'skipped:expired': 'the signal expired (expires_at) before it was decided',
   'skipped:stale': 'older than filters.max_signal_age_ms when decided',
   'skipped:asset_class': "the signal's asset class is not what this venue trades",
+  'skipped:foreign_quote':
+    'the symbol is a pair quoted in another currency than exchange.quote (not mapped in exchange.symbol_map)',
   'skipped:avoid': 'an earlier avoid signal blocks entries in this symbol for now',
   'skipped:avoid_signal':
     'an avoid signal: nothing traded, entries in the symbol blocked for equities.avoid_window_ms',

@@ -120,4 +120,4 @@ export interface Decision {
   retryAt?: number | undefined;
 }
 
-export type DecideConfig = Pick<Config, 'filters' | 'sizing' | 'risk' | 'execution'>;
+export type DecideConfig = Pick<Config, 'filters' | 'sizing' | 'risk' | 'execution' | 'exchange'>;
