@@ -253,3 +253,19 @@ describe('brackets', () => {
     expect(t.emu.requests.indexOf(deletes.at(-1)!)).toBeLessThan(t.emu.requests.indexOf(t.lastPost()));
   });
 });
+
+describe('path parameters', () => {
+  it('"." and ".." never reach a broker URL; any other value is one percent-encoded path segment', async () => {
+    const n = t.emu.requests.length;
+    for (const s of ['.', '..', '../USD']) {
+      await expect(t.ex.asset(s), s).rejects.toBeInstanceOf(ExchangeRejected);
+      await expect(t.ex.position(s), s).rejects.toBeInstanceOf(ExchangeRejected);
+      await expect(t.ex.latestQuote(s), s).rejects.toBeInstanceOf(ExchangeRejected);
+      expect(await t.ex.ticker(s), s).toBeUndefined();
+    }
+    expect(t.emu.requests.slice(n)).toEqual([]);
+    // Without encoding, "?" would end the path and turn the rest into a query.
+    expect(await t.ex.asset('A?B')).toBeUndefined();
+    expect(t.emu.requests.at(-1)).toMatchObject({ path: '/v2/assets/A?B' });
+  });
+});

@@ -80,7 +80,8 @@ BUY_BASE_CONFIDENCE = {
 TIMEFRAMES = {"immediate": "immediate", "intraday": "intraday", "swing": "swing", "position": "swing"}
 SOURCE_ID_PREFIX = "cb-"
 
-_SYMBOL_RE = re.compile(r"^[A-Za-z0-9._/:-]{1,32}$")
+# The wire contract's ticker (shared/src/signal.ts SYMBOL_PATTERN): segments joined by single . - _ / :, never "." or "..".
+_SYMBOL_RE = re.compile(r"^(?=.{1,32}\Z)[A-Za-z0-9]+(?:[._/:-][A-Za-z0-9]+)*\Z")
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _EXCHANGE_RE = re.compile(r"^[A-Z][A-Z0-9_-]{0,15}$")
 

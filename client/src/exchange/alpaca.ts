@@ -49,6 +49,18 @@ const MAX_CLIENT_ID = 128;
 /** "AAPL/USD" or "AAPL" -> "AAPL". */
 export const equityId = (market: string) => market.split('/')[0]!.toUpperCase();
 
+/**
+ * A value for a `{param}` of an Alpaca URL path. ccxt pastes path parameters in verbatim, so it is percent-encoded
+ * here; a dot segment is refused outright, since URL parsers resolve "." and ".." even when written %2E
+ * (GET /v2/assets/.. would be GET /v2/). Throws before any request is made.
+ */
+export function pathParam(value: string): string {
+  const encoded = encodeURIComponent(value);
+  if (encoded === '' || /^(\.|%2e){1,2}$/i.test(encoded))
+    throw new ExchangeRejected('invalid_symbol', `${JSON.stringify(value)} cannot be a URL path segment`);
+  return encoded;
+}
+
 const CALENDAR_TTL_MS = 3_600_000;
 
 export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
@@ -131,7 +143,7 @@ export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
   async ticker(symbol: string): Promise<number | undefined> {
     try {
       const snap = await this.api<Json>('marketPrivateGetV2StocksSymbolSnapshot', {
-        symbol: equityId(symbol),
+        symbol: pathParam(equityId(symbol)),
       });
       const trade = Number((snap['latestTrade'] as Json | undefined)?.['p']);
       if (trade > 0) return trade;
@@ -246,7 +258,7 @@ export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
   }
 
   async cancelOrder(exchangeOrderId: string): Promise<void> {
-    await this.api('traderPrivateDeleteV2OrdersOrderId', { order_id: exchangeOrderId });
+    await this.api('traderPrivateDeleteV2OrdersOrderId', { order_id: pathParam(exchangeOrderId) });
   }
 
   async account(): Promise<EquityAccount> {
@@ -272,13 +284,15 @@ export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
   }
 
   async latestQuote(symbol: string): Promise<Quote | undefined> {
-    const raw = await this.find('marketPrivateGetV2StocksSymbolQuotesLatest', { symbol: equityId(symbol) });
+    const raw = await this.find('marketPrivateGetV2StocksSymbolQuotesLatest', {
+      symbol: pathParam(equityId(symbol)),
+    });
     return raw ? parseQuote(raw) : undefined;
   }
 
   async asset(symbol: string): Promise<AssetInfo | undefined> {
     const raw = await this.find('traderPrivateGetV2AssetsSymbolOrAssetId', {
-      symbol_or_asset_id: equityId(symbol),
+      symbol_or_asset_id: pathParam(equityId(symbol)),
     });
     return raw ? parseAsset(raw) : undefined;
   }
@@ -289,7 +303,7 @@ export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
 
   async position(symbol: string): Promise<EquityPosition | undefined> {
     const raw = await this.find('traderPrivateGetV2PositionsSymbolOrAssetId', {
-      symbol_or_asset_id: equityId(symbol),
+      symbol_or_asset_id: pathParam(equityId(symbol)),
     });
     return raw ? parsePosition(raw) : undefined;
   }
@@ -346,7 +360,7 @@ export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
     const deadline = Date.now() + this.settleMs;
     for (const id of ids) {
       for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
-        const raw = await this.find('traderPrivateGetV2OrdersOrderId', { order_id: id });
+        const raw = await this.find('traderPrivateGetV2OrdersOrderId', { order_id: pathParam(id) });
         if (!raw || parseOrder(raw).status !== 'open') break;
         if (Date.now() > deadline)
           throw new ExchangeUncertain(`order ${id} still open ${this.settleMs} ms after its cancel`);

@@ -95,9 +95,14 @@ class Mapping(unittest.TestCase):
             cp.from_catalyst_bot(**ALERT, expires_at="soon")
 
     def test_unusable_alerts_raise_value_error(self):
-        for bad in (dict(ticker=""), dict(title="  "), dict(price=0), dict(ticker="BAD TICKER")):
+        bad_tickers = ("", "BAD TICKER", ".", "..", "../USD", "BTC/", "A\u200bB", "A\u202eB")
+        for bad in (dict(title="  "), dict(price=0), *(dict(ticker=t) for t in bad_tickers)):
             with self.assertRaises(ValueError):
                 cp.from_catalyst_bot(**dict(ALERT, **bad))
+
+    def test_ticker_shapes_the_server_accepts(self):
+        for t in ("brk.b", "BRK/B", "BTC/USDT", "BTC-USDT"):
+            self.assertEqual(cp.from_catalyst_bot(**dict(ALERT, ticker=t))["symbol"], t.upper())
 
     def test_from_alert_reads_alerts_py_objects(self):
         scored = Signal(relevance=2.0, source_weight=1.5, sentiment=0.4, keyword_hits=["fda"], total=3.0)
