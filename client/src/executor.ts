@@ -103,6 +103,28 @@ export class Executor {
     if (FINAL_STATUSES.has(i.status) || i.status === 'open') return i;
     let attempts = i.attempts;
     let lastError = '';
+    // A crypto spot exit (equity exits carry params and go through the broker's exitPosition).
+    let sellAmount = i.amount;
+    if (i.leg === 'exit' && i.side === 'sell' && !i.order_params) {
+      const released = await this.releaseProtection(i);
+      if (released === 'pending')
+        return this.journal.updateIntent(
+          i.client_order_id,
+          {
+            status: 'pending',
+            error: 'a protective order in the market could not be cancelled yet',
+            attempts,
+          },
+          this.now(),
+        );
+      if (released === 'nothing_held')
+        return this.journal.updateIntent(
+          i.client_order_id,
+          { status: 'canceled', error: 'nothing left to sell: a protective order filled first', attempts },
+          this.now(),
+        );
+      sellAmount = Math.min(i.amount, released);
+    }
     for (let n = 0; n < this.config.execution.max_send_attempts; n++) {
       if (attempts > 0) {
         // A previous attempt may have executed (timeout, crash): the exchange decides, not our memory.
@@ -124,7 +146,7 @@ export class Executor {
           side: i.side,
           // A stop with no limit price (protection placed at the open) is a plain stop: market once triggered.
           type: (protective && i.price !== null) || i.type === 'limit' ? 'limit' : 'market',
-          amount: i.amount,
+          amount: sellAmount,
           price: i.price ?? undefined,
           refPrice: i.ref_price,
           trigger: protective
@@ -224,6 +246,43 @@ export class Executor {
           : undefined,
     };
     return this.exchange.createOrder(equityReq);
+  }
+
+  /**
+   * Before a crypto spot exit sells: cancel this client's resting protective orders (sl / tp) in the market. On
+   * spot they hold the very balance the exit sells, so the sell would be refused (Binance -2010) and the
+   * position left open. After each cancel the exchange's own state of the order decides: one that may still
+   * rest keeps the exit pending (reconciled later, never sent into a refusal); one that filled meanwhile shrank
+   * the position, so the exit sells only what this client still holds. Returns that amount.
+   */
+  private async releaseProtection(exit: IntentRow): Promise<number | 'pending' | 'nothing_held'> {
+    const resting = this.journal
+      .openIntents()
+      .filter((p) => p.market === exit.market && (p.leg === 'sl' || p.leg === 'tp'));
+    for (const p of resting) {
+      await this.exchange.cancelOwnOrder?.(p.client_order_id, p.market).catch((e: Error) => {
+        this.log.warn({ clientOrderId: p.client_order_id, err: e.message }, 'protective cancel failed');
+      });
+      const o = await this.lookup(p);
+      if (o === 'unknown' || (o !== 'not_found' && o.status === 'open')) return 'pending';
+      if (o === 'not_found')
+        // Never reached the exchange: it must never be sent now that the position is being sold.
+        this.journal.updateIntent(
+          p.client_order_id,
+          { status: 'canceled', error: 'cancelled before an exit', attempts: p.attempts },
+          this.now(),
+        );
+      else this.record(p, o, p.attempts);
+      this.log.info(
+        { clientOrderId: p.client_order_id, exit: exit.client_order_id },
+        'protective order released',
+      );
+    }
+    const m = this.exchange.market(exit.market);
+    const held = this.journal.positions().find((p) => p.market === exit.market)?.amount ?? 0;
+    const amount = m ? floorToStep(held, m.amountStep) : held;
+    if (!(amount > 0) || (m && amount < m.minAmount)) return 'nothing_held';
+    return amount;
   }
 
   /**

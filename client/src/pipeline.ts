@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Signal } from '@catalyst-signal/shared';
 import type { Config } from './config.js';
 import {
+  actionOf,
   decide,
   exposure,
   filterSignal,
@@ -71,9 +72,15 @@ export async function processSignal(
     // A signal of another asset class or quote currency never reaches the exchange, not even for a price.
     const venue = venueMarket(signal, config.exchange);
     const market = venue.ok ? exchange.market(venue.market) : undefined;
-    // Only pay for exchange round trips when the signal survives the cheap checks.
+    // Only pay for exchange round trips when the signal survives the cheap checks. An exit skips the entry
+    // filters (decide() does too) but needs something this client holds.
+    const exit = actionOf(signal) === 'exit';
     const cheapSkip =
-      journal.killSwitch().on || filterSignal(signal, now, config.filters) !== undefined || !market;
+      journal.killSwitch().on ||
+      !market ||
+      (exit
+        ? !journal.positions().some((p) => p.market === market.symbol && p.amount > 0)
+        : filterSignal(signal, now, config.filters) !== undefined);
     let ticker: number | undefined;
     let freeQuote: number | undefined = 0;
     if (!cheapSkip) {

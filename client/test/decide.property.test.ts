@@ -221,7 +221,8 @@ describe('decide (property)', () => {
     );
   });
 
-  it('protocol 2: exit, avoid and info never trade; enter decides exactly as the v1 long/short', () => {
+  it('protocol 2: avoid and info never trade, exit only sells what this client holds; enter decides exactly as the v1 long/short', () => {
+    const seen = { exits: 0 };
     fc.assert(
       fc.property(
         configArb,
@@ -229,21 +230,50 @@ describe('decide (property)', () => {
         marketArb,
         stateArb,
         fc.constantFrom('exit', 'avoid', 'info') as fc.Arbitrary<'exit' | 'avoid' | 'info'>,
-        (cfg, signal, market, state, action) => {
-          const at = (s: Signal) => decide(cfg, { signal: s, now: NOW, market, ticker: undefined, state });
-          // direction is ignored for these (even short with sell_holdings on): nothing is bought or sold.
+        fc.double({ min: 0, max: 50, noNaN: true }),
+        (cfg, signal, market, state, action, holding) => {
+          const at = (s: Signal, st = state) =>
+            decide(cfg, { signal: s, now: NOW, market, ticker: undefined, state: st });
+          // direction is ignored for these (even short with sell_holdings on).
           const other = at({ ...signal, action });
-          expect(other.legs).toEqual([]);
-          expect(other.verdict).toBe('skip');
-          if (!state.killSwitch)
-            expect(other.reason).toBe(
-              action === 'exit' ? 'skipped:action_exit_unsupported' : `skipped:action_${action}`,
-            );
+          if (action !== 'exit') {
+            expect(other.legs).toEqual([]);
+            expect(other.verdict).toBe('skip');
+            if (!state.killSwitch) expect(other.reason).toBe(`skipped:action_${action}`);
+          } else {
+            // Without and with a holding of this client's in the market: never a buy, never more than held.
+            const holds = {
+              ...state,
+              positions: [
+                ...state.positions.filter((p) => p.market !== market.symbol),
+                { market: market.symbol, amount: holding, cost: holding },
+              ],
+            };
+            for (const [st, d] of [
+              [state, other],
+              [holds, at({ ...signal, action }, holds)],
+            ] as const) {
+              const held = st.positions.find((p) => p.market === market.symbol)?.amount ?? 0;
+              if (d.verdict !== 'trade') {
+                expect(d.legs).toEqual([]);
+                if (!st.killSwitch && !(held > 0)) expect(d.reason).toBe('skipped:no_holdings');
+                continue;
+              }
+              seen.exits++;
+              expect(d.reason).toBe('trade:exit');
+              expect(d.legs).toHaveLength(1);
+              const [leg] = d.legs;
+              expect(leg).toMatchObject({ leg: 'exit', side: 'sell', market: market.symbol });
+              expect(leg!.amount).toBeLessThanOrEqual(held + EPS);
+              expect(isMultiple(leg!.amount, market.amountStep)).toBe(true);
+            }
+          }
           if (signal.direction !== 'neutral') expect(at({ ...signal, action: 'enter' })).toEqual(at(signal));
         },
       ),
       { numRuns: 1000 },
     );
+    expect(seen.exits).toBeGreaterThan(0);
   });
 
   it('floorToStep / ceilToStep stay on the grid and on the right side', () => {

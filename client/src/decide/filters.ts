@@ -82,8 +82,9 @@ export function signalAgeMs(signal: Signal, now: number): number {
 }
 
 /**
- * Actions this release never trades on: none of them may open a position. (exit and avoid get their own
- * handling in a later release; until then a held position is left as it is.)
+ * Actions that never pass as an entry: none of them may open a position. (decide() and decideEquity() handle an
+ * exit before these filters, by selling what this client holds; this entry only keeps an exit from ever
+ * passing for an entry.)
  */
 const ACTION_SKIPS: Record<Exclude<SignalAction, 'enter'>, { reason: ReasonCode; detail: string }> = {
   info: { reason: 'skipped:action_info', detail: 'an alert with no action is never traded' },

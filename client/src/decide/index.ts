@@ -1,4 +1,5 @@
-import type { Decision, DecideConfig, DecisionInput, OrderLeg } from './types.js';
+import type { Decision, DecideConfig, DecisionInput, MarketInfo, OrderLeg } from './types.js';
+import { actionOf } from './actions.js';
 import type { ReasonCode } from './reasons.js';
 import { driftPct, filterSignal, venueMarket } from './filters.js';
 import { checkEntryRisk, checkExitRisk } from './risk.js';
@@ -63,13 +64,16 @@ export function decide(cfg: DecideConfig, input: DecisionInput): Decision {
   // decide() is the crypto spot venue whatever the config says; us_equity goes through decideEquity().
   const venue = venueMarket(signal, { ...cfg.exchange, venue: 'crypto_spot' });
   if (!venue.ok) return skip(venue.reason, venue.detail);
-  const filtered = filterSignal(signal, now, cfg.filters);
+  // An exit reduces risk: no entry filter (confidence, age, direction, allow-lists) may keep a position open.
+  const exit = actionOf(signal) === 'exit';
+  const filtered = exit ? expiredFilter(signal, now) : filterSignal(signal, now, cfg.filters);
   if (filtered) return skip(filtered.reason, filtered.detail);
   if (!market) return skip('skipped:no_market', `no exchange market for ${signal.symbol}`);
   // Every cap and balance is in exchange.quote: a market quoted otherwise only by the friend's own mapping.
   const quote = cfg.exchange.quote.toUpperCase();
   if (!venue.explicit && market.quote.toUpperCase() !== quote)
     return skip('skipped:foreign_quote', `${market.symbol} is quoted in ${market.quote}, not ${quote}`);
+  if (exit) return sellHoldings(cfg, state, market, ticker ?? signal.price);
   if (cfg.filters.max_price_drift_pct !== undefined && ticker !== undefined) {
     const d = driftPct(signal.price, ticker);
     if (d > cfg.filters.max_price_drift_pct) {
@@ -83,24 +87,7 @@ export function decide(cfg: DecideConfig, input: DecisionInput): Decision {
 
   if (signal.direction === 'short') {
     if (cfg.risk.short_on_spot === 'skip') return skip('skipped:short_on_spot', 'spot account cannot short');
-    const held = state.positions.find((p) => p.market === market.symbol);
-    if (!held || held.amount <= 0) return skip('skipped:no_holdings', `nothing held in ${market.symbol}`);
-    const risk = checkExitRisk(cfg.risk, state);
-    if (risk) return skip(risk.reason, risk.detail);
-    const amount = floorToStep(held.amount, market.amountStep);
-    if (!(amount > 0) || amount < market.minAmount || amount * ref < market.minCost) {
-      return skip('skipped:below_minimum', `holding ${held.amount} is below the exchange minimum`);
-    }
-    const leg: OrderLeg = {
-      leg: 'exit',
-      market: market.symbol,
-      side: 'sell',
-      type: 'market',
-      amount,
-      refPrice: ref,
-      quote: amount * ref,
-    };
-    return { verdict: 'trade', reason: 'trade:exit', detail: `sell ${amount} ${market.base}`, legs: [leg] };
+    return sellHoldings(cfg, state, market, ref);
   }
 
   const risk = checkEntryRisk(cfg.risk, state, market.symbol, now);
@@ -146,4 +133,44 @@ export function decide(cfg: DecideConfig, input: DecisionInput): Decision {
     detail: `buy ${size.amount} ${market.base} ~${size.quote.toFixed(2)} ${market.quote}`,
     legs: [leg],
   };
+}
+
+/** An exit signal past its expires_at is not acted on; nothing else about its age stops it. */
+function expiredFilter(
+  signal: DecisionInput['signal'],
+  now: number,
+): { reason: ReasonCode; detail: string } | undefined {
+  if (signal.expires_at !== undefined && Date.parse(signal.expires_at) <= now)
+    return { reason: 'skipped:expired', detail: `expired at ${signal.expires_at}` };
+  return undefined;
+}
+
+/**
+ * Sell what THIS client holds in the market (an exit signal, or a short with sell_holdings): never more, never
+ * a position opened by hand. The executor cancels this client's resting protective orders in the market first.
+ */
+function sellHoldings(
+  cfg: DecideConfig,
+  state: DecisionInput['state'],
+  market: MarketInfo,
+  ref: number,
+): Decision {
+  const held = state.positions.find((p) => p.market === market.symbol);
+  if (!held || held.amount <= 0) return skip('skipped:no_holdings', `nothing held in ${market.symbol}`);
+  const risk = checkExitRisk(cfg.risk, state);
+  if (risk) return skip(risk.reason, risk.detail);
+  const amount = floorToStep(held.amount, market.amountStep);
+  if (!(amount > 0) || amount < market.minAmount || amount * ref < market.minCost) {
+    return skip('skipped:below_minimum', `holding ${held.amount} is below the exchange minimum`);
+  }
+  const leg: OrderLeg = {
+    leg: 'exit',
+    market: market.symbol,
+    side: 'sell',
+    type: 'market',
+    amount,
+    refPrice: ref,
+    quote: amount * ref,
+  };
+  return { verdict: 'trade', reason: 'trade:exit', detail: `sell ${amount} ${market.base}`, legs: [leg] };
 }

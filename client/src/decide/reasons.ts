@@ -17,7 +17,7 @@ export const REASONS = {
   'skipped:action_info': 'an info signal (alert without an action) never trades',
   'skipped:action_avoid': 'an avoid signal on crypto spot: not an entry (avoid windows are us_equity only)',
   'skipped:action_exit_unsupported':
-    'an exit signal on crypto spot: not handled, any position is left as it is',
+    'older journals only: an exit signal on crypto spot before exits were handled (the position was left as it was)',
   'skipped:direction': 'the direction is not in filters.directions',
   'skipped:symbol_denied': 'the symbol is in filters.symbols_deny',
   'skipped:symbol_not_allowed': 'filters.symbols_allow is set and the symbol is not in it',

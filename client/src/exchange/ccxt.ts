@@ -196,6 +196,10 @@ export class CcxtAdapter implements ExchangeAdapter {
     }
   }
 
+  async cancelOwnOrder(clientOrderId: string, market: string): Promise<void> {
+    await this.wrap(() => this.ex.cancelOrder(undefined as unknown as string, market, { clientOrderId }));
+  }
+
   private hasFees(o: Record<string, unknown>): boolean {
     const fees = (o['fees'] as unknown[] | undefined) ?? [];
     return fees.length > 0 || Boolean(o['fee']);

@@ -151,6 +151,10 @@ export class PaperAdapter implements ExchangeAdapter {
     return order;
   }
 
+  async cancelOwnOrder(clientOrderId: string): Promise<void> {
+    this.journal.cancelPaperOrder(clientOrderId);
+  }
+
   async fetchOrder(clientOrderId: string): Promise<OrderState | undefined> {
     return this.journal.paperOrder(clientOrderId) as OrderState | undefined;
   }

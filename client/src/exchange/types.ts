@@ -55,6 +55,11 @@ export interface ExchangeAdapter {
   createOrder(req: OrderRequest): Promise<OrderState>;
   /** Look an order up by OUR id; undefined when the exchange does not know it. Throws ExchangeUncertain when it cannot tell. */
   fetchOrder(clientOrderId: string, market: string): Promise<OrderState | undefined>;
+  /**
+   * Cancel a resting order by OUR id (a protective stop, before an exit sells the balance it holds on spot).
+   * Whatever it answers, the caller then asks fetchOrder: the exchange's state decides, not this call.
+   */
+  cancelOwnOrder?(clientOrderId: string, market: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -237,4 +237,7 @@ export class Journal {
   putPaperOrder(clientOrderId: string, order: unknown, deltas: Record<string, number>): void {
     this.paper.putOrder(clientOrderId, order, deltas);
   }
+  cancelPaperOrder(clientOrderId: string): void {
+    this.paper.cancelOrder(clientOrderId);
+  }
 }

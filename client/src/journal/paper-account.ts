@@ -12,6 +12,7 @@ const SQL = {
   setPaperBalance: `INSERT INTO paper_balances (asset, free) VALUES (?, ?) ON CONFLICT(asset) DO UPDATE SET free = excluded.free`,
   getPaperOrder: 'SELECT body FROM paper_orders WHERE client_order_id = ?',
   putPaperOrder: 'INSERT INTO paper_orders (client_order_id, body) VALUES (?, ?)',
+  setPaperOrder: 'UPDATE paper_orders SET body = ? WHERE client_order_id = ?',
 } as const;
 
 export class PaperAccount {
@@ -42,6 +43,13 @@ export class PaperAccount {
   order(clientOrderId: string): unknown {
     const r = this.st.getPaperOrder.get(clientOrderId) as { body: string } | undefined;
     return r ? JSON.parse(r.body) : undefined;
+  }
+
+  /** Cancel a resting simulated order (a protective trigger): nothing filled, no balance changes. */
+  cancelOrder(clientOrderId: string): void {
+    const o = this.order(clientOrderId) as { status?: string } | undefined;
+    if (o?.status !== 'open') return;
+    this.st.setPaperOrder.run(JSON.stringify({ ...o, status: 'canceled' }), clientOrderId);
   }
 
   /** Store a simulated order and its balance changes atomically. */

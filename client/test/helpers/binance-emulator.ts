@@ -4,8 +4,9 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A small Binance SPOT REST emulator on 127.0.0.1 (port 0), enough for the REAL ccxt.binance class to load
- * markets, read balances and tickers, place/query orders, and hit Binance's error codes. It keeps a ledger of
- * every order it accepted so tests can count orders per clientOrderId.
+ * markets, read balances and tickers, place/query/cancel orders, and hit Binance's error codes. It keeps a ledger of
+ * every order it accepted so tests can count orders per clientOrderId. Like Binance, a resting order locks what it
+ * would spend (a sell its base, a buy its quote): free = balance - locked.
  */
 
 export interface EmuMarket {
@@ -231,6 +232,18 @@ export async function startBinanceEmulator(opts: EmulatorOptions): Promise<Binan
     };
   };
 
+  const isOpen = (o: EmuOrder) => o.status === 'NEW' || o.status === 'PARTIALLY_FILLED';
+  /** What resting orders hold of an asset. */
+  const locked = (asset: string) =>
+    orders.filter(isOpen).reduce((sum, o) => {
+      const m = markets.get(o.symbol)!;
+      const rest = o.origQty - o.executedQty;
+      if (o.side === 'SELL' && m.base === asset) return sum + rest;
+      if (o.side === 'BUY' && m.quote === asset) return sum + rest * o.price;
+      return sum;
+    }, 0);
+  const free = (asset: string) => (balances.get(asset) ?? 0) - locked(asset);
+
   const fill = (o: EmuOrder, qty: number, price: number) => {
     const m = markets.get(o.symbol)!;
     const cost = qty * price;
@@ -348,10 +361,10 @@ export async function startBinanceEmulator(opts: EmulatorOptions): Promise<Binan
           updateTime: Date.now(),
           accountType: 'SPOT',
           permissions: ['SPOT'],
-          balances: [...balances.entries()].map(([asset, free]) => ({
+          balances: [...balances.keys()].map((asset) => ({
             asset,
-            free: free.toFixed(8),
-            locked: '0.00000000',
+            free: free(asset).toFixed(8),
+            locked: locked(asset).toFixed(8),
           })),
         });
       }
@@ -410,7 +423,7 @@ export async function startBinanceEmulator(opts: EmulatorOptions): Promise<Binan
           return err(res, 400, -2010, 'Duplicate order sent.');
         }
         const need = side === 'BUY' ? qty * (limitPrice ?? px) : qty;
-        if ((balances.get(side === 'BUY' ? m.quote : m.base) ?? 0) < need - 1e-12) {
+        if (free(side === 'BUY' ? m.quote : m.base) < need - 1e-12) {
           return err(res, 400, -2010, 'Account has insufficient balance for requested action.');
         }
         const o: EmuOrder = {
@@ -455,6 +468,19 @@ export async function startBinanceEmulator(opts: EmulatorOptions): Promise<Binan
           pendingTimers.add(t);
         } else reply();
         return;
+      }
+      if (path === '/api/v3/order' && req.method === 'DELETE') {
+        const cid = p.get('origClientOrderId');
+        const oid = p.get('orderId');
+        const o = [...orders]
+          .reverse()
+          .find(
+            (x) =>
+              (cid ? x.clientOrderId === cid : String(x.orderId) === oid) && x.symbol === p.get('symbol'),
+          );
+        if (!o || !isOpen(o)) return err(res, 400, -2011, 'Unknown order sent.');
+        o.status = 'CANCELED';
+        return json(res, 200, orderJson(o, false));
       }
       if (path === '/api/v3/myTrades' && req.method === 'GET') {
         const sym = p.get('symbol');
