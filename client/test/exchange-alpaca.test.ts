@@ -1,8 +1,16 @@
 import * as ccxt from 'ccxt';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { Signal } from '@catalyst-signal/shared';
+import { decideEquitySignal } from '../src/equity-snapshot.js';
+import { Journal } from '../src/journal/index.js';
 import { formatPrice } from '../src/exchange/alpaca-parse.js';
 import { ExchangeRejected } from '../src/exchange/types.js';
 import { useAlpaca } from './helpers/alpaca-adapter.js';
+import { testConfig } from './helpers/config.js';
+import { baseSignal } from './helpers/signals.js';
 
 // The REAL ccxt.alpaca class against the project's Alpaca emulator on 127.0.0.1: URL override, market parsing,
 // request bodies and ccxt's own error mapping all run for real. Orders: kinds, ticks, sessions, brackets, exits.
@@ -267,5 +275,29 @@ describe('path parameters', () => {
     // Without encoding, "?" would end the path and turn the rest into a query.
     expect(await t.ex.asset('A?B')).toBeUndefined();
     expect(t.emu.requests.at(-1)).toMatchObject({ path: '/v2/assets/A?B' });
+  });
+});
+
+describe('the venue gate before any broker request', () => {
+  it('a crypto signal and a pair not quoted in USD are refused without asking Alpaca anything', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cc-alpaca-gate-'));
+    const journal = Journal.open(join(dir, 'j.sqlite'));
+    try {
+      const config = testConfig({ exchange: { venue: 'us_equity' } } as never);
+      const n = t.emu.requests.length;
+      const at = Date.now();
+      const s = (over: Partial<Signal>) => baseSignal(1, { symbol: 'AAPL', ...over }, at) as Signal;
+      const deps = { config, journal, exchange: t.ex };
+      expect(await decideEquitySignal(deps, s({ symbol: 'ETH/BTC' }), at)).toMatchObject({
+        reason: 'skipped:foreign_quote',
+      });
+      expect(await decideEquitySignal(deps, s({ symbol: 'BTC', asset_class: 'crypto' }), at)).toMatchObject({
+        reason: 'skipped:asset_class',
+      });
+      expect(t.emu.requests.slice(n)).toEqual([]);
+    } finally {
+      journal.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
