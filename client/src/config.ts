@@ -266,6 +266,13 @@ export const RiskSchema = z.strictObject({
     .min(0)
     .default(15 * 60_000)
     .describe('Minimum time between two trades of the same symbol.'),
+  exit_block_ms: z
+    .int()
+    .min(0)
+    .default(7 * 24 * 3_600_000)
+    .describe(
+      'An exit signal (going concern, delisting, bankruptcy, fraud: any action exit) blocks entries in its symbol for this long, whether or not anything was sold. Default 7 days, longer than the 24 h avoid window: an exit is about the company itself, whose news plays out over days (a follow-up headline on day 2 should not buy back in), and a week covers the next trading week even across a holiday weekend.',
+    ),
   short_on_spot: z
     .enum(['skip', 'sell_holdings'])
     .default('skip')

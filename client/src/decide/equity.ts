@@ -8,7 +8,8 @@ import type { ReasonCode } from './reasons.js';
 import { checkEntryRisk, checkExitRisk } from './risk.js';
 import { sessionGate, type Session } from './sessions.js';
 import { targetQuote } from './sizing.js';
-import type { Decision, DecisionState, MarketInfo, Position } from './types.js';
+import { activeBlock, blockText, exitBlock } from './blocks.js';
+import type { Decision, DecisionState, EntryBlock, MarketInfo, Position } from './types.js';
 
 /**
  * The decision for a US equity signal: action (enter / exit / avoid / info), session, asset and account rules,
@@ -28,8 +29,8 @@ export interface EquityAccount {
 export interface EquityState extends DecisionState {
   /** Positions in the account this client did not open (outside_positions policy decides if they count). */
   outsidePositions: readonly Position[];
-  /** Symbol -> blocked until (ms), from earlier avoid signals. */
-  avoids: Readonly<Record<string, number>>;
+  /** Symbol -> entry block in force, from earlier avoid and exit signals. */
+  avoids: Readonly<Record<string, EntryBlock>>;
   /** Round trips (entry and exit of one symbol on one New York day) today and over the last 5 trading days. */
   roundTripsToday: number;
   roundTripsWeek: number;
@@ -81,13 +82,14 @@ export function decideEquityEarly(
 
   // Exits (and avoids that exit) reduce risk: a pause stops them only when the user says so.
   const exiting = action === 'exit' || (action === 'avoid' && eq.avoid_exits);
-  if (killSwitch && !(exiting && eq.exits_while_paused))
-    return skip('skipped:kill_switch', 'paused (catalyst-client resume to continue)');
+  if (killSwitch && !(exiting && eq.exits_while_paused)) {
+    const paused = skip('skipped:kill_switch', 'paused (catalyst-client resume to continue)');
+    return action === 'exit' ? exitBlock(cfg.risk, symbol, now, paused) : paused;
+  }
 
   if (action === 'avoid' && !eq.avoid_exits) {
     const avoidUntil = now + eq.avoid_window_ms;
-    const blocked = `entries in ${symbol} blocked until ${new Date(avoidUntil).toISOString()}`;
-    return skip('skipped:avoid_signal', blocked, { avoidUntil });
+    return skip('skipped:avoid_signal', blockText(symbol, avoidUntil), { avoidUntil });
   }
   return undefined;
 }
@@ -102,13 +104,13 @@ export function decideEquity(cfg: EquityDecideConfig, input: EquityInput): Decis
 
   if (action === 'avoid') {
     const avoidUntil = now + eq.avoid_window_ms;
-    const blocked = `entries in ${symbol} blocked until ${new Date(avoidUntil).toISOString()}`;
+    const blocked = blockText(symbol, avoidUntil);
     const exit = exitDecision(cfg, input, symbol);
     return exit.verdict === 'trade'
       ? { ...exit, reason: 'trade:exit_on_avoid', detail: `${exit.detail}; ${blocked}`, avoidUntil }
       : skip('skipped:avoid_signal', `${blocked} (${exit.reason}: ${exit.detail ?? ''})`, { avoidUntil });
   }
-  if (action === 'exit') return exitDecision(cfg, input, symbol);
+  if (action === 'exit') return exitBlock(cfg.risk, symbol, now, exitDecision(cfg, input, symbol));
   return entryDecision(cfg, input, symbol);
 }
 
@@ -157,9 +159,8 @@ function entryDecision(cfg: EquityDecideConfig, input: EquityInput, symbol: stri
   const filters = input.held ? { ...cfg.filters, max_signal_age_ms: holdMaxAgeMs(signal, eq) } : cfg.filters;
   const filtered = filterSignal(signal, now, filters);
   if (filtered) return skip(filtered.reason, filtered.detail);
-  const until = state.avoids[symbol];
-  if (until !== undefined && until > now)
-    return skip('skipped:avoid', `avoid signal until ${new Date(until).toISOString()}`);
+  const blocked = activeBlock(state.avoids, [symbol, signal.symbol], now);
+  if (blocked) return skip(blocked.reason, blocked.detail);
   if (!market?.equity) return skip('skipped:no_market', `no broker asset for ${symbol}`);
   const asset = market.equity;
   if (!asset.tradable) return skip('skipped:not_tradable', `${symbol} is halted or not tradable`);

@@ -2,6 +2,7 @@ import type { Decision, DecideConfig, DecisionInput, OrderLeg } from './types.js
 import type { ReasonCode } from './reasons.js';
 import { driftPct, filterSignal } from './filters.js';
 import { checkEntryRisk, checkExitRisk } from './risk.js';
+import { applyEntryBlocks } from './blocks.js';
 import { floorToStep, roundToStep, sizeEntry } from './sizing.js';
 
 export * from './types.js';
@@ -9,6 +10,7 @@ export { REASONS, isReasonCode, reasonLabel, renderReasonReference, type ReasonC
 export { mapSymbol, filterSignal, signalAgeMs } from './filters.js';
 export { floorToStep, ceilToStep, roundToStep, targetQuote } from './sizing.js';
 export { exposure, utcDay } from './risk.js';
+export { nyTimeText } from './time-text.js';
 export {
   decideEquity,
   decideEquityEarly,
@@ -51,6 +53,11 @@ export function rejectDecision(reason: ReasonCode, detail?: string): Decision {
 }
 
 export function decide(cfg: DecideConfig, input: DecisionInput): Decision {
+  // Exit blocks (issue 19 item 3) wrap the whole outcome, so no path below can enter a blocked symbol.
+  return applyEntryBlocks(cfg.risk, input, decideSpot(cfg, input));
+}
+
+function decideSpot(cfg: DecideConfig, input: DecisionInput): Decision {
   const { signal, now, market, ticker, state } = input;
   if (state.killSwitch) return skip('skipped:kill_switch', 'paused (catalyst-client resume to continue)');
   const filtered = filterSignal(signal, now, cfg.filters);

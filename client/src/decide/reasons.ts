@@ -27,6 +27,8 @@ export const REASONS = {
   'skipped:stale': 'older than filters.max_signal_age_ms when decided',
   'skipped:asset_class': "the signal's asset class is not what this venue trades",
   'skipped:avoid': 'an earlier avoid signal blocks entries in this symbol for now',
+  'skipped:exited':
+    'an earlier exit signal (going concern, delisting, ...) blocks entries in this symbol for risk.exit_block_ms',
   'skipped:avoid_signal':
     'an avoid signal: nothing traded, entries in the symbol blocked for equities.avoid_window_ms',
   // market data and venue rules

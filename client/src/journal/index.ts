@@ -1,5 +1,5 @@
 import type { Signal } from '@catalyst-signal/shared';
-import type { Decision, DecisionState, OrderLeg, Position } from '../decide/index.js';
+import type { Decision, DecisionState, EntryBlock, OrderLeg, Position } from '../decide/index.js';
 import { utcDay } from '../decide/index.js';
 import { MetaStore } from './cursor.js';
 import { DashboardQueries } from './dashboard-queries.js';
@@ -167,8 +167,8 @@ export class Journal {
   reasonCounts(): { verdict: string; reason: string; n: number }[] {
     return this.log.reasonCounts();
   }
-  /** Symbols under an `avoid` block at `now` -> until (ms). */
-  avoids(now: number): Record<string, number> {
+  /** Symbols under an entry block (avoid or exit signal) at `now` -> the block. */
+  avoids(now: number): Record<string, EntryBlock> {
     return this.log.avoids(now);
   }
 
@@ -212,6 +212,7 @@ export class Journal {
       lastTradeAt: this.orders.lastTradeAt(),
       equity: balances.equity,
       freeQuote: balances.freeQuote,
+      avoids: this.avoids(now),
     };
   }
 
