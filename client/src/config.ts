@@ -259,8 +259,14 @@ export const RiskSchema = z.strictObject({
     .describe('Cost of all positions (quote) never exceeds this.'),
   max_daily_loss_quote: nonNeg()
     .default(50)
-    .describe('Stop opening positions for the day (UTC) once realized loss incl. fees reaches this.'),
-  max_orders_per_day: z.int().min(0).default(20).describe('Orders sent per UTC day, all kinds.'),
+    .describe(
+      'Stop opening positions for the day once realized loss incl. fees reaches this (the UTC day on crypto_spot, the New York day on us_equity).',
+    ),
+  max_orders_per_day: z
+    .int()
+    .min(0)
+    .default(20)
+    .describe('Orders sent per day, all kinds (the UTC day on crypto_spot, the New York day on us_equity).'),
   cooldown_per_symbol_ms: z
     .int()
     .min(0)

@@ -174,7 +174,12 @@ export async function decideEquitySignal(
   const last = await exchange.ticker(symbol).catch(() => undefined);
   const dayStart = newYorkDayStart(now);
   const state = {
-    ...journal.decisionState(now, { freeQuote: snap.account.buyingPower, equity: snap.account.equity }),
+    // Daily limits count the New York day (decide/risk.ts limitDay), not the UTC one.
+    ...journal.decisionState(
+      now,
+      { freeQuote: snap.account.buyingPower, equity: snap.account.equity },
+      dayStart,
+    ),
     ...journal.equityCounts(now, dayStart, dayStart - 6 * 86_400_000),
     outsidePositions: snap.outside,
   };

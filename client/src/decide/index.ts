@@ -9,7 +9,7 @@ export * from './types.js';
 export { REASONS, isReasonCode, reasonLabel, renderReasonReference, type ReasonCode } from './reasons.js';
 export { mapSymbol, filterSignal, signalAgeMs } from './filters.js';
 export { floorToStep, ceilToStep, roundToStep, targetQuote } from './sizing.js';
-export { exposure, utcDay } from './risk.js';
+export { exposure, limitDay, utcDay } from './risk.js';
 export { nyTimeText } from './time-text.js';
 export {
   decideEquity,

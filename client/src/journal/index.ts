@@ -202,13 +202,20 @@ export class Journal {
     return this.orders.positions();
   }
 
-  /** Risk-relevant state; the balance part comes from the exchange adapter. */
-  decisionState(now: number, balances: { equity: number; freeQuote: number }): DecisionState {
+  /**
+   * Risk-relevant state; the balance part comes from the exchange adapter. `dayStart` is when the daily limits'
+   * day began (decide/ limitDay: New York midnight on us_equity); default the UTC day of `now`.
+   */
+  decisionState(
+    now: number,
+    balances: { equity: number; freeQuote: number },
+    dayStart = Date.parse(utcDay(now) + 'T00:00:00Z'),
+  ): DecisionState {
     return {
       killSwitch: this.killSwitch().on,
       positions: this.positions(),
-      dailyPnl: this.orders.dailyPnl(utcDay(now)),
-      ordersToday: this.orders.ordersSince(Date.parse(utcDay(now) + 'T00:00:00Z')),
+      dailyPnl: this.orders.realizedSince(dayStart),
+      ordersToday: this.orders.ordersSince(dayStart),
       lastTradeAt: this.orders.lastTradeAt(),
       equity: balances.equity,
       freeQuote: balances.freeQuote,

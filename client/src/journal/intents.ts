@@ -97,7 +97,7 @@ const SQL = {
   upsertPosition: `INSERT INTO positions (market, amount, cost, updated_at) VALUES (@market, @amount, @cost, @now)
     ON CONFLICT(market) DO UPDATE SET amount = excluded.amount, cost = excluded.cost, updated_at = excluded.updated_at`,
   insertPnl: 'INSERT INTO pnl (day, market, realized, at) VALUES (?, ?, ?, ?)',
-  dailyPnl: 'SELECT COALESCE(SUM(realized), 0) AS v FROM pnl WHERE day = ?',
+  realizedSince: 'SELECT COALESCE(SUM(realized), 0) AS v FROM pnl WHERE at >= ?',
   totalPnl: 'SELECT COALESCE(SUM(realized), 0) AS v FROM pnl',
   ordersSince: `SELECT COUNT(*) AS n FROM intents WHERE created_at >= ? AND status != 'abandoned'`,
   lastTrades: `SELECT market, MAX(created_at) AS at FROM intents WHERE status != 'abandoned' GROUP BY market`,
@@ -199,8 +199,9 @@ export class IntentStore {
   totalRealized(): number {
     return (this.st.totalPnl.get() as { v: number }).v;
   }
-  dailyPnl(day: string): number {
-    return (this.st.dailyPnl.get(day) as { v: number }).v;
+  /** Realized P&L of fills since an instant (the daily limits' day start, which is venue-dependent). */
+  realizedSince(ms: number): number {
+    return (this.st.realizedSince.get(ms) as { v: number }).v;
   }
   ordersSince(ms: number): number {
     return (this.st.ordersSince.get(ms) as { n: number }).n;
