@@ -271,7 +271,9 @@ export const RiskSchema = z.strictObject({
     .int()
     .min(0)
     .default(15 * 60_000)
-    .describe('Minimum time between two trades of the same symbol.'),
+    .describe(
+      'Minimum time between two entries in the same symbol (exits and protective orders do not count); 0 disables it.',
+    ),
   exit_block_ms: z
     .int()
     .min(0)

@@ -5,6 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Signal } from '@catalyst-signal/shared';
 import type { Config } from '../src/config.js';
 import { limitDay } from '../src/decide/index.js';
+import { AtOpen } from '../src/at-open.js';
+import { decideEquitySignal } from '../src/equity-snapshot.js';
 import { AlpacaAdapter } from '../src/exchange/alpaca.js';
 import { Executor } from '../src/executor.js';
 import { Journal } from '../src/journal/index.js';
@@ -16,7 +18,8 @@ import { testLog } from './helpers/logger.js';
 import { baseSignal } from './helpers/signals.js';
 
 // Issue 19 on a live us_equity config through the real ccxt.alpaca against the emulator's virtual New York
-// clock: daily limits count the New York day (not the UTC one, which turns at 19:00 New York).
+// clock: daily limits count the New York day (not the UTC one, which turns at 19:00 New York); the cooldown
+// counts entries only, 0 disables it, and a decision's clock is never older than what it compares against.
 
 let emu: AlpacaEmulator;
 let ex: AlpacaAdapter | undefined;
@@ -90,6 +93,42 @@ describe('us_equity daily limits count the New York day', () => {
     expect(late.decision).toMatchObject({ reason: 'skipped:max_orders_per_day', detail: '1 orders today' });
     emu.setClock('2026-11-24T04:30');
     const next = await processSignal(d, sig({ symbol: 'LOWP', price: 3.2 }), ok, emu.now());
+    expect(next.decision.reason).toBe('trade:entry');
+  });
+});
+
+describe('the per-symbol cooldown counts entries only', () => {
+  const risk = { max_exposure_per_symbol_quote: 5000, max_total_exposure_quote: 9000 };
+
+  it('cooldown 0 never skips, also when an entry was journaled during the broker reads', async () => {
+    const d = await setup({ risk: { ...risk, cooldown_per_symbol_ms: 0 } });
+    expect((await processSignal(d, sig(), ok, emu.now())).decision.reason).toBe('trade:entry');
+    // The clock read before the broker reads is 610 ms older than the entry just journaled.
+    const again = await decideEquitySignal(d, sig(), emu.now() - 610);
+    expect(again.reason).toBe('trade:entry');
+  });
+
+  it('with a cooldown, an entry journaled during the reads is "just now", never a negative age', async () => {
+    const d = await setup({ risk: { ...risk, cooldown_per_symbol_ms: 15 * 60_000 } });
+    expect((await processSignal(d, sig(), ok, emu.now())).decision.reason).toBe('trade:entry');
+    const again = await decideEquitySignal(d, sig(), emu.now() - 610);
+    expect(again).toMatchObject({
+      reason: 'skipped:cooldown',
+      detail: 'last entry 0 s ago, cooldown 15 min',
+    });
+  });
+
+  it('default 15 min: placing protection at the open does not block an entry in the symbol', async () => {
+    emu.setClock('2026-11-23T08:00');
+    const d = await setup({ risk, equities: { session_policy: 'extended', limit_slippage_pct: 1 } });
+    expect(d.config.risk.cooldown_per_symbol_ms).toBe(15 * 60_000);
+    const s = sig({ stop_loss: 190, take_profit: 220 });
+    const entry = (await processSignal(d, s, ok, emu.now())).intents[0]!;
+    emu.fill(entry.client_order_id, { price: 200 });
+    await d.executor.reconcileAll();
+    emu.setClock('2026-11-23T09:31');
+    expect(await new AtOpen(d).check()).toMatchObject({ protectedOrders: 1 });
+    const next = await processSignal(d, sig({ symbol: 'AAPL' }), ok, emu.now());
     expect(next.decision.reason).toBe('trade:entry');
   });
 });

@@ -52,7 +52,7 @@ export const REASONS = {
   'skipped:daily_loss': "today's realized loss reached risk.max_daily_loss_quote",
   'skipped:max_orders_per_day': 'risk.max_orders_per_day reached',
   'skipped:round_trips': 'equities.max_round_trips_per_day / _per_week reached (your own limit; no PDT rule)',
-  'skipped:cooldown': 'the symbol traded less than risk.cooldown_per_symbol_ms ago',
+  'skipped:cooldown': 'this client entered the symbol less than risk.cooldown_per_symbol_ms ago',
   'skipped:max_open_positions': 'risk.max_open_positions positions already open',
   'skipped:symbol_exposure': 'the symbol is at risk.max_exposure_per_symbol_quote',
   'skipped:total_exposure': 'all positions are at risk.max_total_exposure_quote',

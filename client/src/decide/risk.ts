@@ -1,6 +1,7 @@
 import type { Config, VenueKind } from '../config.js';
 import type { ReasonCode } from './reasons.js';
 import { newYorkDayStart } from './sessions.js';
+import { durationText } from './time-text.js';
 import type { DecisionState, Position } from './types.js';
 
 /** Risk limits: pure checks over a state snapshot. Exits (risk-reducing sells) pass fewer checks than entries. */
@@ -44,11 +45,15 @@ export function checkEntryRisk(
     return { reason: 'skipped:max_orders_per_day', detail: `${state.ordersToday} orders today` };
   }
   const last = state.lastTradeAt[market];
-  if (last !== undefined && now - last < r.cooldown_per_symbol_ms) {
-    return {
-      reason: 'skipped:cooldown',
-      detail: `last trade ${now - last} ms ago < ${r.cooldown_per_symbol_ms} ms`,
-    };
+  // 0 disables the cooldown. An entry journaled after this decision's clock was read (a concurrent path) is
+  // "just now", never a negative age.
+  if (last !== undefined && r.cooldown_per_symbol_ms > 0) {
+    const ago = Math.max(0, now - last);
+    if (ago < r.cooldown_per_symbol_ms)
+      return {
+        reason: 'skipped:cooldown',
+        detail: `last entry ${durationText(ago)} ago, cooldown ${durationText(r.cooldown_per_symbol_ms)}`,
+      };
   }
   const open = state.positions.filter((p) => p.amount > 0);
   const held = open.find((p) => p.market === market);

@@ -50,7 +50,7 @@ export interface DecisionState {
   /** Realized P&L (quote, fees included) of the current UTC day. */
   dailyPnl: number;
   ordersToday: number;
-  /** Last time (ms) this client traded each market. */
+  /** Last time (ms) this client sent an entry in each market (the cooldown's clock; exits and protection not). */
   lastTradeAt: Readonly<Record<string, number>>;
   /** Equity in quote (free quote + positions at cost). */
   equity: number;
