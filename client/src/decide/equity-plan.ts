@@ -75,6 +75,12 @@ export interface EntryPlanInput {
   asset: EquityAsset;
   stopLoss?: number | undefined;
   takeProfit?: number | undefined;
+  /**
+   * A position in the symbol exists in the account (this client's or not). Alpaca takes a bracket only from
+   * flat ("bracket orders must be entry orders"), so adding to a position is a simple order whose stop/target
+   * is placed as a separate protective exit once it fills (protectAtOpen: the next look in a regular session).
+   */
+  held?: boolean | undefined;
 }
 
 export type PlanResult = { ok: true; leg: OrderLeg } | { ok: false; detail: string };
@@ -115,11 +121,17 @@ export function planEntry(cfg: EquitiesConfig, p: EntryPlanInput): PlanResult {
   const price = limit
     ? roundEquityPrice(p.refPrice * (buy ? 1 + cfg.limit_slippage_pct / 100 : 1), buy ? 'down' : 'up')
     : p.refPrice;
-  // Brackets only for long entries: a short's levels are the other way round and are not planned here.
-  const levels = buy ? bracketLevels(price, p.stopLoss, p.takeProfit) : undefined;
+  // Brackets only for long entries from flat: a short's levels are the other way round and are not planned here.
+  const levels = buy && !p.held ? bracketLevels(price, p.stopLoss, p.takeProfit) : undefined;
+  const protectAdded = buy && p.held && (p.stopLoss !== undefined || p.takeProfit !== undefined);
   const params: OrderParams = levels
     ? { timeInForce: 'day', extendedHours: false, orderClass: 'bracket', ...levels }
-    : { timeInForce: 'day', extendedHours: false, orderClass: 'simple' };
+    : {
+        timeInForce: 'day',
+        extendedHours: false,
+        orderClass: 'simple',
+        protectAtOpen: protectAdded ? true : undefined,
+      };
   const rule = qtyRule(cfg, p.asset, {
     session: 'regular',
     orderClass: params.orderClass,

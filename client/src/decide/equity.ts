@@ -232,13 +232,14 @@ function entryDecision(cfg: EquityDecideConfig, input: EquityInput, symbol: stri
     asset,
     stopLoss: short ? undefined : stopLoss,
     takeProfit: short ? undefined : takeProfit,
+    held: [...state.positions, ...state.outsidePositions].some((p) => p.market === symbol && p.amount !== 0),
   });
   if (!plan.ok) return skip('skipped:below_minimum', plan.detail);
   const l = plan.leg;
   return {
     verdict: 'trade',
     reason: 'trade:entry',
-    detail: `${l.side} ${l.amount} ${symbol} ${l.params?.orderClass === 'bracket' ? 'bracket' : l.type} ~${l.quote.toFixed(2)} USD (${g.session} session, age ${signalAgeMs(signal, now)} ms)`,
+    detail: `${l.side} ${l.amount} ${symbol} ${l.params?.orderClass === 'bracket' ? 'bracket' : l.type} ~${l.quote.toFixed(2)} USD (${g.session} session, age ${signalAgeMs(signal, now)} ms)${g.session === 'regular' && l.params?.protectAtOpen ? '; adds to a held position: no bracket, protection placed after the fill' : ''}`,
     legs: [l],
   };
 }
