@@ -51,3 +51,75 @@ describe('an entry in a stock already held (item 16)', () => {
     expect(t.emu.posted(e.intents[0]!.client_order_id)[0]!.body).not.toHaveProperty('order_class', 'bracket');
   });
 });
+
+describe('an exit while no sell can be placed waits for the next session that can sell (item 17)', () => {
+  async function holdFour(policy: string, equities: Record<string, unknown> = {}) {
+    t.emu.setClock('2026-11-25T10:00'); // Wednesday before Thanksgiving
+    const d = await t.deps({ equities: { session_policy: policy, limit_slippage_pct: 1, ...equities } });
+    const e = await processSignal(d, t.sig(), ok, t.emu.now());
+    t.emu.fill(e.intents[0]!.client_order_id, { price: 200 });
+    await d.executor.reconcileAll();
+    expect(t.journal.positions()).toEqual([expect.objectContaining({ market: 'AAPL', amount: 4 })]);
+    return d;
+  }
+  const sells = () => posts().filter((p) => p.body?.['side'] === 'sell');
+
+  it('extended: an exit on the holiday morning is sold once in the next pre-market, across a restart', async () => {
+    let d = await holdFour('extended');
+    t.emu.setClock('2026-11-26T10:00'); // Thanksgiving: closed all day
+    const x = t.sig({ action: 'exit', direction: 'neutral', catalyst: 'going_concern' });
+    const first = await processSignal(d, x, ok, t.emu.now());
+    expect(first.decision.reason).toBe('deferred:exit_until_session');
+    expect(first.decision.detail).toContain(
+      'held until the next pre-market or the open Fri 2026-11-27 09:30 ET',
+    );
+    expect(await new AtOpen(d).check()).toMatchObject({ session: 'closed', redecided: 0 });
+    t.emu.setClock('2026-11-26T23:00');
+    expect(await new AtOpen(d).check()).toMatchObject({ redecided: 0 });
+    expect(sells()).toEqual([]);
+
+    t.emu.setClock('2026-11-27T04:05'); // pre-market of the early-close Friday
+    const lines: string[] = [];
+    expect(await new AtOpen(d, (l) => lines.push(l)).check()).toMatchObject({ session: 'pre', redecided: 1 });
+    expect(lines[0]).toMatch(
+      /^#\d+ AAPL held until a session that can sell, decided again: trade:exit \(sell 4 AAPL \(extended session\)/,
+    );
+    expect(sells()).toHaveLength(1);
+    expect(sells()[0]!.body).toMatchObject({ qty: '4', type: 'limit', extended_hours: true });
+
+    t.reopen();
+    d = await t.deps({ equities: { session_policy: 'extended', limit_slippage_pct: 1 } });
+    expect(await new AtOpen(d).check()).toMatchObject({ redecided: 0 });
+    t.emu.setClock('2026-11-27T09:45');
+    expect(await new AtOpen(d).check()).toMatchObject({ redecided: 0 });
+    expect(sells()).toHaveLength(1);
+  });
+
+  it('hold_until_open: an exit on a Saturday waits past its entry hold age for Monday’s open, sold once', async () => {
+    const d = await holdFour('hold_until_open');
+    t.emu.setClock('2026-11-28T11:00'); // Saturday
+    const x = t.sig({ action: 'exit', direction: 'neutral', catalyst: 'delisting' });
+    expect((await processSignal(d, x, ok, t.emu.now())).decision.reason).toBe('deferred:exit_until_session');
+    t.emu.setClock('2026-11-30T05:00'); // Monday pre-market: hold_until_open sells at the open only
+    expect(await new AtOpen(d).check()).toMatchObject({ session: 'pre', redecided: 0, expired: 0 });
+    expect(sells()).toEqual([]);
+    t.emu.setClock('2026-11-30T09:30'); // 46.5 h after the signal, well past hold_max_age_ms (18 h)
+    expect(await new AtOpen(d).check()).toMatchObject({ session: 'regular', redecided: 1 });
+    expect(sells()).toHaveLength(1);
+    expect(sells()[0]!.body).toMatchObject({ qty: '4', type: 'market', time_in_force: 'day' });
+    expect(t.journal.redecision(x.epoch, x.seq)).toMatchObject({ reason: 'trade:exit' });
+    expect(await new AtOpen(d).check()).toMatchObject({ redecided: 0 });
+    expect(sells()).toHaveLength(1);
+  });
+
+  it('an avoid that exits waits the same way, and its entry block starts at the signal', async () => {
+    const d2 = await holdFour('regular_only', { avoid_exits: true });
+    t.emu.setClock('2026-11-25T18:00'); // after-hours
+    const a = await processSignal(d2, t.sig({ action: 'avoid', direction: 'neutral' }), ok, t.emu.now());
+    expect(a.decision.reason).toBe('deferred:exit_until_session');
+    expect(a.decision.detail).toContain('entries in AAPL blocked until');
+    t.emu.setClock('2026-11-27T09:31');
+    expect(await new AtOpen(d2).check()).toMatchObject({ redecided: 1 });
+    expect(sells()).toHaveLength(1);
+  });
+});

@@ -6,7 +6,7 @@ import { planEntry, planExit } from './equity-plan.js';
 import { filterSignal, signalAgeMs } from './filters.js';
 import type { ReasonCode } from './reasons.js';
 import { checkEntryRisk, checkExitRisk } from './risk.js';
-import { sessionGate, type Session } from './sessions.js';
+import { exitGate, sessionGate, type Session } from './sessions.js';
 import { targetQuote } from './sizing.js';
 import { activeBlock, blockText, exitBlock } from './blocks.js';
 import type { Decision, DecisionState, EntryBlock, MarketInfo, Position } from './types.js';
@@ -106,9 +106,12 @@ export function decideEquity(cfg: EquityDecideConfig, input: EquityInput): Decis
     const avoidUntil = now + eq.avoid_window_ms;
     const blocked = blockText(symbol, avoidUntil);
     const exit = exitDecision(cfg, input, symbol);
-    return exit.verdict === 'trade'
-      ? { ...exit, reason: 'trade:exit_on_avoid', detail: `${exit.detail}; ${blocked}`, avoidUntil }
-      : skip('skipped:avoid_signal', `${blocked} (${exit.reason}: ${exit.detail ?? ''})`, { avoidUntil });
+    if (exit.verdict === 'trade')
+      return { ...exit, reason: 'trade:exit_on_avoid', detail: `${exit.detail}; ${blocked}`, avoidUntil };
+    // The sale waits for a session that can sell, like an exit's; the block starts now.
+    if (exit.reason === 'deferred:exit_until_session')
+      return { ...exit, detail: `${exit.detail}; ${blocked}`, avoidUntil };
+    return skip('skipped:avoid_signal', `${blocked} (${exit.reason}: ${exit.detail ?? ''})`, { avoidUntil });
   }
   if (action === 'exit') return exitBlock(cfg.risk, symbol, now, exitDecision(cfg, input, symbol));
   return entryDecision(cfg, input, symbol);
@@ -124,6 +127,7 @@ function gate(cfg: EquityDecideConfig, input: EquityInput) {
 
 function exitDecision(cfg: EquityDecideConfig, input: EquityInput, symbol: string): Decision {
   const { signal, now, market, state } = input;
+  const eq = cfg.equities;
   if (signal.expires_at !== undefined && Date.parse(signal.expires_at) <= now)
     return skip('skipped:expired', `expired at ${signal.expires_at}`);
   if (!market?.equity) return skip('skipped:no_market', `no broker asset for ${symbol}`);
@@ -131,7 +135,7 @@ function exitDecision(cfg: EquityDecideConfig, input: EquityInput, symbol: strin
   // Only what THIS client holds: a position opened by hand or another tool is never sold by a signal.
   const held = state.positions.find((p) => p.market === symbol)?.amount ?? 0;
   if (!(held > 0)) return skip('skipped:no_holdings', `nothing held in ${symbol} by this client`);
-  const g = gate(cfg, input);
+  const g = exitGate(eq.session_policy, input.session);
   if (!g.ok) return skip(g.reason, g.detail, { retryAt: g.retryAt });
   const risk = checkExitRisk(cfg.risk, state);
   if (risk) return skip(risk.reason, risk.detail);

@@ -22,6 +22,8 @@ export {
 export {
   sessionAt,
   sessionGate,
+  exitGate,
+  exitCanSell,
   newYorkToUtc,
   newYorkDayStart,
   type BrokerClock,

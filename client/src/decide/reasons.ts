@@ -48,6 +48,8 @@ export const REASONS = {
   'skipped:outside_regular_hours': 'pre-market or after-hours with equities.session_policy: regular_only',
   'skipped:open_too_late': 'hold_until_open, but the next open comes after the signal would be too old',
   'deferred:until_open': 'hold_until_open: held, to be decided again when the regular session opens',
+  'deferred:exit_until_session':
+    'an exit (or avoid that exits) while no sell can be placed: held, and decided again exactly once in the next session that can sell (extended hours with session_policy: extended, else the regular open), however long that is',
   // risk limits
   'skipped:daily_loss': "today's realized loss reached risk.max_daily_loss_quote",
   'skipped:max_orders_per_day': 'risk.max_orders_per_day reached',

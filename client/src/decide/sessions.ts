@@ -1,4 +1,5 @@
 import type { ReasonCode } from './reasons.js';
+import { nyTimeText } from './time-text.js';
 
 /**
  * US equity trading sessions, pure: the time and the BROKER's calendar (Alpaca GET /v2/calendar) and clock
@@ -164,4 +165,31 @@ export function sessionGate(
     reason: 'skipped:outside_regular_hours',
     detail: `${s.kind === 'pre' ? 'pre-market' : 'after-hours'} with session_policy regular_only`,
   };
+}
+
+/**
+ * May an exit's sell go out now? An exit is never dropped for the session: the regular session sells, pre-market
+ * and after-hours sell with session_policy extended (a limit with extended_hours), and otherwise the exit waits
+ * for the next session that can sell, with no hold age: it is decided again then (at-open.ts), exactly once.
+ */
+export function exitGate(policy: SessionPolicy, s: Session): SessionGate {
+  if (s.kind === 'regular') return { ok: true, session: 'regular' };
+  if (policy === 'extended' && (s.kind === 'pre' || s.kind === 'after'))
+    return { ok: true, session: 'extended' };
+  const open =
+    s.nextRegularOpen !== undefined ? `the open ${nyTimeText(s.nextRegularOpen)}` : 'the next open';
+  return {
+    ok: false,
+    reason: 'deferred:exit_until_session',
+    detail:
+      policy === 'extended'
+        ? `no session now: held until the next pre-market or ${open}`
+        : `held until ${open} (session_policy ${policy})`,
+    retryAt: s.nextRegularOpen,
+  };
+}
+
+/** Can a held exit's sell be placed in this session (the cheap check before the broker reads)? */
+export function exitCanSell(policy: SessionPolicy, s: Session): boolean {
+  return exitGate(policy, s).ok;
 }
