@@ -123,3 +123,43 @@ describe('an exit while no sell can be placed waits for the next session that ca
     expect(sells()).toHaveLength(1);
   });
 });
+
+describe('protection outlives the session (item 19)', () => {
+  it('a regular-session bracket is GTC: its stop is still there the next morning, and fires', async () => {
+    const d = await t.deps();
+    const e = await processSignal(d, t.sig({ stop_loss: 190, take_profit: 220 }), ok, t.emu.now());
+    const id = e.intents[0]!.client_order_id;
+    expect(t.emu.posted(id)[0]!.body).toMatchObject({ order_class: 'bracket', time_in_force: 'gtc' });
+    t.emu.fill(id, { price: 200 });
+    await d.executor.reconcileAll();
+
+    t.emu.setClock('2026-11-24T09:45'); // across Monday's close and the night
+    await d.executor.reconcileAll();
+    const legs = t.emu.order(id)!.legs;
+    expect(legs.map((l) => [l.leg, l.status])).toEqual([
+      ['take_profit', 'new'],
+      ['stop_loss', 'held'],
+    ]);
+    t.emu.setQuote('AAPL', { bid: 188, ask: 188.1, last: 188 });
+    expect(t.emu.order(id)!.legs.find((l) => l.leg === 'stop_loss')!.status).toBe('filled');
+    expect(t.emu.book.positions.get('AAPL')?.qty ?? 0).toBe(0);
+  });
+
+  it('a limit entry (regular_order_type: limit) gets a GTC exit after its fill that holds across the close', async () => {
+    const d = await t.deps({ equities: { regular_order_type: 'limit', limit_slippage_pct: 1 } });
+    const s = t.sig({ stop_loss: 190, take_profit: 220 });
+    const e = await processSignal(d, s, ok, t.emu.now());
+    const id = e.intents[0]!.client_order_id;
+    expect(t.emu.posted(id)[0]!.body).toMatchObject({ type: 'limit', time_in_force: 'day' });
+    expect(t.emu.posted(id)[0]!.body).not.toHaveProperty('order_class', 'bracket');
+    t.emu.fill(id, { price: 200 });
+    await d.executor.reconcileAll();
+    expect(await new AtOpen(d).check()).toMatchObject({ protectedOrders: 1 });
+    const p = t.journal.intentsFor(s.epoch, s.seq).find((i) => i.leg === 'protect')!;
+    t.emu.setClock('2026-11-24T09:45');
+    await d.executor.reconcileAll();
+    expect(t.emu.order(p.client_order_id)!.status).toBe('new');
+    expect(t.journal.intent(p.client_order_id)!.status).toBe('open');
+    expect(await new AtOpen(d).check()).toMatchObject({ protectedOrders: 0 });
+  });
+});

@@ -65,7 +65,7 @@ describe('us_equity paper trading', () => {
     // Deterministic per (signal, leg), within Alpaca's 128 characters.
     expect(i.client_order_id).toMatch(/^[A-Za-z0-9-]{1,128}$/);
     expect(JSON.parse(i.order_params!)).toEqual({
-      timeInForce: 'day',
+      timeInForce: 'gtc',
       extendedHours: false,
       orderClass: 'bracket',
       stopLoss: 11.5,

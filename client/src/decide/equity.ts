@@ -243,7 +243,7 @@ function entryDecision(cfg: EquityDecideConfig, input: EquityInput, symbol: stri
   return {
     verdict: 'trade',
     reason: 'trade:entry',
-    detail: `${l.side} ${l.amount} ${symbol} ${l.params?.orderClass === 'bracket' ? 'bracket' : l.type} ~${l.quote.toFixed(2)} USD (${g.session} session, age ${signalAgeMs(signal, now)} ms)${g.session === 'regular' && l.params?.protectAtOpen ? '; adds to a held position: no bracket, protection placed after the fill' : ''}`,
+    detail: `${l.side} ${l.amount} ${symbol} ${l.params?.orderClass === 'bracket' ? 'bracket' : l.type} ~${l.quote.toFixed(2)} USD (${g.session} session, age ${signalAgeMs(signal, now)} ms)${g.session === 'regular' && l.params?.protectAtOpen ? `; ${l.type === 'limit' ? 'limit entry' : 'adds to a held position'}: no bracket, protection placed after the fill` : ''}`,
     legs: [l],
   };
 }
