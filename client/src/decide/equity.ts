@@ -9,6 +9,7 @@ import { checkEntryRisk, checkExitRisk } from './risk.js';
 import { exitGate, sessionGate, type Session } from './sessions.js';
 import { targetQuote } from './sizing.js';
 import { activeBlock, blockText, exitBlock } from './blocks.js';
+import { durationText, nyTimeText } from './time-text.js';
 import type { Decision, DecisionState, EntryBlock, MarketInfo, Position } from './types.js';
 
 /**
@@ -129,7 +130,7 @@ function exitDecision(cfg: EquityDecideConfig, input: EquityInput, symbol: strin
   const { signal, now, market, state } = input;
   const eq = cfg.equities;
   if (signal.expires_at !== undefined && Date.parse(signal.expires_at) <= now)
-    return skip('skipped:expired', `expired at ${signal.expires_at}`);
+    return skip('skipped:expired', `expired at ${nyTimeText(Date.parse(signal.expires_at))}`);
   if (!market?.equity) return skip('skipped:no_market', `no broker asset for ${symbol}`);
   if (!market.equity.tradable) return skip('skipped:not_tradable', `${symbol} is halted or not tradable`);
   // Only what THIS client holds: a position opened by hand or another tool is never sold by a signal.
@@ -243,7 +244,7 @@ function entryDecision(cfg: EquityDecideConfig, input: EquityInput, symbol: stri
   return {
     verdict: 'trade',
     reason: 'trade:entry',
-    detail: `${l.side} ${l.amount} ${symbol} ${l.params?.orderClass === 'bracket' ? 'bracket' : l.type} ~${l.quote.toFixed(2)} USD (${g.session} session, age ${signalAgeMs(signal, now)} ms)${g.session === 'regular' && l.params?.protectAtOpen ? `; ${l.type === 'limit' ? 'limit entry' : 'adds to a held position'}: no bracket, protection placed after the fill` : ''}`,
+    detail: `${l.side} ${l.amount} ${symbol} ${l.params?.orderClass === 'bracket' ? 'bracket' : l.type} ~${l.quote.toFixed(2)} USD (${g.session} session, age ${durationText(signalAgeMs(signal, now))})${g.session === 'regular' && l.params?.protectAtOpen ? `; ${l.type === 'limit' ? 'limit entry' : 'adds to a held position'}: no bracket, protection placed after the fill` : ''}`,
     legs: [l],
   };
 }

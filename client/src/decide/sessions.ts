@@ -1,5 +1,5 @@
 import type { ReasonCode } from './reasons.js';
-import { nyTimeText } from './time-text.js';
+import { durationText, nyTimeText } from './time-text.js';
 
 /**
  * US equity trading sessions, pure: the time and the BROKER's calendar (Alpaca GET /v2/calendar) and clock
@@ -144,13 +144,13 @@ export function sessionGate(
       return {
         ok: false,
         reason: 'skipped:open_too_late',
-        detail: `next open ${new Date(open).toISOString()} is ${Math.round((open - ctx.signalAt) / MIN)} min after the signal (max age ${Math.round(ctx.maxAgeMs / MIN)} min)`,
+        detail: `next open ${nyTimeText(open)} is ${durationText(open - ctx.signalAt)} after the signal (max age ${durationText(ctx.maxAgeMs)})`,
       };
     }
     return {
       ok: false,
       reason: 'deferred:until_open',
-      detail: `held until ${new Date(open).toISOString()}`,
+      detail: `held until the open ${nyTimeText(open)}`,
       retryAt: open,
     };
   }
@@ -158,7 +158,7 @@ export function sessionGate(
     return {
       ok: false,
       reason: 'skipped:market_closed',
-      detail: s.nextRegularOpen ? `next open ${new Date(s.nextRegularOpen).toISOString()}` : 'market closed',
+      detail: s.nextRegularOpen ? `next open ${nyTimeText(s.nextRegularOpen)}` : 'market closed',
     };
   return {
     ok: false,
