@@ -30,6 +30,8 @@ interface Step {
   catalyst: string;
   advanceMs: number;
   kill: boolean;
+  /** This client holds the symbol (an exit sells) or not (an exit finds nothing to sell). */
+  held?: boolean;
 }
 
 const stepArb: fc.Arbitrary<Step> = fc.record({
@@ -41,6 +43,7 @@ const stepArb: fc.Arbitrary<Step> = fc.record({
     fc.integer({ min: 20 * HOUR, max: 8 * 24 * HOUR }),
   ),
   kill: fc.boolean(),
+  held: fc.boolean(),
 });
 
 function signalOf(seq: number, s: Step, now: number): Signal {
@@ -103,8 +106,7 @@ function step(
   const signal = signalOf(seq, s, now);
   const m = market(venue, s.symbol);
   const base = journal.decisionState(now, { freeQuote: 1000, equity: 1000 });
-  // Something held, so exits can trade and entries add to a position on both venues.
-  const positions = [{ market: m.symbol, amount: 1, cost: 10 }];
+  const positions = s.held === false ? [] : [{ market: m.symbol, amount: 1, cost: 10 }];
   const decision =
     venue === 'crypto_spot'
       ? decide(cfg, { signal, now, market: m, ticker: 10, state: { ...base, positions } })
@@ -190,16 +192,17 @@ describe('an exit blocks entries in its symbol (property, both venues)', () => {
         reason: 'skipped:exited',
         detail: 'exit #5 going_concern: entries in TLMD blocked until Mon 2026-11-30 10:00 ET',
       });
-      // A later exit that found nothing held (paused) still extends the block.
+      // A later exit that finds nothing to sell (and the client paused) still extends the block.
       const p = step(
         journal,
         venue,
         7 * day,
         160,
-        { symbol: 'TLMD', action: 'exit', catalyst: 'delisting', advanceMs: 0, kill: true },
+        { symbol: 'TLMD', action: 'exit', catalyst: 'delisting', advanceMs: 0, kill: true, held: false },
         T0 + 6 * day,
       );
-      expect(p.reason).toBe(venue === 'us_equity' ? 'trade:exit' : 'skipped:kill_switch');
+      expect(p.legs.some((l) => l.leg === 'entry')).toBe(false);
+      expect(p.avoidUntil).toBe(T0 + 13 * day);
       const e2 = step(
         journal,
         venue,

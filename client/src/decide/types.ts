@@ -47,7 +47,7 @@ export interface Position {
 export interface DecisionState {
   killSwitch: boolean;
   positions: readonly Position[];
-  /** Realized P&L (quote, fees included) of the current UTC day. */
+  /** Realized P&L (quote, fees included) of the limits' day (risk.ts limitDay: UTC, or New York on us_equity). */
   dailyPnl: number;
   ordersToday: number;
   /** Last time (ms) this client sent an entry in each market (the cooldown's clock; exits and protection not). */
