@@ -145,6 +145,24 @@ describe('protection outlives the session (item 19)', () => {
     expect(t.emu.book.positions.get('AAPL')?.qty ?? 0).toBe(0);
   });
 
+  it('a held exit sold in the next pre-market first cancels the GTC bracket legs that lived through the holiday', async () => {
+    const d = await t.deps({ equities: { session_policy: 'extended', limit_slippage_pct: 1 } });
+    t.emu.setClock('2026-11-25T10:00');
+    const e = await processSignal(d, t.sig({ stop_loss: 190, take_profit: 220 }), ok, t.emu.now());
+    const id = e.intents[0]!.client_order_id;
+    t.emu.fill(id, { price: 200 });
+    await d.executor.reconcileAll();
+    t.emu.setClock('2026-11-26T10:00'); // Thanksgiving
+    const x = t.sig({ action: 'exit', direction: 'neutral', catalyst: 'bankruptcy' });
+    expect((await processSignal(d, x, ok, t.emu.now())).decision.reason).toBe('deferred:exit_until_session');
+    expect(t.emu.order(id)!.legs.map((l) => l.status)).toEqual(['new', 'held']);
+    t.emu.setClock('2026-11-27T04:05');
+    expect(await new AtOpen(d).check()).toMatchObject({ redecided: 1 });
+    const sell = t.journal.intentsFor(x.epoch, x.seq)[0]!;
+    expect(t.emu.posted(sell.client_order_id)[0]!.body).toMatchObject({ side: 'sell', qty: '4' });
+    expect(t.emu.order(id)!.legs.map((l) => l.status)).toEqual(['canceled', 'canceled']);
+  });
+
   it('a limit entry (regular_order_type: limit) gets a GTC exit after its fill that holds across the close', async () => {
     const d = await t.deps({ equities: { regular_order_type: 'limit', limit_slippage_pct: 1 } });
     const s = t.sig({ stop_loss: 190, take_profit: 220 });
