@@ -1,5 +1,5 @@
 import type { Signal } from '@catalyst-signal/shared';
-import { heldExpiry, planProtection, type Decision, type Session } from './decide/index.js';
+import { exitCanSell, heldExpiry, planProtection, type Decision, type Session } from './decide/index.js';
 import { decideEquitySignal, sessionNow } from './equity-snapshot.js';
 import { PROTECT_LEG, type IntentRow } from './journal/index.js';
 import { clientOrderId } from './order-id.js';
@@ -10,7 +10,9 @@ import { intentsOf, type PipelineDeps } from './pipeline.js';
  * a restart picks up where it stopped:
  *  1. every signal held by hold_until_open is decided again through the same pure decideEquity (every filter and
  *     limit, the kill switch included) exactly once: the second decision and its intents commit together, and a
- *     signal already decided again is never decided again; one past its hold age is journaled as skipped;
+ *     signal already decided again is never decided again; one past its hold age is journaled as skipped. An
+ *     exit held while no sell could be placed is decided again the same way in the first session that can sell
+ *     (pre-market or after-hours too with session_policy extended), with no hold age;
  *  2. every filled extended-hours entry with stop/target levels gets its protective exit for the filled shares
  *     (OCO, stop or limit), as the leg `protect` of its signal: a journaled intent first, a deterministic id,
  *     sent and reconciled like every other order.
@@ -61,18 +63,24 @@ export class AtOpen {
     const out: AtOpenResult = { session: session?.kind, redecided: 0, expired: 0, protectedOrders: 0 };
     for (const h of held) {
       const signal = JSON.parse(h.signal) as Signal;
-      const past = heldExpiry(signal, now, config.equities);
+      // A held exit has no hold age: it waits for a session that can sell, however long that is.
+      const exit = h.reason === 'deferred:exit_until_session';
+      const past = exit ? undefined : heldExpiry(signal, now, config.equities);
       if (past) {
         const decision: Decision = { verdict: 'skip', reason: past.reason, detail: past.detail, legs: [] };
-        if (this.record(signal, decision, now, [])) out.expired += 1;
+        if (this.record(signal, decision, now, [], exit)) out.expired += 1;
         continue;
       }
-      if (session?.kind !== 'regular') continue;
+      const canTrade = exit
+        ? session !== undefined && exitCanSell(config.equities.session_policy, session)
+        : session?.kind === 'regular';
+      if (!canTrade) continue;
       const decision = await decideEquitySignal(this.d, signal, now, { held: true });
       // The broker's clock says closed after all (unscheduled closure): still held, look again later.
-      if (decision.reason === 'deferred:until_open') continue;
+      if (decision.reason === 'deferred:until_open' || decision.reason === 'deferred:exit_until_session')
+        continue;
       const intents = intentsOf(this.d, signal, decision);
-      if (!this.record(signal, decision, this.d.now(), intents)) continue;
+      if (!this.record(signal, decision, this.d.now(), intents, exit)) continue;
       out.redecided += 1;
       for (const i of intents) await this.d.executor.execute(journal.intent(i.clientOrderId)!);
     }
@@ -87,6 +95,7 @@ export class AtOpen {
     decision: Decision,
     at: number,
     intents: ReturnType<typeof intentsOf>,
+    exit: boolean,
   ): boolean {
     const done = this.d.journal.recordRedecision({
       epoch: signal.epoch,
@@ -98,10 +107,10 @@ export class AtOpen {
     if (!done) return false;
     this.d.log.info(
       { seq: signal.seq, symbol: signal.symbol, verdict: decision.verdict, reason: decision.reason },
-      'held signal decided at the open',
+      exit ? 'held exit decided in a session that can sell' : 'held signal decided at the open',
     );
     this.say(
-      `#${signal.seq} ${signal.symbol} held until the open, decided again: ${decision.reason}${decision.detail ? ` (${decision.detail})` : ''}`,
+      `#${signal.seq} ${signal.symbol} held until ${exit ? 'a session that can sell' : 'the open'}, decided again: ${decision.reason}${decision.detail ? ` (${decision.detail})` : ''}`,
     );
     return true;
   }

@@ -67,7 +67,7 @@ export const EquitiesSchema = z
       .enum(['market', 'limit'])
       .default('market')
       .describe(
-        'Regular-session entry type; a bracket (entry + take-profit + stop-loss) when the signal or config gives both levels.',
+        'Regular-session entry type. market: a GTC bracket (entry + take-profit + stop-loss) when the signal or config gives both levels; limit: a DAY limit whose stop/target are placed as a GTC exit once it fills.',
       ),
     min_price: nonNeg().default(0.1).describe('Skip (skipped:price_band) a symbol priced below this (USD).'),
     max_price: nonNeg()

@@ -259,13 +259,28 @@ export const RiskSchema = z.strictObject({
     .describe('Cost of all positions (quote) never exceeds this.'),
   max_daily_loss_quote: nonNeg()
     .default(50)
-    .describe('Stop opening positions for the day (UTC) once realized loss incl. fees reaches this.'),
-  max_orders_per_day: z.int().min(0).default(20).describe('Orders sent per UTC day, all kinds.'),
+    .describe(
+      'Stop opening positions for the day once realized loss incl. fees reaches this (the UTC day on crypto_spot, the New York day on us_equity).',
+    ),
+  max_orders_per_day: z
+    .int()
+    .min(0)
+    .default(20)
+    .describe('Orders sent per day, all kinds (the UTC day on crypto_spot, the New York day on us_equity).'),
   cooldown_per_symbol_ms: z
     .int()
     .min(0)
     .default(15 * 60_000)
-    .describe('Minimum time between two trades of the same symbol.'),
+    .describe(
+      'Minimum time between two entries in the same symbol (exits and protective orders do not count); 0 disables it.',
+    ),
+  exit_block_ms: z
+    .int()
+    .min(0)
+    .default(7 * 24 * 3_600_000)
+    .describe(
+      'An exit signal (going concern, delisting, bankruptcy, fraud: any action exit) blocks entries in its symbol for this long, whether or not anything was sold. Default 7 days, longer than the 24 h avoid window: an exit is about the company itself, whose news plays out over days (a follow-up headline on day 2 should not buy back in), and a week covers the next trading week even across a holiday weekend.',
+    ),
   short_on_spot: z
     .enum(['skip', 'sell_holdings'])
     .default('skip')

@@ -128,7 +128,7 @@ export async function sessionNow(exchange: ExchangeAdapter, now: number): Promis
 }
 
 export async function decideEquitySignal(
-  deps: { config: Config; journal: Journal; exchange: ExchangeAdapter },
+  deps: { config: Config; journal: Journal; exchange: ExchangeAdapter; now?: (() => number) | undefined },
   signal: Signal,
   now: number,
   opts: { held?: boolean } = {},
@@ -172,15 +172,25 @@ export async function decideEquitySignal(
       legs: [],
     };
   const last = await exchange.ticker(symbol).catch(() => undefined);
-  const dayStart = newYorkDayStart(now);
+  // The broker reads take seconds, and the open's protection may journal an intent meanwhile: the decision's
+  // clock is read after them, so it is never older than the journal state it compares against (cooldown).
+  const at = Math.max(now, deps.now?.() ?? now);
+  if (exchange instanceof PaperAdapter) marketNow = exchange.marketNow(at);
+  else marketNow = at;
+  const dayStart = newYorkDayStart(at);
   const state = {
-    ...journal.decisionState(now, { freeQuote: snap.account.buyingPower, equity: snap.account.equity }),
-    ...journal.equityCounts(now, dayStart, dayStart - 6 * 86_400_000),
+    // Daily limits count the New York day (decide/risk.ts limitDay), not the UTC one.
+    ...journal.decisionState(
+      at,
+      { freeQuote: snap.account.buyingPower, equity: snap.account.equity },
+      dayStart,
+    ),
+    ...journal.equityCounts(at, dayStart, dayStart - 6 * 86_400_000),
     outsidePositions: snap.outside,
   };
   return decideEquity(config, {
     signal,
-    now,
+    now: at,
     market: snap.market,
     session: sessionAt(marketNow, snap.calendar, snap.clock),
     last,

@@ -46,7 +46,7 @@ export function equityOrderKind(i: Pick<IntentRow, 'type' | 'price' | 'order_par
   if (p.extendedHours) words.push('ext-hours');
   if (p.timeInForce) words.push(p.timeInForce.toUpperCase());
   const extra = [
-    p.protectAtOpen ? 'protect at open' : undefined,
+    p.protectAtOpen ? (p.extendedHours ? 'protect at open' : 'protect after fill') : undefined,
     p.cancelProtectiveFirst ? 'after cancelling its protective orders' : undefined,
   ].filter(Boolean);
   return `${words.join(' ')}${extra.length ? `, ${extra.join(', ')}` : ''}`;

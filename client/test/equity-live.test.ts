@@ -79,7 +79,7 @@ describe('us_equity live (Alpaca emulator)', () => {
       symbol: 'AAPL',
       side: 'buy',
       type: 'market',
-      time_in_force: 'day',
+      time_in_force: 'gtc',
       order_class: 'bracket',
       take_profit: { limit_price: '220.00' },
       stop_loss: { stop_price: '190.00' },

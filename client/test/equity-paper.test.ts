@@ -65,7 +65,7 @@ describe('us_equity paper trading', () => {
     // Deterministic per (signal, leg), within Alpaca's 128 characters.
     expect(i.client_order_id).toMatch(/^[A-Za-z0-9-]{1,128}$/);
     expect(JSON.parse(i.order_params!)).toEqual({
-      timeInForce: 'day',
+      timeInForce: 'gtc',
       extendedHours: false,
       orderClass: 'bracket',
       stopLoss: 11.5,
@@ -122,7 +122,9 @@ describe('us_equity paper trading', () => {
     ).toBe('skipped:action_info');
     const avoid = await processSignal(d, sig(MON_1000_ET, { action: 'avoid' }), ok, MON_1000_ET);
     expect(avoid.decision).toMatchObject({ reason: 'skipped:avoid_signal', legs: [] });
-    expect(journal.avoids(MON_1000_ET)).toEqual({ ACME: MON_1000_ET + 24 * 3_600_000 });
+    expect(journal.avoids(MON_1000_ET)).toMatchObject({
+      ACME: { until: MON_1000_ET + 24 * 3_600_000, kind: 'avoid' },
+    });
     expect((await processSignal(d, sig(MON_1000_ET), ok, MON_1000_ET)).decision.reason).toBe('skipped:avoid');
     expect(
       (await processSignal(d, sig(MON_1000_ET, { symbol: 'OTHR' }), ok, MON_1000_ET)).decision.reason,

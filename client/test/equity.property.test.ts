@@ -208,7 +208,9 @@ describe('US equity rules (property)', () => {
           expect(p).toBeDefined();
           if (session.kind === 'regular') {
             expect(p.extendedHours).toBe(false);
-            expect(p.timeInForce).toBe('day');
+            // A bracket's legs share its time in force: GTC, so the stop outlives the session (issue 19).
+            expect(p.timeInForce).toBe(p.orderClass === 'bracket' ? 'gtc' : 'day');
+            if (p.orderClass === 'bracket') expect(l.type).toBe('market');
           } else {
             // Extended hours: limit + extended_hours, DAY or GTC, simple, no stop and no bracket legs.
             expect(c.policy).toBe('extended');

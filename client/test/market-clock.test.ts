@@ -119,7 +119,7 @@ describe('paper trading on a market clock', () => {
       orderClass: 'bracket',
     });
     expect(formatOutcome(sig(2, 'NVRX'), reg, true, 'USD')).toMatch(
-      /TRADED {3}buy 12 NVRX market bracket tp 8\.85 sl 7\.5 DAY @ /,
+      /TRADED {3}buy 12 NVRX market bracket tp 8\.85 sl 7\.5 GTC @ /,
     );
     // Without the clock the same Saturday night is closed.
     const plain = parseConfig(clockCfg({ paper: {} }));

@@ -1,4 +1,4 @@
-import { exposure, utcDay } from '../decide/index.js';
+import { exposure, limitDay } from '../decide/index.js';
 import type { Verdict } from '../decide/types.js';
 import { Journal } from '../journal/index.js';
 import type { Context } from '../context.js';
@@ -18,7 +18,8 @@ export function statusCommand(ctx: Context, opts: { json?: boolean }): string {
     const now = Date.now();
     const cur = j.cursor();
     const positions = j.positions();
-    const state = j.decisionState(now, { equity: 0, freeQuote: 0 });
+    const day = limitDay(ctx.config.exchange.venue, now);
+    const state = j.decisionState(now, { equity: 0, freeQuote: 0 }, day.start);
     const r = ctx.config.risk;
     const data = {
       mode: ctx.config.mode,
@@ -28,7 +29,7 @@ export function statusCommand(ctx: Context, opts: { json?: boolean }): string {
       pinned_key: j.pinnedKey()?.fingerprint ?? null,
       positions,
       today: {
-        day: utcDay(now),
+        day: day.day,
         realized_pnl: state.dailyPnl,
         max_daily_loss: r.max_daily_loss_quote,
         orders: state.ordersToday,

@@ -2,6 +2,7 @@ import type { Signal } from '@catalyst-signal/shared';
 import type { EquitiesConfig } from '../config-equities.js';
 import { roundEquityPrice } from './equity-plan.js';
 import type { ReasonCode } from './reasons.js';
+import { durationText, nyTimeText } from './time-text.js';
 import type { OrderParams } from './types.js';
 
 /**
@@ -25,13 +26,16 @@ export function heldExpiry(
   eq: Pick<EquitiesConfig, 'hold_max_age_ms'>,
 ): { reason: ReasonCode; detail: string } | undefined {
   if (signal.expires_at !== undefined && Date.parse(signal.expires_at) <= now)
-    return { reason: 'skipped:expired', detail: `held until the open, expired at ${signal.expires_at}` };
+    return {
+      reason: 'skipped:expired',
+      detail: `held until the open, expired at ${nyTimeText(Date.parse(signal.expires_at))}`,
+    };
   const age = now - Date.parse(signal.ingested_at);
   const max = holdMaxAgeMs(signal, eq);
   if (age > max)
     return {
       reason: 'skipped:open_too_late',
-      detail: `held ${Math.round(age / 60_000)} min, more than the hold age of ${Math.round(max / 60_000)} min`,
+      detail: `held ${durationText(age)}, more than the hold age of ${durationText(max)}`,
     };
   return undefined;
 }

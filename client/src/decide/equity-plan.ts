@@ -4,8 +4,9 @@ import type { EquityAsset, OrderLeg, OrderParams } from './types.js';
 
 /**
  * How one US equity order is shaped, per session (Alpaca's rules, docs in /v2/orders):
- *  - regular hours: a bracket (entry + take-profit + stop-loss) when both levels are known and valid, else a
- *    simple market (or limit) DAY order;
+ *  - regular hours: a GTC bracket (market entry + take-profit + stop-loss) when both levels are known and valid
+ *    and the account holds no position in the symbol, else a simple market (or limit) DAY order, whose levels
+ *    become a GTC protective exit after it fills (protectAtOpen);
  *  - extended hours: a limit order with extended_hours, DAY or GTC; never market, bracket or stop; protection is
  *    recorded as an intent to place at the regular open;
  *  - prices on Alpaca's ticks ($0.01 at >= $1, $0.0001 below); whole shares unless the asset is fractionable and
@@ -75,6 +76,12 @@ export interface EntryPlanInput {
   asset: EquityAsset;
   stopLoss?: number | undefined;
   takeProfit?: number | undefined;
+  /**
+   * A position in the symbol exists in the account (this client's or not). Alpaca takes a bracket only from
+   * flat ("bracket orders must be entry orders"), so adding to a position is a simple order whose stop/target
+   * is placed as a separate protective exit once it fills (protectAtOpen: the next look in a regular session).
+   */
+  held?: boolean | undefined;
 }
 
 export type PlanResult = { ok: true; leg: OrderLeg } | { ok: false; detail: string };
@@ -115,15 +122,27 @@ export function planEntry(cfg: EquitiesConfig, p: EntryPlanInput): PlanResult {
   const price = limit
     ? roundEquityPrice(p.refPrice * (buy ? 1 + cfg.limit_slippage_pct / 100 : 1), buy ? 'down' : 'up')
     : p.refPrice;
-  // Brackets only for long entries: a short's levels are the other way round and are not planned here.
-  const levels = buy ? bracketLevels(price, p.stopLoss, p.takeProfit) : undefined;
+  // Brackets only for long market entries from flat: a short's levels are the other way round and are not
+  // planned here. A bracket's legs share its time in force and a DAY bracket's stop expires at the close, so
+  // brackets are GTC: a market entry fills at once and its legs then protect the shares until they are sold.
+  // A limit entry is not made GTC (an unfilled one would buy on a later day, decided under today's limits):
+  // it is a simple DAY limit whose stop/target are placed as a GTC exit once it fills, like an addition.
+  const bracket = buy && !p.held && !limit;
+  const levels = bracket ? bracketLevels(price, p.stopLoss, p.takeProfit) : undefined;
+  const protectLater =
+    buy && !levels && (p.held || limit) && (p.stopLoss !== undefined || p.takeProfit !== undefined);
   const params: OrderParams = levels
-    ? { timeInForce: 'day', extendedHours: false, orderClass: 'bracket', ...levels }
-    : { timeInForce: 'day', extendedHours: false, orderClass: 'simple' };
+    ? { timeInForce: 'gtc', extendedHours: false, orderClass: 'bracket', ...levels }
+    : {
+        timeInForce: 'day',
+        extendedHours: false,
+        orderClass: 'simple',
+        protectAtOpen: protectLater ? true : undefined,
+      };
   const rule = qtyRule(cfg, p.asset, {
     session: 'regular',
     orderClass: params.orderClass,
-    timeInForce: 'day',
+    timeInForce: params.timeInForce,
   });
   return leg(p, limit ? 'limit' : 'market', price, rule, params);
 }

@@ -6,9 +6,11 @@ import { planEntry, planExit } from './equity-plan.js';
 import { filterSignal, signalAgeMs, venueMarket } from './filters.js';
 import type { ReasonCode } from './reasons.js';
 import { checkEntryRisk, checkExitRisk } from './risk.js';
-import { sessionGate, type Session } from './sessions.js';
+import { exitGate, sessionGate, type Session } from './sessions.js';
 import { targetQuote } from './sizing.js';
-import type { Decision, DecisionState, MarketInfo, Position } from './types.js';
+import { activeBlock, blockText, exitBlock } from './blocks.js';
+import { durationText, nyTimeText } from './time-text.js';
+import type { Decision, DecisionState, EntryBlock, MarketInfo, Position } from './types.js';
 
 /**
  * The decision for a US equity signal: action (enter / exit / avoid / info), session, asset and account rules,
@@ -31,8 +33,8 @@ export interface EquityAccount {
 export interface EquityState extends DecisionState {
   /** Positions in the account this client did not open (outside_positions policy decides if they count). */
   outsidePositions: readonly Position[];
-  /** Symbol -> blocked until (ms), from earlier avoid signals. */
-  avoids: Readonly<Record<string, number>>;
+  /** Symbol -> entry block in force, from earlier avoid and exit signals. */
+  avoids: Readonly<Record<string, EntryBlock>>;
   /** Round trips (entry and exit of one symbol on one New York day) today and over the last 5 trading days. */
   roundTripsToday: number;
   roundTripsWeek: number;
@@ -84,13 +86,14 @@ export function decideEquityEarly(
 
   // Exits (and avoids that exit) reduce risk: a pause stops them only when the user says so.
   const exiting = action === 'exit' || (action === 'avoid' && eq.avoid_exits);
-  if (killSwitch && !(exiting && eq.exits_while_paused))
-    return skip('skipped:kill_switch', 'paused (catalyst-client resume to continue)');
+  if (killSwitch && !(exiting && eq.exits_while_paused)) {
+    const paused = skip('skipped:kill_switch', 'paused (catalyst-client resume to continue)');
+    return action === 'exit' ? exitBlock(cfg.risk, symbol, now, paused) : paused;
+  }
 
   if (action === 'avoid' && !eq.avoid_exits) {
     const avoidUntil = now + eq.avoid_window_ms;
-    const blocked = `entries in ${symbol} blocked until ${new Date(avoidUntil).toISOString()}`;
-    return skip('skipped:avoid_signal', blocked, { avoidUntil });
+    return skip('skipped:avoid_signal', blockText(symbol, avoidUntil), { avoidUntil });
   }
   return undefined;
 }
@@ -105,13 +108,16 @@ export function decideEquity(cfg: EquityDecideConfig, input: EquityInput): Decis
 
   if (action === 'avoid') {
     const avoidUntil = now + eq.avoid_window_ms;
-    const blocked = `entries in ${symbol} blocked until ${new Date(avoidUntil).toISOString()}`;
+    const blocked = blockText(symbol, avoidUntil);
     const exit = exitDecision(cfg, input, symbol);
-    return exit.verdict === 'trade'
-      ? { ...exit, reason: 'trade:exit_on_avoid', detail: `${exit.detail}; ${blocked}`, avoidUntil }
-      : skip('skipped:avoid_signal', `${blocked} (${exit.reason}: ${exit.detail ?? ''})`, { avoidUntil });
+    if (exit.verdict === 'trade')
+      return { ...exit, reason: 'trade:exit_on_avoid', detail: `${exit.detail}; ${blocked}`, avoidUntil };
+    // The sale waits for a session that can sell, like an exit's; the block starts now.
+    if (exit.reason === 'deferred:exit_until_session')
+      return { ...exit, detail: `${exit.detail}; ${blocked}`, avoidUntil };
+    return skip('skipped:avoid_signal', `${blocked} (${exit.reason}: ${exit.detail ?? ''})`, { avoidUntil });
   }
-  if (action === 'exit') return exitDecision(cfg, input, symbol);
+  if (action === 'exit') return exitBlock(cfg.risk, symbol, now, exitDecision(cfg, input, symbol));
   return entryDecision(cfg, input, symbol);
 }
 
@@ -125,14 +131,15 @@ function gate(cfg: EquityDecideConfig, input: EquityInput) {
 
 function exitDecision(cfg: EquityDecideConfig, input: EquityInput, symbol: string): Decision {
   const { signal, now, market, state } = input;
+  const eq = cfg.equities;
   if (signal.expires_at !== undefined && Date.parse(signal.expires_at) <= now)
-    return skip('skipped:expired', `expired at ${signal.expires_at}`);
+    return skip('skipped:expired', `expired at ${nyTimeText(Date.parse(signal.expires_at))}`);
   if (!market?.equity) return skip('skipped:no_market', `no broker asset for ${symbol}`);
   if (!market.equity.tradable) return skip('skipped:not_tradable', `${symbol} is halted or not tradable`);
   // Only what THIS client holds: a position opened by hand or another tool is never sold by a signal.
   const held = state.positions.find((p) => p.market === symbol)?.amount ?? 0;
   if (!(held > 0)) return skip('skipped:no_holdings', `nothing held in ${symbol} by this client`);
-  const g = gate(cfg, input);
+  const g = exitGate(eq.session_policy, input.session);
   if (!g.ok) return skip(g.reason, g.detail, { retryAt: g.retryAt });
   const risk = checkExitRisk(cfg.risk, state);
   if (risk) return skip(risk.reason, risk.detail);
@@ -160,9 +167,8 @@ function entryDecision(cfg: EquityDecideConfig, input: EquityInput, symbol: stri
   const filters = input.held ? { ...cfg.filters, max_signal_age_ms: holdMaxAgeMs(signal, eq) } : cfg.filters;
   const filtered = filterSignal(signal, now, filters);
   if (filtered) return skip(filtered.reason, filtered.detail);
-  const until = state.avoids[symbol];
-  if (until !== undefined && until > now)
-    return skip('skipped:avoid', `avoid signal until ${new Date(until).toISOString()}`);
+  const blocked = activeBlock(state.avoids, [symbol, signal.symbol], now);
+  if (blocked) return skip(blocked.reason, blocked.detail);
   if (!market?.equity) return skip('skipped:no_market', `no broker asset for ${symbol}`);
   const asset = market.equity;
   if (!asset.tradable) return skip('skipped:not_tradable', `${symbol} is halted or not tradable`);
@@ -234,13 +240,14 @@ function entryDecision(cfg: EquityDecideConfig, input: EquityInput, symbol: stri
     asset,
     stopLoss: short ? undefined : stopLoss,
     takeProfit: short ? undefined : takeProfit,
+    held: [...state.positions, ...state.outsidePositions].some((p) => p.market === symbol && p.amount !== 0),
   });
   if (!plan.ok) return skip('skipped:below_minimum', plan.detail);
   const l = plan.leg;
   return {
     verdict: 'trade',
     reason: 'trade:entry',
-    detail: `${l.side} ${l.amount} ${symbol} ${l.params?.orderClass === 'bracket' ? 'bracket' : l.type} ~${l.quote.toFixed(2)} USD (${g.session} session, age ${signalAgeMs(signal, now)} ms)`,
+    detail: `${l.side} ${l.amount} ${symbol} ${l.params?.orderClass === 'bracket' ? 'bracket' : l.type} ~${l.quote.toFixed(2)} USD (${g.session} session, age ${durationText(signalAgeMs(signal, now))})${g.session === 'regular' && l.params?.protectAtOpen ? `; ${l.type === 'limit' ? 'limit entry' : 'adds to a held position'}: no bracket, protection placed after the fill` : ''}`,
     legs: [l],
   };
 }

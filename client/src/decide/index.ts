@@ -3,6 +3,7 @@ import { actionOf } from './actions.js';
 import type { ReasonCode } from './reasons.js';
 import { driftPct, filterSignal, venueMarket } from './filters.js';
 import { checkEntryRisk, checkExitRisk } from './risk.js';
+import { applyEntryBlocks } from './blocks.js';
 import { floorToStep, roundToStep, sizeEntry } from './sizing.js';
 
 export * from './types.js';
@@ -16,7 +17,8 @@ export {
   type VenueMarket,
 } from './filters.js';
 export { floorToStep, ceilToStep, roundToStep, targetQuote } from './sizing.js';
-export { exposure, utcDay } from './risk.js';
+export { exposure, limitDay, utcDay } from './risk.js';
+export { nyTimeText } from './time-text.js';
 export {
   decideEquity,
   decideEquityEarly,
@@ -28,6 +30,8 @@ export {
 export {
   sessionAt,
   sessionGate,
+  exitGate,
+  exitCanSell,
   newYorkToUtc,
   newYorkDayStart,
   type BrokerClock,
@@ -59,6 +63,11 @@ export function rejectDecision(reason: ReasonCode, detail?: string): Decision {
 }
 
 export function decide(cfg: DecideConfig, input: DecisionInput): Decision {
+  // Exit blocks (issue 19 item 3) wrap the whole outcome, so no path below can enter a blocked symbol.
+  return applyEntryBlocks(cfg.risk, input, decideSpot(cfg, input));
+}
+
+function decideSpot(cfg: DecideConfig, input: DecisionInput): Decision {
   const { signal, now, market, ticker, state } = input;
   if (state.killSwitch) return skip('skipped:kill_switch', 'paused (catalyst-client resume to continue)');
   // decide() is the crypto spot venue whatever the config says; us_equity goes through decideEquity().

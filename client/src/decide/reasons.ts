@@ -29,6 +29,8 @@ export const REASONS = {
   'skipped:foreign_quote':
     'the symbol is a pair quoted in another currency than exchange.quote (not mapped in exchange.symbol_map)',
   'skipped:avoid': 'an earlier avoid signal blocks entries in this symbol for now',
+  'skipped:exited':
+    'an earlier exit signal (going concern, delisting, ...) blocks entries in this symbol for risk.exit_block_ms',
   'skipped:avoid_signal':
     'an avoid signal: nothing traded, entries in the symbol blocked for equities.avoid_window_ms',
   // market data and venue rules
@@ -48,11 +50,13 @@ export const REASONS = {
   'skipped:outside_regular_hours': 'pre-market or after-hours with equities.session_policy: regular_only',
   'skipped:open_too_late': 'hold_until_open, but the next open comes after the signal would be too old',
   'deferred:until_open': 'hold_until_open: held, to be decided again when the regular session opens',
+  'deferred:exit_until_session':
+    'an exit (or avoid that exits) while no sell can be placed: held, and decided again exactly once in the next session that can sell (extended hours with session_policy: extended, else the regular open), however long that is',
   // risk limits
   'skipped:daily_loss': "today's realized loss reached risk.max_daily_loss_quote",
   'skipped:max_orders_per_day': 'risk.max_orders_per_day reached',
   'skipped:round_trips': 'equities.max_round_trips_per_day / _per_week reached (your own limit; no PDT rule)',
-  'skipped:cooldown': 'the symbol traded less than risk.cooldown_per_symbol_ms ago',
+  'skipped:cooldown': 'this client entered the symbol less than risk.cooldown_per_symbol_ms ago',
   'skipped:max_open_positions': 'risk.max_open_positions positions already open',
   'skipped:symbol_exposure': 'the symbol is at risk.max_exposure_per_symbol_quote',
   'skipped:total_exposure': 'all positions are at risk.max_total_exposure_quote',

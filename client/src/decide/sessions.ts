@@ -1,4 +1,5 @@
 import type { ReasonCode } from './reasons.js';
+import { durationText, nyTimeText } from './time-text.js';
 
 /**
  * US equity trading sessions, pure: the time and the BROKER's calendar (Alpaca GET /v2/calendar) and clock
@@ -143,13 +144,13 @@ export function sessionGate(
       return {
         ok: false,
         reason: 'skipped:open_too_late',
-        detail: `next open ${new Date(open).toISOString()} is ${Math.round((open - ctx.signalAt) / MIN)} min after the signal (max age ${Math.round(ctx.maxAgeMs / MIN)} min)`,
+        detail: `next open ${nyTimeText(open)} is ${durationText(open - ctx.signalAt)} after the signal (max age ${durationText(ctx.maxAgeMs)})`,
       };
     }
     return {
       ok: false,
       reason: 'deferred:until_open',
-      detail: `held until ${new Date(open).toISOString()}`,
+      detail: `held until the open ${nyTimeText(open)}`,
       retryAt: open,
     };
   }
@@ -157,11 +158,38 @@ export function sessionGate(
     return {
       ok: false,
       reason: 'skipped:market_closed',
-      detail: s.nextRegularOpen ? `next open ${new Date(s.nextRegularOpen).toISOString()}` : 'market closed',
+      detail: s.nextRegularOpen ? `next open ${nyTimeText(s.nextRegularOpen)}` : 'market closed',
     };
   return {
     ok: false,
     reason: 'skipped:outside_regular_hours',
     detail: `${s.kind === 'pre' ? 'pre-market' : 'after-hours'} with session_policy regular_only`,
   };
+}
+
+/**
+ * May an exit's sell go out now? An exit is never dropped for the session: the regular session sells, pre-market
+ * and after-hours sell with session_policy extended (a limit with extended_hours), and otherwise the exit waits
+ * for the next session that can sell, with no hold age: it is decided again then (at-open.ts), exactly once.
+ */
+export function exitGate(policy: SessionPolicy, s: Session): SessionGate {
+  if (s.kind === 'regular') return { ok: true, session: 'regular' };
+  if (policy === 'extended' && (s.kind === 'pre' || s.kind === 'after'))
+    return { ok: true, session: 'extended' };
+  const open =
+    s.nextRegularOpen !== undefined ? `the open ${nyTimeText(s.nextRegularOpen)}` : 'the next open';
+  return {
+    ok: false,
+    reason: 'deferred:exit_until_session',
+    detail:
+      policy === 'extended'
+        ? `no session now: held until the next pre-market or ${open}`
+        : `held until ${open} (session_policy ${policy})`,
+    retryAt: s.nextRegularOpen,
+  };
+}
+
+/** Can a held exit's sell be placed in this session (the cheap check before the broker reads)? */
+export function exitCanSell(policy: SessionPolicy, s: Session): boolean {
+  return exitGate(policy, s).ok;
 }

@@ -47,15 +47,26 @@ export interface Position {
 export interface DecisionState {
   killSwitch: boolean;
   positions: readonly Position[];
-  /** Realized P&L (quote, fees included) of the current UTC day. */
+  /** Realized P&L (quote, fees included) of the limits' day (risk.ts limitDay: UTC, or New York on us_equity). */
   dailyPnl: number;
   ordersToday: number;
-  /** Last time (ms) this client traded each market. */
+  /** Last time (ms) this client sent an entry in each market (the cooldown's clock; exits and protection not). */
   lastTradeAt: Readonly<Record<string, number>>;
   /** Equity in quote (free quote + positions at cost). */
   equity: number;
   /** Free quote balance. */
   freeQuote: number;
+  /** Symbol (upper case) -> entry block in force (earlier avoid or exit signals), from the journal. */
+  avoids?: Readonly<Record<string, EntryBlock>> | undefined;
+}
+
+/** Entries in a symbol blocked until `until` (ms) by an earlier signal, named so a skip can say which. */
+export interface EntryBlock {
+  until: number;
+  kind: 'exit' | 'avoid';
+  /** Sequence number and catalyst of the signal that set the block. */
+  seq: number;
+  catalyst?: string | undefined;
 }
 
 export interface DecisionInput {
@@ -114,7 +125,7 @@ export interface Decision {
   /** Human detail (numbers). */
   detail?: string | undefined;
   legs: OrderLeg[];
-  /** An `avoid` decision: no entries in the signal's symbol until this instant (ms), journaled with the decision. */
+  /** An `avoid` or `exit` decision: no entries in the signal's symbol until this instant (ms), journaled with it. */
   avoidUntil?: number | undefined;
   /** A deferred decision (hold_until_open): decide this signal again at this instant (ms). */
   retryAt?: number | undefined;

@@ -1,5 +1,5 @@
 import type { Signal } from '@catalyst-signal/shared';
-import type { Decision } from '../decide/index.js';
+import type { Decision, EntryBlock } from '../decide/index.js';
 import { prepareAll, type Db } from './db.js';
 
 /** The append-only decision log (what was decided about each signal, and why), gaps accepted, symbol blocks. */
@@ -34,9 +34,15 @@ const SQL = {
     'SELECT verdict, reason, COUNT(*) AS n FROM decisions GROUP BY verdict, reason ORDER BY n DESC',
   insertGap: 'INSERT INTO gaps (epoch, from_seq, to_seq, reason, at) VALUES (?, ?, ?, ?, ?)',
   gaps: 'SELECT * FROM gaps ORDER BY id DESC LIMIT ?',
+  // The row names the signal whose block ends last, so a skip names what actually blocks it.
   setAvoid: `INSERT INTO avoids (symbol, until, epoch, seq) VALUES (?, ?, ?, ?)
-    ON CONFLICT(symbol) DO UPDATE SET until = MAX(until, excluded.until), epoch = excluded.epoch, seq = excluded.seq`,
-  activeAvoids: 'SELECT symbol, until FROM avoids WHERE until > ?',
+    ON CONFLICT(symbol) DO UPDATE SET
+      epoch = CASE WHEN excluded.until >= until THEN excluded.epoch ELSE epoch END,
+      seq = CASE WHEN excluded.until >= until THEN excluded.seq ELSE seq END,
+      until = MAX(until, excluded.until)`,
+  activeAvoids: `SELECT a.symbol, a.until, a.seq, json_extract(d.signal, '$.action') AS action,
+      json_extract(d.signal, '$.catalyst') AS catalyst
+    FROM avoids a LEFT JOIN decisions d ON d.epoch = a.epoch AND d.seq = a.seq WHERE a.until > ?`,
 } as const;
 
 export interface DecisionFilter {
@@ -87,11 +93,17 @@ export class DecisionLog {
     this.st.setAvoid.run(symbol.toUpperCase(), until, epoch, seq);
   }
 
-  /** Symbol -> blocked until (ms), for blocks still active at `now`. */
-  avoids(now: number): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const r of this.st.activeAvoids.all(now) as { symbol: string; until: number }[])
-      out[r.symbol] = r.until;
+  /** Symbol -> the block still active at `now`, named by the signal that set it. */
+  avoids(now: number): Record<string, EntryBlock> {
+    const out: Record<string, EntryBlock> = {};
+    type Row = { symbol: string; until: number; seq: number; action: string | null; catalyst: string | null };
+    for (const r of this.st.activeAvoids.all(now) as Row[])
+      out[r.symbol] = {
+        until: r.until,
+        kind: r.action === 'exit' ? 'exit' : 'avoid',
+        seq: r.seq,
+        catalyst: r.catalyst ?? undefined,
+      };
     return out;
   }
 

@@ -3,13 +3,16 @@ import { prepareAll, type Db } from './db.js';
 import type { IntentRow } from './intents.js';
 
 /**
- * The open's work list (docs/equities.md): signals held by hold_until_open that were not decided again yet,
+ * The open's work list (docs/equities.md): signals held by hold_until_open, and exits held until a session
+ * that can sell, that were not decided again yet,
  * their second decisions, and filled extended-hours entries whose protection is not placed yet.
  */
 
 export interface HeldRow {
   epoch: string;
   seq: number;
+  /** deferred:until_open (an entry, bounded by its hold age) or deferred:exit_until_session (no bound). */
+  reason: string;
   signal: string;
   received_at: number;
 }
@@ -28,7 +31,8 @@ export interface RedecisionRow {
 export const PROTECT_LEG = 'protect';
 
 const SQL = {
-  held: `SELECT d.epoch, d.seq, d.signal, d.received_at FROM decisions d WHERE d.reason = 'deferred:until_open'
+  held: `SELECT d.epoch, d.seq, d.reason, d.signal, d.received_at FROM decisions d
+    WHERE d.reason IN ('deferred:until_open', 'deferred:exit_until_session')
     AND NOT EXISTS (SELECT 1 FROM redecisions r WHERE r.epoch = d.epoch AND r.seq = d.seq) ORDER BY d.id LIMIT ?`,
   insert: `INSERT OR IGNORE INTO redecisions (epoch, seq, verdict, reason, detail, decided_at, legs)
     VALUES (@epoch, @seq, @verdict, @reason, @detail, @decided_at, @legs)`,

@@ -1,5 +1,5 @@
 import type { Signal } from '@catalyst-signal/shared';
-import type { Decision, DecisionState, OrderLeg, Position } from '../decide/index.js';
+import type { Decision, DecisionState, EntryBlock, OrderLeg, Position } from '../decide/index.js';
 import { utcDay } from '../decide/index.js';
 import { MetaStore } from './cursor.js';
 import { DashboardQueries } from './dashboard-queries.js';
@@ -167,8 +167,8 @@ export class Journal {
   reasonCounts(): { verdict: string; reason: string; n: number }[] {
     return this.log.reasonCounts();
   }
-  /** Symbols under an `avoid` block at `now` -> until (ms). */
-  avoids(now: number): Record<string, number> {
+  /** Symbols under an entry block (avoid or exit signal) at `now` -> the block. */
+  avoids(now: number): Record<string, EntryBlock> {
     return this.log.avoids(now);
   }
 
@@ -202,16 +202,24 @@ export class Journal {
     return this.orders.positions();
   }
 
-  /** Risk-relevant state; the balance part comes from the exchange adapter. */
-  decisionState(now: number, balances: { equity: number; freeQuote: number }): DecisionState {
+  /**
+   * Risk-relevant state; the balance part comes from the exchange adapter. `dayStart` is when the daily limits'
+   * day began (decide/ limitDay: New York midnight on us_equity); default the UTC day of `now`.
+   */
+  decisionState(
+    now: number,
+    balances: { equity: number; freeQuote: number },
+    dayStart = Date.parse(utcDay(now) + 'T00:00:00Z'),
+  ): DecisionState {
     return {
       killSwitch: this.killSwitch().on,
       positions: this.positions(),
-      dailyPnl: this.orders.dailyPnl(utcDay(now)),
-      ordersToday: this.orders.ordersSince(Date.parse(utcDay(now) + 'T00:00:00Z')),
+      dailyPnl: this.orders.realizedSince(dayStart),
+      ordersToday: this.orders.ordersSince(dayStart),
       lastTradeAt: this.orders.lastTradeAt(),
       equity: balances.equity,
       freeQuote: balances.freeQuote,
+      avoids: this.avoids(now),
     };
   }
 

@@ -97,10 +97,13 @@ const SQL = {
   upsertPosition: `INSERT INTO positions (market, amount, cost, updated_at) VALUES (@market, @amount, @cost, @now)
     ON CONFLICT(market) DO UPDATE SET amount = excluded.amount, cost = excluded.cost, updated_at = excluded.updated_at`,
   insertPnl: 'INSERT INTO pnl (day, market, realized, at) VALUES (?, ?, ?, ?)',
-  dailyPnl: 'SELECT COALESCE(SUM(realized), 0) AS v FROM pnl WHERE day = ?',
+  realizedSince: 'SELECT COALESCE(SUM(realized), 0) AS v FROM pnl WHERE at >= ?',
   totalPnl: 'SELECT COALESCE(SUM(realized), 0) AS v FROM pnl',
   ordersSince: `SELECT COUNT(*) AS n FROM intents WHERE created_at >= ? AND status != 'abandoned'`,
-  lastTrades: `SELECT market, MAX(created_at) AS at FROM intents WHERE status != 'abandoned' GROUP BY market`,
+  /** The cooldown counts entries only: protective orders and exits are not trades into a symbol, and an
+   *  entry that was never sent (abandoned) or that the broker refused (rejected) bought nothing. */
+  lastEntries: `SELECT market, MAX(created_at) AS at FROM intents WHERE leg = 'entry'
+    AND status NOT IN ('abandoned', 'rejected') GROUP BY market`,
   /** Round trips since an instant: filled sells preceded, since the same instant, by a filled buy of the market. */
   roundTripsSince: `SELECT COUNT(*) AS n FROM intents s WHERE s.side = 'sell' AND s.filled > 0 AND s.created_at >= @since
     AND EXISTS (SELECT 1 FROM intents b WHERE b.market = s.market AND b.side = 'buy' AND b.filled > 0
@@ -199,8 +202,9 @@ export class IntentStore {
   totalRealized(): number {
     return (this.st.totalPnl.get() as { v: number }).v;
   }
-  dailyPnl(day: string): number {
-    return (this.st.dailyPnl.get(day) as { v: number }).v;
+  /** Realized P&L of fills since an instant (the daily limits' day start, which is venue-dependent). */
+  realizedSince(ms: number): number {
+    return (this.st.realizedSince.get(ms) as { v: number }).v;
   }
   ordersSince(ms: number): number {
     return (this.st.ordersSince.get(ms) as { n: number }).n;
@@ -210,7 +214,7 @@ export class IntentStore {
   }
   lastTradeAt(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const r of this.st.lastTrades.all() as { market: string; at: number }[]) out[r.market] = r.at;
+    for (const r of this.st.lastEntries.all() as { market: string; at: number }[]) out[r.market] = r.at;
     return out;
   }
 }
