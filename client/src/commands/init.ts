@@ -64,7 +64,7 @@ export async function guessVenue(opts: {
     return {
       venue,
       known: true,
-      why: `the server's last ${newest.length} signals: ${equity} us_equity, ${crypto} crypto${newest.length > equity + crypto ? `, ${newest.length - equity - crypto} unstated` : ''}`,
+      why: `the server's last ${newest.length === 1 ? 'signal' : `${newest.length} signals`}: ${equity} us_equity, ${crypto} crypto${newest.length > equity + crypto ? `, ${newest.length - equity - crypto} unstated` : ''}`,
     };
   } catch (e) {
     return fallback(`could not ask the server (${(e as Error).message})`);
