@@ -67,6 +67,10 @@ describe('catalyst-server commands in README.md and docs/*.md', () => {
     symlinkSync(join(REPO, 'server/bin/catalyst-server.js'), join(dir, 'node_modules/.bin/catalyst-server'));
     const init = await npx(['--no', '--', 'catalyst-server', 'init'], dir);
     expect(init.code, init.out).toBe(0);
+    // What init says to run next works as printed, too.
+    expect(init.out).toMatch(
+      /^Start it: npx --no -- catalyst-server serve --config \S+catalyst-server\.json /m,
+    );
     mkdirSync(join(dir, 'backups'));
     for (const l of ops) {
       const text = l.text.replace('/backups/catalyst-$(date +%F).db', join(dir, 'backups/catalyst.db'));

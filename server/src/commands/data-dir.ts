@@ -13,7 +13,7 @@ import { CLUSTER_EPOCH_KEY } from '../store/replica.js';
  */
 export function requireDataDir(dataDir: string): string {
   const dir = path.resolve(dataDir);
-  const hint = `create one with \`catalyst-server init --data-dir ${dataDir}\`, or pass the right --data-dir / CATALYST_DATA_DIR`;
+  const hint = `create one with \`npx --no -- catalyst-server init --data-dir ${dataDir}\`, or pass the right --data-dir / CATALYST_DATA_DIR`;
   if (!existsSync(dir)) throw new UsageError(`no data directory at ${dir}: ${hint}`);
   if (!existsSync(path.join(dir, DB_FILE)))
     throw new UsageError(`${dir} is not an initialised data directory (no ${DB_FILE}): ${hint}`);

@@ -105,7 +105,7 @@ export async function init(o: { dataDir: string; force?: boolean }): Promise<Ini
       `  signing key   ${path.join(dir, 'signing-key.pem')} (fingerprint SHA256:${signer.fingerprint})`,
       `  config        ${configFile}`,
       issued.length ? formatIssuedKeys(issued) : 'Keys already existed; none created (use `keys create`).',
-      `Start it: catalyst-server serve --config ${configFile}`,
+      `Start it: npx --no -- catalyst-server serve --config ${configFile} (in the checkout; or node server/dist/cli.js serve …)`,
     ].join('\n'),
   };
 }
