@@ -148,7 +148,8 @@ say(
 );
 say(
   'demo',
-  `simulated market clock: ${day.date} 09:29 New York, ${speed}x real time (the open in ~${(openAfter / 1000).toFixed(1)} s)`,
+  // The same form as the client's own `market clock Mon 2026-11-23 09:29:00 ET` lines, so the two read alike.
+  `simulated market clock from ${new Date(`${day.date}T12:00:00Z`).toLocaleDateString('en-US', { weekday: 'short', timeZone: 'UTC' })} ${day.date} 09:29 ET, ${speed}x real time (the open in ~${(openAfter / 1000).toFixed(1)} s)`,
 );
 say('demo', tty ? 'Ctrl-C stops everything.' : 'running');
 

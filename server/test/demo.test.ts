@@ -34,7 +34,13 @@ describe('npm run demo', () => {
       expect(i, `${re} in\n${out}`).toBeGreaterThanOrEqual(0);
       return i;
     };
+    // The demo's own clock line reads like the client's: New York time marked ET, the same day.
+    const banner = at(
+      /^demo {3}│ simulated market clock from (\w{3} \d{4}-\d\d-\d\d) 09:29 ET, 6x real time/,
+    );
+    const day = /from (\w{3} \d{4}-\d\d-\d\d)/.exec(lines[banner]!)![1]!;
     const pre = at(/^client │ market clock \w{3} \d{4}-\d\d-\d\d 09:29:00 ET: pre-market \(simulated, 6x/);
+    expect(lines[pre]).toContain(`market clock ${day} 09:29:00 ET`);
     const ext = at(
       /^client │ #1 +TLMD +fda long .* TRADED {3}buy (\d+) TLMD limit [\d.]+ ext-hours DAY, protect at open @/,
     );
