@@ -98,19 +98,22 @@ describe('catalyst-client init: the venue', () => {
       CATALYST_SERVER_KEY: 'cat_x',
     });
     expect(r.code, r.out).toBe(0);
-    expect(r.out).toMatch(/^note: could not ask the server \(.*ECONNREFUSED.*\); wrote us_equity/m);
+    expect(r.out).toMatch(/^note: could not ask the server \(.*ECONNREFUSED.*\); venue us_equity/m);
     expect(venueOf(dead)).toBe('us_equity');
+    // The one "wrote" line names the file (scripts and the systemd unit test read it).
+    expect(r.out.match(/^wrote /gm)).toHaveLength(1);
+    expect(r.out).toMatch(/^wrote \S+catalyst\.yaml /m);
 
     const s = await startTestServer();
     const nokey = tempDir('cc-init-venue-');
     const r2 = await cli(['init', '--server', s.url], nokey);
     expect(r2.code, r2.out).toBe(0);
-    expect(r2.out).toMatch(/^note: no read key in CATALYST_SERVER_KEY .*; wrote us_equity/m);
+    expect(r2.out).toMatch(/^note: no read key in CATALYST_SERVER_KEY .*; venue us_equity/m);
     expect(venueOf(nokey)).toBe('us_equity');
 
     const empty = tempDir('cc-init-venue-');
     const r3 = await cli(['init', '--server', s.url], empty, { CATALYST_SERVER_KEY: s.readKey });
-    expect(r3.out).toMatch(/^note: the server has no signals yet; wrote us_equity/m);
+    expect(r3.out).toMatch(/^note: the server has no signals yet; venue us_equity/m);
   });
 });
 
@@ -121,7 +124,7 @@ describe('init in a terminal asks, the guess being the default', () => {
     const guess = {
       venue: 'us_equity' as const,
       known: false,
-      why: 'the server has no signals yet; wrote us_equity',
+      why: 'the server has no signals yet; venue us_equity',
     };
     const ask = async (answers: string) => {
       const input = new PassThrough();

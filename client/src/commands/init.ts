@@ -40,7 +40,7 @@ export async function guessVenue(opts: {
   const fallback = (reason: string): VenueGuess => ({
     venue: 'us_equity',
     known: false,
-    why: `${reason}; wrote us_equity (US stocks, what the Catalyst-Bot publisher sends)`,
+    why: `${reason}; venue us_equity (US stocks, what the Catalyst-Bot publisher sends)`,
   });
   if (!opts.key)
     return fallback(
