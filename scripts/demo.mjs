@@ -19,20 +19,42 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const { values: args } = parseArgs({
-  options: {
-    count: { type: 'string' },
-    interval: { type: 'string', default: '1500' },
-    keep: { type: 'boolean', default: false },
-    seed: { type: 'string', default: String(Date.now() % 100000) },
-    'open-after': { type: 'string', default: '4000' },
-  },
-});
+const USAGE = `usage: npm run demo -- [--count N] [--interval MS] [--open-after MS] [--seed N] [--keep]
+  --count N          stop after the client decided N signals (default: until Ctrl-C)
+  --interval MS      publish every ~MS ms, jittered (default 1500, at least 10)
+  --open-after MS    simulated pre-market before the open, in real ms (default 4000, at least 100)
+  --seed N           the feed's random mix (default: from the clock)
+  --keep             keep the server and client directories (printed) to look at afterwards
+  --help             this text`;
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      count: { type: 'string' },
+      interval: { type: 'string', default: '1500' },
+      keep: { type: 'boolean', default: false },
+      seed: { type: 'string', default: String(Date.now() % 100000) },
+      'open-after': { type: 'string', default: '4000' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+} catch (e) {
+  // parseArgs throws a TypeError (stack and all) for an unknown or malformed option: one line and the usage.
+  console.error(`demo: ${e.message.split('\n')[0]}\n${USAGE}`);
+  process.exit(2);
+}
+const args = parsed.values;
+if (args.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const count = args.count ? Number(args.count) : Infinity;
 const interval = Number(args.interval);
 const openAfter = Number(args['open-after']);
-if (!(count > 0) || !(interval >= 10) || !(openAfter >= 100)) {
-  console.error('usage: demo [--count N>0] [--interval MS>=10] [--open-after MS>=100] [--keep] [--seed N]');
+if (!(count > 0) || !(interval >= 10) || !(openAfter >= 100) || !/^\d+$/.test(args.seed)) {
+  console.error(
+    `demo: invalid value (count > 0, interval >= 10, open-after >= 100, seed a whole number)\n${USAGE}`,
+  );
   process.exit(2);
 }
 for (const f of ['server/dist/app.js', 'client/dist/cli.js']) {
@@ -48,6 +70,7 @@ const { createLogger } = await import(path.join(root, 'server/dist/logger.js'));
 const { createApiKey } = await import(path.join(root, 'server/dist/auth/api-keys.js'));
 const { createFeed, DEMO_OPENING } = await import(path.join(root, 'server/dist/demo/feed.js'));
 const { builtinCalendar, newYorkToUtc } = await import(path.join(root, 'client/dist/decide/index.js'));
+const { Journal } = await import(path.join(root, 'client/dist/journal/index.js'));
 
 const tty = process.stdout.isTTY;
 const c = (code, s) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -119,11 +142,14 @@ writeFileSync(
 );
 say(
   'demo',
-  `paper client config ${clientConfig} (US stocks, session policy extended, whole shares, confidence >= 0.55, 25 USD a trade, 20 s cooldown)`,
+  // Sizing is 25 USD scaled by the signal's confidence, rounded down to whole shares: a 0.9 signal on a $2.11
+  // stock buys 10 shares for 21.10 USD. Say that, not a flat amount no trade ever shows.
+  `paper client config ${clientConfig} (US stocks, session policy extended, confidence >= 0.55, 25 USD x confidence a trade in whole shares, 20 s cooldown, 1000 USD to start)`,
 );
 say(
   'demo',
-  `simulated market clock: ${day.date} 09:29 New York, ${speed}x real time (the open in ~${(openAfter / 1000).toFixed(1)} s)`,
+  // The same form as the client's own `market clock Mon 2026-11-23 09:29:00 ET` lines, so the two read alike.
+  `simulated market clock from ${new Date(`${day.date}T12:00:00Z`).toLocaleDateString('en-US', { weekday: 'short', timeZone: 'UTC' })} ${day.date} 09:29 ET, ${speed}x real time (the open in ~${(openAfter / 1000).toFixed(1)} s)`,
 );
 say('demo', tty ? 'Ctrl-C stops everything.' : 'running');
 
@@ -173,6 +199,8 @@ createInterface({ input: client.stderr }).on('line', (line) => {
 const next = createFeed(Number(args.seed), undefined, [...DEMO_OPENING.pre, ...DEMO_OPENING.regular]);
 let published = 0;
 let timer;
+/** The feed's last price per symbol: what the summary marks open positions at. */
+const lastPrice = new Map();
 const publishOne = async () => {
   const item = next();
   try {
@@ -183,6 +211,7 @@ const publishOne = async () => {
     });
     const body = await res.json();
     published++;
+    lastPrice.set(item.symbol, item.price);
     // What the alert asks for: the side of an entry, else the action (info, avoid, exit).
     const asks = item.action === 'enter' || !item.action ? item.direction : item.action;
     say(
@@ -198,6 +227,44 @@ const publishOne = async () => {
   if (!stopping) timer = setTimeout(publishOne, interval * (0.5 + Math.random()));
 };
 
+const usd = (x) => `${x < 0 ? '-' : x > 0 ? '+' : ''}${Math.abs(x).toFixed(2)}`;
+/**
+ * Where the paper account ended, from the client's journal (the client has exited): each open position marked
+ * at the feed's last price for its symbol, realised P&L (the journal's), unrealised, cash and equity.
+ */
+function summary() {
+  const journalPath = path.join(clientDir, 'journal', 'journal.sqlite');
+  if (!existsSync(journalPath)) return say('demo', 'no client journal: nothing was decided');
+  const j = Journal.open(journalPath);
+  try {
+    const positions = j.positions();
+    let unrealised = 0;
+    let value = 0;
+    say(
+      'demo',
+      `open positions at the end: ${positions.length}${positions.length ? " (marked at the feed's last price)" : ''}`,
+    );
+    for (const p of positions) {
+      const last = lastPrice.get(p.market) ?? p.cost / p.amount;
+      const u = p.amount * last - p.cost;
+      unrealised += u;
+      value += p.amount * last;
+      say(
+        'demo',
+        `  ${p.market.padEnd(6)} ${String(p.amount).padStart(5)} shares  cost ${p.cost.toFixed(2)} USD (avg ${(p.cost / p.amount).toFixed(4)})  last $${last >= 1 ? last.toFixed(2) : last.toFixed(4)}  unrealised ${usd(u)} USD`,
+      );
+    }
+    const cash = j.paperBalances()['USD'] ?? 0;
+    const realised = j.totalRealized();
+    say(
+      'demo',
+      `P&L: realised ${usd(realised)} USD, unrealised ${usd(unrealised)} USD; cash ${cash.toFixed(2)} + positions ${value.toFixed(2)} = equity ${(cash + value).toFixed(2)} USD (started with 1000.00, fees and slippage included)`,
+    );
+  } finally {
+    j.close();
+  }
+}
+
 let stopping;
 let onStopped;
 const stopped = new Promise((r) => (onStopped = r));
@@ -209,6 +276,7 @@ async function stop(reason) {
     if (client.exitCode === null) client.kill('SIGTERM');
     const code = await clientExit;
     await server.close();
+    summary();
     say(
       'demo',
       `published ${published}; client decided ${decided}: ${tally.traded} traded, ${tally.skipped} skipped, ${tally.rejected} rejected; client exit ${code}`,

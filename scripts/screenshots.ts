@@ -2,9 +2,11 @@
 //
 //   npm run build && npx tsx scripts/screenshots.ts
 //
-// A signal server on a temp SQLite file (in this process, 127.0.0.1), a paper client (`run --dashboard`, the
-// built CLI) deciding a few signals, and Debian's Chromium (playwright-core, never a browser download) at
-// desktop and phone sizes. One function per page: add the next page as another shoot*() and call it in main().
+// A signal server on a temp SQLite file (in this process, 127.0.0.1), the demo publisher's feed (what
+// Catalyst-Bot sends: US small caps, $0.10-$10; server/src/demo/feed.ts), a paper client trading US stocks
+// (`run --dashboard`, the built CLI, venue us_equity on a simulated market clock in the regular session)
+// deciding them, and Debian's Chromium (playwright-core, never a browser download) at desktop and phone sizes.
+// One function per page: add the next page as another shoot*() and call it in main().
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -22,39 +24,23 @@ interface Demo {
   serverUrl: string;
   /** For the operator's status page. */
   adminKey: string;
-  publish(c: object): Promise<void>;
+  publish(classification: object): Promise<void>;
   dashboardUrl: string;
   decided(n: number): Promise<void>;
   stop(): Promise<void>;
 }
 
-let n = 0;
-const classification = (over: object) => ({
-  source_id: `shot-${++n}`,
-  symbol: 'BTC',
-  catalyst: 'earnings',
-  direction: 'long',
-  confidence: 0.9,
-  price: 60000,
-  headline: `screenshot headline ${n}`,
-  classified_at: new Date().toISOString(),
-  ...over,
-});
-
-/** Paper decisions worth looking at: entries, exits at a profit and at a loss, skips. */
-const SIGNALS = [
-  { symbol: 'BTC', catalyst: 'earnings', price: 60000 },
-  { symbol: 'ETH', catalyst: 'merger', price: 3000 },
-  { symbol: 'SOL', catalyst: 'fda', price: 150, confidence: 0.3 },
-  { symbol: 'BTC', catalyst: 'analyst', price: 63600, direction: 'short' },
-  { symbol: 'AVAX', catalyst: 'earnings', price: 30 },
-  { symbol: 'ETH', catalyst: 'offering', price: 2850, direction: 'short' },
-  { symbol: 'XRP', catalyst: 'lawsuit', price: 0.5, direction: 'neutral' },
-  { symbol: 'DOGE', catalyst: 'partnership', price: 0.1 },
-  { symbol: 'AVAX', catalyst: 'earnings', price: 31.8 },
-  { symbol: 'LINK', catalyst: 'guidance', price: 15, confidence: 0.95 },
-];
-
+/**
+ * How many alerts the feed publishes: its scripted opening (an entry, an avoid and the entry it blocks, a
+ * bracket entry, an exit) and then its random mix, enough for open positions, realised P&L both ways and skips.
+ * At most the status page's recent list (20), so both pages show every one.
+ */
+const SIGNALS = 20;
+/**
+ * A seed whose mix enters several symbols and exits three of them, never buying a symbol held or exited before
+ * (found by running the feed over seeds; the scripted opening exits TLMD).
+ */
+const SEED = 9590;
 async function startDemo(dir: string): Promise<Demo> {
   const { startServer } = await import(path.join(root, 'server/dist/app.js'));
   const { loadConfig } = await import(path.join(root, 'server/dist/config.js'));
@@ -72,13 +58,25 @@ async function startDemo(dir: string): Promise<Demo> {
   const clientDir = path.join(dir, 'client');
   mkdirSync(clientDir, { recursive: true });
   const cfg = path.join(clientDir, 'catalyst.yaml');
+  const { builtinCalendar, newYorkToUtc } = await import(path.join(root, 'client/dist/decide/index.js'));
+  // A trading day's regular session whatever the real hour: entries are brackets, exits market sells.
+  const day = (builtinCalendar(Date.now(), 9) as { date: string; open: string; close: string }[]).find(
+    (d) => d.open === '09:30' && d.close === '16:00',
+  )!;
   writeFileSync(
     cfg,
     JSON.stringify({
       data_dir: './journal',
       server: { url: server.url, start_from: 'all' },
-      filters: { min_confidence: 0.5 },
-      risk: { cooldown_per_symbol_ms: 0, short_on_spot: 'sell_holdings' },
+      exchange: { venue: 'us_equity' },
+      equities: { session_policy: 'extended' },
+      filters: { min_confidence: 0.55 },
+      sizing: { mode: 'fixed_quote', fixed_quote: 25, confidence_scaling: true, max_quote_per_trade: 50 },
+      risk: { cooldown_per_symbol_ms: 0, max_orders_per_day: 50 },
+      paper: {
+        starting_balance_quote: 1000,
+        market_clock: { start: new Date(newYorkToUtc(day.date, '10:15') as number).toISOString(), speed: 1 },
+      },
     }),
   );
   const client: ChildProcess = spawn(
@@ -90,7 +88,8 @@ async function startDemo(dir: string): Promise<Demo> {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  client.stderr!.resume();
+  let stderr = '';
+  client.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   let decided = 0;
   const waiters: { n: number; resolve: () => void }[] = [];
   let gotUrl!: (u: string) => void;
@@ -104,7 +103,7 @@ async function startDemo(dir: string): Promise<Demo> {
   const exited = new Promise<void>((r) => client.on('exit', () => r()));
   void exited.then(() => gotUrl(''));
   const dashboardUrl = await urlP;
-  if (!dashboardUrl) throw new Error('the client exited before printing its dashboard URL');
+  if (!dashboardUrl) throw new Error(`the client exited before printing its dashboard URL:\n${stderr}`);
   return {
     serverUrl: server.url,
     adminKey,
@@ -113,7 +112,7 @@ async function startDemo(dir: string): Promise<Demo> {
       const res = await fetch(`${server.url}/v1/signals`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${publishKey}` },
-        body: JSON.stringify(classification(c)),
+        body: JSON.stringify(c),
       });
       if (res.status !== 201) throw new Error(`publish: HTTP ${res.status} ${await res.text()}`);
     },
@@ -145,7 +144,7 @@ async function shoot(
 /** The friend's local dashboard: feed, positions, P&L, charts. */
 async function shootDashboard(browser: Browser, demo: Demo): Promise<void> {
   const ready = async (p: Page) => {
-    await p.waitForFunction((k) => document.querySelectorAll('#feed tbody tr').length >= k, SIGNALS.length);
+    await p.waitForFunction((k) => document.querySelectorAll('#feed tbody tr').length >= k, SIGNALS);
     await p.locator('#live-state', { hasText: 'live' }).waitFor();
     await p.locator('.chart canvas').waitFor();
   };
@@ -161,7 +160,7 @@ async function shootStatus(browser: Browser, demo: Demo): Promise<void> {
     await p.getByTestId('connection').getByText('live').waitFor();
     await p.waitForFunction(
       (k) => document.querySelectorAll('[data-testid=recent] li[data-seq]').length >= k,
-      SIGNALS.length,
+      SIGNALS,
     );
     // The friend's client and the page's own socket.
     await p.waitForFunction(
@@ -179,8 +178,10 @@ async function main(): Promise<void> {
   const demo = await startDemo(dir);
   const browser = await launchChromium();
   try {
-    for (const s of SIGNALS) await demo.publish(s);
-    await demo.decided(SIGNALS.length);
+    const { createFeed, DEMO_OPENING } = await import(path.join(root, 'server/dist/demo/feed.js'));
+    const next = createFeed(SEED, undefined, [...DEMO_OPENING.pre, ...DEMO_OPENING.regular]) as () => object;
+    for (let i = 0; i < SIGNALS; i++) await demo.publish(next());
+    await demo.decided(SIGNALS);
     await shootDashboard(browser, demo);
     await shootStatus(browser, demo);
   } finally {

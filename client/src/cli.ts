@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { createRequire } from 'node:module';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 
 /**
  * The command line. Every command is imported lazily, so `--help`, status and history never load ccxt or
@@ -57,12 +57,47 @@ program
     'signal server base URL; repeat it for the gateways of a cluster (written as server.urls)',
     (v: string, prev: string[] = []) => [...prev, v],
   )
+  .addOption(
+    new Option(
+      '--venue <venue>',
+      "what to trade; default: what the server's newest signals are about (us_equity when it cannot tell), asked when interactive",
+    ).choices(['us_equity', 'crypto_spot']),
+  )
   .option('--force', 'overwrite an existing file')
   .action(
-    action(async (o: { server?: string[]; force?: boolean }) => {
-      const { initCommand } = await import('./commands/init.js');
-      const path = initCommand({ config: configPath(), ...o });
-      process.stdout.write(`wrote ${path}\n`);
+    action(async (o: { server?: string[]; force?: boolean; venue?: 'us_equity' | 'crypto_spot' }) => {
+      const [{ existsSync }, { dirname, resolve }] = await Promise.all([
+        import('node:fs'),
+        import('node:path'),
+      ]);
+      const init = await import('./commands/init.js');
+      const target = resolve(configPath());
+      if (existsSync(target) && !o.force)
+        throw new Error(`${target} already exists (use --force to overwrite)`);
+      let venue = o.venue;
+      if (!venue) {
+        // The read key may already be in .env (the Quick start puts it there first): then the server can tell.
+        const [{ loadDotEnv }, { DEFAULT_SERVER_URL }] = await Promise.all([
+          import('./context.js'),
+          import('./config.js'),
+        ]);
+        loadDotEnv(process.cwd(), dirname(target));
+        const guess = await init.guessVenue({
+          urls: o.server?.length ? o.server : [DEFAULT_SERVER_URL],
+          key: process.env['CATALYST_SERVER_KEY'] || undefined,
+          keyEnv: 'CATALYST_SERVER_KEY',
+        });
+        if (process.stdin.isTTY && process.stdout.isTTY)
+          venue = await init.askVenue(guess, { input: process.stdin, output: process.stdout });
+        else {
+          venue = guess.venue;
+          process.stdout.write(`${guess.known ? '' : 'note: '}${guess.why}\n`);
+        }
+      }
+      const path = init.initCommand({ config: target, server: o.server, force: o.force, venue });
+      process.stdout.write(
+        `wrote ${path} (${venue === 'us_equity' ? 'us_equity: US stocks, Alpaca paper; crypto instead: init --force --venue crypto_spot' : 'crypto_spot; US stocks instead: init --force --venue us_equity'})\n`,
+      );
       if (o.server) {
         // Pin the server signing key now when the server is reachable; otherwise `check` pins it.
         const [{ Journal }, { serverKeyStatus }, c] = await Promise.all([
@@ -85,7 +120,9 @@ program
         }
       }
       process.stdout.write(
-        'next: put CATALYST_SERVER_KEY=... in .env (or the environment), then run: catalyst-client check\n',
+        venue === 'us_equity'
+          ? 'next: CATALYST_SERVER_KEY=... in .env (APCA_API_KEY_ID/APCA_API_SECRET_KEY too, for your Alpaca paper account), then: catalyst-client check\n'
+          : 'next: put CATALYST_SERVER_KEY=... in .env (or the environment), then run: catalyst-client check\n',
       );
     }),
   );

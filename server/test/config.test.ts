@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/errors.js';
-import { ENV_TABLE, loadConfig } from '../src/config.js';
+import { ClusterSchema, ENV_TABLE, loadConfig } from '../src/config.js';
 import { renderConfigFile } from '../src/commands/init.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/server.js';
@@ -70,6 +70,15 @@ describe('server configuration', () => {
     writeFileSync(file, text);
     expect(loadConfig({ file })).toEqual(loadConfig({ flags: { data_dir: dir } }));
     expect(text.match(/^\s*\/\/ /gm)!.length).toBeGreaterThan(20);
+  });
+
+  it('the generated config file names every cluster key, nested tls keys too, with its meaning', () => {
+    const text = renderConfigFile(tempDir());
+    const tls = Object.keys(ClusterSchema.shape.tls.unwrap().shape);
+    expect(tls.length).toBe(3);
+    for (const k of [...Object.keys(ClusterSchema.shape), ...tls])
+      expect(text, k).toMatch(new RegExp(`^\\s*// +${k}: \\S`, 'm'));
+    expect(text).toMatch(/serve --role ingest\|gateway\|both/);
   });
 
   it('serve exits 2 with every problem listed for a bad config', async () => {

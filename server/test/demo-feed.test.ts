@@ -40,6 +40,9 @@ describe('demo feed', () => {
         expect(c.confidence).toBe(1);
         expect(c.keywords!.some((k) => ['going_concern', 'delisting', 'bankruptcy'].includes(k))).toBe(true);
       }
+      // docs/publishing.md: exit and avoid are rules that fired (1.0), info makes no claim (0.0).
+      if (action === 'avoid') expect(c.confidence).toBe(1);
+      if (action === 'info') expect(c.confidence).toBe(0);
       if (action === 'avoid')
         expect(
           c.keywords!.some((k) => ['offering', 'dilution', 'warrant', 'reverse_split'].includes(k)),

@@ -34,7 +34,13 @@ describe('npm run demo', () => {
       expect(i, `${re} in\n${out}`).toBeGreaterThanOrEqual(0);
       return i;
     };
+    // The demo's own clock line reads like the client's: New York time marked ET, the same day.
+    const banner = at(
+      /^demo {3}│ simulated market clock from (\w{3} \d{4}-\d\d-\d\d) 09:29 ET, 6x real time/,
+    );
+    const day = /from (\w{3} \d{4}-\d\d-\d\d)/.exec(lines[banner]!)![1]!;
     const pre = at(/^client │ market clock \w{3} \d{4}-\d\d-\d\d 09:29:00 ET: pre-market \(simulated, 6x/);
+    expect(lines[pre]).toContain(`market clock ${day} 09:29:00 ET`);
     const ext = at(
       /^client │ #1 +TLMD +fda long .* TRADED {3}buy (\d+) TLMD limit [\d.]+ ext-hours DAY, protect at open @/,
     );
@@ -52,5 +58,66 @@ describe('npm run demo', () => {
     );
     const bought = /buy (\d+) TLMD/.exec(lines[ext]!)![1];
     expect(/sell (\d+) TLMD/.exec(lines[exit]!)![1]).toBe(bought);
+
+    // The banner says what a trade is (confidence-scaled, whole shares), and every traded entry is at most that.
+    expect(out).toContain('25 USD x confidence a trade in whole shares');
+    for (const l of decisions.filter((x) => / TRADED +buy /.test(x))) {
+      const conf = Number(/ long (\d\.\d+) /.exec(l)![1]);
+      expect(Number(/ = ([\d.]+) USD/.exec(l)![1]), l).toBeLessThanOrEqual(25 * conf + 0.01);
+    }
+    // It ends with where the paper account stands: open positions, realised and unrealised P&L, equity.
+    const n = Number(/^demo {3}│ open positions at the end: (\d+)/m.exec(out)?.[1] ?? NaN);
+    expect(n, out).toBeGreaterThanOrEqual(0);
+    expect(
+      lines.filter((l) =>
+        /^demo {3}│ {3}[A-Z]+ +\d+ shares +cost [\d.]+ USD .* last \$[\d.]+ +unrealised [-+]?[\d.]+ USD$/.test(
+          l,
+        ),
+      ),
+    ).toHaveLength(n);
+    const pnl =
+      /P&L: realised ([-+]?[\d.]+) USD, unrealised ([-+]?[\d.]+) USD; cash ([\d.]+) \+ positions ([\d.]+) = equity ([\d.]+) USD/.exec(
+        out,
+      );
+    expect(pnl, out).not.toBeNull();
+    const [realised, unrealised, cash, value, equity] = pnl!.slice(1).map(Number) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    expect(Math.abs(cash + value - equity)).toBeLessThan(0.011);
+    // Fees are inside realised and cost, so the account moved by exactly realised + unrealised.
+    expect(Math.abs(equity - 1000 - (realised + unrealised))).toBeLessThan(0.03);
+    expect(at(/^demo {3}│ P&L: /)).toBeLessThan(at(/^demo {3}│ published \d+; client decided/));
+  });
+
+  it('--help prints the usage; an unknown flag or a bad value one line and the usage, exit 2, never a stack', async () => {
+    const run = (args: string[]) =>
+      new Promise<{ code: number | null; out: string; err: string }>((done) => {
+        const child = spawn(process.execPath, [DEMO, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d) => (out += d));
+        child.stderr.on('data', (d) => (err += d));
+        child.on('exit', (code) => done({ code, out, err }));
+      });
+    const help = await run(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/^usage: npm run demo -- /);
+    expect(help.out).toContain('--open-after MS');
+    for (const [args, first] of [
+      [['--bogus'], "demo: Unknown option '--bogus'"],
+      [['--count'], "demo: Option '--count <value>' argument missing"],
+      [['extra'], "demo: Unexpected argument 'extra'"],
+      [['--count', '0'], 'demo: invalid value'],
+    ] as const) {
+      const r = await run([...args]);
+      expect(r.code, r.err).toBe(2);
+      expect(r.err.split('\n')[0]).toContain(first);
+      expect(r.err).toMatch(/\nusage: npm run demo -- /);
+      expect(r.err).not.toMatch(/\n\s+at |TypeError|node:internal/);
+    }
   });
 });

@@ -30,20 +30,48 @@ export function renderConfigFile(dataDir: string): string {
 
 /**
  * Cluster mode is opt-in, so its block is not in the file's values; it is documented here as comments (with
- * its defaults) for an operator to uncomment and fill in after the last key above (mind the comma).
+ * its defaults) for an operator to uncomment and fill in after the last key above (mind the comma). Every key
+ * is listed, nested ones (tls.*) too: an operator setting up a cluster reads this, not the source.
  */
 function clusterReference(): string[] {
-  const shape = ClusterSchema.shape as Record<string, { description?: string }>;
   const example = ClusterSchema.parse({ nats_urls: ['nats://10.0.0.11:4222', 'nats://10.0.0.12:4222'] });
-  const lines = [`  // ${ClusterSchema.description ?? 'cluster'}`, '  // "cluster": {'];
-  for (const k of Object.keys(shape)) {
-    const desc = shape[k]?.description;
-    if (desc) lines.push(`  //   ${k}: ${desc}`);
-    const v = (example as Record<string, unknown>)[k];
-    if (v !== undefined) lines.push(`  //   ${JSON.stringify(k)}: ${JSON.stringify(v)},`);
+  const lines = [
+    `  // ${ClusterSchema.description ?? 'cluster'} \`serve --role ingest|gateway|both\` (a flag) picks what a process does; docs/operations.md has a one-machine recipe.`,
+    '  // "cluster": {',
+  ];
+  for (const [k, desc, depth] of schemaKeys(ClusterSchema)) {
+    const pad = '  '.repeat(depth);
+    if (desc) lines.push(`  //   ${pad}${k}: ${desc}`);
+    const v = depth === 0 ? (example as Record<string, unknown>)[k] : undefined;
+    if (v !== undefined) lines.push(`  //   ${pad}${JSON.stringify(k)}: ${JSON.stringify(v)},`);
   }
   lines.push('  // }');
   return lines;
+}
+
+/** [key, description, depth] of an object schema and of its nested object schemas (optional ones too). */
+function schemaKeys(schema: unknown, depth = 0): [string, string | undefined, number][] {
+  const shape = objectShape(schema);
+  if (!shape) return [];
+  return Object.entries(shape).flatMap(([k, v]) => [
+    [k, (v as { description?: string }).description, depth] as [string, string | undefined, number],
+    ...schemaKeys(v, depth + 1),
+  ]);
+}
+
+/** The shape of an object schema, looking through optional/default/pipe wrappers; undefined for a leaf. */
+function objectShape(schema: unknown): Record<string, unknown> | undefined {
+  let s = schema as {
+    shape?: Record<string, unknown>;
+    unwrap?: () => unknown;
+    def?: { innerType?: unknown; in?: unknown };
+  };
+  for (let i = 0; i < 5 && s; i++) {
+    if (s.shape && typeof s.shape === 'object') return s.shape;
+    const inner = s.def?.innerType ?? s.def?.in ?? (typeof s.unwrap === 'function' ? s.unwrap() : undefined);
+    s = inner as typeof s;
+  }
+  return undefined;
 }
 
 export interface InitResult {
@@ -77,7 +105,7 @@ export async function init(o: { dataDir: string; force?: boolean }): Promise<Ini
       `  signing key   ${path.join(dir, 'signing-key.pem')} (fingerprint SHA256:${signer.fingerprint})`,
       `  config        ${configFile}`,
       issued.length ? formatIssuedKeys(issued) : 'Keys already existed; none created (use `keys create`).',
-      `Start it: catalyst-server serve --config ${configFile}`,
+      `Start it: npx --no -- catalyst-server serve --config ${configFile} (in the checkout; or node server/dist/cli.js serve …)`,
     ].join('\n'),
   };
 }

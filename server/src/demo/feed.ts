@@ -6,7 +6,8 @@ import type { ClassificationInput } from '@catalyst-signal/shared';
  * news catalysts on low-priced US equities (NASDAQ/NYSE/AMEX, $0.10-$10). Like Catalyst-Bot's own mix,
  * most alerts carry no action (`info`); a minority are actions: biotech FDA news and mergers as `enter`
  * long with stop, target, size and timeframe; offerings, dilution and reverse splits as `avoid`; going
- * concern, delisting and bankruptcy as `exit` (confidence 1.0). Tickers are fictional but plausible.
+ * concern, delisting and bankruptcy as `exit` (confidence 1.0 for exit and avoid, 0.0 for info, as
+ * docs/publishing.md maps them). Tickers are fictional but plausible.
  * Deterministic for a given seed (and clock).
  */
 
@@ -289,7 +290,8 @@ export function createFeed(
       };
     }
     if (kind === 'exit') return { ...base, action: 'exit', confidence: 1, timeframe: 'immediate' };
-    // avoid and info carry the classifier's confidence in the alert itself.
-    return { ...base, action: kind, confidence: round2(0.4 + 0.5 * ((rand() + rand()) / 2)) };
+    // As the publishing adapter maps them (docs/publishing.md): an avoid is a keyword rule that fired, 1.0; an
+    // info alert makes no claim, 0.0. A classifier-style score here would show friends numbers the bot never sends.
+    return { ...base, action: kind, confidence: kind === 'avoid' ? 1 : 0 };
   };
 }

@@ -36,7 +36,7 @@ export function Login(props: { message: string | undefined; busy: boolean; onKey
       )}
       <p class="hint">
         The key stays in this tab&apos;s session storage and is sent only to this server. Create one with{' '}
-        <code>catalyst-server keys create --name ops --scope admin</code>.
+        <code>npx --no -- catalyst-server keys create --name ops --scope admin</code>.
       </p>
     </main>
   );
