@@ -52,6 +52,59 @@ export function passwordMatches(presented: string, h: PasswordHash): boolean {
   return timingSafeEqual(scryptSync(presented, h.salt, 32), h.hash);
 }
 
+/**
+ * Shortest password accepted for the dashboard: beyond loopback it is all that stands between the network and
+ * the friend's trading page, and the per-address limit below allows one guess a second per address.
+ */
+export const DASHBOARD_PASSWORD_MIN_LENGTH = 12;
+
+/** Bounds of the login limiter: how long one wrong password blocks its address, and how many it tracks. */
+export const LOGIN_LIMITS = { blockMs: 1000, maxAddresses: 4096 } as const;
+
+/**
+ * Failed logins, per client address: a wrong password blocks ITS address for a second, never anyone else's,
+ * so a peer guessing in a loop cannot lock the friend out. Tracking is bounded (a flood from many addresses
+ * cannot grow memory): past the ceiling, expired entries go first, then the oldest. Pure: time is an argument.
+ */
+export class LoginLimiter {
+  private readonly blockedUntil = new Map<string, number>();
+
+  constructor(private readonly limits: { blockMs: number; maxAddresses: number } = LOGIN_LIMITS) {}
+
+  /** ms this address must still wait, or 0. */
+  waitMs(address: string, now: number): number {
+    const until = this.blockedUntil.get(address);
+    if (until === undefined) return 0;
+    if (until <= now) {
+      this.blockedUntil.delete(address);
+      return 0;
+    }
+    return until - now;
+  }
+
+  failed(address: string, now: number): void {
+    this.blockedUntil.delete(address);
+    if (this.blockedUntil.size >= this.limits.maxAddresses) {
+      for (const [a, until] of this.blockedUntil) if (until <= now) this.blockedUntil.delete(a);
+    }
+    if (this.blockedUntil.size >= this.limits.maxAddresses) {
+      const oldest = this.blockedUntil.keys().next();
+      if (!oldest.done) this.blockedUntil.delete(oldest.value);
+    }
+    this.blockedUntil.set(address, now + this.limits.blockMs);
+  }
+
+  get tracked(): number {
+    return this.blockedUntil.size;
+  }
+}
+
+/** One key per client: an IPv4-mapped IPv6 address is its IPv4 address. */
+export function clientAddress(remote: string | undefined): string {
+  const a = remote ?? '';
+  return a.startsWith('::ffff:') && isIP(a.slice(7)) === 4 ? a.slice(7) : a;
+}
+
 export function isLoopback(host: string): boolean {
   if (host === 'localhost') return true;
   if (isIP(host) === 4) return host.startsWith('127.');

@@ -22,6 +22,9 @@ import {
   isLoopback,
   newToken,
   passwordMatches,
+  clientAddress,
+  DASHBOARD_PASSWORD_MIN_LENGTH,
+  LoginLimiter,
   subprotocolToken,
   tokenMatches,
 } from './security.js';
@@ -109,6 +112,18 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
       `dashboard.host ${host} is not loopback: set a password in ${config.dashboard.password_env} (environment or .env) to listen beyond this machine`,
     );
   }
+  if (o.password !== undefined && o.password.length < DASHBOARD_PASSWORD_MIN_LENGTH) {
+    throw new DashboardRefused(
+      `the dashboard password in ${config.dashboard.password_env} is shorter than ${DASHBOARD_PASSWORD_MIN_LENGTH} characters`,
+    );
+  }
+  if (!isLoopback(host)) {
+    // Plain HTTP: the password and the token cross the network readable by anyone on the path (docs/security.md).
+    log.warn(
+      { host },
+      'dashboard listens beyond loopback over plain HTTP: put TLS in front of it (a reverse proxy or an SSH tunnel)',
+    );
+  }
   const password = o.password ? hashPassword(o.password) : undefined;
   const page = loadPage(o.webDir ?? defaultWebDir());
   const token = newToken();
@@ -117,7 +132,7 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
   const stream = new DashboardStream(feed, o.heartbeatMs ?? 5000);
   let hosts = new Set<string>();
   let origins = new Set<string>();
-  let loginBlockedUntil = 0;
+  const logins = new LoginLimiter();
 
   const send = (res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}) => {
     const text = JSON.stringify(body);
@@ -181,10 +196,11 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
     }
     if (path === DASHBOARD_PATHS.login && req.method === 'POST') {
       if (!password) return problem(res, 404, 'not_found', 'no password configured');
-      if (Date.now() < loginBlockedUntil) return problem(res, 429, 'slow_down', 'wait a second');
+      const address = clientAddress(req.socket.remoteAddress);
+      if (logins.waitMs(address, Date.now()) > 0) return problem(res, 429, 'slow_down', 'wait a second');
       const body = LoginRequestSchema.safeParse(await readJson(req));
       if (!body.success || !passwordMatches(body.data.password, password)) {
-        loginBlockedUntil = Date.now() + 1000;
+        logins.failed(address, Date.now());
         return problem(res, 401, 'unauthorized', 'wrong password');
       }
       return send(res, 200, { token });
