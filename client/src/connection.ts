@@ -96,6 +96,8 @@ export class Connection extends EventEmitter {
   readonly core: StreamCore<Signal>;
   private readonly baseUrls: readonly string[];
   private readonly streamUrls: readonly string[];
+  /** Aborts REST reads in flight (history paging) when the connection stops: a slow body must not hold SIGTERM. */
+  private readonly aborts = new AbortController();
 
   constructor(private readonly o: ConnectionOptions) {
     super();
@@ -107,11 +109,14 @@ export class Connection extends EventEmitter {
       WebSocket: nodeSocket(
         o.key,
         (status) => core.fail('auth', `server refused the key (HTTP ${status})`),
-        (url) =>
+        (url) => {
           o.log.error(
             { url, max_bytes: WS_MAX_PAYLOAD_BYTES },
             `${url}: ${OVERSIZE_FRAME}; dropping that connection, nothing from it applied`,
-          ),
+          );
+          // Before the close reaches the core: the reconnect after it must not start the backoff over.
+          core.penalise();
+        },
       ),
       protocols: [], // authenticated by the Authorization header
       policy: o.server,
@@ -167,7 +172,10 @@ export class Connection extends EventEmitter {
 
   /** Stop: no new frames are taken; the signal being applied finishes (its cursor is then on disk). */
   stop(): Promise<void> {
-    return this.core.stop();
+    // The core is marked stopped first, so the aborted read is taken as stopping, never as a history failure.
+    const stopped = this.core.stop();
+    this.aborts.abort();
+    return stopped;
   }
 
   /**
@@ -181,7 +189,11 @@ export class Connection extends EventEmitter {
     const history = (afterSeq: number) =>
       failover(bases, async (baseUrl, failFast) => ({
         from: baseUrl,
-        page: await fetchHistory({ baseUrl, key: this.o.key, failFast }, afterSeq, HISTORY_PAGE_SIZE),
+        page: await fetchHistory(
+          { baseUrl, key: this.o.key, failFast, signal: this.aborts.signal },
+          afterSeq,
+          HISTORY_PAGE_SIZE,
+        ),
       }));
     const now = this.o.now ?? Date.now;
     try {
@@ -198,7 +210,8 @@ export class Connection extends EventEmitter {
             ctx.acceptGap(sub.epoch, cur.seq + 1, s.seq - 1, `${sub.reason}: missing from history`);
           // A refused signal is blamed on the gateway whose page carried it; the core asks the next one.
           await ctx.applyItem(s, { seq: s.seq, epoch: s.epoch, receivedAt: now() }).catch((e: unknown) => {
-            if (e instanceof StreamItemRejected) throw new StreamItemRejected(e.seq, e.why, streamUrl(from));
+            if (e instanceof StreamItemRejected)
+              throw new StreamItemRejected(e.seq, e.why, streamUrl(from), e.code);
             throw e;
           });
         }
@@ -207,6 +220,8 @@ export class Connection extends EventEmitter {
         if (ctx.cursor().seq <= c.seq) throw new Error(`history did not advance past seq ${c.seq}`);
       }
     } catch (e) {
+      // Stopping aborted the read: nothing failed, and no gap may be accepted for it.
+      if (ctx.stopped()) return true;
       // Never accept a gap over a refused signal: that would skip it for good.
       if (e instanceof StreamFatalError || e instanceof StreamItemRejected) throw e;
       const c = ctx.cursor();

@@ -52,6 +52,8 @@ export interface ServerHttp {
   timeoutMs?: number | undefined;
   /** Another gateway can be asked: a 503 is not waited out here (Retry-After), the caller moves on. */
   failFast?: boolean | undefined;
+  /** Aborts the request, its body read and any Retry-After wait (the client shutting down). */
+  signal?: AbortSignal | undefined;
 }
 
 /** Every server of the list failed; the message names each URL and why. */
@@ -137,6 +139,18 @@ async function readCapped(res: Response, url: string, maxBytes: number): Promise
   return new TextDecoder().decode(Buffer.concat(chunks, size));
 }
 
+function abortableWait(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
 async function request(
   s: ServerHttp,
   path: string,
@@ -149,8 +163,11 @@ async function request(
   const timeoutMs = s.timeoutMs ?? 10_000;
   const get = async () => {
     try {
-      return await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
+      // The signal covers the body read too: a server trickling its body is cut off by either.
+      const timeout = AbortSignal.timeout(timeoutMs);
+      return await fetch(url, { headers, signal: s.signal ? AbortSignal.any([timeout, s.signal]) : timeout });
     } catch (e) {
+      if (s.signal?.aborted) throw new NetworkError(url, 'aborted: the client is stopping');
       const reason = netReason(e);
       throw new NetworkError(url, reason === 'timed out' ? `no answer within ${timeoutMs} ms` : reason);
     }
@@ -166,7 +183,8 @@ async function request(
     const after = Number(res.headers.get('retry-after') ?? NaN);
     if (!Number.isFinite(after) || after < 0) break;
     await res.body?.cancel();
-    await new Promise((r) => setTimeout(r, Math.min(MAX_RETRY_WAIT_MS, after * 1000)));
+    await abortableWait(Math.min(MAX_RETRY_WAIT_MS, after * 1000), s.signal);
+    if (s.signal?.aborted) throw new NetworkError(url, 'aborted: the client is stopping');
     sentAt = Date.now();
     res = await get();
   }
