@@ -165,7 +165,12 @@ async function request(
     try {
       // The signal covers the body read too: a server trickling its body is cut off by either.
       const timeout = AbortSignal.timeout(timeoutMs);
-      return await fetch(url, { headers, signal: s.signal ? AbortSignal.any([timeout, s.signal]) : timeout });
+      // redirect 'manual': a redirect is refused below, never followed (the key would go to wherever it points).
+      return await fetch(url, {
+        headers,
+        redirect: 'manual',
+        signal: s.signal ? AbortSignal.any([timeout, s.signal]) : timeout,
+      });
     } catch (e) {
       if (s.signal?.aborted) throw new NetworkError(url, 'aborted: the client is stopping');
       const reason = netReason(e);
@@ -189,6 +194,15 @@ async function request(
     res = await get();
   }
   const receivedAt = Date.now();
+  if (res.status >= 300 && res.status < 400) {
+    await res.body?.cancel().catch(() => undefined);
+    const to = res.headers.get('location');
+    throw new HttpError(
+      res.status,
+      'redirect',
+      `${url}: HTTP ${res.status} redirect${to ? ` to ${to.slice(0, 200)}` : ''} refused; set server.url to the address that answers`,
+    );
+  }
   const text = await readCapped(res, url, maxBytes);
   let body: unknown = text;
   try {

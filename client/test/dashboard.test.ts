@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { parseConfig, type ConfigInput } from '../src/config.js';
 import { SnapshotSchema, type Snapshot } from '../src/dashboard/api.js';
-import { tokenMatches } from '../src/dashboard/security.js';
+import { resolvesToLoopback, tokenMatches } from '../src/dashboard/security.js';
 import { DashboardRefused, startDashboard, type DashboardServer } from '../src/dashboard/server.js';
 import { Journal } from '../src/journal/index.js';
 import { startTestEngine, type TestEngine } from './helpers/engine.js';
@@ -262,6 +262,25 @@ describe('dashboard: access', () => {
     } finally {
       await d.close();
     }
+  });
+
+  it('dashboard.host is judged by the addresses it resolves to, not by its name', async () => {
+    const config = parseConfig({ ...CONFIG, dashboard: { host: 'localhost' } });
+    // /etc/hosts (or a resolver) pointing "localhost" at another machine's address: not loopback.
+    await expect(
+      startDashboard({
+        config,
+        journalPath: engine.journalPath,
+        log: testLog,
+        lookup: async () => [{ address: '127.0.0.1' }, { address: '192.0.2.10' }],
+      }),
+    ).rejects.toThrow(/is not loopback: set a password/);
+    // The system's own resolution of localhost here is loopback: it starts without a password.
+    const d = await startDashboard({ config, journalPath: engine.journalPath, log: testLog });
+    await d.close();
+    expect(await resolvesToLoopback('::ffff:127.0.0.1')).toBe(true);
+    const unresolvable = () => Promise.reject(new Error('ENOTFOUND'));
+    expect(await resolvesToLoopback('catalyst-dashboard', unresolvable)).toBe(false);
   });
 
   it('live feed: the upgrade needs the token and our own origin', async () => {

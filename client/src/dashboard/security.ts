@@ -1,4 +1,5 @@
 import { createHash, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { BEARER_PROTOCOL_PREFIX, TOKEN_PATTERN } from './api.js';
 
@@ -105,11 +106,32 @@ export function clientAddress(remote: string | undefined): string {
   return a.startsWith('::ffff:') && isIP(a.slice(7)) === 4 ? a.slice(7) : a;
 }
 
-export function isLoopback(host: string): boolean {
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  if (isIP(host) === 6) return host === '::1';
+/** Is this IP address a loopback one (127.0.0.0/8, ::1, or 127.x mapped into IPv6)? A name is not an address. */
+export function isLoopback(address: string): boolean {
+  if (isIP(address) === 4) return address.startsWith('127.');
+  if (isIP(address) === 6) {
+    const a = address.toLowerCase();
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
+    return a === '::1' || (mapped !== null && mapped[1]!.startsWith('127.'));
+  }
   return false;
+}
+
+export type HostLookup = (host: string) => Promise<readonly { address: string }[]>;
+const systemLookup: HostLookup = (host) => lookup(host, { all: true });
+
+/**
+ * Does `host` mean loopback, judged by the addresses it resolves to (what the socket binds), never by its
+ * spelling: /etc/hosts or a resolver may point `localhost` anywhere. A name that does not resolve is not.
+ */
+export async function resolvesToLoopback(host: string, resolve: HostLookup = systemLookup): Promise<boolean> {
+  if (isIP(host)) return isLoopback(host);
+  try {
+    const addresses = await resolve(host);
+    return addresses.length > 0 && addresses.every((a) => isLoopback(a.address));
+  } catch {
+    return false;
+  }
 }
 
 /**

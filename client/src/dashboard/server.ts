@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import { extname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -20,6 +20,8 @@ import {
   bearerToken,
   hashPassword,
   isLoopback,
+  resolvesToLoopback,
+  type HostLookup,
   newToken,
   passwordMatches,
   clientAddress,
@@ -54,6 +56,8 @@ export interface DashboardOptions {
   /** Built page (index.html + assets); default: the package's dist/web. */
   webDir?: string | undefined;
   heartbeatMs?: number | undefined;
+  /** How dashboard.host is resolved (default: the system resolver, as the socket binds it). */
+  lookup?: HostLookup | undefined;
 }
 
 export interface DashboardServer {
@@ -107,7 +111,8 @@ function loadPage(dir: string): Map<string, { body: Buffer; type: string }> {
 export async function startDashboard(o: DashboardOptions): Promise<DashboardServer> {
   const { config, log } = o;
   const host = config.dashboard.host;
-  if (!isLoopback(host) && !o.password) {
+  const loopback = await resolvesToLoopback(host, o.lookup);
+  if (!loopback && !o.password) {
     throw new DashboardRefused(
       `dashboard.host ${host} is not loopback: set a password in ${config.dashboard.password_env} (environment or .env) to listen beyond this machine`,
     );
@@ -117,7 +122,7 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
       `the dashboard password in ${config.dashboard.password_env} is shorter than ${DASHBOARD_PASSWORD_MIN_LENGTH} characters`,
     );
   }
-  if (!isLoopback(host)) {
+  if (!loopback) {
     // Plain HTTP: the password and the token cross the network readable by anyone on the path (docs/security.md).
     log.warn(
       { host },
@@ -268,7 +273,7 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
   const port = (server.address() as AddressInfo).port;
   hosts = allowedHosts(port, host);
   origins = allowedOrigins(hosts);
-  const shown = isLoopback(host) ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const shown = isIP(host) && isLoopback(host) ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   const url = `http://${shown}:${port}/#token=${token}`;
   let closing: Promise<void> | undefined;
   return {
