@@ -13,7 +13,7 @@ import {
   type WebSocketConstructor,
 } from '@catalyst-signal/shared';
 import type { Config } from './config.js';
-import { failover, fetchHistory, startingAt, streamUrl } from './http.js';
+import { InvalidHistorySignal, failover, fetchHistory, startingAt, streamUrl } from './http.js';
 import { HISTORY_PAGE_SIZE, OVERSIZE_FRAME, WS_MAX_PAYLOAD_BYTES, isOversizeFrame } from './limits.js';
 import { netReason } from './net-error.js';
 import type { Verifier } from './verify.js';
@@ -187,20 +187,26 @@ export class Connection extends EventEmitter {
     const current = this.baseUrls[this.streamUrls.indexOf(ctx.url)] ?? this.baseUrls[0]!;
     const bases = startingAt(this.baseUrls, current);
     const history = (afterSeq: number) =>
-      failover(bases, async (baseUrl, failFast) => ({
-        from: baseUrl,
-        page: await fetchHistory(
-          { baseUrl, key: this.o.key, failFast, signal: this.aborts.signal },
-          afterSeq,
-          HISTORY_PAGE_SIZE,
-        ),
-      }));
+      failover(bases, async (baseUrl, failFast) => {
+        try {
+          const page = await fetchHistory(
+            { baseUrl, key: this.o.key, failFast, signal: this.aborts.signal },
+            afterSeq,
+            HISTORY_PAGE_SIZE,
+          );
+          return { from: baseUrl, page, invalid: undefined };
+        } catch (e) {
+          // The valid signals before it are applied; the invalid one is then refused by seq, never skipped.
+          if (!(e instanceof InvalidHistorySignal)) throw e;
+          return { from: baseUrl, page: e.page, invalid: { seq: e.seq, why: e.why } };
+        }
+      });
     const now = this.o.now ?? Date.now;
     try {
       for (;;) {
         if (ctx.stopped()) return true;
         const c = ctx.cursor();
-        const { from, page } = await history(c.seq);
+        const { from, page, invalid } = await history(c.seq);
         if (page.epoch !== sub.epoch)
           throw new StreamFatalError('epoch_changed', `history epoch ${page.epoch} != ${sub.epoch}`);
         for (const s of page.signals) {
@@ -214,6 +220,18 @@ export class Connection extends EventEmitter {
               throw new StreamItemRejected(e.seq, e.why, streamUrl(from), e.code);
             throw e;
           });
+        }
+        if (invalid && !ctx.stopped()) {
+          const cur = ctx.cursor();
+          if (invalid.seq > cur.seq + 1)
+            ctx.acceptGap(sub.epoch, cur.seq + 1, invalid.seq - 1, `${sub.reason}: missing from history`);
+          if (invalid.seq > cur.seq)
+            throw new StreamItemRejected(
+              invalid.seq,
+              `invalid signal: ${invalid.why}`,
+              streamUrl(from),
+              'invalid_signal',
+            );
         }
         if (page.signals.length === 0 || page.next_after_seq >= page.head_seq) return true;
         // A page that did not move the cursor would be asked for again forever (a broken or hostile server).

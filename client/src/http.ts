@@ -1,4 +1,11 @@
-import { HistoryResponseSchema, PATHS, type HistoryResponse } from '@catalyst-signal/shared';
+import { z } from 'zod';
+import {
+  HistoryResponseSchema,
+  PATHS,
+  SignalSchema,
+  type HistoryResponse,
+  type Signal,
+} from '@catalyst-signal/shared';
 import { HISTORY_PAGE_SIZE, REST_MAX_BODY_BYTES, historyMaxBodyBytes } from './limits.js';
 import { netReason } from './net-error.js';
 
@@ -45,6 +52,25 @@ export class ResponseTooLarge extends Error {
     );
   }
 }
+
+/**
+ * A history page whose signal at `seq` is not a valid signal (a signed `meta` over its bound): the signals
+ * before it are valid and kept in `page`, so the stream can apply them and then refuse that seq by number.
+ */
+export class InvalidHistorySignal extends Error {
+  override name = 'InvalidHistorySignal';
+  constructor(
+    readonly url: string,
+    readonly baseUrl: string,
+    readonly seq: number,
+    readonly why: string,
+    readonly page: HistoryResponse,
+  ) {
+    super(`${url}: signal seq ${seq} is not a valid signal (${why})`);
+  }
+}
+
+const HistoryEnvelopeSchema = HistoryResponseSchema.extend({ signals: z.array(z.unknown()) });
 
 export interface ServerHttp {
   baseUrl: string;
@@ -247,6 +273,23 @@ export async function fetchHistory(
   const r = await request(s, `${PATHS.signals}?${q.toString()}`, true, historyMaxBodyBytes(limit));
   const page = HistoryResponseSchema.safeParse(r.body);
   if (page.success) return page.data;
+  // A well-formed page with one invalid signal: say which seq, keeping the valid ones before it.
+  const envelope = HistoryEnvelopeSchema.safeParse(r.body);
+  if (envelope.success) {
+    const valid: Signal[] = [];
+    for (const raw of envelope.data.signals) {
+      const one = SignalSchema.safeParse(raw);
+      const seq = (raw as { seq?: unknown } | null)?.seq;
+      if (one.success) valid.push(one.data as Signal);
+      else if (Number.isSafeInteger(seq) && (seq as number) >= 1) {
+        const why = z.prettifyError(one.error).replace(/\s+/g, ' ');
+        throw new InvalidHistorySignal(r.url, s.baseUrl, seq as number, why, {
+          ...envelope.data,
+          signals: valid,
+        });
+      } else break;
+    }
+  }
   const i = page.error.issues[0];
   throw new Error(
     `${r.url}: not a history page (${i ? `${i.path.join('.') || '(root)'}: ${i.message}` : 'invalid'})`,

@@ -214,6 +214,24 @@ describe('hostile server: nothing untrusted is traded', () => {
     expect(orderPosts()).toBe(1);
   });
 
+  it('the same signal met in a REST history page: the valid ones before it are applied, then it is refused by seq', async () => {
+    server.maxReplay = 0; // the socket cannot replay: history over REST
+    await server.publish({ confidence: 0.3 }); // 1
+    server.publishRaw(await next({ meta: { pad: 'x'.repeat(5000) } })); // 2, signed, over the contract
+    await server.publish({ confidence: 0.3 }); // 3
+    const t = await start();
+    await pollUntil('trading stopped', () => t.exitCode() !== undefined);
+
+    expect(t.exitCode()).toBe(3);
+    const fatal = t.events.find((e) => e.type === 'fatal')?.detail as Error & { code: string };
+    expect(fatal.code).toBe('invalid_signal');
+    expect(fatal.message).toContain('signal seq 2 is not a valid signal');
+    expect(t.applied).toEqual([1]);
+    expect(t.events.filter((e) => e.type === 'gap')).toEqual([]);
+    expect(readJournal(t, (j) => j.cursor().seq)).toBe(1);
+    expect(orderPosts()).toBe(0);
+  });
+
   it('stopping while a history page trickles in aborts the read at once (it waited for the 10 s timeout)', async () => {
     server.maxReplay = 0;
     for (let i = 0; i < 3; i++) await server.publish({ confidence: 0.3 });
