@@ -7,6 +7,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   resolve: {
     alias: {
+      // Before the package name: vite matches aliases by prefix, in order.
+      '@catalyst-signal/shared/text': fileURLToPath(new URL('./shared/src/text.ts', import.meta.url)),
       '@catalyst-signal/shared': fileURLToPath(new URL('./shared/src/index.ts', import.meta.url)),
     },
   },

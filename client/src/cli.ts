@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
+import { terminalText } from '@catalyst-signal/shared/text';
 
 /**
  * The command line. Every command is imported lazily, so `--help`, status and history never load ccxt or
@@ -21,7 +22,8 @@ const configPath = () => program.opts<{ config: string }>().config;
 /** Exit codes: 0 ok, 1 error, 2 invalid config, 3 trading stopped (fatal stream condition), 4 refused to start, 5 server key changed. */
 function fail(e: unknown): never {
   const err = e as Error & { code?: string };
-  process.stderr.write(`catalyst-client: ${err.message ?? String(e)}\n`);
+  // A message can quote a server or a broker: shown inert (shared terminalText), never as escape sequences.
+  process.stderr.write(`catalyst-client: ${terminalText(err.message ?? String(e))}\n`);
   const code =
     err.name === 'ConfigError'
       ? 2
@@ -188,7 +190,7 @@ program
   .action(
     action(async (o: { json?: boolean }) => {
       const { statusCommand } = await import('./commands/inspect.js');
-      process.stdout.write(statusCommand(await ctx('warn'), o) + '\n');
+      process.stdout.write(terminalText(statusCommand(await ctx('warn'), o)) + '\n');
     }),
   );
 
@@ -204,7 +206,7 @@ program
   .action(
     action(async (o: Record<string, string>) => {
       const { historyCommand } = await import('./commands/inspect.js');
-      process.stdout.write(historyCommand(await ctx('warn'), o) + '\n');
+      process.stdout.write(terminalText(historyCommand(await ctx('warn'), o)) + '\n');
     }),
   );
 
@@ -239,7 +241,7 @@ program
   .action(
     action(async (o: { since?: string; fromSeq?: string; json?: boolean }) => {
       const { replayCommand } = await import('./commands/replay.js');
-      process.stdout.write((await replayCommand(await ctx('warn'), o)) + '\n');
+      process.stdout.write(terminalText(await replayCommand(await ctx('warn'), o)) + '\n');
     }),
   );
 

@@ -390,7 +390,7 @@ export const DashboardSchema = z
     password_env: envName()
       .default('CATALYST_DASHBOARD_PASSWORD')
       .describe(
-        'Environment variable (or .env entry) holding the password needed when host is not loopback; only its scrypt hash is kept in memory.',
+        'Environment variable (or .env entry) holding the password needed when host is not loopback (at least 12 characters; beyond loopback put TLS in front, docs/security.md); only its scrypt hash is kept in memory.',
       ),
     poll_ms: z
       .int()

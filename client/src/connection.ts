@@ -13,7 +13,7 @@ import {
   type WebSocketConstructor,
 } from '@catalyst-signal/shared';
 import type { Config } from './config.js';
-import { failover, fetchHistory, startingAt, streamUrl } from './http.js';
+import { InvalidHistorySignal, failover, fetchHistory, startingAt, streamUrl } from './http.js';
 import { HISTORY_PAGE_SIZE, OVERSIZE_FRAME, WS_MAX_PAYLOAD_BYTES, isOversizeFrame } from './limits.js';
 import { netReason } from './net-error.js';
 import type { Verifier } from './verify.js';
@@ -96,6 +96,8 @@ export class Connection extends EventEmitter {
   readonly core: StreamCore<Signal>;
   private readonly baseUrls: readonly string[];
   private readonly streamUrls: readonly string[];
+  /** Aborts REST reads in flight (history paging) when the connection stops: a slow body must not hold SIGTERM. */
+  private readonly aborts = new AbortController();
 
   constructor(private readonly o: ConnectionOptions) {
     super();
@@ -107,11 +109,14 @@ export class Connection extends EventEmitter {
       WebSocket: nodeSocket(
         o.key,
         (status) => core.fail('auth', `server refused the key (HTTP ${status})`),
-        (url) =>
+        (url) => {
           o.log.error(
             { url, max_bytes: WS_MAX_PAYLOAD_BYTES },
             `${url}: ${OVERSIZE_FRAME}; dropping that connection, nothing from it applied`,
-          ),
+          );
+          // Before the close reaches the core: the reconnect after it must not start the backoff over.
+          core.penalise();
+        },
       ),
       protocols: [], // authenticated by the Authorization header
       policy: o.server,
@@ -167,7 +172,10 @@ export class Connection extends EventEmitter {
 
   /** Stop: no new frames are taken; the signal being applied finishes (its cursor is then on disk). */
   stop(): Promise<void> {
-    return this.core.stop();
+    // The core is marked stopped first, so the aborted read is taken as stopping, never as a history failure.
+    const stopped = this.core.stop();
+    this.aborts.abort();
+    return stopped;
   }
 
   /**
@@ -179,16 +187,26 @@ export class Connection extends EventEmitter {
     const current = this.baseUrls[this.streamUrls.indexOf(ctx.url)] ?? this.baseUrls[0]!;
     const bases = startingAt(this.baseUrls, current);
     const history = (afterSeq: number) =>
-      failover(bases, async (baseUrl, failFast) => ({
-        from: baseUrl,
-        page: await fetchHistory({ baseUrl, key: this.o.key, failFast }, afterSeq, HISTORY_PAGE_SIZE),
-      }));
+      failover(bases, async (baseUrl, failFast) => {
+        try {
+          const page = await fetchHistory(
+            { baseUrl, key: this.o.key, failFast, signal: this.aborts.signal },
+            afterSeq,
+            HISTORY_PAGE_SIZE,
+          );
+          return { from: baseUrl, page, invalid: undefined };
+        } catch (e) {
+          // The valid signals before it are applied; the invalid one is then refused by seq, never skipped.
+          if (!(e instanceof InvalidHistorySignal)) throw e;
+          return { from: baseUrl, page: e.page, invalid: { seq: e.seq, why: e.why } };
+        }
+      });
     const now = this.o.now ?? Date.now;
     try {
       for (;;) {
         if (ctx.stopped()) return true;
         const c = ctx.cursor();
-        const { from, page } = await history(c.seq);
+        const { from, page, invalid } = await history(c.seq);
         if (page.epoch !== sub.epoch)
           throw new StreamFatalError('epoch_changed', `history epoch ${page.epoch} != ${sub.epoch}`);
         for (const s of page.signals) {
@@ -198,15 +216,30 @@ export class Connection extends EventEmitter {
             ctx.acceptGap(sub.epoch, cur.seq + 1, s.seq - 1, `${sub.reason}: missing from history`);
           // A refused signal is blamed on the gateway whose page carried it; the core asks the next one.
           await ctx.applyItem(s, { seq: s.seq, epoch: s.epoch, receivedAt: now() }).catch((e: unknown) => {
-            if (e instanceof StreamItemRejected) throw new StreamItemRejected(e.seq, e.why, streamUrl(from));
+            if (e instanceof StreamItemRejected)
+              throw new StreamItemRejected(e.seq, e.why, streamUrl(from), e.code);
             throw e;
           });
+        }
+        if (invalid && !ctx.stopped()) {
+          const cur = ctx.cursor();
+          if (invalid.seq > cur.seq + 1)
+            ctx.acceptGap(sub.epoch, cur.seq + 1, invalid.seq - 1, `${sub.reason}: missing from history`);
+          if (invalid.seq > cur.seq)
+            throw new StreamItemRejected(
+              invalid.seq,
+              `invalid signal: ${invalid.why}`,
+              streamUrl(from),
+              'invalid_signal',
+            );
         }
         if (page.signals.length === 0 || page.next_after_seq >= page.head_seq) return true;
         // A page that did not move the cursor would be asked for again forever (a broken or hostile server).
         if (ctx.cursor().seq <= c.seq) throw new Error(`history did not advance past seq ${c.seq}`);
       }
     } catch (e) {
+      // Stopping aborted the read: nothing failed, and no gap may be accepted for it.
+      if (ctx.stopped()) return true;
       // Never accept a gap over a refused signal: that would skip it for good.
       if (e instanceof StreamFatalError || e instanceof StreamItemRejected) throw e;
       const c = ctx.cursor();

@@ -1,4 +1,11 @@
-import { HistoryResponseSchema, PATHS, type HistoryResponse } from '@catalyst-signal/shared';
+import { z } from 'zod';
+import {
+  HistoryResponseSchema,
+  PATHS,
+  SignalSchema,
+  type HistoryResponse,
+  type Signal,
+} from '@catalyst-signal/shared';
 import { HISTORY_PAGE_SIZE, REST_MAX_BODY_BYTES, historyMaxBodyBytes } from './limits.js';
 import { netReason } from './net-error.js';
 
@@ -46,12 +53,33 @@ export class ResponseTooLarge extends Error {
   }
 }
 
+/**
+ * A history page whose signal at `seq` is not a valid signal (a signed `meta` over its bound): the signals
+ * before it are valid and kept in `page`, so the stream can apply them and then refuse that seq by number.
+ */
+export class InvalidHistorySignal extends Error {
+  override name = 'InvalidHistorySignal';
+  constructor(
+    readonly url: string,
+    readonly baseUrl: string,
+    readonly seq: number,
+    readonly why: string,
+    readonly page: HistoryResponse,
+  ) {
+    super(`${url}: signal seq ${seq} is not a valid signal (${why})`);
+  }
+}
+
+const HistoryEnvelopeSchema = HistoryResponseSchema.extend({ signals: z.array(z.unknown()) });
+
 export interface ServerHttp {
   baseUrl: string;
   key?: string | undefined;
   timeoutMs?: number | undefined;
   /** Another gateway can be asked: a 503 is not waited out here (Retry-After), the caller moves on. */
   failFast?: boolean | undefined;
+  /** Aborts the request, its body read and any Retry-After wait (the client shutting down). */
+  signal?: AbortSignal | undefined;
 }
 
 /** Every server of the list failed; the message names each URL and why. */
@@ -137,6 +165,18 @@ async function readCapped(res: Response, url: string, maxBytes: number): Promise
   return new TextDecoder().decode(Buffer.concat(chunks, size));
 }
 
+function abortableWait(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
 async function request(
   s: ServerHttp,
   path: string,
@@ -149,8 +189,16 @@ async function request(
   const timeoutMs = s.timeoutMs ?? 10_000;
   const get = async () => {
     try {
-      return await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
+      // The signal covers the body read too: a server trickling its body is cut off by either.
+      const timeout = AbortSignal.timeout(timeoutMs);
+      // redirect 'manual': a redirect is refused below, never followed (the key would go to wherever it points).
+      return await fetch(url, {
+        headers,
+        redirect: 'manual',
+        signal: s.signal ? AbortSignal.any([timeout, s.signal]) : timeout,
+      });
     } catch (e) {
+      if (s.signal?.aborted) throw new NetworkError(url, 'aborted: the client is stopping');
       const reason = netReason(e);
       throw new NetworkError(url, reason === 'timed out' ? `no answer within ${timeoutMs} ms` : reason);
     }
@@ -166,11 +214,21 @@ async function request(
     const after = Number(res.headers.get('retry-after') ?? NaN);
     if (!Number.isFinite(after) || after < 0) break;
     await res.body?.cancel();
-    await new Promise((r) => setTimeout(r, Math.min(MAX_RETRY_WAIT_MS, after * 1000)));
+    await abortableWait(Math.min(MAX_RETRY_WAIT_MS, after * 1000), s.signal);
+    if (s.signal?.aborted) throw new NetworkError(url, 'aborted: the client is stopping');
     sentAt = Date.now();
     res = await get();
   }
   const receivedAt = Date.now();
+  if (res.status >= 300 && res.status < 400) {
+    await res.body?.cancel().catch(() => undefined);
+    const to = res.headers.get('location');
+    throw new HttpError(
+      res.status,
+      'redirect',
+      `${url}: HTTP ${res.status} redirect${to ? ` to ${to.slice(0, 200)}` : ''} refused; set server.url to the address that answers`,
+    );
+  }
   const text = await readCapped(res, url, maxBytes);
   let body: unknown = text;
   try {
@@ -215,6 +273,23 @@ export async function fetchHistory(
   const r = await request(s, `${PATHS.signals}?${q.toString()}`, true, historyMaxBodyBytes(limit));
   const page = HistoryResponseSchema.safeParse(r.body);
   if (page.success) return page.data;
+  // A well-formed page with one invalid signal: say which seq, keeping the valid ones before it.
+  const envelope = HistoryEnvelopeSchema.safeParse(r.body);
+  if (envelope.success) {
+    const valid: Signal[] = [];
+    for (const raw of envelope.data.signals) {
+      const one = SignalSchema.safeParse(raw);
+      const seq = (raw as { seq?: unknown } | null)?.seq;
+      if (one.success) valid.push(one.data as Signal);
+      else if (Number.isSafeInteger(seq) && (seq as number) >= 1) {
+        const why = z.prettifyError(one.error).replace(/\s+/g, ' ');
+        throw new InvalidHistorySignal(r.url, s.baseUrl, seq as number, why, {
+          ...envelope.data,
+          signals: valid,
+        });
+      } else break;
+    }
+  }
   const i = page.error.issues[0];
   throw new Error(
     `${r.url}: not a history page (${i ? `${i.path.join('.') || '(root)'}: ${i.message}` : 'invalid'})`,

@@ -1,4 +1,4 @@
-import type { Signal } from '@catalyst-signal/shared';
+import { terminalText, type Signal } from '@catalyst-signal/shared';
 import { reasonLabel, type OrderParams } from './decide/index.js';
 import type { IntentRow } from './journal/index.js';
 import type { Outcome } from './pipeline.js';
@@ -12,6 +12,10 @@ import type { Outcome } from './pipeline.js';
  *   #44  TLMD  fda long 0.88       TRADED   buy 2 TLMD limit 7.97 ext-hours DAY, protect at open @ 7.97 = 15.94 USD  filled (paper)
  */
 export function formatOutcome(signal: Signal, o: Outcome, paper: boolean, quote?: string): string {
+  return terminalText(outcomeLine(signal, o, paper, quote));
+}
+
+function outcomeLine(signal: Signal, o: Outcome, paper: boolean, quote?: string): string {
   // What the signal asks for: the side of an entry (v1 and v2 alike), else its action (info, avoid, exit).
   const asks = signal.action === undefined || signal.action === 'enter' ? signal.direction : signal.action;
   const head = `#${String(signal.seq).padEnd(5)} ${signal.symbol.padEnd(6)} ${`${signal.catalyst} ${asks} ${signal.confidence.toFixed(2)}`.padEnd(24)}`;

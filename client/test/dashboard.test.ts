@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { parseConfig, type ConfigInput } from '../src/config.js';
 import { SnapshotSchema, type Snapshot } from '../src/dashboard/api.js';
-import { tokenMatches } from '../src/dashboard/security.js';
+import { resolvesToLoopback, tokenMatches } from '../src/dashboard/security.js';
 import { DashboardRefused, startDashboard, type DashboardServer } from '../src/dashboard/server.js';
 import { Journal } from '../src/journal/index.js';
 import { startTestEngine, type TestEngine } from './helpers/engine.js';
@@ -36,7 +36,14 @@ interface Answer {
 
 function http(
   path: string,
-  o: { method?: string; headers?: Record<string, string>; body?: string; port?: number } = {},
+  o: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string;
+    port?: number;
+    /** The client's own address (any of 127.0.0.0/8): a second peer on the same machine. */
+    localAddress?: string;
+  } = {},
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const port = o.port ?? dash.port;
@@ -45,6 +52,7 @@ function http(
         host: '127.0.0.1',
         port,
         path,
+        ...(o.localAddress ? { localAddress: o.localAddress } : {}),
         method: o.method ?? 'GET',
         headers: { host: `127.0.0.1:${port}`, ...o.headers },
       },
@@ -220,6 +228,59 @@ describe('dashboard: access', () => {
     } finally {
       await d.close();
     }
+  });
+
+  it("a peer's wrong passwords block only its own address: the friend's right password still logs in", async () => {
+    const config = parseConfig({ ...CONFIG, dashboard: { host: '127.0.0.1' } });
+    await expect(
+      startDashboard({ config, journalPath: engine.journalPath, log: testLog, password: 'short' }),
+    ).rejects.toThrow(/shorter than 12 characters/);
+    const d = await startDashboard({
+      config,
+      journalPath: engine.journalPath,
+      log: testLog,
+      password: 'correct horse battery',
+    });
+    try {
+      const login = (password: string, localAddress: string) =>
+        http('/api/login', {
+          port: d.port,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ password }),
+          localAddress,
+        });
+      for (let i = 0; i < 10; i++) {
+        // The attacker guesses, and is blocked after its first miss...
+        expect([401, 429]).toContain((await login(`guess-${i}-xxxxxxxx`, '127.0.0.2')).status);
+        expect((await login(`guess-${i}-xxxxxxxx`, '127.0.0.2')).status).toBe(429);
+        // ...while the friend, from another address, gets in every time.
+        const ok = await login('correct horse battery', '127.0.0.3');
+        expect(ok.status).toBe(200);
+        expect(JSON.parse(ok.body)).toEqual({ token: d.token });
+      }
+    } finally {
+      await d.close();
+    }
+  });
+
+  it('dashboard.host is judged by the addresses it resolves to, not by its name', async () => {
+    const config = parseConfig({ ...CONFIG, dashboard: { host: 'localhost' } });
+    // /etc/hosts (or a resolver) pointing "localhost" at another machine's address: not loopback.
+    await expect(
+      startDashboard({
+        config,
+        journalPath: engine.journalPath,
+        log: testLog,
+        lookup: async () => [{ address: '127.0.0.1' }, { address: '192.0.2.10' }],
+      }),
+    ).rejects.toThrow(/is not loopback: set a password/);
+    // The system's own resolution of localhost here is loopback: it starts without a password.
+    const d = await startDashboard({ config, journalPath: engine.journalPath, log: testLog });
+    await d.close();
+    expect(await resolvesToLoopback('::ffff:127.0.0.1')).toBe(true);
+    const unresolvable = () => Promise.reject(new Error('ENOTFOUND'));
+    expect(await resolvesToLoopback('catalyst-dashboard', unresolvable)).toBe(false);
   });
 
   it('live feed: the upgrade needs the token and our own origin', async () => {

@@ -876,6 +876,19 @@ class Publisher:
 # Catalyst-Bot -> classification
 
 
+# The server refuses these in text fields (docs/protocol.md, "Text"): C0/C1 controls, bidi marks and overrides,
+# invisible separators. A feed title with a line break or a stray zero-width space must not cost the alert.
+_UNSAFE_TEXT_RE = re.compile(
+    "[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+
+
+def _plain_text(value: Any) -> str:
+    """Feed text as the server accepts it: whitespace controls become spaces, the other refused characters go."""
+    text = re.sub(r"[\t\n\r\v\f\u0085\u2028\u2029]+", " ", str(value or ""))
+    return _UNSAFE_TEXT_RE.sub("", text).strip()
+
+
 def catalyst_bot_source_id(ticker: str, title: Optional[str], link: Optional[str]) -> str:
     """Catalyst-Bot's own alert id md5(f"{ticker}:{title}:{link}")[:16] (alerts.py), prefixed "cb-" so it
     cannot collide with another publisher's ids on the same server (19 chars, well inside the 128 allowed)."""
@@ -986,7 +999,7 @@ def from_catalyst_bot(
     symbol = (ticker or "").strip().upper()
     if not _SYMBOL_RE.match(symbol):
         raise ValueError("ticker %r is not a symbol" % (ticker,))
-    headline = (title or "").strip()[:500]
+    headline = _plain_text(title)[:500]
     if not headline:
         raise ValueError("alert for %s has no title" % symbol)
     ts = trading_signal
@@ -1028,10 +1041,10 @@ def from_catalyst_bot(
     sc = _num(score)
     if sc is not None:
         c["score"] = sc
-    if link and re.match(r"^https?://", link, re.I) and len(link) <= 2048:
+    if link and re.match(r"^https?://", link, re.I) and len(link) <= 2048 and not _UNSAFE_TEXT_RE.search(link):
         c["url"] = link
-    if source and str(source).strip():
-        c["source"] = str(source).strip()[:100]
+    if _plain_text(source):
+        c["source"] = _plain_text(source)[:100]
     try:
         published = _iso(published_at)
     except ValueError:  # feeds carry RFC 2822 dates too; a news time is a hint, never a reason to drop the alert

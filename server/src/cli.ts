@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
+import { terminalText } from '@catalyst-signal/shared/text';
 
 /**
  * catalyst-server: the operator's command. Each command's module is imported only when it runs, so
@@ -12,13 +13,14 @@ const DEFAULT_DATA_DIR = process.env.CATALYST_DATA_DIR ?? './catalyst-data';
 function fail(err: unknown): never {
   const e = err as Error & { problems?: string[] };
   const usage = e.name === 'UsageError' || e.name === 'ConfigError';
-  process.stderr.write(`catalyst-server: ${e.message}\n`);
+  process.stderr.write(`catalyst-server: ${terminalText(e.message)}\n`);
   if (!usage && process.env.CATALYST_DEBUG) process.stderr.write(`${e.stack}\n`);
   process.exit(usage ? 2 : 1);
 }
 
 const run = (fn: () => Promise<number | void>) => fn().then((code) => process.exit(code ?? 0), fail);
-const print = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+// Output can quote stored text (key names, signals): one sanitiser for every terminal line (shared/text.ts).
+const print = (s: string): void => void process.stdout.write(terminalText(s.endsWith('\n') ? s : `${s}\n`));
 const progress = (s: string) => {
   if (process.stderr.isTTY) process.stderr.write(`\r${s}\x1b[K`);
 };

@@ -180,6 +180,22 @@ export const ConfigSchema = z
           .min(1)
           .default(['HS256']),
         clock_tolerance_s: nonNegInt().default(5),
+        max_lifetime_s: z
+          .int()
+          .min(1)
+          .default(86_400)
+          .describe(
+            'Longest accepted token lifetime (exp - iat, and exp - now): a leaked token is good for at most this long.',
+          ),
+        key_id: z
+          .string()
+          .min(1)
+          .max(256)
+          .optional()
+          .describe(
+            'The `kid` of the configured key: a token must name it. Absent: a token naming any kid is refused. ' +
+              'Rotating the key (and this id) revokes every token signed with the old one.',
+          ),
       })
       // Checked on the jwt block itself, so it is reported together with errors elsewhere in the config.
       .superRefine((j, ctx) => {

@@ -1,5 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UNSAFE_TEXT_RE, type Classification } from '@catalyst-signal/shared';
 import { browserUnavailable, launchChromium } from '../../shared/test/helpers/browser.js';
 import { classification, startTestServer } from './helpers/server.js';
 import { connect } from './helpers/ws-client.js';
@@ -117,6 +118,24 @@ describe.skipIf(skip)(`status page in Chromium${skip ? ` (skipped: ${unavailable
     await page.getByRole('button', { name: 'log out' }).click();
     await page.locator('#key').waitFor();
     expect(await stored(page)).toBeNull();
+    expect(violations).toEqual([]);
+    await page.close();
+  });
+
+  it('shows a stored signal with a bidi override and escape sequences inert, with the characters spelled out', async () => {
+    const t = await startTestServer();
+    // Stored as an earlier version (before ingest refused these) would have stored it.
+    const headline = 'Buy \u202egnp.exe\u202c x FDA \u001b[2J\u200bapproves';
+    const [r] = await t.server.driver.sequencer.submit([
+      { ...classification(4), headline } as Classification,
+    ]);
+    const { page, violations } = await open(t.url);
+    await login(page, t.adminKey);
+    const row = page.locator(`[data-testid=recent] li[data-seq="${r!.seq}"] .headline`);
+    await row.waitFor();
+    const shown = (await row.textContent()) ?? '';
+    expect(shown).toBe('Buy \\u202egnp.exe\\u202c x FDA \\u001b[2J\\u200bapproves');
+    expect(UNSAFE_TEXT_RE.test(shown)).toBe(false);
     expect(violations).toEqual([]);
     await page.close();
   });

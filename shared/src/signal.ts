@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { jsonDeeperThan } from './canonical.js';
+import { UNSAFE_TEXT_MESSAGE, UNSAFE_TEXT_RE } from './text.js';
 
 /** Catalyst kinds Catalyst-Bot emits today. Any other lower-case slug is accepted too (`catalyst` is open). */
 export const KNOWN_CATALYSTS = [
@@ -69,6 +70,14 @@ const slug = (max: number) =>
     .min(1)
     .max(max)
     .regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case slug');
+
+/** A free-text field at ingest: bounded, and refused when it holds a character of UNSAFE_TEXT_RE. */
+const plainText = (min: number, max: number) =>
+  z
+    .string()
+    .min(min)
+    .max(max)
+    .refine((s) => !UNSAFE_TEXT_RE.test(s), UNSAFE_TEXT_MESSAGE);
 
 /** Bounds of the free-form `meta` object. */
 export const META_LIMITS = { maxBytes: 4096, maxDepth: 4, maxKeys: 64 } as const;
@@ -157,13 +166,16 @@ const classificationShape = {
   position_size_pct: z.number().positive().max(100).optional(),
   /** The publisher's holding horizon. */
   timeframe: z.enum(TIMEFRAMES).optional(),
-  headline: z.string().min(1).max(500),
+  /** Free text: no control, bidi or invisible characters (shared/src/text.ts), refused at ingest. */
+  headline: plainText(1, 500),
+  /** Checked before the URL parser, which silently drops tabs and line breaks. */
   url: z
-    .url({ protocol: /^https?$/ })
-    .max(2048)
+    .string()
+    .refine((s) => !UNSAFE_TEXT_RE.test(s), UNSAFE_TEXT_MESSAGE)
+    .pipe(z.url({ protocol: /^https?$/ }).max(2048))
     .optional(),
   /** News source, e.g. "businesswire". */
-  source: z.string().min(1).max(100).optional(),
+  source: plainText(1, 100).optional(),
   /** When the news item was published (ISO 8601 with offset). */
   published_at: isoDateTime.optional(),
   /** When Catalyst-Bot classified it. */
@@ -224,13 +236,27 @@ const serverShape = {
 };
 
 /**
+ * Free text as received: the bounds only. Ingest refuses control, bidi and invisible characters, but signals
+ * stored before it did still carry them (signed as they are), so a client must neither refuse them nor halt on
+ * them; every display renders them inert instead (inertText).
+ */
+const receivedTextShape = {
+  headline: z.string().min(1).max(500),
+  url: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .optional(),
+  source: z.string().min(1).max(100).optional(),
+};
+
+/**
  * The stored and broadcast signal, as a client receives it. LOOSE: fields this version does not know are
  * kept (never stripped, never refused), so they stay covered by the signature, which is verified over the
  * object exactly as received minus `sig`; they are otherwise ignored. Nothing here transforms a value, for
  * the same reason. A later additive field therefore never strands a deployed client.
  */
 export const SignalSchema = z
-  .object({ ...classificationShape, ...serverShape })
+  .object({ ...classificationShape, ...receivedTextShape, ...serverShape })
   .catchall(
     z
       .unknown()

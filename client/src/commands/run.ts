@@ -12,6 +12,7 @@ import { processSignal } from '../pipeline.js';
 import { AtOpen } from '../at-open.js';
 import { streamUrl } from '../http.js';
 import { formatOutcome } from '../report.js';
+import { terminalText } from '@catalyst-signal/shared';
 import { createVerifier } from '../verify.js';
 import type { DashboardServer } from '../dashboard/server.js';
 import { marketTime } from '../decide/index.js';
@@ -200,7 +201,8 @@ export async function runCommand(
     dashboard?: boolean | undefined;
   },
 ): Promise<number> {
-  const report = (line: string) => void process.stdout.write(`${line}\n`);
+  // Status lines quote servers and brokers: nothing they send may reach the terminal as a control sequence.
+  const report = (line: string) => void process.stdout.write(`${terminalText(line)}\n`);
   const engine = await startEngine(ctx, {
     live: opts.live,
     report,

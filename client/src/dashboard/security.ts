@@ -1,4 +1,5 @@
 import { createHash, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { BEARER_PROTOCOL_PREFIX, TOKEN_PATTERN } from './api.js';
 
@@ -52,11 +53,85 @@ export function passwordMatches(presented: string, h: PasswordHash): boolean {
   return timingSafeEqual(scryptSync(presented, h.salt, 32), h.hash);
 }
 
-export function isLoopback(host: string): boolean {
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  if (isIP(host) === 6) return host === '::1';
+/**
+ * Shortest password accepted for the dashboard: beyond loopback it is all that stands between the network and
+ * the friend's trading page, and the per-address limit below allows one guess a second per address.
+ */
+export const DASHBOARD_PASSWORD_MIN_LENGTH = 12;
+
+/** Bounds of the login limiter: how long one wrong password blocks its address, and how many it tracks. */
+export const LOGIN_LIMITS = { blockMs: 1000, maxAddresses: 4096 } as const;
+
+/**
+ * Failed logins, per client address: a wrong password blocks ITS address for a second, never anyone else's,
+ * so a peer guessing in a loop cannot lock the friend out. Tracking is bounded (a flood from many addresses
+ * cannot grow memory): past the ceiling, expired entries go first, then the oldest. Pure: time is an argument.
+ */
+export class LoginLimiter {
+  private readonly blockedUntil = new Map<string, number>();
+
+  constructor(private readonly limits: { blockMs: number; maxAddresses: number } = LOGIN_LIMITS) {}
+
+  /** ms this address must still wait, or 0. */
+  waitMs(address: string, now: number): number {
+    const until = this.blockedUntil.get(address);
+    if (until === undefined) return 0;
+    if (until <= now) {
+      this.blockedUntil.delete(address);
+      return 0;
+    }
+    return until - now;
+  }
+
+  failed(address: string, now: number): void {
+    this.blockedUntil.delete(address);
+    if (this.blockedUntil.size >= this.limits.maxAddresses) {
+      for (const [a, until] of this.blockedUntil) if (until <= now) this.blockedUntil.delete(a);
+    }
+    if (this.blockedUntil.size >= this.limits.maxAddresses) {
+      const oldest = this.blockedUntil.keys().next();
+      if (!oldest.done) this.blockedUntil.delete(oldest.value);
+    }
+    this.blockedUntil.set(address, now + this.limits.blockMs);
+  }
+
+  get tracked(): number {
+    return this.blockedUntil.size;
+  }
+}
+
+/** One key per client: an IPv4-mapped IPv6 address is its IPv4 address. */
+export function clientAddress(remote: string | undefined): string {
+  const a = remote ?? '';
+  return a.startsWith('::ffff:') && isIP(a.slice(7)) === 4 ? a.slice(7) : a;
+}
+
+/** Is this IP address a loopback one (127.0.0.0/8, ::1, or 127.x mapped into IPv6)? A name is not an address. */
+export function isLoopback(address: string): boolean {
+  if (isIP(address) === 4) return address.startsWith('127.');
+  if (isIP(address) === 6) {
+    const a = address.toLowerCase();
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
+    return a === '::1' || (mapped !== null && mapped[1]!.startsWith('127.'));
+  }
   return false;
+}
+
+export type HostLookup = (host: string) => Promise<readonly { address: string }[]>;
+const systemLookup: HostLookup = (host) => lookup(host, { all: true });
+
+/**
+ * Does `host` mean loopback, judged by the addresses it resolves to (what the socket binds), never by its
+ * spelling: /etc/hosts or a resolver may point `localhost` anywhere. A name that does not resolve is not.
+ */
+export async function resolvesToLoopback(host: string, resolve: HostLookup = systemLookup): Promise<boolean> {
+  if (isIP(host)) return isLoopback(host);
+  try {
+    const addresses = await resolve(host);
+    return addresses.length > 0 && addresses.every((a) => isLoopback(a.address));
+  } catch {
+    return false;
+  }
 }
 
 /**

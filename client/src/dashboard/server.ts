@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import { extname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -20,8 +20,13 @@ import {
   bearerToken,
   hashPassword,
   isLoopback,
+  resolvesToLoopback,
+  type HostLookup,
   newToken,
   passwordMatches,
+  clientAddress,
+  DASHBOARD_PASSWORD_MIN_LENGTH,
+  LoginLimiter,
   subprotocolToken,
   tokenMatches,
 } from './security.js';
@@ -51,6 +56,8 @@ export interface DashboardOptions {
   /** Built page (index.html + assets); default: the package's dist/web. */
   webDir?: string | undefined;
   heartbeatMs?: number | undefined;
+  /** How dashboard.host is resolved (default: the system resolver, as the socket binds it). */
+  lookup?: HostLookup | undefined;
 }
 
 export interface DashboardServer {
@@ -104,9 +111,22 @@ function loadPage(dir: string): Map<string, { body: Buffer; type: string }> {
 export async function startDashboard(o: DashboardOptions): Promise<DashboardServer> {
   const { config, log } = o;
   const host = config.dashboard.host;
-  if (!isLoopback(host) && !o.password) {
+  const loopback = await resolvesToLoopback(host, o.lookup);
+  if (!loopback && !o.password) {
     throw new DashboardRefused(
       `dashboard.host ${host} is not loopback: set a password in ${config.dashboard.password_env} (environment or .env) to listen beyond this machine`,
+    );
+  }
+  if (o.password !== undefined && o.password.length < DASHBOARD_PASSWORD_MIN_LENGTH) {
+    throw new DashboardRefused(
+      `the dashboard password in ${config.dashboard.password_env} is shorter than ${DASHBOARD_PASSWORD_MIN_LENGTH} characters`,
+    );
+  }
+  if (!loopback) {
+    // Plain HTTP: the password and the token cross the network readable by anyone on the path (docs/security.md).
+    log.warn(
+      { host },
+      'dashboard listens beyond loopback over plain HTTP: put TLS in front of it (a reverse proxy or an SSH tunnel)',
     );
   }
   const password = o.password ? hashPassword(o.password) : undefined;
@@ -117,7 +137,7 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
   const stream = new DashboardStream(feed, o.heartbeatMs ?? 5000);
   let hosts = new Set<string>();
   let origins = new Set<string>();
-  let loginBlockedUntil = 0;
+  const logins = new LoginLimiter();
 
   const send = (res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}) => {
     const text = JSON.stringify(body);
@@ -181,10 +201,11 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
     }
     if (path === DASHBOARD_PATHS.login && req.method === 'POST') {
       if (!password) return problem(res, 404, 'not_found', 'no password configured');
-      if (Date.now() < loginBlockedUntil) return problem(res, 429, 'slow_down', 'wait a second');
+      const address = clientAddress(req.socket.remoteAddress);
+      if (logins.waitMs(address, Date.now()) > 0) return problem(res, 429, 'slow_down', 'wait a second');
       const body = LoginRequestSchema.safeParse(await readJson(req));
       if (!body.success || !passwordMatches(body.data.password, password)) {
-        loginBlockedUntil = Date.now() + 1000;
+        logins.failed(address, Date.now());
         return problem(res, 401, 'unauthorized', 'wrong password');
       }
       return send(res, 200, { token });
@@ -252,7 +273,7 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
   const port = (server.address() as AddressInfo).port;
   hosts = allowedHosts(port, host);
   origins = allowedOrigins(hosts);
-  const shown = isLoopback(host) ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const shown = isIP(host) && isLoopback(host) ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   const url = `http://${shown}:${port}/#token=${token}`;
   let closing: Promise<void> | undefined;
   return {

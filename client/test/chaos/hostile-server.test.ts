@@ -179,6 +179,75 @@ describe('hostile server: nothing untrusted is traded', () => {
     expect(orderPosts()).toBe(1);
   });
 
+  it('a frame over the bound on every connection: the backoff grows across the drops instead of a tight loop', async () => {
+    const t = await start();
+    await server.publish(); // 1: traded
+    await applied(t, 1);
+    // From now on every subscription is followed by a frame over the bound (after its replay and caught_up).
+    const big = JSON.stringify({ type: 'signal', signal: { pad: 'x'.repeat(WS_MAX_PAYLOAD_BYTES) } });
+    server.on('subscribe', () => setImmediate(() => server.sendRaw(big)));
+    server.sendRaw(big);
+    await pollUntil('five drops', () => t.events.filter((e) => e.type === 'reconnecting').length >= 5);
+    const attempts = t.events
+      .filter((e) => e.type === 'reconnecting')
+      .map((e) => (e.detail as { attempt: number }).attempt);
+    // Each drop counts as one more failed attempt (it was stuck at 1: each subscription reset it).
+    expect(attempts.slice(0, 5)).toEqual([1, 2, 3, 4, 5]);
+    expect(t.exitCode(), 'still running').toBeUndefined();
+    expect(emu.orders).toHaveLength(1);
+  });
+
+  it('a signed signal over the contract (meta over 4 KiB) is refused by seq and stops trading, not a silent stall', async () => {
+    const t = await start();
+    await server.publish(); // 1: traded
+    await applied(t, 1);
+    server.publishRaw(await next({ meta: { pad: 'x'.repeat(5000) } }));
+    await pollUntil('trading stopped', () => t.exitCode() !== undefined);
+
+    expect(t.exitCode()).toBe(3);
+    const fatal = t.events.find((e) => e.type === 'fatal')?.detail as Error & { code: string };
+    expect(fatal.code).toBe('invalid_signal');
+    expect(fatal.message).toContain('signal seq 2 is not a valid signal');
+    expect(fatal.message).toContain('4096 bytes');
+    expect(t.applied).toEqual([1]);
+    expect(readJournal(t, (j) => j.cursor().seq)).toBe(1);
+    expect(orderPosts()).toBe(1);
+  });
+
+  it('the same signal met in a REST history page: the valid ones before it are applied, then it is refused by seq', async () => {
+    server.maxReplay = 0; // the socket cannot replay: history over REST
+    await server.publish({ confidence: 0.3 }); // 1
+    server.publishRaw(await next({ meta: { pad: 'x'.repeat(5000) } })); // 2, signed, over the contract
+    await server.publish({ confidence: 0.3 }); // 3
+    const t = await start();
+    await pollUntil('trading stopped', () => t.exitCode() !== undefined);
+
+    expect(t.exitCode()).toBe(3);
+    const fatal = t.events.find((e) => e.type === 'fatal')?.detail as Error & { code: string };
+    expect(fatal.code).toBe('invalid_signal');
+    expect(fatal.message).toContain('signal seq 2 is not a valid signal');
+    expect(t.applied).toEqual([1]);
+    expect(t.events.filter((e) => e.type === 'gap')).toEqual([]);
+    expect(readJournal(t, (j) => j.cursor().seq)).toBe(1);
+    expect(orderPosts()).toBe(0);
+  });
+
+  it('stopping while a history page trickles in aborts the read at once (it waited for the 10 s timeout)', async () => {
+    server.maxReplay = 0;
+    for (let i = 0; i < 3; i++) await server.publish({ confidence: 0.3 });
+    server.historyTrickle = true;
+    const trickling = new Promise((r) => server.once('trickling', r));
+    const t = await start(); // start_from all, the socket cannot replay: history over REST
+    await trickling;
+    const began = Date.now();
+    await t.stop();
+    const took = Date.now() - began;
+    expect(took).toBeLessThan(2000);
+    expect(t.applied).toEqual([]);
+    // Nothing was given up for the aborted read.
+    expect(t.events.filter((e) => e.type === 'gap')).toEqual([]);
+  });
+
   it('seq going backwards, repeated, or forged ahead: ignored as duplicates / never applied; the first decision stands', async () => {
     const t = await start();
     const one = await server.publish(); // traded

@@ -43,6 +43,8 @@ export class FakeSignalServer extends EventEmitter {
   /** A broken or hostile history endpoint: answers every page request with the first retained signal. */
   historyStuck = false;
   historyRequests = 0;
+  /** A slow (or hostile) history endpoint: answers 200 and the first bytes of a page, then nothing more. */
+  historyTrickle = false;
   subscribes: { from_seq: number | undefined; epoch: string | undefined }[] = [];
   connections = 0;
   private socks = new Set<Sock>();
@@ -207,6 +209,12 @@ export class FakeSignalServer extends EventEmitter {
       if (!this.historyAvailable)
         return json(503, { type: 'about:blank', title: 'Unavailable', status: 503, code: 'unavailable' });
       this.historyRequests++;
+      if (this.historyTrickle) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"signals":[');
+        this.emit('trickling');
+        return;
+      }
       const after = Number(url.searchParams.get('after_seq') ?? 0);
       const limit = Number(url.searchParams.get('limit') ?? 100);
       const page = this.historyStuck

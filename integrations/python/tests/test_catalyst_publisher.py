@@ -104,6 +104,14 @@ class Mapping(unittest.TestCase):
         for t in ("brk.b", "BRK/B", "BTC/USDT", "BTC-USDT"):
             self.assertEqual(cp.from_catalyst_bot(**dict(ALERT, ticker=t))["symbol"], t.upper())
 
+    def test_feed_text_is_made_plain_as_the_server_requires(self):
+        c = cp.from_catalyst_bot(
+            **dict(ALERT, title="ABCD\nannounces \u202emerger\u200b\x1b[0m", source="\tsec\r\n", link="https://x.y/\u202e")
+        )
+        self.assertEqual(c["headline"], "ABCD announces merger[0m")
+        self.assertEqual(c["source"], "sec")
+        self.assertNotIn("url", c)
+
     def test_from_alert_reads_alerts_py_objects(self):
         scored = Signal(relevance=2.0, source_weight=1.5, sentiment=0.4, keyword_hits=["fda"], total=3.0)
         c = cp.from_alert({"ticker": "abcd", "title": "t", "link": "https://x.y/z", "source": "sec"}, scored, 3.5)

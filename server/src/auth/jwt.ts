@@ -33,15 +33,28 @@ export async function createJwtVerifier(cfg: NonNullable<Config['jwt']>): Promis
     if (asym.length !== 1) throw new Error('jwt.public_key_file needs exactly one asymmetric algorithm');
     key = await importSPKI(pem, asym[0]!);
   }
+  // The header's kid must name the configured key (or be absent when none is named): a token signed for
+  // another key, or one from before a rotation, is refused before its signature is even checked.
+  const keyFor = (header: { kid?: string | undefined }) => {
+    if (header.kid !== cfg.key_id)
+      throw new JwtRejected(header.kid === undefined ? 'token has no kid' : 'unknown kid');
+    return key;
+  };
   return async (token) => {
     try {
-      const { payload } = await jwtVerify(token, key, {
+      const { payload } = await jwtVerify(token, keyFor, {
         issuer: cfg.issuer,
         audience: cfg.audience,
         algorithms: cfg.secret ? ['HS256'] : algorithms.filter((a) => a !== 'HS256'),
         clockTolerance: cfg.clock_tolerance_s,
         requiredClaims: ['exp', 'sub'],
       });
+      // jose checks exp is in the future; nothing bounded how far (exp = 1e20 was accepted).
+      const nowS = Date.now() / 1000;
+      if (payload.exp! - nowS > cfg.max_lifetime_s + cfg.clock_tolerance_s)
+        throw new JwtRejected('token lifetime over jwt.max_lifetime_s');
+      if (payload.iat !== undefined && payload.exp! - payload.iat > cfg.max_lifetime_s)
+        throw new JwtRejected('token lifetime over jwt.max_lifetime_s');
       const raw = typeof payload.scope === 'string' ? payload.scope.split(' ') : payload.scopes;
       const scopes = (Array.isArray(raw) ? raw : []).filter((s): s is Scope => SCOPES.includes(s as Scope));
       if (scopes.length === 0) throw new JwtRejected('token grants no known scope');

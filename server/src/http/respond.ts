@@ -101,6 +101,18 @@ export function readBody(res: HttpResponse, state: ResState, limit: number): Pro
   });
 }
 
+/**
+ * Headers on every answer that is not the status page (which has its own, PAGE_HEADERS): JSON and metrics are
+ * never to be sniffed into HTML, run, framed or referred from; a browser that opens one renders nothing active.
+ */
+export const API_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Security-Policy':
+    "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+};
+
 export interface Reply {
   status: number;
   /** A JSON string (already serialised) or a value to serialise. */
@@ -116,8 +128,9 @@ export function send(res: HttpResponse, state: ResState, reply: Reply, closeConn
   res.cork(() => {
     res.writeStatus(STATUS_TEXT[reply.status] ?? String(reply.status));
     res.writeHeader('Content-Type', reply.contentType ?? 'application/json');
-    res.writeHeader('Cache-Control', 'no-store');
-    for (const [k, v] of Object.entries(reply.headers ?? {})) res.writeHeader(k, v);
+    // One dictionary, so a reply's own value (the status page's CSP) replaces the default instead of doubling it.
+    const headers = { 'Cache-Control': 'no-store', ...API_HEADERS, ...reply.headers };
+    for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
     res.end(body, closeConnection);
   });
   state.aborted = true; // answered: nothing may touch it again

@@ -1,4 +1,10 @@
-import { effectiveAction, STATUS_LIMITS, type RecentSignal, type Signal } from '@catalyst-signal/shared';
+import {
+  effectiveAction,
+  inertText,
+  STATUS_LIMITS,
+  type RecentSignal,
+  type Signal,
+} from '@catalyst-signal/shared';
 
 /** The latest signals, newest first, as the status frame lists them: a fixed-size ring, fed by the fan-out. */
 export class RecentSignals {
@@ -22,10 +28,10 @@ export class RecentSignals {
 }
 
 export function summarise(s: Signal): RecentSignal {
+  // A signal stored before ingest refused control and bidi characters is shown with them escaped.
+  const text = inertText(s.headline);
   const headline =
-    s.headline.length > STATUS_LIMITS.headlineChars
-      ? `${s.headline.slice(0, STATUS_LIMITS.headlineChars - 1)}…`
-      : s.headline;
+    text.length > STATUS_LIMITS.headlineChars ? `${text.slice(0, STATUS_LIMITS.headlineChars - 1)}…` : text;
   return {
     seq: s.seq,
     symbol: s.symbol,

@@ -2,6 +2,7 @@ import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets
 import { ErrorCode, WS_BEARER_PROTOCOL_PREFIX, WS_SUBPROTOCOL } from '@catalyst-signal/shared';
 import { admit, type AdmissionDeps } from '../auth/admission.js';
 import { bearerToken, type Principal } from '../auth/authenticator.js';
+import { API_HEADERS } from '../http/respond.js';
 import type { Limits } from '../limits.js';
 import type { Metrics } from '../metrics.js';
 import type { SocketData } from './socket-state.js';
@@ -45,6 +46,7 @@ export async function upgrade(
     if (aborted) return;
     res.cork(() => {
       res.writeStatus(status).writeHeader('Content-Type', 'application/problem+json');
+      for (const [k, v] of Object.entries(API_HEADERS)) res.writeHeader(k, v);
       if (retryAfterMs !== undefined) res.writeHeader('Retry-After', String(Math.ceil(retryAfterMs / 1000)));
       res.end(
         JSON.stringify({ title: status, status: Number(status.slice(0, 3)), code, detail: message }),

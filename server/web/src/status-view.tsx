@@ -1,4 +1,4 @@
-import type { Signal, StatusFrame } from '@catalyst-signal/shared';
+import { inertText, type Signal, type StatusFrame } from '@catalyst-signal/shared';
 import { bytes, duration, int, millis, time } from './format.js';
 import { Sparkline } from './sparkline.js';
 
@@ -96,7 +96,8 @@ export function Recent(props: { signals: readonly Signal[] }) {
             <span class="muted small">
               {(s.confidence * 100).toFixed(0)}% · {time(s.ingested_at)}
             </span>
-            <div class="headline">{s.headline}</div>
+            {/* The page does not trust the frame to be clean: a bidi override could reorder what is shown. */}
+            <div class="headline">{inertText(s.headline)}</div>
           </li>
         ))}
       </ol>

@@ -34,7 +34,18 @@ export interface ItemFrame<T> {
   epoch: string;
   item: T;
 }
-export type DecodedFrame<T> = ControlFrame | ItemFrame<T>;
+/**
+ * An item frame that names its place (seq, epoch) and claims to be a signed item, but is not valid (a signed
+ * signal whose `meta` is over its bound): the server's log holds it as it is, so asking again brings the same
+ * frame. The core refuses it by seq, like an item whose signature does not verify, instead of stalling on it.
+ */
+export interface InvalidItemFrame {
+  type: 'invalid_item';
+  seq: number;
+  epoch: string;
+  error: string;
+}
+export type DecodedFrame<T> = ControlFrame | ItemFrame<T> | InvalidItemFrame;
 
 export interface StreamCodec<T> {
   /** Never throws: an invalid frame is an { ok: false } the core logs and ignores. */
@@ -60,6 +71,8 @@ const CONTROL_TYPES: ReadonlySet<unknown> = new Set(
 export function frameCodec<F, T>(o: {
   itemSchema: z.ZodType<F>;
   toItem(frame: F): { seq: number; epoch: string; item: T };
+  /** Where an INVALID item frame claims to be, if it is a signed item at all (else it is just garbage). */
+  locateInvalid?(raw: unknown): { seq: number; epoch: string } | undefined;
   maxDepth?: number;
 }): StreamCodec<T> {
   const maxDepth = o.maxDepth ?? MAX_FRAME_DEPTH;
@@ -78,7 +91,11 @@ export function frameCodec<F, T>(o: {
         return r.success ? { ok: true, value: r.data } : { ok: false, error: z.prettifyError(r.error) };
       }
       const r = o.itemSchema.safeParse(raw);
-      if (!r.success) return { ok: false, error: z.prettifyError(r.error) };
+      if (!r.success) {
+        const error = z.prettifyError(r.error);
+        const at = o.locateInvalid?.(raw);
+        return at ? { ok: true, value: { type: 'invalid_item', ...at, error } } : { ok: false, error };
+      }
       return { ok: true, value: { type: 'item', ...o.toItem(r.data) } };
     },
   };
@@ -88,4 +105,21 @@ export function frameCodec<F, T>(o: {
 export const signalCodec: StreamCodec<Signal> = frameCodec({
   itemSchema: SignalFrameSchema,
   toItem: (f) => ({ seq: f.signal.seq, epoch: f.signal.epoch, item: f.signal }),
+  // A signal frame with a well-formed seq, epoch and signature: the server signed what it serves. A frame
+  // without them is noise (a truncated copy, garbage) and is ignored as before; a gap then re-asks for it.
+  locateInvalid: (raw) => {
+    const s = (raw as { type?: unknown; signal?: unknown }).signal as
+      { seq?: unknown; epoch?: unknown; sig?: unknown } | null | undefined;
+    if ((raw as { type?: unknown }).type !== 'signal' || typeof s !== 'object' || s === null)
+      return undefined;
+    const ok =
+      Number.isSafeInteger(s.seq) &&
+      (s.seq as number) >= 1 &&
+      typeof s.epoch === 'string' &&
+      s.epoch.length >= 1 &&
+      s.epoch.length <= 64 &&
+      typeof s.sig === 'string' &&
+      s.sig.length > 0;
+    return ok ? { seq: s.seq as number, epoch: s.epoch as string } : undefined;
+  },
 });

@@ -72,7 +72,17 @@ export interface StreamPolicy {
 }
 
 export type StreamFatalCode =
-  'epoch_changed' | 'auth' | 'protocol' | 'future' | 'clock_skew' | 'apply_failed' | 'bad_signature';
+  | 'epoch_changed'
+  | 'auth'
+  | 'protocol'
+  | 'future'
+  | 'clock_skew'
+  | 'apply_failed'
+  | 'bad_signature'
+  | 'invalid_signal';
+
+/** Why an item was refused: its signature, or its content (a signed item the contract does not allow). */
+export type RejectionCode = 'bad_signature' | 'invalid_signal';
 
 export class StreamFatalError extends Error {
   override name = 'StreamFatalError';
@@ -95,6 +105,7 @@ export class StreamItemRejected extends Error {
     readonly seq: number,
     readonly why: string,
     readonly url?: string,
+    readonly code: RejectionCode = 'bad_signature',
   ) {
     super(`seq ${seq} rejected: ${why}`);
   }
@@ -167,6 +178,7 @@ export interface StreamEvents<T> {
 
 type Queued<T> =
   | { kind: 'item'; item: T; meta: ItemMeta; gen: number }
+  | { kind: 'invalid'; meta: ItemMeta; error: string; gen: number }
   | { kind: 'behind'; sub: SubscribedFrame; gen: number };
 
 const defaultClock: StreamClock = {
@@ -185,6 +197,12 @@ export class StreamCore<T> extends TypedEmitter<StreamEvents<T>> {
   private urlIndex = 0;
   /** Failed attempts since the last healthy subscription (drives the backoff). */
   private attempt = 0;
+  /**
+   * Sockets in a row the server dropped by breaking the protocol (penalise: a frame over the bound) with no
+   * item applied since: a subscription only brings the backoff back down to this, so such a server is asked
+   * less and less often instead of in a tight loop.
+   */
+  private strikes = 0;
   private stopped = true;
   private gen = 0;
   private pendingSubs = 0;
@@ -244,6 +262,14 @@ export class StreamCore<T> extends TypedEmitter<StreamEvents<T>> {
     if (ws) discardSocket(ws, { code: 1000, reason: 'client stopping' });
     await this.draining;
     this.emit('closed', { reason });
+  }
+
+  /**
+   * The transport dropped the current socket for a protocol violation of the server's (a message over the
+   * size bound): the backoff keeps growing across such drops (see `strikes`) until an item is applied.
+   */
+  penalise(): void {
+    this.strikes++;
   }
 
   /** Stop for good with a reason the owner must act on (a transport can call it: HTTP 401 on upgrade). */
@@ -422,7 +448,7 @@ export class StreamCore<T> extends TypedEmitter<StreamEvents<T>> {
         if (this.pendingSubs > 0) return;
         this.emit('subscribed', { frame: f, url: this.url });
         if (f.recovered) {
-          this.attempt = 0;
+          this.attempt = this.strikes;
           return;
         }
         if (f.reason === 'epoch_mismatch')
@@ -441,6 +467,13 @@ export class StreamCore<T> extends TypedEmitter<StreamEvents<T>> {
         const meta = { seq: f.seq, epoch: f.epoch, receivedAt };
         this.emit('frame', { item: f.item, ...meta });
         this.enqueue({ kind: 'item', item: f.item, meta, gen: this.gen });
+        return;
+      }
+      case 'invalid_item': {
+        if (this.pendingSubs > 0) return;
+        this.highestSeen = Math.max(this.highestSeen, f.seq);
+        const meta = { seq: f.seq, epoch: f.epoch, receivedAt };
+        this.enqueue({ kind: 'invalid', meta, error: f.error, gen: this.gen });
         return;
       }
       case 'caught_up':
@@ -477,8 +510,9 @@ export class StreamCore<T> extends TypedEmitter<StreamEvents<T>> {
       const q = this.queue.shift()!;
       if (q.gen !== this.gen) continue;
       try {
-        if (q.kind === 'item') {
-          const r = await this.applyItem(q.item, q.meta);
+        if (q.kind === 'item' || q.kind === 'invalid') {
+          const r =
+            q.kind === 'item' ? await this.applyItem(q.item, q.meta) : this.refuseInvalid(q.meta, q.error);
           if (r === 'gap' && q.gen === this.gen) {
             const c = this.store.cursor();
             this.log?.warn({ expected: c.seq + 1, got: q.meta.seq }, 'gap in seq; re-subscribing');
@@ -504,6 +538,27 @@ export class StreamCore<T> extends TypedEmitter<StreamEvents<T>> {
     }
   }
 
+  /**
+   * An invalid item in the place of the next seq is refused (never applied, never skipped: rejectItem asks the
+   * next URL, and stops when every one serves it so); a duplicate or one ahead is answered as a valid one is.
+   */
+  private refuseInvalid(meta: ItemMeta, error: string): ApplyOutcome {
+    const c = this.store.cursor();
+    if (c.epoch !== undefined && meta.epoch !== c.epoch)
+      throw new StreamFatalError(
+        'epoch_changed',
+        `signal from epoch ${meta.epoch}, cursor is in ${c.epoch}: trading stopped`,
+      );
+    if (meta.seq <= c.seq) return 'dup';
+    if (meta.seq !== c.seq + 1) return 'gap';
+    throw new StreamItemRejected(
+      meta.seq,
+      `invalid signal: ${error.replace(/\s+/g, ' ')}`,
+      undefined,
+      'invalid_signal',
+    );
+  }
+
   /** Apply one item if it is the next seq of our epoch; dup and gap are answers, not errors. */
   private async applyItem(item: T, meta: ItemMeta): Promise<ApplyOutcome> {
     const c = this.store.cursor();
@@ -515,6 +570,7 @@ export class StreamCore<T> extends TypedEmitter<StreamEvents<T>> {
     if (meta.seq <= c.seq) return 'dup';
     if (meta.seq !== c.seq + 1) return 'gap';
     await this.o.apply(item, meta);
+    this.strikes = 0;
     if (this.rejections && meta.seq >= this.rejections.seq) this.rejections = undefined;
     // A journal moves its cursor inside apply (same transaction as the decision); a plain cursor is moved here.
     if (this.store.cursor().seq < meta.seq) this.store.setCursor(meta.epoch, meta.seq);
@@ -538,11 +594,17 @@ export class StreamCore<T> extends TypedEmitter<StreamEvents<T>> {
     this.emit('rejected', { seq: e.seq, url, why: e.why });
     if (new Set(this.o.urls).size <= this.rejections.byUrl.size) {
       const from = [...this.rejections.byUrl].map(([u, why]) => `${u} (${why})`).join(', ');
-      return this.fail(
-        'bad_signature',
-        `signal seq ${e.seq} failed verification from every server: ${from}. Trading stopped; nothing ` +
-          `after seq ${e.seq - 1} is applied. If the server's signing key was rotated, pin the new one.`,
-      );
+      const stopped = `Trading stopped; nothing after seq ${e.seq - 1} is applied.`;
+      return e.code === 'invalid_signal'
+        ? this.fail(
+            'invalid_signal',
+            `signal seq ${e.seq} is not a valid signal from any server: ${from}. ${stopped}`,
+          )
+        : this.fail(
+            'bad_signature',
+            `signal seq ${e.seq} failed verification from every server: ${from}. ${stopped} If the ` +
+              `server's signing key was rotated, pin the new one.`,
+          );
     }
     // Whatever this socket queued after the refused item belongs to it: discard, then fail over.
     this.gen++;
