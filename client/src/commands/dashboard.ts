@@ -16,11 +16,12 @@ export async function dashboardCommand(
     log: ctx.log,
     password: ctx.secrets.dashboardPassword,
   });
-  say(`dashboard: ${server.url}`);
   let resolveDone!: (code: number) => void;
   const done = new Promise<number>((r) => (resolveDone = r));
   const stop = () => void server.close().then(() => resolveDone(0));
+  // Before the URL line: whoever waits for it may stop us at once, and must not meet the default handler.
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  say(`dashboard: ${server.url}`);
   return { server, done };
 }

@@ -7,6 +7,7 @@ import { reportMarketClock } from '../market-clock-report.js';
 import { Executor } from '../executor.js';
 import { exchangeKeyEnvs } from '../config.js';
 import { Journal } from '../journal/index.js';
+import { JournalLockedError, lockJournal, type JournalLock } from '../journal/lock.js';
 import { KeyPinError, pinnedOrFetch, serverKeyStatus } from '../keys.js';
 import { processSignal } from '../pipeline.js';
 import { AtOpen } from '../at-open.js';
@@ -62,10 +63,24 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     throw new RunRefused(`live mode needs ${names.apiKey} and ${names.secret}`);
   }
 
-  const journal = Journal.open(ctx.journalPath);
+  // One runner per journal (kernel lock, held until stop or process death): a second `run` is refused here.
+  let lock: JournalLock;
+  try {
+    lock = lockJournal(ctx.journalPath);
+  } catch (e) {
+    throw e instanceof JournalLockedError ? new RunRefused(e.message) : e;
+  }
+  let journal: Journal;
+  try {
+    journal = Journal.open(ctx.journalPath);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
   const halted = journal.halted();
   if (halted) {
     journal.close();
+    lock.release();
     throw new RunRefused(
       `HALTED: ${halted}. See: catalyst-client status; resume with catalyst-client resume --accept-new-epoch`,
     );
@@ -172,6 +187,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
         await dashboard?.close();
         await ex.close().catch(() => undefined);
         journal.close();
+        lock.release();
         log.info('stopped; cursor persisted');
         resolveDone(code);
       })());
@@ -187,6 +203,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     await dashboard?.close();
     await exchange?.close().catch(() => undefined);
     journal.close();
+    lock.release();
     throw e;
   }
 }
