@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
+import { messageWithRecovery } from './recovery.js';
 
 /**
  * The command line. Every command is imported lazily, so `--help`, status and history never load ccxt or
@@ -18,18 +19,23 @@ program
 
 const configPath = () => program.opts<{ config: string }>().config;
 
-/** Exit codes: 0 ok, 1 error, 2 invalid config, 3 trading stopped (fatal stream condition), 4 refused to start, 5 server key changed. */
+/**
+ * Exit codes: 0 ok, 1 error, 2 invalid config or usage, 3 trading stopped (fatal stream condition), 4 refused
+ * to start, 5 server key changed. A stop (3, 4, 5) names the commands that start trading again.
+ */
 function fail(e: unknown): never {
   const err = e as Error & { code?: string };
-  process.stderr.write(`catalyst-client: ${err.message ?? String(e)}\n`);
+  process.stderr.write(`catalyst-client: ${messageWithRecovery(e, configPath())}\n`);
   const code =
     err.name === 'ConfigError'
       ? 2
-      : err.name === 'RunRefused' || err.name === 'DashboardRefused'
-        ? 4
-        : err.name === 'KeyPinError'
-          ? 5
-          : 1;
+      : err.name === 'TradingStopped'
+        ? 3
+        : err.name === 'RunRefused' || err.name === 'DashboardRefused'
+          ? 4
+          : err.name === 'KeyPinError'
+            ? 5
+            : 1;
   process.exit(code);
 }
 

@@ -8,6 +8,8 @@ import { ConfigError, parseConfig, readSecrets, type Config, type Secrets } from
 
 export interface Context {
   configPath: string;
+  /** The --config path as given (recovery commands repeat it); configPath is its absolute form. */
+  configArg?: string | undefined;
   config: Config;
   secrets: Secrets;
   dataDir: string;
@@ -82,6 +84,7 @@ export function loadContext(
   mkdirSync(dataDir, { recursive: true });
   return {
     configPath,
+    configArg: configFile,
     config,
     secrets: readSecrets(config),
     dataDir,

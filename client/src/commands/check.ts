@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { messageWithRecovery } from '../recovery.js';
 import { SUPPORTED_PROTOCOLS, parseServerFrame, type HelloFrame } from '@catalyst-signal/shared';
 import type { Context } from '../context.js';
 import { HttpError, fetchHealth, fetchHistory, streamUrl } from '../http.js';
@@ -158,7 +159,7 @@ export async function checkCommand(
         `server signing key ${k.fingerprint} (${k.pinned === 'new' ? 'pinned now' : 'matches the pin'})`,
       );
     } catch (e) {
-      add(false, `server signing key: ${(e as Error).message}`);
+      add(false, `server signing key: ${messageWithRecovery(e, ctx.configArg ?? ctx.configPath)}`);
     }
     if (!several) addAll(perUrl[0]!.access); // one server: its key and stream lines after the signing key, as ever
 

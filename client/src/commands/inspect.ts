@@ -3,6 +3,7 @@ import type { Verdict } from '../decide/types.js';
 import { Journal } from '../journal/index.js';
 import type { Context } from '../context.js';
 import { fmt, orderState } from '../report.js';
+import { ACCEPT_EPOCH, clientCommand, renderRecovery } from '../recovery.js';
 
 /** status / history / pause / resume: read or flip the journal; no network, no ccxt. */
 
@@ -55,6 +56,7 @@ export function statusCommand(ctx: Context, opts: { json?: boolean }): string {
     const t = data.today;
     return [
       `mode: ${data.mode}${data.halted ? `   HALTED: ${data.halted}` : ''}${data.kill_switch.on ? `   PAUSED: ${data.kill_switch.reason}` : ''}`,
+      ...(data.halted ? [`  ${renderRecovery(ctx.configArg ?? ctx.configPath, ACCEPT_EPOCH).slice(2)}`] : []),
       `cursor: epoch ${cur.epoch ?? '-'}  last seq ${cur.seq}`,
       `server key: ${data.pinned_key ?? 'not pinned'}`,
       `today (${t.day} UTC): P&L ${t.realized_pnl.toFixed(2)} (stop at -${t.max_daily_loss})  orders ${t.orders}/${t.max_orders}  positions ${t.open_positions}/${t.max_open_positions}  exposure ${t.exposure.toFixed(2)}/${t.max_exposure}`,
@@ -178,25 +180,29 @@ export function pauseCommand(ctx: Context, reason: string | undefined): string {
 }
 
 export function resumeCommand(ctx: Context, opts: { acceptNewEpoch?: boolean }): string {
+  const cfg = ctx.configArg ?? ctx.configPath;
   const j = openJournal(ctx);
   try {
-    const out: string[] = [];
-    j.setKillSwitch(undefined);
-    out.push('kill switch off');
     const halted = j.halted();
-    if (halted) {
-      if (!opts.acceptNewEpoch) {
-        out.push(
-          `still HALTED: ${halted}\n  after checking with the server operator, run: catalyst-client resume --accept-new-epoch`,
-        );
-      } else {
-        j.setHalted(undefined);
-        j.resetCursor();
-        out.push(
-          'halt cleared; the cursor was reset: the next run starts at the new epoch (server.start_from)',
-        );
+    if (opts.acceptNewEpoch) {
+      // Accepting an epoch is not a decision to trade: under a supervisor the next `run` starts at once, so the
+      // kill switch goes (or stays) on and only a plain `resume` turns it off.
+      if (!halted) {
+        const ks = j.killSwitch();
+        return `not halted: no new epoch to accept; kill switch ${ks.on ? `still ON (${ks.reason})` : 'off'}, unchanged`;
       }
+      j.setHalted(undefined);
+      j.resetCursor();
+      const ks = j.killSwitch();
+      if (!ks.on) j.setKillSwitch(`new server epoch accepted (${new Date().toISOString()})`);
+      return [
+        'halt cleared; the cursor was reset: the next run starts at the new epoch (server.start_from)',
+        `trading stays paused (kill switch ON); to trade again, run: ${clientCommand(cfg, 'resume')}`,
+      ].join('\n');
     }
+    j.setKillSwitch(undefined);
+    const out = ['kill switch off'];
+    if (halted) out.push(`still HALTED: ${halted}\n  ${renderRecovery(cfg, ACCEPT_EPOCH).slice(2)}`);
     return out.join('\n');
   } finally {
     j.close();

@@ -16,15 +16,63 @@ import { formatOutcome } from '../report.js';
 import { createVerifier } from '../verify.js';
 import type { DashboardServer } from '../dashboard/server.js';
 import { marketTime } from '../decide/index.js';
+import { ACCEPT_EPOCH, type Recoverable, type Recovery } from '../recovery.js';
 
 /**
  * `catalyst-client run`: reconcile, connect, decide, execute, until a signal or a fatal condition.
  * Real money needs BOTH `mode: live` in the config AND `--live` on the command line.
  */
 
-export class RunRefused extends Error {
+export class RunRefused extends Error implements Recoverable {
   override name = 'RunRefused';
   readonly code = 'refused';
+  constructor(
+    message: string,
+    readonly recovery?: Recovery,
+  ) {
+    super(message);
+  }
+}
+
+/** `run` stopped trading on a fatal stream condition (exit 3); the message says how to start again. */
+export class TradingStopped extends Error implements Recoverable {
+  override name = 'TradingStopped';
+  constructor(
+    message: string,
+    readonly recovery?: Recovery,
+  ) {
+    super(message);
+  }
+}
+
+/** What a person does after each fatal stream condition before trading can start again. */
+export function fatalRecovery(e: Error, keyEnv: string): Recovery {
+  const code = e instanceof FatalStreamError ? e.code : 'apply_failed';
+  switch (code) {
+    case 'epoch_changed':
+    case 'future':
+      return ACCEPT_EPOCH;
+    case 'auth':
+      return {
+        first: `get a valid read key from the server operator and set ${keyEnv} in .env`,
+        commands: ['check', 'run'],
+      };
+    case 'protocol':
+      return { first: 'upgrade catalyst-client', commands: ['check', 'run'] };
+    case 'clock_skew':
+      return {
+        first: "correct this machine's clock (e.g. sudo timedatectl set-ntp true)",
+        commands: ['check', 'run'],
+      };
+    case 'bad_signature':
+      return {
+        first:
+          'if the operator announced a signing key rotation, re-pin it (`pin --replace --fingerprint <fp>`) first',
+        commands: ['run'],
+      };
+    default:
+      return { first: 'fix the cause above', commands: ['run'] };
+  }
 }
 
 export interface Engine {
@@ -34,6 +82,8 @@ export interface Engine {
   connection: Connection;
   /** The local dashboard, when `--dashboard` or config dashboard.enabled. */
   dashboard?: DashboardServer | undefined;
+  /** Set when a fatal stream condition stopped trading (done resolves 3). */
+  stopped?: TradingStopped | undefined;
 }
 
 export interface EngineOptions {
@@ -81,9 +131,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
   if (halted) {
     journal.close();
     lock.release();
-    throw new RunRefused(
-      `HALTED: ${halted}. See: catalyst-client status; resume with catalyst-client resume --accept-new-epoch`,
-    );
+    throw new RunRefused(`HALTED: ${halted}`, ACCEPT_EPOCH);
   }
   let exchange;
   let dashboard: DashboardServer | undefined;
@@ -191,14 +239,19 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
         log.info('stopped; cursor persisted');
         resolveDone(code);
       })());
+    const engine: Engine = { done, stop: (r) => stop(r), connection, dashboard };
     connection.on('fatal', (e: Error) => {
       if (e instanceof FatalStreamError && (e.code === 'epoch_changed' || e.code === 'future'))
         journal.setHalted(e.message);
-      log.fatal({ err: e.message }, 'TRADING STOPPED');
+      engine.stopped = new TradingStopped(
+        `TRADING STOPPED: ${e.message}`,
+        fatalRecovery(e, config.server.key_env),
+      );
+      log.fatal({ err: e.message, recovery: engine.stopped.recovery }, 'TRADING STOPPED');
       void stop(`fatal: ${e.message}`, 3);
     });
     connection.start();
-    return { done, stop: (r) => stop(r), connection, dashboard };
+    return engine;
   } catch (e) {
     await dashboard?.close();
     await exchange?.close().catch(() => undefined);
@@ -230,5 +283,7 @@ export async function runCommand(
   const onSignal = (sig: NodeJS.Signals) => void engine.stop(sig);
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  return engine.done;
+  const code = await engine.done;
+  if (engine.stopped) throw engine.stopped; // exit 3, with the recovery commands on stderr
+  return code;
 }
