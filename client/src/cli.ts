@@ -27,7 +27,7 @@ function fail(e: unknown): never {
   const err = e as Error & { code?: string };
   process.stderr.write(`catalyst-client: ${messageWithRecovery(e, configPath())}\n`);
   const code =
-    err.name === 'ConfigError'
+    err.name === 'ConfigError' || err.name === 'UsageError'
       ? 2
       : err.name === 'TradingStopped'
         ? 3
@@ -39,10 +39,12 @@ function fail(e: unknown): never {
   process.exit(code);
 }
 
-async function ctx(logLevel?: string) {
+async function ctx(logLevel?: string, o: { createDataDir?: boolean } = {}) {
   const { loadContext } = await import('./context.js');
-  return loadContext(configPath(), { logLevel });
+  return loadContext(configPath(), { logLevel, ...o });
 }
+/** status, history, dashboard, pause, resume: an existing journal only. */
+const existing = { createDataDir: false };
 
 function action<A extends unknown[]>(fn: (...a: A) => Promise<number | void>) {
   return async (...a: A) => {
@@ -133,7 +135,10 @@ program
   .action(
     action(async () => {
       const { dashboardCommand } = await import('./commands/dashboard.js');
-      const { done } = await dashboardCommand(await ctx('warn'), (l) => void process.stdout.write(`${l}\n`));
+      const { done } = await dashboardCommand(
+        await ctx('warn', existing),
+        (l) => void process.stdout.write(`${l}\n`),
+      );
       return done;
     }),
   );
@@ -157,7 +162,7 @@ program
   .action(
     action(async (o: { json?: boolean }) => {
       const { statusCommand } = await import('./commands/inspect.js');
-      process.stdout.write(statusCommand(await ctx('warn'), o) + '\n');
+      process.stdout.write(statusCommand(await ctx('warn', existing), o) + '\n');
     }),
   );
 
@@ -173,7 +178,7 @@ program
   .action(
     action(async (o: Record<string, string>) => {
       const { historyCommand } = await import('./commands/inspect.js');
-      process.stdout.write(historyCommand(await ctx('warn'), o) + '\n');
+      process.stdout.write(historyCommand(await ctx('warn', existing), o) + '\n');
     }),
   );
 
@@ -184,7 +189,7 @@ program
   .action(
     action(async (o: { reason?: string }) => {
       const { pauseCommand } = await import('./commands/inspect.js');
-      process.stdout.write(pauseCommand(await ctx('warn'), o.reason) + '\n');
+      process.stdout.write(pauseCommand(await ctx('warn', existing), o.reason) + '\n');
     }),
   );
 
@@ -195,7 +200,7 @@ program
   .action(
     action(async (o: { acceptNewEpoch?: boolean }) => {
       const { resumeCommand } = await import('./commands/inspect.js');
-      process.stdout.write(resumeCommand(await ctx('warn'), o) + '\n');
+      process.stdout.write(resumeCommand(await ctx('warn', existing), o) + '\n');
     }),
   );
 

@@ -73,7 +73,7 @@ export function createLogger(level: string, dest: number = 1): Logger {
 
 export function loadContext(
   configFile: string,
-  opts: { logLevel?: string | undefined; logDest?: number } = {},
+  opts: { logLevel?: string | undefined; logDest?: number; createDataDir?: boolean } = {},
 ): Context {
   const configPath = resolve(configFile);
   loadDotEnv(process.cwd(), dirname(configPath));
@@ -81,7 +81,8 @@ export function loadContext(
   const dataDir = isAbsolute(config.data_dir)
     ? config.data_dir
     : resolve(dirname(configPath), config.data_dir);
-  mkdirSync(dataDir, { recursive: true });
+  // Commands that only read or flip an existing journal never create one (a wrong --config must say so).
+  if (opts.createDataDir !== false) mkdirSync(dataDir, { recursive: true });
   return {
     configPath,
     configArg: configFile,

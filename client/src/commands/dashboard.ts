@@ -1,4 +1,5 @@
 import type { Context } from '../context.js';
+import { Journal } from '../journal/index.js';
 import { startDashboard, type DashboardServer } from '../dashboard/server.js';
 
 /**
@@ -10,6 +11,7 @@ export async function dashboardCommand(
   ctx: Context,
   say: (line: string) => void,
 ): Promise<{ server: DashboardServer; done: Promise<number> }> {
+  Journal.openExisting(ctx.journalPath, ctx.configArg ?? ctx.configPath).close();
   const server = await startDashboard({
     config: ctx.config,
     journalPath: ctx.journalPath,

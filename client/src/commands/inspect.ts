@@ -8,7 +8,7 @@ import { ACCEPT_EPOCH, clientCommand, renderRecovery } from '../recovery.js';
 /** status / history / pause / resume: read or flip the journal; no network, no ccxt. */
 
 function openJournal(ctx: Context): Journal {
-  return Journal.open(ctx.journalPath);
+  return Journal.openExisting(ctx.journalPath, ctx.configArg ?? ctx.configPath);
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
