@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { createRequire } from 'node:module';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { LOG_LEVELS, parseVerdict, sinceArg, wholeNumber } from './cli-args.js';
 import { messageWithRecovery } from './recovery.js';
 
 /**
@@ -15,7 +16,9 @@ program
   .version((createRequire(import.meta.url)('../package.json') as { version: string }).version)
   .description('Follow the Catalyst signal stream and trade on your own exchange account (paper by default).')
   .option('-c, --config <path>', 'config file', 'catalyst.yaml')
-  .showHelpAfterError();
+  // Bad usage (unknown option or command, a bad option value) is one line and exit 2, like an invalid config.
+  .configureOutput({ outputError: (s, write) => write(s.replace(/^error: /, 'catalyst-client: ')) })
+  .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2));
 
 const configPath = () => program.opts<{ config: string }>().config;
 
@@ -27,7 +30,7 @@ function fail(e: unknown): never {
   const err = e as Error & { code?: string };
   process.stderr.write(`catalyst-client: ${messageWithRecovery(e, configPath())}\n`);
   const code =
-    err.name === 'ConfigError' || err.name === 'UsageError'
+    err.name === 'ConfigError' || err.name === 'UsageError' || err.name === 'InvalidArgumentError'
       ? 2
       : err.name === 'TradingStopped'
         ? 3
@@ -115,9 +118,11 @@ program
   .command('run')
   .description('follow the stream and trade (paper unless config mode: live AND --live)')
   .option('--live', 'trade real money (needs mode: live in the config too)')
-  .option(
-    '--log-level <level>',
-    "JSON log level on stderr (default: the config's; warn when stderr is a terminal, where stdout shows one line per signal)",
+  .addOption(
+    new Option(
+      '--log-level <level>',
+      "JSON log level on stderr (default: the config's; warn when stderr is a terminal, where stdout shows one line per signal)",
+    ).choices(LOG_LEVELS),
   )
   .option('--json', 'no readable connection lines on stdout: the JSON log on stderr tells everything')
   .option('--dashboard', 'also serve the local dashboard (as config dashboard.enabled); prints its URL')
@@ -169,14 +174,14 @@ program
 program
   .command('history')
   .description('the decision journal, newest first')
-  .option('--verdict <v>', 'traded | skipped | rejected')
+  .option('--verdict <v>', 'traded | skipped | rejected', (v: string) => (parseVerdict(v), v))
   .option('--reason <text>', 'reason contains, e.g. stale')
   .option('--symbol <s>', 'signal symbol')
-  .option('--since <when>', '30m, 2h, 1d or an ISO date')
-  .option('--limit <n>', 'rows', '50')
+  .option('--since <when>', '30m, 2h, 1d or an ISO date', sinceArg)
+  .option('--limit <n>', 'rows, 1 to 100000', wholeNumber(1, 100_000), 50)
   .option('--json', 'machine-readable, with orders')
   .action(
-    action(async (o: Record<string, string>) => {
+    action(async (o: Record<string, string | number>) => {
       const { historyCommand } = await import('./commands/inspect.js');
       process.stdout.write(historyCommand(await ctx('warn', existing), o) + '\n');
     }),
@@ -207,11 +212,11 @@ program
 program
   .command('replay')
   .description('run server history through the decision pipeline in paper mode (throwaway journal)')
-  .option('--since <when>', '30m, 2h, 1d or an ISO date')
-  .option('--from-seq <n>', 'start after this seq', '0')
+  .option('--since <when>', '30m, 2h, 1d or an ISO date', sinceArg)
+  .option('--from-seq <n>', 'start after this seq (0: from the start)', wholeNumber(0), 0)
   .option('--json', 'machine-readable report')
   .action(
-    action(async (o: { since?: string; fromSeq?: string; json?: boolean }) => {
+    action(async (o: { since?: string; fromSeq?: number; json?: boolean }) => {
       const { replayCommand } = await import('./commands/replay.js');
       process.stdout.write((await replayCommand(await ctx('warn'), o)) + '\n');
     }),

@@ -1,5 +1,5 @@
 import { exposure, utcDay } from '../decide/index.js';
-import type { Verdict } from '../decide/types.js';
+import { parseSince, parseVerdict } from '../cli-args.js';
 import { Journal } from '../journal/index.js';
 import type { Context } from '../context.js';
 import { fmt, orderState } from '../report.js';
@@ -93,32 +93,6 @@ export function statusCommand(ctx: Context, opts: { json?: boolean }): string {
   }
 }
 
-/** "1h", "30m", "2d" or an ISO date -> ms since epoch. */
-export function parseSince(s: string, now = Date.now()): number {
-  const m = /^(\d+)(s|m|h|d)$/.exec(s);
-  if (m) return now - Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2] as 's' | 'm' | 'h' | 'd'];
-  const t = Date.parse(s);
-  if (Number.isNaN(t)) throw new Error(`--since: not a duration (30m, 2h, 1d) or a date: ${s}`);
-  return t;
-}
-
-/** `--verdict` takes the words `run` prints (TRADED, skipped, REJECTED) as well as the journal's own. */
-const VERDICT_WORDS: Record<string, Verdict> = {
-  traded: 'trade',
-  trade: 'trade',
-  skipped: 'skip',
-  skip: 'skip',
-  rejected: 'reject',
-  reject: 'reject',
-};
-
-export function parseVerdict(word: string): Verdict {
-  const v = VERDICT_WORDS[word.trim().toLowerCase()];
-  if (v) return v;
-  // An unknown word would silently match nothing and print "(no decisions)": say so instead.
-  throw new Error(`--verdict: unknown verdict "${word}"; use one of: traded, skipped, rejected`);
-}
-
 export function historyCommand(
   ctx: Context,
   opts: {
@@ -126,7 +100,7 @@ export function historyCommand(
     reason?: string;
     symbol?: string;
     since?: string;
-    limit?: string;
+    limit?: number | string;
     json?: boolean;
   },
 ): string {
@@ -138,7 +112,7 @@ export function historyCommand(
       reason: opts.reason,
       symbol: opts.symbol,
       sinceMs: opts.since ? parseSince(opts.since) : undefined,
-      limit: opts.limit ? Number(opts.limit) : 50,
+      limit: opts.limit === undefined ? 50 : Number(opts.limit),
     });
     if (opts.json) {
       return JSON.stringify(

@@ -84,6 +84,8 @@ export interface Engine {
   dashboard?: DashboardServer | undefined;
   /** Set when a fatal stream condition stopped trading (done resolves 3). */
   stopped?: TradingStopped | undefined;
+  /** The journal's cursor seq when the engine closed it (the next run resumes after it). */
+  cursorAtStop?: number | undefined;
 }
 
 export interface EngineOptions {
@@ -234,6 +236,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
         await connection.stop();
         await dashboard?.close();
         await ex.close().catch(() => undefined);
+        engine.cursorAtStop = journal.cursor().seq;
         journal.close();
         lock.release();
         log.info('stopped; cursor persisted');
@@ -280,10 +283,21 @@ export async function runCommand(
     status: opts.json ? undefined : report,
     quietConnectionLog: !opts.json && !opts.logLevel && process.stderr.isTTY,
   });
-  const onSignal = (sig: NodeJS.Signals) => void engine.stop(sig);
+  let decided = 0;
+  engine.connection.on('applied', () => decided++);
+  let stoppedBy: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    stoppedBy ??= sig;
+    void engine.stop(sig);
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const code = await engine.done;
   if (engine.stopped) throw engine.stopped; // exit 3, with the recovery commands on stderr
+  // The person who pressed Ctrl-C (or a supervisor's SIGTERM) learns what this run did and where the next starts.
+  if (stoppedBy && !opts.json)
+    report(
+      `${process.stdout.isTTY ? '\n' : ''}stopped (${stoppedBy === 'SIGINT' ? 'Ctrl-C' : stoppedBy}): ${decided} signal${decided === 1 ? '' : 's'} decided, the next run resumes after seq ${engine.cursorAtStop ?? '?'}`,
+    );
   return code;
 }
