@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { parseDocument } from 'yaml';
 import { ConfigError, parseConfig, readSecrets, type Config, type Secrets } from './config.js';
+import { PRIVATE_DIR } from './file-modes.js';
 
 /** Loading what every command needs: .env, the config file, secrets, a logger that never prints secrets. */
 
@@ -82,7 +83,8 @@ export function loadContext(
     ? config.data_dir
     : resolve(dirname(configPath), config.data_dir);
   // Commands that only read or flip an existing journal never create one (a wrong --config must say so).
-  if (opts.createDataDir !== false) mkdirSync(dataDir, { recursive: true });
+  // 0700: the journal is this user's alone (only a directory created here; an existing one is check's to report).
+  if (opts.createDataDir !== false) mkdirSync(dataDir, { recursive: true, mode: PRIVATE_DIR });
   return {
     configPath,
     configArg: configFile,

@@ -3,6 +3,8 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../server/test/helpers/server.js';
+import { loadContext } from '../src/context.js';
+import { Journal } from '../src/journal/index.js';
 
 /**
  * deploy/systemd/catalyst-client.service must run the config that `catalyst-client init` writes, through the
@@ -49,6 +51,9 @@ describe('the client systemd user unit', () => {
     expect(existsSync(configPath)).toBe(true);
 
     expect(exec).toContain('run');
+    // status reads an existing journal only: the one the first `run` would create.
+    const journal = Journal.open(loadContext(configPath, { logLevel: 'silent' }).journalPath);
+    journal.close();
     const status = run(
       exec.map((a) => (a === 'run' ? 'status' : a)),
       workDir,

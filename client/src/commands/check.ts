@@ -9,6 +9,8 @@ import { serverKeyStatus } from '../keys.js';
 import { OVERSIZE_FRAME, WS_MAX_PAYLOAD_BYTES, isOversizeFrame } from '../limits.js';
 import { netReason } from '../net-error.js';
 import { checkAlpaca } from './check-alpaca.js';
+import { dirname, join } from 'node:path';
+import { openToOthers } from '../file-modes.js';
 
 /**
  * `catalyst-client check`: every precondition of a safe run, each reported, all of them tried even when one
@@ -130,6 +132,19 @@ export async function checkCommand(
   const { config, secrets } = ctx;
   const lines: Line[] = [{ ok: true, what: `config ${ctx.configPath} is valid (mode ${config.mode})` }];
   const add = (ok: Line['ok'], what: string) => lines.push({ ok, what });
+  // Secrets (.env) and the journal are for this user alone; a warning, since only this user can judge.
+  const files: [string, string][] = [
+    [ctx.configPath, 'config'],
+    ...[...new Set([dirname(ctx.configPath), process.cwd()])].map((d): [string, string] => [
+      join(d, '.env'),
+      '.env',
+    ]),
+    [ctx.dataDir, 'data dir'],
+  ];
+  for (const [path, what] of files) {
+    const w = openToOthers(path, what);
+    if (w) add('warn', w);
+  }
   const journal = Journal.open(ctx.journalPath);
   try {
     // --- server ---

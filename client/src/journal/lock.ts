@@ -1,6 +1,7 @@
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
+import { ensurePrivateFile } from '../file-modes.js';
 
 /** Beside the journal: the lock `run` holds, and the pid file that only serves the message. */
 export const RUN_LOCK_FILE = 'run.lock';
@@ -49,6 +50,7 @@ const readPid = (file: string): number | undefined => {
 export function lockJournal(journalPath: string): JournalLock {
   const dir = dirname(journalPath);
   const pidFile = join(dir, RUN_PID_FILE);
+  ensurePrivateFile(join(dir, RUN_LOCK_FILE));
   const db = new Database(join(dir, RUN_LOCK_FILE));
   try {
     db.pragma('busy_timeout = 0');
