@@ -16,6 +16,7 @@ import { formatOutcome } from '../report.js';
 import { createVerifier } from '../verify.js';
 import type { DashboardServer } from '../dashboard/server.js';
 import { marketTime } from '../decide/index.js';
+import { announceDashboard } from '../dashboard-link.js';
 import { ACCEPT_EPOCH, type Recoverable, type Recovery } from '../recovery.js';
 
 /**
@@ -98,7 +99,7 @@ export interface EngineOptions {
   quietConnectionLog?: boolean | undefined;
   /** Also serve the local dashboard (config dashboard.enabled does the same). */
   dashboard?: boolean | undefined;
-  /** Receives the dashboard's URL line (stdout for `run`, even with --json: it is the only way in). */
+  /** Receives the dashboard's URL line, or where its file is when stdout is not a terminal (even with --json). */
   say?: ((line: string) => void) | undefined;
 }
 
@@ -137,6 +138,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
   }
   let exchange;
   let dashboard: DashboardServer | undefined;
+  let forgetDashboardLink = () => undefined as void;
   try {
     // Compare the server's current key with the pin at every start; offline, the pin alone is enough.
     const key = await serverKeyStatus(config, journal).catch((e: Error) => {
@@ -186,7 +188,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
             ? () => marketTime(clock, ex0.clockOrigin, Date.now())
             : undefined,
       });
-      opts.say?.(`dashboard: ${dashboard.url}`);
+      if (opts.say) forgetDashboardLink = announceDashboard(dashboard.url, ctx.dataDir, opts.say);
     }
     const deps = { config, journal, exchange, executor, log, now };
     // us_equity: held signals decided again and protection placed once the regular session is open.
@@ -235,6 +237,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
         clockLines?.stop();
         await connection.stop();
         await dashboard?.close();
+        forgetDashboardLink();
         await ex.close().catch(() => undefined);
         engine.cursorAtStop = journal.cursor().seq;
         journal.close();
@@ -274,7 +277,17 @@ export async function runCommand(
   },
 ): Promise<number> {
   const report = (line: string) => void process.stdout.write(`${line}\n`);
-  const engine = await startEngine(ctx, {
+  // Handlers first: whoever reads the dashboard line may signal us before startEngine returns. A signal during
+  // start stops the engine as soon as it is up; a second one meets the default handler (the process ends).
+  let engine: Engine | undefined = undefined;
+  let stoppedBy: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    stoppedBy ??= sig;
+    void engine?.stop(sig);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  engine = await startEngine(ctx, {
     live: opts.live,
     report,
     dashboard: opts.dashboard,
@@ -285,13 +298,7 @@ export async function runCommand(
   });
   let decided = 0;
   engine.connection.on('applied', () => decided++);
-  let stoppedBy: NodeJS.Signals | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    stoppedBy ??= sig;
-    void engine.stop(sig);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  if (stoppedBy) void engine.stop(stoppedBy);
   const code = await engine.done;
   if (engine.stopped) throw engine.stopped; // exit 3, with the recovery commands on stderr
   // The person who pressed Ctrl-C (or a supervisor's SIGTERM) learns what this run did and where the next starts.
