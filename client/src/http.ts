@@ -1,4 +1,5 @@
 import { HistoryResponseSchema, PATHS, type HistoryResponse } from '@catalyst-signal/shared';
+import { formatDuration } from './duration.js';
 import { HISTORY_PAGE_SIZE, REST_MAX_BODY_BYTES, historyMaxBodyBytes } from './limits.js';
 import { netReason } from './net-error.js';
 
@@ -152,7 +153,10 @@ async function request(
       return await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
     } catch (e) {
       const reason = netReason(e);
-      throw new NetworkError(url, reason === 'timed out' ? `no answer within ${timeoutMs} ms` : reason);
+      throw new NetworkError(
+        url,
+        reason === 'timed out' ? `no answer within ${formatDuration(timeoutMs)}` : reason,
+      );
     }
   };
   let sentAt = Date.now();

@@ -11,6 +11,7 @@ import { netReason } from '../net-error.js';
 import { checkAlpaca } from './check-alpaca.js';
 import { dirname, join } from 'node:path';
 import { openToOthers } from '../file-modes.js';
+import { formatDuration } from '../duration.js';
 
 /**
  * `catalyst-client check`: every precondition of a safe run, each reported, all of them tried even when one
@@ -31,7 +32,7 @@ function waitHello(
       maxPayload: WS_MAX_PAYLOAD_BYTES,
     });
     const timer = setTimeout(
-      () => (ws.terminate(), reject(new Error(`no hello frame within ${timeoutMs} ms`))),
+      () => (ws.terminate(), reject(new Error(`no hello frame within ${formatDuration(timeoutMs)}`))),
       timeoutMs,
     );
     ws.on(
@@ -86,7 +87,7 @@ async function checkServerUrl(
       const slack = precise ? 0 : 1000; // the Date header only has 1 s resolution
       add(
         Math.abs(h.skewMs) <= maxSkew + slack,
-        `clock vs server${at} ${precise ? '/healthz time' : 'HTTP Date'}: ${Math.round(h.skewMs)} ms (max ${maxSkew})`,
+        `clock vs server${at} ${precise ? '/healthz time' : 'HTTP Date'}: ${formatDuration(Math.round(h.skewMs))} (max ${formatDuration(maxSkew)})`,
       );
     }
     const cur = journal.cursor();
@@ -115,10 +116,13 @@ async function checkServerUrl(
     const { hello, receivedAt } = await waitHello(stream, secrets.serverKey, 5000);
     add(
       SUPPORTED_PROTOCOLS.includes(hello.protocol),
-      `stream${several ? ` ${stream}` : ''}: protocol ${hello.protocol} (client speaks ${SUPPORTED_PROTOCOLS.join(', ')}), heartbeat ${hello.heartbeat_ms} ms, authenticated ${hello.authenticated}`,
+      `stream${several ? ` ${stream}` : ''}: protocol ${hello.protocol} (client speaks ${SUPPORTED_PROTOCOLS.join(', ')}), heartbeat ${formatDuration(hello.heartbeat_ms)}, authenticated ${hello.authenticated}`,
     );
     const skew = hello.time - receivedAt;
-    add(Math.abs(skew) <= maxSkew, `clock skew vs server${at}: ${skew} ms (max ${maxSkew})`);
+    add(
+      Math.abs(skew) <= maxSkew,
+      `clock skew vs server${at}: ${formatDuration(skew)} (max ${formatDuration(maxSkew)})`,
+    );
   } catch (e) {
     add(false, `stream ${stream}: ${(e as Error).message}`);
   }
