@@ -61,4 +61,10 @@ describe('the client systemd user unit', () => {
     expect(status.code, status.out).toBe(0);
     expect(status.out).toContain('mode: paper');
   });
+
+  it('does not restart on the exits a person must resolve (2 config, 4 halted or refused, 5 key changed)', () => {
+    const unit = readFileSync(UNIT, 'utf8');
+    expect(unitValue(unit, 'Restart')).toBe('on-failure');
+    expect(unitValue(unit, 'RestartPreventExitStatus').split(/\s+/)).toEqual(['2', '4', '5']);
+  });
 });
