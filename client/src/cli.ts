@@ -125,7 +125,10 @@ program
     ).choices(LOG_LEVELS),
   )
   .option('--json', 'no readable connection lines on stdout: the JSON log on stderr tells everything')
-  .option('--dashboard', 'also serve the local dashboard (as config dashboard.enabled); prints its URL')
+  .option(
+    '--dashboard',
+    'also serve the local dashboard (as config dashboard.enabled); its URL is printed to a terminal, else written to <data_dir>/dashboard-url',
+  )
   .action(
     action(async (o: { live?: boolean; logLevel?: string; json?: boolean; dashboard?: boolean }) => {
       const { runCommand } = await import('./commands/run.js');
@@ -136,7 +139,9 @@ program
 
 program
   .command('dashboard')
-  .description("serve the local dashboard (127.0.0.1, random port) on this client's journal; prints its URL")
+  .description(
+    "serve the local dashboard (127.0.0.1, random port) on this client's journal; its URL is printed to a terminal, else written to <data_dir>/dashboard-url",
+  )
   .action(
     action(async () => {
       const { dashboardCommand } = await import('./commands/dashboard.js');

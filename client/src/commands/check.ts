@@ -1,5 +1,4 @@
 import WebSocket from 'ws';
-import { messageWithRecovery } from '../recovery.js';
 import { SUPPORTED_PROTOCOLS, parseServerFrame, type HelloFrame } from '@catalyst-signal/shared';
 import type { Context } from '../context.js';
 import { HttpError, fetchHealth, fetchHistory, streamUrl } from '../http.js';
@@ -12,6 +11,7 @@ import { checkAlpaca } from './check-alpaca.js';
 import { dirname, join } from 'node:path';
 import { openToOthers } from '../file-modes.js';
 import { formatDuration } from '../duration.js';
+import { messageWithRecovery } from '../recovery.js';
 
 /**
  * `catalyst-client check`: every precondition of a safe run, each reported, all of them tried even when one
