@@ -8,7 +8,7 @@
 // deciding them, and Debian's Chromium (playwright-core, never a browser download) at desktop and phone sizes.
 // One function per page: add the next page as another shoot*() and call it in main().
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -95,8 +95,9 @@ async function startDemo(dir: string): Promise<Demo> {
   let gotUrl!: (u: string) => void;
   const urlP = new Promise<string>((r) => (gotUrl = r));
   createInterface({ input: client.stdout! }).on('line', (line) => {
-    const m = /^dashboard: (http:\S+)$/.exec(line);
-    if (m) gotUrl(m[1]!);
+    // stdout is a pipe: the link (it carries the token) is in a 0600 file, and this line says which.
+    const m = /^dashboard: the link \(with its access token\) is in (\S+);/.exec(line);
+    if (m) gotUrl(readFileSync(m[1]!, 'utf8').trim());
     if (line.startsWith('#')) decided++;
     for (const w of waiters) if (decided >= w.n) w.resolve();
   });

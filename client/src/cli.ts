@@ -2,6 +2,8 @@
 import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
 import { terminalText } from '@catalyst-signal/shared/text';
+import { LOG_LEVELS, parseVerdict, sinceArg, wholeNumber } from './cli-args.js';
+import { messageWithRecovery } from './recovery.js';
 
 /**
  * The command line. Every command is imported lazily, so `--help`, status and history never load ccxt or
@@ -15,30 +17,39 @@ program
   .version((createRequire(import.meta.url)('../package.json') as { version: string }).version)
   .description('Follow the Catalyst signal stream and trade on your own exchange account (paper by default).')
   .option('-c, --config <path>', 'config file', 'catalyst.yaml')
-  .showHelpAfterError();
+  // Bad usage (unknown option or command, a bad option value) is one line and exit 2, like an invalid config.
+  .configureOutput({ outputError: (s, write) => write(s.replace(/^error: /, 'catalyst-client: ')) })
+  .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2));
 
 const configPath = () => program.opts<{ config: string }>().config;
 
-/** Exit codes: 0 ok, 1 error, 2 invalid config, 3 trading stopped (fatal stream condition), 4 refused to start, 5 server key changed. */
+/**
+ * Exit codes: 0 ok, 1 error, 2 invalid config or usage, 3 trading stopped (fatal stream condition), 4 refused
+ * to start, 5 server key changed. A stop (3, 4, 5) names the commands that start trading again.
+ */
 function fail(e: unknown): never {
   const err = e as Error & { code?: string };
   // A message can quote a server or a broker: shown inert (shared terminalText), never as escape sequences.
-  process.stderr.write(`catalyst-client: ${terminalText(err.message ?? String(e))}\n`);
+  process.stderr.write(`catalyst-client: ${terminalText(messageWithRecovery(e, configPath()))}\n`);
   const code =
-    err.name === 'ConfigError'
+    err.name === 'ConfigError' || err.name === 'UsageError' || err.name === 'InvalidArgumentError'
       ? 2
-      : err.name === 'RunRefused' || err.name === 'DashboardRefused'
-        ? 4
-        : err.name === 'KeyPinError'
-          ? 5
-          : 1;
+      : err.name === 'TradingStopped'
+        ? 3
+        : err.name === 'RunRefused' || err.name === 'DashboardRefused'
+          ? 4
+          : err.name === 'KeyPinError'
+            ? 5
+            : 1;
   process.exit(code);
 }
 
-async function ctx(logLevel?: string) {
+async function ctx(logLevel?: string, o: { createDataDir?: boolean } = {}) {
   const { loadContext } = await import('./context.js');
-  return loadContext(configPath(), { logLevel });
+  return loadContext(configPath(), { logLevel, ...o });
 }
+/** status, history, dashboard, pause, resume: an existing journal only. */
+const existing = { createDataDir: false };
 
 function action<A extends unknown[]>(fn: (...a: A) => Promise<number | void>) {
   return async (...a: A) => {
@@ -146,12 +157,17 @@ program
   .command('run')
   .description('follow the stream and trade (paper unless config mode: live AND --live)')
   .option('--live', 'trade real money (needs mode: live in the config too)')
-  .option(
-    '--log-level <level>',
-    "JSON log level on stderr (default: the config's; warn when stderr is a terminal, where stdout shows one line per signal)",
+  .addOption(
+    new Option(
+      '--log-level <level>',
+      "JSON log level on stderr (default: the config's; warn when stderr is a terminal, where stdout shows one line per signal)",
+    ).choices(LOG_LEVELS),
   )
   .option('--json', 'no readable connection lines on stdout: the JSON log on stderr tells everything')
-  .option('--dashboard', 'also serve the local dashboard (as config dashboard.enabled); prints its URL')
+  .option(
+    '--dashboard',
+    'also serve the local dashboard (as config dashboard.enabled); its URL is printed to a terminal, else written to <data_dir>/dashboard-url',
+  )
   .action(
     action(async (o: { live?: boolean; logLevel?: string; json?: boolean; dashboard?: boolean }) => {
       const { runCommand } = await import('./commands/run.js');
@@ -162,11 +178,16 @@ program
 
 program
   .command('dashboard')
-  .description("serve the local dashboard (127.0.0.1, random port) on this client's journal; prints its URL")
+  .description(
+    "serve the local dashboard (127.0.0.1, random port) on this client's journal; its URL is printed to a terminal, else written to <data_dir>/dashboard-url",
+  )
   .action(
     action(async () => {
       const { dashboardCommand } = await import('./commands/dashboard.js');
-      const { done } = await dashboardCommand(await ctx('warn'), (l) => void process.stdout.write(`${l}\n`));
+      const { done } = await dashboardCommand(
+        await ctx('warn', existing),
+        (l) => void process.stdout.write(`${l}\n`),
+      );
       return done;
     }),
   );
@@ -190,23 +211,23 @@ program
   .action(
     action(async (o: { json?: boolean }) => {
       const { statusCommand } = await import('./commands/inspect.js');
-      process.stdout.write(terminalText(statusCommand(await ctx('warn'), o)) + '\n');
+      process.stdout.write(terminalText(statusCommand(await ctx('warn', existing), o)) + '\n');
     }),
   );
 
 program
   .command('history')
   .description('the decision journal, newest first')
-  .option('--verdict <v>', 'traded | skipped | rejected')
+  .option('--verdict <v>', 'traded | skipped | rejected', (v: string) => (parseVerdict(v), v))
   .option('--reason <text>', 'reason contains, e.g. stale')
   .option('--symbol <s>', 'signal symbol')
-  .option('--since <when>', '30m, 2h, 1d or an ISO date')
-  .option('--limit <n>', 'rows', '50')
+  .option('--since <when>', '30m, 2h, 1d or an ISO date', sinceArg)
+  .option('--limit <n>', 'rows, 1 to 100000', wholeNumber(1, 100_000), 50)
   .option('--json', 'machine-readable, with orders')
   .action(
-    action(async (o: Record<string, string>) => {
+    action(async (o: Record<string, string | number>) => {
       const { historyCommand } = await import('./commands/inspect.js');
-      process.stdout.write(terminalText(historyCommand(await ctx('warn'), o)) + '\n');
+      process.stdout.write(terminalText(historyCommand(await ctx('warn', existing), o)) + '\n');
     }),
   );
 
@@ -217,7 +238,7 @@ program
   .action(
     action(async (o: { reason?: string }) => {
       const { pauseCommand } = await import('./commands/inspect.js');
-      process.stdout.write(pauseCommand(await ctx('warn'), o.reason) + '\n');
+      process.stdout.write(pauseCommand(await ctx('warn', existing), o.reason) + '\n');
     }),
   );
 
@@ -228,18 +249,18 @@ program
   .action(
     action(async (o: { acceptNewEpoch?: boolean }) => {
       const { resumeCommand } = await import('./commands/inspect.js');
-      process.stdout.write(resumeCommand(await ctx('warn'), o) + '\n');
+      process.stdout.write(resumeCommand(await ctx('warn', existing), o) + '\n');
     }),
   );
 
 program
   .command('replay')
   .description('run server history through the decision pipeline in paper mode (throwaway journal)')
-  .option('--since <when>', '30m, 2h, 1d or an ISO date')
-  .option('--from-seq <n>', 'start after this seq', '0')
+  .option('--since <when>', '30m, 2h, 1d or an ISO date', sinceArg)
+  .option('--from-seq <n>', 'start after this seq (0: from the start)', wholeNumber(0), 0)
   .option('--json', 'machine-readable report')
   .action(
-    action(async (o: { since?: string; fromSeq?: string; json?: boolean }) => {
+    action(async (o: { since?: string; fromSeq?: number; json?: boolean }) => {
       const { replayCommand } = await import('./commands/replay.js');
       process.stdout.write(terminalText(await replayCommand(await ctx('warn'), o)) + '\n');
     }),

@@ -3,11 +3,14 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { parseDocument } from 'yaml';
 import { ConfigError, parseConfig, readSecrets, type Config, type Secrets } from './config.js';
+import { PRIVATE_DIR } from './file-modes.js';
 
 /** Loading what every command needs: .env, the config file, secrets, a logger that never prints secrets. */
 
 export interface Context {
   configPath: string;
+  /** The --config path as given (recovery commands repeat it); configPath is its absolute form. */
+  configArg?: string | undefined;
   config: Config;
   secrets: Secrets;
   dataDir: string;
@@ -71,7 +74,7 @@ export function createLogger(level: string, dest: number = 1): Logger {
 
 export function loadContext(
   configFile: string,
-  opts: { logLevel?: string | undefined; logDest?: number } = {},
+  opts: { logLevel?: string | undefined; logDest?: number; createDataDir?: boolean } = {},
 ): Context {
   const configPath = resolve(configFile);
   loadDotEnv(process.cwd(), dirname(configPath));
@@ -79,9 +82,12 @@ export function loadContext(
   const dataDir = isAbsolute(config.data_dir)
     ? config.data_dir
     : resolve(dirname(configPath), config.data_dir);
-  mkdirSync(dataDir, { recursive: true });
+  // Commands that only read or flip an existing journal never create one (a wrong --config must say so).
+  // 0700: the journal is this user's alone (only a directory created here; an existing one is check's to report).
+  if (opts.createDataDir !== false) mkdirSync(dataDir, { recursive: true, mode: PRIVATE_DIR });
   return {
     configPath,
+    configArg: configFile,
     config,
     secrets: readSecrets(config),
     dataDir,

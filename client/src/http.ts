@@ -6,6 +6,7 @@ import {
   type HistoryResponse,
   type Signal,
 } from '@catalyst-signal/shared';
+import { formatDuration } from './duration.js';
 import { HISTORY_PAGE_SIZE, REST_MAX_BODY_BYTES, historyMaxBodyBytes } from './limits.js';
 import { netReason } from './net-error.js';
 
@@ -200,7 +201,10 @@ async function request(
     } catch (e) {
       if (s.signal?.aborted) throw new NetworkError(url, 'aborted: the client is stopping');
       const reason = netReason(e);
-      throw new NetworkError(url, reason === 'timed out' ? `no answer within ${timeoutMs} ms` : reason);
+      throw new NetworkError(
+        url,
+        reason === 'timed out' ? `no answer within ${formatDuration(timeoutMs)}` : reason,
+      );
     }
   };
   let sentAt = Date.now();

@@ -2,6 +2,7 @@ import type { JWK } from 'jose';
 import type { Config } from './config.js';
 import { failover, fetchJwks } from './http.js';
 import type { Journal } from './journal/index.js';
+import type { Recoverable, Recovery } from './recovery.js';
 import { fingerprint, signingJwk } from './verify.js';
 
 /**
@@ -9,10 +10,23 @@ import { fingerprint, signingJwk } from './verify.js';
  * pinned in the journal the first time, and a different key later is refused (signals would be rejected).
  */
 
-export class KeyPinError extends Error {
+export class KeyPinError extends Error implements Recoverable {
   override name = 'KeyPinError';
   readonly code = 'key_changed';
+  constructor(
+    message: string,
+    readonly recovery?: Recovery,
+  ) {
+    super(message);
+  }
 }
+
+/** A changed key is re-pinned only with the fingerprint the operator announced. */
+export const REPIN: Recovery = {
+  first:
+    'if the server operator confirms the rotation (`catalyst-server keys signing` prints the fingerprint)',
+  commands: ['pin --replace --fingerprint <the fingerprint the operator gave you>', 'run'],
+};
 
 export async function serverKeyStatus(
   config: Config,
@@ -33,7 +47,8 @@ export async function serverKeyStatus(
   if (pin) {
     if (pin.fingerprint !== fp) {
       throw new KeyPinError(
-        `server signing key CHANGED: pinned ${pin.fingerprint}, server now presents ${fp}. Refusing. If the server operator confirms the rotation (\`catalyst-server keys signing\` prints the fingerprint), run: catalyst-client pin --replace --fingerprint <that fingerprint>`,
+        `server signing key CHANGED: pinned ${pin.fingerprint}, server now presents ${fp}. Refusing`,
+        REPIN,
       );
     }
     return { jwk, fingerprint: fp, pinned: 'existing' };

@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Journal } from '../src/journal/index.js';
 import { CLI, writeConfig } from './helpers/client-process.js';
 
 // `--help` (and the journal-only commands) must never import ccxt: a module hook makes importing it throw, and
@@ -34,6 +35,9 @@ describe('lazy loading', () => {
         exchange: { id: 'binance', base_url: 'http://127.0.0.1:9' },
         server: { url: 'http://127.0.0.1:9' },
       });
+      // These commands work on an existing journal only (a wrong --config must not create one).
+      mkdirSync(join(dir, 'catalyst-client-data'));
+      Journal.open(join(dir, 'catalyst-client-data', 'journal.sqlite')).close();
       for (const cmd of [['status'], ['history'], ['pause'], ['resume']]) {
         const r = cli(cmd, dir);
         expect(r.status, `${cmd.join(' ')}: ${r.stderr}`).toBe(0);

@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
 // (page.evaluate callbacks run in the browser: DOM types for them only)
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -117,7 +117,12 @@ describe.skipIf(skip)('dashboard in a real browser', () => {
       server: { url: server.url, start_from: 'all' },
     });
     client = startClient(['-c', cfg, 'run', '--dashboard'], { CATALYST_SERVER_KEY: readKey }, dir);
-    runUrl = (await client.waitStdout(/^dashboard: (http:\/\/127\.0\.0\.1:\d+\/#token=[\w-]{43})$/m))[1]!;
+    // stdout is a pipe here, so the link (with its token) is in a 0600 file, not on stdout.
+    const linkFile = (
+      await client.waitStdout(/^dashboard: the link \(with its access token\) is in (\S+);/m)
+    )[1]!;
+    runUrl = readFileSync(linkFile, 'utf8').trim();
+    expect(runUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#token=[\w-]{43}$/);
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
     dash = await startStandalone();

@@ -49,7 +49,7 @@ describe('history', () => {
     expect(skipped.stdout).not.toContain('trade:entry');
 
     const bad = await runCli(['-c', cfg, 'history', '--verdict', 'filled'], {}, dir);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2); // bad usage
     expect(bad.stderr).toContain('unknown verdict "filled"; use one of: traded, skipped, rejected');
     expect(bad.stdout).not.toContain('(no decisions)');
 

@@ -41,7 +41,9 @@ describe('catalyst-client pin (re-pinning after an announced server key rotation
       // check reports the change and names the way out; that way must exist.
       const check = await runCli(['-c', cfg, 'check'], env, dir);
       expect(check.code).toBe(1);
-      expect(check.stdout).toContain('catalyst-client pin --replace --fingerprint');
+      expect(check.stdout).toContain(
+        `npx --no -- catalyst-client --config ${cfg} pin --replace --fingerprint`,
+      );
 
       const noReplace = await runCli(['-c', cfg, 'pin'], env, dir);
       expect(noReplace.code).toBe(5);

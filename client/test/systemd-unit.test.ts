@@ -3,6 +3,8 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../server/test/helpers/server.js';
+import { loadContext } from '../src/context.js';
+import { Journal } from '../src/journal/index.js';
 
 /**
  * deploy/systemd/catalyst-client.service must run the config that `catalyst-client init` writes, through the
@@ -49,11 +51,20 @@ describe('the client systemd user unit', () => {
     expect(existsSync(configPath)).toBe(true);
 
     expect(exec).toContain('run');
+    // status reads an existing journal only: the one the first `run` would create.
+    const journal = Journal.open(loadContext(configPath, { logLevel: 'silent' }).journalPath);
+    journal.close();
     const status = run(
       exec.map((a) => (a === 'run' ? 'status' : a)),
       workDir,
     );
     expect(status.code, status.out).toBe(0);
     expect(status.out).toContain('mode: paper');
+  });
+
+  it('does not restart on the exits a person must resolve (2 config, 4 halted or refused, 5 key changed)', () => {
+    const unit = readFileSync(UNIT, 'utf8');
+    expect(unitValue(unit, 'Restart')).toBe('on-failure');
+    expect(unitValue(unit, 'RestartPreventExitStatus').split(/\s+/)).toEqual(['2', '4', '5']);
   });
 });

@@ -8,6 +8,10 @@ import { serverKeyStatus } from '../keys.js';
 import { OVERSIZE_FRAME, WS_MAX_PAYLOAD_BYTES, isOversizeFrame } from '../limits.js';
 import { netReason } from '../net-error.js';
 import { checkAlpaca } from './check-alpaca.js';
+import { dirname, join } from 'node:path';
+import { openToOthers } from '../file-modes.js';
+import { formatDuration } from '../duration.js';
+import { messageWithRecovery } from '../recovery.js';
 
 /**
  * `catalyst-client check`: every precondition of a safe run, each reported, all of them tried even when one
@@ -28,7 +32,7 @@ function waitHello(
       maxPayload: WS_MAX_PAYLOAD_BYTES,
     });
     const timer = setTimeout(
-      () => (ws.terminate(), reject(new Error(`no hello frame within ${timeoutMs} ms`))),
+      () => (ws.terminate(), reject(new Error(`no hello frame within ${formatDuration(timeoutMs)}`))),
       timeoutMs,
     );
     ws.on(
@@ -83,7 +87,7 @@ async function checkServerUrl(
       const slack = precise ? 0 : 1000; // the Date header only has 1 s resolution
       add(
         Math.abs(h.skewMs) <= maxSkew + slack,
-        `clock vs server${at} ${precise ? '/healthz time' : 'HTTP Date'}: ${Math.round(h.skewMs)} ms (max ${maxSkew})`,
+        `clock vs server${at} ${precise ? '/healthz time' : 'HTTP Date'}: ${formatDuration(Math.round(h.skewMs))} (max ${formatDuration(maxSkew)})`,
       );
     }
     const cur = journal.cursor();
@@ -112,10 +116,13 @@ async function checkServerUrl(
     const { hello, receivedAt } = await waitHello(stream, secrets.serverKey, 5000);
     add(
       SUPPORTED_PROTOCOLS.includes(hello.protocol),
-      `stream${several ? ` ${stream}` : ''}: protocol ${hello.protocol} (client speaks ${SUPPORTED_PROTOCOLS.join(', ')}), heartbeat ${hello.heartbeat_ms} ms, authenticated ${hello.authenticated}`,
+      `stream${several ? ` ${stream}` : ''}: protocol ${hello.protocol} (client speaks ${SUPPORTED_PROTOCOLS.join(', ')}), heartbeat ${formatDuration(hello.heartbeat_ms)}, authenticated ${hello.authenticated}`,
     );
     const skew = hello.time - receivedAt;
-    add(Math.abs(skew) <= maxSkew, `clock skew vs server${at}: ${skew} ms (max ${maxSkew})`);
+    add(
+      Math.abs(skew) <= maxSkew,
+      `clock skew vs server${at}: ${formatDuration(skew)} (max ${formatDuration(maxSkew)})`,
+    );
   } catch (e) {
     add(false, `stream ${stream}: ${(e as Error).message}`);
   }
@@ -129,6 +136,19 @@ export async function checkCommand(
   const { config, secrets } = ctx;
   const lines: Line[] = [{ ok: true, what: `config ${ctx.configPath} is valid (mode ${config.mode})` }];
   const add = (ok: Line['ok'], what: string) => lines.push({ ok, what });
+  // Secrets (.env) and the journal are for this user alone; a warning, since only this user can judge.
+  const files: [string, string][] = [
+    [ctx.configPath, 'config'],
+    ...[...new Set([dirname(ctx.configPath), process.cwd()])].map((d): [string, string] => [
+      join(d, '.env'),
+      '.env',
+    ]),
+    [ctx.dataDir, 'data dir'],
+  ];
+  for (const [path, what] of files) {
+    const w = openToOthers(path, what);
+    if (w) add('warn', w);
+  }
   const journal = Journal.open(ctx.journalPath);
   try {
     // --- server ---
@@ -158,7 +178,7 @@ export async function checkCommand(
         `server signing key ${k.fingerprint} (${k.pinned === 'new' ? 'pinned now' : 'matches the pin'})`,
       );
     } catch (e) {
-      add(false, `server signing key: ${(e as Error).message}`);
+      add(false, `server signing key: ${messageWithRecovery(e, ctx.configArg ?? ctx.configPath)}`);
     }
     if (!several) addAll(perUrl[0]!.access); // one server: its key and stream lines after the signing key, as ever
 

@@ -1,13 +1,14 @@
 import { exposure, limitDay } from '../decide/index.js';
-import type { Verdict } from '../decide/types.js';
+import { parseSince, parseVerdict } from '../cli-args.js';
 import { Journal } from '../journal/index.js';
 import type { Context } from '../context.js';
 import { fmt, orderState } from '../report.js';
+import { ACCEPT_EPOCH, clientCommand, renderRecovery } from '../recovery.js';
 
 /** status / history / pause / resume: read or flip the journal; no network, no ccxt. */
 
 function openJournal(ctx: Context): Journal {
-  return Journal.open(ctx.journalPath);
+  return Journal.openExisting(ctx.journalPath, ctx.configArg ?? ctx.configPath);
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -56,6 +57,7 @@ export function statusCommand(ctx: Context, opts: { json?: boolean }): string {
     const t = data.today;
     return [
       `mode: ${data.mode}${data.halted ? `   HALTED: ${data.halted}` : ''}${data.kill_switch.on ? `   PAUSED: ${data.kill_switch.reason}` : ''}`,
+      ...(data.halted ? [`  ${renderRecovery(ctx.configArg ?? ctx.configPath, ACCEPT_EPOCH).slice(2)}`] : []),
       `cursor: epoch ${cur.epoch ?? '-'}  last seq ${cur.seq}`,
       `server key: ${data.pinned_key ?? 'not pinned'}`,
       `today (${t.day} UTC): P&L ${t.realized_pnl.toFixed(2)} (stop at -${t.max_daily_loss})  orders ${t.orders}/${t.max_orders}  positions ${t.open_positions}/${t.max_open_positions}  exposure ${t.exposure.toFixed(2)}/${t.max_exposure}`,
@@ -92,32 +94,6 @@ export function statusCommand(ctx: Context, opts: { json?: boolean }): string {
   }
 }
 
-/** "1h", "30m", "2d" or an ISO date -> ms since epoch. */
-export function parseSince(s: string, now = Date.now()): number {
-  const m = /^(\d+)(s|m|h|d)$/.exec(s);
-  if (m) return now - Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2] as 's' | 'm' | 'h' | 'd'];
-  const t = Date.parse(s);
-  if (Number.isNaN(t)) throw new Error(`--since: not a duration (30m, 2h, 1d) or a date: ${s}`);
-  return t;
-}
-
-/** `--verdict` takes the words `run` prints (TRADED, skipped, REJECTED) as well as the journal's own. */
-const VERDICT_WORDS: Record<string, Verdict> = {
-  traded: 'trade',
-  trade: 'trade',
-  skipped: 'skip',
-  skip: 'skip',
-  rejected: 'reject',
-  reject: 'reject',
-};
-
-export function parseVerdict(word: string): Verdict {
-  const v = VERDICT_WORDS[word.trim().toLowerCase()];
-  if (v) return v;
-  // An unknown word would silently match nothing and print "(no decisions)": say so instead.
-  throw new Error(`--verdict: unknown verdict "${word}"; use one of: traded, skipped, rejected`);
-}
-
 export function historyCommand(
   ctx: Context,
   opts: {
@@ -125,7 +101,7 @@ export function historyCommand(
     reason?: string;
     symbol?: string;
     since?: string;
-    limit?: string;
+    limit?: number | string;
     json?: boolean;
   },
 ): string {
@@ -137,7 +113,7 @@ export function historyCommand(
       reason: opts.reason,
       symbol: opts.symbol,
       sinceMs: opts.since ? parseSince(opts.since) : undefined,
-      limit: opts.limit ? Number(opts.limit) : 50,
+      limit: opts.limit === undefined ? 50 : Number(opts.limit),
     });
     if (opts.json) {
       return JSON.stringify(
@@ -179,25 +155,29 @@ export function pauseCommand(ctx: Context, reason: string | undefined): string {
 }
 
 export function resumeCommand(ctx: Context, opts: { acceptNewEpoch?: boolean }): string {
+  const cfg = ctx.configArg ?? ctx.configPath;
   const j = openJournal(ctx);
   try {
-    const out: string[] = [];
-    j.setKillSwitch(undefined);
-    out.push('kill switch off');
     const halted = j.halted();
-    if (halted) {
-      if (!opts.acceptNewEpoch) {
-        out.push(
-          `still HALTED: ${halted}\n  after checking with the server operator, run: catalyst-client resume --accept-new-epoch`,
-        );
-      } else {
-        j.setHalted(undefined);
-        j.resetCursor();
-        out.push(
-          'halt cleared; the cursor was reset: the next run starts at the new epoch (server.start_from)',
-        );
+    if (opts.acceptNewEpoch) {
+      // Accepting an epoch is not a decision to trade: under a supervisor the next `run` starts at once, so the
+      // kill switch goes (or stays) on and only a plain `resume` turns it off.
+      if (!halted) {
+        const ks = j.killSwitch();
+        return `not halted: no new epoch to accept; kill switch ${ks.on ? `still ON (${ks.reason})` : 'off'}, unchanged`;
       }
+      j.setHalted(undefined);
+      j.resetCursor();
+      const ks = j.killSwitch();
+      if (!ks.on) j.setKillSwitch(`new server epoch accepted (${new Date().toISOString()})`);
+      return [
+        'halt cleared; the cursor was reset: the next run starts at the new epoch (server.start_from)',
+        `trading stays paused (kill switch ON); to trade again, run: ${clientCommand(cfg, 'resume')}`,
+      ].join('\n');
     }
+    j.setKillSwitch(undefined);
+    const out = ['kill switch off'];
+    if (halted) out.push(`still HALTED: ${halted}\n  ${renderRecovery(cfg, ACCEPT_EPOCH).slice(2)}`);
     return out.join('\n');
   } finally {
     j.close();

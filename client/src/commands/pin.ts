@@ -1,7 +1,7 @@
 import type { Context } from '../context.js';
 import { failover, fetchJwks } from '../http.js';
 import { Journal } from '../journal/index.js';
-import { KeyPinError } from '../keys.js';
+import { KeyPinError, REPIN } from '../keys.js';
 import { fingerprint, signingJwk } from '../verify.js';
 
 /**
@@ -46,9 +46,8 @@ export async function pinCommand(ctx: Context, o: PinOptions): Promise<string> {
       return `pinned ${presented} (unchanged; the server presents the same key)`;
     if (!o.replace) {
       throw new KeyPinError(
-        `server signing key CHANGED: pinned ${pin.fingerprint}, server now presents ${presented}. ` +
-          'If the operator confirms the rotation (`catalyst-server keys signing` prints the fingerprint), run: ' +
-          `catalyst-client pin --replace --fingerprint <fingerprint the operator gave you>`,
+        `server signing key CHANGED: pinned ${pin.fingerprint}, server now presents ${presented}. Refusing`,
+        { ...REPIN, commands: REPIN.commands.slice(0, 1) },
       );
     }
     if (expected === undefined) {

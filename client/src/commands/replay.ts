@@ -4,12 +4,12 @@ import { failover, fetchJwks } from '../http.js';
 import { Journal } from '../journal/index.js';
 import { formatReplay, replay } from '../replay.js';
 import { createVerifier, signingJwk } from '../verify.js';
-import { parseSince } from './inspect.js';
+import { parseSince } from '../cli-args.js';
 
 /** `catalyst-client replay`: what this config would have done with the server's history (paper, throwaway journal). */
 export async function replayCommand(
   ctx: Context,
-  opts: { since?: string; fromSeq?: string; json?: boolean },
+  opts: { since?: string; fromSeq?: number | string; json?: boolean },
 ): Promise<string> {
   const { config, secrets, log } = ctx;
   if (!secrets.serverKey) throw new Error(`${config.server.key_env} is not set (environment or .env)`);
@@ -25,7 +25,7 @@ export async function replayCommand(
   const report = await replay({
     config,
     serverKey: secrets.serverKey,
-    afterSeq: opts.fromSeq ? Number(opts.fromSeq) : 0,
+    afterSeq: opts.fromSeq === undefined ? 0 : Number(opts.fromSeq),
     since: opts.since ? new Date(parseSince(opts.since)).toISOString() : undefined,
     verify: await createVerifier(jwk),
     log,

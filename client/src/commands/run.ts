@@ -7,6 +7,7 @@ import { reportMarketClock } from '../market-clock-report.js';
 import { Executor } from '../executor.js';
 import { exchangeKeyEnvs } from '../config.js';
 import { Journal } from '../journal/index.js';
+import { JournalLockedError, lockJournal, type JournalLock } from '../journal/lock.js';
 import { KeyPinError, pinnedOrFetch, serverKeyStatus } from '../keys.js';
 import { processSignal } from '../pipeline.js';
 import { AtOpen } from '../at-open.js';
@@ -16,15 +17,64 @@ import { terminalText } from '@catalyst-signal/shared';
 import { createVerifier } from '../verify.js';
 import type { DashboardServer } from '../dashboard/server.js';
 import { marketTime } from '../decide/index.js';
+import { announceDashboard } from '../dashboard-link.js';
+import { ACCEPT_EPOCH, type Recoverable, type Recovery } from '../recovery.js';
 
 /**
  * `catalyst-client run`: reconcile, connect, decide, execute, until a signal or a fatal condition.
  * Real money needs BOTH `mode: live` in the config AND `--live` on the command line.
  */
 
-export class RunRefused extends Error {
+export class RunRefused extends Error implements Recoverable {
   override name = 'RunRefused';
   readonly code = 'refused';
+  constructor(
+    message: string,
+    readonly recovery?: Recovery,
+  ) {
+    super(message);
+  }
+}
+
+/** `run` stopped trading on a fatal stream condition (exit 3); the message says how to start again. */
+export class TradingStopped extends Error implements Recoverable {
+  override name = 'TradingStopped';
+  constructor(
+    message: string,
+    readonly recovery?: Recovery,
+  ) {
+    super(message);
+  }
+}
+
+/** What a person does after each fatal stream condition before trading can start again. */
+export function fatalRecovery(e: Error, keyEnv: string): Recovery {
+  const code = e instanceof FatalStreamError ? e.code : 'apply_failed';
+  switch (code) {
+    case 'epoch_changed':
+    case 'future':
+      return ACCEPT_EPOCH;
+    case 'auth':
+      return {
+        first: `get a valid read key from the server operator and set ${keyEnv} in .env`,
+        commands: ['check', 'run'],
+      };
+    case 'protocol':
+      return { first: 'upgrade catalyst-client', commands: ['check', 'run'] };
+    case 'clock_skew':
+      return {
+        first: "correct this machine's clock (e.g. sudo timedatectl set-ntp true)",
+        commands: ['check', 'run'],
+      };
+    case 'bad_signature':
+      return {
+        first:
+          'if the operator announced a signing key rotation, re-pin it (`pin --replace --fingerprint <fp>`) first',
+        commands: ['run'],
+      };
+    default:
+      return { first: 'fix the cause above', commands: ['run'] };
+  }
 }
 
 export interface Engine {
@@ -34,6 +84,10 @@ export interface Engine {
   connection: Connection;
   /** The local dashboard, when `--dashboard` or config dashboard.enabled. */
   dashboard?: DashboardServer | undefined;
+  /** Set when a fatal stream condition stopped trading (done resolves 3). */
+  stopped?: TradingStopped | undefined;
+  /** The journal's cursor seq when the engine closed it (the next run resumes after it). */
+  cursorAtStop?: number | undefined;
 }
 
 export interface EngineOptions {
@@ -46,7 +100,7 @@ export interface EngineOptions {
   quietConnectionLog?: boolean | undefined;
   /** Also serve the local dashboard (config dashboard.enabled does the same). */
   dashboard?: boolean | undefined;
-  /** Receives the dashboard's URL line (stdout for `run`, even with --json: it is the only way in). */
+  /** Receives the dashboard's URL line, or where its file is when stdout is not a terminal (even with --json). */
   say?: ((line: string) => void) | undefined;
 }
 
@@ -63,16 +117,29 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     throw new RunRefused(`live mode needs ${names.apiKey} and ${names.secret}`);
   }
 
-  const journal = Journal.open(ctx.journalPath);
+  // One runner per journal (kernel lock, held until stop or process death): a second `run` is refused here.
+  let lock: JournalLock;
+  try {
+    lock = lockJournal(ctx.journalPath);
+  } catch (e) {
+    throw e instanceof JournalLockedError ? new RunRefused(e.message) : e;
+  }
+  let journal: Journal;
+  try {
+    journal = Journal.open(ctx.journalPath);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
   const halted = journal.halted();
   if (halted) {
     journal.close();
-    throw new RunRefused(
-      `HALTED: ${halted}. See: catalyst-client status; resume with catalyst-client resume --accept-new-epoch`,
-    );
+    lock.release();
+    throw new RunRefused(`HALTED: ${halted}`, ACCEPT_EPOCH);
   }
   let exchange;
   let dashboard: DashboardServer | undefined;
+  let forgetDashboardLink = () => undefined as void;
   try {
     // Compare the server's current key with the pin at every start; offline, the pin alone is enough.
     const key = await serverKeyStatus(config, journal).catch((e: Error) => {
@@ -122,7 +189,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
             ? () => marketTime(clock, ex0.clockOrigin, Date.now())
             : undefined,
       });
-      opts.say?.(`dashboard: ${dashboard.url}`);
+      if (opts.say) forgetDashboardLink = announceDashboard(dashboard.url, ctx.dataDir, opts.say);
     }
     const deps = { config, journal, exchange, executor, log, now };
     // us_equity: held signals decided again and protection placed once the regular session is open.
@@ -171,23 +238,32 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
         clockLines?.stop();
         await connection.stop();
         await dashboard?.close();
+        forgetDashboardLink();
         await ex.close().catch(() => undefined);
+        engine.cursorAtStop = journal.cursor().seq;
         journal.close();
+        lock.release();
         log.info('stopped; cursor persisted');
         resolveDone(code);
       })());
+    const engine: Engine = { done, stop: (r) => stop(r), connection, dashboard };
     connection.on('fatal', (e: Error) => {
       if (e instanceof FatalStreamError && (e.code === 'epoch_changed' || e.code === 'future'))
         journal.setHalted(e.message);
-      log.fatal({ err: e.message }, 'TRADING STOPPED');
+      engine.stopped = new TradingStopped(
+        `TRADING STOPPED: ${e.message}`,
+        fatalRecovery(e, config.server.key_env),
+      );
+      log.fatal({ err: e.message, recovery: engine.stopped.recovery }, 'TRADING STOPPED');
       void stop(`fatal: ${e.message}`, 3);
     });
     connection.start();
-    return { done, stop: (r) => stop(r), connection, dashboard };
+    return engine;
   } catch (e) {
     await dashboard?.close();
     await exchange?.close().catch(() => undefined);
     journal.close();
+    lock.release();
     throw e;
   }
 }
@@ -203,7 +279,17 @@ export async function runCommand(
 ): Promise<number> {
   // Status lines quote servers and brokers: nothing they send may reach the terminal as a control sequence.
   const report = (line: string) => void process.stdout.write(`${terminalText(line)}\n`);
-  const engine = await startEngine(ctx, {
+  // Handlers first: whoever reads the dashboard line may signal us before startEngine returns. A signal during
+  // start stops the engine as soon as it is up; a second one meets the default handler (the process ends).
+  let engine: Engine | undefined = undefined;
+  let stoppedBy: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    stoppedBy ??= sig;
+    void engine?.stop(sig);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  engine = await startEngine(ctx, {
     live: opts.live,
     report,
     dashboard: opts.dashboard,
@@ -212,8 +298,15 @@ export async function runCommand(
     status: opts.json ? undefined : report,
     quietConnectionLog: !opts.json && !opts.logLevel && process.stderr.isTTY,
   });
-  const onSignal = (sig: NodeJS.Signals) => void engine.stop(sig);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  return engine.done;
+  let decided = 0;
+  engine.connection.on('applied', () => decided++);
+  if (stoppedBy) void engine.stop(stoppedBy);
+  const code = await engine.done;
+  if (engine.stopped) throw engine.stopped; // exit 3, with the recovery commands on stderr
+  // The person who pressed Ctrl-C (or a supervisor's SIGTERM) learns what this run did and where the next starts.
+  if (stoppedBy && !opts.json)
+    report(
+      `${process.stdout.isTTY ? '\n' : ''}stopped (${stoppedBy === 'SIGINT' ? 'Ctrl-C' : stoppedBy}): ${decided} signal${decided === 1 ? '' : 's'} decided, the next run resumes after seq ${engine.cursorAtStop ?? '?'}`,
+    );
+  return code;
 }

@@ -1,5 +1,6 @@
 import { AssetClass, effectiveAction, type Signal, type SignalAction } from '@catalyst-signal/shared';
 import type { Config, VenueKind } from '../config.js';
+import { formatDuration } from '../duration.js';
 import type { ReasonCode } from './reasons.js';
 
 /**
@@ -127,7 +128,10 @@ export function filterSignal(
   }
   const age = signalAgeMs(signal, now);
   if (age > f.max_signal_age_ms) {
-    return { reason: 'skipped:stale', detail: `age ${age} ms > ${f.max_signal_age_ms} ms` };
+    return {
+      reason: 'skipped:stale',
+      detail: `age ${formatDuration(age)} > ${formatDuration(f.max_signal_age_ms)}`,
+    };
   }
   return undefined;
 }

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { PRIVATE_FILE, ensurePrivateFile, narrow } from '../file-modes.js';
 
 /**
  * Opening the journal: pragmas and versioned migrations (like server/src/store/db.ts). `PRAGMA user_version` is
@@ -57,8 +58,12 @@ export class JournalVersionError extends Error {
 
 /** Open (creating) a journal file and bring its schema up to date in one transaction. */
 export function openDb(path: string): Db {
+  const onDisk = path !== ':memory:' && path !== '';
+  if (onDisk) ensurePrivateFile(path); // 0600 before SQLite creates it (its -wal and -shm take its mode)
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
+  // A journal made 0644 by an older client may have its -wal/-shm already: narrow them too.
+  if (onDisk) for (const f of [`${path}-wal`, `${path}-shm`]) narrow(f, PRIVATE_FILE);
   // FULL: a committed decision/intent survives power loss, not just a process crash.
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');

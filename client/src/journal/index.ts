@@ -3,6 +3,8 @@ import type { Decision, DecisionState, EntryBlock, OrderLeg, Position } from '..
 import { utcDay } from '../decide/index.js';
 import { MetaStore } from './cursor.js';
 import { DashboardQueries } from './dashboard-queries.js';
+import { existsSync } from 'node:fs';
+import { UsageError } from '../usage.js';
 import { openDb, type Db } from './db.js';
 import { DecisionLog, type DecisionFilter, type DecisionRow, type GapRow } from './decisions.js';
 import { HeldStore, type HeldRow, type RedecisionRow } from './held.js';
@@ -41,6 +43,18 @@ export class Journal {
 
   /** Open (create, migrate) a journal; `:memory:` gives a throwaway one (replay). */
   static open(path: string): Journal {
+    return new Journal(path);
+  }
+
+  /**
+   * Open a journal that must already exist (status, history, dashboard, pause, resume): opening a missing one
+   * would create an empty journal and answer "no decisions" for a mistyped --config.
+   */
+  static openExisting(path: string, configPath: string): Journal {
+    if (!existsSync(path))
+      throw new UsageError(
+        `no journal at ${path}: is ${configPath} the config your \`run\` uses? (a journal is created by the first \`run\`)`,
+      );
     return new Journal(path);
   }
 
