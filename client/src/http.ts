@@ -6,7 +6,7 @@ import {
   type HistoryResponse,
   type Signal,
 } from '@catalyst-signal/shared';
-import { formatDuration } from './duration.js';
+import { formatDuration } from './decide/time-text.js';
 import { HISTORY_PAGE_SIZE, REST_MAX_BODY_BYTES, historyMaxBodyBytes } from './limits.js';
 import { netReason } from './net-error.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Signal } from '@catalyst-signal/shared';
 import { filterSignal } from '../src/decide/filters.js';
-import { formatDuration } from '../src/duration.js';
+import { formatDuration } from '../src/decide/time-text.js';
 import { runCli, startClient, writeConfig } from './helpers/client-process.js';
 import { testConfig } from './helpers/config.js';
 import { FakeSignalServer } from './helpers/fake-server.js';

@@ -60,7 +60,7 @@ describe('the per-symbol cooldown counts entries only', () => {
     const again = await decideEquitySignal(d, sig(), t.emu.now() - 610);
     expect(again).toMatchObject({
       reason: 'skipped:cooldown',
-      detail: 'last entry 0 s ago, cooldown 15 min',
+      detail: 'last entry 0 ms ago, cooldown 15m',
     });
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { durationText, nyTimeText } from '../src/decide/time-text.js';
+import { formatDuration, nyTimeText } from '../src/decide/time-text.js';
 import { sessionAt, sessionGate } from '../src/decide/index.js';
 
 // Issue 19 item 12: times in decision details read as New York wall time to the minute, never a UTC instant
@@ -17,13 +17,13 @@ describe('times a person reads', () => {
   });
 
   it('durations', () => {
-    expect([0, 610, 42_000, 15 * 60_000, 125 * 60_000, 7 * 86_400_000].map(durationText)).toEqual([
-      '0 s',
-      '1 s',
+    expect([0, 610, 42_000, 15 * 60_000, 125 * 60_000, 7 * 86_400_000].map(formatDuration)).toEqual([
+      '0 ms',
+      '610 ms',
       '42 s',
-      '15 min',
-      '2 h 5 min',
-      '7 d',
+      '15m',
+      '2h 5m',
+      '7d',
     ]);
   });
 
@@ -43,7 +43,7 @@ describe('times a person reads', () => {
     );
     expect(sessionGate('hold_until_open', s, { now, signalAt: now, maxAgeMs: 3_600_000 })).toMatchObject({
       reason: 'skipped:open_too_late',
-      detail: 'next open Tue 2026-11-24 09:30 ET is 11 h 30 min after the signal (max age 1 h)',
+      detail: 'next open Tue 2026-11-24 09:30 ET is 11h 30m after the signal (max age 1h)',
     });
   });
 });

@@ -10,7 +10,7 @@ import { netReason } from '../net-error.js';
 import { checkAlpaca } from './check-alpaca.js';
 import { dirname, join } from 'node:path';
 import { openToOthers } from '../file-modes.js';
-import { formatDuration } from '../duration.js';
+import { formatDuration } from '../decide/time-text.js';
 import { messageWithRecovery } from '../recovery.js';
 
 /**

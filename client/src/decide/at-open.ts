@@ -2,7 +2,7 @@ import type { Signal } from '@catalyst-signal/shared';
 import type { EquitiesConfig } from '../config-equities.js';
 import { roundEquityPrice } from './equity-plan.js';
 import type { ReasonCode } from './reasons.js';
-import { durationText, nyTimeText } from './time-text.js';
+import { formatDuration, nyTimeText } from './time-text.js';
 import type { OrderParams } from './types.js';
 
 /**
@@ -35,7 +35,7 @@ export function heldExpiry(
   if (age > max)
     return {
       reason: 'skipped:open_too_late',
-      detail: `held ${durationText(age)}, more than the hold age of ${durationText(max)}`,
+      detail: `held ${formatDuration(age)}, more than the hold age of ${formatDuration(max)}`,
     };
   return undefined;
 }

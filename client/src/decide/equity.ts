@@ -9,7 +9,7 @@ import { checkEntryRisk, checkExitRisk } from './risk.js';
 import { exitGate, sessionGate, type Session } from './sessions.js';
 import { targetQuote } from './sizing.js';
 import { activeBlock, blockText, exitBlock } from './blocks.js';
-import { durationText, nyTimeText } from './time-text.js';
+import { formatDuration, nyTimeText } from './time-text.js';
 import type { Decision, DecisionState, EntryBlock, MarketInfo, Position } from './types.js';
 
 /**
@@ -247,7 +247,7 @@ function entryDecision(cfg: EquityDecideConfig, input: EquityInput, symbol: stri
   return {
     verdict: 'trade',
     reason: 'trade:entry',
-    detail: `${l.side} ${l.amount} ${symbol} ${l.params?.orderClass === 'bracket' ? 'bracket' : l.type} ~${l.quote.toFixed(2)} USD (${g.session} session, age ${durationText(signalAgeMs(signal, now))})${g.session === 'regular' && l.params?.protectAtOpen ? `; ${l.type === 'limit' ? 'limit entry' : 'adds to a held position'}: no bracket, protection placed after the fill` : ''}`,
+    detail: `${l.side} ${l.amount} ${symbol} ${l.params?.orderClass === 'bracket' ? 'bracket' : l.type} ~${l.quote.toFixed(2)} USD (${g.session} session, age ${formatDuration(signalAgeMs(signal, now))})${g.session === 'regular' && l.params?.protectAtOpen ? `; ${l.type === 'limit' ? 'limit entry' : 'adds to a held position'}: no bracket, protection placed after the fill` : ''}`,
     legs: [l],
   };
 }

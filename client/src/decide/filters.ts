@@ -1,6 +1,6 @@
 import { AssetClass, effectiveAction, type Signal, type SignalAction } from '@catalyst-signal/shared';
 import type { Config, VenueKind } from '../config.js';
-import { formatDuration } from '../duration.js';
+import { formatDuration } from './time-text.js';
 import type { ReasonCode } from './reasons.js';
 
 /**

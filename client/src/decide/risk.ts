@@ -1,7 +1,7 @@
 import type { Config, VenueKind } from '../config.js';
 import type { ReasonCode } from './reasons.js';
 import { newYorkDayStart } from './sessions.js';
-import { durationText } from './time-text.js';
+import { formatDuration } from './time-text.js';
 import type { DecisionState, Position } from './types.js';
 
 /** Risk limits: pure checks over a state snapshot. Exits (risk-reducing sells) pass fewer checks than entries. */
@@ -52,7 +52,7 @@ export function checkEntryRisk(
     if (ago < r.cooldown_per_symbol_ms)
       return {
         reason: 'skipped:cooldown',
-        detail: `last entry ${durationText(ago)} ago, cooldown ${durationText(r.cooldown_per_symbol_ms)}`,
+        detail: `last entry ${formatDuration(ago)} ago, cooldown ${formatDuration(r.cooldown_per_symbol_ms)}`,
       };
   }
   const open = state.positions.filter((p) => p.amount > 0);

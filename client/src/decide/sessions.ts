@@ -1,5 +1,5 @@
 import type { ReasonCode } from './reasons.js';
-import { durationText, nyTimeText } from './time-text.js';
+import { formatDuration, nyTimeText } from './time-text.js';
 
 /**
  * US equity trading sessions, pure: the time and the BROKER's calendar (Alpaca GET /v2/calendar) and clock
@@ -144,7 +144,7 @@ export function sessionGate(
       return {
         ok: false,
         reason: 'skipped:open_too_late',
-        detail: `next open ${nyTimeText(open)} is ${durationText(open - ctx.signalAt)} after the signal (max age ${durationText(ctx.maxAgeMs)})`,
+        detail: `next open ${nyTimeText(open)} is ${formatDuration(open - ctx.signalAt)} after the signal (max age ${formatDuration(ctx.maxAgeMs)})`,
       };
     }
     return {
