@@ -31,17 +31,19 @@ afterEach(async () => {
 /** A field a later protocol version might add: nested, so the canonical form has to walk it. */
 const FUTURE = { future_field: { nested: [1, 'two', { three: 3.5 }] }, zz_later: 'x' };
 
-/** The v2 mix, in order, with the decision each must get. BTC is held after seq 1 (sell_holdings on). */
+/** The v2 mix, in order, with the decision each must get. BTC is held after seq 1 (sell_holdings on) until the exit at seq 4. */
 const MIX: [Partial<Signal> & Record<string, unknown>, string, { tamper?: boolean }?][] = [
   [{ action: 'enter', direction: 'long', asset_class: 'crypto', sentiment: 0.6, ...FUTURE }, 'trade:entry'],
   [{ action: 'enter', direction: 'long', ...FUTURE }, 'rejected:bad_signature', { tamper: true }],
   [{ action: 'info', direction: undefined, keywords: ['partnership'], ...FUTURE }, 'skipped:action_info'],
-  [{ action: 'exit', direction: undefined, confidence: 1, ...FUTURE }, 'skipped:action_exit_unsupported'],
-  // direction is ignored for exit: it must not reach the v1 "short = sell holdings" path.
-  [{ action: 'exit', direction: 'short', confidence: 1 }, 'skipped:action_exit_unsupported'],
+  // An exit sells what this client holds (the BTC bought at seq 1), never opens anything.
+  [{ action: 'exit', direction: undefined, confidence: 1, ...FUTURE }, 'trade:exit'],
+  // direction is ignored for exit: nothing is left to sell, and a short never becomes an entry.
+  [{ action: 'exit', direction: 'short', confidence: 1 }, 'skipped:no_holdings'],
   [{ action: 'avoid', direction: undefined, keywords: ['offering'] }, 'skipped:action_avoid'],
   [{ direction: 'neutral' }, 'skipped:neutral'],
-  [{ action: 'enter', direction: 'short', ...FUTURE }, 'trade:exit'],
+  // A v2 enter short is a v1 short: sell_holdings, and the exit above already sold them.
+  [{ action: 'enter', direction: 'short', ...FUTURE }, 'skipped:no_holdings'],
 ];
 
 /** tamper=false: the tampered entry goes out genuine (the live client would stop at a tampered one). */
@@ -85,12 +87,12 @@ describe('signal v2 on the client', () => {
     const first = JSON.parse(rows[0]!.signal) as Record<string, unknown>;
     expect(first).toMatchObject(FUTURE);
     expect(JSON.parse(rows[2]!.signal)).not.toHaveProperty('direction');
-    // Nothing but seqs 1 and 2 bought and seq 8 sold (the v2 enter short = v1 short with sell_holdings).
+    // Nothing but seqs 1 and 2 bought and the exit at seq 4 sold them (nothing left for seq 5 and seq 8).
     const intents = readJournal(t, (j) => j.allIntents());
     expect(intents.map((i) => [i.seq, i.leg])).toEqual([
       [1, 'entry'],
       [2, 'entry'],
-      [8, 'exit'],
+      [4, 'exit'],
     ]);
     // An unknown field altered after signing: never applied, and with one gateway the client stops.
     const fatal = waitEvent<[Error & { code: string }]>(t.engine.connection, 'fatal');

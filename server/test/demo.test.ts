@@ -50,7 +50,7 @@ describe('npm run demo', () => {
     const blocked = at(/^client │ #3 +KLTO +fda long .* skipped {2}avoid: /);
     const open = at(/^client │ market clock \w{3} \d{4}-\d\d-\d\d 09:30:00 ET: regular session$/);
     const bracket = at(
-      /^client │ #4 +NVRX +fda long .* TRADED {3}buy \d+ NVRX market bracket tp [\d.]+ sl [\d.]+ DAY @/,
+      /^client │ #4 +NVRX +fda long .* TRADED {3}buy \d+ NVRX market bracket tp [\d.]+ sl [\d.]+ GTC @/,
     );
     const exit = at(/^client │ #5 +TLMD +going_concern exit .* TRADED {3}sell (\d+) TLMD market DAY/);
     expect([pre, ext, avoid, blocked, open, bracket, exit]).toEqual(
