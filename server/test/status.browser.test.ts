@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserUnavailable, launchChromium } from '../../shared/test/helpers/browser.js';
+import { browserUnavailable, launchChromium, watchPageProblems } from '../../shared/test/helpers/browser.js';
 import { classification, startTestServer } from './helpers/server.js';
 import { connect } from './helpers/ws-client.js';
 
@@ -30,11 +30,9 @@ describe.skipIf(skip)(`status page in Chromium${skip ? ` (skipped: ${unavailable
 
   async function open(url: string): Promise<{ page: Page; violations: string[] }> {
     const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
-    const violations: string[] = [];
-    page.on('console', (m) => {
-      if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
-    });
-    page.on('pageerror', (e) => violations.push(`page error: ${e.message}`));
+    // CSP violations (as events, not console text), page errors, and any of the page's own files (the icon
+    // included) failing to load: each fails the test at its end.
+    const violations = await watchPageProblems(page);
     const res = await page.goto(`${url}/status`);
     // The CSP is in force for everything the page does below, its WebSocket included (connect-src 'self').
     expect(res?.headers()['content-security-policy']).toContain("connect-src 'self'");
