@@ -1,7 +1,9 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserUnavailable, launchChromium, watchPageProblems } from '../../shared/test/helpers/browser.js';
+import { natsSkipName, natsTestsRun } from './helpers/nats-cluster.js';
 import { classification, startTestServer } from './helpers/server.js';
+import { startTarget } from './helpers/target.js';
 import { connect } from './helpers/ws-client.js';
 
 /**
@@ -118,4 +120,24 @@ describe.skipIf(skip)(`status page in Chromium${skip ? ` (skipped: ${unavailable
     expect(violations).toEqual([]);
     await page.close();
   });
+
+  const gatewayName =
+    'on a cluster gateway: counts the signals it applied, and shows its replica lag and the log head';
+  if (!natsTestsRun()) it.skip(natsSkipName(gatewayName), () => {});
+  else
+    it(gatewayName, async () => {
+      const t = await startTarget('gateway');
+      const { page, violations } = await open(t.url);
+      await login(page, t.adminKey);
+      await page.getByTestId('connection').getByText('live').waitFor();
+      await page.getByTestId('replica').waitFor();
+      for (let i = 1; i <= 2; i++) expect((await t.post(classification(i))).status).toBe(201);
+      await page.getByTestId('per-min').locator('.value').getByText('2', { exact: true }).waitFor();
+      await page.getByTestId('per-min').getByText('2 applied since start').waitFor();
+      const replica = page.getByTestId('replica');
+      await replica.locator('.value').getByText('0', { exact: true }).waitFor();
+      await replica.getByText(`applied ${t.head()} of log head`).waitFor();
+      expect(violations).toEqual([]);
+      await page.close();
+    });
 });

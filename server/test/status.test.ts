@@ -38,10 +38,15 @@ describe('/status: the page', () => {
     const html = await page.text();
     const assets = [...html.matchAll(/(?:src|href)="\.\/(assets\/[^"]+)"/g)].map((m) => m[1]!);
     expect(assets.some((a) => a.endsWith('.js'))).toBe(true);
+    // The icon is a file of the page's own (img-src falls back to 'self'): no /favicon.ico 404 in the console.
+    expect(assets.some((a) => a.endsWith('.svg'))).toBe(true);
     for (const a of assets) {
       const r = await fetch(`${t.url}/status/${a}`);
       expect(r.status).toBe(200);
-      expect(r.headers.get('content-type')).toMatch(a.endsWith('.js') ? /^text\/javascript/ : /^text\/css/);
+      const type = { js: /^text\/javascript/, css: /^text\/css/, svg: /^image\/svg\+xml$/ }[
+        a.split('.').pop()!
+      ];
+      expect(r.headers.get('content-type')).toMatch(type!);
       expect(r.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
       expect(r.headers.get('x-content-type-options')).toBe('nosniff');
     }
