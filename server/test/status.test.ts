@@ -60,6 +60,24 @@ describe('/status: the page', () => {
     expect(traversal?.status).toBe(404);
   });
 
+  it('sends a browser from / to the page; any other caller gets a problem naming where things are', async () => {
+    const t = await startTestServer();
+    const browser = await fetch(`${t.url}/`, {
+      redirect: 'manual',
+      headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' },
+    });
+    expect(browser.status).toBe(303);
+    expect(browser.headers.get('location')).toBe('status/'); // relative: a proxy prefix is kept
+    const followed = await fetch(`${t.url}/`, { headers: { accept: 'text/html' } });
+    expect(new URL(followed.url).pathname).toBe('/status/');
+    expect(followed.headers.get('content-type')).toBe('text/html; charset=utf-8');
+
+    const api = await fetch(`${t.url}/`);
+    expect(api.status).toBe(404);
+    expect(api.headers.get('content-type')).toBe('application/problem+json');
+    expect(((await api.json()) as { detail: string }).detail).toMatch(/status page is at \/status/);
+  });
+
   it('sends no CORS headers on any route: preflights get a 404, cross-origin reads stay unreadable', async () => {
     const t = await startTestServer();
     const origin = 'Origin: https://evil.example\r\n';

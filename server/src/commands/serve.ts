@@ -66,12 +66,12 @@ export async function serve(opts: ServeOptions): Promise<number> {
   server.auth.refresh();
   if (issued.length)
     process.stderr.write(`\n${formatIssuedKeys(issued)}\nData directory: ${config.data_dir}\n\n`);
-  if (issued.length || process.stderr.isTTY)
-    process.stderr.write(
-      server.stream
-        ? `catalyst-server listening on ${server.url} (WebSocket ${server.wsUrl}/v1/stream)\n`
-        : `catalyst-server (${role ?? 'single node'}) listening on ${server.url}\n`,
-    );
+  // Every start, not only the first: a restarted server is otherwise only JSON lines to a person reading it.
+  process.stderr.write(
+    server.stream
+      ? `catalyst-server listening on ${server.url} (WebSocket ${server.wsUrl}/v1/stream)\n`
+      : `catalyst-server (${role ?? 'single node'}) listening on ${server.url}\n`,
+  );
 
   return new Promise<number>((resolve) => {
     const stop = (signal: string) => {

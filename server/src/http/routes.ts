@@ -170,8 +170,12 @@ export function registerRoutes(d: RoutesDeps): void {
     const allow = METHODS.filter((m) => methods.has(m))
       .map((m) => METHOD_NAME[m])
       .join(', ');
-    for (const m of METHODS)
-      if (!methods.has(m)) registerRoute(d, m, path, {}, () => methodNotAllowed(allow));
+    for (const m of METHODS) {
+      if (methods.has(m)) continue;
+      // A publisher pointed at a gateway: say where ingest is rather than only which methods exist here.
+      const hint = path === PATHS.signals && m === 'post' && !d.sequencer ? ingestElsewhere(c) : '';
+      registerRoute(d, m, path, {}, () => methodNotAllowed(allow, hint));
+    }
   }
   // Anything else: the same problem+json (and `type` scheme) as every other error.
   d.app.any('/*', (res, req) => {
@@ -180,11 +184,19 @@ export function registerRoutes(d: RoutesDeps): void {
   });
 }
 
-function methodNotAllowed(allow: string): never {
+/** Where signals go when this node takes none (a cluster gateway). */
+function ingestElsewhere(c: Config): string {
+  const url = c.cluster?.ingest_url;
+  return url
+    ? `; this node is a cluster gateway and takes no signals: post to ${url.replace(/\/+$/, '')}${PATHS.signals}`
+    : '; this node is a cluster gateway and takes no signals: post to an ingest node (serve --role ingest or both)';
+}
+
+function methodNotAllowed(allow: string, hint = ''): never {
   throw new HttpError(
     405,
     ErrorCode.methodNotAllowed,
-    `method not allowed; this path answers ${allow}`,
+    `method not allowed; this path answers ${allow}${hint}`,
     undefined,
     {
       Allow: allow,
