@@ -9,12 +9,15 @@ import { Command, Option } from 'commander';
 
 const DEFAULT_DATA_DIR = process.env.CATALYST_DATA_DIR ?? './catalyst-data';
 
+/** Exit codes by error name (2: bad input or refused, 3: a server could not be reached, 1: anything else). */
+const EXIT_CODES: Record<string, number> = { UsageError: 2, ConfigError: 2, ServerUnreachableError: 3 };
+
 function fail(err: unknown): never {
   const e = err as Error & { problems?: string[] };
-  const usage = e.name === 'UsageError' || e.name === 'ConfigError';
+  const code = EXIT_CODES[e.name] ?? 1;
   process.stderr.write(`catalyst-server: ${e.message}\n`);
-  if (!usage && process.env.CATALYST_DEBUG) process.stderr.write(`${e.stack}\n`);
-  process.exit(usage ? 2 : 1);
+  if (code === 1 && process.env.CATALYST_DEBUG) process.stderr.write(`${e.stack}\n`);
+  process.exit(code);
 }
 
 const run = (fn: () => Promise<number | void>) => fn().then((code) => process.exit(code ?? 0), fail);

@@ -52,6 +52,11 @@ export class StoreUnavailableError extends Error {
   }
 }
 
+/** A command could not get an answer from a server (refused, TLS, timeout). Exit code 3 at the CLI. */
+export class ServerUnreachableError extends Error {
+  override name = 'ServerUnreachableError';
+}
+
 /** The operator asked for something that cannot be done as asked. Exit code 2 at the CLI. */
 export class UsageError extends Error {
   override name = 'UsageError';

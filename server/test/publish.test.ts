@@ -2,7 +2,9 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { publish } from '../src/commands/publish.js';
+import { runCli } from './helpers/cli.js';
 import { classification, startTestServer, tempDir } from './helpers/server.js';
+import { answering, refusedUrl } from './helpers/status-server.js';
 
 describe('publish (JSONL)', () => {
   it('reports every line in input order, validation problems as "field: message", one per line', async () => {
@@ -41,5 +43,42 @@ describe('publish (JSONL)', () => {
     expect(text).toMatch(/^line 9: accepted seq 4$/m);
     // No line is a wall of text: every field problem has its own line.
     for (const l of out) expect(l).not.toContain(';');
+  });
+});
+
+describe('publish (the CLI) when no server answers', () => {
+  const file = () => {
+    const f = path.join(tempDir(), 'in.jsonl');
+    writeFileSync(f, `${JSON.stringify(classification(1))}\n`);
+    return f;
+  };
+
+  it('names the cause in one line and exits 3: connection refused, https against an http server', async () => {
+    const dead = await refusedUrl();
+    const refused = await runCli(['publish', file(), '--url', dead], {
+      env: { CATALYST_PUBLISH_KEY: 'cat_000000000000_x' },
+    });
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toBe(
+      `catalyst-server: connection refused at ${dead} (is the server running, on that port?)\n`,
+    );
+
+    // An http server (Node's answers a TLS hello at once; uWS waits out its 10 s idle timeout, same message).
+    const plain = await answering(200);
+    try {
+      const https = plain.url.replace('http:', 'https:');
+      const tls = await runCli(['publish', file(), '--url', https], {
+        env: { CATALYST_PUBLISH_KEY: 'cat_000000000000_x' },
+      });
+      expect(tls.code).toBe(3);
+      expect(tls.stderr).toMatch(
+        new RegExp(
+          `^catalyst-server: TLS handshake with ${https} failed \\(\\w+\\): is the server http\\? \\(then use http://\\)\\n$`,
+        ),
+      );
+      expect(tls.stderr).not.toMatch(/fetch failed|at .*\.js:\d+/);
+    } finally {
+      await plain.close();
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { ClassificationSchema, type Classification } from '@catalyst-signal/shared';
-import { UsageError } from '../errors.js';
+import { ServerUnreachableError, UsageError } from '../errors.js';
 
 export interface PublishOptions {
   url: string;
@@ -24,6 +24,39 @@ function problems(issues: readonly { path: PropertyKey[]; message: string }[]): 
     (i) => `  ${i.path.map(String).join('.') || '(line)'}: ${i.message.replace(/\s+/g, ' ')}`,
   );
   return `rejected (${issues.length} problem${issues.length === 1 ? '' : 's'})\n${lines.join('\n')}`;
+}
+
+/** Codes of the errors under undici's `fetch failed`, as a person reads them. */
+const CAUSES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'unknown host',
+  EAI_AGAIN: 'host name lookup failed',
+  ETIMEDOUT: 'timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
+  UND_ERR_SOCKET: 'the server closed the connection',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+};
+
+/**
+ * Why a request got no answer, in one line: undici says only `fetch failed` and keeps the reason in `cause`
+ * (a system error code, or an OpenSSL one for a TLS handshake that failed, e.g. https against an http port).
+ */
+export function unreachable(url: string, err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  const code = cause?.code ?? '';
+  const at = `${url.replace(/\/+$/, '')}`;
+  if (code.startsWith('ERR_SSL') || code === 'EPROTO' || /ssl|tls/i.test(cause?.message ?? '')) {
+    const hint = at.startsWith('https:') ? ': is the server http? (then use http://)' : '';
+    return `TLS handshake with ${at} failed (${code || cause?.message})${hint}`;
+  }
+  if (code.startsWith('ERR_TLS') || code.includes('CERT'))
+    return `TLS certificate of ${at} not accepted (${code})`;
+  const what = CAUSES[code];
+  if (what)
+    return `${what} at ${at}${code === 'ECONNREFUSED' ? ' (is the server running, on that port?)' : ''}`;
+  return `cannot reach ${at}: ${cause?.message ?? (err as Error).message}`;
 }
 
 /**
@@ -55,6 +88,8 @@ export async function publish(
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${o.key}` },
         body: JSON.stringify(batch.map((l) => l.item)),
+      }).catch((err: unknown) => {
+        throw new ServerUnreachableError(unreachable(o.url, err));
       });
       const body = (await res.json().catch(() => ({}))) as {
         results?: { seq: number; duplicate: boolean }[];
