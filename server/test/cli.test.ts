@@ -73,13 +73,14 @@ describe('catalyst-server CLI', () => {
       ['a', 'read'],
       ['a-rather-long-name-for-a-friend', 'publish'],
       ['ops', 'admin'],
+      ['ops-2', 'admin'], // the last admin key cannot be revoked
     ] as const)
       await cliKey(dir, name, scope);
     await runCli(['keys', 'rotate', '--data-dir', dir, 'a', '--grace', '1d']); // one key with an expiry
     await runCli(['keys', 'revoke', '--data-dir', dir, 'ops']);
     const out = (await runCli(['keys', 'list', '--data-dir', dir])).stdout.trimEnd().split('\n');
     expect(out[0]).toMatch(/^ID\s+NAME\s+SCOPES\s+STATE\s+SINCE\/UNTIL\s+LAST USED \(±10 s\)$/);
-    expect(out).toHaveLength(5);
+    expect(out).toHaveLength(6);
     // Every column starts where its header does, on every row.
     for (const col of ['NAME', 'SCOPES', 'STATE', 'SINCE/UNTIL', 'LAST USED']) {
       const at = out[0]!.indexOf(col);

@@ -2,6 +2,7 @@ import { loadConfig, type ClusterConfig } from '../config.js';
 import { UsageError } from '../errors.js';
 import { connectNats } from '../jetstream/connection.js';
 import { ClusterKeys, newKeyRecord, type KeyRecord } from '../jetstream/keys-kv.js';
+import { LAST_ADMIN_MESSAGE, wouldRevokeLastAdmin } from '../auth/last-admin.js';
 import { formatKeyTable, parseDuration, parseScopes } from './keys.js';
 
 /**
@@ -72,6 +73,7 @@ export function clusterKeysRevoke(c: ClusterConfig, o: { key: string }): Promise
   return withClusterKeys(c, async (keys) => {
     const r = await resolve(keys, o.key);
     if (r.revoked_at) return `key ${r.id} (${r.name}) was already revoked at ${r.revoked_at}`;
+    if (wouldRevokeLastAdmin(await keys.list(), r.id)) throw new UsageError(LAST_ADMIN_MESSAGE(r.id, r.name));
     await keys.revoke(r.id);
     return `revoked key ${r.id} (${r.name}) cluster-wide; every node drops it when its mirror sees the change`;
   });

@@ -1,6 +1,7 @@
 import type { Scope } from '@catalyst-signal/shared';
 import { SCOPES } from '@catalyst-signal/shared';
 import { createApiKey, resolveKey } from '../auth/api-keys.js';
+import { LAST_ADMIN_MESSAGE, wouldRevokeLastAdmin } from '../auth/last-admin.js';
 import { UsageError } from '../errors.js';
 import { createSigner } from '../signing.js';
 import { loadExistingSigningKey, openExistingDb } from './data-dir.js';
@@ -110,7 +111,8 @@ export function keysRevoke(o: { dataDir: string; key: string }): string {
     const row = resolveKey(keys, o.key);
     if (typeof row === 'string') throw new UsageError(row);
     if (row.revoked_at) return `key ${row.id} (${row.name}) was already revoked at ${row.revoked_at}`;
-    keys.revoke(row.id);
+    if (keys.revokeUnless(row.id, (all) => wouldRevokeLastAdmin(all, row.id)) === 'refused')
+      throw new UsageError(LAST_ADMIN_MESSAGE(row.id, row.name));
     return `revoked key ${row.id} (${row.name}); a running server closes its sockets within a second`;
   });
 }

@@ -1,8 +1,11 @@
-import { ensureInitialKeys, formatIssuedKeys } from '../bootstrap.js';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { createInitialKeys, formatIssuedKeys } from '../bootstrap.js';
 import { loadConfig, type Config } from '../config.js';
 import { UsageError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { lockServedDir, startServer, type Server } from '../app.js';
+import { DB_FILE } from '../store/db.js';
 
 /** What a cluster-mode process does (`serve --role`); without a cluster block there is no role. */
 export const ROLES = ['ingest', 'gateway', 'both'] as const;
@@ -61,8 +64,10 @@ export async function serve(opts: ServeOptions): Promise<number> {
 
   // The first start's keys only after listening: a start that fails (port in use) prints no keys. In cluster
   // mode keys live in the cluster (`catalyst-server keys create -c <config>`): none are made locally.
+  // Keys only from the start that creates the database, never because the key table has no admin now.
+  const created = !existsSync(path.join(config.data_dir, DB_FILE));
   const server = await startRole(config, log, role);
-  const issued = role ? [] : ensureInitialKeys(server.keys);
+  const issued = role || !created ? [] : createInitialKeys(server.keys);
   server.auth.refresh();
   if (issued.length)
     process.stderr.write(`\n${formatIssuedKeys(issued)}\nData directory: ${config.data_dir}\n\n`);

@@ -9,10 +9,12 @@ import {
   type Classification,
 } from '@catalyst-signal/shared';
 import { createApiKey } from '../auth/api-keys.js';
+import { LAST_ADMIN_MESSAGE, wouldRevokeLastAdmin, type AdminCandidate } from '../auth/last-admin.js';
 import type { Config } from '../config.js';
 import {
   HttpError,
   badRequest,
+  conflict,
   notFound,
   payloadTooLarge,
   unavailable,
@@ -159,9 +161,14 @@ export function registerRoutes(d: RoutesDeps): void {
   });
   route(d, 'del', `${PATHS.keys}/:id`, { scope: 'admin', params: 1 }, async (ctx) => {
     const id = ctx.info.params[0] ?? '';
-    if (!d.keys.get(id)) throw notFound(`no key ${id}`);
-    if (d.keyAdmin) await d.keyAdmin.revoke(id);
-    else d.keys.revoke(id);
+    const key = d.keys.get(id);
+    if (!key) throw notFound(`no key ${id}`);
+    const last = (all: Iterable<AdminCandidate>) => wouldRevokeLastAdmin(all, id);
+    if (d.keyAdmin) {
+      // Cluster mode: this node's table mirrors the cluster's keys.
+      if (last(d.keys.list())) throw conflict(LAST_ADMIN_MESSAGE(id, key.name));
+      await d.keyAdmin.revoke(id);
+    } else if (d.keys.revokeUnless(id, last) === 'refused') throw conflict(LAST_ADMIN_MESSAGE(id, key.name));
     d.auth.refresh();
     return { status: 204 };
   });
