@@ -11,8 +11,8 @@ fields added in later protocol versions keep verifying.
 
 Command line: page GET /v1/signals and verify every signal:
 
-    python3 catalyst_verify.py --server http://127.0.0.1:8787 --key "$CATALYST_READ_KEY"
-    python3 catalyst_verify.py --server http://gw1:8787 --server http://gw2:8787 --key ...   # a cluster
+    python3 catalyst_verify.py --server http://127.0.0.1:8787        # the read key from CATALYST_READ_KEY
+    python3 catalyst_verify.py --server http://gw1:8787 --server http://gw2:8787   # a cluster
 
 prints `verified N, failed M`. Exit codes: 0 every signal verified; 1 a signal failed, or the signing key is not
 the --fingerprint; 2 bad arguments, or the server refused the read key (401/403); 3 no server could be asked

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { publish } from '../src/commands/publish.js';
@@ -80,5 +80,65 @@ describe('publish (the CLI) when no server answers', () => {
     } finally {
       await plain.close();
     }
+  });
+});
+
+describe('publish (the CLI): where the key comes from', () => {
+  it('reads it from CATALYST_PUBLISH_KEY or --key-file; --key still works, with a warning, and is not in --help', async () => {
+    const t = await startTestServer();
+    const dir = tempDir();
+    const input = (n: number) => {
+      const f = path.join(dir, `in-${n}.jsonl`);
+      writeFileSync(f, `${JSON.stringify(classification(n))}\n`);
+      return f;
+    };
+    const noEnv = { CATALYST_PUBLISH_KEY: '' };
+
+    const fromEnv = await runCli(['publish', input(1), '--url', t.url], {
+      env: { CATALYST_PUBLISH_KEY: t.publishKey },
+    });
+    expect([fromEnv.code, fromEnv.stderr]).toEqual([0, '']);
+    expect(fromEnv.stdout).toContain('accepted 1,');
+
+    const keyFile = path.join(dir, 'publish.key');
+    writeFileSync(keyFile, `${t.publishKey}\n`, { mode: 0o600 });
+    const fromFile = await runCli(['publish', input(2), '--url', t.url, '--key-file', keyFile], {
+      env: noEnv,
+    });
+    expect([fromFile.code, fromFile.stderr]).toEqual([0, '']);
+
+    const open = path.join(dir, 'open.key');
+    writeFileSync(open, t.publishKey, { mode: 0o644 });
+    chmodSync(open, 0o644);
+    const readable = await runCli(['publish', input(3), '--url', t.url, '--key-file', open], { env: noEnv });
+    expect(readable.code).toBe(0);
+    expect(readable.stderr).toBe(
+      `catalyst-server: warning: ${open} is readable by other users: chmod 600 ${open}\n`,
+    );
+
+    const missing = await runCli(
+      ['publish', input(4), '--url', t.url, '--key-file', path.join(dir, 'nope')],
+      {
+        env: noEnv,
+      },
+    );
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^catalyst-server: cannot read --key-file .*nope: ENOENT\n$/);
+
+    const onCommandLine = await runCli(['publish', input(5), '--url', t.url, '--key', t.publishKey], {
+      env: noEnv,
+    });
+    expect(onCommandLine.code).toBe(0);
+    expect(onCommandLine.stderr).toMatch(/warning: --key puts the key in the process list/);
+
+    const none = await runCli(['publish', input(6), '--url', t.url], { env: noEnv });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toBe(
+      'catalyst-server: a publish key is needed: CATALYST_PUBLISH_KEY or --key-file\n',
+    );
+
+    const help = await runCli(['publish', '--help']);
+    expect(help.stdout).toContain('--key-file');
+    expect(help.stdout).not.toMatch(/--key </);
   });
 });

@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { ClassificationSchema, type Classification } from '@catalyst-signal/shared';
 import { ServerUnreachableError, UsageError } from '../errors.js';
@@ -24,6 +24,44 @@ function problems(issues: readonly { path: PropertyKey[]; message: string }[]): 
     (i) => `  ${i.path.map(String).join('.') || '(line)'}: ${i.message.replace(/\s+/g, ' ')}`,
   );
   return `rejected (${issues.length} problem${issues.length === 1 ? '' : 's'})\n${lines.join('\n')}`;
+}
+
+/**
+ * Where the publish key comes from: `--key-file`, else `--key`, else the environment (CATALYST_PUBLISH_KEY).
+ * `--key` still works but is warned about: an argument is readable by every user of the machine (ps, /proc) and
+ * lands in shell history. A key file readable by others is warned about too.
+ */
+export function publishKey(o: {
+  keyFile?: string | undefined;
+  key?: string | undefined;
+  env?: string | undefined;
+}): {
+  key: string | undefined;
+  warnings: string[];
+} {
+  const warnings: string[] = [];
+  if (o.key !== undefined)
+    warnings.push(
+      '--key puts the key in the process list and shell history; use CATALYST_PUBLISH_KEY or --key-file',
+    );
+  if (o.keyFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(o.keyFile, 'utf8');
+    } catch (err) {
+      throw new UsageError(
+        `cannot read --key-file ${o.keyFile}: ${(err as NodeJS.ErrnoException).code ?? err}`,
+      );
+    }
+    const key = text.trim();
+    if (!key || /\s/.test(key))
+      throw new UsageError(`--key-file ${o.keyFile} must hold one key and nothing else`);
+    if ((statSync(o.keyFile).mode & 0o077) !== 0)
+      warnings.push(`${o.keyFile} is readable by other users: chmod 600 ${o.keyFile}`);
+    return { key, warnings };
+  }
+  // An explicit --key beats the environment (what was typed is what was meant), warned about above.
+  return { key: o.key ?? (o.env || undefined), warnings };
 }
 
 /** Codes of the errors under undici's `fetch failed`, as a person reads them. */
@@ -70,7 +108,7 @@ export async function publish(
   out: (line: string) => void,
   progress: (msg: string) => void,
 ): Promise<PublishSummary> {
-  if (!o.key) throw new UsageError('a publish key is needed: --key or CATALYST_PUBLISH_KEY');
+  if (!o.key) throw new UsageError('a publish key is needed: CATALYST_PUBLISH_KEY or --key-file');
   const stream = input === '-' ? process.stdin : createReadStream(input);
   const rl = createInterface({ input: stream, crlfDelay: Infinity });
   const summary: PublishSummary = { accepted: 0, duplicate: 0, rejected: 0 };
