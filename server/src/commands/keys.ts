@@ -66,7 +66,7 @@ interface ListedKey {
 
 /**
  * `keys list` as a table with a header. STATE is what a check would answer now (an expiry in the past is
- * `expired`); UNTIL is when it was revoked or when it expires.
+ * `expired`); SINCE/UNTIL is when it was revoked, or when it expires.
  */
 export function formatKeyTable(
   rows: readonly ListedKey[],
@@ -85,7 +85,7 @@ export function formatKeyTable(
   // A running server records use in batches every 10 s: the time written is when it noticed, at most 10 s
   // after the use (and only uses seen by a server that wrote them; a CLI on a stopped server sees none).
   if (o.lastUsed) header.push('LAST USED (±10 s)');
-  const table = textTable(
+  return textTable(
     header,
     rows.map((r) => [
       r.id,
@@ -96,7 +96,6 @@ export function formatKeyTable(
       ...(o.lastUsed ? [r.last_used_at ? when(r.last_used_at) : 'never'] : []),
     ]),
   );
-  return table;
 }
 
 export function keysList(o: { dataDir: string; json?: boolean }): string {

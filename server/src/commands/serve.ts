@@ -62,9 +62,10 @@ export async function serve(opts: ServeOptions): Promise<number> {
   const role = chooseRole(config, opts.role);
   const log = createLogger(config.log_level);
 
-  // The first start's keys only after listening: a start that fails (port in use) prints no keys. In cluster
-  // mode keys live in the cluster (`catalyst-server keys create -c <config>`): none are made locally.
-  // Keys only from the start that creates the database, never because the key table has no admin now.
+  // Keys only from the start that creates the database, never because the key table has no admin now (that
+  // would print fresh keys into a journal after the last admin key was revoked), and only after listening: a
+  // start that fails (port in use) prints no keys. In cluster mode keys live in the cluster
+  // (`catalyst-server keys create -c <config>`): none are made locally.
   const created = !existsSync(path.join(config.data_dir, DB_FILE));
   const server = await startRole(config, log, role);
   const issued = role || !created ? [] : createInitialKeys(server.keys);
