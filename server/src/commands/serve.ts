@@ -70,16 +70,10 @@ export async function serve(opts: ServeOptions): Promise<number> {
   const server = await startRole(config, log, role);
   const issued = role || !created ? [] : createInitialKeys(server.keys);
   server.auth.refresh();
-  if (issued.length)
-    process.stderr.write(`\n${formatIssuedKeys(issued)}\nData directory: ${config.data_dir}\n\n`);
-  // Every start, not only the first: a restarted server is otherwise only JSON lines to a person reading it.
-  process.stderr.write(
-    server.stream
-      ? `catalyst-server listening on ${server.url} (WebSocket ${server.wsUrl}/v1/stream)\n`
-      : `catalyst-server (${role ?? 'single node'}) listening on ${server.url}\n`,
-  );
 
-  return new Promise<number>((resolve) => {
+  // The signal handlers exist before the human line says "listening": a supervisor (or a test) that stops the
+  // server the moment it reads that line gets a clean close, not Node's default exit.
+  const done = new Promise<number>((resolve) => {
     const stop = (signal: string) => {
       log.info({ signal }, 'stopping');
       const hard = setTimeout(() => {
@@ -95,4 +89,13 @@ export async function serve(opts: ServeOptions): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+  if (issued.length)
+    process.stderr.write(`\n${formatIssuedKeys(issued)}\nData directory: ${config.data_dir}\n\n`);
+  // Every start, not only the first: a restarted server is otherwise only JSON lines to a person reading it.
+  process.stderr.write(
+    server.stream
+      ? `catalyst-server listening on ${server.url} (WebSocket ${server.wsUrl}/v1/stream)\n`
+      : `catalyst-server (${role ?? 'single node'}) listening on ${server.url}\n`,
+  );
+  return done;
 }
