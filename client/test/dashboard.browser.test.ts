@@ -5,8 +5,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserUnavailable, launchChromium } from '../../shared/test/helpers/browser.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { browserUnavailable, launchChromium, watchPageProblems } from '../../shared/test/helpers/browser.js';
 import { parseConfig } from '../src/config.js';
 import { startDashboard, type DashboardServer } from '../src/dashboard/server.js';
 import { startClient, writeConfig, type ClientProc } from './helpers/client-process.js';
@@ -35,6 +35,8 @@ let runUrl: string;
 let browser: Browser;
 /** One browser context (sessionStorage is per page anyway): a new context per page costs a second here. */
 let context: BrowserContext;
+/** CSP violations, page errors and page files that failed to load, in any page of the context. */
+let problems: string[] = [];
 let dash: DashboardServer;
 let n = 0;
 
@@ -125,8 +127,15 @@ describe.skipIf(skip)('dashboard in a real browser', () => {
     expect(runUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#token=[\w-]{43}$/);
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    problems = await watchPageProblems(context);
     dash = await startStandalone();
   }, 60_000);
+
+  // Every test, every page: no CSP violation (docs/security.md), no error, no missing icon.
+  afterEach(() => {
+    const seen = problems.splice(0);
+    expect(seen).toEqual([]);
+  });
 
   afterAll(async () => {
     await browser?.close();

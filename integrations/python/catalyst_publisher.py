@@ -170,6 +170,176 @@ def _check(classification: Any) -> bytes:
     return body
 
 
+# ---------------------------------------------------------------------------------------------------------
+# The server's classification schema (shared/src/signal.ts, ClassificationSchema), for records about to be
+# spooled: while the server is away nobody else can say "refused", and a record that is refused only at flush
+# has left the caller long before. Written to refuse nothing the server accepts (a rule here may be looser than
+# the server's, never stricter); server/test/python-publisher.test.ts checks that against the schema itself.
+# Lengths are in code points, as zod counts them (Python's len()).
+
+_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*", re.ASCII)
+_SOURCE_ID = re.compile(r"[\x21-\x7e]+", re.ASCII)
+_SYMBOL = re.compile(r"[A-Za-z0-9.\-_/:]+", re.ASCII)
+_EXCHANGE = re.compile(r"[A-Z][A-Z0-9_-]*", re.ASCII)
+_CURRENCY = re.compile(r"[A-Z][A-Z0-9]*", re.ASCII)
+# zod's iso.datetime({offset: true}): a real calendar date, seconds required, Z or +hh:mm.
+_DATE = (
+    r"(?:(?:\d\d[2468][048]|\d\d[13579][26]|\d\d0[48]|[02468][048]00|[13579][26]00)-02-29|\d{4}-(?:(?:0[13578]|1[02])"
+    r"-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|(?:02)-(?:0[1-9]|1\d|2[0-8])))"
+)
+_DATETIME = re.compile(
+    _DATE + r"T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)", re.ASCII
+)
+# Only the scheme: the server's WHATWG URL parser decides the rest (looser here, never stricter).
+_URL = re.compile(r"[\x00-\x20]*https?:.*", re.ASCII | re.IGNORECASE | re.DOTALL)
+_ENUMS = {
+    "direction": ("long", "short", "neutral"),
+    "action": ("enter", "exit", "avoid", "info"),
+    "asset_class": ("us_equity", "crypto"),
+    "timeframe": ("immediate", "intraday", "swing"),
+}
+_META_MAX_BYTES, _META_MAX_DEPTH, _META_MAX_KEYS = 4096, 4, 64
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _depth(v: Any, d: int) -> int:
+    if isinstance(v, Mapping):
+        return max([d + 1] + [_depth(x, d + 1) for x in v.values()])
+    if isinstance(v, list):
+        return max([d + 1] + [_depth(x, d + 1) for x in v])
+    return d
+
+
+def _js_json(v: Any) -> Any:
+    """Integral floats as JavaScript prints them (1.0 -> 1), so a byte count matches JSON.stringify's."""
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e21:
+        return int(v)
+    if isinstance(v, Mapping):
+        return {k: _js_json(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_js_json(x) for x in v]
+    return v
+
+
+def _string(v: Any, lo: int, hi: int, pattern: Optional["re.Pattern[str]"] = None, what: str = "") -> Optional[str]:
+    if not isinstance(v, str):
+        return "expected a string"
+    if not lo <= len(v) <= hi:
+        return "length %d is outside %d..%d" % (len(v), lo, hi)
+    if pattern is not None and not pattern.fullmatch(v):
+        return what or "invalid format"
+    return None
+
+
+def _number(v: Any, lo: Optional[float] = None, hi: Optional[float] = None, positive: bool = False) -> Optional[str]:
+    if not _is_number(v):
+        return "expected a finite number"
+    if positive and not v > 0:
+        return "must be > 0"
+    if lo is not None and v < lo:
+        return "must be >= %s" % lo
+    if hi is not None and v > hi:
+        return "must be <= %s" % hi
+    return None
+
+
+def _meta(v: Any) -> Optional[str]:
+    if not isinstance(v, Mapping):
+        return "expected an object"
+    if any(not isinstance(k, str) or len(k) > 64 for k in v):
+        return "keys are strings of at most 64 characters"
+    if len(v) > _META_MAX_KEYS:
+        return "at most %d keys" % _META_MAX_KEYS
+    if _depth(v, 0) > _META_MAX_DEPTH:
+        return "nested deeper than %d" % _META_MAX_DEPTH
+    try:
+        size = len(json.dumps(_js_json(v), separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    except (TypeError, ValueError):
+        return "not JSON"
+    return "larger than %d bytes as JSON" % _META_MAX_BYTES if size > _META_MAX_BYTES else None
+
+
+_FIELDS: Dict[str, Callable[[Any], Optional[str]]] = {
+    "source_id": lambda v: _string(v, 1, 128, _SOURCE_ID, "printable ASCII without spaces"),
+    "symbol": lambda v: _string(v, 1, 32, _SYMBOL, "letters, digits and . - _ / :"),
+    "catalyst": lambda v: _string(v, 1, 40, _SLUG, "lower-case slug"),
+    "direction": lambda v: None if v in _ENUMS["direction"] else "one of long, short, neutral",
+    "action": lambda v: None if v in _ENUMS["action"] else "one of enter, exit, avoid, info",
+    "asset_class": lambda v: None if v in _ENUMS["asset_class"] else "one of us_equity, crypto",
+    "exchange": lambda v: _string(v, 1, 16, _EXCHANGE, "upper-case slug"),
+    "currency": lambda v: _string(v, 2, 10, _CURRENCY, "upper-case code"),
+    "confidence": lambda v: _number(v, 0, 1),
+    "score": lambda v: _number(v),
+    "sentiment": lambda v: _number(v, -1, 1),
+    "keywords": lambda v: (
+        "expected a list of at most 16 lower-case slugs"
+        if not isinstance(v, list) or len(v) > 16 or any(_string(k, 1, 40, _SLUG) for k in v)
+        else None
+    ),
+    "relevance": lambda v: _number(v, 0),
+    "price": lambda v: _number(v, positive=True),
+    "position_size_pct": lambda v: _number(v, hi=100, positive=True),
+    "timeframe": lambda v: None if v in _ENUMS["timeframe"] else "one of immediate, intraday, swing",
+    "headline": lambda v: _string(v, 1, 500),
+    "url": lambda v: _string(v, 1, 2048, _URL, "an http(s) URL"),
+    "source": lambda v: _string(v, 1, 100),
+    "published_at": lambda v: _string(v, 1, 40, _DATETIME, "an ISO 8601 time with offset"),
+    "classified_at": lambda v: _string(v, 1, 40, _DATETIME, "an ISO 8601 time with offset"),
+    "expires_at": lambda v: _string(v, 1, 40, _DATETIME, "an ISO 8601 time with offset"),
+    "stop_loss": lambda v: _number(v, positive=True),
+    "take_profit": lambda v: _number(v, positive=True),
+    "meta": _meta,
+}
+_REQUIRED = ("source_id", "symbol", "catalyst", "confidence", "price", "headline", "classified_at")
+
+
+def problems(classification: Any) -> List[str]:
+    """Why the server would refuse this classification, as `field: message` lines; [] when it would not (as far
+    as this file can tell: the server may still refuse what this accepts, never the other way round)."""
+    if not isinstance(classification, Mapping):
+        return ["(classification): expected an object"]
+    out = ["%s: required" % k for k in _REQUIRED if k not in classification]
+    for k, v in classification.items():
+        check = _FIELDS.get(k) if isinstance(k, str) else None
+        if check is None:
+            out.append("%s: unknown field" % k)
+            continue
+        # An optional field sent as null is refused by the server too (it wants absent, not null).
+        why = check(v)
+        if why:
+            out.append("%s: %s" % (k, why))
+    action, direction = classification.get("action"), classification.get("direction")
+    if "action" not in classification and "direction" not in classification:
+        out.append("direction: required when action is absent")
+    if action == "enter" and direction not in ("long", "short"):
+        out.append("direction: action enter needs direction long or short")
+    return out
+
+
+def _check_spoolable(classification: Mapping[str, Any]) -> None:
+    """Refuse, before the outbox, what the server would refuse at delivery (ValueError naming every field)."""
+    found = problems(classification)
+    if found:
+        raise ValueError(
+            "classification %s would be refused by the server, not spooled: %s"
+            % (classification.get("source_id"), "; ".join(found))
+        )
+
+
+def _check_batch_spoolable(items: Sequence[Mapping[str, Any]], offset: int) -> None:
+    """_check_spoolable for a batch: nothing is spooled if one item would be refused; the index is the caller's."""
+    for i, c in enumerate(items):
+        found = problems(c)
+        if found:
+            raise ValueError(
+                "item [%d] (%s) would be refused by the server, nothing spooled: %s"
+                % (i + offset, c.get("source_id"), "; ".join(found))
+            )
+
+
 def _retry_after(value: Optional[str]) -> float:
     """Retry-After as seconds (delta-seconds or an HTTP date); 1 s when absent or unreadable."""
     if not value:
@@ -690,6 +860,7 @@ class Publisher:
         _check(classification)
         sid = str(classification["source_id"])
         if self.outbox is not None and self.outbox.has_pending():
+            _check_spoolable(classification)
             self._spool([classification])  # older ones wait there: keep the order
             return PublishResult(sid, None, False, True)
         try:
@@ -697,6 +868,7 @@ class Publisher:
         except PublishUnavailable as e:
             if self.outbox is None:
                 raise
+            _check_spoolable(classification)
             log.warning("signal %s spooled: %s", sid, e)
             self._spool([classification])
             return PublishResult(sid, None, False, True)
@@ -717,6 +889,7 @@ class Publisher:
         if not items:
             return []
         if self.outbox is not None and self.outbox.has_pending():
+            _check_batch_spoolable(items, 0)
             self._spool(items)
             return [PublishResult(str(c["source_id"]), None, False, True) for c in items]
         results: List[PublishResult] = []
@@ -739,6 +912,11 @@ class Publisher:
             except PublishUnavailable as e:
                 if self.outbox is None:
                     e.delivered = results
+                    raise
+                try:
+                    _check_batch_spoolable(items[start:], start)
+                except ValueError as bad:
+                    bad.delivered = results  # type: ignore[attr-defined]
                     raise
                 log.warning("%d signals spooled: %s", len(items) - start, e)
                 self._spool(items[start:])

@@ -11,10 +11,13 @@ fields added in later protocol versions keep verifying.
 
 Command line: page GET /v1/signals and verify every signal:
 
-    python3 catalyst_verify.py --server http://127.0.0.1:8787 --key "$CATALYST_READ_KEY"
-    python3 catalyst_verify.py --server http://gw1:8787 --server http://gw2:8787 --key ...   # a cluster
+    python3 catalyst_verify.py --server http://127.0.0.1:8787        # the read key from CATALYST_READ_KEY
+    python3 catalyst_verify.py --server http://gw1:8787 --server http://gw2:8787   # a cluster
 
-prints `verified N, failed M` and exits 1 if any signal fails.
+prints `verified N, failed M`. Exit codes: 0 every signal verified; 1 a signal failed, or the signing key is not
+the --fingerprint; 2 bad arguments, or the server refused the read key (401/403); 3 no server could be asked
+(connection refused, TLS failed, timeout, an error answer, or an answer that is not a Catalyst server's). Each
+failure to ask is one line on stderr, never a traceback.
 
 Ed25519 is implemented here from RFC 8032 (section 5.1) because the standard library has none. It is a
 verifier only (public data, no secrets), so it does not need to be constant-time.
@@ -28,6 +31,8 @@ import hashlib
 import json
 import math
 import os
+import socket
+import ssl
 import sys
 import urllib.error
 import urllib.parse
@@ -340,6 +345,10 @@ def _get_one(url: str, key: Optional[str] = None) -> Any:
         return json.loads(r.read().decode("utf-8"))
 
 
+class _AllFailed(OSError):
+    """Every server of a repeated --server failed; the message says how each did."""
+
+
 def _get_json(servers: List[str], path: str, key: Optional[str] = None) -> Any:
     """GET path from the first server that answers: the gateways of a cluster serve the same log, so the next
     one is asked on a connection error or a 5xx, never on a 4xx (a refused key is refused everywhere)."""
@@ -354,9 +363,9 @@ def _get_json(servers: List[str], path: str, key: Optional[str] = None) -> Any:
         except (urllib.error.URLError, OSError) as e:
             if i == len(servers) - 1:
                 if errors:
-                    raise OSError("; ".join(errors + [f"{server}: {e}"])) from None
+                    raise _AllFailed("; ".join(errors + [_why(e, server)])) from None
                 raise
-            errors.append(f"{server}: {e}")
+            errors.append(_why(e, server))
         print(f"{errors[-1]}; trying the next server", file=sys.stderr)
     raise AssertionError("unreachable")
 
@@ -373,7 +382,66 @@ def _pages(servers: List[str], key: str, after_seq: int, limit: int) -> Iterator
         after_seq = page["next_after_seq"]
 
 
+EXIT_FAILED, EXIT_REFUSED, EXIT_UNREACHABLE = 1, 2, 3
+
+
+def _why(e: BaseException, url: str) -> str:
+    """One line a person reads for a request that got no usable answer."""
+    reason = e.reason if isinstance(e, urllib.error.URLError) and not isinstance(e, urllib.error.HTTPError) else e
+    if isinstance(reason, ConnectionRefusedError):
+        return f"connection refused at {url} (is the server running, on that port?)"
+    if isinstance(reason, ssl.SSLError):
+        hint = " (is the server http, not https?)" if url.startswith("https:") else ""
+        return f"TLS handshake with {url} failed{hint}: {reason.reason or reason}"
+    if isinstance(reason, (socket.timeout, TimeoutError)):
+        return f"no answer from {url} within 30 s"
+    if isinstance(reason, socket.gaierror):
+        return f"unknown host in {url}"
+    if isinstance(reason, OSError) and reason.strerror:
+        return f"cannot reach {url}: {reason.strerror}"
+    return f"cannot reach {url}: {reason}"
+
+
+def _problem(e: urllib.error.HTTPError) -> str:
+    """The server's problem+json detail, if it sent one."""
+    try:
+        body = json.loads(e.read().decode("utf-8"))
+        return f": {body['detail']}" if isinstance(body, dict) and isinstance(body.get("detail"), str) else ""
+    except (ValueError, OSError, UnicodeDecodeError):
+        return ""
+
+
 def main(argv: Optional[List[str]] = None) -> int:
+    """The command line: the run, with every way of not getting an answer turned into one line and an exit code."""
+    ap = _parser()
+    a = ap.parse_args(argv)
+    if not a.key:
+        ap.error("--key (or CATALYST_READ_KEY) is required")
+    given = ",".join(a.server) if a.server else os.environ.get("CATALYST_URL", "http://127.0.0.1:8787")
+    servers = [u.strip().rstrip("/") for u in given.split(",") if u.strip()]
+    if not servers or any(urllib.parse.urlsplit(u).scheme not in ("http", "https") for u in servers):
+        ap.error(f"--server must be http:// or https:// URLs, got {given!r}")
+    try:
+        return _run(a, servers)
+    except urllib.error.HTTPError as e:
+        if e.code in (401, 403):
+            print(f"catalyst_verify: {e.url} refused the read key (HTTP {e.code}{_problem(e)})", file=sys.stderr)
+            return EXIT_REFUSED
+        hint = " (is this a Catalyst server?)" if e.code == 404 else ""
+        print(f"catalyst_verify: {e.url} answered HTTP {e.code}{_problem(e)}{hint}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    except _AllFailed as e:
+        print(f"catalyst_verify: no server answered: {e}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    except (urllib.error.URLError, OSError) as e:
+        print(f"catalyst_verify: {_why(e, servers[-1])}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    except (ValueError, KeyError, TypeError, AttributeError):
+        print(f"catalyst_verify: {', '.join(servers)} did not answer as a Catalyst server (not its JSON)", file=sys.stderr)
+        return EXIT_UNREACHABLE
+
+
+def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description="Verify every signal of a Catalyst server (GET /v1/signals).")
     ap.add_argument(
         "--server",
@@ -385,17 +453,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--after-seq", type=int, default=0)
     ap.add_argument("--limit", type=int, default=1000, help="page size (1-1000)")
     ap.add_argument("--fingerprint", help="expected signing key fingerprint (SHA256:<kid> or <kid>)")
-    a = ap.parse_args(argv)
-    if not a.key:
-        ap.error("--key (or CATALYST_READ_KEY) is required")
-    given = ",".join(a.server) if a.server else os.environ.get("CATALYST_URL", "http://127.0.0.1:8787")
-    servers = [u.strip().rstrip("/") for u in given.split(",") if u.strip()]
+    return ap
+
+
+def _run(a: argparse.Namespace, servers: List[str]) -> int:
     jwks = _get_json(servers, "/v1/keys/signing")
     for k in jwks.get("keys", []):
         print(f"signing key SHA256:{jwk_thumbprint(k)}")
         if a.fingerprint and jwk_thumbprint(k) != a.fingerprint.removeprefix("SHA256:"):
             print("signing key does not match --fingerprint", file=sys.stderr)
-            return 1
+            return EXIT_FAILED
     ok = failed = 0
     for page in _pages(servers, a.key, a.after_seq, a.limit):
         for s in page:
@@ -407,7 +474,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 if failed <= 20:
                     print(f"FAILED seq {s.get('seq')}: {e}", file=sys.stderr)
     print(f"verified {ok}, failed {failed}")
-    return 1 if failed else 0
+    return EXIT_FAILED if failed else 0
 
 
 if __name__ == "__main__":

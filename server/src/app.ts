@@ -192,6 +192,7 @@ async function start(
     const position = reader ?? sequencer;
     if (!position) throw new Error(`the ${driver.kind} log has neither a reader nor a sequencer`);
     if (reader) {
+      const d = driver;
       // The operator's status: built from the metrics, the reader's position and the stream's sockets, so it
       // is the same whichever driver holds the log.
       status = new StatusHub({
@@ -200,8 +201,8 @@ async function start(
         startedAt: Date.now(),
         log,
         position: () => ({ epoch: reader.epoch, head: reader.head, firstSeq: reader.firstSeq() }),
+        replica: driver.statusReplica ? () => d.statusReplica?.() : undefined,
       });
-      const d = driver;
       stream = new Stream(app, {
         config,
         reader,

@@ -10,11 +10,11 @@ export interface IssuedKey {
 }
 
 /**
- * First start: a store with no admin key gets an admin, a publish and a read key, returned so the caller
- * can print them once. Later starts return nothing.
+ * The keys of a data directory's first start: an admin, a publish and a read key, returned so the caller can
+ * print them once. Called only by the start that created the database (serve, init): a key table without an
+ * admin (every admin revoked, or all expired) never gets fresh keys printed, under systemd into the journal.
  */
-export function ensureInitialKeys(keys: KeyStore): IssuedKey[] {
-  if (keys.countActiveAdmins() > 0) return [];
+export function createInitialKeys(keys: KeyStore): IssuedKey[] {
   const wanted: [string, Scope[]][] = [
     ['admin', ['admin']],
     ['publisher', ['publish']],

@@ -10,12 +10,15 @@ import { terminalText } from '@catalyst-signal/shared/text';
 
 const DEFAULT_DATA_DIR = process.env.CATALYST_DATA_DIR ?? './catalyst-data';
 
+/** Exit codes by error name (2: bad input or refused, 3: a server could not be reached, 1: anything else). */
+const EXIT_CODES: Record<string, number> = { UsageError: 2, ConfigError: 2, ServerUnreachableError: 3 };
+
 function fail(err: unknown): never {
   const e = err as Error & { problems?: string[] };
-  const usage = e.name === 'UsageError' || e.name === 'ConfigError';
+  const code = EXIT_CODES[e.name] ?? 1;
   process.stderr.write(`catalyst-server: ${terminalText(e.message)}\n`);
-  if (!usage && process.env.CATALYST_DEBUG) process.stderr.write(`${e.stack}\n`);
-  process.exit(usage ? 2 : 1);
+  if (code === 1 && process.env.CATALYST_DEBUG) process.stderr.write(`${e.stack}\n`);
+  process.exit(code);
 }
 
 const run = (fn: () => Promise<number | void>) => fn().then((code) => process.exit(code ?? 0), fail);
@@ -154,17 +157,19 @@ program
   .command('publish [file]')
   .description('post classifications from a JSONL file (or - for stdin), reporting each line')
   .option('--url <url>', 'server URL', process.env.CATALYST_URL ?? 'http://127.0.0.1:8787')
-  .option(
-    '--key <key>',
-    'publish key (env CATALYST_PUBLISH_KEY; never a default here, so --help cannot print it)',
-  )
+  .option('--key-file <file>', 'file holding the publish key (default: env CATALYST_PUBLISH_KEY)')
+  // Still accepted, not advertised: a key on the command line is in the process list (ps, /proc) for anyone
+  // on the machine, and in the shell's history.
+  .addOption(new Option('--key <key>').hideHelp())
   .option('--batch <n>', 'classifications per request', '100')
   .action((file, o) =>
     run(async () => {
-      const { publish } = await import('./commands/publish.js');
+      const { publish, publishKey } = await import('./commands/publish.js');
+      const key = publishKey({ keyFile: o.keyFile, key: o.key, env: process.env.CATALYST_PUBLISH_KEY });
+      for (const w of key.warnings) process.stderr.write(`catalyst-server: warning: ${w}\n`);
       const s = await publish(
         file ?? '-',
-        { url: o.url, key: o.key ?? process.env.CATALYST_PUBLISH_KEY, batch: Number(o.batch) || 100 },
+        { url: o.url, key: key.key, batch: Number(o.batch) || 100 },
         print,
         progress,
       );

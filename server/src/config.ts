@@ -67,6 +67,12 @@ export const ClusterSchema = z
       .min(1)
       .optional()
       .describe('NATS .creds file (user JWT + nkey seed) for decentralised auth; never logged.'),
+    ingest_url: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe(
+        "Where publishers POST signals (an ingest node, or its proxy): a gateway's 405 for POST /v1/signals names it.",
+      ),
   })
   .describe('Cluster mode on NATS JetStream. Absent: single-node SQLite mode.');
 export type ClusterConfig = z.output<typeof ClusterSchema>;

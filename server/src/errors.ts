@@ -20,6 +20,7 @@ export const unauthenticated = (message = 'missing or invalid credentials') =>
   new HttpError(401, ErrorCode.unauthenticated, message, undefined, { 'WWW-Authenticate': 'Bearer' });
 export const forbidden = (message: string) => new HttpError(403, ErrorCode.forbidden, message);
 export const notFound = (message = 'not found') => new HttpError(404, ErrorCode.notFound, message);
+export const conflict = (message: string) => new HttpError(409, ErrorCode.conflict, message);
 export const payloadTooLarge = (limit: number) =>
   new HttpError(413, ErrorCode.payloadTooLarge, `body larger than ${limit} bytes`);
 export const unsupportedMediaType = () =>
@@ -50,6 +51,11 @@ export class StoreUnavailableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
+}
+
+/** A command could not get an answer from a server (refused, TLS, timeout). Exit code 3 at the CLI. */
+export class ServerUnreachableError extends Error {
+  override name = 'ServerUnreachableError';
 }
 
 /** The operator asked for something that cannot be done as asked. Exit code 2 at the CLI. */

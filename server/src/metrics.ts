@@ -25,6 +25,11 @@ export function createMetrics(dbSizeBytes: () => number, connected: () => number
       help: 'Signals stored (new seqs).',
       registers: [registry],
     }),
+    signalsPublished: new Counter({
+      name: 'catalyst_signals_published_total',
+      help: "Signals new in this node's log, handed to its subscribers (ingested here, or applied from the cluster log on a gateway).",
+      registers: [registry],
+    }),
     duplicates: new Counter({
       name: 'catalyst_signals_duplicate_total',
       help: 'Ingests answered with an existing seq.',

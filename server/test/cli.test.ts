@@ -67,6 +67,32 @@ describe('catalyst-server CLI', () => {
     expect(bad.stderr).toMatch(/--scope/);
   });
 
+  it('keys list: a header, columns aligned whatever the name lengths, and a labelled last-use time', async () => {
+    const dir = dataDir();
+    for (const [name, scope] of [
+      ['a', 'read'],
+      ['a-rather-long-name-for-a-friend', 'publish'],
+      ['ops', 'admin'],
+      ['ops-2', 'admin'], // the last admin key cannot be revoked
+    ] as const)
+      await cliKey(dir, name, scope);
+    await runCli(['keys', 'rotate', '--data-dir', dir, 'a', '--grace', '1d']); // one key with an expiry
+    await runCli(['keys', 'revoke', '--data-dir', dir, 'ops']);
+    const out = (await runCli(['keys', 'list', '--data-dir', dir])).stdout.trimEnd().split('\n');
+    expect(out[0]).toMatch(/^ID\s+NAME\s+SCOPES\s+STATE\s+SINCE\/UNTIL\s+LAST USED \(±10 s\)$/);
+    expect(out).toHaveLength(6);
+    // Every column starts where its header does, on every row.
+    for (const col of ['NAME', 'SCOPES', 'STATE', 'SINCE/UNTIL', 'LAST USED']) {
+      const at = out[0]!.indexOf(col);
+      for (const row of out.slice(1)) expect(row[at - 1], `${col} in ${row}`).toBe(' ');
+      for (const row of out.slice(1)) expect(row[at], `${col} in ${row}`).not.toBe(' ');
+    }
+    expect(out.find((r) => / expires /.test(r))).toMatch(
+      / expires\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+never$/,
+    );
+    expect(out.find((r) => / revoked /.test(r))).toMatch(/ ops\s+admin\s+revoked\s+\d{4}-/);
+  });
+
   it('keys rotate: the old key works during the grace period, then stops', async () => {
     const dir = dataDir();
     const old = JSON.parse(

@@ -1,7 +1,9 @@
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { ClassificationSchema } from '@catalyst-signal/shared';
+import fc from 'fast-check';
+import { ClassificationSchema, illFormedStringPath } from '@catalyst-signal/shared';
+import { signalClassification } from './fuzz/arbitraries.js';
 import { ChildServer } from './helpers/child-server.js';
 import { PY_PUBLISHER, PyDriver, runPython } from './helpers/python.js';
 import { Relay } from './helpers/relay.js';
@@ -319,7 +321,9 @@ describe('python publisher against a real server', { timeout: 90_000 }, () => {
     const py = await PyDriver.start();
     await py.cmd('open', { url: relay.url, key: server.keys.publishKey, outbox_path: outbox });
     await py.cmd('publish', { c: classification('r-1') });
-    await py.cmd('publish', { c: classification('r-2', { catalyst: 'Not A Slug' }) });
+    // A URL the server's parser refuses (a space in the host) passes the publisher's own check, which is
+    // never stricter than the server: the server is the judge at delivery, and the record goes to .rejected.
+    await py.cmd('publish', { c: classification('r-2', { url: 'http://a b' }) });
     await py.cmd('publish', { c: classification('r-3') });
     await up();
     const f = await py.cmd('flush');
@@ -507,5 +511,137 @@ describe('from_catalyst_bot', { timeout: 90_000 }, () => {
     ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/Ran \d+ tests/);
+  });
+
+  it('send --outbox with the server down spools only what the server would take; the rest is refused at once', async () => {
+    const { server, relay, down } = await serverBehindRelay();
+    await down();
+    const dir = tempDir();
+    const outbox = path.join(dir, 'outbox.jsonl');
+    const file = path.join(dir, 'signals.jsonl');
+    writeFileSync(
+      file,
+      [
+        classification('s-1'),
+        classification('s-2', { confidence: 7, catalyst: 'Not A Slug' }),
+        classification('s-3', { action: 'enter', direction: 'neutral' }),
+        classification('s-4'),
+      ]
+        .map((c) => JSON.stringify(c))
+        .join('\n'),
+    );
+    const env = { CATALYST_URL: relay.url, CATALYST_PUBLISH_KEY: server.keys.publishKey };
+    const r = await runPython([PY_PUBLISHER, '--outbox', outbox, '--timeout', '1', 'send', file], env);
+    expect(r.code).toBe(1);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toBe('line 1: spooled s-1');
+    expect(lines[1]).toBe(
+      'line 2: invalid: classification s-2 would be refused by the server, not spooled: catalyst: lower-case slug; confidence: must be <= 1',
+    );
+    expect(lines[2]).toMatch(/^line 3: invalid: .*direction: action enter needs direction long or short$/);
+    expect(lines[3]).toBe('line 4: spooled s-4');
+    const status = await runPython([PY_PUBLISHER, '--outbox', outbox, 'status']);
+    expect((JSON.parse(status.stdout) as { depth: number }).depth).toBe(2);
+
+    // The library the same way: a batch with one bad item spools nothing and names the caller's index.
+    const py = await PyDriver.start();
+    await py.cmd('open', { url: relay.url, key: server.keys.publishKey, outbox_path: outbox });
+    const rb = await py.cmd('publish_batch', {
+      items: [classification('b-1'), classification('b-2', { price: 0 })],
+    });
+    expect(rb.ok).toBe(false);
+    expect(rb.message).toMatch(
+      /^item \[1\] \(b-2\) would be refused by the server, nothing spooled: price: must be > 0$/,
+    );
+    expect(((await py.cmd('status')).status as { depth: number }).depth).toBe(2);
+  });
+
+  it("the publisher's own check refuses every common mistake and never anything the server takes", async () => {
+    const base = classification('base');
+    const over = (o: Record<string, unknown>) => ({ ...base, ...o });
+    const without = (k: string) => Object.fromEntries(Object.entries(base).filter(([key]) => key !== k));
+    // One bad value per rule of the schema: the server refuses each; so must the publisher.
+    const mistakes: Record<string, unknown>[] = [
+      ...['source_id', 'symbol', 'catalyst', 'confidence', 'price', 'headline', 'classified_at'].map(without),
+      without('direction'),
+      over({ source_id: 'has space' }),
+      over({ source_id: 'x'.repeat(129) }),
+      over({ symbol: '' }),
+      over({ symbol: 'A B' }),
+      over({ symbol: 'X'.repeat(33) }),
+      over({ catalyst: 'Not A Slug' }),
+      over({ catalyst: 'a'.repeat(41) }),
+      over({ direction: 'up' }),
+      over({ direction: null }),
+      over({ action: 'buy' }),
+      over({ action: 'enter', direction: 'neutral' }),
+      over({ asset_class: 'stock' }),
+      over({ exchange: 'nasdaq' }),
+      over({ currency: 'usd' }),
+      over({ currency: 'U' }),
+      over({ confidence: 2 }),
+      over({ confidence: -0.1 }),
+      over({ confidence: '0.5' }),
+      over({ confidence: true }),
+      over({ score: 'high' }),
+      over({ sentiment: 1.5 }),
+      over({ keywords: ['FDA'] }),
+      over({ keywords: Array.from({ length: 17 }, () => 'a') }),
+      over({ keywords: 'fda' }),
+      over({ relevance: -1 }),
+      over({ price: 0 }),
+      over({ price: -1 }),
+      over({ position_size_pct: 0 }),
+      over({ position_size_pct: 101 }),
+      over({ timeframe: 'weekly' }),
+      over({ headline: '' }),
+      over({ headline: 'x'.repeat(501) }),
+      over({ headline: '😀'.repeat(501) }), // code points, as zod counts (1002 UTF-16 units)
+      over({ url: 'ftp://example.org/x' }),
+      over({ url: 'javascript:alert(1)' }),
+      over({ source: 'x'.repeat(101) }),
+      over({ published_at: '2026-02-30T00:00:00Z' }),
+      over({ classified_at: '2026-01-01' }),
+      over({ classified_at: '2026-01-01T00:00Z' }),
+      over({ classified_at: '2026-01-01T00:00:00' }),
+      over({ expires_at: 'tomorrow' }),
+      over({ stop_loss: 0 }),
+      over({ take_profit: -1 }),
+      over({ meta: { a: { b: { c: { d: {} } } } } }),
+      over({ meta: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, i])) }),
+      over({ meta: { big: 'x'.repeat(4100) } }),
+      over({ meta: { ['k'.repeat(65)]: 1 } }),
+      over({ meta: [1, 2] }),
+      over({ unknown_field: 1 }),
+    ];
+    const valid = fc.sample(
+      signalClassification(fc.uuid()).map((c) => c as Record<string, unknown>),
+      { numRuns: 400, seed: 15 },
+    );
+    const corpus = [...mistakes, ...valid];
+    const server = (c: unknown) => ClassificationSchema.safeParse(c).success && !illFormedStringPath(c);
+    for (const m of mistakes) expect(server(m), JSON.stringify(m).slice(0, 200)).toBe(false);
+
+    const input = path.join(tempDir(), 'corpus.json');
+    writeFileSync(input, JSON.stringify(corpus));
+    const r = await runPython([
+      '-c',
+      'import json,sys,catalyst_publisher as p; print(json.dumps([p.problems(c) for c in json.load(open(sys.argv[1]))]))',
+      input,
+    ]);
+    expect(r.stderr).toBe('');
+    const verdicts = JSON.parse(r.stdout) as string[][];
+    let refusedByBoth = 0;
+    corpus.forEach((c, i) => {
+      const py = verdicts[i]!;
+      // Never stricter than the server: whatever the publisher refuses, the server refuses too.
+      if (py.length)
+        expect(server(c), `${JSON.stringify(c).slice(0, 300)} refused: ${py.join('; ')}`).toBe(false);
+      if (py.length) refusedByBoth++;
+    });
+    // Every common mistake is caught before the outbox.
+    mistakes.forEach((m, i) => expect(verdicts[i], JSON.stringify(m).slice(0, 200)).not.toEqual([]));
+    expect(refusedByBoth).toBeGreaterThanOrEqual(mistakes.length);
+    expect(valid.filter(server).length).toBeGreaterThan(300);
   });
 });

@@ -141,11 +141,50 @@ describe('a Python verifier written from docs/protocol.md (standard library only
         '--key',
         'cat_not_a_key',
       ]);
-      expect(refused.code).not.toBe(0);
-      expect(refused.stderr).toContain('HTTP Error 401');
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/refused the read key \(HTTP 401/);
       expect(refused.stderr).not.toContain('trying the next server');
     } finally {
       await sick.close();
+    }
+  });
+
+  it('a wrong key, a dead server, https against http: one line each, a documented exit code, no traceback', async () => {
+    const server = await ChildServer.start();
+    const verify = (url: string, key = server.keys.readKey) =>
+      python(['catalyst_verify.py', '--server', url, '--key', key]);
+    const oneLine = (stderr: string) => {
+      expect(stderr).not.toContain('Traceback');
+      expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+    };
+
+    const wrong = await verify(server.url, `cat_000000000000_${'A'.repeat(43)}`);
+    expect(wrong.code).toBe(2);
+    oneLine(wrong.stderr);
+    expect(wrong.stderr).toMatch(/^catalyst_verify: http:\/\/.+ refused the read key \(HTTP 401: .+\)$/m);
+
+    const dead = await refusedUrl();
+    const down = await verify(dead);
+    expect(down.code).toBe(3);
+    oneLine(down.stderr);
+    expect(down.stderr).toBe(
+      `catalyst_verify: connection refused at ${dead} (is the server running, on that port?)\n`,
+    );
+
+    // An http server that answers a TLS hello at once (Node's; uWS waits for its idle timeout first).
+    const plain = await answering(200);
+    try {
+      const https = plain.url.replace('http:', 'https:');
+      const tls = await verify(https);
+      expect(tls.code).toBe(3);
+      oneLine(tls.stderr);
+      expect(tls.stderr).toMatch(
+        new RegExp(
+          `^catalyst_verify: TLS handshake with ${https} failed \\(is the server http, not https\\?\\)`,
+        ),
+      );
+    } finally {
+      await plain.close();
     }
   });
 });

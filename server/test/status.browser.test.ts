@@ -1,8 +1,10 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UNSAFE_TEXT_RE, type Classification } from '@catalyst-signal/shared';
-import { browserUnavailable, launchChromium } from '../../shared/test/helpers/browser.js';
+import { browserUnavailable, launchChromium, watchPageProblems } from '../../shared/test/helpers/browser.js';
+import { natsSkipName, natsTestsRun } from './helpers/nats-cluster.js';
 import { classification, startTestServer } from './helpers/server.js';
+import { startTarget } from './helpers/target.js';
 import { connect } from './helpers/ws-client.js';
 
 /**
@@ -31,11 +33,9 @@ describe.skipIf(skip)(`status page in Chromium${skip ? ` (skipped: ${unavailable
 
   async function open(url: string): Promise<{ page: Page; violations: string[] }> {
     const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
-    const violations: string[] = [];
-    page.on('console', (m) => {
-      if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
-    });
-    page.on('pageerror', (e) => violations.push(`page error: ${e.message}`));
+    // CSP violations (as events, not console text), page errors, and any of the page's own files (the icon
+    // included) failing to load: each fails the test at its end.
+    const violations = await watchPageProblems(page);
     const res = await page.goto(`${url}/status`);
     // The CSP is in force for everything the page does below, its WebSocket included (connect-src 'self').
     expect(res?.headers()['content-security-policy']).toContain("connect-src 'self'");
@@ -139,4 +139,24 @@ describe.skipIf(skip)(`status page in Chromium${skip ? ` (skipped: ${unavailable
     expect(violations).toEqual([]);
     await page.close();
   });
+
+  const gatewayName =
+    'on a cluster gateway: counts the signals it applied, and shows its replica lag and the log head';
+  if (!natsTestsRun()) it.skip(natsSkipName(gatewayName), () => {});
+  else
+    it(gatewayName, async () => {
+      const t = await startTarget('gateway');
+      const { page, violations } = await open(t.url);
+      await login(page, t.adminKey);
+      await page.getByTestId('connection').getByText('live').waitFor();
+      await page.getByTestId('replica').waitFor();
+      for (let i = 1; i <= 2; i++) expect((await t.post(classification(i))).status).toBe(201);
+      await page.getByTestId('per-min').locator('.value').getByText('2', { exact: true }).waitFor();
+      await page.getByTestId('per-min').getByText('2 applied since start').waitFor();
+      const replica = page.getByTestId('replica');
+      await replica.locator('.value').getByText('0', { exact: true }).waitFor();
+      await replica.getByText(`applied ${t.head()} of log head`).waitFor();
+      expect(violations).toEqual([]);
+      await page.close();
+    });
 });

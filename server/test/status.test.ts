@@ -38,10 +38,15 @@ describe('/status: the page', () => {
     const html = await page.text();
     const assets = [...html.matchAll(/(?:src|href)="\.\/(assets\/[^"]+)"/g)].map((m) => m[1]!);
     expect(assets.some((a) => a.endsWith('.js'))).toBe(true);
+    // The icon is a file of the page's own (img-src falls back to 'self'): no /favicon.ico 404 in the console.
+    expect(assets.some((a) => a.endsWith('.svg'))).toBe(true);
     for (const a of assets) {
       const r = await fetch(`${t.url}/status/${a}`);
       expect(r.status).toBe(200);
-      expect(r.headers.get('content-type')).toMatch(a.endsWith('.js') ? /^text\/javascript/ : /^text\/css/);
+      const type = { js: /^text\/javascript/, css: /^text\/css/, svg: /^image\/svg\+xml$/ }[
+        a.split('.').pop()!
+      ];
+      expect(r.headers.get('content-type')).toMatch(type!);
       expect(r.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
       expect(r.headers.get('x-content-type-options')).toBe('nosniff');
     }
@@ -53,6 +58,24 @@ describe('/status: the page', () => {
       'GET /status/../../package.json HTTP/1.1\r\nHost: x\r\n\r\n',
     );
     expect(traversal?.status).toBe(404);
+  });
+
+  it('sends a browser from / to the page; any other caller gets a problem naming where things are', async () => {
+    const t = await startTestServer();
+    const browser = await fetch(`${t.url}/`, {
+      redirect: 'manual',
+      headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' },
+    });
+    expect(browser.status).toBe(303);
+    expect(browser.headers.get('location')).toBe('status/'); // relative: a proxy prefix is kept
+    const followed = await fetch(`${t.url}/`, { headers: { accept: 'text/html' } });
+    expect(new URL(followed.url).pathname).toBe('/status/');
+    expect(followed.headers.get('content-type')).toBe('text/html; charset=utf-8');
+
+    const api = await fetch(`${t.url}/`);
+    expect(api.status).toBe(404);
+    expect(api.headers.get('content-type')).toBe('application/problem+json');
+    expect(((await api.json()) as { detail: string }).detail).toMatch(/status page is at \/status/);
   });
 
   it('sends no CORS headers on any route: preflights get a 404, cross-origin reads stay unreadable', async () => {

@@ -46,6 +46,8 @@ export const ErrorCode = {
   forbidden: 'forbidden',
   notFound: 'not_found',
   methodNotAllowed: 'method_not_allowed',
+  /** The request conflicts with the current state (e.g. revoking the last admin key). */
+  conflict: 'conflict',
   validation: 'validation_failed',
   payloadTooLarge: 'payload_too_large',
   unsupportedMediaType: 'unsupported_media_type',

@@ -75,6 +75,22 @@ export const RecentSignalSchema = z.object({
 });
 export type RecentSignal = z.infer<typeof RecentSignalSchema>;
 
+/**
+ * A gateway's (or a both-node's) replica of the cluster log: what it applied and serves, against the newest seq
+ * the cluster log holds. The same numbers as /healthz's `replica`.
+ */
+export const StatusReplicaSchema = z.object({
+  applied_seq: seq,
+  /** Newest seq known in the cluster log (polled every few seconds, so briefly behind the truth). */
+  cluster_last_seq: seq,
+  /** cluster_last_seq - applied_seq: signals the cluster holds that this node does not serve yet. */
+  replica_lag: count,
+  caught_up: z.boolean(),
+  /** Set when the replica diverged from the cluster log (the node then serves nothing); the reason. */
+  diverged: z.string().max(400).nullable(),
+});
+export type StatusReplica = z.infer<typeof StatusReplicaSchema>;
+
 export const StatusFrameSchema = z.object({
   type: z.literal(ServerFrame.status),
   /** Server clock, ms since the Unix epoch. */
@@ -98,8 +114,12 @@ export const StatusFrameSchema = z.object({
     keys: z.array(StatusKeySchema).max(STATUS_LIMITS.maxKeys),
   }),
   signals: z.object({
+    /** Signals new in this node's log in the trailing minute: ingested here, or applied from the cluster log. */
     per_min: z.number().min(0),
+    /** POSTs stored by this node (0 on a gateway, which ingests none). */
     ingested_total: count,
+    /** Signals new in this node's log since start: ingested, or applied and served on a gateway. */
+    published_total: count,
     duplicates_total: count,
     /** Signals per minute (trailing minute) every series_step_s, oldest first, the last one now. */
     series: z.array(z.number().min(0)).max(STATUS_LIMITS.maxSeries),
@@ -122,5 +142,7 @@ export const StatusFrameSchema = z.object({
     by_kind: z.record(z.string().max(40), count),
   }),
   recent: z.array(RecentSignalSchema).max(STATUS_LIMITS.maxRecent),
+  /** The replica of the cluster log on a gateway or both-node; null on a single node. */
+  replica: StatusReplicaSchema.nullable(),
 });
 export type StatusFrame = z.infer<typeof StatusFrameSchema>;

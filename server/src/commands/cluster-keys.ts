@@ -2,7 +2,8 @@ import { loadConfig, type ClusterConfig } from '../config.js';
 import { UsageError } from '../errors.js';
 import { connectNats } from '../jetstream/connection.js';
 import { ClusterKeys, newKeyRecord, type KeyRecord } from '../jetstream/keys-kv.js';
-import { parseDuration, parseScopes } from './keys.js';
+import { LAST_ADMIN_MESSAGE, wouldRevokeLastAdmin } from '../auth/last-admin.js';
+import { formatKeyTable, parseDuration, parseScopes } from './keys.js';
 
 /**
  * `catalyst-server keys … -c FILE` when FILE has a cluster block: the same commands, against the cluster's
@@ -63,11 +64,8 @@ export function clusterKeysList(c: ClusterConfig, o: { json?: boolean }): Promis
     const rows = (await keys.list()).map(({ hash: _h, ...r }) => r);
     if (o.json) return JSON.stringify(rows, null, 2);
     if (!rows.length) return 'no keys';
-    const state = (r: (typeof rows)[number]) =>
-      r.revoked_at ? `revoked ${r.revoked_at}` : r.expires_at ? `expires ${r.expires_at}` : 'active';
-    return rows
-      .map((r) => `${r.id}  ${r.name.padEnd(16)} ${r.scopes.join(',').padEnd(14)} ${state(r)}`)
-      .join('\n');
+    // The cluster's key bucket records no use (each node would have to write it): no LAST USED column.
+    return formatKeyTable(rows, { lastUsed: false });
   });
 }
 
@@ -75,6 +73,7 @@ export function clusterKeysRevoke(c: ClusterConfig, o: { key: string }): Promise
   return withClusterKeys(c, async (keys) => {
     const r = await resolve(keys, o.key);
     if (r.revoked_at) return `key ${r.id} (${r.name}) was already revoked at ${r.revoked_at}`;
+    if (wouldRevokeLastAdmin(await keys.list(), r.id)) throw new UsageError(LAST_ADMIN_MESSAGE(r.id, r.name));
     await keys.revoke(r.id);
     return `revoked key ${r.id} (${r.name}) cluster-wide; every node drops it when its mirror sees the change`;
   });

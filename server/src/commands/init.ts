@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ensureInitialKeys, formatIssuedKeys } from '../bootstrap.js';
+import { createInitialKeys, formatIssuedKeys } from '../bootstrap.js';
 import { ClusterSchema, ConfigSchema } from '../config.js';
 import { createSigner, loadOrCreateSigningKey } from '../signing.js';
 import { DB_FILE, openDb } from '../store/db.js';
@@ -91,8 +91,9 @@ export async function init(o: { dataDir: string; force?: boolean }): Promise<Ini
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
+  const created = !existsSync(path.join(dir, DB_FILE));
   const db = openDb(dir);
-  const issued = ensureInitialKeys(new KeyStore(db));
+  const issued = created ? createInitialKeys(new KeyStore(db)) : [];
   db.close();
   const signer = await createSigner(loadOrCreateSigningKey(dir).key);
   writeFileSync(configFile, renderConfigFile(dir), { mode: 0o600 });

@@ -1,6 +1,7 @@
 import type { Scope } from '@catalyst-signal/shared';
 import { SCOPES } from '@catalyst-signal/shared';
 import { createApiKey, resolveKey } from '../auth/api-keys.js';
+import { LAST_ADMIN_MESSAGE, wouldRevokeLastAdmin } from '../auth/last-admin.js';
 import { UsageError } from '../errors.js';
 import { createSigner } from '../signing.js';
 import { loadExistingSigningKey, openExistingDb } from './data-dir.js';
@@ -40,18 +41,68 @@ export function keysCreate(o: { dataDir: string; name: string; scope: string[]; 
     : `Created key ${k.id} (${o.name}, ${scopes.join(',')}). Shown once:\n${k.key}`;
 }
 
+/** Columns padded to their widest cell (names are up to 64 characters), two spaces apart. */
+export function textTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** An ISO time to the second, as a person reads it in a table (`2026-12-06 09:31:20Z`). */
+const when = (iso: string | null) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-');
+
+interface ListedKey {
+  id: string;
+  name: string;
+  scopes: readonly string[];
+  revoked_at: string | null;
+  expires_at: string | null;
+  last_used_at?: string | null;
+}
+
+/**
+ * `keys list` as a table with a header. STATE is what a check would answer now (an expiry in the past is
+ * `expired`); SINCE/UNTIL is when it was revoked, or when it expires.
+ */
+export function formatKeyTable(
+  rows: readonly ListedKey[],
+  o: { lastUsed: boolean },
+  now = Date.now(),
+): string {
+  const state = (r: ListedKey) =>
+    r.revoked_at
+      ? 'revoked'
+      : r.expires_at
+        ? Date.parse(r.expires_at) <= now
+          ? 'expired'
+          : 'expires'
+        : 'active';
+  const header = ['ID', 'NAME', 'SCOPES', 'STATE', 'SINCE/UNTIL'];
+  // A running server records use in batches every 10 s: the time written is when it noticed, at most 10 s
+  // after the use (and only uses seen by a server that wrote them; a CLI on a stopped server sees none).
+  if (o.lastUsed) header.push('LAST USED (±10 s)');
+  return textTable(
+    header,
+    rows.map((r) => [
+      r.id,
+      r.name,
+      r.scopes.join(','),
+      state(r),
+      when(r.revoked_at ?? r.expires_at),
+      ...(o.lastUsed ? [r.last_used_at ? when(r.last_used_at) : 'never'] : []),
+    ]),
+  );
+}
+
 export function keysList(o: { dataDir: string; json?: boolean }): string {
   const rows = withKeys(o.dataDir, (keys) => keys.list()).map(({ hash: _h, ...r }) => r);
   if (o.json) return JSON.stringify(rows, null, 2);
   if (!rows.length) return 'no keys';
-  const state = (r: (typeof rows)[number]) =>
-    r.revoked_at ? `revoked ${r.revoked_at}` : r.expires_at ? `expires ${r.expires_at}` : 'active';
-  return rows
-    .map(
-      (r) =>
-        `${r.id}  ${r.name.padEnd(16)} ${r.scopes.join(',').padEnd(14)} ${state(r).padEnd(32)} last used ${r.last_used_at ?? 'never'}`,
-    )
-    .join('\n');
+  return formatKeyTable(rows, { lastUsed: true });
 }
 
 export function keysRevoke(o: { dataDir: string; key: string }): string {
@@ -59,7 +110,8 @@ export function keysRevoke(o: { dataDir: string; key: string }): string {
     const row = resolveKey(keys, o.key);
     if (typeof row === 'string') throw new UsageError(row);
     if (row.revoked_at) return `key ${row.id} (${row.name}) was already revoked at ${row.revoked_at}`;
-    keys.revoke(row.id);
+    if (keys.revokeUnless(row.id, (all) => wouldRevokeLastAdmin(all, row.id)) === 'refused')
+      throw new UsageError(LAST_ADMIN_MESSAGE(row.id, row.name));
     return `revoked key ${row.id} (${row.name}); a running server closes its sockets within a second`;
   });
 }

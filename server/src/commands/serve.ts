@@ -1,8 +1,11 @@
-import { ensureInitialKeys, formatIssuedKeys } from '../bootstrap.js';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { createInitialKeys, formatIssuedKeys } from '../bootstrap.js';
 import { loadConfig, type Config } from '../config.js';
 import { UsageError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { lockServedDir, startServer, type Server } from '../app.js';
+import { DB_FILE } from '../store/db.js';
 
 /** What a cluster-mode process does (`serve --role`); without a cluster block there is no role. */
 export const ROLES = ['ingest', 'gateway', 'both'] as const;
@@ -59,21 +62,18 @@ export async function serve(opts: ServeOptions): Promise<number> {
   const role = chooseRole(config, opts.role);
   const log = createLogger(config.log_level);
 
-  // The first start's keys only after listening: a start that fails (port in use) prints no keys. In cluster
-  // mode keys live in the cluster (`catalyst-server keys create -c <config>`): none are made locally.
+  // Keys only from the start that creates the database, never because the key table has no admin now (that
+  // would print fresh keys into a journal after the last admin key was revoked), and only after listening: a
+  // start that fails (port in use) prints no keys. In cluster mode keys live in the cluster
+  // (`catalyst-server keys create -c <config>`): none are made locally.
+  const created = !existsSync(path.join(config.data_dir, DB_FILE));
   const server = await startRole(config, log, role);
-  const issued = role ? [] : ensureInitialKeys(server.keys);
+  const issued = role || !created ? [] : createInitialKeys(server.keys);
   server.auth.refresh();
-  if (issued.length)
-    process.stderr.write(`\n${formatIssuedKeys(issued)}\nData directory: ${config.data_dir}\n\n`);
-  if (issued.length || process.stderr.isTTY)
-    process.stderr.write(
-      server.stream
-        ? `catalyst-server listening on ${server.url} (WebSocket ${server.wsUrl}/v1/stream)\n`
-        : `catalyst-server (${role ?? 'single node'}) listening on ${server.url}\n`,
-    );
 
-  return new Promise<number>((resolve) => {
+  // The signal handlers exist before the human line says "listening": a supervisor (or a test) that stops the
+  // server the moment it reads that line gets a clean close, not Node's default exit.
+  const done = new Promise<number>((resolve) => {
     const stop = (signal: string) => {
       log.info({ signal }, 'stopping');
       const hard = setTimeout(() => {
@@ -89,4 +89,13 @@ export async function serve(opts: ServeOptions): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+  if (issued.length)
+    process.stderr.write(`\n${formatIssuedKeys(issued)}\nData directory: ${config.data_dir}\n\n`);
+  // Every start, not only the first: a restarted server is otherwise only JSON lines to a person reading it.
+  process.stderr.write(
+    server.stream
+      ? `catalyst-server listening on ${server.url} (WebSocket ${server.wsUrl}/v1/stream)\n`
+      : `catalyst-server (${role ?? 'single node'}) listening on ${server.url}\n`,
+  );
+  return done;
 }

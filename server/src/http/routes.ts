@@ -9,10 +9,12 @@ import {
   type Classification,
 } from '@catalyst-signal/shared';
 import { createApiKey } from '../auth/api-keys.js';
+import { LAST_ADMIN_MESSAGE, wouldRevokeLastAdmin, type AdminCandidate } from '../auth/last-admin.js';
 import type { Config } from '../config.js';
 import {
   HttpError,
   badRequest,
+  conflict,
   notFound,
   payloadTooLarge,
   unavailable,
@@ -159,9 +161,14 @@ export function registerRoutes(d: RoutesDeps): void {
   });
   route(d, 'del', `${PATHS.keys}/:id`, { scope: 'admin', params: 1 }, async (ctx) => {
     const id = ctx.info.params[0] ?? '';
-    if (!d.keys.get(id)) throw notFound(`no key ${id}`);
-    if (d.keyAdmin) await d.keyAdmin.revoke(id);
-    else d.keys.revoke(id);
+    const key = d.keys.get(id);
+    if (!key) throw notFound(`no key ${id}`);
+    const last = (all: Iterable<AdminCandidate>) => wouldRevokeLastAdmin(all, id);
+    if (d.keyAdmin) {
+      // Cluster mode: this node's table mirrors the cluster's keys.
+      if (last(d.keys.list())) throw conflict(LAST_ADMIN_MESSAGE(id, key.name));
+      await d.keyAdmin.revoke(id);
+    } else if (d.keys.revokeUnless(id, last) === 'refused') throw conflict(LAST_ADMIN_MESSAGE(id, key.name));
     d.auth.refresh();
     return { status: 204 };
   });
@@ -170,8 +177,12 @@ export function registerRoutes(d: RoutesDeps): void {
     const allow = METHODS.filter((m) => methods.has(m))
       .map((m) => METHOD_NAME[m])
       .join(', ');
-    for (const m of METHODS)
-      if (!methods.has(m)) registerRoute(d, m, path, {}, () => methodNotAllowed(allow));
+    for (const m of METHODS) {
+      if (methods.has(m)) continue;
+      // A publisher pointed at a gateway: say where ingest is rather than only which methods exist here.
+      const hint = path === PATHS.signals && m === 'post' && !d.sequencer ? ingestElsewhere(c) : '';
+      registerRoute(d, m, path, {}, () => methodNotAllowed(allow, hint));
+    }
   }
   // Anything else: the same problem+json (and `type` scheme) as every other error.
   d.app.any('/*', (res, req) => {
@@ -180,11 +191,19 @@ export function registerRoutes(d: RoutesDeps): void {
   });
 }
 
-function methodNotAllowed(allow: string): never {
+/** Where signals go when this node takes none (a cluster gateway). */
+function ingestElsewhere(c: Config): string {
+  const url = c.cluster?.ingest_url;
+  return url
+    ? `; this node is a cluster gateway and takes no signals: post to ${url.replace(/\/+$/, '')}${PATHS.signals}`
+    : '; this node is a cluster gateway and takes no signals: post to an ingest node (serve --role ingest or both)';
+}
+
+function methodNotAllowed(allow: string, hint = ''): never {
   throw new HttpError(
     405,
     ErrorCode.methodNotAllowed,
-    `method not allowed; this path answers ${allow}`,
+    `method not allowed; this path answers ${allow}${hint}`,
     undefined,
     {
       Allow: allow,

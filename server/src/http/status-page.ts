@@ -21,6 +21,17 @@ function answer(res: HttpResponse, status: string, headers: Record<string, strin
  */
 export function registerStatusPage(app: TemplatedApp, files: ReadonlyMap<string, PageFile>): void {
   const base = PATHS.status;
+  // The server's root: a browser is sent to the page (relative, so a proxy prefix is kept); any other caller
+  // gets the usual problem+json, naming where things are.
+  app.get('/', (res, req) => {
+    if (/\btext\/html\b/i.test(req.getHeader('accept')))
+      return answer(res, '303 See Other', { Location: 'status/', 'Cache-Control': 'no-store' }, '');
+    const reply = problemReply(
+      notFound('nothing at /: the status page is at /status, the API under /v1 (docs/protocol.md)'),
+      '/',
+    );
+    send(res, { aborted: false }, reply);
+  });
   app.get(base, (res) =>
     answer(res, '308 Permanent Redirect', { Location: 'status/', 'Cache-Control': 'no-store' }, ''),
   );

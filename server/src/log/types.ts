@@ -10,6 +10,7 @@ import type {
   Scope,
   Signal,
   SignalAction,
+  StatusReplica,
 } from '@catalyst-signal/shared';
 
 /** A signal as stored: the parsed object and its JSON text (serialised once, at ingest). */
@@ -115,6 +116,8 @@ export interface SignalLogDriver {
   refuseClients?(): string | undefined;
   /** Extra /healthz fields about this log (a gateway's replica lag), merged into the answer. */
   health?(): Record<string, unknown>;
+  /** A replica of a cluster log (gateway, both-node): what it applied against the log's head, for /status. */
+  statusReplica?(): StatusReplica;
   /**
    * The public keys clients verify signatures with, when they are not this node's own (a gateway serves the
    * cluster's: it holds no signing key). undefined = not known yet (503). Absent = the node's signer's.

@@ -1,3 +1,4 @@
+import type { StatusReplica } from '@catalyst-signal/shared';
 import { startServer, type LogDriverFactory, type Server, type StartOptions } from '../app.js';
 import type { Config } from '../config.js';
 import type { FanOut, KeyAdmin, Sequencer, SignalLogDriver, SignalLogReader } from '../log/types.js';
@@ -44,6 +45,10 @@ export class BothLog implements SignalLogDriver {
 
   refuseClients(): string | undefined {
     return this.gateway.refuseClients();
+  }
+
+  statusReplica(): StatusReplica {
+    return this.gateway.statusReplica();
   }
 
   health(): Record<string, unknown> {

@@ -1,4 +1,4 @@
-import type { HistoryQuery } from '@catalyst-signal/shared';
+import type { HistoryQuery, StatusReplica } from '@catalyst-signal/shared';
 import { StoreUnavailableError, forbidden } from '../errors.js';
 import type { ClusterLog } from '../jetstream/cluster-log.js';
 import type { NatsHandle } from '../jetstream/connection.js';
@@ -301,6 +301,17 @@ export class GatewayLog implements SignalLogDriver {
 
   health(): { replica: ReplicaHealth } {
     return { replica: this.replicaHealth() };
+  }
+
+  statusReplica(): StatusReplica {
+    const h = this.replicaHealth();
+    return {
+      applied_seq: h.applied_seq,
+      cluster_last_seq: h.cluster_last_seq,
+      replica_lag: h.replica_lag,
+      caught_up: h.caught_up,
+      diverged: h.diverged ? `${h.diverged.reason}: ${h.diverged.detail}`.slice(0, 400) : null,
+    };
   }
 
   replicaHealth(): ReplicaHealth {

@@ -1,4 +1,4 @@
-import type { StatusFrame } from '@catalyst-signal/shared';
+import type { StatusFrame, StatusReplica } from '@catalyst-signal/shared';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { readDbSize, readSample } from './read-metrics.js';
@@ -19,6 +19,8 @@ export interface StatusSink {
 export interface StatusHubOptions {
   metrics: Metrics;
   position: () => LogView;
+  /** A gateway's or both-node's replica of the cluster log (what it applied, the log's head); absent: none. */
+  replica?: (() => StatusReplica | undefined) | undefined;
   serverId: string;
   startedAt: number;
   /** Push interval (and sampling interval) in ms. */
@@ -90,6 +92,7 @@ export class StatusHub {
       windowMs: WINDOW_MS,
       seriesStepMs: SERIES_STEP_MS,
       recent: this.recent.list(),
+      replica: this.o.replica?.(),
     });
   }
 

@@ -17,8 +17,9 @@ async function bucketsOf(h: Histogram): Promise<Buckets> {
  * numbers /metrics exposes, so the page and a Grafana board never disagree).
  */
 export async function readSample(m: Metrics, t: number): Promise<Sample> {
-  const [ingested, duplicates, closes, limited, commit, fanout] = await Promise.all([
+  const [ingested, published, duplicates, closes, limited, commit, fanout] = await Promise.all([
     m.signalsIngested.get(),
+    m.signalsPublished.get(),
     m.duplicates.get(),
     m.wsCloses.get(),
     m.rateLimited.get(),
@@ -33,6 +34,7 @@ export async function readSample(m: Metrics, t: number): Promise<Sample> {
   return {
     t,
     ingested: ingested.values[0]?.value ?? 0,
+    published: published.values[0]?.value ?? 0,
     duplicates: duplicates.values[0]?.value ?? 0,
     slowConsumerCloses: closes.values
       .filter((v) => v.labels.reason === 'slow_consumer')

@@ -6,6 +6,7 @@ import {
   type Scope,
   type StatusFrame,
   type StatusKey,
+  type StatusReplica,
   type StatusSocket,
 } from '@catalyst-signal/shared';
 import { bucketsDelta, histogramQuantile, type Buckets } from './quantile.js';
@@ -47,12 +48,15 @@ export interface SnapshotInput {
   /** Spacing of the signals-per-minute series (10 s). */
   seriesStepMs: number;
   recent: readonly RecentSignal[];
+  /** A gateway's or both-node's replica; absent on a single node. */
+  replica?: StatusReplica | undefined;
 }
 
 const ZERO: Buckets = { le: [Infinity], counts: [0] };
 const EMPTY: Sample = {
   t: 0,
   ingested: 0,
+  published: 0,
   duplicates: 0,
   slowConsumerCloses: 0,
   rateLimited: {},
@@ -82,7 +86,10 @@ function counterAt(samples: SampleWindow, t: number, startedAt: number): Sample 
   return samples.at(t) ?? { ...EMPTY, t: startedAt };
 }
 
-/** Signals in the minute before each point, every step, oldest first; points before the first sample are left out. */
+/**
+ * Signals new in this node's log in the minute before each point (ingested, or applied on a gateway, which
+ * ingests none), every step, oldest first; points before the first sample are left out.
+ */
 function series(i: SnapshotInput, now: Sample): number[] {
   const oldest = i.samples.oldest();
   if (!oldest) return [];
@@ -92,7 +99,7 @@ function series(i: SnapshotInput, now: Sample): number[] {
     if (t < oldest.t) continue;
     const a = counterAt(i.samples, t - i.windowMs, i.startedAt);
     const b = counterAt(i.samples, t, i.startedAt);
-    out.push(Math.max(0, b.ingested - a.ingested));
+    out.push(Math.max(0, b.published - a.published));
   }
   return out;
 }
@@ -157,8 +164,9 @@ export function buildSnapshot(i: SnapshotInput): StatusFrame {
     window_s: round((now.t - base.t) / 1000, 1),
     clients: clients(i.sockets, i.now, i.log.head),
     signals: {
-      per_min: Math.max(0, now.ingested - base.ingested),
+      per_min: Math.max(0, now.published - base.published),
       ingested_total: now.ingested,
+      published_total: now.published,
       duplicates_total: now.duplicates,
       series: series(i, now),
       series_step_s: i.seriesStepMs / 1000,
@@ -177,5 +185,6 @@ export function buildSnapshot(i: SnapshotInput): StatusFrame {
       by_kind: { ...now.rateLimited },
     },
     recent: i.recent.slice(0, STATUS_LIMITS.maxRecent),
+    replica: i.replica ?? null,
   };
 }

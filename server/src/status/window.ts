@@ -5,6 +5,8 @@ export interface Sample {
   /** ms since the Unix epoch. */
   t: number;
   ingested: number;
+  /** Signals new in this node's log (ingested, or applied from the cluster log on a gateway). */
+  published: number;
   duplicates: number;
   slowConsumerCloses: number;
   /** catalyst_rate_limited_total by kind. */

@@ -11,7 +11,6 @@ const SQL = {
   touch: `UPDATE api_keys SET last_used_at = ? WHERE id = ?`,
   version: `SELECT value FROM meta WHERE key = 'keys_version'`,
   bump: `UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'keys_version'`,
-  countActiveAdmins: `SELECT count(*) FROM api_keys WHERE revoked_at IS NULL AND scopes LIKE '%admin%'`,
 } as const;
 
 export interface KeyRow {
@@ -49,7 +48,6 @@ export class KeyStore {
       touch: db.prepare(SQL.touch),
       version: db.prepare(SQL.version).pluck(),
       bump: db.prepare(SQL.bump),
-      countActiveAdmins: db.prepare(SQL.countActiveAdmins).pluck(),
     };
   }
 
@@ -72,6 +70,25 @@ export class KeyStore {
   /** Active keys called `name`. */
   activeByName(name: string): KeyRow[] {
     return (this.stmt.activeByName.all(name) as RawKeyRow[]).map(toRow);
+  }
+
+  /**
+   * Revoke unless `refuse` says no, deciding on the key table as it is inside the write transaction, so two
+   * revocations at once (the CLI and the REST API) cannot both pass a check made before either wrote.
+   */
+  revokeUnless(
+    id: string,
+    refuse: (all: KeyRow[]) => boolean,
+    now = new Date(),
+  ): 'revoked' | 'absent' | 'refused' {
+    return this.db
+      .transaction(() => {
+        if (refuse(this.list())) return 'refused' as const;
+        const changed = this.stmt.revoke.run(now.toISOString(), id).changes > 0;
+        if (changed) this.stmt.bump.run();
+        return changed ? ('revoked' as const) : ('absent' as const);
+      })
+      .immediate();
   }
 
   revoke(id: string, now = new Date()): boolean {
@@ -101,9 +118,5 @@ export class KeyStore {
 
   version(): string {
     return this.stmt.version.get() as string;
-  }
-
-  countActiveAdmins(): number {
-    return this.stmt.countActiveAdmins.get() as number;
   }
 }

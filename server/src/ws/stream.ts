@@ -134,6 +134,7 @@ export class Stream implements FanOut {
       if (hasGroups) for (const topic of this.groups.matching(s.signal)) this.app.publish(topic, frame);
     }
     this.d.status?.recent.addAll(fresh);
+    this.d.metrics.signalsPublished.inc(fresh.length);
     this.d.metrics.framesSent.inc(fresh.length * all);
     if (this.ahead.size) this.resumeAhead();
   }

@@ -64,4 +64,28 @@ describeWithNats('catalyst-server keys -c <config with a cluster block>: keys li
     expect(s).toMatchObject({ stream: 'CATALYST_SIGNALS', epoch: log.epoch, head_seq: 1, replicas: 1 });
     expect(s['keys_active']).toBeGreaterThanOrEqual(1);
   });
+
+  it("revoke refuses the cluster's last admin key in one line (exit 2); with a second one it revokes", async () => {
+    const conf = path.join(tempDir(), 'cluster.json');
+    writeFileSync(conf, JSON.stringify({ cluster: { nats_urls: cluster.urls, replicas: 1 } }));
+    const admin = async (name: string) =>
+      JSON.parse(
+        (await runCli(['keys', 'create', '-c', conf, '--name', name, '--scope', 'admin', '--json'])).stdout,
+      ) as {
+        id: string;
+      };
+    const keys = await ClusterKeys.open(cluster.h, 1);
+    // Whatever admin keys earlier tests left: this one is made the last.
+    for (const k of await keys.list())
+      if (k.scopes.includes('admin') && !k.revoked_at) await keys.revoke(k.id);
+    const ops = await admin('ops');
+    const refused = await runCli(['keys', 'revoke', ops.id, '-c', conf]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(
+      /^catalyst-server: key \w+ \(ops\) is the last admin key: create another admin key first/,
+    );
+    expect((await keys.get(ops.id))?.revoked_at).toBeNull();
+    await admin('ops-2');
+    expect((await runCli(['keys', 'revoke', ops.id, '-c', conf])).code).toBe(0);
+  });
 });

@@ -69,6 +69,8 @@ export interface ServerProcess {
   port: number;
   url: string;
   exited: Promise<number | null>;
+  /** Everything the process wrote to stderr so far (the human lines: keys, `listening on`). */
+  stderr(): string;
 }
 
 /** Start `catalyst-server serve` as a child process on port 0 and wait for its `listening` log line. */
@@ -97,7 +99,13 @@ export function spawnServer(
       try {
         const rec = JSON.parse(line) as { msg?: string; port?: number };
         if (rec.msg === 'listening' && rec.port)
-          resolve({ child, port: rec.port, url: `http://127.0.0.1:${rec.port}`, exited });
+          resolve({
+            child,
+            port: rec.port,
+            url: `http://127.0.0.1:${rec.port}`,
+            exited,
+            stderr: () => stderr,
+          });
       } catch {
         /* not a log line */
       }

@@ -157,7 +157,15 @@ async function startClusterTarget(
   ]);
   const config = (dir: string) =>
     loadConfig({
-      flags: { data_dir: dir, port: 0, host: '127.0.0.1', log_level: 'silent', cluster, ...overrides },
+      flags: {
+        data_dir: dir,
+        port: 0,
+        host: '127.0.0.1',
+        log_level: 'silent',
+        ...overrides,
+        // A test's cluster keys (e.g. ingest_url) beside the real cluster's connection, which wins.
+        cluster: { ...overrides.cluster, ...cluster },
+      },
     });
   const log = createLogger('silent');
   let n: ClusterNodes;

@@ -1,4 +1,4 @@
-import { inertText, type Signal, type StatusFrame } from '@catalyst-signal/shared';
+import { inertText, type Signal, type StatusFrame, type StatusReplica } from '@catalyst-signal/shared';
 import { bytes, duration, int, millis, time } from './format.js';
 import { Sparkline } from './sparkline.js';
 
@@ -105,6 +105,19 @@ export function Recent(props: { signals: readonly Signal[] }) {
   );
 }
 
+/** A gateway's replica: how far behind the cluster log's head it serves (what a failover would lose). */
+function Replica(props: { replica: StatusReplica }) {
+  const r = props.replica;
+  return (
+    <Stat
+      label="replica lag"
+      value={r.diverged ? 'diverged' : int(r.replica_lag)}
+      hint={r.diverged ?? `applied ${int(r.applied_seq)} of log head ${int(r.cluster_last_seq)}`}
+      testid="replica"
+    />
+  );
+}
+
 export function StatusView(props: { status: StatusFrame | undefined; recent: readonly Signal[] }) {
   const s = props.status;
   if (!s) return <p class="muted">Waiting for the first status…</p>;
@@ -115,7 +128,12 @@ export function StatusView(props: { status: StatusFrame | undefined; recent: rea
         <Stat
           label="signals / min"
           value={int(s.signals.per_min)}
-          hint={`${int(s.signals.ingested_total)} since start`}
+          hint={
+            // A gateway ingests nothing: it counts what it applied from the cluster log and serves.
+            s.replica
+              ? `${int(s.signals.published_total)} applied since start`
+              : `${int(s.signals.ingested_total)} since start`
+          }
           testid="per-min"
         />
         <Stat
@@ -124,6 +142,7 @@ export function StatusView(props: { status: StatusFrame | undefined; recent: rea
           hint={`first retained ${int(s.first_seq)}`}
           testid="head-seq"
         />
+        {s.replica && <Replica replica={s.replica} />}
         <Stat label="database" value={bytes(s.db_size_bytes)} hint={`epoch ${s.epoch}`} />
         <Stat label="uptime" value={duration(s.uptime_s)} hint={s.server_id} />
         <Stat

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
 
 /**
  * Debian's Chromium, driven by playwright-core (which never downloads a browser). CI installs the `chromium`
@@ -28,4 +28,41 @@ export async function launchChromium(): Promise<Browser> {
     // served on 127.0.0.1; no third-party content is ever loaded.
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
   });
+}
+
+/**
+ * What a page does wrong that a person would see in the browser's console: a CSP violation, an uncaught error,
+ * or one of the page's own files (a script, a style, the icon) failing to load. Answers from the API (`/v1/`,
+ * `/api/`) are left out: a 401 for a wrong key is what a test expects. Watch a context to cover every page it
+ * opens; the returned list fills as things happen (assert it is empty at the end of each test).
+ *
+ * CSP violations are taken from the DOM's `securitypolicyviolation` event, not from console text: Chromium now
+ * reports a blocked eval (zod's `Function('')` probe) as a DevTools issue and a console *note* that contains
+ * neither "Content Security Policy" nor "Refused to", which is how a violation went unnoticed by text matching.
+ */
+export async function watchPageProblems(target: BrowserContext | Page): Promise<string[]> {
+  const problems: string[] = [];
+  await target.exposeBinding('__catalystCspViolation', (_source, v: string) => {
+    problems.push(`CSP violation: ${v}`);
+  });
+  // A string, not a function: this file is compiled without DOM types.
+  await target.addInitScript(`addEventListener('securitypolicyviolation', (e) => {
+    void globalThis.__catalystCspViolation(e.effectiveDirective + ' blocked ' + e.blockedURI + ' at ' + e.sourceFile + ':' + e.lineNumber);
+  }, true);`);
+  const onConsole = (m: ConsoleMessage) => {
+    if (m.type() !== 'error') return;
+    const url = m.location().url;
+    const api = /\/(v1|api)\//.test(new URL(url || 'about:blank', 'http://x').pathname);
+    if (/Failed to load resource/i.test(m.text()) && !api) problems.push(`${m.text()}: ${url}`);
+  };
+  const onPageError = (e: Error) => problems.push(`page error: ${e.message}`);
+  const watch = (p: Page) => {
+    p.on('console', onConsole);
+    p.on('pageerror', onPageError);
+  };
+  if ('newPage' in target) {
+    for (const p of target.pages()) watch(p);
+    target.on('page', watch);
+  } else watch(target);
+  return problems;
 }
