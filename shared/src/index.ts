@@ -6,3 +6,4 @@ export * from './frames.js';
 export * from './rest.js';
 export * from './status.js';
 export * from './stream/index.js';
+export * from './tlog/index.js';
