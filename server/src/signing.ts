@@ -13,6 +13,10 @@ export interface Signer {
   publicJwk: JWK;
   jwks: { keys: JWK[] };
   sign(unsigned: Omit<Signal, 'sig'>): string;
+  /** The raw 32-byte Ed25519 public key (what a C2SP verifier key carries). */
+  publicKeyRaw: Uint8Array;
+  /** A plain Ed25519 signature over `message`: the transparency log's checkpoints (signed notes). */
+  signBytes(message: Uint8Array): Uint8Array;
 }
 
 /** Load the Ed25519 key from the data directory, creating it (mode 0600) on first start. */
@@ -40,6 +44,8 @@ export async function createSigner(privateKey: KeyObject): Promise<Signer> {
     fingerprint,
     publicJwk,
     jwks: { keys: [publicJwk] },
+    publicKeyRaw: new Uint8Array(Buffer.from(pub.x!, 'base64url')),
+    signBytes: (message) => new Uint8Array(sign(null, message, privateKey)),
     sign(unsigned) {
       const payload = Buffer.from(signedPayload(unsigned)).toString('base64url');
       const signature = sign(null, Buffer.from(`${header}.${payload}`), privateKey).toString('base64url');

@@ -11,6 +11,7 @@ import type {
   Signal,
   SignalAction,
 } from '@catalyst-signal/shared';
+import type { CheckpointLog } from './checkpoints.js';
 
 /** A signal as stored: the parsed object and its JSON text (serialised once, at ingest). */
 export interface StoredSignal {
@@ -137,6 +138,11 @@ export interface SignalLogDriver {
    * mode: the cluster's keys bucket). Absent: the node's own key table.
    */
   readonly keyAdmin?: KeyAdmin;
+  /**
+   * The transparency log's signed checkpoints and proofs (GET /v1/log/...). Absent: this node serves none
+   * (today only the single-node SQLite log signs checkpoints; docs/transparency-log.md).
+   */
+  readonly transparency?: CheckpointLog;
   /** Stop taking work and finish what is in flight (answer every submitted request). Safe to call twice. */
   close(): Promise<void>;
 }
