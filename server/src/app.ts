@@ -64,6 +64,12 @@ export const sqliteLog: LogDriverFactory<SqliteLog> = (ctx) => {
     sign: (u) => signer.sign(u),
     metrics: ctx.metrics,
     groupCommitMax: ctx.config.group_commit_max,
+    checkpoints: {
+      origin: ctx.config.log.origin,
+      intervalMs: ctx.config.log.checkpoint_interval_ms,
+      key: signer,
+      log: ctx.log,
+    },
     onPublishError: (err) =>
       ctx.log.error({ err }, 'fan-out failed after commit; subscribers will resume from the log'),
   });
@@ -235,6 +241,7 @@ async function start(
       health: () => driver!.health?.(),
       ...(driver.jwks ? { jwks: () => driver!.jwks?.() } : {}),
       keyAdmin: driver.keyAdmin,
+      transparency: driver.transparency,
     });
 
     const listenSocket = await listenExclusive(app, config.host, config.port);
@@ -253,6 +260,7 @@ async function start(
         head_seq: position.head,
         sync: config.sync,
         signing_key: signer?.fingerprint ?? null,
+        ...(driver.transparency ? { log_vkey: driver.transparency.vkey } : {}),
       },
       'listening',
     );

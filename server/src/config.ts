@@ -214,6 +214,22 @@ export const ConfigSchema = z
       .optional()
       .describe('Accept JWTs as well as API keys. Absent: API keys only.'),
     cluster: ClusterSchema.optional(),
+    log: z
+      .strictObject({
+        origin: z
+          .string()
+          .regex(/^[^\s+]{1,200}$/, 'no spaces or +, at most 200 characters')
+          .optional()
+          .describe('The log name in every checkpoint and its key name; default catalyst-signals/<epoch>.'),
+        checkpoint_interval_ms: positiveInt()
+          .max(60_000)
+          .default(500)
+          .describe('Most one checkpoint per this many ms (signed after the log grew).'),
+      })
+      .prefault({})
+      .describe(
+        'The transparency log (docs/transparency-log.md): signed checkpoints (origin, checkpoint_interval_ms) over every stored signal.',
+      ),
   })
   .superRefine((c, ctx) => {
     if (c.max_batch_body_bytes < c.max_body_bytes) {

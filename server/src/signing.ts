@@ -2,7 +2,8 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyO
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import { CanonicalJsonError, canonicalJson, illFormedStringPath, type Signal } from '@catalyst-signal/shared';
+import type { Signal } from '@catalyst-signal/shared';
+import { signedPayload } from './log/leaf.js';
 
 export const SIGNING_KEY_FILE = 'signing-key.pem';
 
@@ -12,6 +13,10 @@ export interface Signer {
   publicJwk: JWK;
   jwks: { keys: JWK[] };
   sign(unsigned: Omit<Signal, 'sig'>): string;
+  /** The raw 32-byte Ed25519 public key (what a C2SP verifier key carries). */
+  publicKeyRaw: Uint8Array;
+  /** A plain Ed25519 signature over `message`: the transparency log's checkpoints (signed notes). */
+  signBytes(message: Uint8Array): Uint8Array;
 }
 
 /** Load the Ed25519 key from the data directory, creating it (mode 0600) on first start. */
@@ -26,9 +31,9 @@ export function loadOrCreateSigningKey(dataDir: string): { key: KeyObject; creat
 
 /**
  * Signs each signal once, at ingest, as a detached compact JWS (RFC 7515 appendix F): `<header>..<sig>`
- * over canonicalJson(signal without sig). Uses node:crypto directly (~23 µs a signature here) rather than
- * jose's async CompactSign, which would cost a promise per signal inside the commit; the output is a plain
- * JWS that jose's compactVerify checks on the client.
+ * over signedPayload (log/leaf.ts: the canonical JSON of the signal without sig). Uses node:crypto directly
+ * (~23 µs a signature here) rather than jose's async CompactSign, which would cost a promise per signal inside
+ * the commit; the output is a plain JWS that jose's compactVerify checks on the client.
  */
 export async function createSigner(privateKey: KeyObject): Promise<Signer> {
   const pub = createPublicKey(privateKey).export({ format: 'jwk' }) as JWK;
@@ -39,11 +44,10 @@ export async function createSigner(privateKey: KeyObject): Promise<Signer> {
     fingerprint,
     publicJwk,
     jwks: { keys: [publicJwk] },
+    publicKeyRaw: new Uint8Array(Buffer.from(pub.x!, 'base64url')),
+    signBytes: (message) => new Uint8Array(sign(null, message, privateKey)),
     sign(unsigned) {
-      // Not reachable through the ingest edge (it answers 400 first); kept so nothing unverifiable is ever signed.
-      const bad = illFormedStringPath(unsigned);
-      if (bad) throw new CanonicalJsonError(`${bad}: lone surrogate, no RFC 8785 form`);
-      const payload = Buffer.from(canonicalJson(unsigned)).toString('base64url');
+      const payload = Buffer.from(signedPayload(unsigned)).toString('base64url');
       const signature = sign(null, Buffer.from(`${header}.${payload}`), privateKey).toString('base64url');
       return `${header}..${signature}`;
     },

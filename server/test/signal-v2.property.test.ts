@@ -18,6 +18,7 @@ import {
   type Signal,
 } from '@catalyst-signal/shared';
 import { createSigner, type Signer } from '../src/signing.js';
+import { seal } from '../src/log/leaf.js';
 
 // Signal v2 properties (#11), through the real parts: the publisher's schema, the server's signer, a JSON
 // round trip (the wire), the client's received-signal schema and an EdDSA verification as the client does it.
@@ -117,11 +118,11 @@ const unknownFields = fc.dictionary(
   { minKeys: 1, maxKeys: 4 },
 );
 
-/** What the server does at ingest (log/sequence.ts): add seq, epoch, ingested_at, then sign. */
+/** What the server does at ingest (log/leaf.ts): add seq, epoch, ingested_at, then sign and serialise. */
 function ingest(c: ClassificationInput, seq: number, extra: Record<string, unknown> = {}): string {
   const parsed = ClassificationSchema.parse(c);
   const unsigned = { ...parsed, ...extra, seq, epoch: 'e1', ingested_at: '2026-01-01T00:00:00.000Z' };
-  return JSON.stringify({ ...unsigned, sig: signer.sign(unsigned) });
+  return seal(unsigned, (u) => signer.sign(u)).json;
 }
 
 /** What the client does: parse the wire text with the received-signal schema. */

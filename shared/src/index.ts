@@ -7,3 +7,4 @@ export * from './rest.js';
 export * from './status.js';
 export * from './stream/index.js';
 export * from './text.js';
+export * from './tlog/index.js';

@@ -19,6 +19,10 @@ export const PATHS = {
   metrics: '/metrics',
   /** The operator's status page (static; its data comes over the stream, admin only). */
   status: '/status',
+  /** The transparency log's latest signed checkpoint (C2SP tlog-checkpoint; docs/transparency-log.md). */
+  logCheckpoint: '/v1/log/checkpoint',
+  /** `/v1/log/proof/<seq>`: one signal's C2SP tlog-proof file. */
+  logProof: '/v1/log/proof',
 } as const;
 
 /** Frame types sent by the server. */

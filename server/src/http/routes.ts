@@ -20,9 +20,11 @@ import {
   unavailable,
   unsupportedMediaType,
 } from '../errors.js';
+import type { CheckpointLog } from '../log/checkpoints.js';
 import type { KeyAdmin, LogPosition, Sequencer, SignalLogReader } from '../log/types.js';
 import type { KeyStore } from '../store/keys.js';
 import type { Signer } from '../signing.js';
+import { registerLogRoutes } from './log-routes.js';
 import { route as registerRoute, type Method, type RouteDeps } from './route.js';
 import { problemReply, send, type Reply } from './respond.js';
 
@@ -44,6 +46,8 @@ export interface RoutesDeps extends RouteDeps {
   jwks?: () => { keys: object[] } | undefined;
   /** Cluster mode: keys are created and revoked there (this node's table mirrors them). */
   keyAdmin?: KeyAdmin | undefined;
+  /** The transparency log's checkpoints and proofs (GET /v1/log/...), where this node signs them. */
+  transparency?: CheckpointLog | undefined;
 }
 
 const issuesOf = (error: z.ZodError, prefix = '') =>
@@ -135,6 +139,7 @@ export function registerRoutes(d: RoutesDeps): void {
 
   if (d.sequencer) registerIngest(d, d.sequencer, route);
   if (d.reader) registerHistory(d, d.reader, route);
+  if (d.reader && d.transparency) registerLogRoutes(d, d.transparency, d.reader, route);
 
   if (c.metrics !== 'off') {
     route(d, 'get', PATHS.metrics, { scope: c.metrics === 'admin' ? 'admin' : undefined }, async () => ({

@@ -197,7 +197,7 @@ export async function ensureSigningKey(
 /** The cluster's signing public JWK (for gateways' /v1/jwks), or undefined before any ingest node started. */
 export async function clusterSigningJwk(meta: KV): Promise<Record<string, unknown> | undefined> {
   const e = await meta.get(CLUSTER_NAMES.signingJwkKey);
-  return e && e.operation === 'PUT' ? e.json<Record<string, unknown>>() : undefined;
+  return e && e.operation === 'PUT' && e.value.length ? e.json<Record<string, unknown>>() : undefined;
 }
 
 /** Stream info, or null when the stream does not exist (any other failure throws). */

@@ -1,7 +1,8 @@
 import { JetStreamApiCodes, JetStreamApiError, type PubAck } from '@nats-io/jetstream';
-import type { Classification, IngestResult, Signal } from '@catalyst-signal/shared';
+import type { Classification, IngestResult } from '@catalyst-signal/shared';
 import { StoreUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { seal, unsignedSignal } from '../log/leaf.js';
 import type { Sequencer, SignFn } from '../log/types.js';
 import { isTransient, subjectFor } from './cluster-log.js';
 import type { NatsHandle } from './connection.js';
@@ -257,11 +258,10 @@ export class ClusterSequencer implements Sequencer {
   }
 
   private async publishOne(item: Classification, seq: number, ingestedAt: string): Promise<Outcome> {
-    const unsigned = { ...item, seq, epoch: this.o.epoch, ingested_at: ingestedAt };
-    const signal: Signal = { ...unsigned, sig: this.o.sign(unsigned) };
+    const { json } = seal(unsignedSignal(item, seq, this.o.epoch, ingestedAt), this.o.sign);
     let ack: PubAck;
     try {
-      ack = await this.o.handle.js.publish(subjectFor(item.source_id), JSON.stringify(signal), {
+      ack = await this.o.handle.js.publish(subjectFor(item.source_id), json, {
         msgID: item.source_id,
         timeout: this.o.publishTimeoutMs,
         expect: { streamName: this.o.stream, lastSequence: seq - 1, lastSubjectSequence: 0 },

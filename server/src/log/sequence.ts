@@ -1,4 +1,5 @@
-import type { Classification, IngestResult, Signal } from '@catalyst-signal/shared';
+import type { Classification, IngestResult } from '@catalyst-signal/shared';
+import { seal, unsignedSignal } from './leaf.js';
 import type { SignFn, StoredSignal } from './types.js';
 
 export interface Sequenced {
@@ -20,7 +21,7 @@ export interface SequenceContext {
 
 /**
  * Seq assignment, pure: dedupe by source_id (against the log and within the batch), then give each new item
- * the next seq, add epoch and ingested_at, sign, serialise. Whoever calls this must store `fresh` atomically
+ * the next seq, add epoch and ingested_at, sign, serialise (log/leaf.ts). Whoever calls this must store `fresh` atomically
  * with the head move, or not at all (the SQLite sequencer: one transaction).
  */
 export function sequence(items: readonly Classification[], ctx: SequenceContext): Sequenced {
@@ -36,11 +37,9 @@ export function sequence(items: readonly Classification[], ctx: SequenceContext)
       continue;
     }
     const seq = ++head;
-    const unsigned = { ...c, seq, epoch: ctx.epoch, ingested_at: ingestedAt };
-    const signal: Signal = { ...unsigned, sig: ctx.sign(unsigned) };
     seen.set(c.source_id, seq);
     results.push({ source_id: c.source_id, seq, duplicate: false });
-    fresh.push({ signal, json: JSON.stringify(signal) });
+    fresh.push(seal(unsignedSignal(c, seq, ctx.epoch, ingestedAt), ctx.sign));
   }
   return { results, fresh };
 }

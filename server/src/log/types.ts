@@ -12,6 +12,7 @@ import type {
   SignalAction,
   StatusReplica,
 } from '@catalyst-signal/shared';
+import type { CheckpointLog } from './checkpoints.js';
 
 /** A signal as stored: the parsed object and its JSON text (serialised once, at ingest). */
 export interface StoredSignal {
@@ -140,6 +141,11 @@ export interface SignalLogDriver {
    * mode: the cluster's keys bucket). Absent: the node's own key table.
    */
   readonly keyAdmin?: KeyAdmin;
+  /**
+   * The transparency log's signed checkpoints and proofs (GET /v1/log/...). Absent: this node serves none
+   * (today only the single-node SQLite log signs checkpoints; docs/transparency-log.md).
+   */
+  readonly transparency?: CheckpointLog;
   /** Stop taking work and finish what is in flight (answer every submitted request). Safe to call twice. */
   close(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import type { HistoryQuery, StatusReplica } from '@catalyst-signal/shared';
 import { StoreUnavailableError, forbidden } from '../errors.js';
-import type { ClusterLog } from '../jetstream/cluster-log.js';
+import { clusterSigningJwk, type ClusterLog } from '../jetstream/cluster-log.js';
 import type { NatsHandle } from '../jetstream/connection.js';
 import { Follower, type FollowerOptions, type LogEntry } from '../jetstream/follower.js';
 import { ClusterKeys, toKeyRow, type KeyChange } from '../jetstream/keys-kv.js';
@@ -31,9 +31,6 @@ export interface GatewayLogOptions {
     Pick<FollowerOptions, 'idleMs' | 'apiTimeoutMs' | 'expiresMs' | 'maxBatch' | 'backoffMs'>
   >;
 }
-
-/** Meta-bucket key of the cluster's signing JWK (CLUSTER_NAMES.signingJwkKey on the jetstream branch). */
-const SIGNING_JWK_KEY = 'signing_jwk';
 
 const NO_KEY_ADMIN =
   'a gateway does not manage API keys (its key table only mirrors the cluster, and its NATS user may only read): ' +
@@ -159,8 +156,7 @@ export class GatewayLog implements SignalLogDriver {
    */
   private async loadSigningJwk(): Promise<void> {
     const read = async () => {
-      const e = await this.o.cluster.meta.get(SIGNING_JWK_KEY);
-      if (e && e.operation === 'PUT' && e.value.length) this.signingJwk = e.json<object>();
+      this.signingJwk ??= await clusterSigningJwk(this.o.cluster.meta);
     };
     await read().catch(() => undefined);
     if (this.signingJwk) return;

@@ -47,6 +47,23 @@ const MIGRATIONS: string[] = [
   ALTER TABLE signals ADD COLUMN sentiment REAL;
   ALTER TABLE signals ADD COLUMN keywords TEXT;
   `,
+  // 3: the transparency log (#24, docs/transparency-log.md). The hash of every complete aligned subtree
+  // (level 0 = leaf hashes), written with the signals they cover and kept when signals are pruned; and every
+  // checkpoint signed, so a restarted server proves its next one consistent with the last. IF NOT EXISTS: a
+  // test rewinds user_version to 1 on a newer file.
+  `
+  CREATE TABLE IF NOT EXISTS tlog_hashes (
+    level INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    hash BLOB NOT NULL,
+    PRIMARY KEY (level, idx)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS tlog_checkpoints (
+    size INTEGER PRIMARY KEY,
+    note TEXT NOT NULL,
+    signed_ms INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];
 
 export interface OpenOptions {

@@ -3,6 +3,7 @@ import type { Statement } from 'better-sqlite3';
 import type { FilterableRow, HistoryPage, SignalLogReader, StoredSignal } from '../log/types.js';
 import type { Db } from './db.js';
 import { getMeta } from './db.js';
+import { TreeStore } from './tree.js';
 
 const SQL = {
   head: `SELECT value FROM meta WHERE key = 'head_seq'`,
@@ -18,6 +19,8 @@ const SQL = {
   countAfter: `SELECT count(*) FROM signals WHERE seq > ?`,
   pruneBefore: `DELETE FROM signals WHERE ingested_ms < ? AND seq < ?`,
 } as const;
+
+const utf8 = new TextEncoder();
 
 /** Keywords as stored: ",a,b," (NULL when none), so one instr(keywords, ',a,') finds a whole keyword. */
 const keywordsColumn = (k: readonly string[] | undefined): string | null =>
@@ -41,6 +44,8 @@ export class SignalStore implements SignalLogReader {
   private readonly tx;
   /** One prepared statement per combination of history filters (at most 2^9), not one per request. */
   private readonly historyStmts = new Map<string, Statement>();
+  /** The transparency log's tree over the stored bytes, kept in step with the rows (docs/transparency-log.md). */
+  readonly tree: TreeStore;
 
   constructor(private readonly db: Db) {
     this.epoch = getMeta(db, 'epoch')!;
@@ -57,6 +62,28 @@ export class SignalStore implements SignalLogReader {
     };
     this.headSeq = Number(this.stmt.head.get());
     this.tx = db.transaction((fn: () => unknown) => fn());
+    this.tree = new TreeStore(db);
+    this.catchUpTree();
+  }
+
+  /**
+   * A database from before the transparency log (or one whose tree trails for any reason) gets its hashes
+   * from the stored rows, which are the leaves. Rows pruned before that leave the tree unbuildable: then it
+   * stays unavailable (and nothing is signed) rather than start at a leaf that is not seq 1.
+   */
+  private catchUpTree(): void {
+    const t = this.tree;
+    if (t.size >= this.headSeq) return;
+    this.transaction(() => {
+      for (let seq = t.size + 1; seq <= this.headSeq; seq++) {
+        const json = this.getJson(seq);
+        if (json === undefined) {
+          t.unavailable = `signals up to seq ${seq} were pruned before this database kept the transparency log`;
+          return;
+        }
+        t.append(seq - 1, utf8.encode(json));
+      }
+    });
   }
 
   /** Highest seq ever stored (0 for a new store). */
@@ -128,15 +155,18 @@ export class SignalStore implements SignalLogReader {
         s.sentiment ?? null,
         keywordsColumn(s.keywords),
       );
+      // The leaf is the stored bytes (log/leaf.ts), hashed in this same transaction.
+      if (this.tree.size === s.seq - 1) this.tree.append(s.seq - 1, utf8.encode(json));
     });
     const last = head + fresh.length;
     this.stmt.setHead.run(String(last));
     this.headSeq = last;
   }
 
-  /** After a failed transaction, take the head back from the database. */
+  /** After a failed transaction, take the head (and the tree's size) back from the database. */
   resyncHead(): void {
     this.headSeq = Number(this.stmt.head.get());
+    this.tree.resync();
   }
 
   getJson(seq: number): string | undefined {

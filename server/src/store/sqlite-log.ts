@@ -1,4 +1,8 @@
+import { ed25519Signer, ed25519VerifierKey } from '@catalyst-signal/shared';
+import { CheckpointLog } from '../log/checkpoints.js';
+import { sha256 } from '../log/tlog-crypto.js';
 import type { FanOut, SignalLogDriver, SignFn } from '../log/types.js';
+import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Db } from './db.js';
 import { SqliteSequencer } from './sequencer.js';
@@ -11,6 +15,14 @@ export interface SqliteLogOptions {
   groupCommitMax: number;
   /** A fan-out that throws after a commit: logged, never un-acknowledged. */
   onPublishError?: (err: unknown) => void;
+  /** Sign transparency-log checkpoints with this Ed25519 key (docs/transparency-log.md); absent: none. */
+  checkpoints?: {
+    /** The log's name (origin line and key name); default `catalyst-signals/<epoch>`. */
+    origin: string | undefined;
+    intervalMs: number;
+    key: { publicKeyRaw: Uint8Array; signBytes(message: Uint8Array): Uint8Array };
+    log: Logger;
+  };
 }
 
 /** Whether the database takes writes now (readyz): a no-op UPDATE fails on a read-only or broken file. */
@@ -34,6 +46,7 @@ export class SqliteLog implements SignalLogDriver {
   readonly store: SignalStore;
   readonly reader: SignalStore;
   readonly sequencer: SqliteSequencer;
+  readonly transparency: CheckpointLog | undefined;
   private fanOut: FanOut | undefined;
 
   constructor(
@@ -44,11 +57,27 @@ export class SqliteLog implements SignalLogDriver {
     this.sequencer = new SqliteSequencer(
       this.store,
       o.sign,
-      (fresh) => this.fanOut?.publish(fresh),
+      (fresh) => {
+        // Before the fan-out, which may throw: a grown tree always gets its checkpoint scheduled.
+        this.transparency?.grew();
+        this.fanOut?.publish(fresh);
+      },
       o.metrics,
       o.groupCommitMax,
       o.onPublishError,
     );
+    const cp = o.checkpoints;
+    if (cp) {
+      const origin = cp.origin ?? `catalyst-signals/${this.store.epoch}`;
+      this.transparency = new CheckpointLog({
+        tree: this.store.tree,
+        origin,
+        signer: ed25519Signer(sha256, origin, cp.key.publicKeyRaw, (m) => cp.key.signBytes(m)),
+        vkey: ed25519VerifierKey(sha256, origin, cp.key.publicKeyRaw),
+        intervalMs: cp.intervalMs,
+        log: cp.log,
+      });
+    }
   }
 
   attach(fanOut: FanOut): void {
@@ -62,6 +91,6 @@ export class SqliteLog implements SignalLogDriver {
 
   /** The database belongs to the caller (keys share it): closing the log only finishes in-flight commits. */
   close(): Promise<void> {
-    return this.sequencer.drained();
+    return this.sequencer.drained().finally(() => this.transparency?.close());
   }
 }

@@ -18,7 +18,7 @@ const MAX_PROBLEMS = 20;
 
 /**
  * Reads the whole cluster log and checks what every driver must guarantee: stream seqs 1..last with no hole,
- * each message's signed seq equal to its stream seq, one subject per source_id, the cluster epoch, a valid
+ * each message's bytes in RFC 8785 form, its signed seq equal to its stream seq, one subject per source_id, the cluster epoch, a valid
  * signature, and no source_id stored twice.
  */
 export async function verifyClusterLog(
@@ -42,6 +42,8 @@ export async function verifyClusterLog(
     } catch {
       return problem(`seq ${e.seq}: not JSON`);
     }
+    // The stored bytes are the log's leaf: exactly the RFC 8785 form, whichever node sequenced them.
+    if (e.json !== canonicalJson(s)) problem(`seq ${e.seq}: stored bytes are not the RFC 8785 form`);
     if (s.seq !== e.seq) problem(`stream seq ${e.seq} holds a signal signed as seq ${s.seq}`);
     if (s.epoch !== epoch) problem(`seq ${e.seq}: epoch ${s.epoch} != ${epoch}`);
     if (e.subject !== subjectFor(s.source_id))

@@ -1,0 +1,46 @@
+import { PATHS } from '@catalyst-signal/shared';
+import { badRequest, notFound, unavailable } from '../errors.js';
+import type { CheckpointLog } from '../log/checkpoints.js';
+import type { SignalLogReader } from '../log/types.js';
+import type { Reply } from './respond.js';
+import type { RoutesDeps } from './routes.js';
+import type { route as registerRoute } from './route.js';
+
+type Route = (...args: Parameters<typeof registerRoute>) => void;
+
+/** C2SP formats are text; Cache-Control stays no-store (respond.ts), within the spec's "a few seconds". */
+const TEXT = 'text/plain; charset=utf-8';
+
+/**
+ * The transparency log (docs/transparency-log.md): the latest signed checkpoint, and one signal's tlog-proof
+ * file against it. Read scope, like the signals they cover.
+ */
+export function registerLogRoutes(
+  d: RoutesDeps,
+  t: CheckpointLog,
+  reader: SignalLogReader,
+  route: Route,
+): void {
+  route(d, 'get', PATHS.logCheckpoint, { scope: 'read' }, () => {
+    const why = t.unavailable();
+    if (why) throw unavailable(`transparency log unavailable: ${why}`);
+    const note = t.checkpoint();
+    if (!note) throw unavailable('no checkpoint signed yet');
+    return { status: 200, raw: note, contentType: TEXT } satisfies Reply;
+  });
+
+  route(d, 'get', `${PATHS.logProof}/:seq`, { scope: 'read', params: 1 }, (ctx) => {
+    const p = ctx.info.params[0] ?? '';
+    if (!/^\d{1,16}$/.test(p) || Number(p) < 1)
+      throw badRequest('seq must be a positive integer', [{ path: 'seq', message: 'a positive integer' }]);
+    const seq = Number(p);
+    if (seq > reader.head) throw notFound(`no signal with seq ${seq}`);
+    const a = t.proof(seq);
+    if (a.kind === 'unavailable') throw unavailable(`transparency log unavailable: ${a.why}`);
+    if (a.kind === 'pending')
+      throw unavailable(
+        `seq ${seq} is not in a signed checkpoint yet (the latest covers ${a.covered}); retry`,
+      );
+    return { status: 200, raw: a.file, contentType: TEXT } satisfies Reply;
+  });
+}
