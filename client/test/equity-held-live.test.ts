@@ -117,7 +117,7 @@ describe('an exit while no sell can be placed waits for the next session that ca
     t.emu.setClock('2026-11-25T18:00'); // after-hours
     const a = await processSignal(d2, t.sig({ action: 'avoid', direction: 'neutral' }), ok, t.emu.now());
     expect(a.decision.reason).toBe('deferred:exit_until_session');
-    expect(a.decision.detail).toContain('entries in AAPL blocked until');
+    expect(a.decision.detail).toContain('entries in AAPL blocked for');
     t.emu.setClock('2026-11-27T09:31');
     expect(await new AtOpen(d2).check()).toMatchObject({ redecided: 1 });
     expect(sells()).toHaveLength(1);

@@ -190,7 +190,7 @@ describe('an exit blocks entries in its symbol (property, both venues)', () => {
       expect(e).toMatchObject({
         verdict: 'skip',
         reason: 'skipped:exited',
-        detail: 'exit #5 going_concern: entries in TLMD blocked until Mon 2026-11-30 10:00 ET',
+        detail: 'exit #5 going_concern: entries in TLMD blocked for another 1d',
       });
       // A later exit that finds nothing to sell (and the client paused) still extends the block.
       const p = step(
@@ -211,7 +211,7 @@ describe('an exit blocks entries in its symbol (property, both venues)', () => {
         { symbol: 'TLMD', action: 'enter', catalyst: 'merger', advanceMs: 0, kill: false },
         T0 + 8 * day,
       );
-      expect(e2.detail).toBe('exit #160 delisting: entries in TLMD blocked until Sun 2026-12-06 10:00 ET');
+      expect(e2.detail).toBe('exit #160 delisting: entries in TLMD blocked for another 5d');
       const e3 = step(
         journal,
         venue,

@@ -45,7 +45,7 @@ describe('npm run demo', () => {
       /^client │ #1 +TLMD +fda long .* TRADED {3}buy (\d+) TLMD limit [\d.]+ ext-hours DAY, protect at open @/,
     );
     const avoid = at(
-      /^client │ #2 +KLTO +offering avoid .* skipped {2}avoid signal: entries in KLTO blocked until/,
+      /^client │ #2 +KLTO +offering avoid .* skipped {2}avoid signal: entries in KLTO blocked for 1d/,
     );
     const blocked = at(/^client │ #3 +KLTO +fda long .* skipped {2}avoid: /);
     const open = at(/^client │ market clock \w{3} \d{4}-\d\d-\d\d 09:30:00 ET: regular session$/);

@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import { actionOf } from './actions.js';
 import type { ReasonCode } from './reasons.js';
-import { nyTimeText } from './time-text.js';
+import { formatDuration } from './time-text.js';
 import type { Decision, DecisionInput, EntryBlock } from './types.js';
 
 /**
@@ -9,10 +9,19 @@ import type { Decision, DecisionInput, EntryBlock } from './types.js';
  * symbol for a window; the journal keeps them (journal avoids) and hands them back as state. Pure.
  */
 
-/** "exit #5 going_concern: entries in TLMD blocked until Tue 2026-11-24 15:43 ET" */
-export function blockText(symbol: string, until: number, by?: Pick<EntryBlock, 'kind' | 'seq' | 'catalyst'>) {
+/**
+ * "entries in TLMD blocked for 7d" (a new block), "exit #5 going_concern: entries in TLMD blocked for another
+ * 2d 4h" (one in force). A duration, not an instant: the window runs on the client's own clock, which can be a
+ * simulated market clock (paper.market_clock) beside real time, so an instant would name a time that is neither.
+ */
+export function blockText(
+  symbol: string,
+  until: number,
+  now: number,
+  by?: Pick<EntryBlock, 'kind' | 'seq' | 'catalyst'>,
+) {
   const what = by ? `${by.kind} #${by.seq}${by.catalyst ? ` ${by.catalyst}` : ''}: ` : '';
-  return `${what}entries in ${symbol} blocked until ${nyTimeText(until)}`;
+  return `${what}entries in ${symbol} blocked for ${by ? 'another ' : ''}${formatDuration(until - now)}`;
 }
 
 /** The block in force at `now` for any of the names a symbol goes by (signal symbol, market symbol). */
@@ -26,7 +35,7 @@ export function activeBlock(
     if (b !== undefined && b.until > now)
       return {
         reason: b.kind === 'exit' ? 'skipped:exited' : 'skipped:avoid',
-        detail: blockText(name, b.until, b),
+        detail: blockText(name, b.until, now, b),
       };
   }
   return undefined;
@@ -45,7 +54,7 @@ export function exitBlock(
 ): Decision {
   if (d.reason === 'skipped:asset_class') return d;
   const avoidUntil = Math.max(now + r.exit_block_ms, d.avoidUntil ?? 0);
-  const text = blockText(symbol, avoidUntil);
+  const text = blockText(symbol, avoidUntil, now);
   return { ...d, avoidUntil, detail: d.detail ? `${d.detail}; ${text}` : text };
 }
 

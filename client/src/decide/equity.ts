@@ -93,7 +93,7 @@ export function decideEquityEarly(
 
   if (action === 'avoid' && !eq.avoid_exits) {
     const avoidUntil = now + eq.avoid_window_ms;
-    return skip('skipped:avoid_signal', blockText(symbol, avoidUntil), { avoidUntil });
+    return skip('skipped:avoid_signal', blockText(symbol, avoidUntil, now), { avoidUntil });
   }
   return undefined;
 }
@@ -108,7 +108,7 @@ export function decideEquity(cfg: EquityDecideConfig, input: EquityInput): Decis
 
   if (action === 'avoid') {
     const avoidUntil = now + eq.avoid_window_ms;
-    const blocked = blockText(symbol, avoidUntil);
+    const blocked = blockText(symbol, avoidUntil, now);
     const exit = exitDecision(cfg, input, symbol);
     if (exit.verdict === 'trade')
       return { ...exit, reason: 'trade:exit_on_avoid', detail: `${exit.detail}; ${blocked}`, avoidUntil };
