@@ -7,6 +7,10 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   resolve: {
     alias: {
+      // Subpath exports first: an alias also matches as a prefix.
+      '@catalyst-signal/shared/market-data': fileURLToPath(
+        new URL('./shared/src/market-data/index.ts', import.meta.url),
+      ),
       '@catalyst-signal/shared': fileURLToPath(new URL('./shared/src/index.ts', import.meta.url)),
     },
   },
