@@ -8,6 +8,9 @@ export default defineConfig({
   resolve: {
     alias: {
       // Subpath exports first: an alias also matches as a prefix.
+      '@catalyst-signal/shared/calendar': fileURLToPath(
+        new URL('./shared/src/calendar/index.ts', import.meta.url),
+      ),
       '@catalyst-signal/shared/market-data': fileURLToPath(
         new URL('./shared/src/market-data/index.ts', import.meta.url),
       ),
