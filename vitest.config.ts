@@ -11,6 +11,9 @@ export default defineConfig({
       '@catalyst-signal/shared/calendar': fileURLToPath(
         new URL('./shared/src/calendar/index.ts', import.meta.url),
       ),
+      '@catalyst-signal/shared/outcomes': fileURLToPath(
+        new URL('./shared/src/outcomes/index.ts', import.meta.url),
+      ),
       '@catalyst-signal/shared/market-data': fileURLToPath(
         new URL('./shared/src/market-data/index.ts', import.meta.url),
       ),
