@@ -176,6 +176,16 @@ describe('the Alpaca data client against the emulator', () => {
     expect(res.status).toBe(403);
   });
 
+  it('latest quotes: several symbols in one call (IEX, real time), unknown ones left out', async () => {
+    await start();
+    emu.setQuote('AAPL', { bid: 199.5, ask: 200.5 });
+    const q = await client().getLatestQuotes(['AAPL', 'PNNY', 'NOPE']);
+    expect(q.get('AAPL')).toMatchObject({ bid: 199.5, ask: 200.5, t: emu.now() });
+    expect(q.get('PNNY')!.ask).toBeGreaterThan(0);
+    expect(q.has('NOPE')).toBe(false);
+    expect(emu.requests.at(-1)!.query).toMatchObject({ symbols: 'AAPL,PNNY,NOPE', feed: 'iex' });
+  });
+
   it('refuses a body over the cap and a response of the wrong shape, with one-line errors', async () => {
     await start();
     await expect(
