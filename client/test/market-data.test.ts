@@ -166,7 +166,11 @@ describe('the Alpaca data client against the emulator', () => {
     await start({ now: '2026-11-23T11:00' });
     const md = client();
     const recent = (await md.getBars(['AAPL'], MON('10:40'), MON('11:01'))).get('AAPL')!;
-    expect(barCalls().at(-1)!.query['feed']).toBe('iex');
+    expect(barCalls().map((c) => [c.query['feed'], c.query['start']])).toEqual([
+      ['sip', new Date(MON('10:40')).toISOString()],
+      ['iex', new Date(MON('10:45')).toISOString()],
+    ]);
+    expect(recent.filter((b) => b.t < MON('10:45')).every((b) => b.v > 1000)).toBe(true);
     // The minute still open (11:00) has no bar yet.
     expect(recent.at(-1)!.t).toBeLessThan(MON('11:00'));
     const res = await fetch(
@@ -174,6 +178,16 @@ describe('the Alpaca data client against the emulator', () => {
       { headers: { 'APCA-API-KEY-ID': emu.keyId, 'APCA-API-SECRET-KEY': emu.secret } },
     );
     expect(res.status).toBe(403);
+  });
+
+  it('asks for at most 100 symbols a call', async () => {
+    await start();
+    const many = ['AAPL', ...Array.from({ length: 249 }, (_, i) => `Z${String(i).padStart(3, '0')}`)];
+    const got = await client().getBars(many, MON('09:30'), MON('09:40'));
+    expect(barCalls().map((c) => c.query['symbols']!.split(',').length)).toEqual([100, 100, 50]);
+    expect(got.size).toBe(250);
+    expect(got.get('AAPL')!.length).toBeGreaterThan(5);
+    expect(got.get('Z000')).toEqual([]);
   });
 
   it('latest quotes: several symbols in one call (IEX, real time), unknown ones left out', async () => {

@@ -36,6 +36,9 @@ export interface AlpacaMarketDataOptions {
   fetch?: typeof fetch;
 }
 
+/** Symbols per bars request: keeps the URL short (a backtest may ask for hundreds). */
+const SYMBOLS_PER_CALL = 100;
+
 /** SIP is refused on the free plan for the most recent 15 minutes. */
 export const SIP_DELAY_MS = 15 * 60_000;
 
@@ -73,17 +76,31 @@ export class AlpacaMarketData implements MarketData {
     });
   }
 
-  /** The feed a range needs: SIP when all of it is older than 15 minutes, else IEX. */
-  feedFor(end: number): Feed {
-    return end <= this.now() - SIP_DELAY_MS ? 'sip' : 'iex';
-  }
-
   async getBars(symbols: readonly string[], start: number, end: number): Promise<BarsBySymbol> {
     const out: BarsBySymbol = new Map(symbols.map((s) => [s, []]));
     if (symbols.length === 0 || end <= start) return out;
     for (const s of symbols)
       if (!/^[A-Z][A-Z0-9.]{0,15}$/.test(s))
         throw new MarketDataError(`bad symbol "${s}" (want an upper-case US equity ticker)`, 'bad_request');
+    // SIP up to 15 minutes ago, IEX after: one range may need both.
+    const sipEnd = Math.min(end, Math.max(start, this.now() - SIP_DELAY_MS));
+    const parts: [number, number, Feed][] = [];
+    if (sipEnd > start) parts.push([start, sipEnd, 'sip']);
+    if (end > sipEnd) parts.push([sipEnd, end, 'iex']);
+    for (let i = 0; i < symbols.length; i += SYMBOLS_PER_CALL)
+      for (const [a, b, feed] of parts)
+        await this.fetchBars(symbols.slice(i, i + SYMBOLS_PER_CALL), a, b, feed, out);
+    for (const list of out.values()) list.sort((a: Bar, b: Bar) => a.t - b.t);
+    return out;
+  }
+
+  private async fetchBars(
+    symbols: readonly string[],
+    start: number,
+    end: number,
+    feed: Feed,
+    out: BarsBySymbol,
+  ) {
     const params = new URLSearchParams({
       symbols: symbols.join(','),
       timeframe: '1Min',
@@ -92,7 +109,7 @@ export class AlpacaMarketData implements MarketData {
       end: new Date(end - 1).toISOString(),
       limit: String(this.opts.pageLimit ?? 10_000),
       adjustment: 'split',
-      feed: this.feedFor(end),
+      feed,
       sort: 'asc',
     });
     for (let pages = 0; ; pages++) {
@@ -103,11 +120,9 @@ export class AlpacaMarketData implements MarketData {
         if (!list) continue; // a symbol we did not ask for: ignore rather than trust it
         for (const b of bars ?? []) list.push(barFromAlpaca(b));
       }
-      if (!page.next_page_token) break;
+      if (!page.next_page_token) return;
       params.set('page_token', page.next_page_token);
     }
-    for (const list of out.values()) list.sort((a: Bar, b: Bar) => a.t - b.t);
-    return out;
   }
 
   async getLatestQuotes(symbols: readonly string[]): Promise<Map<string, Quote>> {
