@@ -191,6 +191,20 @@ export const ConfigSchema = z
       })
       .optional()
       .describe('Accept JWTs as well as API keys. Absent: API keys only.'),
+    outcomes: z
+      .strictObject({
+        alpaca_key_id: z.string().min(1).describe('Alpaca API key id, used for the market-data API only.'),
+        alpaca_secret: z.string().min(1).describe('Its secret key.'),
+        data_url: z
+          .url()
+          .default('https://data.alpaca.markets')
+          .describe("Alpaca's market-data API base URL."),
+        interval_s: positiveInt().max(3600).default(60).describe('How often due outcomes are computed.'),
+      })
+      .optional()
+      .describe(
+        "Compute each us_equity signal's outcomes from Alpaca 1-minute bars into outcomes.db (docs/outcomes.md). Absent: off. Single-node mode only.",
+      ),
     cluster: ClusterSchema.optional(),
   })
   .superRefine((c, ctx) => {

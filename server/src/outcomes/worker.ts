@@ -142,3 +142,40 @@ function nextDue(ends: readonly (number | undefined)[], finalNow: number): numbe
   const next = ends.find((e) => e !== undefined && e > finalNow);
   return next === undefined ? undefined : next + SIP_DELAY_MS;
 }
+
+export interface OutcomeLoop {
+  /** Stop the timer and wait for a run in progress. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** Run the worker now and then every `intervalMs`, never two runs at once. */
+export function startOutcomeLoop(
+  worker: OutcomeWorker,
+  intervalMs: number,
+  onRunError: (err: unknown) => void,
+): OutcomeLoop {
+  let running: Promise<void> | undefined;
+  let stopped = false;
+  const tick = () => {
+    if (stopped || running) return;
+    running = worker
+      .runOnce()
+      .then(
+        () => undefined,
+        (err: unknown) => onRunError(err),
+      )
+      .finally(() => (running = undefined));
+  };
+  const timer = setInterval(tick, intervalMs);
+  timer.unref();
+  tick();
+  let stopping: Promise<void> | undefined;
+  return {
+    stop: () =>
+      (stopping ??= (async () => {
+        stopped = true;
+        clearInterval(timer);
+        await running;
+      })()),
+  };
+}
