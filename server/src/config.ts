@@ -200,6 +200,11 @@ export const ConfigSchema = z
           .default('https://data.alpaca.markets')
           .describe("Alpaca's market-data API base URL."),
         interval_s: positiveInt().max(3600).default(60).describe('How often due outcomes are computed.'),
+        benchmark: z
+          .string()
+          .regex(/^[A-Z][A-Z0-9.]{0,15}$/)
+          .default('IWM')
+          .describe('Symbol whose same-window return gives the abnormal return (IWM: US small caps).'),
       })
       .optional()
       .describe(

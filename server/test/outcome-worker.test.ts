@@ -7,6 +7,7 @@ import { OutcomeDb } from '../src/store/outcome-db.js';
 import { classification, startTestServer, type TestServer } from './helpers/server.js';
 // The project's Alpaca emulator (it lives with the client's tests, which use it most): bars on a virtual clock.
 import {
+  DEFAULT_ASSETS,
   nyToMs,
   startAlpacaEmulator,
   type AlpacaEmulator,
@@ -26,7 +27,13 @@ afterEach(async () => {
 const ny = (wall: string) => new Date(nyToMs(wall)).toISOString();
 
 async function setup() {
-  emu = await startAlpacaEmulator({ now: '2026-11-23T10:00' });
+  emu = await startAlpacaEmulator({
+    now: '2026-11-23T10:00',
+    assets: [
+      ...DEFAULT_ASSETS,
+      { ...DEFAULT_ASSETS[0]!, symbol: 'IWM', name: 'iShares Russell 2000 ETF', price: 240 },
+    ],
+  });
   const srv = await startTestServer();
   const post = async (over: Parameters<typeof classification>[1]) => {
     const res = await srv.post(classification(undefined, over));
@@ -99,22 +106,25 @@ describe('the outcome worker', () => {
     expect(await w.runOnce()).toEqual({ added: 0, computed: 1, failed: 0 });
     const [m5] = db.outcomes(1);
     expect(db.outcomes(1)).toHaveLength(1);
-    const bars = (
-      await new AlpacaMarketData({
-        keyId: emu.keyId,
-        secret: emu.secret,
-        baseUrl: emu.url,
-        now: () => emu.now(),
-      }).getBars(['AAPL'], nyToMs('2026-11-23T10:00'), nyToMs('2026-11-23T10:05'))
-    ).get('AAPL')!;
+    const got = await new AlpacaMarketData({
+      keyId: emu.keyId,
+      secret: emu.secret,
+      baseUrl: emu.url,
+      now: () => emu.now(),
+    }).getBars(['AAPL', 'IWM'], nyToMs('2026-11-23T10:00'), nyToMs('2026-11-23T10:05'));
     const ref = computeOutcomes(
       { at: nyToMs('2026-11-23T10:00'), price: 200, side: 'long', stop: 196, target: 206 },
-      bars,
+      got.get('AAPL')!,
       builtinCalendar(nyToMs('2026-11-23T00:00'), 14),
       Infinity,
+      undefined,
+      got.get('IWM'),
     );
     expect(m5).toEqual(JSON.parse(JSON.stringify(ref[0])));
     expect(m5!.bars).toBeGreaterThan(3);
+    // The benchmark traded in the window: an abnormal return, the signal's minus IWM's.
+    expect(m5!.benchRet).toBeTypeOf('number');
+    expect(m5!.abnormalRet).toBeCloseTo(m5!.ret! - m5!.benchRet!, 12);
 
     emu.setClock('2026-11-23T11:01');
     await w.runOnce();

@@ -92,6 +92,24 @@ describe('computeOutcomes', () => {
     expect(late).toMatchObject({ start: mon('10:01'), end: mon('10:06'), firstTradePrice: 10.1 });
   });
 
+  it('the benchmark return over the same window gives an abnormal return, signed like ret; absent without trades', () => {
+    const iwm = [
+      bar('09:59', 50, 50, 50, 50),
+      bar('10:00', 200, 201, 199, 201),
+      bar('10:04', 202, 203, 201, 202),
+    ];
+    const [m5] = computeOutcomes(sig, bars, cal, LATER, undefined, iwm);
+    // IWM 200 -> 202 (+1 %); the signal -1 %: 2 % worse than the market.
+    expect(m5!.benchRet).toBeCloseTo(0.01, 12);
+    expect(m5!.abnormalRet).toBeCloseTo(-0.02, 12);
+    const [s5] = computeOutcomes({ ...sig, side: 'short' }, bars, cal, LATER, undefined, iwm);
+    // Judged short: the stock did 2 % worse than the market, a 2 % win.
+    expect(s5!.abnormalRet).toBeCloseTo(0.02, 12);
+    const [none] = computeOutcomes(sig, bars, cal, LATER, undefined, [bar('10:30', 200, 200, 200, 200)]);
+    expect(none!.benchRet).toBeUndefined();
+    expect(none!.abnormalRet).toBeUndefined();
+  });
+
   it('an avoid or an exit of a long is judged as a short: a fall is a win; no stop, no R', () => {
     expect(judgedSide('avoid', 'long')).toBe('short');
     expect(judgedSide('exit', null)).toBe('short');

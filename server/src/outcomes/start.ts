@@ -23,6 +23,7 @@ export function startOutcomes(
     market: new CachedMarketData(api, db),
     db,
     now: Date.now,
+    benchmark: cfg.benchmark,
     onError: (seq, err) =>
       log.warn({ seq, err: (err as Error).message }, 'outcomes: market data failed; retrying in 5 minutes'),
   });

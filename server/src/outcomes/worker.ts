@@ -26,6 +26,8 @@ export interface OutcomeWorkerDeps {
   /** Trading days covering the signals and their horizons (default: the built-in US calendar). */
   calendar?: (from: number) => readonly CalendarDay[];
   horizons?: readonly Horizon[];
+  /** The benchmark for abnormal returns (default IWM, small caps like Catalyst-Bot's; null: none). */
+  benchmark?: string | null;
   /** Jobs per run. */
   batch?: number;
   onError?: (seq: number, err: unknown) => void;
@@ -123,9 +125,12 @@ export class OutcomeWorker {
       return 0;
     }
     const start = new TradingClock(calendar).align(sig.at)!;
-    const bars =
-      (await this.deps.market.getBars([job.symbol], start, Math.max(...ready))).get(job.symbol) ?? [];
-    const out = computeOutcomes(sig, bars, calendar, finalNow, this.horizons);
+    const bench = this.deps.benchmark === undefined ? 'IWM' : this.deps.benchmark;
+    const symbols = bench && bench !== job.symbol ? [job.symbol, bench] : [job.symbol];
+    const got = await this.deps.market.getBars(symbols, start, Math.max(...ready));
+    const bars = got.get(job.symbol) ?? [];
+    const benchBars = bench ? (got.get(bench) ?? []) : undefined;
+    const out = computeOutcomes(sig, bars, calendar, finalNow, this.horizons, benchBars);
     const final = out.filter((o) => o.missing !== Missing.notYet && o.missing !== Missing.noCalendar);
     const pending = out.length - final.length;
     this.deps.db.saveOutcomes(

@@ -73,6 +73,13 @@ export interface HorizonOutcome {
   /** Trading minutes from the window's start to the end of the bar that made the MFE (absent when MFE is 0). */
   minutesToMfe?: number | undefined;
   bracket?: BracketOutcome | undefined;
+  /**
+   * The benchmark's own return over the same window (first open to last close of its bars there, unsigned), and
+   * the signal's return minus it, signed like `ret` (a market-adjusted abnormal return: no beta is estimated).
+   * Absent when no benchmark was given or it did not trade in the window.
+   */
+  benchRet?: number | undefined;
+  abnormalRet?: number | undefined;
 }
 
 /** The side a signal is judged on: an avoid or an exit of a long wins when the price falls. */
@@ -126,6 +133,7 @@ export function computeOutcomes(
   calendar: readonly CalendarDay[],
   now: number,
   horizons: readonly Horizon[] = HORIZONS,
+  benchmark?: readonly Bar[],
 ): HorizonOutcome[] {
   const clock = new TradingClock(calendar);
   const start = clock.align(s.at);
@@ -155,12 +163,15 @@ export function computeOutcomes(
     }
     const mfe = dir * (best / s.price - 1);
     const mae = dir * (worst / s.price - 1);
+    const ret = dir * (last.c / s.price - 1);
+    const bench = benchmark?.filter((b) => b.t >= start && b.t < end) ?? [];
+    const benchRet = bench.length > 0 ? bench[bench.length - 1]!.c / bench[0]!.o - 1 : undefined;
     return {
       ...base,
       start,
       end,
       bars: win.length,
-      ret: dir * (last.c / s.price - 1),
+      ret,
       firstTradePrice: first.o,
       retFirstTrade: dir * (last.c / first.o - 1),
       mfe,
@@ -169,6 +180,8 @@ export function computeOutcomes(
       maeR: risk === undefined ? undefined : mae / risk,
       minutesToMfe: bestBar ? clock.between(start, bestBar.t + 60_000) : undefined,
       bracket: bracketOnBars(s, win),
+      benchRet,
+      abnormalRet: benchRet === undefined ? undefined : ret - dir * benchRet,
     };
   });
 }
