@@ -126,7 +126,22 @@ export function bracketOnBars(s: OutcomeSignal, bars: readonly Bar[]): BracketOu
   return last ? done('neither', last.c) : undefined;
 }
 
-/** Outcomes at each horizon. `bars`: one symbol's 1-minute bars, oldest first (any range; the window is cut here). */
+/** Index of the first bar starting at or after `t` (bars oldest first): windows are cut by binary search. */
+function firstAtOrAfter(bars: readonly Bar[], t: number): number {
+  let lo = 0;
+  let hi = bars.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (bars[mid]!.t < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Outcomes at each horizon. `bars` and `benchmark`: one symbol's 1-minute bars each, oldest first (any range;
+ * the windows are cut here).
+ */
 export function computeOutcomes(
   s: OutcomeSignal,
   bars: readonly Bar[],
@@ -144,7 +159,7 @@ export function computeOutcomes(
     const end = start === undefined ? undefined : clock.add(start, h.minutes);
     if (start === undefined || end === undefined) return { ...base, start, missing: Missing.noCalendar };
     if (end > now) return { ...base, start, end, missing: Missing.notYet };
-    const win = bars.filter((b) => b.t >= start && b.t < end);
+    const win = bars.slice(firstAtOrAfter(bars, start), firstAtOrAfter(bars, end));
     if (win.length === 0) return { ...base, start, end, missing: Missing.noBars };
     const first = win[0]!;
     const last = win[win.length - 1]!;
@@ -164,7 +179,9 @@ export function computeOutcomes(
     const mfe = dir * (best / s.price - 1);
     const mae = dir * (worst / s.price - 1);
     const ret = dir * (last.c / s.price - 1);
-    const bench = benchmark?.filter((b) => b.t >= start && b.t < end) ?? [];
+    const bench = benchmark
+      ? benchmark.slice(firstAtOrAfter(benchmark, start), firstAtOrAfter(benchmark, end))
+      : [];
     const benchRet = bench.length > 0 ? bench[bench.length - 1]!.c / bench[0]!.o - 1 : undefined;
     return {
       ...base,
