@@ -7,8 +7,17 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   resolve: {
     alias: {
-      // Before the package name: vite matches aliases by prefix, in order.
+      // Subpath exports before the package name: vite matches aliases by prefix, in order.
       '@catalyst-signal/shared/text': fileURLToPath(new URL('./shared/src/text.ts', import.meta.url)),
+      '@catalyst-signal/shared/calendar': fileURLToPath(
+        new URL('./shared/src/calendar/index.ts', import.meta.url),
+      ),
+      '@catalyst-signal/shared/outcomes': fileURLToPath(
+        new URL('./shared/src/outcomes/index.ts', import.meta.url),
+      ),
+      '@catalyst-signal/shared/market-data': fileURLToPath(
+        new URL('./shared/src/market-data/index.ts', import.meta.url),
+      ),
       '@catalyst-signal/shared': fileURLToPath(new URL('./shared/src/index.ts', import.meta.url)),
     },
   },

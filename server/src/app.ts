@@ -21,6 +21,7 @@ import { SqliteLog } from './store/sqlite-log.js';
 import { StatusHub } from './status/hub.js';
 import { defaultPageDir, loadPageFiles } from './status/page-files.js';
 import { Stream } from './ws/stream.js';
+import { startOutcomes } from './outcomes/start.js';
 
 export interface Server<D extends SignalLogDriver = SignalLogDriver> {
   port: number;
@@ -248,6 +249,13 @@ async function start(
     const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket);
     const touch = setInterval(() => keys.touch(auth.drainUsed()), 10_000);
     touch.unref();
+    // Outcomes (docs/outcomes.md): single-node only for now; in cluster mode one lease holder will compute them.
+    if (config.outcomes && !(driver.kind === 'sqlite' && reader))
+      log.warn({ log: driver.kind }, 'outcomes are computed in single-node mode only; not started');
+    const outcomes =
+      config.outcomes && driver.kind === 'sqlite' && reader
+        ? startOutcomes(config.outcomes, config.data_dir, reader, log)
+        : undefined;
 
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     log.info(
@@ -272,6 +280,7 @@ async function start(
         uWS.us_listen_socket_close(listenSocket);
         status?.stop();
         stream?.shutdown();
+        await outcomes?.stop();
         await running.close();
         clearInterval(touch);
         keys.touch(auth.drainUsed());

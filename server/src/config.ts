@@ -213,6 +213,31 @@ export const ConfigSchema = z
       })
       .optional()
       .describe('Accept JWTs as well as API keys. Absent: API keys only.'),
+    outcomes: z
+      .strictObject({
+        alpaca_key_id: z.string().min(1).describe('Alpaca API key id, used for the market-data API only.'),
+        alpaca_secret_env: z
+          .string()
+          .regex(/^[A-Z_][A-Z0-9_]*$/)
+          .default('APCA_API_SECRET_KEY')
+          .describe(
+            'Name of the environment variable holding its secret key (never the secret itself in the config file).',
+          ),
+        data_url: z
+          .url()
+          .default('https://data.alpaca.markets')
+          .describe("Alpaca's market-data API base URL."),
+        interval_s: positiveInt().max(3600).default(60).describe('How often due outcomes are computed.'),
+        benchmark: z
+          .string()
+          .regex(/^[A-Z][A-Z0-9.]{0,15}$/)
+          .default('IWM')
+          .describe('Symbol whose same-window return gives the abnormal return (IWM: US small caps).'),
+      })
+      .optional()
+      .describe(
+        "Compute each us_equity signal's outcomes from Alpaca 1-minute bars into outcomes.db (docs/outcomes.md). Absent: off. Single-node mode only.",
+      ),
     cluster: ClusterSchema.optional(),
     log: z
       .strictObject({

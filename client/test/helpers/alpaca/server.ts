@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { barsRoute, EmuBars, type EmuBarsOptions } from './bars.js';
 import { Book, isOpen } from './book.js';
 import { MarketCalendar, nyParts, nyToMs } from './clock.js';
 import { accountJson, assetJson, orderJson, positionJson, quoteJson, snapshotJson } from './json.js';
@@ -48,6 +49,8 @@ export interface AlpacaEmulatorOptions {
   now?: string;
   holidays?: string[];
   earlyCloses?: string[];
+  /** Market-data bars: seed, halts, splits, calls per minute (alpaca/bars.ts). */
+  bars?: EmuBarsOptions;
 }
 
 export const DEFAULT_ASSETS: EmuAsset[] = [
@@ -104,6 +107,10 @@ export interface AlpacaEmulator {
   /** An order (or leg) by Alpaca id or client_order_id. */
   order(idOrClientId: string): EmuOrder | undefined;
   setClock(nyWall: string): void;
+  /** Move the (stopped) clock forward by `ms`. */
+  advanceClock(ms: number): void;
+  /** The seeded bar paths behind /v2/stocks/bars. */
+  bars: EmuBars;
   /** Like setClock, but the clock then runs on with real time (for a live client process on a shifted clock). */
   runClock(nyWall: string): void;
   now(): number;
@@ -146,6 +153,11 @@ export async function startAlpacaEmulator(opts: AlpacaEmulatorOptions = {}): Pro
   const requests: SeenRequest[] = [];
   const faults: Fault[] = [];
   const timers = new Set<NodeJS.Timeout>();
+  const bars = new EmuBars(cal, (s) => assets.get(s)?.price, opts.bars);
+  // Bars and latest-quote calls count against Alpaca's data limit, on the emulator's clock (the older snapshot
+  // and quote routes stay unlimited: the trading tests call them freely at a stopped clock).
+  const dataCallsPerMinute = opts.bars?.callsPerMinute ?? 200;
+  const dataCalls: number[] = [];
 
   const same = (a: string, b: string) => {
     const x = Buffer.from(a);
@@ -236,6 +248,34 @@ export async function startAlpacaEmulator(opts: AlpacaEmulatorOptions = {}): Pro
       }
     }
     // Market data API.
+    const limited =
+      method === 'GET' &&
+      (path === '/v2/stocks/bars' ||
+        path === '/v2/stocks/quotes/latest' ||
+        /^\/v2\/stocks\/[^/]+\/bars$/.test(path));
+    if (limited) {
+      while (dataCalls.length > 0 && dataCalls[0]! <= now - 60_000) dataCalls.shift();
+      if (dataCalls.length >= dataCallsPerMinute) {
+        const retry = Math.ceil((dataCalls[0]! + 60_000 - now) / 1000);
+        throw new AlpacaReply(429, { message: 'too many requests.' }, { 'retry-after': String(retry) });
+      }
+      dataCalls.push(now);
+    }
+    const has = (s: string) => assets.has(s);
+    if (method === 'GET' && path === '/v2/stocks/bars') return [200, barsRoute(bars, has, q, now)] as const;
+    if (method === 'GET' && path === '/v2/stocks/quotes/latest') {
+      const out: Record<string, unknown> = {};
+      for (const s of (q['symbols'] ?? '').split(',').filter(Boolean)) {
+        const qt = book.quote(s.toUpperCase());
+        if (qt && assets.has(s.toUpperCase())) out[s.toUpperCase()] = quoteJson(qt, now);
+      }
+      return [200, { quotes: out }] as const;
+    }
+    if (method === 'GET' && seg[1] === 'stocks' && seg.length === 4 && seg[3] === 'bars') {
+      const sym = decodeURIComponent(seg[2]!).toUpperCase();
+      if (!assets.has(sym)) throw notFound(`symbol ${sym} not found`);
+      return [200, barsRoute(bars, has, q, now, sym)] as const;
+    }
     if (method === 'GET' && seg[1] === 'stocks' && seg.length >= 4) {
       const sym = decodeURIComponent(seg[2]!).toUpperCase();
       if (!assets.has(sym)) throw notFound(`symbol ${sym} not found`);
@@ -254,13 +294,13 @@ export async function startAlpacaEmulator(opts: AlpacaEmulatorOptions = {}): Pro
     return [404, { message: `emulator: no route ${method} ${path}` }] as const;
   }
 
-  const send = (res: ServerResponse, status: number, body: unknown) => {
+  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     if (res.destroyed) return;
     if (body === undefined) {
-      res.writeHead(status).end();
+      res.writeHead(status, headers).end();
       return;
     }
-    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
   };
 
   function handle(req: IncomingMessage, res: ServerResponse, raw: string) {
@@ -276,7 +316,11 @@ export async function startAlpacaEmulator(opts: AlpacaEmulatorOptions = {}): Pro
     }
     const seen: SeenRequest = { method, path, query, body, status: 0 };
     requests.push(seen);
-    const reply = (status: number, b: unknown) => ((seen.status = status), send(res, status, b));
+    let extraHeaders: Record<string, string> = {};
+    const reply = (status: number, b: unknown) => (
+      (seen.status = status),
+      send(res, status, b, extraHeaders)
+    );
 
     const id = String(req.headers['apca-api-key-id'] ?? '');
     const sec = String(req.headers['apca-api-secret-key'] ?? '');
@@ -300,6 +344,7 @@ export async function startAlpacaEmulator(opts: AlpacaEmulatorOptions = {}): Pro
     } catch (e) {
       if (!(e instanceof AlpacaReply)) throw e;
       [status, out] = [e.status, e.body];
+      extraHeaders = e.headers;
     }
     if (f && f.when !== 'before') {
       if (f.kind === 'drop') return void ((seen.status = -1), res.socket?.destroy());
@@ -346,6 +391,12 @@ export async function startAlpacaEmulator(opts: AlpacaEmulatorOptions = {}): Pro
       runningSince = undefined;
       book.advance();
     },
+    advanceClock(ms) {
+      now = clockNow() + ms;
+      runningSince = undefined;
+      book.advance();
+    },
+    bars,
     runClock(wall) {
       now = nyToMs(wall);
       runningSince = Date.now();

@@ -82,6 +82,7 @@ export class AlpacaReply extends Error {
   constructor(
     readonly status: number,
     readonly body: Record<string, unknown>,
+    readonly headers: Record<string, string> = {},
   ) {
     super(String(body['message'] ?? status));
   }

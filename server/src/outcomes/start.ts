@@ -1,0 +1,47 @@
+import { AlpacaMarketData, CachedMarketData } from '@catalyst-signal/shared/market-data';
+import type { Config } from '../config.js';
+import { ConfigError } from '../errors.js';
+import type { SignalLogReader } from '../log/types.js';
+import type { Logger } from '../logger.js';
+import { OutcomeDb } from '../store/outcome-db.js';
+import { OutcomeWorker, startOutcomeLoop, type OutcomeLoop } from './worker.js';
+
+/** The outcome worker as `serve` runs it: Alpaca's data API, the cache and outcomes in outcomes.db. */
+export function startOutcomes(
+  cfg: NonNullable<Config['outcomes']>,
+  dataDir: string,
+  reader: SignalLogReader,
+  log: Logger,
+): OutcomeLoop {
+  const secret = process.env[cfg.alpaca_secret_env];
+  if (!secret)
+    throw new ConfigError(
+      `outcomes: set ${cfg.alpaca_secret_env} to the Alpaca secret key (outcomes.alpaca_secret_env names it)`,
+    );
+  const db = new OutcomeDb(dataDir);
+  const api = new AlpacaMarketData({
+    keyId: cfg.alpaca_key_id,
+    secret,
+    baseUrl: cfg.data_url,
+  });
+  const worker = new OutcomeWorker({
+    reader,
+    market: new CachedMarketData(api, db),
+    db,
+    now: Date.now,
+    benchmark: cfg.benchmark,
+    onError: (seq, err) =>
+      log.warn({ seq, err: (err as Error).message }, 'outcomes: market data failed; retrying in 5 minutes'),
+  });
+  const loop = startOutcomeLoop(worker, cfg.interval_s * 1000, (err) =>
+    log.error({ err }, 'outcomes: a worker run failed'),
+  );
+  let stopping: Promise<void> | undefined;
+  return {
+    stop: () =>
+      (stopping ??= (async () => {
+        await loop.stop();
+        db.close();
+      })()),
+  };
+}

@@ -1,0 +1,150 @@
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { mergeRanges, type Bar, type BarStore, type Range } from '@catalyst-signal/shared/market-data';
+import type { HorizonOutcome } from '@catalyst-signal/shared/outcomes';
+
+/**
+ * Outcomes of signals and the bar cache behind them, in their own file (`outcomes.db` in the data directory),
+ * not in catalyst.db: everything here is derived from the log and market data and can be rebuilt, so it never
+ * touches the signal log's migrations, its checkpoints or its backups.
+ */
+
+export const OUTCOME_DB_FILE = 'outcomes.db';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS bars (symbol TEXT NOT NULL, t INTEGER NOT NULL, o REAL NOT NULL, h REAL NOT NULL,
+  l REAL NOT NULL, c REAL NOT NULL, v REAL NOT NULL, n REAL, vw REAL, PRIMARY KEY (symbol, t)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS bars_covered (symbol TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
+  PRIMARY KEY (symbol, start));
+CREATE TABLE IF NOT EXISTS outcome_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- One row per signal still waiting for a horizon; due: when the next horizon's bars are final (SIP).
+CREATE TABLE IF NOT EXISTS outcome_jobs (seq INTEGER PRIMARY KEY, symbol TEXT NOT NULL, signal TEXT NOT NULL,
+  due INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS outcome_jobs_due ON outcome_jobs (due);
+-- Final figures only (a horizon that has passed, with final data); missing figures are rows with missing set.
+CREATE TABLE IF NOT EXISTS outcomes (seq INTEGER NOT NULL, horizon TEXT NOT NULL, missing TEXT, figures TEXT NOT NULL,
+  computed_at INTEGER NOT NULL, PRIMARY KEY (seq, horizon));
+`;
+
+const SQL = {
+  covered: 'SELECT start, end FROM bars_covered WHERE symbol = ? AND end >= ? AND start <= ? ORDER BY start',
+  allCovered: 'SELECT start, end FROM bars_covered WHERE symbol = ? ORDER BY start',
+  deleteCovered: 'DELETE FROM bars_covered WHERE symbol = ?',
+  insertCovered: 'INSERT INTO bars_covered (symbol, start, end) VALUES (?, ?, ?)',
+  readBars: 'SELECT t, o, h, l, c, v, n, vw FROM bars WHERE symbol = ? AND t >= ? AND t < ? ORDER BY t',
+  upsertBar:
+    'INSERT OR REPLACE INTO bars (symbol, t, o, h, l, c, v, n, vw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  getMeta: 'SELECT value FROM outcome_meta WHERE key = ?',
+  setMeta: 'INSERT OR REPLACE INTO outcome_meta (key, value) VALUES (?, ?)',
+  addJob: 'INSERT OR IGNORE INTO outcome_jobs (seq, symbol, signal, due) VALUES (?, ?, ?, ?)',
+  dueJobs: 'SELECT seq, symbol, signal, due FROM outcome_jobs WHERE due <= ? ORDER BY due, seq LIMIT ?',
+  setDue: 'UPDATE outcome_jobs SET due = ? WHERE seq = ?',
+  doneJob: 'DELETE FROM outcome_jobs WHERE seq = ?',
+  putOutcome:
+    'INSERT OR REPLACE INTO outcomes (seq, horizon, missing, figures, computed_at) VALUES (?, ?, ?, ?, ?)',
+  outcomesOf: 'SELECT figures FROM outcomes WHERE seq = ? ORDER BY rowid',
+} as const;
+
+export interface OutcomeJob {
+  seq: number;
+  symbol: string;
+  /** The OutcomeSignal as JSON. */
+  signal: string;
+  due: number;
+}
+
+interface BarRow {
+  t: number;
+  o: number;
+  h: number;
+  l: number;
+  c: number;
+  v: number;
+  n: number | null;
+  vw: number | null;
+}
+
+export class OutcomeDb implements BarStore {
+  readonly db: Database.Database;
+  private readonly st: { [K in keyof typeof SQL]: Database.Statement };
+
+  constructor(dataDir: string) {
+    this.db = new Database(path.join(dataDir, OUTCOME_DB_FILE));
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(SCHEMA);
+    this.st = Object.fromEntries(Object.entries(SQL).map(([k, q]) => [k, this.db.prepare(q)])) as {
+      [K in keyof typeof SQL]: Database.Statement;
+    };
+  }
+
+  covered(symbol: string, start: number, end: number): Range[] {
+    return (this.st.covered.all(symbol, start, end) as { start: number; end: number }[]).map(
+      (r) => [r.start, r.end] as const,
+    );
+  }
+
+  read(symbol: string, start: number, end: number): Bar[] {
+    return (this.st.readBars.all(symbol, start, end) as BarRow[]).map((r) => ({
+      ...r,
+      n: r.n ?? undefined,
+      vw: r.vw ?? undefined,
+    }));
+  }
+
+  write(symbol: string, start: number, end: number, bars: readonly Bar[]): void {
+    this.db.transaction(() => {
+      for (const b of bars)
+        if (b.t >= start && b.t < end)
+          this.st.upsertBar.run(symbol, b.t, b.o, b.h, b.l, b.c, b.v, b.n ?? null, b.vw ?? null);
+      const all = (this.st.allCovered.all(symbol) as { start: number; end: number }[]).map(
+        (r) => [r.start, r.end] as const,
+      );
+      this.st.deleteCovered.run(symbol);
+      for (const [a, b] of mergeRanges([...all, [start, end]])) this.st.insertCovered.run(symbol, a, b);
+    })();
+  }
+
+  /** The last log seq the worker has looked at. */
+  cursor(): number {
+    const row = this.st.getMeta.get('cursor') as { value: string } | undefined;
+    return row ? Number(row.value) : 0;
+  }
+
+  /** New jobs and the cursor past them, in one transaction (a crash re-reads, never skips). */
+  addJobs(jobs: readonly OutcomeJob[], cursor: number): void {
+    this.db.transaction(() => {
+      for (const j of jobs) this.st.addJob.run(j.seq, j.symbol, j.signal, j.due);
+      this.st.setMeta.run('cursor', String(cursor));
+    })();
+  }
+
+  dueJobs(now: number, limit: number): OutcomeJob[] {
+    return this.st.dueJobs.all(now, limit) as OutcomeJob[];
+  }
+
+  /** Final outcomes of one signal; `nextDue` undefined when every horizon is final (the job is done). */
+  saveOutcomes(
+    seq: number,
+    final: readonly HorizonOutcome[],
+    nextDue: number | undefined,
+    now: number,
+  ): void {
+    this.db.transaction(() => {
+      for (const o of final)
+        this.st.putOutcome.run(seq, o.horizon, o.missing ?? null, JSON.stringify(o), now);
+      if (nextDue === undefined) this.st.doneJob.run(seq);
+      else this.st.setDue.run(nextDue, seq);
+    })();
+  }
+
+  outcomes(seq: number): HorizonOutcome[] {
+    return (this.st.outcomesOf.all(seq) as { figures: string }[]).map(
+      (r) => JSON.parse(r.figures) as HorizonOutcome,
+    );
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,2 @@
+export * from './new-york.js';
+export * from './us-calendar.js';

@@ -1,0 +1,2 @@
+export * from './trading-time.js';
+export * from './outcome.js';
