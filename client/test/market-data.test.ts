@@ -11,7 +11,7 @@ import {
   MarketDataError,
   type AlpacaMarketDataOptions,
 } from '@catalyst-signal/shared/market-data';
-import { SqliteBarStore } from '../src/market-data/bar-store.js';
+import { SqliteBarStore } from '../src/journal/bar-store.js';
 import { nyToMs, startAlpacaEmulator, type AlpacaEmulator } from './helpers/alpaca-emulator.js';
 
 // The market-data seam (shared/src/market-data) against the project's Alpaca emulator, which serves seeded bars
