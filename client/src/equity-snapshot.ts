@@ -85,13 +85,7 @@ async function fromVenue(
     .filter((p) => p.extra > 0)
     .map((p) => ({ market: p.market, amount: p.extra, cost: p.extra * p.avg }));
   return {
-    calendar: days.map((d) => ({
-      date: d.date,
-      open: d.open,
-      close: d.close,
-      session_open: d.sessionOpen,
-      session_close: d.sessionClose,
-    })),
+    calendar: days,
     clock: clock ? { is_open: clock.isOpen } : undefined,
     market,
     account: account
@@ -114,17 +108,7 @@ export async function sessionNow(exchange: ExchangeAdapter, now: number): Promis
     exchange.calendar(isoDate(now - 86_400_000), isoDate(now + 7 * 86_400_000)),
     exchange.clock().catch(() => undefined),
   ]);
-  return sessionAt(
-    now,
-    days.map((d) => ({
-      date: d.date,
-      open: d.open,
-      close: d.close,
-      session_open: d.sessionOpen,
-      session_close: d.sessionClose,
-    })),
-    clock ? { is_open: clock.isOpen } : undefined,
-  );
+  return sessionAt(now, days, clock ? { is_open: clock.isOpen } : undefined);
 }
 
 export async function decideEquitySignal(

@@ -11,16 +11,19 @@ import { durationText, nyTimeText } from './time-text.js';
  * days), after-hours close - session_close (20:00). A date missing from the calendar is a holiday or weekend.
  */
 
-/** One trading day as Alpaca's /v2/calendar gives it. */
+/**
+ * One trading day, the only calendar shape in the client: Alpaca's /v2/calendar is parsed into it at the edge
+ * (exchange/alpaca-parse.ts) and the built-in calendar (us-calendar.ts) produces it, so nothing converts.
+ */
 export interface CalendarDay {
   /** YYYY-MM-DD (New York). */
   date: string;
-  /** Regular open / close, "HH:MM" New York time. */
+  /** Regular open / close, "HH:MM" New York time (close 13:00 on early-close days). */
   open: string;
   close: string;
-  /** Extended session bounds, "HHMM" (Alpaca) or "HH:MM"; absent: 04:00 and 20:00. */
-  session_open?: string | undefined;
-  session_close?: string | undefined;
+  /** Extended session bounds, "HH:MM" New York time: pre-market start, after-hours end. */
+  sessionOpen: string;
+  sessionClose: string;
 }
 
 /** Alpaca /v2/clock: `is_open` is the regular session only. */
@@ -95,10 +98,10 @@ interface DayBounds {
 function bounds(d: CalendarDay): DayBounds {
   return {
     date: d.date,
-    pre: newYorkToUtc(d.date, d.session_open ?? '0400'),
+    pre: newYorkToUtc(d.date, d.sessionOpen),
     open: newYorkToUtc(d.date, d.open),
     close: newYorkToUtc(d.date, d.close),
-    after: newYorkToUtc(d.date, d.session_close ?? '2000'),
+    after: newYorkToUtc(d.date, d.sessionClose),
   };
 }
 
