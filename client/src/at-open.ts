@@ -1,12 +1,11 @@
 import type { Signal } from '@catalyst-signal/shared';
 import { exitCanSell, heldExpiry, planProtection, type Decision, type Session } from './decide/index.js';
-import { decideEquitySignal, sessionNow } from './equity-snapshot.js';
 import { PROTECT_LEG, type IntentRow } from './journal/index.js';
 import { clientOrderId } from './order-id.js';
 import { intentsOf, type PipelineDeps } from './pipeline.js';
 
 /**
- * The regular open's work on a us_equity venue (docs/equities.md, "At the open"), driven by the journal alone so
+ * The regular open's work on a venue with sessions (us_equity) (docs/equities.md, "At the open"), driven by the journal alone so
  * a restart picks up where it stopped:
  *  1. every signal held by hold_until_open is decided again through the same pure decideEquity (every filter and
  *     limit, the kill switch included) exactly once: the second decision and its intents commit together, and a
@@ -48,15 +47,16 @@ export class AtOpen {
   }
 
   private async once(): Promise<AtOpenResult> {
-    const { journal, config, log } = this.d;
-    if (config.exchange.venue !== 'us_equity') return NOTHING;
+    const { journal, config, log, venue } = this.d;
+    // A venue without trading sessions (crypto spot) has no open to wait for.
+    if (!venue.session) return NOTHING;
     const held = journal.heldSignals();
     const due = journal.protectDue();
     if (!held.length && !due.length) return NOTHING;
     const now = this.d.now();
     let session: Session | undefined;
     try {
-      session = await sessionNow(this.d.exchange, now);
+      session = await venue.session(now);
     } catch (e) {
       log.warn({ err: (e as Error).message }, 'session unknown (broker clock/calendar); looking again later');
     }
@@ -75,7 +75,7 @@ export class AtOpen {
         ? session !== undefined && exitCanSell(config.equities.session_policy, session)
         : session?.kind === 'regular';
       if (!canTrade) continue;
-      const decision = await decideEquitySignal(this.d, signal, now, { held: true });
+      const decision = await venue.decide(signal, now, { held: true });
       // The broker's clock says closed after all (unscheduled closure): still held, look again later.
       if (decision.reason === 'deferred:until_open' || decision.reason === 'deferred:exit_until_session')
         continue;

@@ -1,8 +1,8 @@
 import { Connection, FatalStreamError } from '../connection.js';
 import { reportConnection } from '../connection-report.js';
 import type { Context } from '../context.js';
-import { createExchange, PaperAdapter } from '../exchange/index.js';
-import { AccountNotTradable, assertVenueTradable } from '../exchange/account-guard.js';
+import { AccountNotTradable } from '../exchange/account-guard.js';
+import { createVenue, type VenueDriver } from '../venue/index.js';
 import { reportMarketClock } from '../market-clock-report.js';
 import { Executor } from '../executor.js';
 import { exchangeKeyEnvs } from '../config.js';
@@ -71,7 +71,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       `HALTED: ${halted}. See: catalyst-client status; resume with catalyst-client resume --accept-new-epoch`,
     );
   }
-  let exchange;
+  let venue: VenueDriver | undefined;
   let dashboard: DashboardServer | undefined;
   try {
     // Compare the server's current key with the pin at every start; offline, the pin alone is enough.
@@ -87,10 +87,11 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       });
     });
     const verify = await createVerifier(key.jwk);
-    exchange = await createExchange({ config, secrets, journal, live });
+    venue = await createVenue({ config, secrets, journal, log, live });
+    const { exchange } = venue;
     // A blocked broker account (Alpaca: trading_blocked, account_blocked...) refuses every order: exit 4 now.
     if (live)
-      await assertVenueTradable(exchange).catch((e: Error) => {
+      await venue.assertTradable?.().catch((e: Error) => {
         throw e instanceof AccountNotTradable ? new RunRefused(e.message) : e;
       });
     const markets = await exchange.loadMarkets().catch((e: Error) => {
@@ -106,26 +107,22 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     if (rec.checked) log.info(rec, 'reconciled unfinished orders');
 
     const now = Date.now;
-    const ex0 = exchange;
+    const mc = venue.marketClock;
     if (opts.dashboard || config.dashboard.enabled) {
       // Lazily imported: a run without the dashboard never loads it. It opens its own journal connection.
       const { startDashboard } = await import('../dashboard/server.js');
-      const clock = config.paper.market_clock;
       dashboard = await startDashboard({
         config,
         journalPath: ctx.journalPath,
         log,
         password: secrets.dashboardPassword,
         live,
-        marketNow:
-          clock && ex0 instanceof PaperAdapter
-            ? () => marketTime(clock, ex0.clockOrigin, Date.now())
-            : undefined,
+        marketNow: mc ? () => marketTime(mc.clock, mc.origin, Date.now()) : undefined,
       });
       opts.say?.(`dashboard: ${dashboard.url}`);
     }
-    const deps = { config, journal, exchange, executor, log, now };
-    // us_equity: held signals decided again and protection placed once the regular session is open.
+    const deps = { config, journal, venue, executor, log, now };
+    // A venue with sessions: held signals decided again and protection placed once the regular session is open.
     const atOpen = new AtOpen(deps, opts.report);
     const lookAtOpen = () =>
       void atOpen.check().catch((e: Error) => log.warn({ err: e.message }, 'open check failed'));
@@ -145,11 +142,8 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       },
     });
     connection.on('heartbeat', lookAtOpen);
-    const clock = config.paper.market_clock;
     const clockLines =
-      clock && opts.status && ex0 instanceof PaperAdapter
-        ? reportMarketClock(clock, ex0.clockOrigin, now, opts.status)
-        : undefined;
+      mc && opts.status ? reportMarketClock(mc.clock, mc.origin, now, opts.status) : undefined;
     if (opts.status)
       reportConnection(connection, streamUrl(config.server.url), () => journal.cursor().seq, opts.status);
     // Limit orders and unresolved sends get a periodic second look.
@@ -186,7 +180,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     return { done, stop: (r) => stop(r), connection, dashboard };
   } catch (e) {
     await dashboard?.close();
-    await exchange?.close().catch(() => undefined);
+    await venue?.exchange.close().catch(() => undefined);
     journal.close();
     throw e;
   }
