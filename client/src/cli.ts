@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
 import { terminalText } from '@catalyst-signal/shared/text';
+import { exitCodeOf } from './errors.js';
 
 /**
  * The command line. Every command is imported lazily, so `--help`, status and history never load ccxt or
@@ -19,20 +20,12 @@ program
 
 const configPath = () => program.opts<{ config: string }>().config;
 
-/** Exit codes: 0 ok, 1 error, 2 invalid config, 3 trading stopped (fatal stream condition), 4 refused to start, 5 server key changed. */
+/** An error ends the command with the exit code of its class (errors.ts EXIT, docs/client.md). */
 function fail(e: unknown): never {
-  const err = e as Error & { code?: string };
+  const err = e as Error;
   // A message can quote a server or a broker: shown inert (shared terminalText), never as escape sequences.
   process.stderr.write(`catalyst-client: ${terminalText(err.message ?? String(e))}\n`);
-  const code =
-    err.name === 'ConfigError'
-      ? 2
-      : err.name === 'RunRefused' || err.name === 'DashboardRefused'
-        ? 4
-        : err.name === 'KeyPinError'
-          ? 5
-          : 1;
-  process.exit(code);
+  process.exit(exitCodeOf(e));
 }
 
 async function ctx(logLevel?: string) {

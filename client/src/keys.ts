@@ -3,16 +3,14 @@ import type { Config } from './config.js';
 import { failover, fetchJwks } from './http.js';
 import type { Journal } from './journal/index.js';
 import { fingerprint, signingJwk } from './verify.js';
+import { KeyPinError } from './errors.js';
 
 /**
  * Trust on first use, with an optional out-of-band fingerprint in the config: the server signing key is
  * pinned in the journal the first time, and a different key later is refused (signals would be rejected).
  */
 
-export class KeyPinError extends Error {
-  override name = 'KeyPinError';
-  readonly code = 'key_changed';
-}
+export { KeyPinError };
 
 export async function serverKeyStatus(
   config: Config,

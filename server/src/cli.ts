@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
 import { terminalText } from '@catalyst-signal/shared/text';
+import { exitCodeOf } from './exit-errors.js';
 
 /**
  * catalyst-server: the operator's command. Each command's module is imported only when it runs, so
@@ -10,12 +11,13 @@ import { terminalText } from '@catalyst-signal/shared/text';
 
 const DEFAULT_DATA_DIR = process.env.CATALYST_DATA_DIR ?? './catalyst-data';
 
+/** An error ends the command with the exit code of its class (exit-errors.ts). */
 function fail(err: unknown): never {
-  const e = err as Error & { problems?: string[] };
-  const usage = e.name === 'UsageError' || e.name === 'ConfigError';
+  const e = err as Error;
+  const code = exitCodeOf(err);
   process.stderr.write(`catalyst-server: ${terminalText(e.message)}\n`);
-  if (!usage && process.env.CATALYST_DEBUG) process.stderr.write(`${e.stack}\n`);
-  process.exit(usage ? 2 : 1);
+  if (code !== 2 && process.env.CATALYST_DEBUG) process.stderr.write(`${e.stack}\n`);
+  process.exit(code);
 }
 
 const run = (fn: () => Promise<number | void>) => fn().then((code) => process.exit(code ?? 0), fail);

@@ -16,16 +16,14 @@ import { terminalText } from '@catalyst-signal/shared';
 import { createVerifier } from '../verify.js';
 import type { DashboardServer } from '../dashboard/server.js';
 import { marketTime } from '../decide/index.js';
+import { RunRefused } from '../errors.js';
 
 /**
  * `catalyst-client run`: reconcile, connect, decide, execute, until a signal or a fatal condition.
  * Real money needs BOTH `mode: live` in the config AND `--live` on the command line.
  */
 
-export class RunRefused extends Error {
-  override name = 'RunRefused';
-  readonly code = 'refused';
-}
+export { RunRefused };
 
 export interface Engine {
   /** Resolves with the exit code once the engine has stopped. */

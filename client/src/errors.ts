@@ -1,0 +1,66 @@
+/**
+ * The errors that end a command with their own exit code, and the one table that maps them (changesets'
+ * ExitError, colyseus' ServerError). Nothing here imports anything, so the CLI can map an error by instanceof
+ * without loading the module that threw it (--help never pays for ccxt or SQLite). The codes are documented in
+ * docs/client.md ("Exit codes"); a code's meaning never changes.
+ */
+
+export const EXIT = {
+  /** Done. */
+  ok: 0,
+  /** Any other error, or a failed check. */
+  error: 1,
+  /** Invalid config (schema or YAML syntax). */
+  config: 2,
+  /** Trading stopped by a fatal stream condition (epoch change, revoked key, no valid signature). */
+  stopped: 3,
+  /** Refused to start (live without mode live, missing keys, blocked broker account, unsafe dashboard). */
+  refused: 4,
+  /** The server signing key changed (see `pin`). */
+  keyChanged: 5,
+  /** The journal was written by a newer client: refused, never downgraded. */
+  journalTooNew: 6,
+} as const;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  readonly code = 'config_invalid';
+  constructor(readonly issues: { path: string; message: string }[]) {
+    super(
+      'invalid configuration:\n' + issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n'),
+    );
+  }
+}
+
+/** `run` will not start as asked (live without mode live, missing keys, a blocked account, a halt). */
+export class RunRefused extends Error {
+  override name = 'RunRefused';
+  readonly code = 'refused';
+}
+
+/** The dashboard will not start as asked (bound beyond loopback without a password...). */
+export class DashboardRefused extends Error {
+  override name = 'DashboardRefused';
+  readonly code = 'refused';
+}
+
+/** The server's signing key is not the pinned one: signals would be rejected. */
+export class KeyPinError extends Error {
+  override name = 'KeyPinError';
+  readonly code = 'key_changed';
+}
+
+/** The journal's schema is newer than this client knows: opening it could damage it. */
+export class JournalVersionError extends Error {
+  override name = 'JournalVersionError';
+  readonly code = 'journal_too_new';
+}
+
+/** The exit code for an error that ended a command: by class, in this one place. */
+export function exitCodeOf(e: unknown): number {
+  if (e instanceof ConfigError) return EXIT.config;
+  if (e instanceof RunRefused || e instanceof DashboardRefused) return EXIT.refused;
+  if (e instanceof KeyPinError) return EXIT.keyChanged;
+  if (e instanceof JournalVersionError) return EXIT.journalTooNew;
+  return EXIT.error;
+}
