@@ -16,7 +16,7 @@ import { terminalText } from '@catalyst-signal/shared';
 import { createVerifier } from '../verify.js';
 import type { DashboardServer } from '../dashboard/server.js';
 import { marketTime } from '../decide/index.js';
-import { RunRefused } from '../errors.js';
+import { EXIT, RunRefused } from '../errors.js';
 
 /**
  * `catalyst-client run`: reconcile, connect, decide, execute, until a signal or a fatal condition.
@@ -172,7 +172,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       if (e instanceof FatalStreamError && (e.code === 'epoch_changed' || e.code === 'future'))
         journal.setHalted(e.message);
       log.fatal({ err: e.message }, 'TRADING STOPPED');
-      void stop(`fatal: ${e.message}`, 3);
+      void stop(`fatal: ${e.message}`, EXIT.stopped);
     });
     connection.start();
     return { done, stop: (r) => stop(r), connection, dashboard };
