@@ -22,6 +22,7 @@ import { PaperAdapter, type ExchangeAdapter } from '../dist/exchange/index.js';
 import { Executor } from '../dist/executor.js';
 import { Journal } from '../dist/journal/index.js';
 import { processSignal } from '../dist/pipeline.js';
+import { alpacaDriver, cryptoSpotDriver, paperVenue } from '../dist/venue/index.js';
 import { createVerifier } from '../dist/verify.js';
 import { parseConfig } from '../dist/config.js';
 import { startAlpacaEmulator } from '../test/helpers/alpaca-emulator.js';
@@ -132,7 +133,15 @@ async function measure(label: string, venue: Venue): Promise<void> {
   const executor = new Executor(journal, exchange, config, log, clock, () => {
     samples.push(now() - receivedAt - busy.ms);
   });
-  const deps = { config, journal, exchange, executor, log, now: clock };
+  const dd = { config, journal, log, now: clock };
+  // The wrapper keeps the adapter's prototype: the driver of its venue reads through the timed methods.
+  const driver =
+    venue === 'alpaca'
+      ? alpacaDriver(dd, exchange as AlpacaAdapter)
+      : venue === 'binance'
+        ? cryptoSpotDriver(dd, exchange)
+        : paperVenue(dd, exchange as PaperAdapter);
+  const deps = { config, journal, venue: driver, executor, log, now: clock };
   const conn = new Connection({
     baseUrl: server.url,
     key: server.key,

@@ -1,12 +1,11 @@
 import type { Signal } from '@catalyst-signal/shared';
-import { exitCanSell, heldExpiry, planProtection, type Decision, type Session } from './decide/index.js';
-import { decideEquitySignal, sessionNow } from './equity-snapshot.js';
-import { PROTECT_LEG, type IntentRow } from './journal/index.js';
-import { clientOrderId } from './order-id.js';
+import { exitCanSell, heldExpiry, type Decision, type Session } from './decide/index.js';
+import type { IntentRow } from './journal/index.js';
+import { protectAtOpen } from './protection.js';
 import { intentsOf, type PipelineDeps } from './pipeline.js';
 
 /**
- * The regular open's work on a us_equity venue (docs/equities.md, "At the open"), driven by the journal alone so
+ * The regular open's work on a venue with sessions (us_equity) (docs/equities.md, "At the open"), driven by the journal alone so
  * a restart picks up where it stopped:
  *  1. every signal held by hold_until_open is decided again through the same pure decideEquity (every filter and
  *     limit, the kill switch included) exactly once: the second decision and its intents commit together, and a
@@ -48,15 +47,16 @@ export class AtOpen {
   }
 
   private async once(): Promise<AtOpenResult> {
-    const { journal, config, log } = this.d;
-    if (config.exchange.venue !== 'us_equity') return NOTHING;
+    const { journal, config, log, venue } = this.d;
+    // A venue without trading sessions (crypto spot) has no open to wait for.
+    if (!venue.session) return NOTHING;
     const held = journal.heldSignals();
     const due = journal.protectDue();
     if (!held.length && !due.length) return NOTHING;
     const now = this.d.now();
     let session: Session | undefined;
     try {
-      session = await sessionNow(this.d.exchange, now);
+      session = await venue.session(now);
     } catch (e) {
       log.warn({ err: (e as Error).message }, 'session unknown (broker clock/calendar); looking again later');
     }
@@ -75,7 +75,7 @@ export class AtOpen {
         ? session !== undefined && exitCanSell(config.equities.session_policy, session)
         : session?.kind === 'regular';
       if (!canTrade) continue;
-      const decision = await decideEquitySignal(this.d, signal, now, { held: true });
+      const decision = await venue.decide(signal, now, { held: true });
       // The broker's clock says closed after all (unscheduled closure): still held, look again later.
       if (decision.reason === 'deferred:until_open' || decision.reason === 'deferred:exit_until_session')
         continue;
@@ -115,62 +115,17 @@ export class AtOpen {
     return true;
   }
 
-  /** The protective exit of one filled extended-hours entry; true when an order was placed. */
-  private async protect(entry: IntentRow): Promise<boolean> {
-    const { journal, config, log, executor } = this.d;
-    if (journal.killSwitch().on && !config.equities.exits_while_paused) return false;
-    // Never more than this client still holds: an exit may have sold part of it before the open.
-    const held = journal.positions().find((p) => p.market === entry.market)?.amount ?? 0;
-    const plan = planProtection({
-      market: entry.market,
-      filled: Math.min(entry.filled - entry.fee_base, held),
-      avgPrice: entry.avg_price,
-      stopLoss: entry.stop_loss,
-      takeProfit: entry.take_profit,
-    });
-    const id = clientOrderId(
-      journal.installSalt(),
-      entry.epoch,
-      entry.seq,
-      PROTECT_LEG,
-      config.execution.client_order_id_max_len,
-    );
-    const p = plan.ok ? plan.plan : undefined;
-    const row = journal.addIntent(
-      {
-        client_order_id: id,
-        epoch: entry.epoch,
-        seq: entry.seq,
-        leg: PROTECT_LEG,
-        market: entry.market,
-        side: 'sell',
-        type: p?.type ?? 'limit',
-        amount: p?.amount ?? 0,
-        price: p?.price ?? null,
-        ref_price: entry.avg_price ?? entry.ref_price,
-        stop_loss: p?.stopLoss ?? null,
-        take_profit: p?.takeProfit ?? null,
-        order_params: p ? JSON.stringify(p.params) : null,
-      },
-      this.d.now(),
-    );
-    if (!p) {
-      // Journaled as never sent, so the open does not try (and warn) again every minute.
-      if (row.status === 'pending' && row.attempts === 0)
-        journal.updateIntent(
-          id,
-          { status: 'abandoned', error: `no protection: ${plan.ok ? '' : plan.detail}` },
-          this.d.now(),
-        );
-      log.warn({ clientOrderId: entry.client_order_id }, 'no protection placed at the open');
-      this.say(`no protection placed at the open for ${entry.market}: ${plan.ok ? '' : plan.detail}`);
-      return false;
-    }
-    const sent = await executor.execute(row);
-    log.info({ clientOrderId: id, status: sent.status }, 'protection placed at the open');
-    this.say(
-      `protection placed at the open: ${p.text} (${sent.status}${sent.error ? `: ${sent.error}` : ''})`,
-    );
-    return sent.status === 'open' || sent.status === 'filled';
+  /** The protective exit of one filled extended-hours entry (protection.ts); true when an order was placed. */
+  private protect(entry: IntentRow): Promise<boolean> {
+    const { journal, config, log, venue, executor, now } = this.d;
+    const deps = {
+      journal,
+      config,
+      log,
+      now,
+      market: (s: string) => venue.exchange.market(s),
+      execute: (row: IntentRow) => executor.execute(row),
+    };
+    return protectAtOpen(deps, entry, (line) => this.say(line));
   }
 }

@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { terminalText } from '@catalyst-signal/shared/text';
 import { LOG_LEVELS, parseVerdict, sinceArg, wholeNumber } from './cli-args.js';
 import { messageWithRecovery } from './recovery.js';
+import { exitCodeOf } from './errors.js';
 
 /**
  * The command line. Every command is imported lazily, so `--help`, status and history never load ccxt or
@@ -24,24 +25,13 @@ program
 const configPath = () => program.opts<{ config: string }>().config;
 
 /**
- * Exit codes: 0 ok, 1 error, 2 invalid config or usage, 3 trading stopped (fatal stream condition), 4 refused
- * to start, 5 server key changed. A stop (3, 4, 5) names the commands that start trading again.
+ * An error ends the command with the exit code of its class (errors.ts EXIT, docs/client.md); a stop names the
+ * commands that start trading again.
  */
 function fail(e: unknown): never {
-  const err = e as Error & { code?: string };
   // A message can quote a server or a broker: shown inert (shared terminalText), never as escape sequences.
   process.stderr.write(`catalyst-client: ${terminalText(messageWithRecovery(e, configPath()))}\n`);
-  const code =
-    err.name === 'ConfigError' || err.name === 'UsageError' || err.name === 'InvalidArgumentError'
-      ? 2
-      : err.name === 'TradingStopped'
-        ? 3
-        : err.name === 'RunRefused' || err.name === 'DashboardRefused'
-          ? 4
-          : err.name === 'KeyPinError'
-            ? 5
-            : 1;
-  process.exit(code);
+  process.exit(exitCodeOf(e));
 }
 
 async function ctx(logLevel?: string, o: { createDataDir?: boolean } = {}) {

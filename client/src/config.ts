@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DIRECTIONS } from '@catalyst-signal/shared';
 import { AlpacaSchema, EquitiesSchema } from './config-equities.js';
 import { renderReference } from './config-reference.js';
+import { ConfigError } from './errors.js';
 
 /**
  * The client's whole configuration: ONE zod schema holding every default and a description per field, so the
@@ -479,15 +480,8 @@ export const ConfigSchema = z
 export type Config = z.output<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-  readonly code = 'config_invalid';
-  constructor(readonly issues: { path: string; message: string }[]) {
-    super(
-      'invalid configuration:\n' + issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n'),
-    );
-  }
-}
+// Defined with the other exit-coded errors, so the CLI maps it without loading zod and the schema.
+export { ConfigError };
 
 /** Validate raw (parsed YAML) config; throws ConfigError listing every problem at once. */
 export function parseConfig(raw: unknown): Config {

@@ -9,8 +9,8 @@ import {
 } from './exchange/index.js';
 import type { EquityOrderRequest, EquityVenue } from './exchange/equity-types.js';
 import { FINAL_STATUSES, type IntentRow, type IntentStatus, type Journal } from './journal/index.js';
-import { floorToStep, roundToStep, type OrderParams } from './decide/index.js';
-import { clientOrderId } from './order-id.js';
+import { floorToStep, type OrderParams } from './decide/index.js';
+import { protectFill } from './protection.js';
 
 /**
  * Turns journaled order intents into exchange orders. Invariants:
@@ -295,53 +295,19 @@ export class Executor {
     return row;
   }
 
-  /**
-   * One protective sell for a filled entry (spot cannot back a stop AND a take-profit without OCO). Its
-   * intent is journaled first, with its own deterministic id, like any other order.
-   */
-  private async protect(entry: IntentRow): Promise<void> {
-    const mode = this.config.execution.protective_orders;
-    if (mode === 'off') return;
-    const trigger = mode === 'stop_loss' ? entry.stop_loss : entry.take_profit;
-    const m = this.exchange.market(entry.market);
-    if (!trigger || !m) return;
-    const amount = floorToStep(entry.filled - entry.fee_base, m.amountStep);
-    const price = roundToStep(
-      trigger * (1 - this.config.execution.protective_limit_offset_pct / 100),
-      m.priceStep,
-    );
-    if (!(amount > 0) || amount < m.minAmount || amount * price < m.minCost) {
-      this.log.warn(
-        { clientOrderId: entry.client_order_id, amount },
-        'filled amount below the exchange minimum: no protective order',
-      );
-      return;
-    }
-    const leg = mode === 'stop_loss' ? 'sl' : 'tp';
-    const intent = this.journal.addIntent(
+  /** Protection for a filled entry, planned and placed in protection.ts (the one place for both venues). */
+  private protect(entry: IntentRow): Promise<void> {
+    return protectFill(
       {
-        client_order_id: clientOrderId(
-          this.journal.installSalt(),
-          entry.epoch,
-          entry.seq,
-          leg,
-          this.config.execution.client_order_id_max_len,
-        ),
-        epoch: entry.epoch,
-        seq: entry.seq,
-        leg,
-        market: entry.market,
-        side: 'sell',
-        type: mode,
-        amount,
-        price,
-        ref_price: entry.avg_price ?? entry.ref_price,
-        stop_loss: mode === 'stop_loss' ? trigger : null,
-        take_profit: mode === 'take_profit' ? trigger : null,
+        journal: this.journal,
+        config: this.config,
+        log: this.log,
+        now: this.now,
+        market: (symbol) => this.exchange.market(symbol),
+        execute: (row) => this.execute(row),
       },
-      this.now(),
+      entry,
     );
-    await this.execute(intent);
   }
 
   /** One reconcile at a time: a run that waits on a slow exchange can outlast the timer that starts the next. */

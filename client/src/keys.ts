@@ -2,24 +2,16 @@ import type { JWK } from 'jose';
 import type { Config } from './config.js';
 import { failover, fetchJwks } from './http.js';
 import type { Journal } from './journal/index.js';
-import type { Recoverable, Recovery } from './recovery.js';
+import type { Recovery } from './recovery.js';
 import { fingerprint, signingJwk } from './verify.js';
+import { KeyPinError } from './errors.js';
 
 /**
  * Trust on first use, with an optional out-of-band fingerprint in the config: the server signing key is
  * pinned in the journal the first time, and a different key later is refused (signals would be rejected).
  */
 
-export class KeyPinError extends Error implements Recoverable {
-  override name = 'KeyPinError';
-  readonly code = 'key_changed';
-  constructor(
-    message: string,
-    readonly recovery?: Recovery,
-  ) {
-    super(message);
-  }
-}
+export { KeyPinError };
 
 /** A changed key is re-pinned only with the fingerprint the operator announced. */
 export const REPIN: Recovery = {

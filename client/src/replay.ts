@@ -8,6 +8,7 @@ import { failover, fetchHistory } from './http.js';
 import { HISTORY_PAGE_SIZE } from './limits.js';
 import { Journal } from './journal/index.js';
 import { processSignal } from './pipeline.js';
+import { paperVenue } from './venue/index.js';
 import type { Verifier } from './verify.js';
 
 /**
@@ -67,19 +68,22 @@ async function* pages(o: ReplayOptions): AsyncGenerator<{ signals: Signal[]; hea
 }
 
 export async function replay(o: ReplayOptions): Promise<ReplayReport> {
-  // Paper, offline, no exchange: the replay never touches the network beyond the signal server.
-  const x = o.config.exchange;
-  const config: Config = {
-    ...o.config,
-    mode: 'paper',
-    exchange: x.venue === 'crypto_spot' ? { ...x, id: undefined } : x,
-  };
+  // Paper, offline, no exchange: the replay never touches the network beyond the signal server (its paper
+  // adapter is built without a market-data source, whatever exchange the config names).
+  const config: Config = { ...o.config, mode: 'paper' };
   const journal = Journal.open(':memory:');
   let clock = 0;
   const now = () => clock;
   const exchange = new PaperAdapter(journal, config);
   const executor = new Executor(journal, exchange, config, o.log, now);
-  const deps = { config, journal, exchange, executor, log: o.log, now };
+  const deps = {
+    config,
+    journal,
+    venue: paperVenue({ config, journal, log: o.log, now }, exchange),
+    executor,
+    log: o.log,
+    now,
+  };
   const lastPrice = new Map<string, number>();
   let done = 0;
   let firstSeq: number | undefined;

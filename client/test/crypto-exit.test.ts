@@ -12,6 +12,7 @@ import { startBinanceEmulator, type BinanceEmulator } from './helpers/binance-em
 import { testConfig } from './helpers/config.js';
 import { testLog } from './helpers/logger.js';
 import { baseSignal } from './helpers/signals.js';
+import { cryptoSpotDriver, paperVenue } from '../src/venue/index.js';
 
 // Exits on crypto spot (issue 19 item 3), against the REAL ccxt.binance class and the emulator, which locks a
 // resting order's balance as Binance does: an `exit` sells exactly what this client holds, after cancelling its own
@@ -50,7 +51,8 @@ async function deps(over: Parameters<typeof testConfig>[0] = {}) {
   });
   await ex.loadMarkets();
   const executor = new Executor(journal, ex, config, testLog);
-  return { config, journal, exchange: ex, executor, log: testLog, now: Date.now };
+  const venue = cryptoSpotDriver({ config, journal, log: testLog, now: Date.now }, ex);
+  return { config, journal, exchange: ex, venue, executor, log: testLog, now: Date.now };
 }
 
 const sig = (seq: number, over: Partial<Signal> = {}) => baseSignal(seq, over) as Signal;
@@ -126,6 +128,7 @@ describe('exit on crypto spot (paper)', () => {
       config,
       journal,
       exchange: paper,
+      venue: paperVenue({ config, journal, log: testLog, now: Date.now }, paper),
       executor: new Executor(journal, paper, config, testLog),
       log: testLog,
       now: Date.now,

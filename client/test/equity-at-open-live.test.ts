@@ -13,6 +13,7 @@ import { startAlpacaEmulator, type AlpacaEmulator } from './helpers/alpaca-emula
 import { testConfig } from './helpers/config.js';
 import { testLog } from './helpers/logger.js';
 import { baseSignal } from './helpers/signals.js';
+import { alpacaDriver } from '../src/venue/index.js';
 
 // The regular open on a live us_equity config through the real ccxt.alpaca against the emulator: the broker's
 // clock and calendar say when it opens; a held entry is sent once, protection is an OCO exit pair sent once,
@@ -48,7 +49,15 @@ async function setup(equities: Record<string, unknown>) {
   await ex.loadMarkets();
   const now = () => emu.now();
   const executor = new Executor(journal, ex, config, testLog, now);
-  return { config, journal, exchange: ex, executor, log: testLog, now };
+  return {
+    config,
+    journal,
+    exchange: ex,
+    venue: alpacaDriver({ config, journal, log: testLog, now }, ex),
+    executor,
+    log: testLog,
+    now,
+  };
 }
 let seq = 0;
 const sig = (over: Record<string, unknown> = {}) =>

@@ -12,6 +12,7 @@ import { processSignal } from '../src/pipeline.js';
 import { testConfig } from './helpers/config.js';
 import { testLog } from './helpers/logger.js';
 import { baseSignal } from './helpers/signals.js';
+import { paperVenue } from '../src/venue/index.js';
 
 // The regular open on a us_equity paper config, offline (built-in calendar), with an injected clock: held
 // signals decided again exactly once through the same rules, protection placed once for extended-hours entries,
@@ -41,7 +42,8 @@ function deps(clock: Clock, over: Record<string, unknown> = {}, equities: Record
   const now = () => clock.at;
   const exchange = new PaperAdapter(journal, config);
   const executor = new Executor(journal, exchange, config, testLog, now);
-  return { config, journal, exchange, executor, log: testLog, now };
+  const venue = paperVenue({ config, journal, log: testLog, now }, exchange);
+  return { config, journal, exchange, venue, executor, log: testLog, now };
 }
 let seq = 0;
 const sig = (now: number, over: Record<string, unknown> = {}) =>

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AtOpen } from '../src/at-open.js';
 import { limitDay } from '../src/decide/index.js';
-import { decideEquitySignal } from '../src/equity-snapshot.js';
 import { processSignal } from '../src/pipeline.js';
 import { nyToMs } from './helpers/alpaca/clock.js';
 import { useEquityLive } from './helpers/equity-live.js';
@@ -50,14 +49,14 @@ describe('the per-symbol cooldown counts entries only', () => {
     const d = await setup({ risk: { ...risk, cooldown_per_symbol_ms: 0 } });
     expect((await processSignal(d, sig(), ok, t.emu.now())).decision.reason).toBe('trade:entry');
     // The clock read before the broker reads is 610 ms older than the entry just journaled.
-    const again = await decideEquitySignal(d, sig(), t.emu.now() - 610);
+    const again = await d.venue.decide(sig(), t.emu.now() - 610);
     expect(again.reason).toBe('trade:entry');
   });
 
   it('with a cooldown, an entry journaled during the reads is "just now", never a negative age', async () => {
     const d = await setup({ risk: { ...risk, cooldown_per_symbol_ms: 15 * 60_000 } });
     expect((await processSignal(d, sig(), ok, t.emu.now())).decision.reason).toBe('trade:entry');
-    const again = await decideEquitySignal(d, sig(), t.emu.now() - 610);
+    const again = await d.venue.decide(sig(), t.emu.now() - 610);
     expect(again).toMatchObject({
       reason: 'skipped:cooldown',
       detail: 'last entry 0 ms ago, cooldown 15m',

@@ -12,6 +12,7 @@ import { startAlpacaEmulator, type AlpacaEmulator } from './helpers/alpaca-emula
 import { testConfig } from './helpers/config.js';
 import { testLog } from './helpers/logger.js';
 import { baseSignal } from './helpers/signals.js';
+import { alpacaDriver } from '../src/venue/index.js';
 
 // A live us_equity config end to end: pipeline -> equity rules (the BROKER's calendar, clock, asset flags and
 // buying power, read through the real ccxt.alpaca) -> journal -> executor -> Alpaca emulator on 127.0.0.1.
@@ -47,6 +48,7 @@ async function setup(over: Record<string, unknown> = {}) {
     config,
     journal,
     exchange: ex,
+    venue: alpacaDriver({ config, journal, log: testLog, now }, ex),
     executor: new Executor(journal, ex, config, testLog, now),
     log: testLog,
     now,

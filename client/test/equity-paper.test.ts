@@ -11,6 +11,7 @@ import { processSignal } from '../src/pipeline.js';
 import { testConfig } from './helpers/config.js';
 import { testLog } from './helpers/logger.js';
 import { baseSignal } from './helpers/signals.js';
+import { paperVenue } from '../src/venue/index.js';
 
 // A us_equity paper config trades through the real pipeline, journal and executor, offline, with the equity
 // rules: built-in exchange calendar, whole shares, brackets in regular hours, limit-only extended hours, exits of
@@ -33,7 +34,8 @@ function deps(now: number, over: Parameters<typeof testConfig>[0] = {}) {
   } as never);
   const exchange = new PaperAdapter(journal, config);
   const executor = new Executor(journal, exchange, config, testLog, () => now);
-  return { config, journal, exchange, executor, log: testLog, now: () => now };
+  const venue = paperVenue({ config, journal, log: testLog, now: () => now }, exchange);
+  return { config, journal, exchange, venue, executor, log: testLog, now: () => now };
 }
 let seq = 0;
 const sig = (now: number, over: Record<string, unknown> = {}) =>

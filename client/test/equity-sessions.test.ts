@@ -4,18 +4,18 @@ import { newYorkToUtc, sessionAt, sessionGate, type CalendarDay } from '../src/d
 // Sessions come from the broker's calendar (Alpaca /v2/calendar) and New York wall-clock rules, never from the
 // machine's timezone. Thanksgiving week 2026: Thu 26 closed, Fri 27 closes at 13:00 (after-hours to 17:00).
 
-const day = (date: string, close = '16:00', session_close = '2000'): CalendarDay => ({
+const day = (date: string, close = '16:00', sessionClose = '20:00'): CalendarDay => ({
   date,
   open: '09:30',
   close,
-  session_open: '0400',
-  session_close,
+  sessionOpen: '04:00',
+  sessionClose,
 });
 const CAL: CalendarDay[] = [
   day('2026-11-23'),
   day('2026-11-24'),
   day('2026-11-25'),
-  day('2026-11-27', '13:00', '1700'),
+  day('2026-11-27', '13:00', '17:00'),
   day('2026-11-30'),
 ];
 const at = (iso: string) => Date.parse(iso);

@@ -21,8 +21,8 @@ const CAL: CalendarDay[] = ['2026-11-23', '2026-11-24', '2026-11-25', '2026-11-2
     date: d,
     open: '09:30',
     close: d === '2026-11-27' ? '13:00' : '16:00',
-    session_open: '0400',
-    session_close: d === '2026-11-27' ? '1700' : '2000',
+    sessionOpen: '04:00',
+    sessionClose: d === '2026-11-27' ? '17:00' : '20:00',
   }),
 );
 const FROM = Date.parse('2026-11-22T00:00:00Z');
@@ -48,7 +48,7 @@ function oracleKind(now: number): string {
   if (!d) return 'closed';
   const hm = (s: string) =>
     Number(s.replace(':', '').slice(0, 2)) * 3600 + Number(s.replace(':', '').slice(2)) * 60;
-  if (t < hm(d.session_open!) || t >= hm(d.session_close!)) return 'closed';
+  if (t < hm(d.sessionOpen) || t >= hm(d.sessionClose)) return 'closed';
   if (t < hm(d.open)) return 'pre';
   return t < hm(d.close) ? 'regular' : 'after';
 }

@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Signal } from '@catalyst-signal/shared';
-import { decideEquitySignal } from '../src/equity-snapshot.js';
 import { Journal } from '../src/journal/index.js';
 import { formatPrice } from '../src/exchange/alpaca-parse.js';
 import { ExchangeRejected } from '../src/exchange/types.js';
 import { useAlpaca } from './helpers/alpaca-adapter.js';
 import { testConfig } from './helpers/config.js';
 import { baseSignal } from './helpers/signals.js';
+import { alpacaDriver } from '../src/venue/index.js';
+import { testLog } from './helpers/logger.js';
 
 // The REAL ccxt.alpaca class against the project's Alpaca emulator on 127.0.0.1: URL override, market parsing,
 // request bodies and ccxt's own error mapping all run for real. Orders: kinds, ticks, sessions, brackets, exits.
@@ -287,11 +288,11 @@ describe('the venue gate before any broker request', () => {
       const n = t.emu.requests.length;
       const at = Date.now();
       const s = (over: Partial<Signal>) => baseSignal(1, { symbol: 'AAPL', ...over }, at) as Signal;
-      const deps = { config, journal, exchange: t.ex };
-      expect(await decideEquitySignal(deps, s({ symbol: 'ETH/BTC' }), at)).toMatchObject({
+      const venue = alpacaDriver({ config, journal, log: testLog }, t.ex);
+      expect(await venue.decide(s({ symbol: 'ETH/BTC' }), at)).toMatchObject({
         reason: 'skipped:foreign_quote',
       });
-      expect(await decideEquitySignal(deps, s({ symbol: 'BTC', asset_class: 'crypto' }), at)).toMatchObject({
+      expect(await venue.decide(s({ symbol: 'BTC', asset_class: 'crypto' }), at)).toMatchObject({
         reason: 'skipped:asset_class',
       });
       expect(t.emu.requests.slice(n)).toEqual([]);

@@ -13,6 +13,7 @@ import { startBinanceEmulator, type BinanceEmulator } from './helpers/binance-em
 import { testConfig } from './helpers/config.js';
 import { testLog } from './helpers/logger.js';
 import { baseSignal } from './helpers/signals.js';
+import { cryptoSpotDriver } from '../src/venue/index.js';
 
 // Executor + pipeline against the REAL ccxt.binance class and the emulator: write-ahead, reconcile on doubt,
 // partial fills, and never a second order for one (seq, leg).
@@ -37,7 +38,8 @@ async function setup(over: Parameters<typeof testConfig>[0] = {}) {
   });
   await ex.loadMarkets();
   const executor = new Executor(journal, ex, config, testLog);
-  return { config, journal, exchange: ex, executor, log: testLog, now: Date.now };
+  const venue = cryptoSpotDriver({ config, journal, log: testLog, now: Date.now }, ex);
+  return { config, journal, exchange: ex, venue, executor, log: testLog, now: Date.now };
 }
 
 const sig = (seq: number, over: Partial<Signal> = {}) => baseSignal(seq, over) as Signal;

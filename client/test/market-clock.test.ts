@@ -10,6 +10,7 @@ import { Executor } from '../src/executor.js';
 import { Journal } from '../src/journal/index.js';
 import { newYorkLabel, reportMarketClock } from '../src/market-clock-report.js';
 import { processSignal } from '../src/pipeline.js';
+import { paperVenue } from '../src/venue/index.js';
 import { formatOutcome } from '../src/report.js';
 import { testLog } from './helpers/logger.js';
 import { baseSignal } from './helpers/signals.js';
@@ -91,6 +92,7 @@ describe('paper trading on a market clock', () => {
       config,
       journal,
       exchange,
+      venue: paperVenue({ config, journal, log: testLog, now: () => now }, exchange),
       executor: new Executor(journal, exchange, config, testLog, () => now),
       log: testLog,
       now: () => now,
@@ -125,7 +127,12 @@ describe('paper trading on a market clock', () => {
     const plain = parseConfig(clockCfg({ paper: {} }));
     const ex2 = new PaperAdapter(journal, plain, undefined, SAT_NIGHT);
     const closed = await processSignal(
-      { ...d, config: plain, exchange: ex2, executor: new Executor(journal, ex2, plain, testLog, () => now) },
+      {
+        ...d,
+        config: plain,
+        venue: paperVenue({ config: plain, journal, log: testLog, now: () => now }, ex2),
+        executor: new Executor(journal, ex2, plain, testLog, () => now),
+      },
       sig(3, 'ORPH'),
       { ok: true },
       now,

@@ -28,7 +28,9 @@ describe('times a person reads', () => {
   });
 
   it('session details use them', () => {
-    const cal = [{ date: '2026-11-24', open: '09:30', close: '16:00' }];
+    const cal = [
+      { date: '2026-11-24', open: '09:30', close: '16:00', sessionOpen: '04:00', sessionClose: '20:00' },
+    ];
     const now = Date.parse('2026-11-24T03:00:00Z'); // Monday 22:00 New York
     const s = sessionAt(now, cal);
     expect(sessionGate('regular_only', s, { now, signalAt: now, maxAgeMs: 0 })).toMatchObject({

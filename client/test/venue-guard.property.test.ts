@@ -21,7 +21,7 @@ import { testConfig } from './helpers/config.js';
 
 const NOW = Date.parse('2026-11-24T15:00:00Z'); // Tuesday 10:00 New York: the regular session
 const CAL: CalendarDay[] = [
-  { date: '2026-11-24', open: '09:30', close: '16:00', session_open: '0400', session_close: '2000' },
+  { date: '2026-11-24', open: '09:30', close: '16:00', sessionOpen: '04:00', sessionClose: '20:00' },
 ];
 const QUOTE = 'USDT';
 

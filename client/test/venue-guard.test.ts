@@ -11,6 +11,7 @@ import { DEFAULT_MARKETS, startBinanceEmulator, type BinanceEmulator } from './h
 import { testConfig } from './helpers/config.js';
 import { testLog } from './helpers/logger.js';
 import { baseSignal } from './helpers/signals.js';
+import { cryptoSpotDriver } from '../src/venue/index.js';
 
 // The venue gate in the live crypto pipeline, against the REAL ccxt.binance class and the emulator: a stock
 // signal whose ticker is also a token, and a pair quoted in BTC on a USDT config, are refused before the client
@@ -67,6 +68,7 @@ async function deps(symbolMap: Record<string, string> = {}) {
     config,
     journal,
     exchange: ex,
+    venue: cryptoSpotDriver({ config, journal, log: testLog, now: Date.now }, ex),
     executor: new Executor(journal, ex, config, testLog),
     log: testLog,
     now: Date.now,

@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
 import { terminalText } from '@catalyst-signal/shared/text';
+import { exitCodeOf } from './exit-errors.js';
 
 /**
  * catalyst-server: the operator's command. Each command's module is imported only when it runs, so
@@ -10,12 +11,10 @@ import { terminalText } from '@catalyst-signal/shared/text';
 
 const DEFAULT_DATA_DIR = process.env.CATALYST_DATA_DIR ?? './catalyst-data';
 
-/** Exit codes by error name (2: bad input or refused, 3: a server could not be reached, 1: anything else). */
-const EXIT_CODES: Record<string, number> = { UsageError: 2, ConfigError: 2, ServerUnreachableError: 3 };
-
+/** An error ends the command with the exit code of its class (exit-errors.ts). */
 function fail(err: unknown): never {
-  const e = err as Error & { problems?: string[] };
-  const code = EXIT_CODES[e.name] ?? 1;
+  const e = err as Error;
+  const code = exitCodeOf(err);
   process.stderr.write(`catalyst-server: ${terminalText(e.message)}\n`);
   if (code === 1 && process.env.CATALYST_DEBUG) process.stderr.write(`${e.stack}\n`);
   process.exit(code);

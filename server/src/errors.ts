@@ -33,16 +33,8 @@ export const tooManyRequests = (retryAfterMs: number, headers: Record<string, st
 export const unavailable = (message: string) =>
   new HttpError(503, ErrorCode.unavailable, message, undefined, { 'Retry-After': '1' });
 
-/** Invalid configuration, with every problem found. Exit code 2 at the CLI. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-  constructor(
-    message: string,
-    readonly problems: string[] = [],
-  ) {
-    super(problems.length ? `${message}:\n  ${problems.join('\n  ')}` : message);
-  }
-}
+// The errors with their own exit code live beside the CLI's mapping (exit-errors.ts), which imports nothing.
+export { ConfigError, ServerUnreachableError, UsageError } from './exit-errors.js';
 
 /** A storage failure that is likely transient (disk full, database locked): 503, retry later. */
 export class StoreUnavailableError extends Error {
@@ -51,14 +43,4 @@ export class StoreUnavailableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
-}
-
-/** A command could not get an answer from a server (refused, TLS, timeout). Exit code 3 at the CLI. */
-export class ServerUnreachableError extends Error {
-  override name = 'ServerUnreachableError';
-}
-
-/** The operator asked for something that cannot be done as asked. Exit code 2 at the CLI. */
-export class UsageError extends Error {
-  override name = 'UsageError';
 }

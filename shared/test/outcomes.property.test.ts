@@ -29,7 +29,7 @@ function inSessionBrute(t: number): boolean {
   const d = days.get(`${p['year']}-${p['month']}-${p['day']}`);
   if (!d) return false;
   const hm = `${p['hour']}${p['minute']}`;
-  return hm >= (d.session_open ?? '0400') && hm < (d.session_close ?? '2000');
+  return hm >= d.sessionOpen.replace(':', '') && hm < d.sessionClose.replace(':', '');
 }
 
 describe('trading time against a minute-by-minute count', () => {

@@ -145,17 +145,7 @@ export async function checkAlpaca(opts: {
       const clock = await ex.clock();
       const today = ny(clock.now).date;
       const days = await ex.calendar(today, addDays(today, 10));
-      const s = sessionAt(
-        clock.now,
-        days.map((d) => ({
-          date: d.date,
-          open: d.open,
-          close: d.close,
-          session_open: d.sessionOpen,
-          session_close: d.sessionClose,
-        })),
-        { is_open: clock.isOpen },
-      );
+      const s = sessionAt(clock.now, days, { is_open: clock.isOpen });
       add(
         true,
         `broker clock ${ny(clock.now).text}: ${SESSION_WORDS[s.kind]}; next open ${ny(clock.nextOpen).text}, next close ${ny(clock.nextClose).text}`,

@@ -1,8 +1,8 @@
 import { Connection, FatalStreamError } from '../connection.js';
 import { reportConnection } from '../connection-report.js';
 import type { Context } from '../context.js';
-import { createExchange, PaperAdapter } from '../exchange/index.js';
-import { AccountNotTradable, assertVenueTradable } from '../exchange/account-guard.js';
+import { AccountNotTradable } from '../exchange/account-guard.js';
+import { createVenue, type VenueDriver } from '../venue/index.js';
 import { reportMarketClock } from '../market-clock-report.js';
 import { Executor } from '../executor.js';
 import { exchangeKeyEnvs } from '../config.js';
@@ -18,34 +18,15 @@ import { createVerifier } from '../verify.js';
 import type { DashboardServer } from '../dashboard/server.js';
 import { marketTime } from '../decide/index.js';
 import { announceDashboard } from '../dashboard-link.js';
-import { ACCEPT_EPOCH, type Recoverable, type Recovery } from '../recovery.js';
+import { ACCEPT_EPOCH, type Recovery } from '../recovery.js';
+import { EXIT, RunRefused, TradingStopped } from '../errors.js';
 
 /**
  * `catalyst-client run`: reconcile, connect, decide, execute, until a signal or a fatal condition.
  * Real money needs BOTH `mode: live` in the config AND `--live` on the command line.
  */
 
-export class RunRefused extends Error implements Recoverable {
-  override name = 'RunRefused';
-  readonly code = 'refused';
-  constructor(
-    message: string,
-    readonly recovery?: Recovery,
-  ) {
-    super(message);
-  }
-}
-
-/** `run` stopped trading on a fatal stream condition (exit 3); the message says how to start again. */
-export class TradingStopped extends Error implements Recoverable {
-  override name = 'TradingStopped';
-  constructor(
-    message: string,
-    readonly recovery?: Recovery,
-  ) {
-    super(message);
-  }
-}
+export { RunRefused, TradingStopped };
 
 /** What a person does after each fatal stream condition before trading can start again. */
 export function fatalRecovery(e: Error, keyEnv: string): Recovery {
@@ -137,7 +118,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     lock.release();
     throw new RunRefused(`HALTED: ${halted}`, ACCEPT_EPOCH);
   }
-  let exchange;
+  let venue: VenueDriver | undefined;
   let dashboard: DashboardServer | undefined;
   let forgetDashboardLink = () => undefined as void;
   try {
@@ -154,10 +135,11 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       });
     });
     const verify = await createVerifier(key.jwk);
-    exchange = await createExchange({ config, secrets, journal, live });
+    venue = await createVenue({ config, secrets, journal, log, live });
+    const { exchange } = venue;
     // A blocked broker account (Alpaca: trading_blocked, account_blocked...) refuses every order: exit 4 now.
     if (live)
-      await assertVenueTradable(exchange).catch((e: Error) => {
+      await venue.assertTradable?.().catch((e: Error) => {
         throw e instanceof AccountNotTradable ? new RunRefused(e.message) : e;
       });
     const markets = await exchange.loadMarkets().catch((e: Error) => {
@@ -173,26 +155,22 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     if (rec.checked) log.info(rec, 'reconciled unfinished orders');
 
     const now = Date.now;
-    const ex0 = exchange;
+    const mc = venue.marketClock;
     if (opts.dashboard || config.dashboard.enabled) {
       // Lazily imported: a run without the dashboard never loads it. It opens its own journal connection.
       const { startDashboard } = await import('../dashboard/server.js');
-      const clock = config.paper.market_clock;
       dashboard = await startDashboard({
         config,
         journalPath: ctx.journalPath,
         log,
         password: secrets.dashboardPassword,
         live,
-        marketNow:
-          clock && ex0 instanceof PaperAdapter
-            ? () => marketTime(clock, ex0.clockOrigin, Date.now())
-            : undefined,
+        marketNow: mc ? () => marketTime(mc.clock, mc.origin, Date.now()) : undefined,
       });
       if (opts.say) forgetDashboardLink = announceDashboard(dashboard.url, ctx.dataDir, opts.say);
     }
-    const deps = { config, journal, exchange, executor, log, now };
-    // us_equity: held signals decided again and protection placed once the regular session is open.
+    const deps = { config, journal, venue, executor, log, now };
+    // A venue with sessions: held signals decided again and protection placed once the regular session is open.
     const atOpen = new AtOpen(deps, opts.report);
     const lookAtOpen = () =>
       void atOpen.check().catch((e: Error) => log.warn({ err: e.message }, 'open check failed'));
@@ -212,11 +190,8 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       },
     });
     connection.on('heartbeat', lookAtOpen);
-    const clock = config.paper.market_clock;
     const clockLines =
-      clock && opts.status && ex0 instanceof PaperAdapter
-        ? reportMarketClock(clock, ex0.clockOrigin, now, opts.status)
-        : undefined;
+      mc && opts.status ? reportMarketClock(mc.clock, mc.origin, now, opts.status) : undefined;
     if (opts.status)
       reportConnection(connection, streamUrl(config.server.url), () => journal.cursor().seq, opts.status);
     // Limit orders and unresolved sends get a periodic second look.
@@ -255,13 +230,13 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
         fatalRecovery(e, config.server.key_env),
       );
       log.fatal({ err: e.message, recovery: engine.stopped.recovery }, 'TRADING STOPPED');
-      void stop(`fatal: ${e.message}`, 3);
+      void stop(`fatal: ${e.message}`, EXIT.stopped);
     });
     connection.start();
     return engine;
   } catch (e) {
     await dashboard?.close();
-    await exchange?.close().catch(() => undefined);
+    await venue?.exchange.close().catch(() => undefined);
     journal.close();
     lock.release();
     throw e;

@@ -32,6 +32,7 @@ import {
 } from './security.js';
 import { buildSnapshot } from './snapshot.js';
 import { DashboardStream } from './stream.js';
+import { DashboardRefused } from '../errors.js';
 
 /**
  * The local dashboard's HTTP server (node:http + ws; the page is pre-built in client/dist/web). Everything but
@@ -40,10 +41,7 @@ import { DashboardStream } from './stream.js';
  * order: the only write is the journal's kill switch.
  */
 
-export class DashboardRefused extends Error {
-  override name = 'DashboardRefused';
-  readonly code = 'refused';
-}
+export { DashboardRefused };
 
 export interface DashboardOptions {
   config: Config;

@@ -26,7 +26,7 @@ export function realTimeAt(clock: MarketClock, origin: number, market: number): 
 export function nextSessionChange(now: number, calendar: readonly CalendarDay[]): number | undefined {
   let next: number | undefined;
   for (const d of calendar) {
-    for (const hm of [d.session_open ?? '0400', d.open, d.close, d.session_close ?? '2000']) {
+    for (const hm of [d.sessionOpen, d.open, d.close, d.sessionClose]) {
       const t = newYorkToUtc(d.date, hm);
       if (t > now && (next === undefined || t < next)) next = t;
     }

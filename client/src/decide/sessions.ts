@@ -50,10 +50,10 @@ interface DayBounds {
 function bounds(d: CalendarDay): DayBounds {
   return {
     date: d.date,
-    pre: newYorkToUtc(d.date, d.session_open ?? '0400'),
+    pre: newYorkToUtc(d.date, d.sessionOpen),
     open: newYorkToUtc(d.date, d.open),
     close: newYorkToUtc(d.date, d.close),
-    after: newYorkToUtc(d.date, d.session_close ?? '2000'),
+    after: newYorkToUtc(d.date, d.sessionClose),
   };
 }
 

@@ -1,5 +1,4 @@
 import type { EquityAccount, EquityVenue } from './equity-types.js';
-import type { ExchangeAdapter } from './types.js';
 
 /**
  * A broker account that cannot trade refuses every order; starting live on it would only journal rejections.
@@ -29,10 +28,7 @@ export function assertAccountTradable(a: EquityAccount): void {
     );
 }
 
-const isEquityVenue = (x: unknown): x is EquityVenue =>
-  typeof (x as Partial<EquityVenue> | undefined)?.account === 'function';
-
-/** For an adapter with a broker account (Alpaca): read it and assert it can trade. Others: nothing to check. */
-export async function assertVenueTradable(ex: ExchangeAdapter): Promise<void> {
-  if (isEquityVenue(ex)) assertAccountTradable(await ex.account());
+/** Read a broker account (Alpaca) and assert it can trade. */
+export async function assertVenueTradable(ex: Pick<EquityVenue, 'account'>): Promise<void> {
+  assertAccountTradable(await ex.account());
 }

@@ -1,3 +1,4 @@
+import type { CalendarDay } from '../decide/sessions.js';
 import type { OrderRequest, OrderState } from './types.js';
 
 /**
@@ -77,13 +78,8 @@ export interface MarketClock {
   nextClose: number;
 }
 
-export interface CalendarDay {
-  date: string; // YYYY-MM-DD (New York)
-  open: string; // HH:MM ET
-  close: string; // HH:MM ET (13:00 on early-close days)
-  sessionOpen: string; // HH:MM ET, pre-market start
-  sessionClose: string; // HH:MM ET, after-hours end
-}
+/** The client's one calendar shape, from the pure side (decide/sessions.ts). */
+export type { CalendarDay } from '../decide/sessions.js';
 
 export interface Quote {
   bid: number;

@@ -1,4 +1,3 @@
-import type { VenueKind } from '../config.js';
 import type { MarketInfo, OrderParams } from '../decide/index.js';
 
 /**
@@ -40,11 +39,6 @@ export interface Balances {
 export interface ExchangeAdapter {
   /** Whether orders are simulated or real: the mode. */
   readonly kind: 'paper' | 'live';
-  /**
-   * What is traded (crypto spot pairs, US equities): the venue, independent of the mode. Optional only so that
-   * adapters written before the seam still compile; the pipeline reads the configured venue.
-   */
-  readonly venue?: VenueKind | undefined;
   readonly quote: string;
   /** Loads market rules. Paper mode survives a failure (it falls back to default rules). */
   loadMarkets(): Promise<{ loaded: boolean; count: number; error?: string | undefined }>;

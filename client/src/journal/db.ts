@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { PRIVATE_FILE, ensurePrivateFile, narrow } from '../file-modes.js';
+import { JournalVersionError } from '../errors.js';
 
 /**
  * Opening the journal: pragmas and versioned migrations (like server/src/store/db.ts). `PRAGMA user_version` is
@@ -51,10 +52,7 @@ CREATE INDEX decisions_reason ON decisions (reason);
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-export class JournalVersionError extends Error {
-  override name = 'JournalVersionError';
-  readonly code = 'journal_too_new';
-}
+export { JournalVersionError };
 
 /** Open (creating) a journal file and bring its schema up to date in one transaction. */
 export function openDb(path: string): Db {

@@ -4,7 +4,7 @@ import { utcDay } from '../decide/index.js';
 import { MetaStore } from './cursor.js';
 import { DashboardQueries } from './dashboard-queries.js';
 import { existsSync } from 'node:fs';
-import { UsageError } from '../usage.js';
+import { UsageError } from '../errors.js';
 import { openDb, type Db } from './db.js';
 import { DecisionLog, type DecisionFilter, type DecisionRow, type GapRow } from './decisions.js';
 import { HeldStore, type HeldRow, type RedecisionRow } from './held.js';

@@ -12,6 +12,7 @@ import { startAlpacaEmulator, type AlpacaEmulator } from './alpaca-emulator.js';
 import { testConfig } from './config.js';
 import { testLog } from './logger.js';
 import { baseSignal } from './signals.js';
+import { alpacaDriver } from '../../src/venue/index.js';
 
 /**
  * A live us_equity client (real journal in a temp dir, real ccxt.alpaca, the Executor) against a fresh Alpaca
@@ -80,7 +81,8 @@ export function useEquityLive(startNy = '2026-11-23T10:00'): EquityLive {
     await ex.loadMarkets();
     const now = () => ctx.emu.now();
     const executor = new Executor(ctx.journal, ex, config, testLog, now);
-    return { config, journal: ctx.journal, exchange: ex, executor, log: testLog, now };
+    const venue = alpacaDriver({ config, journal: ctx.journal, log: testLog, now }, ex);
+    return { config, journal: ctx.journal, exchange: ex, venue, executor, log: testLog, now };
   };
   ctx.sig = (over = {}) =>
     baseSignal(++seq, { symbol: 'AAPL', price: 200, ...over } as Partial<Signal>, ctx.emu.now()) as Signal;

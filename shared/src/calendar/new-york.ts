@@ -9,12 +9,12 @@
 export interface CalendarDay {
   /** YYYY-MM-DD (New York). */
   date: string;
-  /** Regular open / close, "HH:MM" New York time. */
+  /** Regular open / close, "HH:MM" New York time (close 13:00 on early-close days). */
   open: string;
   close: string;
-  /** Extended session bounds, "HHMM" (Alpaca) or "HH:MM"; absent: 04:00 and 20:00. */
-  session_open?: string | undefined;
-  session_close?: string | undefined;
+  /** Extended session bounds, "HH:MM" New York time: pre-market start, after-hours end. */
+  sessionOpen: string;
+  sessionClose: string;
 }
 
 const MIN = 60_000;

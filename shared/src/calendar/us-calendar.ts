@@ -56,8 +56,8 @@ export function builtinCalendar(fromMs: number, days: number): CalendarDay[] {
       date,
       open: '09:30',
       close: early ? '13:00' : '16:00',
-      session_open: '0400',
-      session_close: early ? '1700' : '2000',
+      sessionOpen: '04:00',
+      sessionClose: early ? '17:00' : '20:00',
     });
   }
   return out;

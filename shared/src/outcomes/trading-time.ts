@@ -22,8 +22,8 @@ export class TradingClock {
     this.spans = calendar
       .map((d) => ({
         date: d.date,
-        start: newYorkToUtc(d.date, d.session_open ?? '0400'),
-        end: newYorkToUtc(d.date, d.session_close ?? '2000'),
+        start: newYorkToUtc(d.date, d.sessionOpen),
+        end: newYorkToUtc(d.date, d.sessionClose),
       }))
       .sort((a, b) => a.start - b.start);
   }

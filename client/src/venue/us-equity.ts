@@ -1,0 +1,214 @@
+import type { Signal } from '@catalyst-signal/shared';
+import {
+  builtinCalendar,
+  decideEquity,
+  decideEquityEarly,
+  exposure,
+  mapSymbol,
+  newYorkDayStart,
+  sessionAt,
+  type BrokerClock,
+  type CalendarDay,
+  type Decision,
+  type EquityAccount,
+  type MarketInfo,
+  type Position,
+  type Session,
+} from '../decide/index.js';
+import { assertVenueTradable } from '../exchange/account-guard.js';
+import type { ExchangeAdapter } from '../exchange/index.js';
+import type { PaperAdapter } from '../exchange/paper.js';
+import type { EquityVenue } from '../exchange/equity-types.js';
+import type { DriverDeps, VenueDriver } from './types.js';
+
+/**
+ * The US equity driver: gather the snapshot (broker calendar and clock, asset flags, last price, quote, buying
+ * power, positions, journal counts) and hand it to the pure decideEquity(). Where the broker's facts come from
+ * is its EquityBroker: Alpaca live (exchange/alpaca.ts), or the paper twin, which has no broker and uses the
+ * built-in exchange calendar, the paper wallet's USD as buying power and cautious asset flags.
+ */
+
+const isoDate = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+export interface EquitySnapshot {
+  calendar: CalendarDay[];
+  clock: BrokerClock | undefined;
+  market: MarketInfo | undefined;
+  account: EquityAccount | undefined;
+  quote: { bid: number; ask: number } | undefined;
+  outside: Position[];
+}
+
+/** Where the US equity driver reads the broker's state. */
+export interface EquityBroker {
+  /** Everything one symbol's decision needs; throws when the broker cannot be asked. */
+  snapshot(symbol: string, now: number, own: readonly Position[]): Promise<EquitySnapshot>;
+  /** The session at `now`; throws when the broker cannot be asked. */
+  session(now: number): Promise<Session>;
+  /** The market time at real time `now`: a paper twin may run a simulated clock; a broker's is real time. */
+  marketNow(now: number): number;
+}
+
+/** Alpaca (live): its calendar, clock, asset, account, quote and positions. */
+export function alpacaBroker(v: ExchangeAdapter & EquityVenue): EquityBroker {
+  return {
+    async snapshot(symbol, now, own) {
+      const [days, clock, asset, account, quote, positions] = await Promise.all([
+        v.calendar(isoDate(now - 86_400_000), isoDate(now + 7 * 86_400_000)),
+        v.clock().catch(() => undefined),
+        v.asset(symbol),
+        v.account().catch(() => undefined),
+        v.latestQuote(symbol).catch(() => undefined),
+        v.positions().catch(() => [] as Awaited<ReturnType<EquityVenue['positions']>>),
+      ]);
+      const m = v.market(symbol) ?? v.market(`${symbol}/USD`);
+      const market: MarketInfo | undefined = asset
+        ? {
+            symbol,
+            base: symbol,
+            quote: 'USD',
+            venue: 'us_equity',
+            amountStep: asset.fractionable ? 1e-9 : 1,
+            priceStep: 0.0001,
+            minAmount: m?.minAmount ?? 1,
+            minCost: m?.minCost ?? 0,
+            equity: {
+              tradable: asset.tradable && asset.status === 'active',
+              fractionable: asset.fractionable,
+              shortable: asset.shortable,
+              fractionalExtendedHours: asset.fractionalExtendedHours,
+            },
+          }
+        : undefined;
+      // Shares in the account beyond what this client bought: opened by hand or by another tool.
+      const mine = new Map(own.map((p) => [p.market, p.amount]));
+      const outside = positions
+        .map((p) => ({ market: p.symbol, extra: p.qty - (mine.get(p.symbol) ?? 0), avg: p.avgEntryPrice }))
+        .filter((p) => p.extra > 0)
+        .map((p) => ({ market: p.market, amount: p.extra, cost: p.extra * p.avg }));
+      return {
+        calendar: days,
+        clock: clock ? { is_open: clock.isOpen } : undefined,
+        market,
+        account: account
+          ? account.canTrade
+            ? { buyingPower: account.buyingPower, equity: account.equity }
+            : { buyingPower: 0, equity: account.equity }
+          : undefined,
+        quote: quote && quote.bid > 0 && quote.ask > 0 ? { bid: quote.bid, ask: quote.ask } : undefined,
+        outside,
+      };
+    },
+    async session(now) {
+      const [days, clock] = await Promise.all([
+        v.calendar(isoDate(now - 86_400_000), isoDate(now + 7 * 86_400_000)),
+        v.clock().catch(() => undefined),
+      ]);
+      return sessionAt(now, days, clock ? { is_open: clock.isOpen } : undefined);
+    },
+    marketNow: (now) => now,
+  };
+}
+
+/** The paper twin: no broker, the built-in calendar, the paper wallet, the simulated market clock if any. */
+export function paperBroker(p: PaperAdapter): EquityBroker {
+  return {
+    async snapshot(symbol, now, own) {
+      const free = (await p.balances()).free[p.quote] ?? 0;
+      return {
+        calendar: builtinCalendar(p.marketNow(now) - 86_400_000, 9),
+        clock: undefined,
+        market: p.market(symbol),
+        account: { buyingPower: free, equity: free + exposure(own) },
+        quote: undefined,
+        outside: [],
+      };
+    },
+    // The open's work reads real time here, as it always has (issue 21 makes the simulated clock drive it).
+    session: async (now) => sessionAt(now, builtinCalendar(now - 86_400_000, 9)),
+    marketNow: (now) => p.marketNow(now),
+  };
+}
+
+export function usEquityDriver(
+  d: DriverDeps,
+  exchange: ExchangeAdapter,
+  broker: EquityBroker,
+  extra: Pick<VenueDriver, 'assertTradable' | 'marketClock'> = {},
+): VenueDriver {
+  return {
+    venue: 'us_equity',
+    exchange,
+    decide: (signal, now, opts) => decideEquitySignal(d, exchange, broker, signal, now, opts),
+    session: (now) => broker.session(now),
+    ...extra,
+  };
+}
+
+/** The live Alpaca driver: the account must be able to trade before a live start. */
+export function alpacaDriver(d: DriverDeps, alpaca: ExchangeAdapter & EquityVenue): VenueDriver {
+  return usEquityDriver(d, alpaca, alpacaBroker(alpaca), {
+    assertTradable: () => assertVenueTradable(alpaca),
+  });
+}
+
+async function decideEquitySignal(
+  deps: DriverDeps,
+  exchange: ExchangeAdapter,
+  broker: EquityBroker,
+  signal: Signal,
+  now: number,
+  opts: { held?: boolean | undefined } = {},
+): Promise<Decision> {
+  const { config, journal } = deps;
+  const symbol = mapSymbol(signal.symbol, config.exchange);
+  // What needs no broker state is decided before the (paced, ~2.4 s on Alpaca) broker reads.
+  const early = decideEquityEarly(config, signal, now, journal.killSwitch().on, symbol);
+  if (early) return early;
+  const positions = journal.positions();
+  let snap: EquitySnapshot;
+  try {
+    snap = await broker.snapshot(symbol, now, positions);
+  } catch (e) {
+    return {
+      verdict: 'skip',
+      reason: 'skipped:exchange_unavailable',
+      detail: `broker state could not be read: ${(e as Error).message}`,
+      legs: [],
+    };
+  }
+  if (!snap.account)
+    return {
+      verdict: 'skip',
+      reason: 'skipped:exchange_unavailable',
+      detail: 'account could not be read',
+      legs: [],
+    };
+  const last = await exchange.ticker(symbol).catch(() => undefined);
+  // The broker reads take seconds, and the open's protection may journal an intent meanwhile: the decision's
+  // clock is read after them, so it is never older than the journal state it compares against (cooldown).
+  const at = Math.max(now, deps.now?.() ?? now);
+  const dayStart = newYorkDayStart(at);
+  const state = {
+    // Daily limits count the New York day (decide/risk.ts limitDay), not the UTC one.
+    ...journal.decisionState(
+      at,
+      { freeQuote: snap.account.buyingPower, equity: snap.account.equity },
+      dayStart,
+    ),
+    ...journal.equityCounts(at, dayStart, dayStart - 6 * 86_400_000),
+    outsidePositions: snap.outside,
+  };
+  return decideEquity(config, {
+    signal,
+    now: at,
+    market: snap.market,
+    // Offline paper may run a simulated market clock (paper.market_clock): it decides the session, nothing else.
+    session: sessionAt(broker.marketNow(at), snap.calendar, snap.clock),
+    last,
+    quote: snap.quote,
+    account: snap.account,
+    state,
+    held: opts.held,
+  });
+}
