@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { UNSAFE_TEXT_RE } from '@catalyst-signal/shared';
 
 /** Keys that hurt naive code: prototype pollution and shadowed builtins. */
 const NASTY_KEYS = [
@@ -181,6 +182,9 @@ const text = (maxLength: number) =>
     fc.string({ minLength: 1, maxLength, unit: 'binary' }),
     fc.string({ minLength: 1, maxLength, unit: 'grapheme' }),
   );
+/** Free text as ingest takes it (docs/protocol.md): the nasty strings with their controls, bidi and invisible characters spelled as '?'. */
+const UNSAFE_TEXT_ALL = new RegExp(UNSAFE_TEXT_RE.source, 'gu');
+const freeText = (maxLength: number) => text(maxLength).map((s) => s.replace(UNSAFE_TEXT_ALL, '?'));
 const metaValue = fc.letrec<{ v: unknown }>((tie) => ({
   v: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
@@ -194,8 +198,8 @@ const metaValue = fc.letrec<{ v: unknown }>((tie) => ({
 }));
 
 /**
- * Valid classifications (as a publisher would POST them) whose numbers and strings are the nasty ones above;
- * `id` makes source_id unique.
+ * Valid classifications (as a publisher would POST them) whose numbers and strings are the nasty ones above (text
+ * fields without the characters ingest refuses; meta keeps them all); `id` makes source_id unique.
  */
 export function signalClassification(id: fc.Arbitrary<string>) {
   return fc.record(
@@ -210,8 +214,8 @@ export function signalClassification(id: fc.Arbitrary<string>) {
       ),
       score: anyNumber,
       price: positive,
-      headline: text(200),
-      source: text(50),
+      headline: freeText(200),
+      source: freeText(50),
       classified_at: fc.constantFrom('2026-11-21T14:03:07Z', '2026-11-21T14:03:07.123+02:00'),
       stop_loss: positive,
       take_profit: positive,
