@@ -41,10 +41,8 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-/** `run` will not start as asked (live without mode live, missing keys, a blocked account, a halt). */
-export class RunRefused extends Error implements Recoverable {
-  override name = 'RunRefused';
-  readonly code = 'refused';
+/** An error that stops trading and carries the commands that start it again (rendered by recovery.ts). */
+abstract class StopError extends Error implements Recoverable {
   constructor(
     message: string,
     readonly recovery?: Recovery,
@@ -53,15 +51,15 @@ export class RunRefused extends Error implements Recoverable {
   }
 }
 
+/** `run` will not start as asked (live without mode live, missing keys, a blocked account, a halt). */
+export class RunRefused extends StopError {
+  override name = 'RunRefused';
+  readonly code = 'refused';
+}
+
 /** `run` stopped trading on a fatal stream condition; the message says how to start again. */
-export class TradingStopped extends Error implements Recoverable {
+export class TradingStopped extends StopError {
   override name = 'TradingStopped';
-  constructor(
-    message: string,
-    readonly recovery?: Recovery,
-  ) {
-    super(message);
-  }
 }
 
 /** The dashboard will not start as asked (bound beyond loopback without a password...). */
@@ -71,15 +69,9 @@ export class DashboardRefused extends Error {
 }
 
 /** The server's signing key is not the pinned one: signals would be rejected. */
-export class KeyPinError extends Error implements Recoverable {
+export class KeyPinError extends StopError {
   override name = 'KeyPinError';
   readonly code = 'key_changed';
-  constructor(
-    message: string,
-    readonly recovery?: Recovery,
-  ) {
-    super(message);
-  }
 }
 
 /** The journal's schema is newer than this client knows: opening it could damage it. */
