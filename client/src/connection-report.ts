@@ -57,5 +57,5 @@ export function reportConnection(
       );
     else print(`${lost ? 'connection lost to' : 'cannot connect to'} ${r.url} (${r.why}); ${retry}`);
   });
-  c.on('fatal', (e: Error) => print(`TRADING STOPPED: ${e.message}`));
+  // A fatal stop is said once, by the CLI on stderr, with the commands that start trading again.
 }
