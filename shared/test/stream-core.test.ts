@@ -212,7 +212,7 @@ describe('stream core', () => {
       {
         attempt: 1,
         delayMs: 25, // random 0.5 * initial 50
-        reason: `no frame from the server for ${2 * HB} ms`,
+        reason: 'no frame from the server for 200 ms',
         url: 'ws://a.test/v1/stream',
         nextUrl: 'ws://a.test/v1/stream',
       },

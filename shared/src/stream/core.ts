@@ -374,7 +374,7 @@ export class StreamCore<T> extends TypedEmitter<StreamEvents<T>> {
       if (this.ws !== ws || !ws) return;
       this.log?.warn({ silent_ms: ms, url: this.url }, 'no heartbeat from the server');
       this.emit('silence', { silentMs: ms, url: this.url });
-      this.drop(`no frame from the server for ${ms} ms`);
+      this.drop(`no frame from the server for ${formatDuration(ms)}`);
     }, ms);
   }
 
