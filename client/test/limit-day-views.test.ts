@@ -41,7 +41,7 @@ function fill(j: Journal, seq: number, side: 'buy' | 'sell', amount: number, pri
     decision: { verdict: 'trade', reason: side === 'buy' ? 'trade:entry' : 'trade:exit', legs: [leg] },
     intents: [{ clientOrderId: id, leg }],
   });
-  j.updateIntent(id, { status: 'closed', filled: amount, avgPrice: price, feeQuote: 0 }, when);
+  j.updateIntent(id, { status: 'filled', filled: amount, avgPrice: price, feeQuote: 0 }, when);
 }
 
 describe("'today' is the day the daily limits count", () => {
