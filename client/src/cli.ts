@@ -77,14 +77,13 @@ program
       const target = resolve(configPath());
       if (existsSync(target) && !o.force)
         throw new Error(`${target} already exists (use --force to overwrite)`);
+      // The read key may already be in .env (the Quick start puts it there first): then the server can tell
+      // the venue, and the last line asks only for what is still missing.
+      const { loadDotEnv } = await import('./context.js');
+      loadDotEnv(process.cwd(), dirname(target));
       let venue = o.venue;
       if (!venue) {
-        // The read key may already be in .env (the Quick start puts it there first): then the server can tell.
-        const [{ loadDotEnv }, { DEFAULT_SERVER_URL }] = await Promise.all([
-          import('./context.js'),
-          import('./config.js'),
-        ]);
-        loadDotEnv(process.cwd(), dirname(target));
+        const { DEFAULT_SERVER_URL } = await import('./config.js');
         const guess = await init.guessVenue({
           urls: o.server?.length ? o.server : [DEFAULT_SERVER_URL],
           key: process.env['CATALYST_SERVER_KEY'] || undefined,
@@ -122,11 +121,7 @@ program
           j.close();
         }
       }
-      process.stdout.write(
-        venue === 'us_equity'
-          ? 'next: CATALYST_SERVER_KEY=... in .env (APCA_API_KEY_ID/APCA_API_SECRET_KEY too, for your Alpaca paper account), then: catalyst-client check\n'
-          : 'next: put CATALYST_SERVER_KEY=... in .env (or the environment), then run: catalyst-client check\n',
-      );
+      process.stdout.write(`${init.nextStep(venue, process.env, configPath())}\n`);
     }),
   );
 

@@ -6,7 +6,7 @@ import type { Connection } from './connection.js';
  *   connected to ws://127.0.0.1:8787/v1/stream, caught up at seq 41, waiting for signals
  *   connection lost (ECONNREFUSED 127.0.0.1:8787); retrying in 2.1 s (attempt 3)
  * With server.urls, the gateway lost and the one tried next:
- *   connection lost to ws://gw1:8787/v1/stream (no frame from the server for 30000 ms); trying ws://gw2:8787/v1/stream now (attempt 1)
+ *   connection lost to ws://gw1:8787/v1/stream (no frame from the server for 30 s); trying ws://gw2:8787/v1/stream now (attempt 1)
  */
 export function reportConnection(
   c: Connection,
@@ -57,5 +57,5 @@ export function reportConnection(
       );
     else print(`${lost ? 'connection lost to' : 'cannot connect to'} ${r.url} (${r.why}); ${retry}`);
   });
-  c.on('fatal', (e: Error) => print(`TRADING STOPPED: ${e.message}`));
+  // A fatal stop is said once, by the CLI on stderr, with the commands that start trading again.
 }

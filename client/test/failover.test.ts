@@ -162,7 +162,7 @@ describe.skipIf(!serverBuilt())(
       a.child.kill('SIGSTOP');
       await client.waitStdout(
         new RegExp(
-          `connection lost to ${esc(streamOf(a.url))} \\(no frame from the server for ${2 * HEARTBEAT_MS} ms\\); trying ${esc(streamOf(b.url))} now`,
+          `connection lost to ${esc(streamOf(a.url))} \\(no frame from the server for 1.0 s\\); trying ${esc(streamOf(b.url))} now`,
         ),
         WAIT_MS,
       );

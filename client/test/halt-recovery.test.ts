@@ -45,6 +45,8 @@ describe('halts and their recovery', () => {
     const stop = stderrLast.find((l) => l.startsWith('catalyst-client: TRADING STOPPED'));
     expect(stop).toBeDefined();
     expect(stop).toContain(`run: ${cmd('resume --accept-new-epoch')}, then ${cmd('resume')}`);
+    // Said once: not again on stdout without its recovery (a terminal showed it there as well).
+    expect(run.stdout).not.toContain('TRADING STOPPED');
 
     const again = await cli('run');
     expect(again.code).toBe(4);

@@ -141,3 +141,34 @@ describe('init in a terminal asks, the guess being the default', () => {
     expect(two.shown).toMatch(/answer 1, 2, us_equity or crypto_spot/);
   });
 });
+
+describe("init's last line asks only for what is still missing", () => {
+  const last = (out: string) => out.trim().split('\n').at(-1);
+
+  it('the read key already in .env (as the Quick start does) is not asked for again', async () => {
+    const dir = tempDir('cc-init-next-');
+    writeFileSync(join(dir, '.env'), 'CATALYST_SERVER_KEY=cat_x\n');
+    const r = await cli(['init', '--venue', 'us_equity'], dir);
+    expect(r.code, r.out).toBe(0);
+    expect(last(r.out)).toBe(
+      'next: put APCA_API_KEY_ID/APCA_API_SECRET_KEY for your Alpaca paper account (paper mode runs without them) in .env, then run: npx --no -- catalyst-client check',
+    );
+  });
+
+  it('everything in .env: just check; nothing set and another config file: the read key, and check with --config', async () => {
+    const all = tempDir('cc-init-next-');
+    writeFileSync(
+      join(all, '.env'),
+      'CATALYST_SERVER_KEY=cat_x\nAPCA_API_KEY_ID=PKX\nAPCA_API_SECRET_KEY=secret\n',
+    );
+    expect(last((await cli(['init', '--venue', 'us_equity'], all)).out)).toBe(
+      'next: npx --no -- catalyst-client check',
+    );
+    const none = tempDir('cc-init-next-');
+    const r = await cli(['-c', 'mine.yaml', 'init', '--venue', 'crypto_spot'], none);
+    expect(r.code, r.out).toBe(0);
+    expect(last(r.out)).toBe(
+      'next: put CATALYST_SERVER_KEY=... (your read key) in .env, then run: npx --no -- catalyst-client --config mine.yaml check',
+    );
+  });
+});

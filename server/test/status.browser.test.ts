@@ -114,6 +114,8 @@ describe.skipIf(skip)(`status page in Chromium${skip ? ` (skipped: ${unavailable
     await page.getByTestId('connection').getByText('live').waitFor();
     await page.locator(`[data-testid=recent] li[data-seq="${seq}"]`).waitFor();
     expect(page.url()).not.toContain(t.adminKey);
+    // A node that ingests shows its ingest latency (a gateway does not: below).
+    expect(await page.locator('.stat .label', { hasText: 'ingest p50' }).count()).toBe(1);
 
     await page.getByRole('button', { name: 'log out' }).click();
     await page.locator('#key').waitFor();
@@ -156,6 +158,8 @@ describe.skipIf(skip)(`status page in Chromium${skip ? ` (skipped: ${unavailable
       const replica = page.getByTestId('replica');
       await replica.locator('.value').getByText('0', { exact: true }).waitFor();
       await replica.getByText(`applied ${t.head()} of log head`).waitFor();
+      // No ingest latency card: a gateway commits no ingest (it read "— / —, 0 commits").
+      expect(await page.locator('.stat .label', { hasText: 'ingest p50' }).count()).toBe(0);
       expect(violations).toEqual([]);
       await page.close();
     });

@@ -7,4 +7,5 @@ export * from './rest.js';
 export * from './status.js';
 export * from './stream/index.js';
 export * from './text.js';
+export * from './duration.js';
 export * from './tlog/index.js';

@@ -212,7 +212,7 @@ describe('stream core', () => {
       {
         attempt: 1,
         delayMs: 25, // random 0.5 * initial 50
-        reason: `no frame from the server for ${2 * HB} ms`,
+        reason: 'no frame from the server for 200 ms',
         url: 'ws://a.test/v1/stream',
         nextUrl: 'ws://a.test/v1/stream',
       },
@@ -256,6 +256,28 @@ describe('stream core', () => {
     expect(events.closed).toHaveLength(1);
     clock.advance(10_000);
     expect(ScriptedSocket.all).toHaveLength(1);
+  });
+
+  it('a skewed clock reads in units a person reads, saying which side is off', async () => {
+    // Was: "clock differs from the server by -103102136 ms (max 2000)".
+    make().start();
+    sock(0).open();
+    sock(0).frame(hello({ time: clock.t - 103_102_136 }));
+    await settle();
+    expect(events.fatal?.[0]).toMatchObject({
+      code: 'clock_skew',
+      message: "this machine's clock is 1d 4h ahead of the server's (max 2.0 s)",
+    });
+
+    events = {};
+    make().start();
+    sock(1).open();
+    sock(1).frame(hello({ time: clock.t + 5400 }));
+    await settle();
+    expect(events.fatal?.[0]).toMatchObject({
+      code: 'clock_skew',
+      message: "this machine's clock is 5.4 s behind the server's (max 2.0 s)",
+    });
   });
 
   it('another epoch in hello, a refused epoch, an item of another epoch, or a skewed clock: fatal', async () => {

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { AssetClass } from '@catalyst-signal/shared';
 import { DEFAULT_SERVER_URL, type VenueKind } from '../config.js';
 import { failover, fetchHistory } from '../http.js';
+import { CLIENT_BIN, clientCommand } from '../recovery.js';
 
 /**
  * `catalyst-client init`: a commented config with safe defaults (paper mode). Secrets go in the environment.
@@ -220,4 +221,25 @@ export async function askVenue(
   } finally {
     rl.close();
   }
+}
+
+/**
+ * The line `init` ends with: only the secrets still missing (from the environment or the .env just loaded), then
+ * `check` spelled as the friend can paste it. A friend who followed the Quick start has the read key in .env
+ * already and should not be told to put it there again.
+ */
+export function nextStep(
+  venue: 'us_equity' | 'crypto_spot',
+  env: Record<string, string | undefined>,
+  configArg: string,
+): string {
+  const check = configArg === 'catalyst.yaml' ? `${CLIENT_BIN} check` : clientCommand(configArg, 'check');
+  const missing = (name: string) => !env[name];
+  const server = missing('CATALYST_SERVER_KEY') ? 'CATALYST_SERVER_KEY=... (your read key)' : undefined;
+  const alpaca =
+    venue === 'us_equity' && (missing('APCA_API_KEY_ID') || missing('APCA_API_SECRET_KEY'))
+      ? 'APCA_API_KEY_ID/APCA_API_SECRET_KEY for your Alpaca paper account (paper mode runs without them)'
+      : undefined;
+  const todo = [server, alpaca].filter(Boolean);
+  return todo.length ? `next: put ${todo.join('; ')} in .env, then run: ${check}` : `next: ${check}`;
 }

@@ -31,6 +31,8 @@ export function statusCommand(ctx: Context, opts: { json?: boolean }): string {
       positions,
       today: {
         day: day.day,
+        // The day the daily limits count: a New York trading day on us_equity, else the UTC day.
+        zone: ctx.config.exchange.venue === 'us_equity' ? 'America/New_York' : 'UTC',
         realized_pnl: state.dailyPnl,
         max_daily_loss: r.max_daily_loss_quote,
         orders: state.ordersToday,
@@ -60,7 +62,7 @@ export function statusCommand(ctx: Context, opts: { json?: boolean }): string {
       ...(data.halted ? [`  ${renderRecovery(ctx.configArg ?? ctx.configPath, ACCEPT_EPOCH).slice(2)}`] : []),
       `cursor: epoch ${cur.epoch ?? '-'}  last seq ${cur.seq}`,
       `server key: ${data.pinned_key ?? 'not pinned'}`,
-      `today (${t.day} UTC): P&L ${t.realized_pnl.toFixed(2)} (stop at -${t.max_daily_loss})  orders ${t.orders}/${t.max_orders}  positions ${t.open_positions}/${t.max_open_positions}  exposure ${t.exposure.toFixed(2)}/${t.max_exposure}`,
+      `today (${t.day} ${t.zone === 'UTC' ? 'UTC' : 'New York'}): P&L ${t.realized_pnl.toFixed(2)} (stop at -${t.max_daily_loss})  orders ${t.orders}/${t.max_orders}  positions ${t.open_positions}/${t.max_open_positions}  exposure ${t.exposure.toFixed(2)}/${t.max_exposure}`,
       'positions:',
       ...(positions.length
         ? positions.map((p) => `  ${p.market}  ${p.amount}  cost ${p.cost.toFixed(2)}`)

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { builtinCalendar, sessionAt, utcDay } from '../decide/index.js';
+import { builtinCalendar, limitDay, sessionAt } from '../decide/index.js';
 import type { Journal } from '../journal/index.js';
 import type { PositionView, Snapshot } from './api.js';
 import { attributePnl, equityCurve } from './attribution.js';
@@ -74,7 +74,8 @@ export function buildSnapshot(journal: Journal, feed: DashboardFeed, o: Snapshot
     pnl: {
       realized,
       unrealized,
-      today_realized: q.dailyRealized(utcDay(now)),
+      // The day the daily loss limit counts (New York on us_equity), so the card and the limit agree.
+      today_realized: q.realizedSince(limitDay(o.config.exchange.venue, now).start),
       equity_start: equityStart,
     },
     equity_curve: equityCurve(equityStart, q.realizedSeries(), unrealized, now, fills[0]?.updated_at),

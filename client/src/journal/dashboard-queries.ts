@@ -61,7 +61,7 @@ const SQL = {
   positions: 'SELECT market, amount, cost FROM positions WHERE amount > 0 ORDER BY market',
   pnl: 'SELECT at, realized, market FROM pnl ORDER BY id LIMIT ?',
   totalPnl: 'SELECT COALESCE(SUM(realized), 0) AS v FROM pnl',
-  dailyPnl: 'SELECT COALESCE(SUM(realized), 0) AS v FROM pnl WHERE day = ?',
+  realizedSince: 'SELECT COALESCE(SUM(realized), 0) AS v FROM pnl WHERE at >= ?',
 } as const;
 
 export class DashboardQueries {
@@ -120,7 +120,7 @@ export class DashboardQueries {
   totalRealized(): number {
     return (this.st.totalPnl.get() as { v: number }).v;
   }
-  dailyRealized(day: string): number {
-    return (this.st.dailyPnl.get(day) as { v: number }).v;
+  realizedSince(start: number): number {
+    return (this.st.realizedSince.get(start) as { v: number }).v;
   }
 }

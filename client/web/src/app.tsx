@@ -133,7 +133,11 @@ export function App({ initialToken }: { initialToken: string | undefined }) {
         <Card label="equity" value={money(equity, q)} />
         <Card label="realised" value={signed(snap.pnl.realized, q)} tone={snap.pnl.realized} />
         <Card label="unrealised" value={signed(snap.pnl.unrealized, q)} tone={snap.pnl.unrealized} />
-        <Card label="today (UTC)" value={signed(snap.pnl.today_realized, q)} tone={snap.pnl.today_realized} />
+        <Card
+          label={snap.venue === 'us_equity' ? 'today (ET)' : 'today (UTC)'}
+          value={signed(snap.pnl.today_realized, q)}
+          tone={snap.pnl.today_realized}
+        />
       </section>
       <div class="grid">
         <section>

@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { money } from './format.js';
+import { money, timeRange } from './format.js';
 
 /** The equity curve (uPlot: ~20 KB gzipped, canvas, no dependencies). Resized with its container. */
 export function EquityChart({ points, quote }: { points: { at: number; equity: number }[]; quote: string }) {
@@ -18,7 +18,7 @@ export function EquityChart({ points, quote }: { points: { at: number; equity: n
         height: 200,
         legend: { show: false },
         cursor: { show: true, drag: { x: false, y: false } },
-        scales: { x: { time: true } },
+        scales: { x: { time: true, range: (u, min, max) => timeRange(u.data[0] ?? [], min, max) } },
         axes: [{}, { size: 64, values: (_u, ticks) => ticks.map((t) => money(t)) }],
         series: [{}, { label: 'equity', stroke: '#2563eb', width: 2, fill: 'rgba(37,99,235,0.08)' }],
       },

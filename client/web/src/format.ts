@@ -30,3 +30,17 @@ export const SESSION_LABEL: Record<string, string> = {
   after: 'after-hours',
   closed: 'market closed',
 };
+
+/**
+ * The equity chart's time axis (seconds), given its x values and uPlot's own range. A curve of one point (no
+ * fill yet: every fresh client) has no span, and uPlot stretches it by 86400 / 1e-3 s (its day in ms applied to
+ * a seconds axis): "Mar 2027 … Sep 2029". An hour either side of the point reads as "now".
+ */
+export function timeRange(
+  xs: ArrayLike<number>,
+  min: number | null,
+  max: number | null,
+): [number | null, number | null] {
+  const only = xs.length === 1 ? xs[0] : undefined;
+  return only === undefined ? [min, max] : [only - 3600, only + 3600];
+}

@@ -92,10 +92,16 @@ export async function serve(opts: ServeOptions): Promise<number> {
   if (issued.length)
     process.stderr.write(`\n${formatIssuedKeys(issued)}\nData directory: ${config.data_dir}\n\n`);
   // Every start, not only the first: a restarted server is otherwise only JSON lines to a person reading it.
-  process.stderr.write(
-    server.stream
-      ? `catalyst-server listening on ${server.url} (WebSocket ${server.wsUrl}/v1/stream)\n`
-      : `catalyst-server (${role ?? 'single node'}) listening on ${server.url}\n`,
-  );
+  // The role is named, as two or three nodes of one cluster often share one terminal or journal.
+  const where = server.stream ? `${server.url} (WebSocket ${server.wsUrl}/v1/stream)` : server.url;
+  process.stderr.write(`catalyst-server${role ? ` (${role})` : ''} listening on ${where}\n`);
+  // A single node prints its first keys above; a cluster makes none, and an operator who expected them must
+  // learn here where they come from (the keys live in the cluster, so any host with the config can make them).
+  if ((role === 'ingest' || role === 'both') && server.keys.list().length === 0) {
+    const create = `npx --no -- catalyst-server keys create -c ${opts.config ?? '<config>'}`;
+    process.stderr.write(
+      `the cluster has no API keys yet: create them with \`${create} --name ops --scope admin\` (then --scope publish for the publisher, --scope read for each friend)\n`,
+    );
+  }
   return done;
 }

@@ -29,6 +29,18 @@ describeWithNats('one-machine cluster (R1): ingest + gateway as documented', { t
     const ingest = await spawnServer(ingestDir, ['-c', conf, '--role', 'ingest']);
     const gateway = await spawnServer(gatewayDir, ['-c', conf, '--role', 'gateway']);
 
+    // Each start names its role, and the ingest says where the first keys come from (a single node prints them).
+    await expect
+      .poll(() => ingest.stderr(), { timeout: 10_000 })
+      .toMatch(/^catalyst-server \(ingest\) listening on http:\/\/127\.0\.0\.1:\d+$/m);
+    expect(ingest.stderr()).toContain(
+      `the cluster has no API keys yet: create them with \`npx --no -- catalyst-server keys create -c ${conf} --name ops --scope admin\``,
+    );
+    await expect
+      .poll(() => gateway.stderr(), { timeout: 10_000 })
+      .toMatch(/^catalyst-server \(gateway\) listening on http:\/\/127\.0\.0\.1:\d+ \(WebSocket ws:/m);
+    expect(gateway.stderr()).not.toMatch(/no API keys/);
+
     const none = await runCli(['keys', 'list', '-c', conf]);
     expect(none.code, none.stderr).toBe(0);
     expect(none.stdout.trim()).toBe('no keys');

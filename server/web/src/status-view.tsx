@@ -145,11 +145,14 @@ export function StatusView(props: { status: StatusFrame | undefined; recent: rea
         {s.replica && <Replica replica={s.replica} />}
         <Stat label="database" value={bytes(s.db_size_bytes)} hint={`epoch ${s.epoch}`} />
         <Stat label="uptime" value={duration(s.uptime_s)} hint={s.server_id} />
-        <Stat
-          label="ingest p50 / p99"
-          value={`${millis(s.latency.ingest.p50_ms)} / ${millis(s.latency.ingest.p99_ms)}`}
-          hint={`${int(s.latency.ingest.count)} commits, ${w}`}
-        />
+        {/* A gateway commits no ingest: its card would only ever read "— / —, 0 commits". */}
+        {!s.replica && (
+          <Stat
+            label="ingest p50 / p99"
+            value={`${millis(s.latency.ingest.p50_ms)} / ${millis(s.latency.ingest.p99_ms)}`}
+            hint={`${int(s.latency.ingest.count)} commits, ${w}`}
+          />
+        )}
         <Stat
           label="fan-out p50 / p99"
           value={`${millis(s.latency.fanout.p50_ms)} / ${millis(s.latency.fanout.p99_ms)}`}

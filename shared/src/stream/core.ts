@@ -1,4 +1,5 @@
 import { FATAL_CLOSE_CODES } from '../close-codes.js';
+import { formatDuration } from '../duration.js';
 import type { Filters, HeartbeatFrame, HelloFrame, SubscribedFrame } from '../frames.js';
 import {
   ClientFrame,
@@ -373,7 +374,7 @@ export class StreamCore<T> extends TypedEmitter<StreamEvents<T>> {
       if (this.ws !== ws || !ws) return;
       this.log?.warn({ silent_ms: ms, url: this.url }, 'no heartbeat from the server');
       this.emit('silence', { silentMs: ms, url: this.url });
-      this.drop(`no frame from the server for ${ms} ms`);
+      this.drop(`no frame from the server for ${formatDuration(ms)}`);
     }, ms);
   }
 
@@ -425,7 +426,10 @@ export class StreamCore<T> extends TypedEmitter<StreamEvents<T>> {
         const skew = f.time - receivedAt;
         const maxSkew = this.o.policy.max_clock_skew_ms;
         if (maxSkew !== undefined && Math.abs(skew) > maxSkew)
-          return this.fail('clock_skew', `clock differs from the server by ${skew} ms (max ${maxSkew})`);
+          return this.fail(
+            'clock_skew',
+            `this machine's clock is ${formatDuration(Math.abs(skew))} ${skew < 0 ? 'ahead of' : 'behind'} the server's (max ${formatDuration(maxSkew)})`,
+          );
         const c = this.store.cursor();
         if (c.epoch !== undefined && c.epoch !== f.epoch) {
           // In a cluster every gateway serves one log: another epoch is another history, never a failover.
