@@ -4,7 +4,12 @@ import { expect } from 'vitest';
 import { Journal, type IntentRow } from '../../src/journal/index.js';
 import type { OrderParams } from '../../src/decide/index.js';
 import { ChildServer } from '../../../server/test/helpers/child-server.js';
-import { startAlpacaEmulator, type EmuOrder, type Fault } from '../helpers/alpaca-emulator.js';
+import {
+  DEFAULT_ASSETS,
+  startAlpacaEmulator,
+  type EmuOrder,
+  type Fault,
+} from '../helpers/alpaca-emulator.js';
 import { writeConfig } from '../helpers/client-process.js';
 import { chaosDir, peekJournal, spawnClient } from '../helpers/chaos.js';
 import {
@@ -68,13 +73,18 @@ const PRICES: Record<string, { price: number; stop_loss: number; take_profit: nu
   AAPL: { price: 200, stop_loss: 190, take_profit: 220 },
   LOWP: { price: 3.2, stop_loss: 3, take_profit: 3.6 },
   PNNY: { price: 0.5123, stop_loss: 0.45, take_profit: 0.6 },
+  // Never filled (fillSome skips it), so it stays flat and a regular-session entry with levels in it is always a
+  // bracket: Alpaca takes brackets only from flat, so an entry in a held symbol is a simple order (issue 19.16).
+  BRKT: { price: 4.1, stop_loss: 3.8, take_profit: 4.6 },
 };
+/** The symbols that cycle through the signals (BRKT only takes some of the entries with levels). */
+const CYCLE = ['AAPL', 'LOWP', 'PNNY'];
 const YEARS = 10 * 365 * 86_400_000;
 const PRELOAD = pathToFileURL(resolve(import.meta.dirname, '../helpers/clock-shift.mjs')).href;
 
 /** The i-th classification, v1 shape: ~60% long entries (half of them with levels), the rest skipped. */
 function classification(i: number, runId: string) {
-  const sym = Object.keys(PRICES)[i % 3]!;
+  const sym = CYCLE[i % 3]!;
   const p = PRICES[sym]!;
   const base = {
     source_id: `akill-${runId}-${i}`,
@@ -88,8 +98,11 @@ function classification(i: number, runId: string) {
   };
   switch (i % 10) {
     case 1:
+    case 7: {
+      const b = PRICES['BRKT']!;
+      return { ...base, symbol: 'BRKT', price: b.price, stop_loss: b.stop_loss, take_profit: b.take_profit };
+    }
     case 4:
-    case 7:
       return { ...base, stop_loss: p.stop_loss, take_profit: p.take_profit };
     case 5:
       return { ...base, confidence: 0.3 }; // skipped:confidence
@@ -121,7 +134,18 @@ function faultFor(round: number): Fault | undefined {
 export async function runAlpacaKillScenario(o: AlpacaKillOptions): Promise<AlpacaKillSummary> {
   const started = Date.now();
   const dir = chaosDir('cc-akill-');
-  const emu = await startAlpacaEmulator({ account: { cash: 100_000_000 } });
+  const emu = await startAlpacaEmulator({
+    account: { cash: 100_000_000 },
+    assets: [
+      ...DEFAULT_ASSETS,
+      {
+        ...DEFAULT_ASSETS.find((a) => a.symbol === 'LOWP')!,
+        symbol: 'BRKT',
+        name: 'Bracket Only Corp',
+        price: 4.1,
+      },
+    ],
+  });
   const server = await ChildServer.start({
     env: { CATALYST_LIMITS_DISABLED: '1' },
     config: { heartbeat_ms: 250 },
@@ -176,6 +200,7 @@ export async function runAlpacaKillScenario(o: AlpacaKillOptions): Promise<Alpac
     const fillSome = () => {
       for (const x of emu.ledger()) {
         if (x.status !== 'new' && x.status !== 'accepted') continue;
+        if (x.symbol === 'BRKT') continue; // stays flat: see PRICES
         if (Math.random() < 0.5 || !emu.book.tradableNow(x)) continue;
         emu.fill(x.id);
         fills++;
