@@ -213,6 +213,9 @@ export async function runAlpacaKillScenario(o: AlpacaKillOptions): Promise<Alpac
     try {
       await killRounds(o, (round) => spawn(round % 5 === 1 ? 'after-send' : undefined), {
         ready: (l) => l['msg'] === 'subscribing',
+        // A round that crashes itself right after an order request gets the time to send one (a random up time
+        // of a few seconds often ended it before any order, and the run then proved nothing about that moment).
+        upMs: (round) => (round % 5 === 1 ? 30_000 : undefined),
         before: (round) => {
           if (round === o.preMarketRounds && round > 0) emu.runClock(`${DAY}T10:00`);
           fillSome();

@@ -115,13 +115,16 @@ export async function killRounds(
     after: (round: number, logs: Record<string, unknown>[]) => void;
     /** Start the up time at this log line instead of at spawn (a client whose startup eats most of a round). */
     ready?: (l: Record<string, unknown>) => boolean;
+    /** This round's up time, instead of a random one (a round that waits for the client to crash itself). */
+    upMs?: (round: number) => number | undefined;
   },
 ): Promise<void> {
   for (let round = 0; round < o.rounds; round++) {
     hooks.before?.(round);
     const c = spawn(round);
     if (hooks.ready) await c.waitLog(hooks.ready, 60_000).catch(() => undefined); // or it died first
-    await Promise.race([pause(o.minUpMs + Math.random() * (o.maxUpMs - o.minUpMs)), c.exited]);
+    const up = hooks.upMs?.(round) ?? o.minUpMs + Math.random() * (o.maxUpMs - o.minUpMs);
+    await Promise.race([pause(up), c.exited]);
     c.child.kill('SIGKILL');
     const ex = await c.exited;
     expect(
