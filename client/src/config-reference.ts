@@ -72,6 +72,18 @@ function collect(schema: z.ZodType, prefix: string, rows: Row[]): void {
   for (const [key, field] of Object.entries(shape)) {
     const path = prefix ? `${prefix}.${key}` : key;
     const u = unwrap(field);
+    // A list of objects (notify targets): one row per field of its element, as `key[].field`.
+    const el = (u.inner as unknown as { _zod: { def: { type: string; element?: z.ZodType } } })._zod.def;
+    if (el.type === 'array' && (unwrap(el.element!).inner as unknown as { shape?: unknown }).shape) {
+      rows.push({
+        path,
+        type: 'list of object',
+        def: u.hasDefault ? '`' + JSON.stringify(u.def) + '`' : '-',
+        description: field.description ?? u.inner.description ?? '',
+      });
+      collect(el.element!, `${path}[]`, rows);
+      continue;
+    }
     const nestedShape = (u.inner as unknown as { shape?: unknown }).shape;
     const isUnion = (u.inner as unknown as { _zod: { def: { type: string } } })._zod.def.type === 'union';
     if (nestedShape || isUnion) {

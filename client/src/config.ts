@@ -3,6 +3,7 @@ import { DIRECTIONS } from '@catalyst-signal/shared';
 import { AlpacaSchema, EquitiesSchema } from './config-equities.js';
 import { renderReference } from './config-reference.js';
 import { ConfigError } from './errors.js';
+import { NotifyOptionsSchema, NotifySchema } from './notify/config.js';
 
 /**
  * The client's whole configuration: ONE zod schema holding every default and a description per field, so the
@@ -428,6 +429,8 @@ export const ConfigSchema = z
     paper: PaperSchema.prefault({}),
     equities: EquitiesSchema.prefault({}),
     dashboard: DashboardSchema.prefault({}),
+    notify: NotifySchema,
+    notify_options: NotifyOptionsSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     // Cross-field rules, reported together with field errors.
