@@ -239,6 +239,20 @@ program
   );
 
 program
+  .command('notify')
+  .description('notification targets (config notify:)')
+  .command('test')
+  .description('send one test message to every notify target and report what each answered')
+  .action(
+    action(async () => {
+      const { notifyTestCommand } = await import('./commands/notify.js');
+      const r = await notifyTestCommand(await ctx('warn'));
+      process.stdout.write(terminalText(r.report) + '\n');
+      return r.ok ? 0 : 1;
+    }),
+  );
+
+program
   .command('replay')
   .description('run server history through the decision pipeline in paper mode (throwaway journal)')
   .option('--since <when>', '30m, 2h, 1d or an ISO date', sinceArg)

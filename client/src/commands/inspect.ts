@@ -4,6 +4,7 @@ import { Journal } from '../journal/index.js';
 import type { Context } from '../context.js';
 import { fmt, orderState } from '../report.js';
 import { ACCEPT_EPOCH, clientCommand, renderRecovery } from '../recovery.js';
+import { notifyStatus } from '../notify/status.js';
 
 /** status / history / pause / resume: read or flip the journal; no network, no ccxt. */
 
@@ -26,6 +27,7 @@ export function statusCommand(ctx: Context, opts: { json?: boolean }): string {
       mode: ctx.config.mode,
       cursor: cur,
       halted: j.halted() ?? null,
+      ...notifyStatus(j),
       kill_switch: j.killSwitch(),
       pinned_key: j.pinnedKey()?.fingerprint ?? null,
       positions,
@@ -60,6 +62,12 @@ export function statusCommand(ctx: Context, opts: { json?: boolean }): string {
     return [
       `mode: ${data.mode}${data.halted ? `   HALTED: ${data.halted}` : ''}${data.kill_switch.on ? `   PAUSED: ${data.kill_switch.reason}` : ''}`,
       ...(data.halted ? [`  ${renderRecovery(ctx.configArg ?? ctx.configPath, ACCEPT_EPOCH).slice(2)}`] : []),
+      ...(data.last_halt
+        ? [
+            `STOPPED ${data.last_halt.at} (exit ${data.last_halt.exit}): ${data.last_halt.message}`,
+            ...(data.last_halt.recovery ? [`  ${data.last_halt.recovery}`] : []),
+          ]
+        : []),
       `cursor: epoch ${cur.epoch ?? '-'}  last seq ${cur.seq}`,
       `server key: ${data.pinned_key ?? 'not pinned'}`,
       `today (${t.day} ${t.zone === 'UTC' ? 'UTC' : 'New York'}): P&L ${t.realized_pnl.toFixed(2)} (stop at -${t.max_daily_loss})  orders ${t.orders}/${t.max_orders}  positions ${t.open_positions}/${t.max_open_positions}  exposure ${t.exposure.toFixed(2)}/${t.max_exposure}`,
@@ -83,6 +91,15 @@ export function statusCommand(ctx: Context, opts: { json?: boolean }): string {
         : []),
       ...(data.gaps.length
         ? ['accepted gaps:', ...data.gaps.map((g) => `  ${g.from_seq}..${g.to_seq} ${g.reason}`)]
+        : []),
+      ...(data.notifications.length
+        ? [
+            'notifications:',
+            ...data.notifications.map(
+              (n) =>
+                `  ${n.target}  sent ${n.sent}  failed ${n.failed}${n.dropped ? `  dropped ${n.dropped}` : ''}${n.queued ? `  queued ${n.queued}` : ''}${n.last_error ? `  last error ${n.last_error_at ?? ''}: ${n.last_error}` : ''}`,
+            ),
+          ]
         : []),
       'last decisions:',
       ...(data.last_decisions.length

@@ -20,6 +20,8 @@ import { marketTime } from '../decide/index.js';
 import { announceDashboard } from '../dashboard-link.js';
 import { ACCEPT_EPOCH, type Recovery } from '../recovery.js';
 import { EXIT, RunRefused, TradingStopped } from '../errors.js';
+import { startNotifications, type Notifier } from '../notify/engine.js';
+import { reportHalt } from '../notify/halt.js';
 
 /**
  * `catalyst-client run`: reconcile, connect, decide, execute, until a signal or a fatal condition.
@@ -69,6 +71,8 @@ export interface Engine {
   stopped?: TradingStopped | undefined;
   /** The journal's cursor seq when the engine closed it (the next run resumes after it). */
   cursorAtStop?: number | undefined;
+  /** Notification delivery; outlives stop() so a halt can still be told (reportHalt). */
+  notifier?: Notifier | undefined;
 }
 
 export interface EngineOptions {
@@ -175,6 +179,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     const lookAtOpen = () =>
       void atOpen.check().catch((e: Error) => log.warn({ err: e.message }, 'open check failed'));
     lookAtOpen();
+    const notifications = startNotifications(ctx, journal);
     const connection = new Connection({
       baseUrl: config.server.url,
       baseUrls: config.server.urls,
@@ -190,6 +195,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       },
     });
     connection.on('heartbeat', lookAtOpen);
+    notifications.watch(connection);
     const clockLines =
       mc && opts.status ? reportMarketClock(mc.clock, mc.origin, now, opts.status) : undefined;
     if (opts.status)
@@ -215,13 +221,20 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
         await dashboard?.close();
         forgetDashboardLink();
         await ex.close().catch(() => undefined);
+        notifications.detach();
         engine.cursorAtStop = journal.cursor().seq;
         journal.close();
         lock.release();
         log.info('stopped; cursor persisted');
         resolveDone(code);
       })());
-    const engine: Engine = { done, stop: (r) => stop(r), connection, dashboard };
+    const engine: Engine = {
+      done,
+      stop: (r) => stop(r),
+      connection,
+      dashboard,
+      notifier: notifications.notifier,
+    };
     connection.on('fatal', (e: Error) => {
       if (e instanceof FatalStreamError && (e.code === 'epoch_changed' || e.code === 'future'))
         journal.setHalted(e.message);
@@ -264,20 +277,30 @@ export async function runCommand(
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  engine = await startEngine(ctx, {
-    live: opts.live,
-    report,
-    dashboard: opts.dashboard,
-    say: report,
-    // --json: the JSON log on stderr is the only account of the connection (supervisors, log shippers).
-    status: opts.json ? undefined : report,
-    quietConnectionLog: !opts.json && !opts.logLevel && process.stderr.isTTY,
-  });
+  try {
+    engine = await startEngine(ctx, {
+      live: opts.live,
+      report,
+      dashboard: opts.dashboard,
+      say: report,
+      // --json: the JSON log on stderr is the only account of the connection (supervisors, log shippers).
+      status: opts.json ? undefined : report,
+      quietConnectionLog: !opts.json && !opts.logLevel && process.stderr.isTTY,
+    });
+  } catch (e) {
+    await reportHalt(ctx, e); // exit 4 or 5: told and journaled before the CLI exits
+    throw e;
+  }
   let decided = 0;
   engine.connection.on('applied', () => decided++);
   if (stoppedBy) void engine.stop(stoppedBy);
   const code = await engine.done;
-  if (engine.stopped) throw engine.stopped; // exit 3, with the recovery commands on stderr
+  if (engine.stopped) {
+    await reportHalt(ctx, engine.stopped, engine.notifier);
+    engine.notifier?.close();
+    throw engine.stopped; // exit 3, with the recovery commands on stderr
+  }
+  engine.notifier?.close();
   // The person who pressed Ctrl-C (or a supervisor's SIGTERM) learns what this run did and where the next starts.
   if (stoppedBy && !opts.json)
     report(
