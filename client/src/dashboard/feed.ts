@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { REASONS, isReasonCode } from '../decide/reasons.js';
-import type { DecisionRow, IntentRow, Journal, RedecisionEventRow } from '../journal/index.js';
+import type { ChangeRow, DecisionRow, IntentRow, Journal, RedecisionEventRow } from '../journal/index.js';
 import type { DashboardEvent, FeedRow, KillSwitchState, OrderRow } from './api.js';
 
 /**
- * The dashboard's live feed: journal changes (a decision made, an order intent created or changed, the kill
- * switch flipped) as events with a gapless seq, kept in a bounded ring so a page that reconnects resumes from
- * its last seq. Changes are found by polling `PRAGMA data_version` (changes only when another connection
- * committed, e.g. `run` in this process or another), then reading only rows past the last ones seen.
+ * The dashboard's live feed: the journal's change log (client/src/journal/changes.ts: a decision made, an
+ * order intent created or changed, the kill switch flipped) as events with a gapless seq, kept in a bounded ring
+ * so a page that reconnects resumes from its last seq. `PRAGMA data_version` (moves only when another connection
+ * committed, e.g. `run` in this process or another) says when to read `changes WHERE id > last`.
  *
  * The epoch is random per start: the seq is this process's numbering; a page holding another epoch reloads
  * its snapshot instead of resuming (the protocol's epoch_mismatch).
@@ -92,33 +92,64 @@ export function orderRow(i: IntentRow): OrderRow {
   };
 }
 
-const intentSig = (i: IntentRow) => `${i.status}|${i.filled}|${i.avg_price}|${i.updated_at}`;
+/** A change row as a page event (undefined: a kind the page does not show yet). */
+export function changeEvent(
+  c: ChangeRow,
+): DistributiveOmit<DashboardEvent, 'seq' | 'epoch' | 'at'> | undefined {
+  const d = c.data;
+  switch (c.kind) {
+    case 'decision':
+    case 'redecision': {
+      const redecision = c.kind === 'redecision';
+      const detail = str(d['detail']);
+      const reason = str(d['reason']) ?? '?';
+      return {
+        kind: 'decision',
+        decision: {
+          key: `${c.kind}:${num(d['row_id']) ?? c.id}`,
+          epoch: c.epoch ?? '',
+          seq: c.seq ?? 0,
+          symbol: c.symbol ?? '?',
+          verdict: str(d['verdict']) ?? '?',
+          reason,
+          reason_text: reasonText(reason),
+          detail: detail === null ? null : detail.slice(0, 1000),
+          decided_at: num(d['decided_at']) ?? c.at,
+          catalyst: str(d['catalyst']),
+          action: str(d['action']),
+          direction: str(d['direction']),
+          price: num(d['price']),
+          redecision,
+        },
+      };
+    }
+    case 'order':
+      return { kind: 'order', order: orderRow(d as unknown as IntentRow) };
+    case 'kill_switch':
+      return {
+        kind: 'kill_switch',
+        kill_switch: killState({ on: d['on'] === true, reason: str(d['reason']) ?? undefined }),
+      };
+    default:
+      return undefined;
+  }
+}
 
 export class DashboardFeed {
   readonly epoch = `dash-${randomBytes(6).toString('hex')}`;
   private readonly ring: DashboardEvent[] = [];
   private head = 0;
   private version = -1;
-  private lastDecisionId: number;
-  private lastRedecision: number;
-  private lastIntentAt: number;
-  /** Intents at or after lastIntentAt, by id -> what was last reported (a row updated twice in one ms). */
-  private intentSeen = new Map<string, string>();
-  private kill: string;
+  /** The last journal change turned into events: the next poll reads `changes WHERE id > lastChange`. */
+  private lastChange: number;
 
   constructor(
     private readonly journal: Journal,
     private readonly now: () => number = Date.now,
   ) {
-    const q = journal.dashboard();
     // Events are changes after this start; what happened before is in the snapshot.
-    this.lastDecisionId = q.maxDecisionId();
-    this.lastRedecision = q.maxRedecisionRowid();
-    this.lastIntentAt = q.maxIntentUpdate();
-    for (const i of q.intentsChangedSince(this.lastIntentAt, BATCH))
-      this.intentSeen.set(i.client_order_id, intentSig(i));
-    this.kill = JSON.stringify(journal.killSwitch());
-    this.version = q.dataVersion();
+    this.lastChange = journal.lastChangeId();
+    this.version = journal.dashboard().dataVersion();
   }
 
   headSeq(): number {
@@ -137,47 +168,26 @@ export class DashboardFeed {
   }
 
   /**
-   * Read what changed since the last poll and return it as new events. `force`: look even if data_version did
-   * not move (a change made on THIS connection, e.g. the dashboard's own pause, does not move it).
+   * Read the journal's change log past the last change seen and return it as new events. `force`: look even if
+   * data_version did not move (a change made on THIS connection, e.g. the dashboard's own pause, does not move it).
    */
   poll(force = false): DashboardEvent[] {
-    const q = this.journal.dashboard();
-    const v = q.dataVersion();
+    const v = this.journal.dashboard().dataVersion();
     if (!force && v === this.version) return [];
     this.version = v;
     const out: DashboardEvent[] = [];
-    const push = (e: DistributiveOmit<DashboardEvent, 'seq' | 'epoch' | 'at'>) => {
+    const changes = this.journal.changesAfter(this.lastChange, BATCH);
+    for (const c of changes) {
+      this.lastChange = c.id;
+      const e = changeEvent(c);
+      if (!e) continue;
       const ev = { ...e, seq: ++this.head, epoch: this.epoch, at: this.now() } as DashboardEvent;
       this.ring.push(ev);
       if (this.ring.length > RING_SIZE) this.ring.shift();
       out.push(ev);
-    };
-    for (const d of q.decisionsAfter(this.lastDecisionId, BATCH)) {
-      this.lastDecisionId = d.id;
-      push({ kind: 'decision', decision: feedRow(d) });
     }
-    for (const r of q.redecisionsAfter(this.lastRedecision, BATCH)) {
-      this.lastRedecision = r.rid;
-      push({ kind: 'decision', decision: redecisionRow(r) });
-    }
-    const changed = q.intentsChangedSince(this.lastIntentAt, BATCH);
-    for (const i of changed) {
-      const sig = intentSig(i);
-      if (this.intentSeen.get(i.client_order_id) === sig) continue;
-      if (i.updated_at > this.lastIntentAt) {
-        this.lastIntentAt = i.updated_at;
-        // Only rows at the newest timestamp can be read again by the next `>=` scan: forget older ones.
-        for (const [k, s] of this.intentSeen) if (!s.endsWith(`|${i.updated_at}`)) this.intentSeen.delete(k);
-      }
-      this.intentSeen.set(i.client_order_id, sig);
-      push({ kind: 'order', order: orderRow(i) });
-    }
-    const ks = this.journal.killSwitch();
-    const k = JSON.stringify(ks);
-    if (k !== this.kill) {
-      this.kill = k;
-      push({ kind: 'kill_switch', kill_switch: killState(ks) });
-    }
+    // A burst larger than BATCH: read the rest on the next tick even if no other commit moves data_version.
+    if (changes.length === BATCH) this.version = -1;
     return out;
   }
 }

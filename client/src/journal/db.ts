@@ -48,6 +48,13 @@ CREATE TABLE redecisions (epoch TEXT NOT NULL, seq INTEGER NOT NULL, verdict TEX
   detail TEXT, decided_at INTEGER NOT NULL, legs TEXT NOT NULL, PRIMARY KEY (epoch, seq));
 CREATE INDEX decisions_reason ON decisions (reason);
 `,
+  // changes: the journal's change log (client/src/journal/changes.ts), appended in the transaction of each
+  // decision, order intent change, kill switch flip, halt and gap. No AUTOINCREMENT: ids stay gapless.
+  `
+CREATE TABLE changes (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, kind TEXT NOT NULL, symbol TEXT, epoch TEXT,
+  seq INTEGER, data TEXT NOT NULL);
+CREATE INDEX changes_signal ON changes (epoch, seq);
+`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

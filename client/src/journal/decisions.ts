@@ -30,6 +30,7 @@ const SQL = {
   insertDecision: `INSERT INTO decisions (epoch, seq, symbol, verdict, reason, detail, received_at, decided_at, legs, signal)
     VALUES (@epoch, @seq, @symbol, @verdict, @reason, @detail, @received_at, @decided_at, @legs, @signal)`,
   hasDecision: 'SELECT 1 FROM decisions WHERE epoch = ? AND seq = ?',
+  symbolOf: 'SELECT symbol FROM decisions WHERE epoch = ? AND seq = ?',
   reasonCounts:
     'SELECT verdict, reason, COUNT(*) AS n FROM decisions GROUP BY verdict, reason ORDER BY n DESC',
   insertGap: 'INSERT INTO gaps (epoch, from_seq, to_seq, reason, at) VALUES (?, ?, ?, ?, ?)',
@@ -60,9 +61,9 @@ export class DecisionLog {
     this.st = prepareAll(db, SQL);
   }
 
-  /** Caller holds the transaction (decision, intents and cursor commit together). */
-  insert(signal: Signal, decision: Decision, receivedAt: number, decidedAt: number): void {
-    this.st.insertDecision.run({
+  /** Caller holds the transaction (decision, intents and cursor commit together). Returns the row's id. */
+  insert(signal: Signal, decision: Decision, receivedAt: number, decidedAt: number): number {
+    const r = this.st.insertDecision.run({
       epoch: signal.epoch,
       seq: signal.seq,
       symbol: signal.symbol,
@@ -74,6 +75,11 @@ export class DecisionLog {
       legs: JSON.stringify(decision.legs),
       signal: JSON.stringify(signal),
     });
+    return Number(r.lastInsertRowid);
+  }
+
+  symbolOf(epoch: string, seq: number): string | undefined {
+    return (this.st.symbolOf.get(epoch, seq) as { symbol: string } | undefined)?.symbol;
   }
 
   has(epoch: string, seq: number): boolean {

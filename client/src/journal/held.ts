@@ -54,8 +54,9 @@ export class HeldStore {
     return this.st.held.all(limit) as HeldRow[];
   }
 
-  /** Caller holds the transaction. False when this signal was already decided again (nothing written). */
-  insert(epoch: string, seq: number, d: Decision, at: number): boolean {
+  /** Caller holds the transaction. The new rowid, or undefined when this signal was already decided again
+   *  (nothing written). */
+  insert(epoch: string, seq: number, d: Decision, at: number): number | undefined {
     const r = this.st.insert.run({
       epoch,
       seq,
@@ -65,7 +66,7 @@ export class HeldStore {
       decided_at: at,
       legs: JSON.stringify(d.legs),
     });
-    return r.changes === 1;
+    return r.changes === 1 ? Number(r.lastInsertRowid) : undefined;
   }
 
   get(epoch: string, seq: number): RedecisionRow | undefined {

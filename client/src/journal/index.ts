@@ -1,6 +1,7 @@
 import type { Signal } from '@catalyst-signal/shared';
 import type { Decision, DecisionState, EntryBlock, OrderLeg, Position } from '../decide/index.js';
 import { utcDay } from '../decide/index.js';
+import { ChangeLog, type ChangeRow, type DecisionChange } from './changes.js';
 import { MetaStore } from './cursor.js';
 import { DashboardQueries } from './dashboard-queries.js';
 import { existsSync } from 'node:fs';
@@ -17,6 +18,7 @@ export type { DecisionRow, DecisionFilter, GapRow } from './decisions.js';
 export { PROTECT_LEG, type HeldRow, type RedecisionRow } from './held.js';
 export { SCHEMA_VERSION, JournalVersionError } from './db.js';
 export type { DashboardQueries, FillRow, RedecisionEventRow } from './dashboard-queries.js';
+export { CHANGE_KINDS, type ChangeKind, type ChangeRow, type DecisionChange } from './changes.js';
 
 /**
  * The local journal: the only folder that touches SQLite. WAL + synchronous=FULL so a decision, its order
@@ -31,6 +33,8 @@ export class Journal {
   private readonly orders: IntentStore;
   private readonly paper: PaperAccount;
   private readonly heldStore: HeldStore;
+  /** Appended only by this class's write methods, inside their transactions (changes.ts). */
+  private readonly changeLog: ChangeLog;
 
   private constructor(path: string) {
     this.db = openDb(path);
@@ -38,6 +42,7 @@ export class Journal {
     this.log = new DecisionLog(this.db);
     this.orders = new IntentStore(this.db);
     this.heldStore = new HeldStore(this.db);
+    this.changeLog = new ChangeLog(this.db);
     this.paper = new PaperAccount(this.db, this.metaStore);
   }
 
@@ -104,15 +109,42 @@ export class Journal {
     const v = this.meta('kill_switch');
     return v ? { on: true, reason: v } : { on: false };
   }
-  setKillSwitch(reason: string | undefined): void {
-    this.setMeta('kill_switch', reason);
+  setKillSwitch(reason: string | undefined, now = Date.now()): void {
+    this.db.transaction(() => {
+      const was = this.meta('kill_switch');
+      this.setMeta('kill_switch', reason);
+      if (was !== reason)
+        this.changeLog.append(
+          'kill_switch',
+          now,
+          {},
+          reason === undefined ? { on: false } : { on: true, reason },
+        );
+    })();
   }
   /** A halt is set by the client itself (epoch changed, key changed) and needs an explicit operator action. */
   halted(): string | undefined {
     return this.meta('halted');
   }
-  setHalted(reason: string | undefined): void {
-    this.setMeta('halted', reason);
+  setHalted(reason: string | undefined, now = Date.now()): void {
+    this.db.transaction(() => {
+      const was = this.meta('halted');
+      this.setMeta('halted', reason);
+      if (was !== reason) this.changeLog.append('halt', now, {}, { halted: reason ?? null });
+    })();
+  }
+
+  // ---- change log (read side; the write methods here append) ----
+  /** Changes after `id` (0: from the first), oldest first: the dashboard feed and notifications follow this. */
+  changesAfter(id: number, limit = 500): ChangeRow[] {
+    return this.changeLog.after(id, limit);
+  }
+  private refsOf(i: IntentRow): { symbol: string; epoch: string; seq: number } {
+    return { symbol: this.log.symbolOf(i.epoch, i.seq) ?? i.market, epoch: i.epoch, seq: i.seq };
+  }
+  /** The newest change id (0 when none). */
+  lastChangeId(): number {
+    return this.changeLog.lastId();
   }
 
   // ---- decisions + intents (one transaction, then the cursor) ----
@@ -125,9 +157,25 @@ export class Journal {
   }): void {
     const { signal, decision } = args;
     this.db.transaction(() => {
-      this.log.insert(signal, decision, args.receivedAt, args.decidedAt);
-      for (const { clientOrderId, leg } of args.intents)
+      const rowId = this.log.insert(signal, decision, args.receivedAt, args.decidedAt);
+      const refs = { symbol: signal.symbol, epoch: signal.epoch, seq: signal.seq };
+      const change: DecisionChange = {
+        row_id: rowId,
+        verdict: decision.verdict,
+        reason: decision.reason,
+        detail: decision.detail ?? null,
+        decided_at: args.decidedAt,
+        catalyst: signal.catalyst,
+        action: signal.action,
+        direction: signal.direction ?? null,
+        price: signal.price,
+        headline: signal.headline,
+      };
+      this.changeLog.append('decision', args.decidedAt, refs, change);
+      for (const { clientOrderId, leg } of args.intents) {
         this.orders.insertLeg(clientOrderId, signal.epoch, signal.seq, leg, args.decidedAt);
+        this.changeLog.append('order', args.decidedAt, refs, this.orders.get(clientOrderId)!);
+      }
       if (decision.avoidUntil !== undefined)
         this.log.avoid(signal.symbol, decision.avoidUntil, signal.epoch, signal.seq);
       this.metaStore.moveCursor(signal.epoch, signal.seq);
@@ -145,9 +193,21 @@ export class Journal {
     intents: { clientOrderId: string; leg: OrderLeg }[];
   }): boolean {
     return this.db.transaction(() => {
-      if (!this.heldStore.insert(args.epoch, args.seq, args.decision, args.decidedAt)) return false;
-      for (const { clientOrderId, leg } of args.intents)
+      const rowId = this.heldStore.insert(args.epoch, args.seq, args.decision, args.decidedAt);
+      if (rowId === undefined) return false;
+      const refs = { symbol: this.log.symbolOf(args.epoch, args.seq), epoch: args.epoch, seq: args.seq };
+      const change: DecisionChange = {
+        row_id: rowId,
+        verdict: args.decision.verdict,
+        reason: args.decision.reason,
+        detail: args.decision.detail ?? null,
+        decided_at: args.decidedAt,
+      };
+      this.changeLog.append('redecision', args.decidedAt, refs, change);
+      for (const { clientOrderId, leg } of args.intents) {
         this.orders.insertLeg(clientOrderId, args.epoch, args.seq, leg, args.decidedAt);
+        this.changeLog.append('order', args.decidedAt, refs, this.orders.get(clientOrderId)!);
+      }
       return true;
     })();
   }
@@ -169,6 +229,7 @@ export class Journal {
   recordGap(epoch: string, fromSeq: number, toSeq: number, reason: string, now: number): void {
     this.db.transaction(() => {
       this.log.insertGap(epoch, fromSeq, toSeq, reason, now);
+      this.changeLog.append('gap', now, { epoch, seq: toSeq }, { from_seq: fromSeq, to_seq: toSeq, reason });
       this.metaStore.moveCursor(epoch, toSeq);
     })();
   }
@@ -191,7 +252,11 @@ export class Journal {
   }
   /** Add an intent decided after the fact (protective orders); a second call for the same (seq, leg) is a no-op. */
   addIntent(i: NewIntent, now: number): IntentRow {
-    return this.orders.add(i, now);
+    return this.db.transaction(() => {
+      const { row, added } = this.orders.add(i, now);
+      if (added) this.changeLog.append('order', now, this.refsOf(row), row);
+      return row;
+    })();
   }
   /** Filled entries with a stop/take-profit price and no protective intent yet (crash between the two). */
   unprotectedEntries(): IntentRow[] {
@@ -207,7 +272,14 @@ export class Journal {
     return this.orders.all();
   }
   updateIntent(clientOrderId: string, u: IntentUpdate, now: number): IntentRow {
-    return this.orders.update(clientOrderId, u, now);
+    return this.db.transaction(() => {
+      const prev = this.orders.get(clientOrderId);
+      const row = this.orders.update(clientOrderId, u, now);
+      // A reconcile that learns nothing new (same status, fill, price, error) is not a change.
+      if (!prev || orderStateKey(prev) !== orderStateKey(row))
+        this.changeLog.append('order', now, this.refsOf(row), row);
+      return row;
+    })();
   }
   totalRealized(): number {
     return this.orders.totalRealized();
@@ -262,4 +334,17 @@ export class Journal {
   cancelPaperOrder(clientOrderId: string): void {
     this.paper.cancelOrder(clientOrderId);
   }
+}
+
+/** The part of an intent a watcher cares about: when none of it moved, an update is not a change. */
+function orderStateKey(i: IntentRow): string {
+  return JSON.stringify([
+    i.status,
+    i.filled,
+    i.avg_price,
+    i.fee_quote,
+    i.fee_base,
+    i.error,
+    i.exchange_order_id,
+  ]);
 }

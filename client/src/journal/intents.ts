@@ -137,9 +137,10 @@ export class IntentStore {
     });
   }
 
-  add(i: NewIntent, now: number): IntentRow {
-    this.st.insertIntentOnce.run({ ...i, order_params: i.order_params ?? null, now });
-    return this.st.intentByLeg.get(i.epoch, i.seq, i.leg) as IntentRow;
+  /** `added`: false when the (seq, leg) existed already (nothing written). */
+  add(i: NewIntent, now: number): { row: IntentRow; added: boolean } {
+    const r = this.st.insertIntentOnce.run({ ...i, order_params: i.order_params ?? null, now });
+    return { row: this.st.intentByLeg.get(i.epoch, i.seq, i.leg) as IntentRow, added: r.changes === 1 };
   }
 
   get(clientOrderId: string): IntentRow | undefined {
