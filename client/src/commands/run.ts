@@ -179,7 +179,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     const lookAtOpen = () =>
       void atOpen.check().catch((e: Error) => log.warn({ err: e.message }, 'open check failed'));
     lookAtOpen();
-    const notifications = startNotifications(ctx, journal);
+    const notifications = startNotifications(ctx, journal, live);
     const connection = new Connection({
       baseUrl: config.server.url,
       baseUrls: config.server.urls,
@@ -300,6 +300,8 @@ export async function runCommand(
     engine.notifier?.close();
     throw engine.stopped; // exit 3, with the recovery commands on stderr
   }
+  // What the last moments journaled (a fill, a refusal) still gets out, within the halt's bound.
+  await engine.notifier?.flush(ctx.config.notify_options.halt_wait_ms);
   engine.notifier?.close();
   // The person who pressed Ctrl-C (or a supervisor's SIGTERM) learns what this run did and where the next starts.
   if (stoppedBy && !opts.json)

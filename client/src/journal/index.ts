@@ -281,6 +281,10 @@ export class Journal {
       return row;
     })();
   }
+  /** P&L booked for `market` by the fill reported at `at` (an `order` change's time), or undefined. */
+  realizedAt(market: string, at: number): number | undefined {
+    return this.orders.realizedAt(market, at);
+  }
   totalRealized(): number {
     return this.orders.totalRealized();
   }

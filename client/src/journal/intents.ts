@@ -99,6 +99,7 @@ const SQL = {
   insertPnl: 'INSERT INTO pnl (day, market, realized, at) VALUES (?, ?, ?, ?)',
   realizedSince: 'SELECT COALESCE(SUM(realized), 0) AS v FROM pnl WHERE at >= ?',
   totalPnl: 'SELECT COALESCE(SUM(realized), 0) AS v FROM pnl',
+  realizedAt: 'SELECT SUM(realized) AS v FROM pnl WHERE market = ? AND at = ?',
   ordersSince: `SELECT COUNT(*) AS n FROM intents WHERE created_at >= ? AND status != 'abandoned'`,
   /** The cooldown counts entries only: protective orders and exits are not trades into a symbol, and an
    *  entry that was never sent (abandoned) or that the broker refused (rejected) bought nothing. */
@@ -204,6 +205,10 @@ export class IntentStore {
     return (this.st.totalPnl.get() as { v: number }).v;
   }
   /** Realized P&L of fills since an instant (the daily limits' day start, which is venue-dependent). */
+  /** P&L booked for `market` by the fill reported at `at` (a change row's time), or undefined. */
+  realizedAt(market: string, at: number): number | undefined {
+    return (this.st.realizedAt.get(market, at) as { v: number | null }).v ?? undefined;
+  }
   realizedSince(ms: number): number {
     return (this.st.realizedSince.get(ms) as { v: number }).v;
   }

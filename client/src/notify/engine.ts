@@ -4,15 +4,16 @@ import type { Journal } from '../journal/index.js';
 import { watchConnection } from './connection-watch.js';
 import { NOTIFY_STATE_META, Notifier } from './index.js';
 import { LAST_HALT_META } from './halt.js';
+import { ChangeFeed } from './change-feed.js';
 
 export type { Notifier } from './index.js';
 
 /**
  * Notifications inside `run`: the notifier (its delivery state written to the journal's meta for `status`), the
- * connection watch, and detach() for stop, after which the journal may close (the notifier itself stays usable
+ * journal change feed (trades, fills, refusals, kill switch, daily summary), the connection watch, and detach() for stop, after which the journal may close (the notifier itself stays usable
  * for the halt message).
  */
-export function startNotifications(ctx: Context, journal: Journal) {
+export function startNotifications(ctx: Context, journal: Journal, live: boolean) {
   let attached = true;
   const notifier = new Notifier(ctx.config.notify, {
     env: process.env,
@@ -26,6 +27,11 @@ export function startNotifications(ctx: Context, journal: Journal) {
   journal.setMeta(LAST_HALT_META, undefined);
   if (notifier.targetCount) notifier.persistNow();
   else journal.setMeta(NOTIFY_STATE_META, undefined);
+  // No target, no polling: a client without notify: pays nothing for it.
+  const feed = notifier.targetCount
+    ? new ChangeFeed(journal, notifier, ctx.config, live ? 'LIVE' : 'paper')
+    : undefined;
+  feed?.start();
   const unwatch: (() => void)[] = [];
   return {
     notifier,
@@ -34,6 +40,7 @@ export function startNotifications(ctx: Context, journal: Journal) {
     },
     detach() {
       for (const u of unwatch.splice(0)) u();
+      feed?.stop();
       notifier.persistNow();
       attached = false;
     },

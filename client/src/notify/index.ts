@@ -96,6 +96,11 @@ export class Notifier {
     });
   }
 
+  /** A warning about notifications themselves, redacted like everything this module logs. */
+  logWarn(msg: string, e: unknown): void {
+    this.o.log.warn({ err: this.redact(e instanceof Error ? e.message : String(e)) }, msg);
+  }
+
   /** Any text with every secret of every target removed. */
   redact(text: string): string {
     return redact(text, this.secrets);
