@@ -196,3 +196,29 @@ describe('a paper run tells its trades and the kill switch (real processes)', ()
     expect(status.notifications[0]).toMatchObject({ sent: 3, failed: 0 });
   });
 });
+
+describe('the signal server lost and back (real processes)', () => {
+  it('connection_lost after lost_after_ms without the server, connection_back when it answers again', async () => {
+    const json = await service('json');
+    let server = await FakeSignalServer.start({ heartbeatMs: 1000 });
+    writeConfig(dir, {
+      server: { url: server.url, reconnect: { initial_delay_ms: 100, max_delay_ms: 300 } },
+      notify: [{ url: `json://${json.host}/hook`, events: ['connection_lost', 'connection_back'] }],
+      notify_options: { lost_after_ms: 1000 },
+    });
+    writeFileSync(join(dir, '.env'), `CATALYST_SERVER_KEY=${server.key}\n`);
+    const run = startClient(['-c', 'catalyst.yaml', 'run'], {}, dir);
+    await run.waitStdout(/waiting for signals\n/);
+    const port = Number(new URL(server.url).port);
+    await server.close();
+    const [lost] = await json.waitDelivered(1);
+    expect(lost!.body).toMatchObject({ kind: 'connection_lost', priority: 4 });
+    expect(lost!.body['title']).toMatch(/^signal server unreachable for \d+ s$/);
+    server = await FakeSignalServer.start({ heartbeatMs: 1000, port });
+    closers.push(server);
+    const [, back] = await json.waitDelivered(2);
+    expect(back!.body).toMatchObject({ kind: 'connection_back', title: 'signal server reachable again' });
+    run.child.kill('SIGINT');
+    expect((await run.exited).code).toBe(0);
+  });
+});

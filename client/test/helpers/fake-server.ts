@@ -24,6 +24,8 @@ export interface FakeServerOptions {
   maxReplay?: number;
   /** hello.protocol (default: this build's PROTOCOL_VERSION). */
   protocol?: number;
+  /** Listen on this port (default 0: a free one); a test that brings a server back at the same URL passes the old one's. */
+  port?: number;
 }
 
 export class FakeSignalServer extends EventEmitter {
@@ -70,7 +72,7 @@ export class FakeSignalServer extends EventEmitter {
       }
       s.wss.handleUpgrade(req, socket, head, (ws) => s.onSocket(ws));
     });
-    await new Promise<void>((r) => s.http.listen(0, '127.0.0.1', r));
+    await new Promise<void>((r) => s.http.listen(o.port ?? 0, '127.0.0.1', r));
     s.url = `http://127.0.0.1:${(s.http.address() as AddressInfo).port}`;
     return s;
   }
