@@ -144,6 +144,19 @@ describe('notification delivery', () => {
     });
   });
 
+  it("trading_stopped jumps the queue and does not wait out an older message's backoff", async () => {
+    const s = await service('json');
+    s.script.push({ status: 503 });
+    const { n } = notifier([target(`json://${s.host}/h`)], {}, { baseDelayMs: 60_000, maxDelayMs: 60_000 });
+    n.emit(msg('filled', 'older'));
+    n.emit(msg('filled', 'newer'));
+    await s.waitReceived(1); // 'older' failed; its retry is a minute away
+    n.emit(msg('trading_stopped', 'STOPPED'));
+    const got = await s.waitDelivered(1);
+    expect(got[0]!.body['title']).toBe('STOPPED');
+    expect(s.received.map((r) => r.body['title'])).toEqual(['older', 'STOPPED']);
+  });
+
   it('a dead target never grows the queue past queue_max, and emit returns at once', async () => {
     const s = await service('json');
     const port = s.host;

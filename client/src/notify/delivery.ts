@@ -35,11 +35,22 @@ export interface DeliveryOptions {
 interface Item {
   msg: NotifyMessage;
   attempts: number;
+  /** Backoff: not retried before this time (ms). */
+  notBefore: number;
+}
+
+/**
+ * The next message: the oldest trading_stopped if any (the halt waits for it alone, a few seconds, before the
+ * process exits, so it never waits behind older messages or their backoff), else the oldest.
+ */
+function pick(items: readonly Item[]): Item {
+  return items.find((i) => i.msg.priority >= 5) ?? items[0]!;
 }
 
 export class DeliveryQueue {
   private readonly items: Item[] = [];
   private inFlight: Item | undefined;
+  /** The service's rate limit: no send before this time (ms). */
   private nextAt = 0;
   private running = false;
   private closed = false;
@@ -63,14 +74,16 @@ export class DeliveryQueue {
   push(msg: NotifyMessage): void {
     if (this.closed) return;
     if (this.items.length >= this.o.max) {
-      const victim = this.items.findIndex((i) => i !== this.inFlight);
+      const victim = this.items.findIndex((i) => i !== this.inFlight && i.msg.priority < 5);
       if (victim >= 0) {
         this.items.splice(victim, 1);
         this.st.dropped++;
       }
     }
-    this.items.push({ msg, attempts: 0 });
+    this.items.push({ msg, attempts: 0, notBefore: 0 });
     this.st.queued = this.items.length;
+    // A halt message may be sent before the backoff the pump is sleeping on: let it pick again.
+    if (msg.priority >= 5) this.wake?.();
     void this.pump();
   }
 
@@ -106,10 +119,13 @@ export class DeliveryQueue {
     this.running = true;
     try {
       while (this.items.length && !this.closed) {
-        const wait = this.nextAt - Date.now();
-        if (wait > 0) await this.sleep(wait);
-        if (this.closed) break;
-        const item = (this.inFlight = this.items[0]!);
+        const next = pick(this.items);
+        const wait = Math.max(this.nextAt, next.notBefore) - Date.now();
+        if (wait > 0) {
+          await this.sleep(wait);
+          continue; // pick again: a halt message may have arrived meanwhile
+        }
+        const item = (this.inFlight = next);
         item.attempts++;
         const r = await this.sender.send(item.msg, this.abort.signal).catch((e: Error) => ({
           ok: false as const,
@@ -145,7 +161,9 @@ export class DeliveryQueue {
             const backoff = Math.min(this.o.maxDelayMs, this.o.baseDelayMs * 2 ** (item.attempts - 1));
             const delay = Math.max(r.retryAfterMs ?? 0, backoff, this.sender.minIntervalMs);
             this.o.log.info({ ...ctx, retry_in_ms: delay }, 'notification failed; retrying');
-            this.nextAt = now + delay;
+            item.notBefore = now + delay;
+            // A retry_after is the service's limit for this destination, for every message; a backoff is this one's.
+            this.nextAt = now + Math.max(this.sender.minIntervalMs, r.retryAfterMs ?? 0);
           }
         }
         this.st.queued = this.items.length;
