@@ -73,6 +73,11 @@ describe('notify target URLs (Apprise syntax)', () => {
     const c = parseConfig({ notify: [{ url: 'ntfy://h/t', events: ['trading_stopped'], min_priority: 4 }] });
     expect(c.notify[0]).toMatchObject({ events: ['trading_stopped'], min_priority: 4 });
     expect(parseConfig({}).notify).toEqual([]);
+    // The URL is checked when the config is read (a ${VAR} one by its scheme only: the value comes later).
+    expect(() => parseConfig({ notify: [{ url: 'discord://abc/tok' }, { url: 'mailto://${X}' }] })).toThrow(
+      /notify\.0\.url: discord: the webhook id is a number[\s\S]*notify\.1\.url: unknown scheme mailto:\/\//,
+    );
+    expect(parseConfig({ notify: [{ url: 'tgram://${TG}/1' }] }).notify).toHaveLength(1);
     expect(() =>
       parseConfig({ notify: [{ url: 'ntfy://h/t', events: ['fills'], min_priority: 9 }] }),
     ).toThrow(/notify\.0\.events\.0[\s\S]*notify\.0\.min_priority/);

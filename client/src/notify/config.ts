@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { NOTIFY_EVENT_KINDS, type NotifyEventKind } from './events.js';
+import { NotifyUrlError, parseTargetUrl } from './url.js';
 
 /** What a target can ask for (`test` reaches every target anyway). */
 const CHOOSABLE = NOTIFY_EVENT_KINDS.filter((k) => k !== 'test') as [NotifyEventKind, ...NotifyEventKind[]];
@@ -10,34 +11,60 @@ const CHOOSABLE = NOTIFY_EVENT_KINDS.filter((k) => k !== 'test') as [NotifyEvent
  * `${VAR}` (resolved by url.ts when notifications start, never written back).
  */
 
-export const NotifyTargetSchema = z.strictObject({
-  url: z
-    .string()
-    .min(1)
-    .max(2048)
-    .describe(
-      'Apprise-style URL: ntfy://host/topic (http), ntfys://host/topic (https), discord://webhook_id/webhook_token, tgram://bot_token/chat_id, json://host/path (http), jsons://host/path (https). `${VAR}` is replaced by the environment variable (or .env entry) VAR, e.g. tgram://${TELEGRAM_BOT_TOKEN}/12345; secrets are redacted in every log line.',
-    ),
-  events: z
-    .array(z.enum(CHOOSABLE))
-    .min(1)
-    .optional()
-    .describe('Events sent to this target (absent: all): docs/notifications.md says what each one carries.'),
-  min_priority: z
-    .int()
-    .min(1)
-    .max(5)
-    .default(3)
-    .describe(
-      'Send only events of at least this priority (1 min, 2 low, 3 default, 4 high, 5 max; trading_stopped is 5, partially_filled 2).',
-    ),
-  api_base_url: z
-    .url({ protocol: /^https?$/ })
-    .optional()
-    .describe(
-      'Advanced (tests, self-hosted proxies): send discord:// and tgram:// requests to this base URL instead of discord.com / api.telegram.org.',
-    ),
-});
+/**
+ * A URL is checked when the config is read: fully when it names no `${VAR}`, else its scheme only (the values
+ * come from the environment when notifications start, and an unset one is reported then, per target).
+ */
+function checkUrl(url: string, ctx: z.RefinementCtx): void {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+  const known = ['ntfy', 'ntfys', 'discord', 'tgram', 'json', 'jsons'];
+  let message: string | undefined;
+  if (/\$\{/.test(url)) {
+    if (!scheme || !known.includes(scheme))
+      message = `unknown scheme ${scheme ?? '(none)'}:// (use ${known.map((k) => `${k}://`).join(', ')})`;
+  } else {
+    try {
+      parseTargetUrl(url, {});
+    } catch (e) {
+      if (!(e instanceof NotifyUrlError)) throw e;
+      message = e.message;
+    }
+  }
+  if (message) ctx.addIssue({ code: 'custom', path: ['url'], message });
+}
+
+export const NotifyTargetSchema = z
+  .strictObject({
+    url: z
+      .string()
+      .min(1)
+      .max(2048)
+      .describe(
+        'Apprise-style URL: ntfy://host/topic (http), ntfys://host/topic (https), discord://webhook_id/webhook_token, tgram://bot_token/chat_id, json://host/path (http), jsons://host/path (https). `${VAR}` is replaced by the environment variable (or .env entry) VAR, e.g. tgram://${TELEGRAM_BOT_TOKEN}/12345; secrets are redacted in every log line.',
+      ),
+    events: z
+      .array(z.enum(CHOOSABLE))
+      .min(1)
+      .optional()
+      .describe(
+        'Events sent to this target (absent: all): docs/notifications.md says what each one carries.',
+      ),
+    min_priority: z
+      .int()
+      .min(1)
+      .max(5)
+      .default(3)
+      .describe(
+        'Send only events of at least this priority (1 min, 2 low, 3 default, 4 high, 5 max; trading_stopped is 5, partially_filled 2).',
+      ),
+    api_base_url: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe(
+        'Advanced (tests, self-hosted proxies): send discord:// and tgram:// requests to this base URL instead of discord.com / api.telegram.org.',
+      ),
+  })
+  .superRefine((t, ctx) => checkUrl(t.url, ctx));
 export type NotifyTarget = z.output<typeof NotifyTargetSchema>;
 
 export const NotifySchema = z
