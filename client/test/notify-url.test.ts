@@ -65,6 +65,12 @@ describe('notify target URLs (Apprise syntax)', () => {
     }
   });
 
+  it('an error about a part that came from ${VAR} does not quote its value', () => {
+    expect(() => parseTargetUrl('ntfy://${H}/t', { H: 'bad host SECRETISH' })).toThrow(
+      'ntfy: "[redacted]" is not a host[:port]',
+    );
+  });
+
   it('redact removes every secret, raw and URL-encoded', () => {
     expect(redact('GET /x?k=a%20b%2Fc and a b/c', ['a b/c'])).toBe('GET /x?k=[redacted] and [redacted]');
   });

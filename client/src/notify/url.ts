@@ -129,6 +129,15 @@ const SCHEMES = 'ntfy://, ntfys://, discord://, tgram://, json://, jsons://';
 /** Parse one target URL (after `${VAR}` substitution from env). */
 export function parseTargetUrl(template: string, env: Record<string, string | undefined>): ParsedTarget {
   const { text, values } = substituteEnv(template, env);
+  try {
+    return parseResolved(text, values);
+  } catch (e) {
+    // A message may quote a host or a chat that came from a ${VAR}: never its value.
+    throw e instanceof NotifyUrlError ? new NotifyUrlError(redact(e.message, values)) : e;
+  }
+}
+
+function parseResolved(text: string, values: string[]): ParsedTarget {
   const u = split(text);
   const secrets = [...values];
   const hide = (s: string | undefined) => {
