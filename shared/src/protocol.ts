@@ -23,6 +23,8 @@ export const PATHS = {
   logCheckpoint: '/v1/log/checkpoint',
   /** `/v1/log/proof/<seq>`: one signal's C2SP tlog-proof file. */
   logProof: '/v1/log/proof',
+  /** C2SP tlog-tiles: `/v1/log/tile/<L>/<N>[.p/<W>]` (hash tiles) and `/v1/log/tile/entries/<N>[.p/<W>]`. */
+  logTile: '/v1/log/tile',
 } as const;
 
 /** Frame types sent by the server. */

@@ -5,6 +5,7 @@
  * a log must never sign two inconsistent checkpoints (docs/transparency-log.md).
  */
 import {
+  type HashReader,
   formatCheckpoint,
   formatTlogProof,
   parseCheckpoint,
@@ -21,6 +22,8 @@ export interface CheckpointedTree {
   readonly size: number;
   /** Why no checkpoint can be signed over this tree, or undefined. */
   readonly unavailable: string | undefined;
+  /** A stored hash of a complete subtree (level, index); throws when there is none. */
+  readonly read: HashReader;
   root(size: number): Uint8Array;
   inclusion(index: number, size: number): Uint8Array[];
   consistency(first: number, second: number): Uint8Array[];
@@ -108,6 +111,11 @@ export class CheckpointLog {
   /** Inclusion proof of leaf `index` in the tree of `size` (a signed size: the caller checks). */
   inclusion(index: number, size: number): Uint8Array[] {
     return this.o.tree.inclusion(index, size);
+  }
+
+  /** The stored hash of a complete subtree (tiles are read from these). */
+  hash(level: number, index: number): Uint8Array {
+    return this.o.tree.read(level, index);
   }
 
   /** Consistency proof from the tree of `first` leaves to the one of `second` (both signed sizes). */
