@@ -21,6 +21,7 @@ import { lockDataDir, type DataDirLock } from './store/lock.js';
 import { SqliteLog } from './store/sqlite-log.js';
 import { StatusHub } from './status/hub.js';
 import { defaultPageDir, loadPageFiles } from './status/page-files.js';
+import { signalSigner } from './log/leaf.js';
 import { CheckpointFeed } from './ws/checkpoint-feed.js';
 import { Stream } from './ws/stream.js';
 import { startOutcomes } from './outcomes/start.js';
@@ -64,7 +65,7 @@ export const sqliteLog: LogDriverFactory<SqliteLog> = (ctx) => {
   const signer = ctx.signer;
   if (!signer) throw new Error('the single-node log signs signals: it needs a signing key');
   return new SqliteLog(ctx.db, {
-    sign: (u) => signer.sign(u),
+    sign: signalSigner(signer, ctx.config.log.signal_signatures),
     metrics: ctx.metrics,
     groupCommitMax: ctx.config.group_commit_max,
     checkpoints: {
@@ -229,7 +230,7 @@ async function start(
           new CheckpointFeed(app, {
             source: d.transparency,
             intervalMs: config.log.checkpoint_interval_ms,
-            signalSigs: true,
+            signalSigs: config.log.signal_signatures,
             maxProofs: DEFAULTS.maxCheckpointProofs,
             log,
           }),

@@ -5,6 +5,13 @@
  */
 export const PROTOCOL_VERSION = 2;
 
+/**
+ * What `hello` says when the operator turned per-signal signatures off (`log.signal_signatures: false`): a
+ * signal then has no `sig` and is proven by the transparency log only, which a protocol-2 client would refuse
+ * signal by signal (it requires `sig`). A client accepts 3 only if it verifies the log (docs/protocol.md).
+ */
+export const PROTOCOL_VERSION_UNSIGNED_SIGNALS = 3;
+
 /** Server protocol versions this client understands: a v1 server only ever sends v1 signals, a subset of v2. */
 export const SUPPORTED_PROTOCOLS: readonly number[] = [1, 2];
 

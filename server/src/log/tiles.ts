@@ -6,10 +6,9 @@
  * Only what the latest signed checkpoint covers is served: a client fetches tiles for a size it verified.
  */
 import type { HashReader } from '@catalyst-signal/shared';
+import { MAX_LEAF_BYTES } from './leaf.js';
 
 export const TILE_WIDTH = 256;
-/** An entry bundle prefixes each entry with a big-endian uint16 length. */
-export const MAX_LEAF_BYTES = 0xffff;
 
 export interface TileRequest {
   /** Tile level, or 'entries' for an entry bundle. */

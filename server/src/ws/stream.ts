@@ -5,6 +5,7 @@ import {
   ErrorCode,
   PATHS,
   PROTOCOL_VERSION,
+  PROTOCOL_VERSION_UNSIGNED_SIGNALS,
   UnrecoverableReason,
   parseClientFrame,
   type SubscribeFrame,
@@ -221,7 +222,7 @@ export class Stream implements FanOut {
     this.send(
       ws,
       writeFrame.hello({
-        protocol: PROTOCOL_VERSION,
+        protocol: c.log.signal_signatures ? PROTOCOL_VERSION : PROTOCOL_VERSION_UNSIGNED_SIGNALS,
         server_id: this.d.serverId,
         epoch: this.d.reader.epoch,
         head_seq: this.d.reader.head,
