@@ -160,4 +160,28 @@ describe('checkpoint frames on the stream', () => {
     await c.until(() => checkpoints(c)[1], 5000, 'the next checkpoint frame');
     expect(old.frames.some((x) => x.type === 'checkpoint')).toBe(false);
   });
+
+  it('a burst beyond max_proofs in one interval: the frame proves the first 64 new leaves, the rest come from REST', async () => {
+    // A long interval: the whole burst lands in one checkpoint.
+    const t = await startTestServer({ log: { origin: ORIGIN, checkpoint_interval_ms: 1000 } });
+    const c = connect(t.wsUrl, t.readKey);
+    const hello = (await c.frame('hello')) as unknown as HelloFrame;
+    const v = pinned(t, hello);
+    c.send({ type: 'subscribe', from_seq: 0, checkpoints: {} });
+    await c.until(() => checkpoints(c)[0], 5000, 'the first checkpoint frame (size 0)');
+    const batch = Array.from({ length: 100 }, () => classification());
+    expect((await t.post(batch)).status).toBe(201);
+    await c.until(() => c.signals().length === 100 || undefined, 5000, '100 signals');
+    const f = await c.until(
+      () => checkpoints(c).find((x) => x.proofs.length > 0),
+      5000,
+      'the burst checkpoint',
+    );
+    const r = check(f as unknown as Frame, v, leavesOf(c));
+    expect(r.size).toBe(100);
+    expect(r.proven).toEqual([...Array(64).keys()]);
+    const rest = await t.get('/v1/log/proof/100');
+    expect(rest.status).toBe(200);
+    expect(await rest.text()).toMatch(/^c2sp.org\/tlog-proof@v1\nindex 99\n/);
+  });
 });
