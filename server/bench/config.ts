@@ -26,6 +26,8 @@ export interface Profile {
     subscribers: number[];
     syncs: Sync[];
     rounds: number;
+    /** POST -> checkpoint latency probes after each of our runs (issue 24); 0: none. */
+    checkpointProbes: number;
   } | null;
   s4: { single: number; clients: number; missed: number; timeoutMs: number } | null;
   s5: { clients: number } | null;
@@ -66,7 +68,14 @@ export const PROFILES: Record<Mode, Profile> = {
     sampleEvery: 10,
     s1: { clients: [50], deliveriesPerS: 10_000, warmupMs: 300, durationMs: 1_000, drainMs: 2_000 },
     s2: null,
-    s3: { concurrency: 8, durationMs: 1_000, subscribers: [0], syncs: ['normal'], rounds: 1 },
+    s3: {
+      concurrency: 8,
+      durationMs: 1_000,
+      subscribers: [0],
+      syncs: ['normal'],
+      rounds: 1,
+      checkpointProbes: 5,
+    },
     s4: { single: 2_000, clients: 50, missed: 100, timeoutMs: 10_000 },
     s5: { clients: 50 },
     cluster: {
@@ -91,7 +100,14 @@ export const PROFILES: Record<Mode, Profile> = {
       drainMs: 3_000,
       p99LimitMs: 100,
     },
-    s3: { concurrency: 32, durationMs: 3_000, subscribers: [0, 500], syncs: ['normal', 'full'], rounds: 1 },
+    s3: {
+      concurrency: 32,
+      durationMs: 3_000,
+      subscribers: [0, 500],
+      syncs: ['normal', 'full'],
+      rounds: 1,
+      checkpointProbes: 40,
+    },
     s4: { single: 20_000, clients: 500, missed: 500, timeoutMs: 60_000 },
     s5: { clients: 2000 },
     cluster: {
@@ -125,7 +141,14 @@ export const PROFILES: Record<Mode, Profile> = {
       drainMs: 5_000,
       p99LimitMs: 100,
     },
-    s3: { concurrency: 64, durationMs: 10_000, subscribers: [0, 1000], syncs: ['normal', 'full'], rounds: 2 },
+    s3: {
+      concurrency: 64,
+      durationMs: 10_000,
+      subscribers: [0, 1000],
+      syncs: ['normal', 'full'],
+      rounds: 2,
+      checkpointProbes: 100,
+    },
     s4: { single: 100_000, clients: 1000, missed: 1000, timeoutMs: 120_000 },
     s5: { clients: 10_000 },
     cluster: {

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import uWS from 'uWebSockets.js';
+import { DEFAULTS } from '@catalyst-signal/shared';
 import { Authenticator } from './auth/authenticator.js';
 import { createJwtVerifier } from './auth/jwt.js';
 import type { Config } from './config.js';
@@ -20,6 +21,8 @@ import { lockDataDir, type DataDirLock } from './store/lock.js';
 import { SqliteLog } from './store/sqlite-log.js';
 import { StatusHub } from './status/hub.js';
 import { defaultPageDir, loadPageFiles } from './status/page-files.js';
+import { signalSigner } from './log/leaf.js';
+import { CheckpointFeed } from './ws/checkpoint-feed.js';
 import { Stream } from './ws/stream.js';
 import { startOutcomes } from './outcomes/start.js';
 
@@ -62,7 +65,7 @@ export const sqliteLog: LogDriverFactory<SqliteLog> = (ctx) => {
   const signer = ctx.signer;
   if (!signer) throw new Error('the single-node log signs signals: it needs a signing key');
   return new SqliteLog(ctx.db, {
-    sign: (u) => signer.sign(u),
+    sign: signalSigner(signer, ctx.config.log.signal_signatures),
     metrics: ctx.metrics,
     groupCommitMax: ctx.config.group_commit_max,
     checkpoints: {
@@ -222,6 +225,15 @@ async function start(
         aheadWaitMs: d.aheadWaitMs ?? 0,
         logHead: d.logHead ? () => d.logHead!() : undefined,
         status,
+        checkpoints:
+          d.transparency &&
+          new CheckpointFeed(app, {
+            source: d.transparency,
+            intervalMs: config.log.checkpoint_interval_ms,
+            signalSigs: config.log.signal_signatures,
+            maxProofs: DEFAULTS.maxCheckpointProofs,
+            log,
+          }),
       });
       driver.attach(stream);
     }

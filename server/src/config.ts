@@ -250,6 +250,12 @@ export const ConfigSchema = z
           .max(60_000)
           .default(500)
           .describe('Most one checkpoint per this many ms (signed after the log grew).'),
+        signal_signatures: z
+          .boolean()
+          .default(true)
+          .describe(
+            'Sign each signal (sig). false once every client verifies the log: checkpoints prove signals, hello says protocol 3, and protocol-2 clients stop with a clear error (docs/protocol.md, migration). Same on every node.',
+          ),
       })
       .prefault({})
       .describe(

@@ -21,6 +21,7 @@ class TestTree implements CheckpointedTree {
   get size() {
     return this.tree.size;
   }
+  read = (level: number, index: number) => this.tree.read(level, index);
   root = (n: number) => this.tree.root(n);
   inclusion = (i: number, n: number) => this.tree.inclusion(i, n);
   consistency = (m: number, n: number) => this.tree.consistency(m, n);

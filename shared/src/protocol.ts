@@ -5,6 +5,13 @@
  */
 export const PROTOCOL_VERSION = 2;
 
+/**
+ * What `hello` says when the operator turned per-signal signatures off (`log.signal_signatures: false`): a
+ * signal then has no `sig` and is proven by the transparency log only, which a protocol-2 client would refuse
+ * signal by signal (it requires `sig`). A client accepts 3 only if it verifies the log (docs/protocol.md).
+ */
+export const PROTOCOL_VERSION_UNSIGNED_SIGNALS = 3;
+
 /** Server protocol versions this client understands: a v1 server only ever sends v1 signals, a subset of v2. */
 export const SUPPORTED_PROTOCOLS: readonly number[] = [1, 2];
 
@@ -23,6 +30,8 @@ export const PATHS = {
   logCheckpoint: '/v1/log/checkpoint',
   /** `/v1/log/proof/<seq>`: one signal's C2SP tlog-proof file. */
   logProof: '/v1/log/proof',
+  /** C2SP tlog-tiles: `/v1/log/tile/<L>/<N>[.p/<W>]` (hash tiles) and `/v1/log/tile/entries/<N>[.p/<W>]`. */
+  logTile: '/v1/log/tile',
 } as const;
 
 /** Frame types sent by the server. */
@@ -43,6 +52,11 @@ export const ServerFrame = {
   error: 'error',
   /** Admin only, after a `status` request: the server's live status (shared/src/status.ts), about once a second. */
   status: 'status',
+  /**
+   * After each new signed checkpoint, to sockets that asked (`subscribe.checkpoints`): the signed note, a
+   * consistency proof from the previous one and inclusion proofs for the leaves new since it (docs/protocol.md).
+   */
+  checkpoint: 'checkpoint',
 } as const;
 export type ServerFrameType = (typeof ServerFrame)[keyof typeof ServerFrame];
 
@@ -98,4 +112,6 @@ export const DEFAULTS = {
   maxBatch: 500,
   maxSingleBodyBytes: 64 * 1024,
   maxBatchBodyBytes: 1024 * 1024,
+  /** Most inclusion proofs one `checkpoint` frame carries; a client proves any other leaf from tiles or REST. */
+  maxCheckpointProofs: 64,
 } as const;

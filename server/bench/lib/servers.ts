@@ -3,13 +3,14 @@
  * pinned to CPU 0 when taskset exists, with a fresh data directory; readiness is the `"msg":"listening"` line.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClientKind } from '../gen/protocol.js';
 import { cpuUs, rssBytes } from './proc.js';
 
-export const SERVER_NAMES = ['catalyst', 'ws-naive', 'ws-once', 'socketio'] as const;
+/** `catalyst-unsigned`: ours with per-signal signatures off (log.signal_signatures: false); S3 only. */
+export const SERVER_NAMES = ['catalyst', 'ws-naive', 'ws-once', 'socketio', 'catalyst-unsigned'] as const;
 export type ServerName = (typeof SERVER_NAMES)[number];
 export type Sync = 'normal' | 'full';
 
@@ -18,11 +19,16 @@ export const LABELS: Record<ServerName, string> = {
   'ws-naive': 'ws naive',
   'ws-once': 'ws serialise-once',
   socketio: 'Socket.IO 4 + recovery',
+  'catalyst-unsigned': 'catalyst, per-signal sigs off',
 };
+
+/** Our server, in either signing mode. */
+export const isOurs = (name: ServerName): name is 'catalyst' | 'catalyst-unsigned' =>
+  name === 'catalyst' || name === 'catalyst-unsigned';
 
 export const ROOT = new URL('../../../', import.meta.url).pathname;
 export const CLI = join(ROOT, 'server/dist/cli.js');
-const PEER: Record<Exclude<ServerName, 'catalyst'>, string> = {
+const PEER: Record<Exclude<ServerName, 'catalyst' | 'catalyst-unsigned'>, string> = {
   'ws-naive': 'server/bench/peers/ws-naive.ts',
   'ws-once': 'server/bench/peers/ws-once.ts',
   socketio: 'server/bench/peers/socketio.ts',
@@ -118,7 +124,7 @@ export async function startServer(name: ServerName, sync: Sync = 'normal'): Prom
   let publishToken: string | undefined;
   let readToken: string | undefined;
   let argv: string[];
-  if (name === 'catalyst') {
+  if (isOurs(name)) {
     initDataDir(dataDir);
     publishToken = createKey(dataDir, 'publish');
     readToken = createKey(dataDir, 'read');
@@ -135,6 +141,11 @@ export async function startServer(name: ServerName, sync: Sync = 'normal'): Prom
       '--sync',
       sync,
     ];
+    if (name === 'catalyst-unsigned') {
+      const file = join(dataDir, 'bench-unsigned.json');
+      writeFileSync(file, JSON.stringify({ log: { signal_signatures: false } }));
+      argv.push('--config', file);
+    }
   } else {
     argv = [
       '--expose-gc',
@@ -169,7 +180,7 @@ export async function startServer(name: ServerName, sync: Sync = 'normal'): Prom
   let stopping: Promise<void> | undefined;
   return {
     name,
-    kind: name === 'catalyst' ? 'catalyst' : name === 'socketio' ? 'sio' : 'ws',
+    kind: isOurs(name) ? 'catalyst' : name === 'socketio' ? 'sio' : 'ws',
     pid,
     port,
     publishToken,
@@ -177,7 +188,7 @@ export async function startServer(name: ServerName, sync: Sync = 'normal'): Prom
     cpuUs: () => cpuUs(pid),
     rss: () => rssBytes(pid),
     gc: async () => {
-      if (name === 'catalyst') return false;
+      if (isOurs(name)) return false;
       const r = await fetch(`http://127.0.0.1:${port}/bench/gc`, { method: 'POST' });
       return ((await r.json()) as { gc: boolean }).gc;
     },

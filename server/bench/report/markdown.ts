@@ -162,7 +162,10 @@ function s3Section(r: Results): string {
   ];
   for (const row of r.s3) {
     const ours = medianOf(row.runs, 'catalyst', (x) => x.persistedPerS);
-    const rows = r.servers.map((s) => {
+    const names: ServerName[] = row.runs.some((x) => x.server === 'catalyst-unsigned')
+      ? [...r.servers, 'catalyst-unsigned']
+      : r.servers;
+    const rows = names.map((s) => {
       const m = (pick: (x: (typeof row.runs)[number]) => number) => medianOf(row.runs, s, pick);
       const runs = row.runs.filter((x) => x.server === s);
       const mine = m((x) => x.persistedPerS);
@@ -194,6 +197,16 @@ function s3Section(r: Results): string {
       ),
       failures(row.failures),
     );
+    const cp = names
+      .filter((s) => row.runs.some((x) => x.server === s && x.checkpoint))
+      .map((s) => {
+        const m = (pick: (x: (typeof row.runs)[number]) => number) => medianOf(row.runs, s, pick);
+        return `${LABELS[s]}: p50 ${n(m((x) => x.checkpoint?.p50 ?? NaN)?.median, 0)} ms, p99 ${n(m((x) => x.checkpoint?.p99 ?? NaN)?.median, 0)} ms`;
+      });
+    if (cp.length)
+      parts.push(
+        `Checkpoint latency (a POST, then the \`checkpoint\` frame whose tree covers it; sequential probes after the window, randomly spaced over the 500 ms checkpoint interval): ${cp.join('; ')}.\n`,
+      );
   }
   return parts.join('\n');
 }

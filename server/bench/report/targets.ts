@@ -150,6 +150,37 @@ export function evaluateTargets(r: Results): Target[] {
       (x) => x >= 3,
     ),
   );
+  const normal = r.s3.find((row) => row.sync === 'normal' && row.subscribers === 0);
+  const normalIngest = (server: string) =>
+    normal ? medianOf(normal.runs, server, (x) => x.persistedPerS)?.median : undefined;
+  const where = normal ? `S3, NORMAL, 0 subscribers, ${normal.concurrency} connections` : 'S3 NORMAL not run';
+  out.push(
+    target(
+      'Ingest under synchronous=NORMAL, per-signal signatures off ≥ 1.5× ws naive',
+      where,
+      normalIngest('catalyst-unsigned'),
+      normalIngest('ws-naive'),
+      'ws naive',
+      'signals/s',
+      '≥ 1.5',
+      (x) => x >= 1.5,
+    ),
+  );
+  const cpP99 = normal
+    ? medianOf(normal.runs, 'catalyst', (x) => x.checkpoint?.p99 ?? NaN)?.median
+    : undefined;
+  out.push(
+    target(
+      'Checkpoint latency p99 (POST -> a checkpoint covering it) ≤ 1 s',
+      where,
+      cpP99 !== undefined && !Number.isNaN(cpP99) ? cpP99 : undefined,
+      1000,
+      '1 s',
+      'ms',
+      '≤ 1',
+      (x) => x <= 1,
+    ),
+  );
   return out;
 }
 

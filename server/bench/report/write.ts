@@ -14,12 +14,14 @@ const SHORT: Record<ServerName, string> = {
   'ws-naive': 'ws naive',
   'ws-once': 'ws once',
   socketio: 'Socket.IO',
+  'catalyst-unsigned': 'ours, no sig',
 };
 const COLORS: Record<ServerName, string> = {
   catalyst: '#1b7f3b',
   'ws-naive': '#c0392b',
   'ws-once': '#e67e22',
   socketio: '#2c6fbb',
+  'catalyst-unsigned': '#7fbf3b',
 };
 
 function panels(r: Results): Panel[] {

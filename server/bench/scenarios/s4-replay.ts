@@ -14,6 +14,7 @@ export const RECOVERY: Record<ServerName, string> = {
   'ws-naive': 'none: from_seq is ignored, missed signals are lost',
   'ws-once': 'none: from_seq is ignored, missed signals are lost',
   socketio: 'connectionStateRecovery: in-memory buffer, 2 min, lost on restart',
+  'catalyst-unsigned': 'SQLite-backed resume from from_seq',
 };
 
 export interface S4Case {

@@ -1,6 +1,7 @@
 import { PATHS } from '@catalyst-signal/shared';
 import { badRequest, notFound, unavailable } from '../errors.js';
 import type { CheckpointLog } from '../log/checkpoints.js';
+import { entryBundle, parseTilePath, readTile, sizeNeeded, TILE_WIDTH } from '../log/tiles.js';
 import type { SignalLogReader } from '../log/types.js';
 import type { Reply } from './respond.js';
 import type { RoutesDeps } from './routes.js';
@@ -10,6 +11,8 @@ type Route = (...args: Parameters<typeof registerRoute>) => void;
 
 /** C2SP formats are text; Cache-Control stays no-store (respond.ts), within the spec's "a few seconds". */
 const TEXT = 'text/plain; charset=utf-8';
+/** A tile's bytes never change (an append-only tree; a partial tile of width W is always the same W hashes). */
+const IMMUTABLE = 'public, max-age=31536000, immutable';
 
 /**
  * The transparency log (docs/transparency-log.md): the latest signed checkpoint, and one signal's tlog-proof
@@ -42,5 +45,35 @@ export function registerLogRoutes(
         `seq ${seq} is not in a signed checkpoint yet (the latest covers ${a.covered}); retry`,
       );
     return { status: 200, raw: a.file, contentType: TEXT } satisfies Reply;
+  });
+
+  route(d, 'get', `${PATHS.logTile}/*`, { scope: 'read' }, (ctx) => {
+    const tile = parseTilePath(ctx.info.url.slice(PATHS.logTile.length + 1));
+    if (!tile)
+      throw notFound(
+        'not a tile: tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>], N in 3-digit groups (x001/x234/067)',
+      );
+    const why = t.unavailable();
+    if (why) throw unavailable(`transparency log unavailable: ${why}`);
+    const size = t.latestSigned()?.size ?? 0;
+    if (sizeNeeded(tile) > size)
+      throw notFound(
+        `no such tile in the latest checkpoint (size ${size}); fetch one for a size you verified`,
+      );
+    let bytes: Uint8Array;
+    if (tile.level === 'entries') {
+      const first = tile.index * TILE_WIDTH;
+      const rows = reader.rowsAfter(first, tile.width);
+      // Retention pruned some of them: their hashes stay (hash tiles still serve), their bytes are gone.
+      if (rows.length !== tile.width || rows[0]!.seq !== first + 1)
+        throw notFound(`entries ${first}-${first + tile.width - 1} are no longer stored (pruned)`);
+      bytes = entryBundle(rows.map((r) => Buffer.from(r.body)));
+    } else bytes = readTile({ ...tile, level: tile.level }, (l, i) => t.hash(l, i));
+    return {
+      status: 200,
+      raw: bytes,
+      contentType: 'application/octet-stream',
+      headers: { 'Cache-Control': IMMUTABLE },
+    } satisfies Reply;
   });
 }

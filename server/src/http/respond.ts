@@ -119,7 +119,8 @@ export interface Reply {
   status: number;
   /** A JSON string (already serialised) or a value to serialise. */
   body?: unknown;
-  raw?: string;
+  /** The body as is: text, or bytes (the log's tiles). */
+  raw?: string | Uint8Array;
   contentType?: string;
   headers?: Record<string, string>;
 }

@@ -21,6 +21,7 @@ import {
   unsupportedMediaType,
 } from '../errors.js';
 import type { CheckpointLog } from '../log/checkpoints.js';
+import { leafTooLarge } from '../log/leaf.js';
 import type { KeyAdmin, LogPosition, Sequencer, SignalLogReader } from '../log/types.js';
 import type { KeyStore } from '../store/keys.js';
 import type { Signer } from '../signing.js';
@@ -246,6 +247,9 @@ function registerIngest(d: RoutesDeps, sequencer: Sequencer, route: Route): void
       const bad = illFormedStringPath(r.data);
       if (bad)
         return errors.push({ path: (batch ? `[${i}].` : '') + bad, message: 'lone surrogate: not I-JSON' });
+      const tooLarge = leafTooLarge(r.data, buf.length);
+      if (tooLarge && !batch) throw new HttpError(413, ErrorCode.payloadTooLarge, tooLarge);
+      if (tooLarge) return errors.push({ path: `[${i}]`, message: tooLarge });
       items.push(r.data);
     });
     if (errors.length) throw badRequest(`${errors.length} invalid field(s)`, errors);

@@ -1,5 +1,6 @@
 import type { ClusterConfig } from '../config.js';
 import type { Logger } from '../logger.js';
+import { signalSigner } from '../log/leaf.js';
 import type { Signer } from '../signing.js';
 import { ensureClusterLog, ensureSigningKey, type ClusterLog } from './cluster-log.js';
 import { connectNats, type NatsHandle } from './connection.js';
@@ -34,6 +35,8 @@ export async function startIngestBackend(
   name: string,
   o: {
     maxInFlight?: number;
+    /** config `log.signal_signatures`: false seals signals without `sig` (the log proves them). */
+    signalSignatures?: boolean;
     /** Every key change from the cluster's keys bucket (the node's key table follows it). */
     onKey: (c: KeyChange) => void;
     /** Once, when the bucket's state at start has been delivered: the ids it held. */
@@ -86,7 +89,7 @@ export async function startIngestBackend(
       handle,
       stream: log.stream,
       epoch: log.epoch,
-      sign: (u) => signer.sign(u),
+      sign: signalSigner(signer, o.signalSignatures ?? true),
       publishTimeoutMs: c.request_timeout_ms,
       logger,
       ...(o.maxInFlight ? { maxInFlight: o.maxInFlight } : {}),

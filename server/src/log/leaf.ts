@@ -41,8 +41,44 @@ export function signedPayload(unsigned: UnsignedSignal): string {
  * by anyone holding what they were served, in any language.
  */
 export function seal(unsigned: UnsignedSignal, sign: SignFn): StoredSignal {
-  const signal: Signal = { ...unsigned, sig: sign(unsigned) };
+  const sig = sign(unsigned);
+  const signal: Signal = sig === undefined ? unsigned : { ...unsigned, sig };
   return { signal, json: canonicalJson(signal) };
+}
+
+/**
+ * The SignFn every driver seals with: the node's key, or no per-signal signature at all when the operator
+ * turned them off (config `log.signal_signatures: false`) once every client verifies the transparency log
+ * instead: a signal is then proven by its checkpoint (one signature per checkpoint, not one per signal).
+ */
+export function signalSigner(signer: { sign(u: UnsignedSignal): string }, perSignal: boolean): SignFn {
+  return perSignal ? (u) => signer.sign(u) : () => undefined;
+}
+
+/** A leaf is at most this many bytes: C2SP entry bundles prefix each with a uint16 length. */
+export const MAX_LEAF_BYTES = 0xffff;
+/**
+ * What sequencing adds to a classification at most, in bytes: `"epoch"` (64), `"ingested_at"` (24), `"seq"`
+ * (16 digits) and `"sig"` (the schema's 512), with their names, quotes and commas.
+ */
+const SEALED_EXTRA = 11 + 64 + 17 + 24 + 7 + 16 + 9 + 512;
+/**
+ * RFC 8785 can lengthen only number tokens (`9e20`, 4 bytes, is written as 21 digits); strings and whitespace
+ * only shrink. So a classification parsed from `rawBytes` of JSON has a canonical form of at most this factor.
+ */
+const MAX_CANONICAL_GROWTH = 5.25;
+
+/**
+ * Why this classification's stored form could exceed a leaf's limit, or undefined. Exact (one canonical
+ * serialisation) only when the body it came from is large enough for that to be possible: the ingest hot path
+ * pays nothing for ordinary signals. Today's schema keeps every classification far below it (about 15 KB at
+ * most); this guards any field added later.
+ */
+export function leafTooLarge(c: Classification, rawBytes: number): string | undefined {
+  if (rawBytes * MAX_CANONICAL_GROWTH + SEALED_EXTRA <= MAX_LEAF_BYTES) return undefined;
+  const bytes = new TextEncoder().encode(canonicalJson(c)).length + SEALED_EXTRA;
+  if (bytes <= MAX_LEAF_BYTES) return undefined;
+  return `stored with its seq, epoch, time and signature it could take ${bytes} bytes; one signal may take at most ${MAX_LEAF_BYTES} (the transparency log's entry limit): shorten its text or meta`;
 }
 
 /** The transparency log's leaf for a stored signal: its stored bytes, UTF-8. */

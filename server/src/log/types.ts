@@ -42,8 +42,11 @@ export interface HistoryPage {
   lastSeq: number;
 }
 
-/** Turns an unsigned signal into its signature (detached JWS); injected so logs have no crypto. */
-export type SignFn = (unsigned: Omit<Signal, 'sig'>) => string;
+/**
+ * Turns an unsigned signal into its signature (detached JWS), or undefined when the operator turned
+ * per-signal signatures off (`log.signal_signatures`; log/leaf.ts signalSigner). Injected so logs have no crypto.
+ */
+export type SignFn = (unsigned: Omit<Signal, 'sig'>) => string | undefined;
 
 /** Where a log stands. Every node knows this (healthz, the POST answer, the WS hello). */
 export interface LogPosition {

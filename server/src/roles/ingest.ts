@@ -119,6 +119,7 @@ export function ingestLog(): LogDriverFactory<IngestLog> {
           ctx.log.info({ keys: ids.size, dropped_local: dropped }, 'api keys mirrored from the cluster');
         },
         onPublish: (seconds) => ctx.metrics.commitSeconds.observe(seconds),
+        signalSignatures: ctx.config.log.signal_signatures,
       },
     );
     registerStreamMetrics(ctx.metrics.registry, backend.sampler);
