@@ -10,10 +10,13 @@ import { DecisionLog, type DecisionFilter, type DecisionRow, type GapRow } from 
 import { HeldStore, type HeldRow, type RedecisionRow } from './held.js';
 import { IntentStore, type IntentRow, type IntentUpdate, type NewIntent } from './intents.js';
 import { PaperAccount } from './paper-account.js';
+import { OrderEventStore, type OrderEventRow } from './order-events.js';
+import type { BrokerEvent } from '../exchange/types.js';
 
 export { FINAL_STATUSES } from './intents.js';
 export type { IntentRow, IntentStatus, IntentUpdate, NewIntent } from './intents.js';
 export type { DecisionRow, DecisionFilter, GapRow } from './decisions.js';
+export type { OrderEventRow } from './order-events.js';
 export { PROTECT_LEG, type HeldRow, type RedecisionRow } from './held.js';
 export { SCHEMA_VERSION, JournalVersionError } from './db.js';
 export type { DashboardQueries, FillRow, RedecisionEventRow } from './dashboard-queries.js';
@@ -31,6 +34,7 @@ export class Journal {
   private readonly orders: IntentStore;
   private readonly paper: PaperAccount;
   private readonly heldStore: HeldStore;
+  private readonly events: OrderEventStore;
 
   private constructor(path: string) {
     this.db = openDb(path);
@@ -38,6 +42,7 @@ export class Journal {
     this.log = new DecisionLog(this.db);
     this.orders = new IntentStore(this.db);
     this.heldStore = new HeldStore(this.db);
+    this.events = new OrderEventStore(this.db, this.orders);
     this.paper = new PaperAccount(this.db, this.metaStore);
   }
 
@@ -211,6 +216,25 @@ export class Journal {
   }
   totalRealized(): number {
     return this.orders.totalRealized();
+  }
+
+  // ---- the broker's order events (journal/order-events.ts) ----
+  /** Append a broker event once (by its key) and apply it to its intent and to the fill facts. */
+  applyBrokerEvent(e: BrokerEvent, now: number): { fresh: boolean; intent: string | undefined } {
+    return this.events.apply(e, now);
+  }
+  /** Broker time of the newest journaled event (a catch-up reads from a little before it). */
+  lastBrokerEventAt(): number | undefined {
+    return this.events.lastAt();
+  }
+  orderEvents(limit = 50): OrderEventRow[] {
+    return this.events.recent(limit);
+  }
+  orderEventsFor(clientOrderId: string): OrderEventRow[] {
+    return this.events.forIntent(clientOrderId);
+  }
+  orderEventCount(): number {
+    return this.events.count();
   }
   positions(): Position[] {
     return this.orders.positions();
