@@ -20,6 +20,7 @@ import { marketTime } from '../decide/index.js';
 import { announceDashboard } from '../dashboard-link.js';
 import { ACCEPT_EPOCH, type Recovery } from '../recovery.js';
 import { EXIT, RunRefused, TradingStopped } from '../errors.js';
+import { followBroker } from '../follow.js';
 
 /**
  * `catalyst-client run`: reconcile, connect, decide, execute, until a signal or a fatal condition.
@@ -153,6 +154,8 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     const executor = new Executor(journal, exchange, config, log);
     const rec = await executor.reconcileAll();
     if (rec.checked) log.info(rec, 'reconciled unfinished orders');
+    // The broker's order events, streamed and caught up (follow.ts); absent on venues without a stream.
+    const following = followBroker({ venue, journal, log });
 
     const now = Date.now;
     const mc = venue.marketClock;
@@ -212,6 +215,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
         clearInterval(reconcileTimer);
         clockLines?.stop();
         await connection.stop();
+        await following?.close();
         await dashboard?.close();
         forgetDashboardLink();
         await ex.close().catch(() => undefined);

@@ -110,3 +110,16 @@ export interface BrokerEvent {
 /** The key of a fill: order + cumulative quantity (9 decimals), the same from a stream event and a REST read. */
 export const fillKey = (clientOrderId: string, cum: number) =>
   `fill:${clientOrderId}:${Math.round(cum * 1e9) / 1e9}`;
+
+/** Where a followed broker stream delivers: each event, and "subscribed (again): catch up what was missed". */
+export interface BrokerEventSink {
+  onEvent(e: BrokerEvent): void;
+  onLive(): void;
+  onDown?(why: string): void;
+}
+
+/** A running subscription to the broker's order events; reconnects by itself until closed. */
+export interface BrokerFollow {
+  readonly up: boolean;
+  close(): Promise<void>;
+}

@@ -185,9 +185,13 @@ export class IntentStore {
           },
           now,
         );
+      // Reports race (an order reply read before a fill event was applied, an old event late): a final state the
+      // broker confirmed is never reopened by an older report.
+      const status =
+        FINAL_STATUSES.has(prev.status) && !FINAL_STATUSES.has(u.status) ? prev.status : u.status;
       this.st.updateIntent.run({
         client_order_id: clientOrderId,
-        status: u.status,
+        status,
         exchange_order_id: u.exchangeOrderId ?? null,
         filled: next.filled,
         avg_price: next.avgPrice,

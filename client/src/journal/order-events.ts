@@ -1,5 +1,5 @@
 import type { BrokerEvent } from '../exchange/types.js';
-import { FINAL_STATUSES, type IntentStatus, type IntentStore } from './intents.js';
+import type { IntentStatus, IntentStore } from './intents.js';
 import { prepareAll, type Db } from './db.js';
 
 /**
@@ -156,8 +156,7 @@ export class OrderEventStore {
     // A replace is followed by whoever asked for it (the replacement order has an id of its own).
     if (e.event === 'replaced') return;
     const prev = this.intents.get(e.clientOrderId)!;
-    let status = STATUS[e.status];
-    if (FINAL_STATUSES.has(prev.status) && status === 'open') status = prev.status;
+    const status = STATUS[e.status];
     const newer = e.filled >= prev.filled;
     this.intents.update(
       e.clientOrderId,

@@ -19,6 +19,7 @@ import { assertVenueTradable } from '../exchange/account-guard.js';
 import type { ExchangeAdapter } from '../exchange/index.js';
 import type { PaperAdapter } from '../exchange/paper.js';
 import type { EquityVenue } from '../exchange/equity-types.js';
+import type { AlpacaAdapter } from '../exchange/alpaca.js';
 import type { DriverDeps, VenueDriver } from './types.js';
 
 /**
@@ -134,7 +135,7 @@ export function usEquityDriver(
   d: DriverDeps,
   exchange: ExchangeAdapter,
   broker: EquityBroker,
-  extra: Pick<VenueDriver, 'assertTradable' | 'marketClock'> = {},
+  extra: Pick<VenueDriver, 'assertTradable' | 'marketClock' | 'follow' | 'eventsSince'> = {},
 ): VenueDriver {
   return {
     venue: 'us_equity',
@@ -145,12 +146,24 @@ export function usEquityDriver(
   };
 }
 
-/** The live Alpaca driver: the account must be able to trade before a live start. */
-export function alpacaDriver(d: DriverDeps, alpaca: ExchangeAdapter & EquityVenue): VenueDriver {
+/** The live Alpaca driver: the account must be able to trade before a live start; it follows the broker. */
+export function alpacaDriver(
+  d: DriverDeps,
+  alpaca: ExchangeAdapter & EquityVenue & AlpacaEvents,
+): VenueDriver {
   return usEquityDriver(d, alpaca, alpacaBroker(alpaca), {
     assertTradable: () => assertVenueTradable(alpaca),
+    follow: (sink) => {
+      const s = alpaca.tradeStream({ ...sink, reconnect: d.config.server.reconnect, log: d.log });
+      s.start();
+      return s;
+    },
+    eventsSince: (since) => alpaca.eventsSince(since),
   });
 }
+
+/** What the Alpaca adapter adds for following the broker (exchange/alpaca.ts, alpaca-stream.ts). */
+export type AlpacaEvents = Pick<AlpacaAdapter, 'tradeStream' | 'eventsSince'>;
 
 async function decideEquitySignal(
   deps: DriverDeps,
