@@ -36,6 +36,26 @@ export interface FollowDeps {
   onApplied?: ((e: BrokerEvent, intent: string | undefined) => void) | undefined;
 }
 
+/**
+ * One catch-up: what the broker did since a little before the newest journaled event, applied oldest first (so an
+ * intent's status ends where the broker's is now), each event once. Returns the events that were new.
+ */
+export async function catchUpEvents(
+  journal: Journal,
+  eventsSince: (since: number) => Promise<BrokerEvent[]>,
+  now: () => number,
+): Promise<{ event: BrokerEvent; intent: string | undefined }[]> {
+  const last = journal.lastBrokerEventAt();
+  const events = await eventsSince(last === undefined ? 0 : last - CATCH_UP_OVERLAP_MS);
+  events.sort((a, b) => a.at - b.at || a.filled - b.filled);
+  const fresh: { event: BrokerEvent; intent: string | undefined }[] = [];
+  for (const e of events) {
+    const r = journal.applyBrokerEvent(e, now());
+    if (r.fresh) fresh.push({ event: e, intent: r.intent });
+  }
+  return fresh;
+}
+
 /** Start following the venue's broker, or undefined when the venue has no event stream. */
 export function followBroker(d: FollowDeps): Follower | undefined {
   const { venue, journal, log } = d;
@@ -60,14 +80,11 @@ export function followBroker(d: FollowDeps): Follower | undefined {
   };
 
   const catchUpOnce = async (): Promise<number> => {
-    const last = journal.lastBrokerEventAt();
-    const events = await since(last === undefined ? 0 : last - CATCH_UP_OVERLAP_MS);
-    // Oldest first, so an intent's status ends where the broker's is now.
-    events.sort((a, b) => a.at - b.at || a.filled - b.filled);
-    let fresh = 0;
-    for (const e of events) if (apply(e)) fresh += 1;
-    if (fresh) log.info({ fresh }, 'broker catch-up applied missed events');
-    return fresh;
+    if (closed) return 0;
+    const fresh = await catchUpEvents(journal, since, now);
+    for (const f of fresh) d.onApplied?.(f.event, f.intent);
+    if (fresh.length) log.info({ fresh: fresh.length }, 'broker catch-up applied missed events');
+    return fresh.length;
   };
   // One at a time: a reconnect during a slow catch-up joins it and then runs once more (it may have missed more).
   let again = false;

@@ -161,4 +161,37 @@ describe('following the broker (Alpaca trade_updates)', () => {
     // Not the client's fill: the difference with the broker is for reconciliation to report, not to trade around.
     expect(journal.positions()).toEqual([{ market: 'AAPL', amount: 4, cost: 800 }]);
   });
+
+  it('without the stream, an exit asks the broker before saying "nothing held" (the fill had not reached the journal)', async () => {
+    const { emu, journal } = ctx;
+    const d = await ctx.deps();
+    const out = await processSignal(d, ctx.sig({ stop_loss: 190, take_profit: 220 }), ok, emu.now());
+    const entry = out.intents[0]!;
+    emu.setQuote('AAPL', { bid: 199.9, ask: 200 });
+    // The broker filled it; no stream, no reconcile yet: the journal still thinks nothing is held.
+    expect(journal.positions()).toEqual([]);
+    const exit = await processSignal(d, ctx.sig({ action: 'exit', direction: 'neutral' }), ok, emu.now());
+    expect(exit.decision.reason).toBe('trade:exit');
+    expect(journal.intent(entry.client_order_id)!.status).toBe('filled');
+    expect(emu.posted(exit.intents[0]!.client_order_id)[0]!.body).toMatchObject({ side: 'sell', qty: '4' });
+  });
+
+  it('an exit after the stop already filled at the broker sells nothing and says so', async () => {
+    const { emu, journal } = ctx;
+    const d = await ctx.deps();
+    await processSignal(d, ctx.sig({ stop_loss: 190, take_profit: 220 }), ok, emu.now());
+    emu.setQuote('AAPL', { bid: 199.9, ask: 200 });
+    await d.executor.reconcileAll();
+    expect(journal.positions()).toEqual([{ market: 'AAPL', amount: 4, cost: 800 }]);
+    emu.setQuote('AAPL', { bid: 189, ask: 189.2, last: 189 });
+    const posts = emu.requests.filter((r) => r.method === 'POST').length;
+    const exit = await processSignal(d, ctx.sig({ action: 'exit', direction: 'neutral' }), ok, emu.now());
+    expect(exit.decision).toMatchObject({
+      reason: 'skipped:no_holdings',
+      detail: expect.stringContaining('nothing held in AAPL by this client'),
+    });
+    expect(emu.requests.filter((r) => r.method === 'POST').length).toBe(posts);
+    expect(journal.positions()).toEqual([]);
+    expect(journal.totalRealized()).toBeCloseTo(4 * 189 - 800, 9);
+  });
 });
