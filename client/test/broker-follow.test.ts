@@ -194,4 +194,21 @@ describe('following the broker (Alpaca trade_updates)', () => {
     expect(journal.positions()).toEqual([]);
     expect(journal.totalRealized()).toBeCloseTo(4 * 189 - 800, 9);
   });
+
+  it("an exit cancels this client's open legs first and takes the stream's event as the cancel's confirmation", async () => {
+    const { emu, journal } = ctx;
+    const { d, legs } = await bracketEntry();
+    const exit = await processSignal(d, ctx.sig({ action: 'exit', direction: 'neutral' }), ok, emu.now());
+    expect(exit.decision.reason).toBe('trade:exit');
+    for (const l of legs) expect(l.status).toBe('canceled');
+    // Confirmed by the canceled events, not by reading each leg back.
+    const legReads = emu.requests.filter(
+      (r) => r.method === 'GET' && legs.some((l) => r.path === `/v2/orders/${l.id}`),
+    );
+    expect(legReads).toEqual([]);
+    expect(emu.posted(exit.intents[0]!.client_order_id)[0]!.body).toMatchObject({ side: 'sell', qty: '4' });
+    emu.setQuote('AAPL', { bid: 205, ask: 205.1 });
+    await until('flat', () => journal.positions().length === 0);
+    expect(journal.totalRealized()).toBeCloseTo(4 * 205 - 800, 9);
+  });
 });

@@ -77,6 +77,8 @@ export function pathParam(value: string): string {
 }
 
 const CALENDAR_TTL_MS = 3_600_000;
+/** How long a cancel waits for the stream's confirming event before it reads the order back instead. */
+const STREAM_CONFIRM_MS = 1_500;
 
 export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
   readonly kind = 'live' as const;
@@ -85,6 +87,10 @@ export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
   private readonly calendarCache = new Map<string, { at: number; days: CalendarDay[] }>();
   private readonly ownPrefix: string;
   private readonly settleMs: number;
+  /** Orders the trading stream said have ended (bounded), and cancels waiting to hear it. */
+  private readonly endedByEvent = new Set<string>();
+  private readonly endWaiters = new Map<string, () => void>();
+  private stream: AlpacaTradeStream | undefined;
 
   constructor(
     readonly ex: CcxtExchange,
@@ -370,10 +376,15 @@ export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
     });
   }
 
-  /** A cancel is asynchronous at Alpaca (pending_cancel): wait, bounded, until each order has ended. */
+  /**
+   * A cancel is asynchronous at Alpaca (pending_cancel): wait, bounded, until each order has ended - confirmed by
+   * the trading stream's event when it is up (no read), else (or when no event came within STREAM_CONFIRM_MS:
+   * the stream lags 150-250 ms) by reading the order back.
+   */
   private async waitEnded(ids: string[]): Promise<void> {
     const deadline = Date.now() + this.settleMs;
     for (const id of ids) {
+      if (await this.heardEnded(id, Math.min(STREAM_CONFIRM_MS, this.settleMs))) continue;
       for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
         const raw = await this.find('traderPrivateGetV2OrdersOrderId', { order_id: pathParam(id) });
         if (!raw || parseOrder(raw).status !== 'open') break;
@@ -390,7 +401,34 @@ export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
     const base = (this.ex as unknown as { implodeHostname(u: string): string }).implodeHostname(
       ex.urls.api.trader,
     );
-    return new AlpacaTradeStream({ ...o, url: streamUrl(base), keyId: ex.apiKey, secret: ex.secret });
+    this.stream = new AlpacaTradeStream({
+      ...o,
+      url: streamUrl(base),
+      keyId: ex.apiKey,
+      secret: ex.secret,
+      onEvent: (e) => {
+        this.noteEvent(e);
+        o.onEvent(e);
+      },
+    });
+    return this.stream;
+  }
+
+  private noteEvent(e: BrokerEvent): void {
+    if (e.status === 'open') return;
+    if (this.endedByEvent.size >= 1000) this.endedByEvent.clear();
+    this.endedByEvent.add(e.orderId);
+    this.endWaiters.get(e.orderId)?.();
+  }
+
+  /** Resolves true once the stream says the order ended, false after `ms` (or at once without a stream). */
+  private heardEnded(id: string, ms: number): Promise<boolean> {
+    if (this.endedByEvent.has(id)) return Promise.resolve(true);
+    if (!this.stream?.up) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => (this.endWaiters.delete(id), resolve(false)), ms);
+      this.endWaiters.set(id, () => (clearTimeout(t), this.endWaiters.delete(id), resolve(true)));
+    });
   }
 
   /**
