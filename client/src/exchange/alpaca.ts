@@ -79,6 +79,8 @@ export function pathParam(value: string): string {
 const CALENDAR_TTL_MS = 3_600_000;
 /** How long a cancel waits for the stream's confirming event before it reads the order back instead. */
 const STREAM_CONFIRM_MS = 1_500;
+/** Orders a catch-up reads one by one (executions of orders the lists did not include). */
+const MAX_ORDER_READS = 20;
 
 export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
   readonly kind = 'live' as const;
@@ -470,10 +472,13 @@ export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
       if (batch.length < 100) break;
       token = String(batch.at(-1)!['id']);
     }
-    // An execution of an order not listed above (submitted earlier, ended since): read that order once.
+    // An execution of an order not listed above (submitted earlier, ended since): read that order once, at most
+    // MAX_ORDER_READS per catch-up (each is a paced request); the rest wait for the next catch-up.
+    let reads = 0;
     for (const f of fills) {
       const id = String(f['order_id'] ?? '');
-      if (!id || orders.has(id)) continue;
+      if (!id || orders.has(id) || reads >= MAX_ORDER_READS) continue;
+      reads += 1;
       const raw = await this.find<Json>('traderPrivateGetV2OrdersOrderId', { order_id: pathParam(id) });
       if (raw) add(raw);
     }
