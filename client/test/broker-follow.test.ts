@@ -211,4 +211,19 @@ describe('following the broker (Alpaca trade_updates)', () => {
     await until('flat', () => journal.positions().length === 0);
     expect(journal.totalRealized()).toBeCloseTo(4 * 205 - 800, 9);
   });
+
+  it('an exit after a sale outside the client sells nothing and journals why', async () => {
+    const { emu } = ctx;
+    const { d, legs } = await bracketEntry();
+    for (const l of legs) emu.appCancel(l.id);
+    emu.appSell('AAPL', 4);
+    const exit = await processSignal(d, ctx.sig({ action: 'exit', direction: 'neutral' }), ok, emu.now());
+    expect(exit.decision.reason).toBe('trade:exit');
+    expect(exit.intents[0]).toMatchObject({
+      status: 'canceled',
+      filled: 0,
+      error: expect.stringContaining('nothing held at the broker'),
+    });
+    expect(emu.posted(exit.intents[0]!.client_order_id)).toEqual([]);
+  });
 });
