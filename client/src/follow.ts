@@ -117,7 +117,10 @@ export function followBroker(d: FollowDeps): Follower | undefined {
         log.warn({ err: (err as Error).message, key: e.key }, 'broker event not applied');
       }
     },
-    onLive: () => void catchUp(),
+    onLive: () => {
+      log.info('broker stream subscribed (trade_updates); catching up what it may have missed');
+      void catchUp();
+    },
     onDown: (why) => log.warn({ why }, 'broker stream down; catching up on reconnect'),
   });
   const timer = setInterval(() => void catchUp(), d.catchUpMs ?? CATCH_UP_EVERY_MS);
