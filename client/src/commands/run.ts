@@ -20,7 +20,7 @@ import { marketTime } from '../decide/index.js';
 import { announceDashboard } from '../dashboard-link.js';
 import { ACCEPT_EPOCH, type Recovery } from '../recovery.js';
 import { EXIT, RunRefused, TradingStopped } from '../errors.js';
-import { followBroker } from '../follow.js';
+import { followBroker, type Follower } from '../follow.js';
 
 /**
  * `catalyst-client run`: reconcile, connect, decide, execute, until a signal or a fatal condition.
@@ -70,6 +70,8 @@ export interface Engine {
   stopped?: TradingStopped | undefined;
   /** The journal's cursor seq when the engine closed it (the next run resumes after it). */
   cursorAtStop?: number | undefined;
+  /** The broker's order events, followed (venues with a stream: Alpaca live); see follow.ts. */
+  broker?: Follower | undefined;
 }
 
 export interface EngineOptions {
@@ -225,7 +227,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
         log.info('stopped; cursor persisted');
         resolveDone(code);
       })());
-    const engine: Engine = { done, stop: (r) => stop(r), connection, dashboard };
+    const engine: Engine = { done, stop: (r) => stop(r), connection, dashboard, broker: following };
     connection.on('fatal', (e: Error) => {
       if (e instanceof FatalStreamError && (e.code === 'epoch_changed' || e.code === 'future'))
         journal.setHalted(e.message);
