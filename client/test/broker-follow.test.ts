@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { AlpacaAdapter } from '../src/exchange/alpaca.js';
 import { followBroker, type Follower } from '../src/follow.js';
 import { processSignal } from '../src/pipeline.js';
 import { useEquityLive } from './helpers/equity-live.js';
@@ -225,5 +226,28 @@ describe('following the broker (Alpaca trade_updates)', () => {
       error: expect.stringContaining('nothing held at the broker'),
     });
     expect(emu.posted(exit.intents[0]!.client_order_id)).toEqual([]);
+  });
+
+  it('a stream that never subscribes is dropped and dialled again, with backoff, until it does', async () => {
+    const { emu } = ctx;
+    const d = await ctx.deps();
+    emu.stream.controls.silent = true;
+    let live = 0;
+    const s = (d.exchange as AlpacaAdapter).tradeStream({
+      reconnect: { initial_delay_ms: 10, factor: 2, max_delay_ms: 50, jitter: 'none' },
+      onEvent: () => undefined,
+      onLive: () => (live += 1),
+      subscribeTimeoutMs: 100,
+    });
+    s.start();
+    try {
+      await until('a silent socket dialled again', () => emu.stream.connections >= 2);
+      expect(live).toBe(0);
+      emu.stream.controls.silent = false;
+      await until('subscribed', () => s.up);
+      expect(live).toBe(1);
+    } finally {
+      await s.close();
+    }
   });
 });

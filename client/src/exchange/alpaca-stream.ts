@@ -15,6 +15,10 @@ import { fillKey, type BrokerEvent } from './types.js';
 
 /** A frame bigger than this is refused by the socket (an order event is ~2 KB; a bracket's legs add ~1 KB each). */
 export const MAX_FRAME_BYTES = 256 * 1024;
+/** Authorized and listening within this long after the socket opened, or it is dropped and dialled again. */
+export const SUBSCRIBE_TIMEOUT_MS = 10_000;
+/** A ping this often; no pong by the next one means a dead connection (a half-open TCP socket sends no close). */
+export const PING_EVERY_MS = 10_000;
 
 const num = z
   .union([z.string(), z.number(), z.null()])
@@ -127,6 +131,9 @@ export interface TradeStreamOptions {
   /** Subscribed (again): what happened while down must be caught up over REST now. */
   onLive: () => void;
   onDown?: ((why: string) => void) | undefined;
+  /** SUBSCRIBE_TIMEOUT_MS and PING_EVERY_MS unless given (tests). */
+  subscribeTimeoutMs?: number | undefined;
+  pingEveryMs?: number | undefined;
   log?: { warn: (o: object, msg: string) => void } | undefined;
 }
 
@@ -141,6 +148,7 @@ export class AlpacaTradeStream {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private live = false;
+  private watchdog: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: TradeStreamOptions) {}
 
@@ -153,9 +161,24 @@ export class AlpacaTradeStream {
     if (this.closed || this.ws) return;
     const ws = new WebSocket(this.o.url, { maxPayload: MAX_FRAME_BYTES, handshakeTimeout: 10_000 });
     this.ws = ws;
-    ws.on('open', () =>
-      ws.send(JSON.stringify({ action: 'auth', key: this.o.keyId, secret: this.o.secret })),
-    );
+    let alive = true;
+    ws.on('pong', () => (alive = true));
+    ws.on('open', () => {
+      ws.send(JSON.stringify({ action: 'auth', key: this.o.keyId, secret: this.o.secret }));
+      const opened = Date.now();
+      this.watchdog = setInterval(
+        () => {
+          if (!this.live && Date.now() - opened >= (this.o.subscribeTimeoutMs ?? SUBSCRIBE_TIMEOUT_MS))
+            return void ws.terminate();
+          if (!this.live) return;
+          if (!alive) return void ws.terminate();
+          alive = false;
+          ws.ping();
+        },
+        Math.min(this.o.pingEveryMs ?? PING_EVERY_MS, this.o.subscribeTimeoutMs ?? SUBSCRIBE_TIMEOUT_MS),
+      );
+      this.watchdog.unref();
+    });
     ws.on('message', (data: WebSocket.RawData) => {
       const text = Buffer.isBuffer(data)
         ? data.toString('utf8')
@@ -179,6 +202,7 @@ export class AlpacaTradeStream {
     });
     ws.on('error', (e) => this.o.log?.warn({ err: e.message }, 'broker stream error'));
     ws.on('close', () => {
+      clearInterval(this.watchdog);
       this.ws = undefined;
       const was = this.live;
       this.live = false;
@@ -192,6 +216,7 @@ export class AlpacaTradeStream {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    clearInterval(this.watchdog);
     const ws = this.ws;
     if (!ws) return;
     await new Promise<void>((r) => {

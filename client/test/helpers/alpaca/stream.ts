@@ -51,6 +51,8 @@ export interface StreamControls {
   duplicate: boolean;
   /** Send each batch of events (those one change raised) in reverse order. */
   reorder: boolean;
+  /** Accept sockets but never answer them (a stuck server): the client must give up and dial again. */
+  silent: boolean;
 }
 
 const STATUS_EVENTS: Partial<Record<EmuOrder['status'] | 'replaced', TradeEvent>> = {
@@ -62,7 +64,7 @@ const STATUS_EVENTS: Partial<Record<EmuOrder['status'] | 'replaced', TradeEvent>
 const num = (x: number) => String(Math.round(x * 1e9) / 1e9);
 
 export class TradeStream {
-  readonly controls: StreamControls = { binary: true, duplicate: false, reorder: false };
+  readonly controls: StreamControls = { binary: true, duplicate: false, reorder: false, silent: false };
   readonly activities: FillActivity[] = [];
   /** Every event raised, delivered or not (tests compare the journal with it). */
   readonly raised: StreamEvent[] = [];
@@ -91,10 +93,15 @@ export class TradeStream {
     ws.send(this.controls.binary ? Buffer.from(text) : text, { binary: this.controls.binary });
   }
 
+  /** Sockets ever accepted (a reconnecting client dials again). */
+  connections = 0;
+
   private accept(ws: WebSocket): void {
     if (this.cut) return void ws.terminate();
+    this.connections += 1;
     let authed = false;
     ws.on('message', (raw) => {
+      if (this.controls.silent) return;
       let m: { action?: string; key?: string; secret?: string; data?: Record<string, unknown> };
       try {
         m = JSON.parse(String(raw)) as typeof m;
