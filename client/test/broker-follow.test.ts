@@ -233,7 +233,7 @@ describe('following the broker (Alpaca trade_updates)', () => {
     const d = await ctx.deps();
     emu.stream.controls.silent = true;
     let live = 0;
-    const s = (d.exchange as AlpacaAdapter).tradeStream({
+    const s = (d.venue.exchange as AlpacaAdapter).tradeStream({
       reconnect: { initial_delay_ms: 10, factor: 2, max_delay_ms: 50, jitter: 'none' },
       onEvent: () => undefined,
       onLive: () => (live += 1),
