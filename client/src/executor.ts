@@ -54,10 +54,11 @@ export class Executor {
     private readonly onSend?: (i: IntentRow) => void,
   ) {}
 
-  private record(i: IntentRow, o: OrderState, attempts: number): IntentRow {
+  private record(i: IntentRow, o: OrderState & { note?: string }, attempts: number): IntentRow {
     const row = this.journal.updateIntent(
       i.client_order_id,
       {
+        error: o.note,
         status: statusOf(o),
         exchangeOrderId: o.exchangeOrderId,
         filled: o.filled,
@@ -206,7 +207,7 @@ export class Executor {
     i: IntentRow,
     params: OrderParams | undefined,
     req: OrderRequest,
-  ): Promise<OrderState> {
+  ): Promise<OrderState & { note?: string }> {
     if (!params) return this.exchange.createOrder(req);
     const venue = this.exchange as Partial<EquityVenue>;
     if (params.cancelProtectiveFirst && typeof venue.exitPosition === 'function') {
@@ -219,7 +220,7 @@ export class Executor {
         timeInForce: params.timeInForce,
         extendedHours: params.extendedHours,
       });
-      // Nothing left to sell at the broker: the exit has nothing to do (recorded as canceled, unfilled).
+      // Nothing left to sell at the broker: the exit has nothing to do (recorded as canceled, unfilled, and why).
       return (
         o ?? {
           ...req,
@@ -229,6 +230,7 @@ export class Executor {
           average: undefined,
           feeQuote: 0,
           feeBase: 0,
+          note: 'nothing held at the broker: a protective leg or a sale outside this client sold it first',
         }
       );
     }

@@ -166,9 +166,13 @@ describe('us_equity at the open, live (Alpaca emulator)', () => {
     emu.setQuote('AAPL', { bid: 188, ask: 188.1, last: 188 });
     expect(emu.order(p.client_order_id)!.legs[0]!.status).toBe('filled');
     expect(emu.order(p.client_order_id)!.status).toBe('canceled');
+    const posts = emu.requests.filter((r) => r.method === 'POST').length;
     const x = await processSignal(d, sig({ action: 'exit', direction: 'neutral' }), ok, emu.now());
-    expect(x.intents[0]).toMatchObject({ status: 'canceled', filled: 0 });
-    expect(emu.posted(x.intents[0]!.client_order_id)).toEqual([]);
+    // The exit asked the broker first (journal and broker disagreed): the stop's sale is journaled, nothing is sold.
+    expect(x.decision.reason).toBe('skipped:no_holdings');
+    expect(x.intents).toEqual([]);
+    expect(emu.requests.filter((r) => r.method === 'POST').length).toBe(posts);
+    expect(journal.positions()).toEqual([]);
   });
 
   it('a plain stop when only the stop level is known', async () => {

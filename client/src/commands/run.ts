@@ -22,6 +22,7 @@ import { ACCEPT_EPOCH, type Recovery } from '../recovery.js';
 import { EXIT, RunRefused, TradingStopped } from '../errors.js';
 import { startNotifications, type Notifier } from '../notify/engine.js';
 import { reportHalt } from '../notify/halt.js';
+import { followBroker, type Follower } from '../follow.js';
 
 /**
  * `catalyst-client run`: reconcile, connect, decide, execute, until a signal or a fatal condition.
@@ -73,6 +74,8 @@ export interface Engine {
   cursorAtStop?: number | undefined;
   /** Notification delivery; outlives stop() so a halt can still be told (reportHalt). */
   notifier?: Notifier | undefined;
+  /** The broker's order events, followed (venues with a stream: Alpaca live); see follow.ts. */
+  broker?: Follower | undefined;
 }
 
 export interface EngineOptions {
@@ -157,6 +160,8 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     const executor = new Executor(journal, exchange, config, log);
     const rec = await executor.reconcileAll();
     if (rec.checked) log.info(rec, 'reconciled unfinished orders');
+    // The broker's order events, streamed and caught up (follow.ts); absent on venues without a stream.
+    const following = followBroker({ venue, journal, log });
 
     const now = Date.now;
     const mc = venue.marketClock;
@@ -218,6 +223,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
         clearInterval(reconcileTimer);
         clockLines?.stop();
         await connection.stop();
+        await following?.close();
         await dashboard?.close();
         forgetDashboardLink();
         await ex.close().catch(() => undefined);
@@ -234,6 +240,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       connection,
       dashboard,
       notifier: notifications.notifier,
+      broker: following,
     };
     connection.on('fatal', (e: Error) => {
       if (e instanceof FatalStreamError && (e.code === 'epoch_changed' || e.code === 'future'))

@@ -44,6 +44,7 @@ export { actionOf, type SignalAction } from './actions.js';
 export { builtinCalendar } from './us-calendar.js';
 export { holdMaxAgeMs, heldExpiry, planProtection, type ProtectionPlan } from './at-open.js';
 export { marketTime, realTimeAt, nextSessionChange, type MarketClock } from './market-clock.js';
+export { deriveLedger, type FillFact, type Ledger, type LedgerPosition, type Realization } from './ledger.js';
 
 /**
  * The decision pipeline: signal + world snapshot + time -> one Decision with a reason. Pure (no IO, no clock,

@@ -12,6 +12,14 @@ import {
   parsePosition,
   parseQuote,
 } from './alpaca-parse.js';
+import {
+  AlpacaTradeStream,
+  orderEvent,
+  parseOrderJson,
+  streamUrl,
+  type AlpacaOrderJson,
+  type TradeStreamOptions,
+} from './alpaca-stream.js';
 import { loadCcxt } from './ccxt.js';
 import type {
   AssetInfo,
@@ -25,7 +33,14 @@ import type {
   MarketClock,
   Quote,
 } from './equity-types.js';
-import { ExchangeRejected, ExchangeUncertain, type Balances, type ExchangeAdapter } from './types.js';
+import {
+  ExchangeRejected,
+  ExchangeUncertain,
+  fillKey,
+  type Balances,
+  type BrokerEvent,
+  type ExchangeAdapter,
+} from './types.js';
 
 /**
  * US equities on Alpaca through the REAL ccxt.alpaca class. Orders always carry an explicit time_in_force and
@@ -62,6 +77,10 @@ export function pathParam(value: string): string {
 }
 
 const CALENDAR_TTL_MS = 3_600_000;
+/** How long a cancel waits for the stream's confirming event before it reads the order back instead. */
+const STREAM_CONFIRM_MS = 1_500;
+/** Orders a catch-up reads one by one (executions of orders the lists did not include). */
+const MAX_ORDER_READS = 20;
 
 export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
   readonly kind = 'live' as const;
@@ -70,6 +89,10 @@ export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
   private readonly calendarCache = new Map<string, { at: number; days: CalendarDay[] }>();
   private readonly ownPrefix: string;
   private readonly settleMs: number;
+  /** Orders the trading stream said have ended (bounded), and cancels waiting to hear it. */
+  private readonly endedByEvent = new Set<string>();
+  private readonly endWaiters = new Map<string, () => void>();
+  private stream: AlpacaTradeStream | undefined;
 
   constructor(
     readonly ex: CcxtExchange,
@@ -355,10 +378,15 @@ export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
     });
   }
 
-  /** A cancel is asynchronous at Alpaca (pending_cancel): wait, bounded, until each order has ended. */
+  /**
+   * A cancel is asynchronous at Alpaca (pending_cancel): wait, bounded, until each order has ended - confirmed by
+   * the trading stream's event when it is up (no read), else (or when no event came within STREAM_CONFIRM_MS:
+   * the stream lags 150-250 ms) by reading the order back.
+   */
   private async waitEnded(ids: string[]): Promise<void> {
     const deadline = Date.now() + this.settleMs;
     for (const id of ids) {
+      if (await this.heardEnded(id, Math.min(STREAM_CONFIRM_MS, this.settleMs))) continue;
       for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
         const raw = await this.find('traderPrivateGetV2OrdersOrderId', { order_id: pathParam(id) });
         if (!raw || parseOrder(raw).status !== 'open') break;
@@ -367,6 +395,142 @@ export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
         await new Promise((r) => setTimeout(r, delay));
       }
     }
+  }
+
+  /** Subscribe to trade_updates on the trading stream of the same account (alpaca-stream.ts). */
+  tradeStream(o: Omit<TradeStreamOptions, 'url' | 'keyId' | 'secret'>): AlpacaTradeStream {
+    const ex = this.ex as unknown as { urls: { api: { trader: string } }; apiKey: string; secret: string };
+    const base = (this.ex as unknown as { implodeHostname(u: string): string }).implodeHostname(
+      ex.urls.api.trader,
+    );
+    this.stream = new AlpacaTradeStream({
+      ...o,
+      url: streamUrl(base),
+      keyId: ex.apiKey,
+      secret: ex.secret,
+      onEvent: (e) => {
+        this.noteEvent(e);
+        o.onEvent(e);
+      },
+    });
+    return this.stream;
+  }
+
+  private noteEvent(e: BrokerEvent): void {
+    if (e.status === 'open') return;
+    if (this.endedByEvent.size >= 1000) this.endedByEvent.clear();
+    this.endedByEvent.add(e.orderId);
+    this.endWaiters.get(e.orderId)?.();
+  }
+
+  /** Resolves true once the stream says the order ended, false after `ms` (or at once without a stream). */
+  private heardEnded(id: string, ms: number): Promise<boolean> {
+    if (this.endedByEvent.has(id)) return Promise.resolve(true);
+    if (!this.stream?.up) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => (this.endWaiters.delete(id), resolve(false)), ms);
+      this.endWaiters.set(id, () => (clearTimeout(t), this.endWaiters.delete(id), resolve(true)));
+    });
+  }
+
+  /**
+   * What the stream may have missed since `since` (ms), read over REST as BrokerEvents with the stream's keys:
+   * orders submitted since then and every order still open (nested, so legs come with their parent) give each
+   * order's current state; FILL activities since then give each execution (with its cumulative quantity), also of
+   * older orders such as a bracket leg that filled today. Paged; bounded by `maxPages` per list.
+   */
+  async eventsSince(since: number, maxPages = 10): Promise<BrokerEvent[]> {
+    const after = new Date(since).toISOString();
+    const orders = new Map<string, { o: AlpacaOrderJson; raw: Json }>();
+    const add = (raw: Json) => {
+      const p = parseOrderJson(raw);
+      if (!p.success) return;
+      orders.set(p.data.id, { o: p.data, raw });
+      for (const l of (raw['legs'] as Json[] | null | undefined) ?? []) add(l);
+    };
+    for (const status of ['all', 'open'] as const) {
+      const list = await this.api<Json[]>('traderPrivateGetV2Orders', {
+        status,
+        nested: true,
+        limit: 500,
+        direction: 'asc',
+        ...(status === 'all' ? { after } : {}),
+      });
+      list.forEach(add);
+    }
+    const fills: Json[] = [];
+    let token: string | undefined;
+    for (let page = 0; page < maxPages; page++) {
+      const batch = await this.api<Json[]>('traderPrivateGetV2AccountActivitiesActivityType', {
+        activity_type: 'FILL',
+        after,
+        direction: 'asc',
+        page_size: 100,
+        ...(token ? { page_token: token } : {}),
+      });
+      fills.push(...batch);
+      if (batch.length < 100) break;
+      token = String(batch.at(-1)!['id']);
+    }
+    // An execution of an order not listed above (submitted earlier, ended since): read that order once, at most
+    // MAX_ORDER_READS per catch-up (each is a paced request); the rest wait for the next catch-up.
+    let reads = 0;
+    for (const f of fills) {
+      const id = String(f['order_id'] ?? '');
+      if (!id || orders.has(id) || reads >= MAX_ORDER_READS) continue;
+      reads += 1;
+      const raw = await this.find<Json>('traderPrivateGetV2OrdersOrderId', { order_id: pathParam(id) });
+      if (raw) add(raw);
+    }
+    const out: BrokerEvent[] = [];
+    const time = (v: unknown) => {
+      const t = typeof v === 'string' ? Date.parse(v) : NaN;
+      return Number.isFinite(t) ? t : since;
+    };
+    for (const { o, raw } of orders.values()) {
+      out.push(orderEvent('new', o, time(raw['submitted_at'] ?? raw['created_at']), 'rest'));
+      const filled = o.filled_qty ?? 0;
+      if (filled > 0)
+        out.push(
+          orderEvent(
+            o.status === 'filled' ? 'fill' : 'partial_fill',
+            o,
+            time(raw['filled_at'] ?? raw['updated_at']),
+            'rest',
+          ),
+        );
+      if (['canceled', 'expired', 'rejected', 'replaced'].includes(o.status))
+        out.push(orderEvent(o.status, o, time(raw['updated_at']), 'rest'));
+    }
+    for (const f of fills) {
+      const o = orders.get(String(f['order_id'] ?? ''))?.o;
+      const cum = Number(f['cum_qty']);
+      const qty = Number(f['qty']);
+      const price = Number(f['price']);
+      if (!o || !(cum > 0) || !(qty > 0) || !(price > 0)) continue;
+      const e = orderEvent(
+        f['type'] === 'partial_fill' ? 'partial_fill' : 'fill',
+        o,
+        time(f['transaction_time']),
+        'rest',
+        {
+          id: String(f['id'] ?? ''),
+          qty,
+          price,
+        },
+      );
+      // The order's state at this execution, not now: its cumulative quantity then; the average is unknown
+      // for an intermediate step (the ledger takes the last step's average, which covers the earlier ones).
+      const last = Math.abs(cum - (o.filled_qty ?? 0)) < 1e-9;
+      out.push({
+        ...e,
+        key: fillKey(o.client_order_id, cum),
+        filled: cum,
+        average: last ? o.filled_avg_price : undefined,
+        status: last ? e.status : 'open',
+      });
+    }
+    return out;
   }
 
   async close(): Promise<void> {

@@ -77,3 +77,49 @@ export class ExchangeUncertain extends Error {
     super(message, options);
   }
 }
+
+/**
+ * One fact about one order, from the broker's event stream or read back over REST after a gap (docs/broker-events.md).
+ * `key` is the idempotency key: the same fact from either source has the same key. A fill's key is its order and the
+ * order's cumulative quantity after it (an execution is one step of that total, whoever reports it).
+ */
+export interface BrokerEvent {
+  key: string;
+  /** new, fill, partial_fill, canceled, expired, replaced, rejected, ... (the broker's word). */
+  event: string;
+  orderId: string;
+  clientOrderId: string;
+  market: string;
+  side: 'buy' | 'sell';
+  /** The order's state after this event. */
+  status: OrderState['status'];
+  /** Cumulative filled quantity and average price of the order after this event. */
+  filled: number;
+  average: number | undefined;
+  /** This execution (fills only). */
+  executionId?: string | undefined;
+  qty?: number | undefined;
+  price?: number | undefined;
+  /** Broker time of the event, ms. */
+  at: number;
+  /** Child orders (bracket / OCO legs, broker-made ids) listed on this order. */
+  legs: { orderId: string; clientOrderId: string }[];
+  source: 'stream' | 'rest';
+}
+
+/** The key of a fill: order + cumulative quantity (9 decimals), the same from a stream event and a REST read. */
+export const fillKey = (clientOrderId: string, cum: number) =>
+  `fill:${clientOrderId}:${Math.round(cum * 1e9) / 1e9}`;
+
+/** Where a followed broker stream delivers: each event, and "subscribed (again): catch up what was missed". */
+export interface BrokerEventSink {
+  onEvent(e: BrokerEvent): void;
+  onLive(): void;
+  onDown?(why: string): void;
+}
+
+/** A running subscription to the broker's order events; reconnects by itself until closed. */
+export interface BrokerFollow {
+  readonly up: boolean;
+  close(): Promise<void>;
+}

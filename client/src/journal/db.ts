@@ -55,6 +55,27 @@ CREATE TABLE changes (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, kind TEXT NOT
   seq INTEGER, data TEXT NOT NULL);
 CREATE INDEX changes_signal ON changes (epoch, seq);
 `,
+  // (issue 21) following the broker: every order event as the broker sent it (order_events, keyed by the event's
+  // idempotency key), every broker order seen and the intent it belongs to (broker_orders: legs link through their
+  // parent), and the fill facts positions are derived from (fills: one row per point of an order's cumulative
+  // fill). Fills already recorded on intents become facts, so positions derive from them from now on.
+  `
+CREATE TABLE order_events (key TEXT PRIMARY KEY, event TEXT NOT NULL, order_id TEXT NOT NULL,
+  client_order_id TEXT NOT NULL, intent_id TEXT, market TEXT NOT NULL, side TEXT NOT NULL, status TEXT NOT NULL,
+  filled REAL NOT NULL, avg_price REAL, execution_id TEXT, qty REAL, price REAL, at INTEGER NOT NULL,
+  received_at INTEGER NOT NULL, source TEXT NOT NULL);
+CREATE INDEX order_events_order ON order_events (order_id);
+CREATE INDEX order_events_received ON order_events (received_at);
+CREATE TABLE broker_orders (order_id TEXT PRIMARY KEY, client_order_id TEXT NOT NULL, intent_id TEXT,
+  parent_order_id TEXT);
+CREATE INDEX broker_orders_client ON broker_orders (client_order_id);
+CREATE TABLE fills (order_key TEXT NOT NULL, cum REAL NOT NULL, avg_price REAL, price REAL, market TEXT NOT NULL,
+  side TEXT NOT NULL, fee_quote REAL, fee_base REAL, at INTEGER NOT NULL, PRIMARY KEY (order_key, cum));
+CREATE INDEX fills_market ON fills (market);
+INSERT INTO fills (order_key, cum, avg_price, price, market, side, fee_quote, fee_base, at)
+  SELECT client_order_id, ROUND(filled, 9), avg_price, NULL, market, side, fee_quote, fee_base, updated_at
+  FROM intents WHERE filled > 0;
+`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -11,10 +11,13 @@ import { DecisionLog, type DecisionFilter, type DecisionRow, type GapRow } from 
 import { HeldStore, type HeldRow, type RedecisionRow } from './held.js';
 import { IntentStore, type IntentRow, type IntentUpdate, type NewIntent } from './intents.js';
 import { PaperAccount } from './paper-account.js';
+import { OrderEventStore, type OrderEventRow } from './order-events.js';
+import type { BrokerEvent } from '../exchange/types.js';
 
 export { FINAL_STATUSES } from './intents.js';
 export type { IntentRow, IntentStatus, IntentUpdate, NewIntent } from './intents.js';
 export type { DecisionRow, DecisionFilter, GapRow } from './decisions.js';
+export type { OrderEventRow } from './order-events.js';
 export { PROTECT_LEG, type HeldRow, type RedecisionRow } from './held.js';
 export { SCHEMA_VERSION, JournalVersionError } from './db.js';
 export type { DashboardQueries, FillRow, RedecisionEventRow } from './dashboard-queries.js';
@@ -35,6 +38,7 @@ export class Journal {
   private readonly heldStore: HeldStore;
   /** Appended only by this class's write methods, inside their transactions (changes.ts). */
   private readonly changeLog: ChangeLog;
+  private readonly events: OrderEventStore;
 
   private constructor(path: string) {
     this.db = openDb(path);
@@ -43,6 +47,7 @@ export class Journal {
     this.orders = new IntentStore(this.db);
     this.heldStore = new HeldStore(this.db);
     this.changeLog = new ChangeLog(this.db);
+    this.events = new OrderEventStore(this.db, this.orders);
     this.paper = new PaperAccount(this.db, this.metaStore);
   }
 
@@ -287,6 +292,37 @@ export class Journal {
   }
   totalRealized(): number {
     return this.orders.totalRealized();
+  }
+
+  // ---- the broker's order events (journal/order-events.ts) ----
+  /** Append a broker event once (by its key) and apply it to its intent and to the fill facts. */
+  applyBrokerEvent(e: BrokerEvent, now: number): { fresh: boolean; intent: string | undefined } {
+    return this.db.transaction(() => {
+      const before = this.orders.get(e.clientOrderId);
+      const r = this.events.apply(e, now);
+      if (!r.fresh) return r;
+      const row = r.intent ? this.orders.get(r.intent) : undefined;
+      const refs = row ? this.refsOf(row) : { symbol: e.market };
+      const { legs: _legs, ...event } = e;
+      this.changeLog.append('order_event', now, refs, { ...event, intent: r.intent ?? null });
+      // The event moved its own intent (status, fill, price): watchers of `order` changes see it like any update.
+      if (row && before && orderStateKey(before) !== orderStateKey(row))
+        this.changeLog.append('order', now, refs, row);
+      return r;
+    })();
+  }
+  /** Broker time of the newest journaled event (a catch-up reads from a little before it). */
+  lastBrokerEventAt(): number | undefined {
+    return this.events.lastAt();
+  }
+  orderEvents(limit = 50): OrderEventRow[] {
+    return this.events.recent(limit);
+  }
+  orderEventsFor(clientOrderId: string): OrderEventRow[] {
+    return this.events.forIntent(clientOrderId);
+  }
+  orderEventCount(): number {
+    return this.events.count();
   }
   positions(): Position[] {
     return this.orders.positions();

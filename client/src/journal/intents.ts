@@ -1,7 +1,7 @@
 import type { OrderLeg, Position } from '../decide/index.js';
-import { utcDay } from '../decide/index.js';
-import { applyFill, mergeFill } from '../ledger-math.js';
+import { mergeFill } from '../ledger-math.js';
 import { prepareAll, type Db } from './db.js';
+import { FillStore } from './fills.js';
 
 /**
  * Order intents (written before any order is sent), the positions their fills build, and realized P&L. The
@@ -71,6 +71,8 @@ export interface IntentUpdate {
   feeBase?: number | undefined;
   error?: string | undefined;
   attempts?: number | undefined;
+  /** When the reported fill happened (broker time), if known; else the time of the update. */
+  at?: number | undefined;
 }
 
 const INSERT_COLUMNS = `(client_order_id, epoch, seq, leg, market, side, type, amount, price, ref_price, status,
@@ -93,10 +95,6 @@ const SQL = {
     filled = @filled, avg_price = @avg_price, fee_quote = @fee_quote, fee_base = @fee_base, error = @error,
     attempts = @attempts, updated_at = @now WHERE client_order_id = @client_order_id`,
   positions: 'SELECT market, amount, cost FROM positions WHERE amount > 0 ORDER BY market',
-  getPosition: 'SELECT market, amount, cost FROM positions WHERE market = ?',
-  upsertPosition: `INSERT INTO positions (market, amount, cost, updated_at) VALUES (@market, @amount, @cost, @now)
-    ON CONFLICT(market) DO UPDATE SET amount = excluded.amount, cost = excluded.cost, updated_at = excluded.updated_at`,
-  insertPnl: 'INSERT INTO pnl (day, market, realized, at) VALUES (?, ?, ?, ?)',
   realizedSince: 'SELECT COALESCE(SUM(realized), 0) AS v FROM pnl WHERE at >= ?',
   totalPnl: 'SELECT COALESCE(SUM(realized), 0) AS v FROM pnl',
   realizedAt: 'SELECT SUM(realized) AS v FROM pnl WHERE market = ? AND at = ?',
@@ -113,9 +111,11 @@ const SQL = {
 
 export class IntentStore {
   private readonly st;
+  readonly fills: FillStore;
 
   constructor(private readonly db: Db) {
     this.st = prepareAll(db, SQL);
+    this.fills = new FillStore(db);
   }
 
   /** Caller holds the transaction of the decision this leg belongs to. */
@@ -161,8 +161,9 @@ export class IntentStore {
   }
 
   /**
-   * Record what the exchange says about an intent and apply the fill DELTA to the position, atomically, so a
-   * fill reported twice (reconcile after a timeout, restart) is counted once.
+   * Record what the exchange says about an intent and, when it filled more, add the new point of its cumulative
+   * fill as a fill fact (journal/fills.ts), atomically: the position is derived from fill facts, so a fill reported
+   * twice (reconcile after a timeout, restart, the broker's event stream) is counted once.
    */
   update(clientOrderId: string, u: IntentUpdate, now: number): IntentRow {
     return this.db.transaction(() => {
@@ -172,19 +173,27 @@ export class IntentStore {
         { filled: prev.filled, avgPrice: prev.avg_price, feeQuote: prev.fee_quote, feeBase: prev.fee_base },
         u,
       );
-      if (delta) {
-        const pos = (this.st.getPosition.get(prev.market) as Position | undefined) ?? {
-          market: prev.market,
-          amount: 0,
-          cost: 0,
-        };
-        const { next: held, realized } = applyFill(pos, prev.side, delta);
-        if (realized !== undefined) this.st.insertPnl.run(utcDay(now), prev.market, realized, now);
-        this.st.upsertPosition.run({ market: prev.market, ...held, now });
-      }
+      if (delta && next.filled > 0)
+        this.fills.add(
+          {
+            order: clientOrderId,
+            market: prev.market,
+            side: prev.side,
+            cum: next.filled,
+            avg: next.avgPrice ?? undefined,
+            feeQuote: next.feeQuote,
+            feeBase: next.feeBase,
+            at: u.at ?? now,
+          },
+          now,
+        );
+      // Reports race (an order reply read before a fill event was applied, an old event late): a final state the
+      // broker confirmed is never reopened by an older report.
+      const status =
+        FINAL_STATUSES.has(prev.status) && !FINAL_STATUSES.has(u.status) ? prev.status : u.status;
       this.st.updateIntent.run({
         client_order_id: clientOrderId,
-        status: u.status,
+        status,
         exchange_order_id: u.exchangeOrderId ?? null,
         filled: next.filled,
         avg_price: next.avgPrice,

@@ -3,6 +3,7 @@ import type { Signal } from '@catalyst-signal/shared';
 import type { Config, VenueKind } from '../config.js';
 import type { Decision, MarketClock, Session } from '../decide/index.js';
 import type { ExchangeAdapter } from '../exchange/index.js';
+import type { BrokerEvent, BrokerEventSink, BrokerFollow } from '../exchange/types.js';
 import type { Journal } from '../journal/index.js';
 
 /**
@@ -28,6 +29,13 @@ export interface VenueDriver {
   session?(now: number): Promise<Session>;
   /** A broker account that can be blocked: throws AccountNotTradable naming why. Live Alpaca only. */
   assertTradable?(): Promise<void>;
+  /**
+   * Follow the broker's order events as they happen (Alpaca's trade_updates stream). Present where the broker
+   * streams them; the stream has no replay, so it comes with eventsSince. See docs/broker-events.md.
+   */
+  follow?(sink: BrokerEventSink): BrokerFollow;
+  /** What the broker did since `since` (broker time, ms), read over REST as events with the stream's keys. */
+  eventsSince?(since: number): Promise<BrokerEvent[]>;
   /** A simulated market clock (paper twin with paper.market_clock): the market time is marketTime(clock, origin, now). */
   readonly marketClock?: { clock: MarketClock; origin: number } | undefined;
 }

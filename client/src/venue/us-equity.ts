@@ -1,5 +1,6 @@
 import type { Signal } from '@catalyst-signal/shared';
 import {
+  actionOf,
   builtinCalendar,
   decideEquity,
   decideEquityEarly,
@@ -19,6 +20,8 @@ import { assertVenueTradable } from '../exchange/account-guard.js';
 import type { ExchangeAdapter } from '../exchange/index.js';
 import type { PaperAdapter } from '../exchange/paper.js';
 import type { EquityVenue } from '../exchange/equity-types.js';
+import type { AlpacaAdapter } from '../exchange/alpaca.js';
+import { catchUpEvents } from '../follow.js';
 import type { DriverDeps, VenueDriver } from './types.js';
 
 /**
@@ -37,6 +40,8 @@ export interface EquitySnapshot {
   account: EquityAccount | undefined;
   quote: { bid: number; ask: number } | undefined;
   outside: Position[];
+  /** Shares of the symbol the broker holds now (all of them, this client's and others'), when it was asked. */
+  brokerHeld?: number | undefined;
 }
 
 /** Where the US equity driver reads the broker's state. */
@@ -47,11 +52,18 @@ export interface EquityBroker {
   session(now: number): Promise<Session>;
   /** The market time at real time `now`: a paper twin may run a simulated clock; a broker's is real time. */
   marketNow(now: number): number;
+  /**
+   * Bring the journal up to what the broker did (its order events read back over REST): asked before an exit
+   * when the journal and the broker disagree on the shares held, so a fill that has not reached the journal yet
+   * (stream down or lagging) is not answered with "nothing held" - and a stop that already sold is.
+   */
+  catchUp?(): Promise<void>;
 }
 
 /** Alpaca (live): its calendar, clock, asset, account, quote and positions. */
-export function alpacaBroker(v: ExchangeAdapter & EquityVenue): EquityBroker {
+export function alpacaBroker(v: ExchangeAdapter & EquityVenue, catchUp?: () => Promise<void>): EquityBroker {
   return {
+    ...(catchUp ? { catchUp } : {}),
     async snapshot(symbol, now, own) {
       const [days, clock, asset, account, quote, positions] = await Promise.all([
         v.calendar(isoDate(now - 86_400_000), isoDate(now + 7 * 86_400_000)),
@@ -97,6 +109,7 @@ export function alpacaBroker(v: ExchangeAdapter & EquityVenue): EquityBroker {
           : undefined,
         quote: quote && quote.bid > 0 && quote.ask > 0 ? { bid: quote.bid, ask: quote.ask } : undefined,
         outside,
+        brokerHeld: positions.find((p) => p.symbol === symbol)?.qty ?? 0,
       };
     },
     async session(now) {
@@ -134,7 +147,7 @@ export function usEquityDriver(
   d: DriverDeps,
   exchange: ExchangeAdapter,
   broker: EquityBroker,
-  extra: Pick<VenueDriver, 'assertTradable' | 'marketClock'> = {},
+  extra: Pick<VenueDriver, 'assertTradable' | 'marketClock' | 'follow' | 'eventsSince'> = {},
 ): VenueDriver {
   return {
     venue: 'us_equity',
@@ -145,12 +158,34 @@ export function usEquityDriver(
   };
 }
 
-/** The live Alpaca driver: the account must be able to trade before a live start. */
-export function alpacaDriver(d: DriverDeps, alpaca: ExchangeAdapter & EquityVenue): VenueDriver {
-  return usEquityDriver(d, alpaca, alpacaBroker(alpaca), {
+/** The live Alpaca driver: the account must be able to trade before a live start; it follows the broker. */
+export function alpacaDriver(
+  d: DriverDeps,
+  alpaca: ExchangeAdapter & EquityVenue & AlpacaEvents,
+): VenueDriver {
+  const now = d.now ?? Date.now;
+  const catchUp = async () => {
+    await catchUpEvents(d.journal, (since) => alpaca.eventsSince(since), now);
+  };
+  return usEquityDriver(d, alpaca, alpacaBroker(alpaca, catchUp), {
     assertTradable: () => assertVenueTradable(alpaca),
+    follow: (sink) => {
+      const s = alpaca.tradeStream({ ...sink, reconnect: d.config.server.reconnect, log: d.log });
+      s.start();
+      return s;
+    },
+    eventsSince: (since) => alpaca.eventsSince(since),
   });
 }
+
+/** What the Alpaca adapter adds for following the broker (exchange/alpaca.ts, alpaca-stream.ts). */
+export type AlpacaEvents = Pick<AlpacaAdapter, 'tradeStream' | 'eventsSince'>;
+
+/** An exit, or an avoid that exits (equities.avoid_exits): it sells what this client holds. */
+const exiting = (config: DriverDeps['config'], s: Signal) => {
+  const a = actionOf(s);
+  return a === 'exit' || (a === 'avoid' && config.equities.avoid_exits);
+};
 
 async function decideEquitySignal(
   deps: DriverDeps,
@@ -165,10 +200,28 @@ async function decideEquitySignal(
   // What needs no broker state is decided before the (paced, ~2.4 s on Alpaca) broker reads.
   const early = decideEquityEarly(config, signal, now, journal.killSwitch().on, symbol);
   if (early) return early;
-  const positions = journal.positions();
+  let positions = journal.positions();
   let snap: EquitySnapshot;
   try {
     snap = await broker.snapshot(symbol, now, positions);
+    const mine = positions.find((p) => p.market === symbol)?.amount ?? 0;
+    if (
+      exiting(config, signal) &&
+      broker.catchUp &&
+      snap.brokerHeld !== undefined &&
+      snap.brokerHeld !== mine
+    ) {
+      await broker.catchUp();
+      positions = journal.positions();
+      const now2 = positions.find((p) => p.market === symbol)?.amount ?? 0;
+      // What the journal now holds is no longer "outside" this client.
+      snap = {
+        ...snap,
+        outside: snap.outside
+          .map((p) => (p.market === symbol ? { ...p, amount: p.amount - (now2 - mine), cost: p.cost } : p))
+          .filter((p) => p.amount > 1e-9),
+      };
+    }
   } catch (e) {
     return {
       verdict: 'skip',

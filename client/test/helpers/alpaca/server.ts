@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { barsRoute, EmuBars, type EmuBarsOptions } from './bars.js';
 import { Book, isOpen } from './book.js';
 import { MarketCalendar, nyParts, nyToMs } from './clock.js';
+import { activityJson, TradeStream } from './stream.js';
 import { accountJson, assetJson, orderJson, positionJson, quoteJson, snapshotJson } from './json.js';
 import {
   AlpacaReply,
@@ -126,6 +127,15 @@ export interface AlpacaEmulator {
   setAccount(patch: Partial<EmuAccountSettings>): void;
   setPosition(symbol: string, qty: number, avgPrice: number): void;
   fault(f: Fault): void;
+  /** The trading WebSocket (/stream, trade_updates): frames, duplicates, reorders, cuts (alpaca/stream.ts). */
+  stream: TradeStream;
+  /** Cut the trading stream; with `hold`, refuse reconnects until restoreStream(). Events meanwhile are lost. */
+  dropStream(hold?: boolean): void;
+  restoreStream(): void;
+  /** The owner acts in Alpaca's app, outside the client: sell shares at the bid now (any session). */
+  appSell(symbol: string, qty: number): EmuOrder;
+  /** The owner cancels an order (or leg) in Alpaca's app. */
+  appCancel(idOrClientId: string): void;
   close(): Promise<void>;
 }
 
@@ -197,14 +207,15 @@ export async function startAlpacaEmulator(opts: AlpacaEmulatorOptions = {}): Pro
       const nested = bool(q['nested']);
       const limit = Math.min(500, Number(q['limit'] ?? 50) || 50);
       const all = nested ? book.orders : book.orders.flatMap((o) => [o, ...o.legs]);
-      const list = all
-        .filter(
-          (o) =>
-            (!symbols || symbols.has(o.symbol)) &&
-            (status === 'all' || (status === 'open') === (isOpen(o) || (nested && o.legs.some(isOpen)))),
-        )
-        .reverse()
-        .slice(0, limit);
+      // after/until: by submission time, exclusive (Alpaca's semantics); direction asc = oldest first.
+      const after = q['after'] ? Date.parse(q['after']) : -Infinity;
+      const filtered = all.filter(
+        (o) =>
+          (!symbols || symbols.has(o.symbol)) &&
+          o.created_at > after &&
+          (status === 'all' || (status === 'open') === (isOpen(o) || (nested && o.legs.some(isOpen)))),
+      );
+      const list = (q['direction'] === 'asc' ? filtered : filtered.reverse()).slice(0, limit);
       return [200, list.map((o) => orderJson(o, nested))] as const;
     }
     if (method === 'GET' && path === '/v2/orders:by_client_order_id') {
@@ -228,6 +239,8 @@ export async function startAlpacaEmulator(opts: AlpacaEmulatorOptions = {}): Pro
       for (const o of open) book.end(o, 'canceled');
       return [207, open.map((o) => ({ id: o.id, status: 200 }))] as const;
     }
+    if (method === 'GET' && path === '/v2/account/activities/FILL')
+      return [200, stream.fills(q).map(activityJson)] as const;
     if (method === 'GET' && path === '/v2/positions')
       return [200, [...book.positions.values()].map((p) => positionJson(p, book))] as const;
     if (seg[1] === 'positions' && seg.length === 3) {
@@ -346,6 +359,7 @@ export async function startAlpacaEmulator(opts: AlpacaEmulatorOptions = {}): Pro
       [status, out] = [e.status, e.body];
       extraHeaders = e.headers;
     }
+    stream.pump();
     if (f && f.when !== 'before') {
       if (f.kind === 'drop') return void ((seen.status = -1), res.socket?.destroy());
       if (f.kind === 'status') return reply(f.status ?? 500, { message: 'internal server error' });
@@ -366,6 +380,7 @@ export async function startAlpacaEmulator(opts: AlpacaEmulatorOptions = {}): Pro
     });
     req.on('end', () => handle(req, res, raw));
   });
+  const stream = new TradeStream(server, book, (k, s) => same(k, keyId) && same(s, secret));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
 
@@ -390,23 +405,27 @@ export async function startAlpacaEmulator(opts: AlpacaEmulatorOptions = {}): Pro
       now = nyToMs(wall);
       runningSince = undefined;
       book.advance();
+      stream.pump();
     },
     advanceClock(ms) {
       now = clockNow() + ms;
       runningSince = undefined;
       book.advance();
+      stream.pump();
     },
     bars,
     runClock(wall) {
       now = nyToMs(wall);
       runningSince = Date.now();
       book.advance();
+      stream.pump();
     },
     now: clockNow,
     setQuote(symbol, q) {
       quotes.set(symbol, { bid: q.bid, ask: q.ask, last: q.last ?? (q.bid + q.ask) / 2 });
       book.advance();
       book.match(symbol);
+      stream.pump();
     },
     fill(key, o = {}) {
       book.advance();
@@ -417,6 +436,7 @@ export async function startAlpacaEmulator(opts: AlpacaEmulatorOptions = {}): Pro
       if (!o.force && !book.tradableNow(target))
         throw new Error(`emulator: order ${key} cannot trade now (status ${target.status})`);
       book.fill(target, o.qty, o.price);
+      stream.pump();
       return target;
     },
     haltAsset(symbol, halted = true) {
@@ -438,11 +458,29 @@ export async function startAlpacaEmulator(opts: AlpacaEmulatorOptions = {}): Pro
     fault(f) {
       faults.push({ ...f });
     },
-    close: () =>
-      new Promise<void>((r) => {
+    stream,
+    dropStream: (hold = false) => stream.drop(hold),
+    restoreStream: () => stream.restore(),
+    appSell(symbol, qty) {
+      book.advance();
+      const o = book.submit({ symbol, side: 'sell', type: 'market', qty: String(qty), time_in_force: 'day' });
+      book.fill(o);
+      stream.pump();
+      return o;
+    },
+    appCancel(key) {
+      const o = find(key);
+      if (!o) throw new Error(`emulator: no order ${key}`);
+      book.end(o, 'canceled');
+      stream.pump();
+    },
+    close: async () => {
+      await stream.close();
+      await new Promise<void>((r) => {
         for (const t of timers) clearTimeout(t);
         server.closeAllConnections();
         server.close(() => r());
-      }),
+      });
+    },
   };
 }
