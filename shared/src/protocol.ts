@@ -23,6 +23,8 @@ export const PATHS = {
   logCheckpoint: '/v1/log/checkpoint',
   /** `/v1/log/proof/<seq>`: one signal's C2SP tlog-proof file. */
   logProof: '/v1/log/proof',
+  /** `/v1/log/consistency?from=<m>&to=<n>`: RFC 6962 consistency proof hashes, base64, one a line. */
+  logConsistency: '/v1/log/consistency',
 } as const;
 
 /** Frame types sent by the server. */

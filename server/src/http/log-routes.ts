@@ -1,4 +1,4 @@
-import { PATHS } from '@catalyst-signal/shared';
+import { PATHS, toBase64 } from '@catalyst-signal/shared';
 import { badRequest, notFound, unavailable } from '../errors.js';
 import type { CheckpointLog } from '../log/checkpoints.js';
 import type { SignalLogReader } from '../log/types.js';
@@ -42,5 +42,26 @@ export function registerLogRoutes(
         `seq ${seq} is not in a signed checkpoint yet (the latest covers ${a.covered}); retry`,
       );
     return { status: 200, raw: a.file, contentType: TEXT } satisfies Reply;
+  });
+
+  // The proof between two checkpoints a client holds (tlog-witness sends the same lines): empty when from is 0
+  // or equals to.
+  route(d, 'get', PATHS.logConsistency, { scope: 'read' }, (ctx) => {
+    const q = new URLSearchParams(ctx.info.query);
+    const size = (k: string) => {
+      const v = q.get(k) ?? '';
+      if (!/^\d{1,16}$/.test(v))
+        throw badRequest(`${k} must be a tree size`, [{ path: k, message: 'a non-negative integer' }]);
+      return Number(v);
+    };
+    const a = t.consistency(size('from'), size('to'));
+    if (a.kind === 'unavailable') throw unavailable(`transparency log unavailable: ${a.why}`);
+    if (a.kind === 'out_of_range')
+      throw badRequest(`no consistency proof: ${a.why}`, [{ path: 'to', message: a.why }]);
+    return {
+      status: 200,
+      raw: a.hashes.map((h) => toBase64(h) + '\n').join(''),
+      contentType: TEXT,
+    } satisfies Reply;
   });
 }
