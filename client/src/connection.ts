@@ -41,6 +41,11 @@ export interface ConnectionOptions {
   key: string;
   server: Config['server'];
   verify: Verifier;
+  /**
+   * After the signature: resolves once the signal is proven in the server's transparency log (log-verify.ts);
+   * rejects to keep it unapplied (a failed proof halts; see run.ts). Absent: the log is not checked.
+   */
+  prove?: ((signal: Signal) => Promise<void>) | undefined;
   cursor: CursorStore;
   /** Decide and journal one VERIFIED signal; resolves once the decision (and intents) are durable. */
   apply(signal: Signal, verified: VerifyResult & { ok: true }, receivedAt: number): Promise<void>;
@@ -131,6 +136,7 @@ export class Connection extends EventEmitter {
         const verified = await o.verify(signal);
         // Not applied and not skipped: journaling it would move the cursor past the genuine signal for good.
         if (!verified.ok) throw new StreamItemRejected(meta.seq, `bad signature: ${verified.why}`);
+        await o.prove?.(signal);
         await o.apply(signal, verified, meta.receivedAt);
       },
       onBehind: (sub, ctx) => this.catchUp(sub, ctx),

@@ -19,7 +19,8 @@ import type { DashboardServer } from '../dashboard/server.js';
 import { marketTime } from '../decide/index.js';
 import { announceDashboard } from '../dashboard-link.js';
 import { ACCEPT_EPOCH, type Recovery } from '../recovery.js';
-import { EXIT, RunRefused, TradingStopped } from '../errors.js';
+import { EXIT, LogHalted, RunRefused, TradingStopped } from '../errors.js';
+import { LogMisbehaviour, ProofTimeout, logProver } from '../log-verify.js';
 
 /**
  * `catalyst-client run`: reconcile, connect, decide, execute, until a signal or a fatal condition.
@@ -30,6 +31,12 @@ export { RunRefused, TradingStopped };
 
 /** What a person does after each fatal stream condition before trading can start again. */
 export function fatalRecovery(e: Error, keyEnv: string): Recovery {
+  if (e instanceof ProofTimeout)
+    return {
+      first:
+        "the server's transparency log signed no checkpoint covering the signal in time: ask its operator, or set log.verify: off to trade on per-signal signatures alone",
+      commands: ['run'],
+    };
   const code = e instanceof FatalStreamError ? e.code : 'apply_failed';
   switch (code) {
     case 'epoch_changed':
@@ -175,12 +182,21 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     const lookAtOpen = () =>
       void atOpen.check().catch((e: Error) => log.warn({ err: e.message }, 'open check failed'));
     lookAtOpen();
+    const prove = logProver({
+      config,
+      key: secrets.serverKey,
+      jwkX: (key.jwk as { x?: string }).x ?? '',
+      journal,
+      evidenceDir: ctx.dataDir,
+      log,
+    });
     const connection = new Connection({
       baseUrl: config.server.url,
       baseUrls: config.server.urls,
       key: secrets.serverKey,
       server: config.server,
       verify,
+      prove: prove?.prove,
       cursor: journal,
       log: opts.quietConnectionLog ? log.child({}, { level: 'error' }) : log,
       apply: async (signal, verified, receivedAt) => {
@@ -211,6 +227,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
         log.info({ reason }, 'stopping');
         clearInterval(reconcileTimer);
         clockLines?.stop();
+        prove?.stop();
         await connection.stop();
         await dashboard?.close();
         forgetDashboardLink();
@@ -225,6 +242,18 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     connection.on('fatal', (e: Error) => {
       if (e instanceof FatalStreamError && (e.code === 'epoch_changed' || e.code === 'future'))
         journal.setHalted(e.message);
+      if (e instanceof LogMisbehaviour) {
+        engine.stopped = new LogHalted(`TRADING HALTED: ${e.message}`, e.evidencePath, {
+          first: `give the evidence to the server operator and your friends${e.evidencePath ? ` (anyone can check it: catalyst-client log verify-evidence ${e.evidencePath})` : ''}; this journal keeps the checkpoint it verified, so trading resumes only once the server serves a history consistent with it (or with log.verify: off)`,
+          commands: ['run'],
+        });
+        log.fatal(
+          { err: e.message, evidence: e.evidencePath, claim: e.evidence.claim },
+          'TRADING HALTED: transparency log',
+        );
+        void stop(`fatal: ${e.message}`, EXIT.logMisbehaved);
+        return;
+      }
       engine.stopped = new TradingStopped(
         `TRADING STOPPED: ${e.message}`,
         fatalRecovery(e, config.server.key_env),

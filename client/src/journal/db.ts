@@ -48,6 +48,12 @@ CREATE TABLE redecisions (epoch TEXT NOT NULL, seq INTEGER NOT NULL, verdict TEX
   detail TEXT, decided_at INTEGER NOT NULL, legs TEXT NOT NULL, PRIMARY KEY (epoch, seq));
 CREATE INDEX decisions_reason ON decisions (reason);
 `,
+  // 4 (issue 24): the latest transparency-log checkpoint this client verified, per log origin: each new one
+  // must be proven consistent with it, so a rewritten history is caught across restarts.
+  `
+CREATE TABLE tlog_checkpoints (origin TEXT PRIMARY KEY, size INTEGER NOT NULL, note TEXT NOT NULL,
+  verified_at INTEGER NOT NULL);
+`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

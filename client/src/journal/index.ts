@@ -10,6 +10,7 @@ import { DecisionLog, type DecisionFilter, type DecisionRow, type GapRow } from 
 import { HeldStore, type HeldRow, type RedecisionRow } from './held.js';
 import { IntentStore, type IntentRow, type IntentUpdate, type NewIntent } from './intents.js';
 import { PaperAccount } from './paper-account.js';
+import { TlogState, type VerifiedCheckpointRow } from './tlog-state.js';
 
 export { FINAL_STATUSES } from './intents.js';
 export type { IntentRow, IntentStatus, IntentUpdate, NewIntent } from './intents.js';
@@ -17,6 +18,7 @@ export type { DecisionRow, DecisionFilter, GapRow } from './decisions.js';
 export { PROTECT_LEG, type HeldRow, type RedecisionRow } from './held.js';
 export { SCHEMA_VERSION, JournalVersionError } from './db.js';
 export type { DashboardQueries, FillRow, RedecisionEventRow } from './dashboard-queries.js';
+export type { VerifiedCheckpointRow } from './tlog-state.js';
 
 /**
  * The local journal: the only folder that touches SQLite. WAL + synchronous=FULL so a decision, its order
@@ -113,6 +115,26 @@ export class Journal {
   }
   setHalted(reason: string | undefined): void {
     this.setMeta('halted', reason);
+  }
+
+  // ---- transparency log: the latest verified checkpoint per origin ----
+  verifiedCheckpoint(origin: string): VerifiedCheckpointRow | undefined {
+    return (this.tlogState ??= new TlogState(this.db)).get(origin);
+  }
+  saveVerifiedCheckpoint(row: VerifiedCheckpointRow): void {
+    (this.tlogState ??= new TlogState(this.db)).put(row);
+  }
+  private tlogState: TlogState | undefined;
+  /** Every journaled signal of `epoch` as received (JSON), by seq: what `log verify` re-proves. */
+  journaledSignals(epoch: string): IterableIterator<{ seq: number; signal: string }> {
+    return this.db
+      .prepare('SELECT seq, signal FROM decisions WHERE epoch = ? ORDER BY seq')
+      .iterate(epoch) as IterableIterator<{ seq: number; signal: string }>;
+  }
+  journaledSignalCount(epoch: string): number {
+    return (
+      this.db.prepare('SELECT COUNT(*) AS n FROM decisions WHERE epoch = ?').get(epoch) as { n: number }
+    ).n;
   }
 
   // ---- decisions + intents (one transaction, then the cursor) ----
