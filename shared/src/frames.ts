@@ -12,6 +12,10 @@ import {
 import { StatusFrameSchema, StatusRequestFrameSchema } from './status.js';
 
 const seq = z.int().min(0);
+/** A SHA-256 hash in standard base64, as in C2SP tlog-proof files. */
+const hash64 = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'a base64 SHA-256 hash');
+/** RFC 9162 proofs are at most 63 hashes for any tree of < 2^63 leaves. */
+const proofHashes = z.array(hash64).max(63);
 
 /**
  * Server-side filters a subscriber may ask for; a signal passes when it passes every filter given. Filtered
@@ -46,6 +50,12 @@ export const SubscribeFrameSchema = z.strictObject({
   /** The epoch from_seq belongs to; a different epoch is refused (recovered: false). */
   epoch: z.string().min(1).max(64).optional(),
   filters: FiltersSchema.optional(),
+  /**
+   * Ask for `checkpoint` frames (only when `hello.log` is present: an older server refuses the field).
+   * `from_size`: the size of the last checkpoint this client verified; the first frame then carries a
+   * consistency proof from it.
+   */
+  checkpoints: z.strictObject({ from_size: seq.optional() }).optional(),
 });
 export type SubscribeFrame = z.infer<typeof SubscribeFrameSchema>;
 
@@ -84,6 +94,21 @@ export const HelloFrameSchema = z.object({
   limits: LimitsSchema,
   /** Server clock (ms since epoch) when the frame was written; lets a client estimate skew. */
   time: z.number(),
+  /** Present when the server serves the transparency log (and so `checkpoint` frames). */
+  log: z
+    .object({
+      /** Checkpoint origin line and key name. */
+      origin: z.string(),
+      /** C2SP verifier key of the checkpoint signer: `<name>+<hex id>+<base64 key>`. */
+      vkey: z.string(),
+      /** At most one checkpoint per this many ms. */
+      checkpoint_interval_ms: z.int(),
+      /** Whether new signals carry a per-signal `sig` (the operator may turn it off; docs/protocol.md). */
+      signal_sigs: z.boolean(),
+      /** Most inclusion proofs in one `checkpoint` frame. */
+      max_proofs: z.int(),
+    })
+    .optional(),
 });
 export type HelloFrame = z.infer<typeof HelloFrameSchema>;
 
@@ -140,6 +165,34 @@ export const ErrorFrameSchema = z.object({
 });
 export type ErrorFrame = z.infer<typeof ErrorFrameSchema>;
 
+/** One leaf's inclusion proof (RFC 9162 audit path, the leaf's sibling first) against the frame's checkpoint. */
+export const InclusionProofSchema = z.object({
+  /** 0-based leaf index = the signal's seq - 1. */
+  index: seq,
+  hashes: proofHashes,
+});
+export type InclusionProof = z.infer<typeof InclusionProofSchema>;
+
+/**
+ * A new signed checkpoint, on sockets that asked (`subscribe.checkpoints`). Leaf i is the signal with seq
+ * i + 1, its bytes exactly as served. `proofs` covers the leaves new since the previous checkpoint frame on
+ * this socket (or, for the first frame after a subscribe, the signals replayed to it), at most
+ * `hello.log.max_proofs`, lowest index first: a leaf this checkpoint covers (index < size) that the client
+ * received and finds no proof for here is proven from `GET /v1/log/proof/<seq>` or the tiles.
+ */
+export const CheckpointFrameSchema = z.object({
+  type: z.literal(ServerFrame.checkpoint),
+  /** The C2SP tlog-checkpoint as a C2SP signed-note, exactly as signed (verify with `hello.log.vkey`). */
+  checkpoint: z.string().max(16_384),
+  /**
+   * From the previous checkpoint frame on this socket, or from `subscribe.checkpoints.from_size` for the
+   * first: absent when there is none, or when that size is beyond this checkpoint's (wait for the next).
+   */
+  consistency: z.object({ from_size: seq, hashes: proofHashes }).optional(),
+  proofs: z.array(InclusionProofSchema).max(1024),
+});
+export type CheckpointFrame = z.infer<typeof CheckpointFrameSchema>;
+
 export const ServerFrameSchema = z.discriminatedUnion('type', [
   HelloFrameSchema,
   SubscribedFrameSchema,
@@ -149,6 +202,7 @@ export const ServerFrameSchema = z.discriminatedUnion('type', [
   PongFrameSchema,
   ErrorFrameSchema,
   StatusFrameSchema,
+  CheckpointFrameSchema,
 ]);
 export type ServerFrameMessage = z.infer<typeof ServerFrameSchema>;
 

@@ -45,6 +45,11 @@ export const ServerFrame = {
   error: 'error',
   /** Admin only, after a `status` request: the server's live status (shared/src/status.ts), about once a second. */
   status: 'status',
+  /**
+   * After each new signed checkpoint, to sockets that asked (`subscribe.checkpoints`): the signed note, a
+   * consistency proof from the previous one and inclusion proofs for the leaves new since it (docs/protocol.md).
+   */
+  checkpoint: 'checkpoint',
 } as const;
 export type ServerFrameType = (typeof ServerFrame)[keyof typeof ServerFrame];
 
@@ -100,4 +105,6 @@ export const DEFAULTS = {
   maxBatch: 500,
   maxSingleBodyBytes: 64 * 1024,
   maxBatchBodyBytes: 1024 * 1024,
+  /** Most inclusion proofs one `checkpoint` frame carries; a client proves any other leaf from tiles or REST. */
+  maxCheckpointProofs: 64,
 } as const;
