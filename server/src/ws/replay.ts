@@ -1,5 +1,6 @@
 import type { SignalLogReader } from '../log/types.js';
 import type { CompiledFilter } from './filters.js';
+import { writeFrame } from './frames.js';
 
 /** One page of replay: the frames to send and where the cursor ends. */
 export interface ReplayStep {
@@ -14,8 +15,6 @@ export interface ReplayStep {
   /** Rows read from history (before filtering). */
   read: number;
 }
-
-export const signalFrame = (json: string): string => `{"type":"signal","signal":${json}}`;
 
 /**
  * Read the next page after `cursor`. Pure over the log reader: no socket, no timers. Contiguity is checked on
@@ -34,7 +33,7 @@ export function replayStep(
     if (row.seq !== expect)
       return { frames, cursor: expect - 1, atHead: false, gap: true, read: rows.length };
     expect++;
-    if (!filter || filter.matches(row)) frames.push({ seq: row.seq, frame: signalFrame(row.body) });
+    if (!filter || filter.matches(row)) frames.push({ seq: row.seq, frame: writeFrame.signal(row.body) });
   }
   return { frames, cursor: expect - 1, atHead: rows.length < pageSize, gap: false, read: rows.length };
 }

@@ -5,7 +5,6 @@ import {
   ErrorCode,
   PATHS,
   PROTOCOL_VERSION,
-  ServerFrame,
   UnrecoverableReason,
   parseClientFrame,
   type SubscribeFrame,
@@ -18,7 +17,9 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { FanOut, SignalLogReader, StoredSignal } from '../log/types.js';
 import { compileFilter, FilterGroups } from './filters.js';
-import { replayStep, signalFrame } from './replay.js';
+import { AheadWaits } from './ahead.js';
+import { writeFrame } from './frames.js';
+import { replayStep } from './replay.js';
 import type { StatusHub } from '../status/hub.js';
 import { STATUS_TOPIC, statusSink } from './status-sink.js';
 import { newSocketData, type SocketData, type Subscription, type Ws } from './socket-state.js';
@@ -73,8 +74,8 @@ export class Stream implements FanOut {
   private timers: NodeJS.Timeout[] = [];
   private closing = false;
   private readonly admission: AdmissionDeps;
-  /** Subscribes waiting for the head to reach their from_seq (aheadWaitMs), by socket. */
-  private readonly ahead = new Map<Ws, { frame: SubscribeFrame; deadline: number }>();
+  /** Subscribes waiting for the head to reach their from_seq (aheadWaitMs). */
+  private readonly ahead: AheadWaits;
 
   constructor(
     private readonly app: TemplatedApp,
@@ -82,6 +83,19 @@ export class Stream implements FanOut {
   ) {
     const c = d.config;
     this.admission = { auth: d.auth, authFailures: d.limits.authFailures, metrics: d.metrics };
+    this.ahead = new AheadWaits({
+      waitMs: d.aheadWaitMs ?? 0,
+      logHead: d.logHead,
+      subscribe: (ws, f, mayWait) => this.subscribe(ws, f, mayWait),
+      expired: (ws) => {
+        this.error(
+          ws,
+          ErrorCode.unavailable,
+          'this server is behind your cursor; reconnect (to another server)',
+        );
+        this.end(ws, CloseCode.goingAway, 'behind_cursor');
+      },
+    });
     app.ws<SocketData>(PATHS.stream, {
       // Our own checks (frame size in message(), buffer in checkSlowConsumers()) close with a proper code;
       // uWS's limits sit above them as a hard stop that closes without one.
@@ -115,7 +129,7 @@ export class Stream implements FanOut {
     this.timers.push(setInterval(() => this.heartbeat(), c.heartbeat_ms));
     this.timers.push(setInterval(() => this.sweepPrincipals(), 250));
     this.timers.push(setInterval(() => this.checkSlowConsumers(), 250));
-    if (d.aheadWaitMs) this.timers.push(setInterval(() => this.expireAhead(), 250));
+    if (d.aheadWaitMs) this.timers.push(setInterval(() => this.ahead.expire(), 250));
     for (const t of this.timers) t.unref();
     d.status?.attach(statusSink(app, this.sockets));
   }
@@ -129,43 +143,14 @@ export class Stream implements FanOut {
     const hasGroups = this.groups.size > 0;
     const all = this.app.numSubscribers(ALL);
     for (const s of fresh) {
-      const frame = signalFrame(s.json); // serialised once, for every subscriber
+      const frame = writeFrame.signal(s.json); // serialised once, for every subscriber
       this.app.publish(ALL, frame);
       if (hasGroups) for (const topic of this.groups.matching(s.signal)) this.app.publish(topic, frame);
     }
     this.d.status?.recent.addAll(fresh);
     this.d.metrics.signalsPublished.inc(fresh.length);
     this.d.metrics.framesSent.inc(fresh.length * all);
-    if (this.ahead.size) this.resumeAhead();
-  }
-
-  /**
-   * Subscribes that waited for the head (aheadWaitMs) and can now be answered: run in publish(), after the
-   * frames went out to live subscribers and with the rows already readable, so the normal replay -> live step
-   * serves them from the log (the just-published frames were sent before this socket subscribed).
-   */
-  private resumeAhead(): void {
-    const head = this.d.reader.head;
-    for (const [ws, w] of this.ahead) {
-      if ((w.frame.from_seq ?? 0) > head) continue;
-      this.ahead.delete(ws);
-      this.subscribe(ws, w.frame);
-    }
-  }
-
-  /** A head that did not get there in time: the client is sent elsewhere, never told its cursor is lost. */
-  private expireAhead(): void {
-    const now = Date.now();
-    for (const [ws, w] of this.ahead) {
-      if (w.deadline > now) continue;
-      this.ahead.delete(ws);
-      this.error(
-        ws,
-        ErrorCode.unavailable,
-        'this server is behind your cursor; reconnect (to another server)',
-      );
-      this.end(ws, CloseCode.goingAway, 'behind_cursor');
-    }
+    if (this.ahead.size) this.ahead.resume(this.d.reader.head);
   }
 
   /** Stop: close every socket with 1001 so clients reconnect elsewhere or later and resume. */
@@ -229,23 +214,25 @@ export class Stream implements FanOut {
   private sendHello(ws: Ws): void {
     const c = this.d.config;
     const authenticated = ws.getUserData().principal !== undefined;
-    this.send(ws, {
-      type: ServerFrame.hello,
-      protocol: PROTOCOL_VERSION,
-      server_id: this.d.serverId,
-      epoch: this.d.reader.epoch,
-      head_seq: this.d.reader.head,
-      heartbeat_ms: c.heartbeat_ms,
-      authenticated,
-      ...(authenticated ? {} : { auth_deadline_ms: c.auth_deadline_ms }),
-      limits: {
-        max_frame_bytes: c.ws_max_frame_bytes,
-        frames_per_second: c.ws_frames_per_s,
-        max_replay: c.max_replay,
-        max_backpressure_bytes: c.ws_max_backpressure_bytes,
-      },
-      time: Date.now(),
-    });
+    this.send(
+      ws,
+      writeFrame.hello({
+        protocol: PROTOCOL_VERSION,
+        server_id: this.d.serverId,
+        epoch: this.d.reader.epoch,
+        head_seq: this.d.reader.head,
+        heartbeat_ms: c.heartbeat_ms,
+        authenticated,
+        ...(authenticated ? {} : { auth_deadline_ms: c.auth_deadline_ms }),
+        limits: {
+          max_frame_bytes: c.ws_max_frame_bytes,
+          frames_per_second: c.ws_frames_per_s,
+          max_replay: c.max_replay,
+          max_backpressure_bytes: c.ws_max_backpressure_bytes,
+        },
+        time: Date.now(),
+      }),
+    );
   }
 
   // ---- inbound frames ----
@@ -278,7 +265,7 @@ export class Stream implements FanOut {
       if (!data.principal) return this.end(ws, CloseCode.unauthenticated, 'auth_first');
       if (frame.type === ClientFrame.subscribe) return this.subscribe(ws, frame);
       if (frame.type === ClientFrame.status) return this.watchStatus(ws);
-      this.send(ws, { type: ServerFrame.pong, id: frame.id, time: Date.now() });
+      this.send(ws, writeFrame.pong(frame.id, Date.now()));
     });
   }
 
@@ -321,29 +308,7 @@ export class Stream implements FanOut {
     this.leave(ws);
     const reader = this.d.reader;
     const head = reader.head;
-    const waitMs = this.d.aheadWaitMs ?? 0;
-    if (
-      mayWait &&
-      waitMs > 0 &&
-      f.from_seq !== undefined &&
-      f.from_seq > head &&
-      (f.epoch ?? reader.epoch) === reader.epoch
-    ) {
-      // A client failing over from a gateway a few ms ahead of this one: `future` would tell it that history
-      // it applied is lost (clients halt on that). Wait for this replica to get there (resumeAhead).
-      const waiting = { frame: f, deadline: Date.now() + waitMs };
-      this.ahead.set(ws, waiting);
-      this.d.logHead?.().then(
-        (last) => {
-          // Still waiting on this very subscribe, and the cursor is beyond the whole log: `future` now.
-          if (this.ahead.get(ws) !== waiting || f.from_seq! <= last) return;
-          this.ahead.delete(ws);
-          this.subscribe(ws, f, false);
-        },
-        () => undefined, // the cluster did not answer: keep waiting for the replica (expireAhead)
-      );
-      return;
-    }
+    if (mayWait && this.ahead.wait(ws, f, head, reader.epoch)) return;
     const first = reader.firstSeq();
     const filter = f.filters && compileFilter(f.filters);
     let from = f.from_seq ?? head;
@@ -353,17 +318,19 @@ export class Stream implements FanOut {
     else if (from === 0) from = first - 1;
     else if (from < first - 1) reason = UnrecoverableReason.trimmed;
     if (!reason && head - from > this.d.config.max_replay) reason = UnrecoverableReason.tooFarBehind;
-    this.send(ws, {
-      type: ServerFrame.subscribed,
-      epoch: reader.epoch,
-      from_seq: reason ? (f.from_seq ?? head) : from,
-      head_seq: head,
-      first_seq: first,
-      replay_count: reason ? 0 : head - from,
-      recovered: !reason,
-      ...(reason ? { reason } : {}),
-      filtered: filter !== undefined,
-    });
+    this.send(
+      ws,
+      writeFrame.subscribed({
+        epoch: reader.epoch,
+        from_seq: reason ? (f.from_seq ?? head) : from,
+        head_seq: head,
+        first_seq: first,
+        replay_count: reason ? 0 : head - from,
+        recovered: !reason,
+        ...(reason ? { reason } : {}),
+        filtered: filter !== undefined,
+      }),
+    );
     if (reason) return;
     const sub: Subscription = {
       gen: ++data.gen,
@@ -419,7 +386,7 @@ export class Stream implements FanOut {
     sub.live = true;
     sub.topic = sub.filter ? this.groups.add(sub.filter) : ALL;
     ws.subscribe(sub.topic);
-    this.send(ws, { type: ServerFrame.caughtUp, seq: sub.cursor });
+    this.send(ws, writeFrame.caughtUp(sub.cursor));
   }
 
   private leave(ws: Ws): void {
@@ -442,10 +409,7 @@ export class Stream implements FanOut {
   // ---- timers ----
 
   private heartbeat(): void {
-    this.app.publish(
-      HEARTBEAT,
-      JSON.stringify({ type: ServerFrame.heartbeat, head_seq: this.d.reader.head, time: Date.now() }),
-    );
+    this.app.publish(HEARTBEAT, writeFrame.heartbeat(this.d.reader.head, Date.now()));
   }
 
   /** Revoked keys and expired tokens lose their sockets within this interval. */
@@ -480,17 +444,12 @@ export class Stream implements FanOut {
 
   // ---- helpers ----
 
-  private send(ws: Ws, frame: object): void {
-    if (!ws.getUserData().closed) ws.send(JSON.stringify(frame));
+  private send(ws: Ws, frame: string): void {
+    if (!ws.getUserData().closed) ws.send(frame);
   }
 
   private error(ws: Ws, code: string, message: string, retryAfterMs?: number): void {
-    this.send(ws, {
-      type: ServerFrame.error,
-      code,
-      message,
-      ...(retryAfterMs !== undefined ? { retry_after_ms: retryAfterMs } : {}),
-    });
+    this.send(ws, writeFrame.error(code, message, retryAfterMs));
   }
 
   private end(ws: Ws, close: { code: number; reason: string }, metric: string): void {

@@ -1,0 +1,55 @@
+/**
+ * Every frame the server writes on the stream, in one typed place: each writer takes exactly the fields of
+ * its shared/src/frames.ts type, so the wire contract and what the server sends cannot drift apart.
+ * `signal` is spliced from the stored bytes (never re-serialised): those bytes are the transparency log's
+ * leaf, and a client hashes them as received.
+ */
+import {
+  ServerFrame,
+  toBase64,
+  type CaughtUpFrame,
+  type CheckpointFrame,
+  type ErrorFrame,
+  type HeartbeatFrame,
+  type HelloFrame,
+  type PongFrame,
+  type SubscribedFrame,
+} from '@catalyst-signal/shared';
+
+type Fields<F> = Omit<F, 'type'>;
+
+const write = <F extends { type: string }>(f: F): string => JSON.stringify(f);
+
+export const writeFrame = {
+  /** A stored signal: its stored JSON, exactly as stored (the leaf bytes), inside the frame. */
+  signal: (storedJson: string): string => `{"type":"${ServerFrame.signal}","signal":${storedJson}}`,
+  hello: (f: Fields<HelloFrame>): string => write<HelloFrame>({ type: ServerFrame.hello, ...f }),
+  subscribed: (f: Fields<SubscribedFrame>): string =>
+    write<SubscribedFrame>({ type: ServerFrame.subscribed, ...f }),
+  caughtUp: (seq: number): string => write<CaughtUpFrame>({ type: ServerFrame.caughtUp, seq }),
+  heartbeat: (headSeq: number, time: number): string =>
+    write<HeartbeatFrame>({ type: ServerFrame.heartbeat, head_seq: headSeq, time }),
+  pong: (id: PongFrame['id'], time: number): string =>
+    write<PongFrame>({ type: ServerFrame.pong, ...(id !== undefined ? { id } : {}), time }),
+  error: (code: string, message: string, retryAfterMs?: number): string =>
+    write<ErrorFrame>({
+      type: ServerFrame.error,
+      code,
+      message,
+      ...(retryAfterMs !== undefined ? { retry_after_ms: retryAfterMs } : {}),
+    }),
+  /** A signed checkpoint with its proofs (hashes as raw bytes; written as base64 like a tlog-proof file). */
+  checkpoint: (f: {
+    note: string;
+    consistency?: { fromSize: number; hashes: Uint8Array[] } | undefined;
+    proofs: { index: number; hashes: Uint8Array[] }[];
+  }): string =>
+    write<CheckpointFrame>({
+      type: ServerFrame.checkpoint,
+      checkpoint: f.note,
+      ...(f.consistency
+        ? { consistency: { from_size: f.consistency.fromSize, hashes: f.consistency.hashes.map(toBase64) } }
+        : {}),
+      proofs: f.proofs.map((p) => ({ index: p.index, hashes: p.hashes.map(toBase64) })),
+    }),
+};
