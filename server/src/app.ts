@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import uWS from 'uWebSockets.js';
+import { DEFAULTS } from '@catalyst-signal/shared';
 import { Authenticator } from './auth/authenticator.js';
 import { createJwtVerifier } from './auth/jwt.js';
 import type { Config } from './config.js';
@@ -20,6 +21,7 @@ import { lockDataDir, type DataDirLock } from './store/lock.js';
 import { SqliteLog } from './store/sqlite-log.js';
 import { StatusHub } from './status/hub.js';
 import { defaultPageDir, loadPageFiles } from './status/page-files.js';
+import { CheckpointFeed } from './ws/checkpoint-feed.js';
 import { Stream } from './ws/stream.js';
 import { startOutcomes } from './outcomes/start.js';
 
@@ -222,6 +224,15 @@ async function start(
         aheadWaitMs: d.aheadWaitMs ?? 0,
         logHead: d.logHead ? () => d.logHead!() : undefined,
         status,
+        checkpoints:
+          d.transparency &&
+          new CheckpointFeed(app, {
+            source: d.transparency,
+            intervalMs: config.log.checkpoint_interval_ms,
+            signalSigs: true,
+            maxProofs: DEFAULTS.maxCheckpointProofs,
+            log,
+          }),
       });
       driver.attach(stream);
     }

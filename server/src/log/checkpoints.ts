@@ -59,6 +59,13 @@ interface Signed {
   note: string;
 }
 
+/** A checkpoint just signed, and the size of the one before it (0 for the first). */
+export interface CheckpointSigned {
+  size: number;
+  note: string;
+  previousSize: number;
+}
+
 export class CheckpointLog {
   private latest: Signed | undefined;
   private lastSignedMs = -Infinity;
@@ -67,6 +74,7 @@ export class CheckpointLog {
   private halted: string | undefined;
   private closed = false;
   private readonly now: () => number;
+  private readonly listeners: ((c: CheckpointSigned) => void)[] = [];
 
   constructor(private readonly o: CheckpointLogOptions) {
     this.now = o.now ?? Date.now;
@@ -93,6 +101,26 @@ export class CheckpointLog {
     return this.latest?.note;
   }
 
+  /** The latest signed checkpoint with its size, or undefined before the first one. */
+  latestSigned(): { size: number; note: string } | undefined {
+    return this.latest && { size: this.latest.size, note: this.latest.note };
+  }
+
+  /** Called synchronously after each checkpoint is signed and stored (the stream's checkpoint frames). */
+  onSigned(listener: (c: CheckpointSigned) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Inclusion proof of leaf `index` in the tree of `size` (a signed size: the caller checks). */
+  inclusion(index: number, size: number): Uint8Array[] {
+    return this.o.tree.inclusion(index, size);
+  }
+
+  /** Consistency proof from the tree of `first` leaves to the one of `second` (both signed sizes). */
+  consistency(first: number, second: number): Uint8Array[] {
+    return this.o.tree.consistency(first, second);
+  }
+
   /** Why checkpoints are not served, or undefined. */
   unavailable(): string | undefined {
     return this.halted ?? this.o.tree.unavailable;
@@ -117,6 +145,7 @@ export class CheckpointLog {
     const size = t.size;
     const last = this.latest;
     if (last && size <= last.size) return;
+    let signed: CheckpointSigned | undefined;
     try {
       const root = t.root(size);
       if (last && last.size > 0) {
@@ -137,8 +166,18 @@ export class CheckpointLog {
       t.saveCheckpoint(size, note, at);
       this.latest = { size, root, note };
       this.lastSignedMs = at;
+      signed = { size, note, previousSize: last?.size ?? 0 };
     } catch (err) {
       this.o.log.error({ err }, 'transparency log: signing a checkpoint failed; retried when the log grows');
+    }
+    if (signed) {
+      for (const l of this.listeners) {
+        try {
+          l(signed);
+        } catch (err) {
+          this.o.log.error({ err }, 'transparency log: a checkpoint listener failed');
+        }
+      }
     }
     // Whatever arrived while signing is covered by the next one.
     this.grew();

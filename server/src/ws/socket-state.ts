@@ -10,6 +10,10 @@ export interface Subscription {
   live: boolean;
   topic: string | undefined;
   pumping: boolean;
+  /** The resolved from_seq: replayed leaves are indexes [replayFrom, cursor) (leaf index = seq - 1). */
+  replayFrom: number;
+  /** Asked for checkpoint frames (subscribe.checkpoints), with the size the client verified last. */
+  checkpoints: { fromSize: number | undefined } | undefined;
 }
 
 /** What each socket carries (uWS user data), from upgrade to close. */

@@ -18,6 +18,7 @@ import type { Metrics } from '../metrics.js';
 import type { FanOut, SignalLogReader, StoredSignal } from '../log/types.js';
 import { compileFilter, FilterGroups } from './filters.js';
 import { AheadWaits } from './ahead.js';
+import type { CheckpointFeed } from './checkpoint-feed.js';
 import { writeFrame } from './frames.js';
 import { replayStep } from './replay.js';
 import type { StatusHub } from '../status/hub.js';
@@ -53,6 +54,8 @@ export interface StreamDeps {
   serverId: string;
   /** The operator's live status (admin sockets that send `status`); absent: the frame is refused. */
   status?: StatusHub | undefined;
+  /** The transparency log's checkpoint frames; absent: hello has no `log` and `checkpoints` is ignored. */
+  checkpoints?: CheckpointFeed | undefined;
 }
 
 /**
@@ -214,6 +217,7 @@ export class Stream implements FanOut {
   private sendHello(ws: Ws): void {
     const c = this.d.config;
     const authenticated = ws.getUserData().principal !== undefined;
+    const log = this.d.checkpoints?.helloLog();
     this.send(
       ws,
       writeFrame.hello({
@@ -231,6 +235,7 @@ export class Stream implements FanOut {
           max_backpressure_bytes: c.ws_max_backpressure_bytes,
         },
         time: Date.now(),
+        ...(log ? { log } : {}),
       }),
     );
   }
@@ -339,6 +344,8 @@ export class Stream implements FanOut {
       live: false,
       topic: undefined,
       pumping: false,
+      replayFrom: from,
+      checkpoints: f.checkpoints && this.d.checkpoints ? { fromSize: f.checkpoints.from_size } : undefined,
     };
     data.sub = sub;
     if (head > from) this.d.metrics.replays.inc();
@@ -387,6 +394,9 @@ export class Stream implements FanOut {
     sub.topic = sub.filter ? this.groups.add(sub.filter) : ALL;
     ws.subscribe(sub.topic);
     this.send(ws, writeFrame.caughtUp(sub.cursor));
+    // Same step as joining the live topic: no checkpoint can be signed in between, so none is missed.
+    if (sub.checkpoints)
+      this.d.checkpoints?.goLive(ws, sub.checkpoints.fromSize, { from: sub.replayFrom, to: sub.cursor });
   }
 
   private leave(ws: Ws): void {
@@ -397,6 +407,7 @@ export class Stream implements FanOut {
     if (sub.topic) {
       if (!data.closed) ws.unsubscribe(sub.topic);
       if (sub.filter) this.groups.remove(sub.filter);
+      if (sub.checkpoints && !data.closed) this.d.checkpoints?.leave(ws);
     }
     data.sub = undefined;
   }
