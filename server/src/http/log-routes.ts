@@ -54,7 +54,7 @@ export function registerLogRoutes(
         throw badRequest(`${k} must be a tree size`, [{ path: k, message: 'a non-negative integer' }]);
       return Number(v);
     };
-    const a = t.consistency(size('from'), size('to'));
+    const a = t.consistencyAnswer(size('from'), size('to'));
     if (a.kind === 'unavailable') throw unavailable(`transparency log unavailable: ${a.why}`);
     if (a.kind === 'out_of_range')
       throw badRequest(`no consistency proof: ${a.why}`, [{ path: 'to', message: a.why }]);

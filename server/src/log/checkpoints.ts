@@ -203,7 +203,7 @@ export class CheckpointLog {
    * The RFC 6962 consistency proof from size `from` to size `to`, both at most the latest signed size (a client
    * only ever asks between checkpoints it has seen). Empty for from = 0 or from = to, as RFC 9162 verifies them.
    */
-  consistency(from: number, to: number): ConsistencyAnswer {
+  consistencyAnswer(from: number, to: number): ConsistencyAnswer {
     const why = this.unavailable();
     if (why) return { kind: 'unavailable', why };
     const signed = this.latest?.size ?? 0;
