@@ -8,6 +8,7 @@ import {
   type CatchUpContext,
   type HelloFrame,
   type Signal,
+  type StreamCoreOptions,
   type StreamCursor,
   type SubscribedFrame,
   type WebSocketConstructor,
@@ -46,6 +47,8 @@ export interface ConnectionOptions {
    * rejects to keep it unapplied (a failed proof halts; see run.ts). Absent: the log is not checked.
    */
   prove?: ((signal: Signal) => Promise<void>) | undefined;
+  /** Transparency-log checkpoint frames (see StreamCore's `checkpoints`); absent: none asked for. */
+  checkpoints?: StreamCoreOptions<Signal>['checkpoints'];
   cursor: CursorStore;
   /** Decide and journal one VERIFIED signal; resolves once the decision (and intents) are durable. */
   apply(signal: Signal, verified: VerifyResult & { ok: true }, receivedAt: number): Promise<void>;
@@ -140,6 +143,7 @@ export class Connection extends EventEmitter {
         await o.apply(signal, verified, meta.receivedAt);
       },
       onBehind: (sub, ctx) => this.catchUp(sub, ctx),
+      checkpoints: o.checkpoints,
       describeError: (ev, socket) =>
         (socket as { refusal?: string }).refusal ?? netReason((ev as { error?: unknown }).error ?? ev),
       log: o.log,

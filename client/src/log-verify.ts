@@ -7,6 +7,7 @@ import {
   canonicalJson,
   ed25519Verifier,
   ed25519VerifierKey,
+  formatTlogProof,
   fromBase64,
   leafHash,
   openCheckpoint,
@@ -17,11 +18,13 @@ import {
   verifyConsistency,
   verifyInclusion,
   type Checkpoint,
+  type CheckpointFrame,
   type NoteVerifier,
   type Sha256,
   type Signal,
+  type StreamCoreOptions,
 } from '@catalyst-signal/shared';
-import { HttpError, fetchLogText, failover, type ServerHttp } from './http.js';
+import { HttpError, fetchLogText, failover, streamUrl, type ServerHttp } from './http.js';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { VerifiedCheckpointRow } from './journal/index.js';
@@ -124,6 +127,17 @@ interface Opened {
 export class LogVerifier {
   private readonly verifiers = new Map<string, NoteVerifier>();
   private readonly now: () => number;
+  /** Inclusion proofs from checkpoint frames, by leaf index, against checkpoints already accepted. */
+  private readonly framed = new Map<number, { opened: Opened; hashes: string[]; server: string }>();
+  /** Frames are taken one at a time, in order (each one's consistency builds on the last). */
+  private frames: Promise<void> = Promise.resolve();
+  private wake: (() => void)[] = [];
+  /** Set once checkpoint frames arrive: a signal then waits for its frame before asking over REST. */
+  private frameWaitMs: number | undefined;
+  /** How signals were proven: from a checkpoint frame, or over REST (tests and the debug log read it). */
+  readonly stats = { framed: 0, rest: 0, frames: 0 };
+  /** What a frame proved wrong while no signal was waiting: the next prove throws it. */
+  private failure: LogMisbehaviour | undefined;
 
   constructor(private readonly o: LogVerifierOptions) {
     this.now = o.now ?? Date.now;
@@ -174,7 +188,11 @@ export class LogVerifier {
    * (a gateway behind) is checked as a prefix of the verified one and not stored. Returns false when the
    * server cannot prove it yet (ask again).
    */
-  async acceptCheckpoint(opened: Opened, server: string): Promise<boolean> {
+  async acceptCheckpoint(
+    opened: Opened,
+    server: string,
+    hint?: { from_size: number; hashes: string[] },
+  ): Promise<boolean> {
     const { origin, checkpoint: next, note } = opened;
     const row = this.o.store.verifiedCheckpoint(origin);
     const save = () =>
@@ -186,7 +204,9 @@ export class LogVerifier {
     const prev = this.open(row.note).checkpoint;
     const [small, large] = prev.size <= next.size ? [prev, next] : [next, prev];
     let hashes: string[] = [];
-    if (small.size !== large.size && small.size > 0) {
+    // A checkpoint frame carries the proof from the size this client said it verified: no request then.
+    if (hint && hint.from_size === prev.size && prev.size < next.size) hashes = hint.hashes;
+    else if (small.size !== large.size && small.size > 0) {
       try {
         const r = await this.get(`${PATHS.logConsistency}?from=${small.size}&to=${large.size}`, server);
         hashes = r.text.split('\n').filter((l) => l !== '');
@@ -224,6 +244,51 @@ export class LogVerifier {
     return true;
   }
 
+  /** subscribe.checkpoints.from_size: the size this journal verified for the log the hello names. */
+  fromSize(origin: string): number | undefined {
+    return this.o.store.verifiedCheckpoint(origin)?.size;
+  }
+
+  /**
+   * A checkpoint frame from the stream: verified (pinned key, consistency with the verified checkpoint, from
+   * the frame's own proof when it starts there) and its inclusion proofs kept for the signals they cover.
+   * `onFailure` hears what it proves wrong (halt at once, even with no signal waiting).
+   */
+  onFrame(
+    frame: CheckpointFrame,
+    server: string,
+    intervalMs: number,
+    onFailure: (e: LogMisbehaviour) => void,
+  ): void {
+    this.frameWaitMs ??= intervalMs + 1000;
+    this.frames = this.frames
+      .then(async () => {
+        this.stats.frames++;
+        const opened = this.open(frame.checkpoint);
+        if (!(await this.acceptCheckpoint(opened, server, frame.consistency))) return;
+        for (const p of frame.proofs)
+          if (p.index < opened.checkpoint.size)
+            this.framed.set(p.index, { opened, hashes: p.hashes, server });
+        // Bounded: proofs for signals this client never asks about (filtered, already applied) age out.
+        for (const k of this.framed.keys()) {
+          if (this.framed.size <= 4096) break;
+          this.framed.delete(k);
+        }
+      })
+      .catch((e: unknown) => {
+        if (e instanceof LogMisbehaviour) {
+          this.failure ??= e;
+          onFailure(e);
+        }
+        // Anything else (a malformed frame, a failed request) leaves those signals to REST.
+      })
+      .finally(() => {
+        const w = this.wake;
+        this.wake = [];
+        for (const f of w) f();
+      });
+  }
+
   /**
    * Resolves once `signal` is proven: its bytes are leaf seq-1 of a checkpoint signed with the pinned key and
    * consistent with the verified one. Waits (polling) for a checkpoint covering it, at most maxWaitMs.
@@ -232,11 +297,47 @@ export class LogVerifier {
     const deadline = this.now() + this.o.maxWaitMs;
     let pollMs = this.o.pollMs ?? 25;
     let last = 'no answer yet';
+    // With checkpoint frames, the proof normally arrives in the next one; REST only when it did not.
+    if (this.frameWaitMs !== undefined) {
+      const until = Math.min(deadline, this.now() + this.frameWaitMs);
+      for (;;) {
+        if (this.failure) throw this.failure;
+        const hit = this.framed.get(signal.seq - 1);
+        if (hit) {
+          this.framed.delete(signal.seq - 1);
+          const file = formatTlogProof({
+            index: signal.seq - 1,
+            proof: hit.hashes.map((h) => fromBase64(h, 'inclusion proof')),
+            checkpoint: hit.opened.note,
+          });
+          if (await this.checkProof(signal, file, hit.server)) {
+            this.stats.framed++;
+            return;
+          }
+          break;
+        }
+        const left = until - this.now();
+        if (left <= 0 || this.o.signal?.aborted) break;
+        await new Promise<void>((r) => {
+          const t = setTimeout(done, left);
+          function done() {
+            clearTimeout(t);
+            r();
+          }
+          this.wake.push(done);
+        });
+      }
+      last = 'no checkpoint frame proved it';
+    }
     for (;;) {
       if (this.o.signal?.aborted) throw new ProofTimeout(`seq ${signal.seq}: stopping before it was proven`);
+      if (this.failure) throw this.failure;
       try {
         const r = await this.get(`${PATHS.logProof}/${signal.seq}`, server);
-        if (await this.checkProof(signal, r.text, r.baseUrl)) return;
+        if (await this.checkProof(signal, r.text, r.baseUrl)) {
+          this.stats.rest++;
+          return;
+        }
         last = 'the serving gateway is behind the verified checkpoint';
       } catch (e) {
         if (e instanceof LogMisbehaviour) throw e;
@@ -352,7 +453,17 @@ export function logProver(o: {
   journal: LogVerifierOptions['store'];
   evidenceDir: string;
   log: Pick<Logger, 'warn' | 'info' | 'debug'>;
-}): { prove(signal: Signal): Promise<void>; stop(): void } | undefined {
+}):
+  | {
+      prove(signal: Signal): Promise<void>;
+      stop(): void;
+      stats: LogVerifier['stats'];
+      /** The stream's checkpoint frames; `onFailure` halts at once on what one proves wrong. */
+      checkpoints(
+        onFailure: (e: LogMisbehaviour) => void,
+      ): NonNullable<StreamCoreOptions<Signal>['checkpoints']>;
+    }
+  | undefined {
   const mode = o.config.log.verify;
   if (mode === 'off') return undefined;
   const baseUrls = o.config.server.urls?.length ? o.config.server.urls : [o.config.server.url];
@@ -367,8 +478,23 @@ export function logProver(o: {
     signal: aborts.signal,
   });
   let on = mode === 'on' ? true : undefined;
+  let intervalMs = 500; // the server's, from hello.log
   return {
     stop: () => aborts.abort(),
+    stats: verifier.stats,
+    checkpoints: (onFailure) => ({
+      fromSize(hello) {
+        if (!hello.log) return undefined;
+        on = true; // a server that announces its log has one
+        intervalMs = hello.log.checkpoint_interval_ms;
+        return verifier.fromSize(hello.log.origin);
+      },
+      onFrame(frame, url) {
+        // The stream URL's gateway answers REST too (the consistency proof when the frame has none).
+        const base = baseUrls.find((b) => streamUrl(b) === url) ?? baseUrls[0]!;
+        verifier.onFrame(frame, base, intervalMs, onFailure);
+      },
+    }),
     async prove(signal) {
       if (on === undefined) {
         try {
@@ -390,7 +516,10 @@ export function logProver(o: {
       if (on === false) return;
       const t0 = performance.now();
       await verifier.prove(signal);
-      o.log.debug({ seq: signal.seq, proof_ms: +(performance.now() - t0).toFixed(2) }, 'proven in the log');
+      o.log.debug(
+        { seq: signal.seq, proof_ms: +(performance.now() - t0).toFixed(2), ...verifier.stats },
+        'proven in the log',
+      );
     },
   };
 }

@@ -75,9 +75,21 @@ describe('the client proves every signal in the transparency log', () => {
     const dir = tempDir();
     const t = await startTestEngine({ dir, config: engineConfig(s.url), serverKey: s.readKey });
     const applied = waitEvent(t.engine.connection, 'applied', (seq: number) => seq === 6);
-    await publish(s, 6);
+    if (!t.events.some((e) => e.type === 'caught_up')) await waitEvent(t.engine.connection, 'caught_up');
+    const posted: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      expect((await s.post(classification())).status).toBe(201);
+      posted.push(Date.now());
+    }
     await applied;
     await t.stop();
+    // Every signal proven by the stream's checkpoint frames: no REST request per signal.
+    expect(t.engine.logStats).toEqual({ framed: 6, rest: 0, frames: expect.any(Number) as number });
+    const at = t.events.filter((e) => e.type === 'applied').map((e) => e.at);
+    const lat = at.map((x, i) => x - posted[i]!).sort((p, q) => p - q);
+    console.log(
+      `POST -> applied with checkpoint frames (checkpoint_interval_ms 50): median ${lat[3]} ms, max ${lat[5]} ms`,
+    );
     const row = journalOf(t.journalPath, (j) => {
       expect(j.schemaVersion()).toBe(SCHEMA_VERSION);
       return j.verifiedCheckpoint(ORIGIN);

@@ -70,6 +70,8 @@ export interface Engine {
   done: Promise<number>;
   stop(reason: string): Promise<void>;
   connection: Connection;
+  /** How signals were proven in the transparency log (frames / REST), when it is checked. */
+  logStats?: { framed: number; rest: number; frames: number } | undefined;
   /** The local dashboard, when `--dashboard` or config dashboard.enabled. */
   dashboard?: DashboardServer | undefined;
   /** Set when a fatal stream condition stopped trading (done resolves 3). */
@@ -197,6 +199,8 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       server: config.server,
       verify,
       prove: prove?.prove,
+      // What a checkpoint frame proves wrong halts at once, through the same fatal path as a failed proof.
+      checkpoints: prove?.checkpoints((e) => connection.core.fail('apply_failed', e.message, e)),
       cursor: journal,
       log: opts.quietConnectionLog ? log.child({}, { level: 'error' }) : log,
       apply: async (signal, verified, receivedAt) => {
@@ -238,7 +242,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
         log.info('stopped; cursor persisted');
         resolveDone(code);
       })());
-    const engine: Engine = { done, stop: (r) => stop(r), connection, dashboard };
+    const engine: Engine = { done, stop: (r) => stop(r), connection, dashboard, logStats: prove?.stats };
     connection.on('fatal', (e: Error) => {
       if (e instanceof FatalStreamError && (e.code === 'epoch_changed' || e.code === 'future'))
         journal.setHalted(e.message);
