@@ -134,6 +134,8 @@ export class LogVerifier {
   private wake: (() => void)[] = [];
   /** Set once checkpoint frames arrive: a signal then waits for its frame before asking over REST. */
   private frameWaitMs: number | undefined;
+  /** Size of the latest checkpoint a frame brought since the last subscribe: a leaf below it has had its frame. */
+  private frameSize = 0;
   /** How signals were proven: from a checkpoint frame, or over REST (tests and the debug log read it). */
   readonly stats = { framed: 0, rest: 0, frames: 0 };
   /** What a frame proved wrong while no signal was waiting: the next prove throws it. */
@@ -250,6 +252,15 @@ export class LogVerifier {
   }
 
   /**
+   * A subscribe asked for checkpoint frames: signals from now on wait for their frame (the replay's proofs come
+   * in the frame after it), up to one interval + 1 s, before asking over REST.
+   */
+  expectFrames(intervalMs: number): void {
+    this.frameWaitMs = intervalMs + 1000;
+    this.frameSize = 0;
+  }
+
+  /**
    * A checkpoint frame from the stream: verified (pinned key, consistency with the verified checkpoint, from
    * the frame's own proof when it starts there) and its inclusion proofs kept for the signals they cover.
    * `onFailure` hears what it proves wrong (halt at once, even with no signal waiting).
@@ -269,6 +280,7 @@ export class LogVerifier {
         for (const p of frame.proofs)
           if (p.index < opened.checkpoint.size)
             this.framed.set(p.index, { opened, hashes: p.hashes, server });
+        this.frameSize = Math.max(this.frameSize, opened.checkpoint.size);
         // Bounded: proofs for signals this client never asks about (filtered, already applied) age out.
         for (const k of this.framed.keys()) {
           if (this.framed.size <= 4096) break;
@@ -316,6 +328,8 @@ export class LogVerifier {
           }
           break;
         }
+        // A frame covered this leaf without its proof (past max_proofs, or paged from history): REST now.
+        if (signal.seq - 1 < this.frameSize) break;
         const left = until - this.now();
         if (left <= 0 || this.o.signal?.aborted) break;
         await new Promise<void>((r) => {
@@ -487,6 +501,7 @@ export function logProver(o: {
         if (!hello.log) return undefined;
         on = true; // a server that announces its log has one
         intervalMs = hello.log.checkpoint_interval_ms;
+        verifier.expectFrames(intervalMs);
         return verifier.fromSize(hello.log.origin);
       },
       onFrame(frame, url) {

@@ -99,6 +99,21 @@ describe('the client proves every signal in the transparency log', () => {
     expect(row!.note.startsWith(`${ORIGIN}\n${row!.size}\n`)).toBe(true);
   });
 
+  it('a replay is proven by the frame after it; leaves past max_proofs go to REST at once, not after a wait', async () => {
+    const s = await startTestServer({ log: { origin: ORIGIN, checkpoint_interval_ms: 20 } });
+    const n = 70; // more than the 64 proofs one frame carries
+    for (let i = 0; i < n; i++) await s.post([classification()]);
+    const t = await startTestEngine({ dir: tempDir(), config: engineConfig(s.url), serverKey: s.readKey });
+    const t0 = Date.now();
+    await waitEvent(t.engine.connection, 'applied', (seq: number) => seq === n, 30_000);
+    const ms = Date.now() - t0;
+    await t.stop();
+    expect(t.engine.logStats).toMatchObject({ framed: 64, rest: n - 64 });
+    console.log(`replay of ${n} signals proven in ${ms} ms (64 from the frame, ${n - 64} over REST)`);
+    // Six waits of one interval + 1 s each would be over 6 s.
+    expect(ms).toBeLessThan(6000);
+  });
+
   it('measures the added latency: a signal just ingested waits for the next checkpoint, a covered one does not', async () => {
     const s = await startTestServer({ log: { origin: ORIGIN } }); // the default interval, 500 ms
     const x = (s.server.signer!.publicJwk as { x: string }).x;
