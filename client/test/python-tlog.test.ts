@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -120,6 +120,28 @@ describe('the Python transparency-log verifier (standard library only) against a
     expect(verifyEvidence(evidence).conclusive).toBe(true);
     r = await python(['evidence', join(work, 'no.json')]);
     expect(r.code).toBe(1);
+    // inclusion_failed: seq 3's proof with seq 4's bytes holds; with its own bytes it does not.
+    const proof3 = await (await t.get('/v1/log/proof/3')).text();
+    const inclusion = (leafSeq: number) => ({
+      format: EVIDENCE_FORMAT,
+      claim: 'inclusion_failed',
+      found_at: new Date().toISOString(),
+      server: t.url,
+      origin: ORIGIN,
+      vkey,
+      new_checkpoint: proof3.slice(proof3.indexOf('\n\n') + 2),
+      seq: 3,
+      leaf: Buffer.from(readFileSync(join(work, `leaf${leafSeq}`))).toString('base64'),
+      tlog_proof: proof3,
+    });
+    writeFileSync(join(work, 'inc-bad.json'), JSON.stringify(inclusion(4)));
+    writeFileSync(join(work, 'inc-ok.json'), JSON.stringify(inclusion(3)));
+    r = await python(['evidence', join(work, 'inc-bad.json')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/seq 3 as served is not in the signed tree/);
+    expect((await python(['evidence', join(work, 'inc-ok.json')])).code).toBe(1);
+    expect(verifyEvidence(inclusion(4)).holds).toBe(true);
+    expect(verifyEvidence(inclusion(3)).holds).toBe(false);
     r = await python([
       'evidence',
       join(work, 'ev.json'),
