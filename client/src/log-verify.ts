@@ -322,7 +322,8 @@ export class LogVerifier {
             proof: hit.hashes.map((h) => fromBase64(h, 'inclusion proof')),
             checkpoint: hit.opened.note,
           });
-          if (await this.checkProof(signal, file, hit.server)) {
+          // Its checkpoint was accepted when the frame came; a later frame may have moved the verified one on.
+          if (await this.checkProof(signal, file, hit.server, true)) {
             this.stats.framed++;
             return;
           }
@@ -369,10 +370,11 @@ export class LogVerifier {
     }
   }
 
-  private async checkProof(signal: Signal, file: string, server: string): Promise<boolean> {
+  /** `accepted`: the proof's checkpoint was already accepted (it came in a frame): only the inclusion is left. */
+  private async checkProof(signal: Signal, file: string, server: string, accepted = false): Promise<boolean> {
     const p = parseTlogProof(file);
     const opened = this.open(p.checkpoint);
-    if (!(await this.acceptCheckpoint(opened, server))) return false;
+    if (!accepted && !(await this.acceptCheckpoint(opened, server))) return false;
     const leaf = leafBytes(signal);
     const cp = opened.checkpoint;
     if (
@@ -469,7 +471,8 @@ export function logProver(o: {
   log: Pick<Logger, 'warn' | 'info' | 'debug'>;
 }):
   | {
-      prove(signal: Signal): Promise<void>;
+      /** True once proven; false when the server turned out to have no log (auto). */
+      prove(signal: Signal): Promise<boolean>;
       stop(): void;
       stats: LogVerifier['stats'];
       /** The stream's checkpoint frames; `onFailure` halts at once on what one proves wrong. */
@@ -528,13 +531,14 @@ export function logProver(o: {
           }
         }
       }
-      if (on === false) return;
+      if (on === false) return false;
       const t0 = performance.now();
       await verifier.prove(signal);
       o.log.debug(
         { seq: signal.seq, proof_ms: +(performance.now() - t0).toFixed(2), ...verifier.stats },
         'proven in the log',
       );
+      return true;
     },
   };
 }

@@ -1,7 +1,16 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { KeyObject, sign } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, type Signal } from '@catalyst-signal/shared';
+import {
+  MemoryTree,
+  canonicalJson,
+  ed25519Signer,
+  formatCheckpoint,
+  signNote,
+  utf8Bytes,
+  type Signal,
+} from '@catalyst-signal/shared';
 import {
   classification,
   startTestServer,
@@ -11,9 +20,17 @@ import {
 import { openDb } from '../../server/src/store/db.js';
 import { LogHalted, EXIT } from '../src/errors.js';
 import { Journal, SCHEMA_VERSION } from '../src/journal/index.js';
-import { LogVerifier, ProofTimeout, logVkey, verifyEvidence, type Evidence } from '../src/log-verify.js';
+import {
+  LogVerifier,
+  ProofTimeout,
+  logVkey,
+  sha256,
+  verifyEvidence,
+  type Evidence,
+} from '../src/log-verify.js';
 import { startTestEngine, type TestEngine } from './helpers/engine.js';
 import { FakeSignalServer } from './helpers/fake-server.js';
+import { baseSignal } from './helpers/signals.js';
 import { waitEvent } from './helpers/wait.js';
 
 /**
@@ -245,6 +262,92 @@ describe('the client proves every signal in the transparency log', () => {
       await on.engine.done;
       expect(on.exitCode()).toBe(EXIT.stopped);
       expect(on.applied).toEqual([]);
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
+describe('per-signal signatures off (hello.log.signal_sigs false): an unsigned signal stands on its proof', () => {
+  /** A fake server announcing a log, with unsigned signals and the checkpoint frames the test writes. */
+  async function unsignedLog(signalSigs: boolean) {
+    const origin = 'fake.test/log';
+    const fake = await FakeSignalServer.start({});
+    const x = fake.signer.jwk.x!;
+    const pub = new Uint8Array(Buffer.from(x, 'base64url'));
+    const key = KeyObject.from(fake.signer.privateKey);
+    const signer = ed25519Signer(sha256, origin, pub, (m) => new Uint8Array(sign(null, m, key)));
+    fake.helloLog = {
+      origin,
+      vkey: logVkey(origin, x),
+      checkpoint_interval_ms: 50,
+      signal_sigs: signalSigs,
+      max_proofs: 64,
+    };
+    const tree = new MemoryTree(sha256);
+    const b64 = (h: Uint8Array) => Buffer.from(h).toString('base64');
+    /** One unsigned signal, then the checkpoint frame that proves it (consistency from the last size). */
+    const publishUnsigned = () => {
+      const signal = baseSignal(fake.head + 1, { epoch: fake.epoch }) as Signal;
+      fake.publishRaw(signal);
+      const before = tree.size;
+      tree.append(utf8Bytes(canonicalJson(signal)));
+      const note = signNote(formatCheckpoint({ origin, size: tree.size, rootHash: tree.root() }), [signer]);
+      fake.sendRaw(
+        JSON.stringify({
+          type: 'checkpoint',
+          checkpoint: note,
+          ...(before > 0
+            ? { consistency: { from_size: before, hashes: tree.consistency(before).map(b64) } }
+            : {}),
+          proofs: [{ index: before, hashes: tree.inclusion(before).map(b64) }],
+        }),
+      );
+    };
+    return { fake, publishUnsigned };
+  }
+
+  it('applied once proven when the hello says the operator turned signatures off; refused otherwise', async () => {
+    const { fake, publishUnsigned } = await unsignedLog(false);
+    try {
+      const t = await startTestEngine({
+        dir: tempDir(),
+        config: engineConfig(fake.url),
+        serverKey: fake.key,
+      });
+      await waitEvent(t.engine.connection, 'subscribed');
+      const applied = waitEvent(t.engine.connection, 'applied', (seq: number) => seq === 3);
+      for (let i = 0; i < 3; i++) publishUnsigned();
+      await applied;
+      expect(t.engine.logStats).toMatchObject({ framed: 3, rest: 0 });
+      await t.stop();
+      // The same server without the log checked (log.verify off): an unsigned signal is never applied.
+      const off = await startTestEngine({
+        dir: tempDir(),
+        config: { ...engineConfig(fake.url), log: { verify: 'off' } },
+        serverKey: fake.key,
+      });
+      const [err] = await waitEvent<[Error]>(off.engine.connection, 'fatal');
+      expect(err.message).toMatch(/seq 1 .*not proven in its transparency log/);
+      expect(off.applied).toEqual([]);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('with signatures announced on, an unsigned signal is refused even though the log proves it', async () => {
+    const { fake, publishUnsigned } = await unsignedLog(true);
+    try {
+      const t = await startTestEngine({
+        dir: tempDir(),
+        config: engineConfig(fake.url),
+        serverKey: fake.key,
+      });
+      await waitEvent(t.engine.connection, 'subscribed');
+      publishUnsigned();
+      const [err] = await waitEvent<[Error]>(t.engine.connection, 'fatal');
+      expect(err.message).toMatch(/bad signature: unsigned/);
+      expect(t.applied).toEqual([]);
     } finally {
       await fake.close();
     }

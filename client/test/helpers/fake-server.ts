@@ -24,6 +24,8 @@ export interface FakeServerOptions {
   maxReplay?: number;
   /** hello.protocol (default: this build's PROTOCOL_VERSION). */
   protocol?: number;
+  /** hello.log: announce a transparency log (the test sends the checkpoint frames itself, with sendRaw). */
+  helloLog?: Record<string, unknown>;
 }
 
 export class FakeSignalServer extends EventEmitter {
@@ -33,6 +35,7 @@ export class FakeSignalServer extends EventEmitter {
   heartbeatMs: number;
   maxReplay: number;
   protocol: number;
+  helloLog: Record<string, unknown> | undefined;
   signals: Signal[] = [];
   firstSeq = 1;
   signer!: TestSigner;
@@ -58,6 +61,7 @@ export class FakeSignalServer extends EventEmitter {
     this.heartbeatMs = o.heartbeatMs ?? 1000;
     this.maxReplay = o.maxReplay ?? 10_000;
     this.protocol = o.protocol ?? PROTOCOL_VERSION;
+    this.helloLog = o.helloLog;
   }
 
   static async start(o: FakeServerOptions = {}): Promise<FakeSignalServer> {
@@ -141,6 +145,7 @@ export class FakeSignalServer extends EventEmitter {
       head_seq: this.head,
       heartbeat_ms: this.heartbeatMs,
       authenticated: true,
+      ...(this.helloLog ? { log: this.helloLog } : {}),
       limits: {
         max_frame_bytes: 16384,
         frames_per_second: 50,
