@@ -265,6 +265,46 @@ program
     }),
   );
 
+const logCmd = program
+  .command('log')
+  .description("the server's transparency log: re-verify the journal, write a proof, check evidence");
+logCmd
+  .command('verify')
+  .description("prove every journaled signal in the server's log again, from scratch")
+  .action(
+    action(async () => {
+      const { logVerifyCommand } = await import('./commands/log.js');
+      const say = (l: string) => void process.stderr.write(`${l}\n`);
+      process.stdout.write(terminalText(await logVerifyCommand(await ctx('warn', existing), say)) + '\n');
+    }),
+  );
+logCmd
+  .command('proof')
+  .description("write one signal's C2SP tlog-proof file (checked against the pinned key first)")
+  .argument('<seq>', 'the signal seq', wholeNumber(1))
+  .option('--out <file>', 'where to write it (default tlog-proof-<seq>.txt)')
+  .action(
+    action(async (seq: number, o: { out?: string }) => {
+      const { logProofCommand } = await import('./commands/log.js');
+      process.stdout.write(
+        terminalText(await logProofCommand(await ctx('warn', existing), seq, o.out)) + '\n',
+      );
+    }),
+  );
+logCmd
+  .command('verify-evidence')
+  .description('check an evidence file a halted client wrote, offline (exit 0: it holds, 1: it does not)')
+  .argument('<file>', 'the tlog-evidence-*.json file')
+  .option('--vkey <key>', "the log's verifier key to check with (default: the one the file names)")
+  .action(
+    action(async (file: string, o: { vkey?: string }) => {
+      const { logVerifyEvidenceCommand } = await import('./commands/log.js');
+      const r = logVerifyEvidenceCommand(file, o.vkey);
+      process.stdout.write(terminalText(r.text) + '\n');
+      return r.code;
+    }),
+  );
+
 program
   .command('config-reference')
   .description('print the Markdown reference of every config key')

@@ -405,6 +405,25 @@ export const DashboardSchema = z
   })
   .describe('The local dashboard (catalyst-client dashboard).');
 
+export const LogSchema = z
+  .strictObject({
+    verify: z
+      .enum(['auto', 'on', 'off'])
+      .default('auto')
+      .describe(
+        "Prove every signal in the server's transparency log before applying it (docs/transparency-log.md): auto = when the server serves GET /v1/log/checkpoint (a server without a log: off, with a warning), on = required (a server without a log stops trading), off = per-signal signatures only.",
+      ),
+    max_proof_wait_ms: z
+      .int()
+      .min(100)
+      .max(600_000)
+      .default(5000)
+      .describe(
+        "How long a signal may wait for a signed checkpoint covering it and its inclusion proof; past that trading stops (exit 3) rather than apply an unproven signal. Well above the server's log.checkpoint_interval_ms (default 500).",
+      ),
+  })
+  .describe('Transparency-log verification (`catalyst-client log ...`).');
+
 export const ConfigSchema = z
   .strictObject({
     mode: z
@@ -431,6 +450,7 @@ export const ConfigSchema = z
     dashboard: DashboardSchema.prefault({}),
     notify: NotifySchema,
     notify_options: NotifyOptionsSchema.prefault({}),
+    log: LogSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     // Cross-field rules, reported together with field errors.

@@ -8,6 +8,7 @@ import {
   type CatchUpContext,
   type HelloFrame,
   type Signal,
+  type StreamCoreOptions,
   type StreamCursor,
   type SubscribedFrame,
   type WebSocketConstructor,
@@ -39,8 +40,18 @@ export interface ConnectionOptions {
   /** Several gateways of one cluster (baseUrl is then ignored): the stream and history fail over across them. */
   baseUrls?: readonly string[] | undefined;
   key: string;
+  /** Server protocol versions accepted (default SUPPORTED_PROTOCOLS; with log verification also 3). */
+  supportedProtocols?: readonly number[] | undefined;
   server: Config['server'];
   verify: Verifier;
+  /**
+   * After the signature: resolves true once the signal is proven in the server's transparency log
+   * (log-verify.ts), false when the log is not checked (a server without one); rejects to keep it unapplied
+   * (a failed proof halts; see run.ts).
+   */
+  prove?: ((signal: Signal) => Promise<boolean>) | undefined;
+  /** Transparency-log checkpoint frames (see StreamCore's `checkpoints`); absent: none asked for. */
+  checkpoints?: StreamCoreOptions<Signal>['checkpoints'];
   cursor: CursorStore;
   /** Decide and journal one VERIFIED signal; resolves once the decision (and intents) are durable. */
   apply(signal: Signal, verified: VerifyResult & { ok: true }, receivedAt: number): Promise<void>;
@@ -119,6 +130,7 @@ export class Connection extends EventEmitter {
         },
       ),
       protocols: [], // authenticated by the Authorization header
+      supportedProtocols: o.supportedProtocols,
       policy: o.server,
       cursor: o.cursor,
       clock: {
@@ -129,11 +141,23 @@ export class Connection extends EventEmitter {
       random: o.random ?? Math.random,
       apply: async (signal, meta) => {
         const verified = await o.verify(signal);
+        // The operator may turn per-signal signatures off once clients prove every signal in the log
+        // (hello.log.signal_sigs false): an unsigned signal then stands on its inclusion proof alone.
+        const unsignedByPolicy =
+          !verified.ok && signal.sig === undefined && core.lastHello?.log?.signal_sigs === false;
         // Not applied and not skipped: journaling it would move the cursor past the genuine signal for good.
-        if (!verified.ok) throw new StreamItemRejected(meta.seq, `bad signature: ${verified.why}`);
-        await o.apply(signal, verified, meta.receivedAt);
+        if (!verified.ok && !unsignedByPolicy)
+          throw new StreamItemRejected(meta.seq, `bad signature: ${verified.why}`);
+        const proven = (await o.prove?.(signal)) === true;
+        if (unsignedByPolicy && !proven)
+          throw new StreamItemRejected(
+            meta.seq,
+            'unsigned (the server turned per-signal signatures off) and not proven in its transparency log (log.verify is off)',
+          );
+        await o.apply(signal, { ok: true }, meta.receivedAt);
       },
       onBehind: (sub, ctx) => this.catchUp(sub, ctx),
+      checkpoints: o.checkpoints,
       describeError: (ev, socket) =>
         (socket as { refusal?: string }).refusal ?? netReason((ev as { error?: unknown }).error ?? ev),
       log: o.log,

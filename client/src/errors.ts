@@ -24,6 +24,8 @@ export const EXIT = {
   keyChanged: 5,
   /** The journal was written by a newer client: refused, never downgraded. */
   journalTooNew: 6,
+  /** The server's transparency log proved it rewrote or forked its history; an evidence file was written. */
+  logMisbehaved: 7,
 } as const;
 
 export class ConfigError extends Error {
@@ -62,6 +64,23 @@ export class TradingStopped extends StopError {
   override name = 'TradingStopped';
 }
 
+/**
+ * `run` halted because the transparency log showed the server rewrote or forked its history (an inconsistent
+ * checkpoint, or a signal its own signed tree does not contain). The journal keeps the checkpoint it verified,
+ * so every later run halts the same way until the server serves a history consistent with it.
+ */
+export class LogHalted extends TradingStopped {
+  override name = 'LogHalted';
+  readonly code = 'log_misbehaved';
+  constructor(
+    message: string,
+    readonly evidencePath: string | undefined,
+    recovery?: Recovery,
+  ) {
+    super(message, recovery);
+  }
+}
+
 /** The dashboard will not start as asked (bound beyond loopback without a password...). */
 export class DashboardRefused extends Error {
   override name = 'DashboardRefused';
@@ -84,6 +103,7 @@ export class JournalVersionError extends Error {
 export function exitCodeOf(e: unknown): number {
   if (e instanceof ConfigError || e instanceof UsageError || e instanceof InvalidArgumentError)
     return EXIT.config;
+  if (e instanceof LogHalted) return EXIT.logMisbehaved;
   if (e instanceof TradingStopped) return EXIT.stopped;
   if (e instanceof RunRefused || e instanceof DashboardRefused) return EXIT.refused;
   if (e instanceof KeyPinError) return EXIT.keyChanged;

@@ -305,3 +305,13 @@ export function streamUrl(baseUrl: string): string {
   u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
   return u.toString();
 }
+
+/**
+ * A transparency-log answer (checkpoint, tlog-proof, consistency lines): text, never JSON. failFast-style: a 503
+ * (no checkpoint covering the seq yet) is the caller's to wait out, within its own bound.
+ */
+export async function fetchLogText(s: ServerHttp, path: string): Promise<string> {
+  const r = await request({ ...s, failFast: true }, path, true);
+  if (typeof r.body !== 'string') throw new Error(`${r.url}: not a text answer`);
+  return r.body;
+}

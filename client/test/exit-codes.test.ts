@@ -9,7 +9,9 @@ import {
   exitCodeOf,
   JournalVersionError,
   KeyPinError,
+  LogHalted,
   RunRefused,
+  TradingStopped,
 } from '../src/errors.js';
 import { Journal, SCHEMA_VERSION } from '../src/journal/index.js';
 import { runCli, writeConfig } from './helpers/client-process.js';
@@ -26,6 +28,9 @@ describe('exit codes', () => {
     expect(exitCodeOf(new RunRefused('no'))).toBe(4);
     expect(exitCodeOf(new KeyPinError('changed'))).toBe(5);
     expect(exitCodeOf(new JournalVersionError('newer'))).toBe(6);
+    // A log halt is a trading stop with its own code: the evidence makes it a different situation from exit 3.
+    expect(exitCodeOf(new LogHalted('forked', undefined))).toBe(7);
+    expect(exitCodeOf(new TradingStopped('stopped'))).toBe(3);
     const lookalike = Object.assign(new Error('x'), { name: 'ConfigError' });
     expect(exitCodeOf(lookalike)).toBe(EXIT.error);
   });

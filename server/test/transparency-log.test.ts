@@ -117,6 +117,35 @@ describe('transparency log on the single-node server (GET /v1/log/checkpoint, /v
     expect(await res.text()).toMatch(/not in a signed checkpoint yet/);
   });
 
+  it('GET /v1/log/consistency proves any signed checkpoint a prefix of a later one; out of range is 400', async () => {
+    const t = await startTestServer({ log: { origin: ORIGIN, checkpoint_interval_ms: 20 } });
+    const v = verifierOf(t);
+    for (let i = 0; i < 3; i++) await t.post(classification());
+    const first = await checkpointCovering(t, 3, v);
+    for (let i = 0; i < 4; i++) await t.post(classification());
+    const second = await checkpointCovering(t, 7, v);
+    const [m, n] = [first.checkpoint.size, second.checkpoint.size];
+    const res = await t.get(`/v1/log/consistency?from=${m}&to=${n}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    const proof = (await res.text())
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => new Uint8Array(Buffer.from(l, 'base64')));
+    expect(proof.length).toBeGreaterThan(0);
+    const ok = (p: Uint8Array[]) =>
+      verifyConsistency(sha256, m, n, first.checkpoint.rootHash, second.checkpoint.rootHash, p);
+    expect(ok(proof)).toBe(true);
+    const bent = proof.map((h, i) => (i === 0 ? Uint8Array.from(h, (b, j) => (j === 0 ? b ^ 1 : b)) : h));
+    expect(ok(bent)).toBe(false);
+    expect(await (await t.get(`/v1/log/consistency?from=0&to=${n}`)).text()).toBe('');
+    expect(await (await t.get(`/v1/log/consistency?from=${n}&to=${n}`)).text()).toBe('');
+    expect((await t.get(`/v1/log/consistency?from=${n}&to=${m}`)).status).toBe(400);
+    expect((await t.get(`/v1/log/consistency?from=1&to=${n + 1}`)).status).toBe(400);
+    expect((await t.get('/v1/log/consistency?from=x&to=2')).status).toBe(400);
+    expect((await t.get('/v1/log/consistency?to=2')).status).toBe(400);
+  });
+
   it('a restart continues the tree; the next checkpoint is consistent with the last one signed before it', async () => {
     const dir = tempDir();
     const a = await startTestServer({ log: { origin: ORIGIN, checkpoint_interval_ms: 20 } }, dir);

@@ -15,6 +15,15 @@ export const PROTOCOL_VERSION_UNSIGNED_SIGNALS = 3;
 /** Server protocol versions this client understands: a v1 server only ever sends v1 signals, a subset of v2. */
 export const SUPPORTED_PROTOCOLS: readonly number[] = [1, 2];
 
+/**
+ * What a reader that does not rely on per-signal signatures understands: a client that proves every signal in
+ * the transparency log (log.verify on/auto), and the operator's status page (it shows, never trades).
+ */
+export const SUPPORTED_PROTOCOLS_WITH_LOG: readonly number[] = [
+  ...SUPPORTED_PROTOCOLS,
+  PROTOCOL_VERSION_UNSIGNED_SIGNALS,
+];
+
 /** URL paths of the server. One port serves REST and the WebSocket stream. */
 export const PATHS = {
   signals: '/v1/signals',
@@ -32,6 +41,8 @@ export const PATHS = {
   logProof: '/v1/log/proof',
   /** C2SP tlog-tiles: `/v1/log/tile/<L>/<N>[.p/<W>]` (hash tiles) and `/v1/log/tile/entries/<N>[.p/<W>]`. */
   logTile: '/v1/log/tile',
+  /** `/v1/log/consistency?from=<m>&to=<n>`: RFC 6962 consistency proof hashes, base64, one a line. */
+  logConsistency: '/v1/log/consistency',
 } as const;
 
 /** Frame types sent by the server. */

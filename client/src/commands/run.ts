@@ -13,16 +13,17 @@ import { processSignal } from '../pipeline.js';
 import { AtOpen } from '../at-open.js';
 import { streamUrl } from '../http.js';
 import { formatOutcome } from '../report.js';
-import { terminalText } from '@catalyst-signal/shared';
+import { SUPPORTED_PROTOCOLS_WITH_LOG, terminalText } from '@catalyst-signal/shared';
 import { createVerifier } from '../verify.js';
 import type { DashboardServer } from '../dashboard/server.js';
 import { marketTime } from '../decide/index.js';
 import { announceDashboard } from '../dashboard-link.js';
 import { ACCEPT_EPOCH, type Recovery } from '../recovery.js';
-import { EXIT, RunRefused, TradingStopped } from '../errors.js';
+import { EXIT, LogHalted, RunRefused, TradingStopped } from '../errors.js';
 import { startNotifications, type Notifier } from '../notify/engine.js';
 import { reportHalt } from '../notify/halt.js';
 import { followBroker, type Follower } from '../follow.js';
+import { LogMisbehaviour, ProofTimeout, logProver } from '../log-verify.js';
 
 /**
  * `catalyst-client run`: reconcile, connect, decide, execute, until a signal or a fatal condition.
@@ -33,6 +34,12 @@ export { RunRefused, TradingStopped };
 
 /** What a person does after each fatal stream condition before trading can start again. */
 export function fatalRecovery(e: Error, keyEnv: string): Recovery {
+  if (e instanceof ProofTimeout)
+    return {
+      first:
+        "the server's transparency log signed no checkpoint covering the signal in time: ask its operator, or set log.verify: off to trade on per-signal signatures alone",
+      commands: ['run'],
+    };
   const code = e instanceof FatalStreamError ? e.code : 'apply_failed';
   switch (code) {
     case 'epoch_changed':
@@ -66,6 +73,8 @@ export interface Engine {
   done: Promise<number>;
   stop(reason: string): Promise<void>;
   connection: Connection;
+  /** How signals were proven in the transparency log (frames / REST), when it is checked. */
+  logStats?: { framed: number; rest: number; frames: number } | undefined;
   /** The local dashboard, when `--dashboard` or config dashboard.enabled. */
   dashboard?: DashboardServer | undefined;
   /** Set when a fatal stream condition stopped trading (done resolves 3). */
@@ -185,12 +194,25 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       void atOpen.check().catch((e: Error) => log.warn({ err: e.message }, 'open check failed'));
     lookAtOpen();
     const notifications = startNotifications(ctx, journal, live);
+    const prove = logProver({
+      config,
+      key: secrets.serverKey,
+      jwkX: (key.jwk as { x?: string }).x ?? '',
+      journal,
+      evidenceDir: ctx.dataDir,
+      log,
+    });
     const connection = new Connection({
       baseUrl: config.server.url,
       baseUrls: config.server.urls,
       key: secrets.serverKey,
       server: config.server,
+      // A client that proves signals in the log can follow a server with per-signal signatures off (protocol 3).
+      supportedProtocols: prove ? SUPPORTED_PROTOCOLS_WITH_LOG : undefined,
       verify,
+      prove: prove?.prove,
+      // What a checkpoint frame proves wrong halts at once, through the same fatal path as a failed proof.
+      checkpoints: prove?.checkpoints((e) => connection.core.fail('apply_failed', e.message, e)),
       cursor: journal,
       log: opts.quietConnectionLog ? log.child({}, { level: 'error' }) : log,
       apply: async (signal, verified, receivedAt) => {
@@ -222,6 +244,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
         log.info({ reason }, 'stopping');
         clearInterval(reconcileTimer);
         clockLines?.stop();
+        prove?.stop();
         await connection.stop();
         await following?.close();
         await dashboard?.close();
@@ -241,10 +264,23 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       dashboard,
       notifier: notifications.notifier,
       broker: following,
+      logStats: prove?.stats,
     };
     connection.on('fatal', (e: Error) => {
       if (e instanceof FatalStreamError && (e.code === 'epoch_changed' || e.code === 'future'))
         journal.setHalted(e.message);
+      if (e instanceof LogMisbehaviour) {
+        engine.stopped = new LogHalted(`TRADING HALTED: ${e.message}`, e.evidencePath, {
+          first: `give the evidence to the server operator and your friends${e.evidencePath ? ` (anyone can check it: catalyst-client log verify-evidence ${e.evidencePath})` : ''}; this journal keeps the checkpoint it verified, so trading resumes only once the server serves a history consistent with it (or with log.verify: off)`,
+          commands: ['run'],
+        });
+        log.fatal(
+          { err: e.message, evidence: e.evidencePath, claim: e.evidence.claim },
+          'TRADING HALTED: transparency log',
+        );
+        void stop(`fatal: ${e.message}`, EXIT.logMisbehaved);
+        return;
+      }
       engine.stopped = new TradingStopped(
         `TRADING STOPPED: ${e.message}`,
         fatalRecovery(e, config.server.key_env),

@@ -76,6 +76,12 @@ INSERT INTO fills (order_key, cum, avg_price, price, market, side, fee_quote, fe
   SELECT client_order_id, ROUND(filled, 9), avg_price, NULL, market, side, fee_quote, fee_base, updated_at
   FROM intents WHERE filled > 0;
 `,
+  // (issue 24): the latest transparency-log checkpoint this client verified, per log origin: each new one
+  // must be proven consistent with it, so a rewritten history is caught across restarts.
+  `
+CREATE TABLE tlog_checkpoints (origin TEXT PRIMARY KEY, size INTEGER NOT NULL, note TEXT NOT NULL,
+  verified_at INTEGER NOT NULL);
+`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

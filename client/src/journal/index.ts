@@ -13,6 +13,7 @@ import { IntentStore, type IntentRow, type IntentUpdate, type NewIntent } from '
 import { PaperAccount } from './paper-account.js';
 import { OrderEventStore, type OrderEventRow } from './order-events.js';
 import type { BrokerEvent } from '../exchange/types.js';
+import { TlogState, type VerifiedCheckpointRow } from './tlog-state.js';
 
 export { FINAL_STATUSES } from './intents.js';
 export type { IntentRow, IntentStatus, IntentUpdate, NewIntent } from './intents.js';
@@ -22,6 +23,7 @@ export { PROTECT_LEG, type HeldRow, type RedecisionRow } from './held.js';
 export { SCHEMA_VERSION, JournalVersionError } from './db.js';
 export type { DashboardQueries, FillRow, RedecisionEventRow } from './dashboard-queries.js';
 export { CHANGE_KINDS, type ChangeKind, type ChangeRow, type DecisionChange } from './changes.js';
+export type { VerifiedCheckpointRow } from './tlog-state.js';
 
 /**
  * The local journal: the only folder that touches SQLite. WAL + synchronous=FULL so a decision, its order
@@ -150,6 +152,26 @@ export class Journal {
   /** The newest change id (0 when none). */
   lastChangeId(): number {
     return this.changeLog.lastId();
+  }
+
+  // ---- transparency log: the latest verified checkpoint per origin ----
+  verifiedCheckpoint(origin: string): VerifiedCheckpointRow | undefined {
+    return (this.tlogState ??= new TlogState(this.db)).get(origin);
+  }
+  saveVerifiedCheckpoint(row: VerifiedCheckpointRow): void {
+    (this.tlogState ??= new TlogState(this.db)).put(row);
+  }
+  private tlogState: TlogState | undefined;
+  /** Every journaled signal of `epoch` as received (JSON), by seq: what `log verify` re-proves. */
+  journaledSignals(epoch: string): IterableIterator<{ seq: number; signal: string }> {
+    return this.db
+      .prepare('SELECT seq, signal FROM decisions WHERE epoch = ? ORDER BY seq')
+      .iterate(epoch) as IterableIterator<{ seq: number; signal: string }>;
+  }
+  journaledSignalCount(epoch: string): number {
+    return (
+      this.db.prepare('SELECT COUNT(*) AS n FROM decisions WHERE epoch = ?').get(epoch) as { n: number }
+    ).n;
   }
 
   // ---- decisions + intents (one transaction, then the cursor) ----

@@ -26,6 +26,8 @@ export interface FakeServerOptions {
   protocol?: number;
   /** Listen on this port (default 0: a free one); a test that brings a server back at the same URL passes the old one's. */
   port?: number;
+  /** hello.log: announce a transparency log (the test sends the checkpoint frames itself, with sendRaw). */
+  helloLog?: Record<string, unknown>;
 }
 
 export class FakeSignalServer extends EventEmitter {
@@ -35,6 +37,7 @@ export class FakeSignalServer extends EventEmitter {
   heartbeatMs: number;
   maxReplay: number;
   protocol: number;
+  helloLog: Record<string, unknown> | undefined;
   signals: Signal[] = [];
   firstSeq = 1;
   signer!: TestSigner;
@@ -60,6 +63,7 @@ export class FakeSignalServer extends EventEmitter {
     this.heartbeatMs = o.heartbeatMs ?? 1000;
     this.maxReplay = o.maxReplay ?? 10_000;
     this.protocol = o.protocol ?? PROTOCOL_VERSION;
+    this.helloLog = o.helloLog;
   }
 
   static async start(o: FakeServerOptions = {}): Promise<FakeSignalServer> {
@@ -143,6 +147,7 @@ export class FakeSignalServer extends EventEmitter {
       head_seq: this.head,
       heartbeat_ms: this.heartbeatMs,
       authenticated: true,
+      ...(this.helloLog ? { log: this.helloLog } : {}),
       limits: {
         max_frame_bytes: 16384,
         frames_per_second: 50,

@@ -1,4 +1,4 @@
-import { PATHS } from '@catalyst-signal/shared';
+import { PATHS, toBase64 } from '@catalyst-signal/shared';
 import { badRequest, notFound, unavailable } from '../errors.js';
 import type { CheckpointLog } from '../log/checkpoints.js';
 import { entryBundle, parseTilePath, readTile, sizeNeeded, TILE_WIDTH } from '../log/tiles.js';
@@ -74,6 +74,27 @@ export function registerLogRoutes(
       raw: bytes,
       contentType: 'application/octet-stream',
       headers: { 'Cache-Control': IMMUTABLE },
+    } satisfies Reply;
+  });
+
+  // The proof between two checkpoints a client holds (tlog-witness sends the same lines): empty when from is 0
+  // or equals to.
+  route(d, 'get', PATHS.logConsistency, { scope: 'read' }, (ctx) => {
+    const q = new URLSearchParams(ctx.info.query);
+    const size = (k: string) => {
+      const v = q.get(k) ?? '';
+      if (!/^\d{1,16}$/.test(v))
+        throw badRequest(`${k} must be a tree size`, [{ path: k, message: 'a non-negative integer' }]);
+      return Number(v);
+    };
+    const a = t.consistencyAnswer(size('from'), size('to'));
+    if (a.kind === 'unavailable') throw unavailable(`transparency log unavailable: ${a.why}`);
+    if (a.kind === 'out_of_range')
+      throw badRequest(`no consistency proof: ${a.why}`, [{ path: 'to', message: a.why }]);
+    return {
+      status: 200,
+      raw: a.hashes.map((h) => toBase64(h) + '\n').join(''),
+      contentType: TEXT,
     } satisfies Reply;
   });
 }

@@ -50,6 +50,12 @@ export type ProofAnswer =
   | { kind: 'pending'; covered: number }
   | { kind: 'unavailable'; why: string };
 
+/** Answer to a consistency proof request. */
+export type ConsistencyAnswer =
+  | { kind: 'proof'; hashes: Uint8Array[] }
+  | { kind: 'out_of_range'; why: string }
+  | { kind: 'unavailable'; why: string };
+
 interface Signed {
   size: number;
   root: Uint8Array;
@@ -199,6 +205,19 @@ export class CheckpointLog {
         checkpoint: c.note,
       }),
     };
+  }
+
+  /**
+   * The RFC 6962 consistency proof from size `from` to size `to`, both at most the latest signed size (a client
+   * only ever asks between checkpoints it has seen). Empty for from = 0 or from = to, as RFC 9162 verifies them.
+   */
+  consistencyAnswer(from: number, to: number): ConsistencyAnswer {
+    const why = this.unavailable();
+    if (why) return { kind: 'unavailable', why };
+    const signed = this.latest?.size ?? 0;
+    if (from > to || to > signed)
+      return { kind: 'out_of_range', why: `need 0 <= from <= to <= ${signed} (the latest signed size)` };
+    return { kind: 'proof', hashes: from === 0 || from === to ? [] : this.o.tree.consistency(from, to) };
   }
 
   close(): void {

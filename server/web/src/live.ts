@@ -1,5 +1,6 @@
 import {
   STATUS_LIMITS,
+  SUPPORTED_PROTOCOLS_WITH_LOG,
   StreamCore,
   type Signal,
   type StatusFrame,
@@ -57,6 +58,7 @@ export function startLive(key: string, h: LiveHandlers): () => void {
     }),
     token: key,
     cursor,
+    supportedProtocols: SUPPORTED_PROTOCOLS_WITH_LOG,
     policy: {
       heartbeat_misses: 2,
       reconnect: { initial_delay_ms: 500, factor: 2, max_delay_ms: 15_000, jitter: 'full' },

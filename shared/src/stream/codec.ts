@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { jsonDeeperThan } from '../canonical.js';
 import {
   CaughtUpFrameSchema,
+  CheckpointFrameSchema,
   ErrorFrameSchema,
   HeartbeatFrameSchema,
   HelloFrameSchema,
@@ -10,6 +11,7 @@ import {
   SignalFrameSchema,
   SubscribedFrameSchema,
   type CaughtUpFrame,
+  type CheckpointFrame,
   type ErrorFrame,
   type HeartbeatFrame,
   type HelloFrame,
@@ -26,7 +28,7 @@ import type { Signal } from '../signal.js';
  * keeps the same resume logic.
  */
 export type ControlFrame =
-  HelloFrame | SubscribedFrame | CaughtUpFrame | HeartbeatFrame | PongFrame | ErrorFrame;
+  HelloFrame | SubscribedFrame | CaughtUpFrame | HeartbeatFrame | PongFrame | ErrorFrame | CheckpointFrame;
 export interface ItemFrame<T> {
   type: 'item';
   /** Gapless position in the epoch's log: the core applies seq n+1 only after n. */
@@ -59,6 +61,8 @@ const ControlFrameSchema = z.discriminatedUnion('type', [
   HeartbeatFrameSchema,
   PongFrameSchema,
   ErrorFrameSchema,
+  // Transparency-log checkpoints (only on sockets that asked: subscribe.checkpoints).
+  CheckpointFrameSchema,
 ]);
 const CONTROL_TYPES: ReadonlySet<unknown> = new Set(
   ControlFrameSchema.options.map((o) => o.shape.type.value),

@@ -1,6 +1,6 @@
 import { FATAL_CLOSE_CODES } from '../close-codes.js';
 import { formatDuration } from '../duration.js';
-import type { Filters, HeartbeatFrame, HelloFrame, SubscribedFrame } from '../frames.js';
+import type { CheckpointFrame, Filters, HeartbeatFrame, HelloFrame, SubscribedFrame } from '../frames.js';
 import {
   ClientFrame,
   DEFAULTS,
@@ -150,6 +150,14 @@ export interface StreamCoreOptions<T> {
   onBehind?: ((sub: SubscribedFrame, ctx: CatchUpContext<T>) => Promise<boolean>) | undefined;
   codec?: StreamCodec<T> | undefined;
   filters?: Filters | undefined;
+  /**
+   * Transparency-log checkpoint frames: asked for in every subscribe when the server's hello has `log`, with
+   * the size this client verified last; each frame is handed over as it arrives, never queued behind an
+   * apply (an apply may be waiting for exactly this frame's proof).
+   */
+  checkpoints?:
+    | { fromSize(hello: HelloFrame): number | undefined; onFrame(frame: CheckpointFrame, url: string): void }
+    | undefined;
   clock?: StreamClock | undefined;
   random?: (() => number) | undefined;
   supportedProtocols?: readonly number[] | undefined;
@@ -395,7 +403,16 @@ export class StreamCore<T> extends TypedEmitter<StreamEvents<T>> {
       from_seq: c.seq,
       ...(c.epoch ? { epoch: c.epoch } : {}),
       ...(this.o.filters ? { filters: this.o.filters } : {}),
+      ...this.checkpointsAsk(),
     });
+  }
+
+  /** subscribe.checkpoints, only to a server that announced its log (an older one refuses the field). */
+  private checkpointsAsk(): { checkpoints?: { from_size?: number } } {
+    const hello = this.lastHello;
+    if (!this.o.checkpoints || !hello?.log) return {};
+    const from = this.o.checkpoints.fromSize(hello);
+    return { checkpoints: from !== undefined ? { from_size: from } : {} };
   }
 
   private onFrame(text: string, ws: StreamSocket): void {
@@ -500,6 +517,11 @@ export class StreamCore<T> extends TypedEmitter<StreamEvents<T>> {
         this.log?.warn({ code: f.code, msg: f.message }, 'server error frame');
         return;
       case 'pong':
+        return;
+      case 'checkpoint':
+        // A signed checkpoint stands on its own (it is verified, not trusted): even one from a stream we are
+        // moving away from is as good as any.
+        this.o.checkpoints?.onFrame(f, this.url);
         return;
     }
   }
