@@ -180,6 +180,7 @@ async function start(
   let driver: SignalLogDriver | undefined;
   let stream: Stream | undefined;
   let status: StatusHub | undefined;
+  let outcomes: ReturnType<typeof startOutcomes> | undefined;
   try {
     const keys = new KeyStore(db);
     const signer = signingKey ? await createSigner(loadOrCreateSigningKey(config.data_dir).key) : undefined;
@@ -225,6 +226,12 @@ async function start(
       });
       driver.attach(stream);
     }
+    // Outcomes (docs/outcomes.md): single-node only for now; in cluster mode one lease holder will compute them.
+    // Started before the routes, which serve the track record from the same store.
+    if (config.outcomes && !(driver.kind === 'sqlite' && reader))
+      log.warn({ log: driver.kind }, 'outcomes are computed in single-node mode only; not started');
+    if (config.outcomes && driver.kind === 'sqlite' && reader)
+      outcomes = startOutcomes(config.outcomes, config.data_dir, reader, log);
     registerStatusPage(app, loadPageFiles(defaultPageDir()));
     registerRoutes({
       app,
@@ -243,19 +250,13 @@ async function start(
       ...(driver.jwks ? { jwks: () => driver!.jwks?.() } : {}),
       keyAdmin: driver.keyAdmin,
       transparency: driver.transparency,
+      trackRecord: outcomes?.db,
     });
 
     const listenSocket = await listenExclusive(app, config.host, config.port);
     const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket);
     const touch = setInterval(() => keys.touch(auth.drainUsed()), 10_000);
     touch.unref();
-    // Outcomes (docs/outcomes.md): single-node only for now; in cluster mode one lease holder will compute them.
-    if (config.outcomes && !(driver.kind === 'sqlite' && reader))
-      log.warn({ log: driver.kind }, 'outcomes are computed in single-node mode only; not started');
-    const outcomes =
-      config.outcomes && driver.kind === 'sqlite' && reader
-        ? startOutcomes(config.outcomes, config.data_dir, reader, log)
-        : undefined;
 
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     log.info(
@@ -305,6 +306,7 @@ async function start(
       close,
     };
   } catch (err) {
+    await outcomes?.stop();
     status?.stop();
     stream?.shutdown();
     await driver?.close();

@@ -23,6 +23,10 @@ export const PATHS = {
   logCheckpoint: '/v1/log/checkpoint',
   /** `/v1/log/proof/<seq>`: one signal's C2SP tlog-proof file. */
   logProof: '/v1/log/proof',
+  /** Outcomes of signals, aggregated, and each signal's story (derived figures only; docs/outcomes.md). */
+  trackRecord: '/v1/track-record',
+  /** The track-record page (static; its data comes from trackRecord with a read key). */
+  trackRecordPage: '/track-record',
 } as const;
 
 /** Frame types sent by the server. */

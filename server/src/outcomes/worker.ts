@@ -11,6 +11,7 @@ import {
 } from '@catalyst-signal/shared/outcomes';
 import type { SignalLogReader } from '../log/types.js';
 import type { OutcomeDb, OutcomeJob } from '../store/outcome-db.js';
+import { sessionOf } from './aggregate.js';
 
 /**
  * The outcome worker (single-node): follows the signal log, and once each horizon of a us_equity signal has
@@ -82,6 +83,7 @@ export class OutcomeWorker {
           classified_at: string;
           stop_loss?: number;
           take_profit?: number;
+          source?: string;
         };
         if (body.price === undefined) continue;
         const enter = r.action === 'enter';
@@ -99,6 +101,18 @@ export class OutcomeWorker {
           symbol: r.symbol,
           signal: JSON.stringify(sig),
           due: (first ?? sig.at) + SIP_DELAY_MS,
+          facets: {
+            seq: r.seq,
+            at: sig.at,
+            symbol: r.symbol,
+            action: r.action,
+            direction: r.direction || undefined,
+            catalyst: r.catalyst,
+            session: sessionOf(sig.at, (this.deps.calendar ?? calendarFrom)(sig.at)),
+            confidence: r.confidence,
+            publisher: body.source,
+            keywords: r.keywords ?? [],
+          },
         });
       }
       this.deps.db.addJobs(jobs, rows[rows.length - 1]!.seq);

@@ -2,6 +2,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { mergeRanges, type Bar, type BarStore, type Range } from '@catalyst-signal/shared/market-data';
 import type { HorizonOutcome } from '@catalyst-signal/shared/outcomes';
+import type { SignalFacets } from '../outcomes/aggregate.js';
 
 /**
  * Outcomes of signals and the bar cache behind them, in their own file (`outcomes.db` in the data directory),
@@ -24,6 +25,11 @@ CREATE INDEX IF NOT EXISTS outcome_jobs_due ON outcome_jobs (due);
 -- Final figures only (a horizon that has passed, with final data); missing figures are rows with missing set.
 CREATE TABLE IF NOT EXISTS outcomes (seq INTEGER NOT NULL, horizon TEXT NOT NULL, missing TEXT, figures TEXT NOT NULL,
   computed_at INTEGER NOT NULL, PRIMARY KEY (seq, horizon));
+-- What the track record groups and filters each signal by, taken once when the worker reads it.
+CREATE TABLE IF NOT EXISTS outcome_signals (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, symbol TEXT NOT NULL,
+  action TEXT NOT NULL, direction TEXT, catalyst TEXT NOT NULL, session TEXT NOT NULL, confidence REAL NOT NULL,
+  publisher TEXT, keywords TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS outcome_signals_at ON outcome_signals (at);
 `;
 
 const SQL = {
@@ -37,6 +43,8 @@ const SQL = {
   getMeta: 'SELECT value FROM outcome_meta WHERE key = ?',
   setMeta: 'INSERT OR REPLACE INTO outcome_meta (key, value) VALUES (?, ?)',
   addJob: 'INSERT OR IGNORE INTO outcome_jobs (seq, symbol, signal, due) VALUES (?, ?, ?, ?)',
+  addFacets:
+    'INSERT OR IGNORE INTO outcome_signals (seq, at, symbol, action, direction, catalyst, session, confidence, publisher, keywords) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   dueJobs: 'SELECT seq, symbol, signal, due FROM outcome_jobs WHERE due <= ? ORDER BY due, seq LIMIT ?',
   setDue: 'UPDATE outcome_jobs SET due = ? WHERE seq = ?',
   doneJob: 'DELETE FROM outcome_jobs WHERE seq = ?',
@@ -51,6 +59,34 @@ export interface OutcomeJob {
   /** The OutcomeSignal as JSON. */
   signal: string;
   due: number;
+  /** What the track record groups it by. */
+  facets?: SignalFacets | undefined;
+}
+
+/** Which signals a track record covers (all optional; `to` exclusive). */
+export interface FacetFilter {
+  from?: number | undefined;
+  to?: number | undefined;
+  symbol?: string | undefined;
+  catalyst?: string | undefined;
+  action?: string | undefined;
+  session?: string | undefined;
+  keyword?: string | undefined;
+  publisher?: string | undefined;
+  min_confidence?: number | undefined;
+}
+
+interface FacetRow {
+  seq: number;
+  at: number;
+  symbol: string;
+  action: SignalFacets['action'];
+  direction: string | null;
+  catalyst: string;
+  session: SignalFacets['session'];
+  confidence: number;
+  publisher: string | null;
+  keywords: string;
 }
 
 interface BarRow {
@@ -114,7 +150,23 @@ export class OutcomeDb implements BarStore {
   /** New jobs and the cursor past them, in one transaction (a crash re-reads, never skips). */
   addJobs(jobs: readonly OutcomeJob[], cursor: number): void {
     this.db.transaction(() => {
-      for (const j of jobs) this.st.addJob.run(j.seq, j.symbol, j.signal, j.due);
+      for (const j of jobs) {
+        this.st.addJob.run(j.seq, j.symbol, j.signal, j.due);
+        const f = j.facets;
+        if (f)
+          this.st.addFacets.run(
+            f.seq,
+            f.at,
+            f.symbol,
+            f.action,
+            f.direction ?? null,
+            f.catalyst,
+            f.session,
+            f.confidence,
+            f.publisher ?? null,
+            JSON.stringify(f.keywords),
+          );
+      }
       this.st.setMeta.run('cursor', String(cursor));
     })();
   }
@@ -142,6 +194,51 @@ export class OutcomeDb implements BarStore {
     return (this.st.outcomesOf.all(seq) as { figures: string }[]).map(
       (r) => JSON.parse(r.figures) as HorizonOutcome,
     );
+  }
+
+  /** Facets of the signals a filter selects, oldest first. */
+  facets(f: FacetFilter): SignalFacets[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    const eq = (col: string, v: string | number | undefined, op = '=') => {
+      if (v === undefined) return;
+      where.push(`${col} ${op} ?`);
+      args.push(v);
+    };
+    eq('at', f.from, '>=');
+    eq('at', f.to, '<');
+    eq('symbol', f.symbol);
+    eq('catalyst', f.catalyst);
+    eq('action', f.action);
+    eq('session', f.session);
+    eq('publisher', f.publisher);
+    eq('confidence', f.min_confidence, '>=');
+    if (f.keyword !== undefined) {
+      where.push('EXISTS (SELECT 1 FROM json_each(keywords) WHERE value = ?)');
+      args.push(f.keyword);
+    }
+    const sql = `SELECT * FROM outcome_signals${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq`;
+    return (this.db.prepare(sql).all(...args) as FacetRow[]).map((r) => ({
+      seq: r.seq,
+      at: r.at,
+      symbol: r.symbol,
+      action: r.action,
+      direction: r.direction ?? undefined,
+      catalyst: r.catalyst,
+      session: r.session,
+      confidence: r.confidence,
+      publisher: r.publisher ?? undefined,
+      keywords: JSON.parse(r.keywords) as string[],
+    }));
+  }
+
+  /** Every stored outcome of signals with seq in [from, to], in seq order. */
+  outcomesBetween(from: number, to: number): { seq: number; outcome: HorizonOutcome }[] {
+    return (
+      this.db
+        .prepare('SELECT seq, figures FROM outcomes WHERE seq >= ? AND seq <= ? ORDER BY seq')
+        .all(from, to) as { seq: number; figures: string }[]
+    ).map((r) => ({ seq: r.seq, outcome: JSON.parse(r.figures) as HorizonOutcome }));
   }
 
   close(): void {
