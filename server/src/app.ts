@@ -7,7 +7,7 @@ import { Authenticator } from './auth/authenticator.js';
 import { createJwtVerifier } from './auth/jwt.js';
 import type { Config } from './config.js';
 import { registerRoutes } from './http/routes.js';
-import { registerStatusPage } from './http/status-page.js';
+import { registerStatusPage, registerTrackRecordPage } from './http/status-page.js';
 import { createLimits } from './limits.js';
 import type { SignalLogDriver, SignalLogReader } from './log/types.js';
 import { createLogger, type Logger } from './logger.js';
@@ -232,7 +232,9 @@ async function start(
       log.warn({ log: driver.kind }, 'outcomes are computed in single-node mode only; not started');
     if (config.outcomes && driver.kind === 'sqlite' && reader)
       outcomes = startOutcomes(config.outcomes, config.data_dir, reader, log);
-    registerStatusPage(app, loadPageFiles(defaultPageDir()));
+    const pages = loadPageFiles(defaultPageDir());
+    registerStatusPage(app, pages);
+    registerTrackRecordPage(app, pages);
     registerRoutes({
       app,
       auth,
