@@ -39,7 +39,10 @@ export function startOutcomes(
 }
 
 /** Alpaca's data API as the config names it; the secret from the environment variable it names. */
-export function outcomeMarketData(cfg: NonNullable<Config['outcomes']>): AlpacaMarketData {
+export function outcomeMarketData(
+  cfg: NonNullable<Config['outcomes']>,
+  callsPerMinute?: number,
+): AlpacaMarketData {
   const secret = process.env[cfg.alpaca_secret_env];
   if (!secret)
     throw new ConfigError(
@@ -49,5 +52,6 @@ export function outcomeMarketData(cfg: NonNullable<Config['outcomes']>): AlpacaM
     keyId: cfg.alpaca_key_id,
     secret,
     baseUrl: cfg.data_url,
+    callsPerMinute,
   });
 }

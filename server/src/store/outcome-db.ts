@@ -147,14 +147,18 @@ export class OutcomeDb implements BarStore {
     return row ? Number(row.value) : 0;
   }
 
-  /** New jobs and the cursor past them, in one transaction (a crash re-reads, never skips). */
-  addJobs(jobs: readonly OutcomeJob[], cursor: number): void {
-    this.db.transaction(() => {
+  /**
+   * New jobs and the cursor past them (when given), in one transaction (a crash re-reads, never skips). A
+   * signal whose facets are already stored is known (a backfill or an earlier scan made its job, which may be
+   * done): it gets no second job. Returns how many jobs were added.
+   */
+  addJobs(jobs: readonly OutcomeJob[], cursor?: number): number {
+    return this.db.transaction(() => {
+      let added = 0;
       for (const j of jobs) {
-        this.st.addJob.run(j.seq, j.symbol, j.signal, j.due);
         const f = j.facets;
-        if (f)
-          this.st.addFacets.run(
+        if (f) {
+          const fresh = this.st.addFacets.run(
             f.seq,
             f.at,
             f.symbol,
@@ -165,10 +169,21 @@ export class OutcomeDb implements BarStore {
             f.confidence,
             f.publisher ?? null,
             JSON.stringify(f.keywords),
-          );
+          ).changes;
+          if (fresh === 0) continue;
+        }
+        added += this.st.addJob.run(j.seq, j.symbol, j.signal, j.due).changes;
       }
-      this.st.setMeta.run('cursor', String(cursor));
+      if (cursor !== undefined) this.st.setMeta.run('cursor', String(cursor));
+      return added;
     })();
+  }
+
+  /** Jobs due at `now`: what a backfill has left to compute. */
+  dueCount(now: number): number {
+    return (
+      this.db.prepare('SELECT count(*) AS n FROM outcome_jobs WHERE due <= ?').get(now) as { n: number }
+    ).n;
   }
 
   dueJobs(now: number, limit: number): OutcomeJob[] {
