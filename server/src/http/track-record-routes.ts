@@ -1,5 +1,6 @@
 import { PATHS, TrackRecordQuerySchema } from '@catalyst-signal/shared';
 import { HORIZONS } from '@catalyst-signal/shared/outcomes';
+import type { Config } from '../config.js';
 import { badRequest, notFound } from '../errors.js';
 import { indexOutcomes } from '../outcomes/aggregate.js';
 import { buildTrackRecord } from '../outcomes/track-record.js';
@@ -15,7 +16,11 @@ export type TrackRecordSource = Pick<OutcomeDb, 'facets' | 'outcomesBetween'>;
  * GET /v1/track-record (read scope): outcomes aggregated over the signals the query selects, and the latest
  * ones' stories. Without a source (no `outcomes` block in the config) the path says so instead of a bare 404.
  */
-export function registerTrackRecordRoutes(d: RouteDeps, source: TrackRecordSource | undefined, route: Route) {
+export function registerTrackRecordRoutes(
+  d: RouteDeps & { config: Config },
+  source: TrackRecordSource | undefined,
+  route: Route,
+) {
   route(d, 'get', PATHS.trackRecord, { scope: 'read' }, (ctx) => {
     const params: Record<string, string> = {};
     const errors: { path: string; message: string }[] = [];
@@ -32,7 +37,9 @@ export function registerTrackRecordRoutes(d: RouteDeps, source: TrackRecordSourc
       );
     if (!source)
       throw notFound(
-        'this server computes no outcomes: add an outcomes block to its config (docs/outcomes.md)',
+        d.config.cluster
+          ? 'outcomes are not computed in cluster mode yet (docs/outcomes.md, "Cluster mode")'
+          : 'this server computes no outcomes: add an outcomes block to its config (docs/outcomes.md)',
       );
     const facets = source.facets(q.data);
     const outcomes =
