@@ -4,11 +4,13 @@ import { builtinCalendar, newYorkToUtc } from '@catalyst-signal/shared/calendar'
 import type { HorizonOutcome } from '@catalyst-signal/shared/outcomes';
 import {
   aggregate,
+  aggregateColumns,
   confidenceBucket,
   GROUP_BY,
   histogram,
   indexOutcomes,
   NONE,
+  outcomeColumns,
   sessionOf,
   type SignalFacets,
 } from '../src/outcomes/aggregate.js';
@@ -44,6 +46,24 @@ describe('statistics with 95 % intervals', () => {
     expect(medianInterval(Array.from({ length: 20 }, (_, i) => i + 1))).toEqual([6, 15]);
     expect(medianInterval([1, 2, 3, 4, 5, 6])).toEqual([1, 6]);
     expect(medianInterval([1, 2, 3, 4, 5])).toBeUndefined();
+    // Above 1,000 values the rank comes from the normal approximation: within one rank of the exact binomial's.
+    const exactRank = (n: number) => {
+      let logPmf = -n * Math.LN2;
+      let cdf = 0;
+      let j = 0;
+      for (let k = 0; cdf + Math.exp(logPmf) <= 0.025; k++) {
+        cdf += Math.exp(logPmf);
+        j = k + 1;
+        logPmf += Math.log(n - k) - Math.log(k + 1);
+      }
+      return j;
+    };
+    for (const n of [1001, 1500, 4000, 10_007, 50_000]) {
+      const ranks = Array.from({ length: n }, (_, i) => i + 1);
+      const [lo, hi] = medianInterval(ranks)!;
+      expect(Math.abs(lo - exactRank(n)), `n=${n}`).toBeLessThanOrEqual(1);
+      expect(hi).toBe(n + 1 - lo);
+    }
   });
 
   it('summarizes returns: hit rate counts > 0 only, mean with a t-interval, nothing for no values', () => {
@@ -207,6 +227,14 @@ describe('aggregates by group', () => {
           ),
         );
         const a = aggregate(signals, outs, horizons);
+        // The route's path (columns merged from rows in seq order, some for signals not selected) agrees.
+        const selected = signals.filter((s) => s.seq % 3 !== 0);
+        const rowsInOrder = [...outs].flatMap(([seq, m]) =>
+          [...m.values()].map((outcome) => ({ seq, outcome })),
+        );
+        expect(aggregateColumns(selected, outcomeColumns(selected, rowsInOrder, horizons), horizons)).toEqual(
+          aggregate(selected, outs, horizons),
+        );
         for (const g of [a.overall, ...GROUP_BY.flatMap((by) => a.groups[by])]) {
           for (const [h, st] of g.horizons.entries()) {
             const n = st.ret?.n ?? 0;

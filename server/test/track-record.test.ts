@@ -1,8 +1,11 @@
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PATHS, ProblemSchema, TrackRecordSchema, type TrackRecord } from '@catalyst-signal/shared';
 import { HORIZONS } from '@catalyst-signal/shared/outcomes';
+import { OUTCOME_DB_FILE, OutcomeDb } from '../src/store/outcome-db.js';
 import { natsSkipName, natsTestsRun } from './helpers/nats-cluster.js';
-import { startTestServer } from './helpers/server.js';
+import { startTestServer, tempDir } from './helpers/server.js';
 import { startTarget } from './helpers/target.js';
 import { startTrackRecordFixture, type TrackRecordFixture } from './helpers/track-record.js';
 
@@ -122,6 +125,36 @@ describe('GET /v1/track-record', () => {
       expect(res.status).toBe(404);
       expect(ProblemSchema.parse(await res.json()).detail).toContain('not computed in cluster mode');
     });
+
+  it('reads an outcomes.db made before the figure columns: they are added and filled from the JSON', () => {
+    const dir = tempDir();
+    const old = new Database(path.join(dir, OUTCOME_DB_FILE));
+    old.exec(`CREATE TABLE outcomes (seq INTEGER NOT NULL, horizon TEXT NOT NULL, missing TEXT, figures TEXT NOT NULL,
+      computed_at INTEGER NOT NULL, PRIMARY KEY (seq, horizon))`);
+    const put = old.prepare('INSERT INTO outcomes VALUES (?, ?, ?, ?, 0)');
+    put.run(
+      7,
+      '5m',
+      null,
+      JSON.stringify({ horizon: '5m', minutes: 5, bars: 5, ret: 0.02, abnormalRet: 0.01 }),
+    );
+    put.run(
+      7,
+      '15m',
+      'no_bars',
+      JSON.stringify({ horizon: '15m', minutes: 15, bars: 0, missing: 'no_bars' }),
+    );
+    old.close();
+    const db = new OutcomeDb(dir);
+    try {
+      expect(db.figuresBetween(1, 10)).toEqual([
+        { seq: 7, outcome: { horizon: '15m', missing: 'no_bars', ret: undefined, abnormalRet: undefined } },
+        { seq: 7, outcome: { horizon: '5m', missing: undefined, ret: 0.02, abnormalRet: 0.01 } },
+      ]);
+    } finally {
+      db.close();
+    }
+  });
 
   it('on a server without outcomes: 404 naming the config block', async () => {
     const srv = await startTestServer();

@@ -1,8 +1,8 @@
-import { PATHS, TrackRecordQuerySchema } from '@catalyst-signal/shared';
+import { PATHS, TrackRecordQuerySchema, type TrackRecord } from '@catalyst-signal/shared';
 import { HORIZONS } from '@catalyst-signal/shared/outcomes';
 import type { Config } from '../config.js';
 import { badRequest, notFound } from '../errors.js';
-import { indexOutcomes } from '../outcomes/aggregate.js';
+import { outcomeColumns } from '../outcomes/aggregate.js';
 import { buildTrackRecord } from '../outcomes/track-record.js';
 import type { OutcomeDb } from '../store/outcome-db.js';
 import type { route as registerRoute, RouteDeps } from './route.js';
@@ -10,7 +10,16 @@ import type { route as registerRoute, RouteDeps } from './route.js';
 type Route = (...args: Parameters<typeof registerRoute>) => void;
 
 /** Where the track record is read from: the outcome store (see docs/outcomes.md). */
-export type TrackRecordSource = Pick<OutcomeDb, 'facets' | 'outcomesBetween'>;
+export type TrackRecordSource = Pick<OutcomeDb, 'facets' | 'figuresBetween' | 'outcomes' | 'version'>;
+
+/**
+ * Track records kept per query (the page asks again and again for the same one), until the outcomes change and
+ * the entry is a minute old: computing one is synchronous, on the event loop the stream shares (about 2 s of
+ * CPU for a year of signals on a busy 2-core machine: docs/outcomes.md), so it happens at most once a minute
+ * per query, however often the worker stores figures. Outcomes come 15 minutes after a horizon anyway.
+ */
+const CACHE_SIZE = 16;
+const FRESH_MS = 60_000;
 
 /**
  * GET /v1/track-record (read scope): outcomes aggregated over the signals the query selects, and the latest
@@ -21,6 +30,7 @@ export function registerTrackRecordRoutes(
   source: TrackRecordSource | undefined,
   route: Route,
 ) {
+  const cache = new Map<string, { version: number; at: number; body: TrackRecord }>();
   route(d, 'get', PATHS.trackRecord, { scope: 'read' }, (ctx) => {
     const params: Record<string, string> = {};
     const errors: { path: string; message: string }[] = [];
@@ -41,15 +51,21 @@ export function registerTrackRecordRoutes(
           ? 'outcomes are not computed in cluster mode yet (docs/outcomes.md, "Cluster mode")'
           : 'this server computes no outcomes: add an outcomes block to its config (docs/outcomes.md)',
       );
-    const facets = source.facets(q.data);
-    const outcomes =
-      facets.length === 0
-        ? new Map()
-        : indexOutcomes(source.outcomesBetween(facets[0]!.seq, facets[facets.length - 1]!.seq));
-    return {
-      status: 200,
-      body: buildTrackRecord(facets, outcomes, HORIZONS, q.data.stories, Date.now()),
-      headers: { 'Cache-Control': 'no-store' },
-    };
+    const key = JSON.stringify(q.data);
+    const hit = cache.get(key);
+    const now = Date.now();
+    let body = hit && (hit.version === source.version || now - hit.at < FRESH_MS) ? hit.body : undefined;
+    if (!body) {
+      const version = source.version;
+      const facets = source.facets(q.data);
+      const names = HORIZONS.map((h) => h.name);
+      const rows = facets.length ? source.figuresBetween(facets[0]!.seq, facets[facets.length - 1]!.seq) : [];
+      const columns = outcomeColumns(facets, rows, names);
+      body = buildTrackRecord(facets, columns, HORIZONS, q.data.stories, now, (seq) => source.outcomes(seq));
+      cache.delete(key);
+      cache.set(key, { version, at: now, body });
+      if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
+    }
+    return { status: 200, body, headers: { 'Cache-Control': 'no-store' } };
   });
 }

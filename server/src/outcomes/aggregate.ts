@@ -71,6 +71,9 @@ function keysOf(s: SignalFacets, by: GroupBy): readonly string[] {
   }
 }
 
+/** What the aggregates read of one stored outcome (the full figures are for the stories only). */
+export type OutcomeFigures = Pick<HorizonOutcome, 'horizon' | 'missing' | 'ret' | 'abnormalRet'>;
+
 /** One group at one horizon. */
 export interface HorizonStats {
   horizon: string;
@@ -97,29 +100,37 @@ export interface Aggregates {
   groups: Record<GroupBy, GroupStats[]>;
 }
 
+/** Each horizon's outcome of each signal, looked up once (groups overlap: a signal is read in seven of them). */
+export type Column = readonly (OutcomeFigures | undefined)[];
+
 function statsOf(
   key: string,
-  members: readonly SignalFacets[],
-  outcomes: ReadonlyMap<number, ReadonlyMap<string, HorizonOutcome>>,
+  members: readonly number[],
+  columns: readonly Column[],
   horizons: readonly string[],
 ): GroupStats {
   return {
     key,
     signals: members.length,
-    horizons: horizons.map((h) => {
+    horizons: horizons.map((h, hi) => {
+      const col = columns[hi]!;
       const rets: number[] = [];
-      const abnormal: number[] = [];
+      let abnormalSum = 0;
+      let abnormalN = 0;
       const missing: Partial<Record<Missing, number>> = {};
       let pending = 0;
-      for (const s of members) {
-        const o = outcomes.get(s.seq)?.get(h);
+      for (const i of members) {
+        const o = col[i];
         if (!o) pending++;
         else if (o.missing !== undefined || o.ret === undefined) {
           const why = o.missing ?? 'no_bars';
           missing[why] = (missing[why] ?? 0) + 1;
         } else {
           rets.push(o.ret);
-          if (o.abnormalRet !== undefined) abnormal.push(o.abnormalRet);
+          if (o.abnormalRet !== undefined) {
+            abnormalSum += o.abnormalRet;
+            abnormalN++;
+          }
         }
       }
       return {
@@ -128,17 +139,17 @@ function statsOf(
         missing,
         pending,
         ret: summarize(rets),
-        meanAbnormal: abnormal.length ? abnormal.reduce((a, b) => a + b, 0) / abnormal.length : undefined,
+        meanAbnormal: abnormalN ? abnormalSum / abnormalN : undefined,
       };
     }),
   };
 }
 
 /** Outcomes of each signal by horizon name. */
-export function indexOutcomes(
-  rows: Iterable<{ seq: number; outcome: HorizonOutcome }>,
-): Map<number, Map<string, HorizonOutcome>> {
-  const out = new Map<number, Map<string, HorizonOutcome>>();
+export function indexOutcomes<T extends OutcomeFigures>(
+  rows: Iterable<{ seq: number; outcome: T }>,
+): Map<number, Map<string, T>> {
+  const out = new Map<number, Map<string, T>>();
   for (const r of rows) {
     let m = out.get(r.seq);
     if (!m) out.set(r.seq, (m = new Map()));
@@ -150,21 +161,64 @@ export function indexOutcomes(
 /** Aggregates over these signals at these horizons: overall and for each grouping, groups sorted by key. */
 export function aggregate(
   signals: readonly SignalFacets[],
-  outcomes: ReadonlyMap<number, ReadonlyMap<string, HorizonOutcome>>,
+  outcomes: ReadonlyMap<number, ReadonlyMap<string, OutcomeFigures>>,
+  horizons: readonly string[],
+): Aggregates {
+  return aggregateColumns(
+    signals,
+    horizons.map((h) => signals.map((s) => outcomes.get(s.seq)?.get(h))),
+    horizons,
+  );
+}
+
+/**
+ * Stored outcomes as one column per horizon, aligned with `signals` (both in seq order): a merge of two sorted
+ * lists, without a map per signal (a year of signals is 350k outcomes).
+ */
+export function outcomeColumns(
+  signals: readonly SignalFacets[],
+  rows: readonly { seq: number; outcome: OutcomeFigures }[],
+  horizons: readonly string[],
+): Column[] {
+  const at = new Map(horizons.map((h, i) => [h, i]));
+  const columns = horizons.map(() => new Array<OutcomeFigures | undefined>(signals.length).fill(undefined));
+  let i = 0;
+  for (const r of rows) {
+    while (i < signals.length && signals[i]!.seq < r.seq) i++;
+    if (i === signals.length) break;
+    const h = at.get(r.outcome.horizon);
+    if (signals[i]!.seq === r.seq && h !== undefined) columns[h]![i] = r.outcome;
+  }
+  return columns;
+}
+
+/** `aggregate` over columns from outcomeColumns. */
+export function aggregateColumns(
+  signals: readonly SignalFacets[],
+  columns: readonly Column[],
   horizons: readonly string[],
 ): Aggregates {
   const groups = {} as Record<GroupBy, GroupStats[]>;
   for (const by of GROUP_BY) {
-    const members = new Map<string, SignalFacets[]>();
-    for (const s of signals)
+    const members = new Map<string, number[]>();
+    signals.forEach((s, i) => {
       for (const k of keysOf(s, by)) {
         const list = members.get(k);
-        if (list) list.push(s);
-        else members.set(k, [s]);
+        if (list) list.push(i);
+        else members.set(k, [i]);
       }
-    groups[by] = [...members.keys()].sort().map((k) => statsOf(k, members.get(k)!, outcomes, horizons));
+    });
+    groups[by] = [...members.keys()].sort().map((k) => statsOf(k, members.get(k)!, columns, horizons));
   }
-  return { overall: statsOf('all', signals, outcomes, horizons), groups };
+  return {
+    overall: statsOf(
+      'all',
+      signals.map((_, i) => i),
+      columns,
+      horizons,
+    ),
+    groups,
+  };
 }
 
 /**

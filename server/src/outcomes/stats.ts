@@ -12,6 +12,8 @@ export const CONFIDENCE = 0.95;
 /** The standard normal's 97.5 % point. */
 const Z975 = 1.959963984540054;
 const P = 1 - CONFIDENCE;
+/** Sample sizes up to which the median's interval is found from the exact binomial. */
+const EXACT_UP_TO = 1000;
 
 /** The Student-t distribution's 97.5 % point for `df` degrees of freedom (two-sided 95 %). */
 export function t975(df: number): number {
@@ -65,6 +67,11 @@ export function medianInterval(
   confidence = CONFIDENCE,
 ): [number, number] | undefined {
   const n = sorted.length;
+  if (n > EXACT_UP_TO && confidence === CONFIDENCE) {
+    // Large samples: the binomial is normal to well under one rank here, so the rank is direct (O(1), not O(n)).
+    const j = Math.floor((n - Z975 * Math.sqrt(n)) / 2);
+    return [sorted[j - 1]!, sorted[n - j]!];
+  }
   const tail = (1 - confidence) / 2;
   // P(B <= k) for B ~ Binomial(n, 1/2), in log space so that n in the tens of thousands does not underflow.
   let logPmf = -n * Math.LN2;
@@ -98,7 +105,8 @@ export interface Summary {
 export function summarize(values: readonly number[]): Summary | undefined {
   const n = values.length;
   if (n === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
+  // A typed array sorts numerically in native code, several times faster than a comparator on 50k returns.
+  const sorted = Array.from(Float64Array.from(values).sort());
   const hits = values.filter((v) => v > 0).length;
   const m = mean(sorted);
   let meanCi: [number, number] | undefined;

@@ -1,9 +1,10 @@
 import type { TrackRecord, TrackRecordGroup, TrackRecordStory } from '@catalyst-signal/shared';
 import type { Horizon, HorizonOutcome } from '@catalyst-signal/shared/outcomes';
 import {
-  aggregate,
+  aggregateColumns,
   GROUP_BY,
   histogram,
+  type Column,
   type GroupStats,
   type HorizonStats,
   type SignalFacets,
@@ -69,15 +70,20 @@ function storyOutcome(horizon: string, o: HorizonOutcome | undefined): TrackReco
   };
 }
 
+/**
+ * `columns`: what the aggregates read of the signals' stored horizons (outcomeColumns: one per horizon, aligned
+ * with `signals`); `full`: one signal's full figures, asked only for the `stories` latest signals.
+ */
 export function buildTrackRecord(
   signals: readonly SignalFacets[],
-  outcomes: ReadonlyMap<number, ReadonlyMap<string, HorizonOutcome>>,
+  columns: readonly Column[],
   horizons: readonly Horizon[],
   stories: number,
   now: number,
+  full: (seq: number) => readonly HorizonOutcome[],
 ): TrackRecord {
   const names = horizons.map((h) => h.name);
-  const a = aggregate(signals, outcomes, names);
+  const a = aggregateColumns(signals, columns, names);
   const latest = signals.slice(Math.max(0, signals.length - stories)).reverse();
   return {
     generated_at: new Date(now).toISOString(),
@@ -88,24 +94,32 @@ export function buildTrackRecord(
     distribution: names.map((h) => ({
       horizon: h,
       bins: histogram(
-        signals.flatMap((s) => {
-          const r = outcomes.get(s.seq)?.get(h);
-          return r && r.missing === undefined && r.ret !== undefined ? [r.ret] : [];
-        }),
+        columns[names.indexOf(h)]!.flatMap((r) =>
+          r && r.missing === undefined && r.ret !== undefined ? [r.ret] : [],
+        ),
       ),
     })),
-    stories: latest.map((s) => ({
-      seq: s.seq,
-      symbol: s.symbol,
-      classified_at: new Date(s.at).toISOString(),
-      action: s.action,
-      direction: s.direction ?? null,
-      catalyst: s.catalyst,
-      session: s.session,
-      confidence: s.confidence,
-      publisher: s.publisher ?? null,
-      keywords: [...s.keywords],
-      outcomes: names.map((h) => storyOutcome(h, outcomes.get(s.seq)?.get(h))),
-    })),
+    stories: latest.map((s) => storyOf(s, names, full(s.seq))),
+  };
+}
+
+function storyOf(
+  s: SignalFacets,
+  names: readonly string[],
+  figures: readonly HorizonOutcome[],
+): TrackRecordStory {
+  const byName = new Map(figures.map((o) => [o.horizon, o]));
+  return {
+    seq: s.seq,
+    symbol: s.symbol,
+    classified_at: new Date(s.at).toISOString(),
+    action: s.action,
+    direction: s.direction ?? null,
+    catalyst: s.catalyst,
+    session: s.session,
+    confidence: s.confidence,
+    publisher: s.publisher ?? null,
+    keywords: [...s.keywords],
+    outcomes: names.map((h) => storyOutcome(h, byName.get(h))),
   };
 }
