@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HORIZONS } from '@catalyst-signal/shared/outcomes';
@@ -146,6 +146,33 @@ describe('outcomes backfill', () => {
       db.close();
     }
   }, 90_000);
+
+  const scriptCmd = ['/usr/bin/script', '/bin/script'].find((p) => existsSync(p));
+  it.skipIf(!scriptCmd)(
+    `draws a progress bar on a terminal (a pseudo-terminal from util-linux script)${scriptCmd ? '' : ' (skipped: no script(1) here)'}`,
+    async () => {
+      const s = await setup(2);
+      const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+      const cmd = [process.execPath, CLI, ...s.args].map(quote).join(' ');
+      const r = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+        const child = spawn(scriptCmd!, ['-qec', cmd, '/dev/null'], {
+          env: { ...process.env, ...s.env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        child.stdout.on('data', (d) => (out += d));
+        child.stderr.on('data', (d) => (out += d));
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, out }));
+      });
+      expect(r.code, r.out).toBe(0);
+      // Redrawn in place: carriage returns, the bar, the line cleared to its end; then the summary.
+      expect(r.out).toContain('\r[########################] backfill: 2/2 signals (100 %)');
+      expect(r.out).toContain('\u001b[K');
+      expect(r.out).toContain('2 new signal(s), 2 job(s) run');
+    },
+    60_000,
+  );
 
   it('refuses a data directory a server is running on, and bad dates, in one line each', async () => {
     const s = await setup(1);

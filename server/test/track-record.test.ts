@@ -100,6 +100,8 @@ describe('GET /v1/track-record', () => {
 
     for (const q of [
       '?from=yesterday',
+      '?from=2026-02-31',
+      '?to=2026-13-01',
       '?action=buy',
       '?stories=9999',
       '?limit=3',

@@ -16,7 +16,9 @@ const when = (end: boolean) =>
   z.union([z.string().regex(DAY, 'YYYY-MM-DD'), z.iso.datetime({ offset: true })]).transform((s, ctx) => {
     if (!DAY.test(s)) return Date.parse(s);
     const t = newYorkToUtc(s, '00:00');
-    if (Number.isNaN(t)) {
+    // 2026-02-31 would otherwise roll over into March.
+    const noon = Date.parse(`${s}T12:00:00Z`);
+    if (Number.isNaN(t) || Number.isNaN(noon) || new Date(noon).toISOString().slice(0, 10) !== s) {
       ctx.addIssue({ code: 'custom', message: 'not a date' });
       return z.NEVER;
     }
