@@ -172,6 +172,8 @@ function MeanByHorizon(props: { record: TrackRecord }) {
         width: width(),
         height: 240,
         cursor: { show: false },
+        // Without a cursor there is no value to show beside each name: the legend is a key only.
+        legend: { live: false },
         select: { show: false, left: 0, top: 0, width: 0, height: 0 },
         scales: { x: { time: false, range: [-0.3, names.length - 0.7] } },
         axes: [
@@ -186,7 +188,7 @@ function MeanByHorizon(props: { record: TrackRecord }) {
             stroke: '#8b949e',
             grid: { stroke: '#30363d', width: 1 },
             values: (_u, splits) => splits.map((v) => `${v.toFixed(1)} %`),
-            size: 56,
+            size: 68,
           },
         ],
         series: [
