@@ -8,7 +8,7 @@ import { Authenticator } from './auth/authenticator.js';
 import { createJwtVerifier } from './auth/jwt.js';
 import type { Config } from './config.js';
 import { registerRoutes } from './http/routes.js';
-import { registerStatusPage } from './http/status-page.js';
+import { registerStatusPage, registerTrackRecordPage } from './http/status-page.js';
 import { createLimits } from './limits.js';
 import type { SignalLogDriver, SignalLogReader } from './log/types.js';
 import { createLogger, type Logger } from './logger.js';
@@ -183,6 +183,7 @@ async function start(
   let driver: SignalLogDriver | undefined;
   let stream: Stream | undefined;
   let status: StatusHub | undefined;
+  let outcomes: ReturnType<typeof startOutcomes> | undefined;
   try {
     const keys = new KeyStore(db);
     const signer = signingKey ? await createSigner(loadOrCreateSigningKey(config.data_dir).key) : undefined;
@@ -237,7 +238,15 @@ async function start(
       });
       driver.attach(stream);
     }
-    registerStatusPage(app, loadPageFiles(defaultPageDir()));
+    // Outcomes (docs/outcomes.md): single-node only for now; in cluster mode one lease holder will compute them.
+    // Started before the routes, which serve the track record from the same store.
+    if (config.outcomes && !(driver.kind === 'sqlite' && reader))
+      log.warn({ log: driver.kind }, 'outcomes are computed in single-node mode only; not started');
+    if (config.outcomes && driver.kind === 'sqlite' && reader)
+      outcomes = startOutcomes(config.outcomes, config.data_dir, reader, log);
+    const pages = loadPageFiles(defaultPageDir());
+    registerStatusPage(app, pages);
+    registerTrackRecordPage(app, pages);
     registerRoutes({
       app,
       auth,
@@ -255,19 +264,13 @@ async function start(
       ...(driver.jwks ? { jwks: () => driver!.jwks?.() } : {}),
       keyAdmin: driver.keyAdmin,
       transparency: driver.transparency,
+      trackRecord: outcomes?.db,
     });
 
     const listenSocket = await listenExclusive(app, config.host, config.port);
     const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket);
     const touch = setInterval(() => keys.touch(auth.drainUsed()), 10_000);
     touch.unref();
-    // Outcomes (docs/outcomes.md): single-node only for now; in cluster mode one lease holder will compute them.
-    if (config.outcomes && !(driver.kind === 'sqlite' && reader))
-      log.warn({ log: driver.kind }, 'outcomes are computed in single-node mode only; not started');
-    const outcomes =
-      config.outcomes && driver.kind === 'sqlite' && reader
-        ? startOutcomes(config.outcomes, config.data_dir, reader, log)
-        : undefined;
 
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     log.info(
@@ -317,6 +320,7 @@ async function start(
       close,
     };
   } catch (err) {
+    await outcomes?.stop();
     status?.stop();
     stream?.shutdown();
     await driver?.close();

@@ -211,6 +211,26 @@ db.command('replica-reset')
   .addOption(dataDirOption())
   .action((o) => run(async () => print((await import('./commands/replica.js')).replicaReset(o))));
 
+const outcomes = program
+  .command('outcomes')
+  .description("signals' outcomes from market data (docs/outcomes.md)");
+outcomes
+  .command('backfill')
+  .description(
+    'compute the outcomes of the signals classified from --from to --to (default now), at the data API pace; resumable; the server must be stopped',
+  )
+  .requiredOption('--from <date>', 'first New York date (YYYY-MM-DD) or an ISO 8601 instant')
+  .option('--to <date>', 'last New York date included, or an instant (default: now)')
+  .requiredOption('-c, --config <file>', 'the config file with the outcomes block')
+  .option('--data-dir <dir>', 'data directory (env CATALYST_DATA_DIR, default: the config)')
+  .option('--calls-per-minute <n>', 'data API calls a minute, at most 200 (default 190)')
+  .action((o) =>
+    run(async () => {
+      const m = await import('./commands/outcomes.js');
+      print(await m.outcomesBackfill(o, m.progressReporter(process.stderr)));
+    }),
+  );
+
 program
   .command('stats')
   .description(

@@ -53,9 +53,13 @@ describe('catalyst-server commands in README.md and docs/*.md', () => {
   it('never start with a bare catalyst-server (not on PATH); the status page hint neither', () => {
     const bare = lines.filter((l) => /(^|[;&|]\s*|sudo( -u \S+)? )catalyst-server\s/.test(l.text));
     expect(bare.map((l) => `${l.where}: ${l.text}`)).toEqual([]);
-    const hint = readFileSync(join(REPO, 'server/web/src/login.tsx'), 'utf8');
-    for (const m of hint.matchAll(/<code>([^<]*catalyst-server[^<]*)<\/code>/g))
-      expect(m[1]).toMatch(/^npx --no -- catalyst-server /);
+    // The login form's hint, of the status page and of the track-record page.
+    for (const file of ['server/web/src/login.tsx', 'server/web/src/track-record/app.tsx']) {
+      const hint = readFileSync(join(REPO, file), 'utf8');
+      const shown = [...hint.matchAll(/create: '([^']*catalyst-server[^']*)'/g)];
+      expect(shown.length, file).toBe(1);
+      for (const m of shown) expect(m[1]).toMatch(/^npx --no -- catalyst-server /);
+    }
   });
 
   it('keys, db and stats run as written inside a checkout', { timeout: 120_000 }, async () => {

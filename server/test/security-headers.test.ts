@@ -44,14 +44,22 @@ describe('security headers on every response', () => {
     expect(upgrade?.headers['content-security-policy']).toBe(API_CSP);
   });
 
-  it("the status page's own answers keep the page CSP, once", async () => {
+  it("the status and track-record pages' own answers keep the page CSP, once", async () => {
     const t = await startTestServer();
-    for (const path of ['/status/', '/status/no-such-file.js']) {
+    for (const path of [
+      '/status/',
+      '/status/no-such-file.js',
+      '/track-record/',
+      '/track-record/no-such-file.js',
+      // The track record's path serves its own page and the shared assets, not the status page.
+      '/track-record/index.html',
+    ]) {
       const r = await fetch(`${t.url}${path}`);
       expect(r.headers.get('x-content-type-options'), path).toBe('nosniff');
       const csp = r.headers.get('content-security-policy') ?? '';
       expect(csp, path).toContain("connect-src 'self'");
       expect(csp, path).not.toContain(', ');
+      if (path.startsWith('/track-record/') && path !== '/track-record/') expect(r.status, path).toBe(404);
     }
   });
 });

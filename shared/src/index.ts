@@ -9,3 +9,4 @@ export * from './stream/index.js';
 export * from './text.js';
 export * from './duration.js';
 export * from './tlog/index.js';
+export * from './track-record.js';

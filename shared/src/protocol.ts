@@ -43,6 +43,10 @@ export const PATHS = {
   logTile: '/v1/log/tile',
   /** `/v1/log/consistency?from=<m>&to=<n>`: RFC 6962 consistency proof hashes, base64, one a line. */
   logConsistency: '/v1/log/consistency',
+  /** Outcomes of signals, aggregated, and each signal's story (derived figures only; docs/outcomes.md). */
+  trackRecord: '/v1/track-record',
+  /** The track-record page (static; its data comes from trackRecord with a read key). */
+  trackRecordPage: '/track-record',
 } as const;
 
 /** Frame types sent by the server. */

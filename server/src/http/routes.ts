@@ -26,6 +26,7 @@ import type { KeyAdmin, LogPosition, Sequencer, SignalLogReader } from '../log/t
 import type { KeyStore } from '../store/keys.js';
 import type { Signer } from '../signing.js';
 import { registerLogRoutes } from './log-routes.js';
+import { registerTrackRecordRoutes, type TrackRecordSource } from './track-record-routes.js';
 import { route as registerRoute, type Method, type RouteDeps } from './route.js';
 import { problemReply, send, type Reply } from './respond.js';
 
@@ -49,6 +50,8 @@ export interface RoutesDeps extends RouteDeps {
   keyAdmin?: KeyAdmin | undefined;
   /** The transparency log's checkpoints and proofs (GET /v1/log/...), where this node signs them. */
   transparency?: CheckpointLog | undefined;
+  /** Outcomes for GET /v1/track-record, where this node computes them (docs/outcomes.md). */
+  trackRecord?: TrackRecordSource | undefined;
 }
 
 const issuesOf = (error: z.ZodError, prefix = '') =>
@@ -141,6 +144,7 @@ export function registerRoutes(d: RoutesDeps): void {
   if (d.sequencer) registerIngest(d, d.sequencer, route);
   if (d.reader) registerHistory(d, d.reader, route);
   if (d.reader && d.transparency) registerLogRoutes(d, d.transparency, d.reader, route);
+  if (d.reader) registerTrackRecordRoutes(d, d.trackRecord, route);
 
   if (c.metrics !== 'off') {
     route(d, 'get', PATHS.metrics, { scope: c.metrics === 'admin' ? 'admin' : undefined }, async () => ({

@@ -54,3 +54,32 @@ export function registerStatusPage(app: TemplatedApp, files: ReadonlyMap<string,
     send(res, { aborted: false }, { ...reply, headers: { ...PAGE_HEADERS, ...reply.headers } });
   });
 }
+
+/**
+ * The track-record page (docs/outcomes.md): the same built files, entered at track-record.html. Under
+ * `/track-record/` only that page and the shared assets are served; its data comes from /v1/track-record
+ * with a read key, which the page keeps in sessionStorage like the status page's admin key.
+ */
+export function registerTrackRecordPage(app: TemplatedApp, files: ReadonlyMap<string, PageFile>): void {
+  const base = PATHS.trackRecordPage;
+  app.get(base, (res) =>
+    answer(res, '308 Permanent Redirect', { Location: 'track-record/', 'Cache-Control': 'no-store' }, ''),
+  );
+  app.get(`${base}/*`, (res, req) => {
+    const url = req.getUrl();
+    const rel = url.slice(base.length + 1) || 'track-record.html';
+    const file = rel === 'track-record.html' || rel.startsWith('assets/') ? files.get(rel) : undefined;
+    if (file)
+      return answer(
+        res,
+        '200 OK',
+        { 'Content-Type': file.contentType, 'Cache-Control': file.cacheControl },
+        file.body,
+      );
+    const err = !files.has('track-record.html')
+      ? unavailable('the track-record page is not built: run `npm run build` in the repository')
+      : notFound(`no file ${url}`);
+    const reply = problemReply(err, url);
+    send(res, { aborted: false }, { ...reply, headers: { ...PAGE_HEADERS, ...reply.headers } });
+  });
+}

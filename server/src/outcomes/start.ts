@@ -12,18 +12,9 @@ export function startOutcomes(
   dataDir: string,
   reader: SignalLogReader,
   log: Logger,
-): OutcomeLoop {
-  const secret = process.env[cfg.alpaca_secret_env];
-  if (!secret)
-    throw new ConfigError(
-      `outcomes: set ${cfg.alpaca_secret_env} to the Alpaca secret key (outcomes.alpaca_secret_env names it)`,
-    );
+): OutcomeLoop & { db: OutcomeDb } {
+  const api = outcomeMarketData(cfg);
   const db = new OutcomeDb(dataDir);
-  const api = new AlpacaMarketData({
-    keyId: cfg.alpaca_key_id,
-    secret,
-    baseUrl: cfg.data_url,
-  });
   const worker = new OutcomeWorker({
     reader,
     market: new CachedMarketData(api, db),
@@ -38,10 +29,29 @@ export function startOutcomes(
   );
   let stopping: Promise<void> | undefined;
   return {
+    db,
     stop: () =>
       (stopping ??= (async () => {
         await loop.stop();
         db.close();
       })()),
   };
+}
+
+/** Alpaca's data API as the config names it; the secret from the environment variable it names. */
+export function outcomeMarketData(
+  cfg: NonNullable<Config['outcomes']>,
+  callsPerMinute?: number,
+): AlpacaMarketData {
+  const secret = process.env[cfg.alpaca_secret_env];
+  if (!secret)
+    throw new ConfigError(
+      `outcomes: set ${cfg.alpaca_secret_env} to the Alpaca secret key (outcomes.alpaca_secret_env names it)`,
+    );
+  return new AlpacaMarketData({
+    keyId: cfg.alpaca_key_id,
+    secret,
+    baseUrl: cfg.data_url,
+    callsPerMinute,
+  });
 }

@@ -9,8 +9,9 @@ import {
   type Horizon,
   type OutcomeSignal,
 } from '@catalyst-signal/shared/outcomes';
-import type { SignalLogReader } from '../log/types.js';
+import type { FilterableRow, SignalLogReader } from '../log/types.js';
 import type { OutcomeDb, OutcomeJob } from '../store/outcome-db.js';
+import { sessionOf } from './aggregate.js';
 
 /**
  * The outcome worker (single-node): follows the signal log, and once each horizon of a us_equity signal has
@@ -52,19 +53,53 @@ export class OutcomeWorker {
 
   async runOnce(): Promise<RunResult> {
     const added = this.scan();
+    const { computed, failed } = await this.computeDue(this.deps.batch ?? 200);
+    return { added, computed, failed };
+  }
+
+  /**
+   * Compute up to `limit` due jobs (oldest due first). `onJob` hears of each job as it ends: the backfill's
+   * progress. A job whose market data failed is retried 5 minutes later.
+   */
+  async computeDue(
+    limit: number,
+    onJob?: (seq: number, ok: boolean) => void,
+  ): Promise<{ computed: number; failed: number; jobs: number }> {
     let computed = 0;
     let failed = 0;
     const now = this.deps.now();
-    for (const job of this.deps.db.dueJobs(now, this.deps.batch ?? 200)) {
+    const jobs = this.deps.db.dueJobs(now, limit);
+    for (const job of jobs) {
       try {
         computed += await this.compute(job, now);
+        onJob?.(job.seq, true);
       } catch (err) {
         failed++;
         this.deps.onError?.(job.seq, err);
         this.deps.db.saveOutcomes(job.seq, [], now + RETRY_MS, now);
+        onJob?.(job.seq, false);
       }
     }
-    return { added, computed, failed };
+    return { computed, failed, jobs: jobs.length };
+  }
+
+  /**
+   * Jobs for the signals classified in [from, to), read from the whole log; the cursor does not move (the
+   * live worker still reads on from it) and a signal already known is skipped. Returns how many were added.
+   */
+  addRange(from: number, to: number): number {
+    let added = 0;
+    let after = 0;
+    for (;;) {
+      const rows = this.deps.reader.rowsAfter(after, 500);
+      if (rows.length === 0) return added;
+      after = rows[rows.length - 1]!.seq;
+      const jobs = rows.flatMap((r) => {
+        const j = this.jobOf(r);
+        return j && j.facets!.at >= from && j.facets!.at < to ? [j] : [];
+      });
+      added += this.deps.db.addJobs(jobs);
+    }
   }
 
   /** New us_equity signals with a price become jobs; the cursor moves past everything read. */
@@ -74,36 +109,53 @@ export class OutcomeWorker {
       const cursor = this.deps.db.cursor();
       const rows = this.deps.reader.rowsAfter(cursor, 500);
       if (rows.length === 0) return added;
-      const jobs: OutcomeJob[] = [];
-      for (const r of rows) {
-        if (r.asset_class !== 'us_equity') continue;
-        const body = JSON.parse(r.body) as {
-          price?: number;
-          classified_at: string;
-          stop_loss?: number;
-          take_profit?: number;
-        };
-        if (body.price === undefined) continue;
-        const enter = r.action === 'enter';
-        const sig: OutcomeSignal = {
-          at: Date.parse(body.classified_at),
-          price: body.price,
-          side: judgedSide(r.action, r.direction),
-          // A stop and target belong to an entry; an avoid's or an exit's would be on the wrong side.
-          stop: enter ? body.stop_loss : undefined,
-          target: enter ? body.take_profit : undefined,
-        };
-        const first = this.ends(sig)[0];
-        jobs.push({
-          seq: r.seq,
-          symbol: r.symbol,
-          signal: JSON.stringify(sig),
-          due: (first ?? sig.at) + SIP_DELAY_MS,
-        });
-      }
-      this.deps.db.addJobs(jobs, rows[rows.length - 1]!.seq);
-      added += jobs.length;
+      const jobs = rows.flatMap((r) => {
+        const j = this.jobOf(r);
+        return j ? [j] : [];
+      });
+      added += this.deps.db.addJobs(jobs, rows[rows.length - 1]!.seq);
     }
+  }
+
+  /** The job of a us_equity signal with a price; undefined for any other row. */
+  private jobOf(r: FilterableRow): OutcomeJob | undefined {
+    if (r.asset_class !== 'us_equity') return undefined;
+    const body = JSON.parse(r.body) as {
+      price?: number;
+      classified_at: string;
+      stop_loss?: number;
+      take_profit?: number;
+      source?: string;
+    };
+    if (body.price === undefined) return undefined;
+    const enter = r.action === 'enter';
+    const sig: OutcomeSignal = {
+      at: Date.parse(body.classified_at),
+      price: body.price,
+      side: judgedSide(r.action, r.direction),
+      // A stop and target belong to an entry; an avoid's or an exit's would be on the wrong side.
+      stop: enter ? body.stop_loss : undefined,
+      target: enter ? body.take_profit : undefined,
+    };
+    const first = this.ends(sig)[0];
+    return {
+      seq: r.seq,
+      symbol: r.symbol,
+      signal: JSON.stringify(sig),
+      due: (first ?? sig.at) + SIP_DELAY_MS,
+      facets: {
+        seq: r.seq,
+        at: sig.at,
+        symbol: r.symbol,
+        action: r.action,
+        direction: r.direction || undefined,
+        catalyst: r.catalyst,
+        session: sessionOf(sig.at, (this.deps.calendar ?? calendarFrom)(sig.at)),
+        confidence: r.confidence,
+        publisher: body.source,
+        keywords: r.keywords ?? [],
+      },
+    };
   }
 
   /** Each horizon's end, in order (undefined past the calendar). */

@@ -1,10 +1,30 @@
 import { useState } from 'preact/hooks';
 
-export function Login(props: { message: string | undefined; busy: boolean; onKey(key: string): void }) {
+export interface LoginText {
+  title: string;
+  label: string;
+  open: string;
+  create: string;
+}
+
+const STATUS_TEXT: LoginText = {
+  title: 'Catalyst server status',
+  label: 'Admin key',
+  open: 'Open status',
+  create: 'npx --no -- catalyst-server keys create --name ops --scope admin',
+};
+
+export function Login(props: {
+  message: string | undefined;
+  busy: boolean;
+  onKey(key: string): void;
+  text?: LoginText;
+}) {
   const [key, setKey] = useState('');
+  const t = props.text ?? STATUS_TEXT;
   return (
     <main class="login">
-      <h1>Catalyst server status</h1>
+      <h1>{t.title}</h1>
       {/* method=post and the CSP's form-action 'none': the key can never end up in a URL, even without JS. */}
       <form
         method="post"
@@ -14,7 +34,7 @@ export function Login(props: { message: string | undefined; busy: boolean; onKey
           if (k) props.onKey(k);
         }}
       >
-        <label for="key">Admin key</label>
+        <label for="key">{t.label}</label>
         <input
           id="key"
           name="key"
@@ -26,7 +46,7 @@ export function Login(props: { message: string | undefined; busy: boolean; onKey
           onInput={(e) => setKey((e.target as HTMLInputElement).value)}
         />
         <button type="submit" disabled={props.busy || key.trim() === ''}>
-          {props.busy ? 'Checking…' : 'Open status'}
+          {props.busy ? 'Checking…' : t.open}
         </button>
       </form>
       {props.message && (
@@ -36,7 +56,7 @@ export function Login(props: { message: string | undefined; busy: boolean; onKey
       )}
       <p class="hint">
         The key stays in this tab&apos;s session storage and is sent only to this server. Create one with{' '}
-        <code>npx --no -- catalyst-server keys create --name ops --scope admin</code>.
+        <code>{t.create}</code>.
       </p>
     </main>
   );
