@@ -138,7 +138,11 @@ export function changeEvent(
 export class DashboardFeed {
   readonly epoch = `dash-${randomBytes(6).toString('hex')}`;
   private readonly ring: DashboardEvent[] = [];
-  private head = 0;
+  /**
+   * Starts at 1, not 0: in the shared subscribe rule from_seq 0 means "from the oldest stored", so a page whose
+   * snapshot said head 0 would, after the ring trimmed, be replayed from the middle instead of told `trimmed`.
+   */
+  private head = 1;
   private version = -1;
   /** The last journal change turned into events: the next poll reads `changes WHERE id > lastChange`. */
   private lastChange: number;
