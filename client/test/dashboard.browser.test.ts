@@ -98,7 +98,7 @@ async function latency(page: Page, seq: number): Promise<number> {
 async function openDashboard(url: string): Promise<Page> {
   const page = await context.newPage();
   await page.goto(url);
-  await page.locator('#live-state', { hasText: 'live' }).waitFor();
+  await page.locator('#live-state.live-live').waitFor();
   return page;
 }
 
@@ -243,7 +243,7 @@ describe.skipIf(skip)('dashboard in a real browser', () => {
     expect(await row(page, seq).count()).toBe(0);
     dash.stream.resumeAccepting();
     await row(page, seq).waitFor();
-    await page.locator('#live-state', { hasText: 'live' }).waitFor();
+    await page.locator('#live-state.live-live').waitFor();
     expect(await page.locator('#feed tbody tr').count()).toBe(rowsBefore + 1);
     const a = await applied(page);
     expect(a.resets).toBe(0); // resumed, not reloaded
@@ -266,5 +266,40 @@ describe.skipIf(skip)('dashboard in a real browser', () => {
     expect(new Set(keys).size).toBe(keys.length);
     expect(keys.length).toBe(rowsBefore + 2);
     await fresh.close();
+  });
+
+  // Last: it stops the signal server and kills `run`.
+  it('presence, desktop and phone: green while run and the server are up; red when the server stops and when run is killed', async () => {
+    const desk = await openDashboard(dash.url);
+    const phoneContext = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
+    const phoneProblems = await watchPageProblems(phoneContext);
+    const phone = await phoneContext.newPage();
+    await phone.goto(dash.url);
+    await phone.locator('#live-state.live-live').waitFor();
+    for (const p of [desk, phone]) {
+      await p.locator('#presence[data-level="ok"]').waitFor();
+      await p.locator('#p-run[data-tone="ok"]', { hasText: 'running' }).waitFor();
+      await p.locator('#p-server[data-tone="ok"]', { hasText: 'connected' }).waitFor();
+      await p.locator('#p-broker', { hasText: 'unknown' }).waitFor(); // nothing writes it in this setup
+      await p.locator('#mode[data-mode="paper"]').waitFor();
+      await p.locator('#p-last-signal', { hasText: /\d+ (s|min) ago/ }).waitFor();
+    }
+    // The phone shows the header without scrolling sideways.
+    expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+
+    await server.stop();
+    for (const p of [desk, phone]) {
+      await p.locator('#p-server[data-tone="bad"]', { hasText: 'lost' }).waitFor();
+      await p.locator('#presence[data-level="bad"]').waitFor();
+    }
+    client.child.kill('SIGKILL');
+    await client.exited;
+    for (const p of [desk, phone]) {
+      await p.locator('#p-run[data-tone="bad"]', { hasText: 'NOT RUNNING' }).waitFor();
+      await p.locator('#p-server', { hasText: 'unknown' }).waitFor(); // nobody is connected any more
+    }
+    await desk.close();
+    await phoneContext.close();
+    expect(phoneProblems).toEqual([]);
   });
 });

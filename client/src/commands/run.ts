@@ -1,5 +1,6 @@
 import { Connection, FatalStreamError } from '../connection.js';
 import { reportConnection } from '../connection-report.js';
+import { writePresence } from '../presence.js';
 import type { Context } from '../context.js';
 import { AccountNotTradable } from '../exchange/account-guard.js';
 import { createVenue, type VenueDriver } from '../venue/index.js';
@@ -190,6 +191,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       },
     });
     connection.on('heartbeat', lookAtOpen);
+    const presence = writePresence(journal, connection, { mode: live ? 'live' : 'paper' });
     const clockLines =
       mc && opts.status ? reportMarketClock(mc.clock, mc.origin, now, opts.status) : undefined;
     if (opts.status)
@@ -212,6 +214,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
         clearInterval(reconcileTimer);
         clockLines?.stop();
         await connection.stop();
+        presence.stop();
         await dashboard?.close();
         forgetDashboardLink();
         await ex.close().catch(() => undefined);

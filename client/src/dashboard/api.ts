@@ -70,11 +70,44 @@ export type OrderRow = z.infer<typeof OrderRowSchema>;
 export const KillSwitchSchema = z.object({ on: z.boolean(), reason: z.string().max(300).optional() });
 export type KillSwitchState = z.infer<typeof KillSwitchSchema>;
 
+/**
+ * What is running, as the journal says (client/src/presence.ts): `run`'s heartbeat, its signal server
+ * connection, the broker stream. The dashboard judges staleness (a heartbeat too old, a pid gone) so the page
+ * shows the truth even when `run` died without a word.
+ */
+export const PresenceSchema = z.object({
+  /** ok: all green; warn: something to look at (behind, paused, broker unknown); bad: not trading as expected. */
+  level: z.enum(['ok', 'warn', 'bad']),
+  run: z.object({
+    /** alive: a fresh heartbeat from a live pid; stale: beats stopped (killed, hung); stopped: it said so. */
+    state: z.enum(['alive', 'stale', 'stopped', 'never']),
+    at: ms.nullable(),
+    mode: z.enum(['paper', 'live']).nullable(),
+  }),
+  server: z.object({
+    /** connected | connecting | behind | lost | stopped as `run` wrote it; unknown when `run` is not alive. */
+    state: z.string().max(32),
+    since: ms.nullable(),
+    detail: z.string().max(300).nullable(),
+  }),
+  broker: z.object({
+    state: z.string().max(32),
+    since: ms.nullable(),
+    detail: z.string().max(300).nullable(),
+  }),
+  /** When the newest decided signal was received. */
+  last_signal_at: ms.nullable(),
+  halted: z.string().max(300).nullable(),
+  kill_switch: z.boolean(),
+});
+export type Presence = z.infer<typeof PresenceSchema>;
+
 const base = { seq, epoch: z.string().max(64), at: ms };
 export const DashboardEventSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('decision'), ...base, decision: FeedRowSchema }),
   z.object({ kind: z.literal('order'), ...base, order: OrderRowSchema }),
   z.object({ kind: z.literal('kill_switch'), ...base, kill_switch: KillSwitchSchema }),
+  z.object({ kind: z.literal('presence'), ...base, presence: PresenceSchema }),
 ]);
 export type DashboardEvent = z.infer<typeof DashboardEventSchema>;
 
@@ -119,6 +152,7 @@ export const SnapshotSchema = z.object({
   quote: z.string(),
   kill_switch: KillSwitchSchema,
   halted: z.string().nullable(),
+  presence: PresenceSchema,
   /** us_equity only; null on crypto (no sessions). */
   session: SessionSchema.nullable(),
   feed: z.array(FeedRowSchema),

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { REASONS, isReasonCode } from '../decide/reasons.js';
 import type { ChangeRow, DecisionRow, IntentRow, Journal, RedecisionEventRow } from '../journal/index.js';
-import type { DashboardEvent, FeedRow, KillSwitchState, OrderRow } from './api.js';
+import type { DashboardEvent, FeedRow, KillSwitchState, OrderRow, Presence } from './api.js';
+import { readPresence } from './presence.js';
 
 /**
  * The dashboard's live feed: the journal's change log (client/src/journal/changes.ts: a decision made, an
@@ -16,6 +17,7 @@ import type { DashboardEvent, FeedRow, KillSwitchState, OrderRow } from './api.j
 export const RING_SIZE = 2000;
 /** Rows read per poll at most; a burst larger than this is read over the next polls. */
 const BATCH = 500;
+const PRESENCE_EVERY_MS = 1000;
 
 function parseSignal(json: string): Record<string, unknown> {
   try {
@@ -146,6 +148,9 @@ export class DashboardFeed {
   private version = -1;
   /** The last journal change turned into events: the next poll reads `changes WHERE id > lastChange`. */
   private lastChange: number;
+  /** Presence is judged by time as well (a heartbeat going stale writes nothing): looked at every second. */
+  private presenceAt = 0;
+  private presenceKey = '';
 
   constructor(
     private readonly journal: Journal,
@@ -154,6 +159,30 @@ export class DashboardFeed {
     // Events are changes after this start; what happened before is in the snapshot.
     this.lastChange = journal.lastChangeId();
     this.version = journal.dashboard().dataVersion();
+  }
+
+  /** The presence the page was last told (the snapshot carries it too). */
+  presence(): Presence {
+    return this.lastPresence ?? readPresence(this.journal, this.now());
+  }
+  private lastPresence: Presence | undefined;
+
+  private lookAtPresence(now: number, out: DashboardEvent[]): void {
+    this.presenceAt = now;
+    const p = readPresence(this.journal, now);
+    const key = JSON.stringify(p);
+    this.lastPresence = p;
+    if (key === this.presenceKey) return;
+    const first = this.presenceKey === '';
+    this.presenceKey = key;
+    if (!first) this.push({ kind: 'presence', presence: p }, out);
+  }
+
+  private push(e: DistributiveOmit<DashboardEvent, 'seq' | 'epoch' | 'at'>, out: DashboardEvent[]): void {
+    const ev = { ...e, seq: ++this.head, epoch: this.epoch, at: this.now() } as DashboardEvent;
+    this.ring.push(ev);
+    if (this.ring.length > RING_SIZE) this.ring.shift();
+    out.push(ev);
   }
 
   headSeq(): number {
@@ -176,20 +205,20 @@ export class DashboardFeed {
    * data_version did not move (a change made on THIS connection, e.g. the dashboard's own pause, does not move it).
    */
   poll(force = false): DashboardEvent[] {
-    const v = this.journal.dashboard().dataVersion();
-    if (!force && v === this.version) return [];
-    this.version = v;
     const out: DashboardEvent[] = [];
+    const now = this.now();
+    if (force || now - this.presenceAt >= PRESENCE_EVERY_MS) this.lookAtPresence(now, out);
+    const v = this.journal.dashboard().dataVersion();
+    if (!force && v === this.version) return out;
+    this.version = v;
     const changes = this.journal.changesAfter(this.lastChange, BATCH);
     for (const c of changes) {
       this.lastChange = c.id;
       const e = changeEvent(c);
-      if (!e) continue;
-      const ev = { ...e, seq: ++this.head, epoch: this.epoch, at: this.now() } as DashboardEvent;
-      this.ring.push(ev);
-      if (this.ring.length > RING_SIZE) this.ring.shift();
-      out.push(ev);
+      if (e) this.push(e, out);
     }
+    // A kill switch or halt moves the header at once, not at the next second.
+    if (changes.some((c) => c.kind === 'kill_switch' || c.kind === 'halt')) this.lookAtPresence(now, out);
     // A burst larger than BATCH: read the rest on the next tick even if no other commit moves data_version.
     if (changes.length === BATCH) this.version = -1;
     return out;

@@ -67,6 +67,7 @@ export function buildSnapshot(journal: Journal, feed: DashboardFeed, o: Snapshot
     quote: o.config.exchange.quote.toUpperCase(),
     kill_switch: killState(journal.killSwitch()),
     halted: journal.halted() ?? null,
+    presence: feed.presence(),
     session,
     feed: q.recentDecisions(FEED_ROWS).map(feedRow),
     positions,

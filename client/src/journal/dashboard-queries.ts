@@ -42,6 +42,8 @@ const SQL = {
   recentDecisions: 'SELECT * FROM decisions ORDER BY id DESC LIMIT ?',
   decisionsAfter: 'SELECT * FROM decisions WHERE id > ? ORDER BY id LIMIT ?',
   maxDecisionId: 'SELECT COALESCE(MAX(id), 0) AS v FROM decisions',
+  /** The newest decision by id (ids grow with time): no scan of the table. */
+  lastReceivedAt: 'SELECT received_at AS v FROM decisions ORDER BY id DESC LIMIT 1',
   redecisionsAfter: `SELECT r.rowid AS rid, r.epoch, r.seq, r.verdict, r.reason, r.detail, r.decided_at, d.symbol
     FROM redecisions r LEFT JOIN decisions d ON d.epoch = r.epoch AND d.seq = r.seq WHERE r.rowid > ? ORDER BY r.rowid LIMIT ?`,
   maxRedecisionRowid: 'SELECT COALESCE(MAX(rowid), 0) AS v FROM redecisions',
@@ -83,6 +85,9 @@ export class DashboardQueries {
   }
   maxDecisionId(): number {
     return (this.st.maxDecisionId.get() as { v: number }).v;
+  }
+  lastReceivedAt(): number | null {
+    return (this.st.lastReceivedAt.get() as { v: number } | undefined)?.v ?? null;
   }
   redecisionsAfter(rowid: number, limit: number): RedecisionEventRow[] {
     return this.st.redecisionsAfter.all(rowid, limit) as RedecisionEventRow[];

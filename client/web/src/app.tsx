@@ -2,9 +2,10 @@ import { useEffect, useState } from 'preact/hooks';
 import type { FeedRow, Snapshot } from '../../src/dashboard/api.js';
 import { Unauthorized, fetchSnapshot, login, setKillSwitch } from './api.js';
 import { EquityChart } from './chart.js';
-import { SESSION_LABEL, money, signed } from './format.js';
+import { money, signed } from './format.js';
 import { startLive, type LiveState } from './live.js';
 import { PauseControl } from './pause.js';
+import { PresenceHeader } from './presence.js';
 import { Buckets, Feed, Orders, Positions } from './tables.js';
 import { forgetToken, storeToken } from './token.js';
 
@@ -66,6 +67,7 @@ export function App({ initialToken }: { initialToken: string | undefined }) {
             probe.applied.push(e.seq);
             if (e.kind === 'decision') setFeed((f) => [e.decision, ...f].slice(0, FEED_MAX));
             if (e.kind === 'kill_switch') setSnap((p) => p && { ...p, kill_switch: e.kill_switch });
+            if (e.kind === 'presence') return setSnap((p) => p && { ...p, presence: e.presence });
             refresh();
           },
           onState: (st) => {
@@ -105,28 +107,19 @@ export function App({ initialToken }: { initialToken: string | undefined }) {
   const equity = snap.pnl.equity_start + snap.pnl.realized + snap.pnl.unrealized;
   return (
     <main>
-      <header>
-        <h1>Catalyst client</h1>
-        <span class={`badge mode-${snap.mode}`}>{snap.mode === 'live' ? 'LIVE' : 'paper'}</span>
-        <span class="badge" id="session">
-          {snap.session ? SESSION_LABEL[snap.session.kind] : '24/7 market'}
-        </span>
-        <span class={`badge live-${live}`} id="live-state">
-          {live === 'live' ? 'live' : live}
-        </span>
-        <span class={`badge ${snap.kill_switch.on ? 'paused' : 'running'}`} id="kill-state">
-          {snap.kill_switch.on
-            ? `PAUSED${snap.kill_switch.reason ? `: ${snap.kill_switch.reason}` : ''}`
-            : 'entries on'}
-        </span>
-        <PauseControl
-          state={snap.kill_switch}
-          onConfirm={async (on, reason) => {
-            const ks = await setKillSwitch(token, on, reason);
-            setSnap((p) => p && { ...p, kill_switch: ks });
-          }}
-        />
-      </header>
+      <PresenceHeader
+        snap={snap}
+        live={live}
+        pause={
+          <PauseControl
+            state={snap.kill_switch}
+            onConfirm={async (on, reason) => {
+              const ks = await setKillSwitch(token, on, reason);
+              setSnap((p) => p && { ...p, kill_switch: ks });
+            }}
+          />
+        }
+      />
       {snap.halted && <p class="banner down">HALTED: {snap.halted} (see catalyst-client status)</p>}
       {problem && <p class="banner down">{problem}</p>}
       <section class="cards" id="pnl">

@@ -44,3 +44,14 @@ export function timeRange(
   const only = xs.length === 1 ? xs[0] : undefined;
   return only === undefined ? [min, max] : [only - 3600, only + 3600];
 }
+
+/** How long ago, for a glance: "12 s", "3 min", "2 h 5 min", "4 d". */
+export function ago(at: number, now: number): string {
+  const s = Math.max(0, Math.round((now - at) / 1000));
+  if (s < 90) return `${s} s`;
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m} min`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
+  return `${Math.round(h / 24)} d`;
+}
