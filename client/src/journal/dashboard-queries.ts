@@ -12,6 +12,8 @@ import type { IntentRow } from './intents.js';
 /** A fill with the signal that caused it (catalyst kind, action), for P&L attribution. */
 export interface FillRow {
   client_order_id: string;
+  epoch: string;
+  seq: number;
   market: string;
   side: 'buy' | 'sell';
   leg: string;
@@ -41,6 +43,8 @@ const SQL = {
   dataVersion: 'PRAGMA data_version',
   recentDecisions: 'SELECT * FROM decisions ORDER BY id DESC LIMIT ?',
   decisionsAfter: 'SELECT * FROM decisions WHERE id > ? ORDER BY id LIMIT ?',
+  signalOf: 'SELECT signal FROM decisions WHERE epoch = ? AND seq = ?',
+  decisionAt: 'SELECT * FROM decisions WHERE epoch = ? AND seq = ?',
   maxDecisionId: 'SELECT COALESCE(MAX(id), 0) AS v FROM decisions',
   /** The newest decision by id (ids grow with time): no scan of the table. */
   lastReceivedAt: 'SELECT received_at AS v FROM decisions ORDER BY id DESC LIMIT 1',
@@ -52,7 +56,7 @@ const SQL = {
   recentIntents: 'SELECT * FROM intents ORDER BY updated_at DESC, rowid DESC LIMIT ?',
   openProtective: `SELECT * FROM intents WHERE leg IN ('sl', 'tp', 'protect') AND status IN ('pending', 'open')
     ORDER BY created_at LIMIT 500`,
-  fills: `SELECT i.client_order_id, i.market, i.side, i.leg, i.filled, i.avg_price, i.fee_quote, i.fee_base, i.updated_at,
+  fills: `SELECT i.client_order_id, i.epoch, i.seq, i.market, i.side, i.leg, i.filled, i.avg_price, i.fee_quote, i.fee_base, i.updated_at,
       json_extract(d.signal, '$.catalyst') AS catalyst, json_extract(d.signal, '$.action') AS action,
       json_extract(d.signal, '$.direction') AS direction
     FROM intents i LEFT JOIN decisions d ON d.epoch = i.epoch AND d.seq = i.seq
@@ -85,6 +89,12 @@ export class DashboardQueries {
   }
   maxDecisionId(): number {
     return (this.st.maxDecisionId.get() as { v: number }).v;
+  }
+  decisionAt(epoch: string, seq: number): DecisionRow | undefined {
+    return this.st.decisionAt.get(epoch, seq) as DecisionRow | undefined;
+  }
+  signalOf(epoch: string, seq: number): string | undefined {
+    return (this.st.signalOf.get(epoch, seq) as { signal: string } | undefined)?.signal;
   }
   lastReceivedAt(): number | null {
     return (this.st.lastReceivedAt.get() as { v: number } | undefined)?.v ?? null;

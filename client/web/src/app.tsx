@@ -123,14 +123,22 @@ export function App({ initialToken }: { initialToken: string | undefined }) {
       {snap.halted && <p class="banner down">HALTED: {snap.halted} (see catalyst-client status)</p>}
       {problem && <p class="banner down">{problem}</p>}
       <section class="cards" id="pnl">
-        <Card label="equity" value={money(equity, q)} />
-        <Card label="realised" value={signed(snap.pnl.realized, q)} tone={snap.pnl.realized} />
-        <Card label="unrealised" value={signed(snap.pnl.unrealized, q)} tone={snap.pnl.unrealized} />
         <Card
           label={snap.venue === 'us_equity' ? 'today (ET)' : 'today (UTC)'}
           value={signed(snap.pnl.today_realized, q)}
           tone={snap.pnl.today_realized}
         />
+        <Card label="unrealised" value={signed(snap.pnl.unrealized, q)} tone={snap.pnl.unrealized} />
+        <Card label="realised" value={signed(snap.pnl.realized, q)} tone={snap.pnl.realized} />
+        <Card label="equity" value={money(equity, q)} />
+      </section>
+      <section>
+        <h2>Open positions</h2>
+        <Positions rows={snap.positions} quote={q} />
+      </section>
+      <section>
+        <h2>Signal feed</h2>
+        <Feed rows={feed} token={token} orders={snap.orders} />
       </section>
       <div class="grid">
         <section>
@@ -144,14 +152,6 @@ export function App({ initialToken }: { initialToken: string | undefined }) {
           <Buckets id="by-action" rows={snap.pnl_by_action} quote={q} />
         </section>
       </div>
-      <section>
-        <h2>Signal feed</h2>
-        <Feed rows={feed} />
-      </section>
-      <section>
-        <h2>Open positions</h2>
-        <Positions rows={snap.positions} quote={q} />
-      </section>
       <section>
         <h2>Orders</h2>
         <Orders rows={snap.orders} />
