@@ -10,6 +10,7 @@ import { Buckets, Feed, Orders, Positions } from './tables.js';
 import { forgetToken, storeToken } from './token.js';
 
 const FEED_MAX = 500;
+const REFRESH_MS = 500;
 
 /** Seqs of the live events this page applied, in order: the browser test checks none is applied twice. */
 declare global {
@@ -45,14 +46,19 @@ export function App({ initialToken }: { initialToken: string | undefined }) {
       setProblem((e as Error).message);
       retryTimer = setTimeout(() => void load(), 2000);
     };
-    // Positions, orders and P&L follow from the snapshot; the feed rows come from the stream alone.
+    // Positions, orders and P&L follow from the snapshot; the feed rows come from the stream alone. At most one
+    // snapshot per REFRESH_MS: a burst of decisions must not queue a snapshot per row ahead of the next rows.
+    let lastRefresh = 0;
     const refresh = () => {
-      clearTimeout(refreshTimer);
+      if (refreshTimer !== undefined) return;
+      const wait = Math.max(30, lastRefresh + REFRESH_MS - Date.now());
       refreshTimer = setTimeout(() => {
+        refreshTimer = undefined;
+        lastRefresh = Date.now();
         fetchSnapshot(token)
           .then((s) => !stopped && setSnap(s))
           .catch(fail);
-      }, 30);
+      }, wait);
     };
     const load = async () => {
       conn?.stop();
