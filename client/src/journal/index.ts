@@ -18,7 +18,7 @@ export type { IntentRow, IntentStatus, IntentUpdate, NewIntent } from './intents
 export type { DecisionRow, DecisionFilter, GapRow } from './decisions.js';
 export { PROTECT_LEG, type HeldRow, type RedecisionRow } from './held.js';
 export { SCHEMA_VERSION, JournalVersionError } from './db.js';
-export type { DashboardQueries, FillRow, RedecisionEventRow } from './dashboard-queries.js';
+export type { DashboardQueries, FillRow } from './dashboard-queries.js';
 export type { ExportQueries, FillExportRow } from './export-queries.js';
 export { CHANGE_KINDS, type ChangeKind, type ChangeRow, type DecisionChange } from './changes.js';
 
