@@ -126,7 +126,10 @@ export function App({ initialToken }: { initialToken: string | undefined }) {
           />
         }
       />
-      {snap.halted && <p class="banner down">HALTED: {snap.halted} (see catalyst-client status)</p>}
+      {/* The presence events carry the halt as it changes; the snapshot's is as of its last load. */}
+      {(snap.presence.halted ?? snap.halted) && (
+        <p class="banner down">HALTED: {snap.presence.halted ?? snap.halted} (see catalyst-client status)</p>
+      )}
       {problem && <p class="banner down">{problem}</p>}
       <section class="cards" id="pnl">
         <Card
