@@ -38,6 +38,25 @@ export const LinkStateSchema = z.object({
 });
 export type LinkState = z.infer<typeof LinkStateSchema>;
 
+/**
+ * Write a connection's state (the broker follower: `linkState(journal, PRESENCE_KEYS.broker, 'connected')` when
+ * its stream is live, `'lost', why` when it drops). Never throws: presence never stops trading.
+ */
+export function linkState(
+  journal: Pick<Journal, 'setMeta'>,
+  key: string,
+  state: string,
+  detail?: string,
+  now = Date.now(),
+): void {
+  const v: LinkState = { state, since: now, ...(detail ? { detail: detail.slice(0, 300) } : {}) };
+  try {
+    journal.setMeta(key, JSON.stringify(v));
+  } catch {
+    /* the next change tries again */
+  }
+}
+
 export interface PresenceWriter {
   /** Say `run` stopped (before the journal closes). */
   stop(): void;
@@ -68,8 +87,7 @@ export function writePresence(
     const key = `${state}|${detail ?? ''}`;
     if (key === last) return;
     last = key;
-    const v: LinkState = { state, since: now(), ...(detail ? { detail: detail.slice(0, 300) } : {}) };
-    write(PRESENCE_KEYS.server, v);
+    linkState(journal, PRESENCE_KEYS.server, state, detail, now());
   };
   beat('running');
   link('connecting');

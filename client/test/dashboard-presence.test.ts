@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DashboardFeed } from '../src/dashboard/feed.js';
-import { presenceView, type PresenceInputs } from '../src/dashboard/presence.js';
+import { presenceView, readPresence, type PresenceInputs } from '../src/dashboard/presence.js';
 import { Journal } from '../src/journal/index.js';
-import { PRESENCE_KEYS, RUN_STALE_MS } from '../src/presence.js';
+import { PRESENCE_KEYS, RUN_STALE_MS, linkState } from '../src/presence.js';
 
 // The header's truth: `run`'s heartbeat and connection states from the journal, judged by the dashboard.
 
@@ -77,6 +77,14 @@ describe('presence', () => {
       const feed = new DashboardFeed(j, () => now);
       expect(feed.poll()).toEqual([]); // the first look is the snapshot's
       expect(feed.presence().run.state).toBe('alive');
+      // The broker follower's one-line report, as the header reads it.
+      linkState(j, PRESENCE_KEYS.broker, 'lost', 'socket closed', now - 10);
+      expect(feed.presence()).toMatchObject({ broker: { state: 'unknown' } }); // not looked at again yet
+      expect(readPresence(j, now).broker).toEqual({
+        state: 'lost',
+        since: now - 10,
+        detail: 'socket closed',
+      });
       now += RUN_STALE_MS + 1000; // nothing written: run stopped beating
       const [e] = feed.poll();
       expect(e).toMatchObject({ kind: 'presence', presence: { level: 'bad', run: { state: 'stale' } } });
