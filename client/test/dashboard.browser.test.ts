@@ -295,6 +295,7 @@ describe.skipIf(skip)('dashboard in a real browser', () => {
   // Last: it stops the signal server and kills `run`.
   it('presence, desktop and phone: green while run and the server are up; red when the server stops and when run is killed', async () => {
     await publish({ symbol: 'PHN', price: 10, catalyst: 'fda' }); // a row and a position, whatever ran before
+    const info = await publish({ symbol: 'PHN', action: 'info', direction: undefined });
     const desk = await openDashboard(dash.url);
     const phoneContext = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
     const phoneProblems = await watchPageProblems(phoneContext);
@@ -313,6 +314,9 @@ describe.skipIf(skip)('dashboard in a real browser', () => {
     await phone.locator('#feed .feed-row').first().waitFor();
     await phone.locator('#feed .feed-row .row-head').first().click(); // an open story too
     await phone.locator('#feed .story').first().waitFor();
+    // Info folding on the phone too: counted, shown on demand.
+    await phone.locator('#info-toggle').click();
+    await phone.locator(`#feed .feed-row[data-seq="${info}"]`).waitFor();
     const overflow = await phone.evaluate(() => {
       const w = document.documentElement.clientWidth;
       const wide = [...document.querySelectorAll<HTMLElement>('body *')]
