@@ -145,8 +145,12 @@ async function shoot(
 /** The friend's local dashboard: feed, positions, P&L, charts. */
 async function shootDashboard(browser: Browser, demo: Demo): Promise<void> {
   const ready = async (p: Page) => {
-    await p.waitForFunction((k) => document.querySelectorAll('#feed tbody tr').length >= k, SIGNALS);
-    await p.locator('#live-state', { hasText: 'live' }).waitFor();
+    // Every decided signal is a card, or counted behind the info toggle (info signals are folded).
+    await p.waitForFunction((k) => {
+      const folded = Number(document.querySelector('#info-toggle')?.getAttribute('data-count') ?? 0);
+      return document.querySelectorAll('#feed .feed-row').length + folded >= k;
+    }, SIGNALS);
+    await p.locator('#live-state.live-live').waitFor();
     await p.locator('.chart canvas').waitFor();
   };
   await shoot(browser, demo.dashboardUrl, 'dashboard.png', DESKTOP, ready);

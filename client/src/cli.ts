@@ -217,6 +217,19 @@ program
   );
 
 program
+  .command('export')
+  .description('CSV of the journal: decisions, orders or fills (oldest first)')
+  .argument('<what>', 'decisions | orders | fills')
+  .option('--since <when>', '30m, 2h, 1d or an ISO date', sinceArg)
+  .option('-o, --out <file>', 'write to this file (0600) instead of stdout')
+  .action(
+    action(async (what: string, o: { since?: string; out?: string }) => {
+      const { exportCommand } = await import('./commands/export.js');
+      return exportCommand(await ctx('warn', existing), what, o);
+    }),
+  );
+
+program
   .command('pause')
   .description('kill switch ON: a running client skips every signal from its next decision on')
   .option('--reason <text>', 'why (shown in status)')

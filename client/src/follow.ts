@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { BrokerEvent, BrokerFollow } from './exchange/types.js';
 import type { Journal } from './journal/index.js';
 import type { VenueDriver } from './venue/index.js';
+import { PRESENCE_KEYS, linkState } from './presence.js';
 
 /**
  * Following the broker (docs/broker-events.md): every order event the venue streams is journaled once (by its key)
@@ -119,9 +120,13 @@ export function followBroker(d: FollowDeps): Follower | undefined {
     },
     onLive: () => {
       log.info('broker stream subscribed (trade_updates); catching up what it may have missed');
+      linkState(d.journal, PRESENCE_KEYS.broker, 'connected');
       void catchUp();
     },
-    onDown: (why) => log.warn({ why }, 'broker stream down; catching up on reconnect'),
+    onDown: (why) => {
+      log.warn({ why }, 'broker stream down; catching up on reconnect');
+      linkState(d.journal, PRESENCE_KEYS.broker, 'lost', why);
+    },
   });
   const timer = setInterval(() => void catchUp(), d.catchUpMs ?? CATCH_UP_EVERY_MS);
   timer.unref();

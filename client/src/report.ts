@@ -20,17 +20,37 @@ function outcomeLine(signal: Signal, o: Outcome, paper: boolean, quote?: string)
   const asks = signal.action === undefined || signal.action === 'enter' ? signal.direction : signal.action;
   const head = `#${String(signal.seq).padEnd(5)} ${signal.symbol.padEnd(6)} ${`${signal.catalyst} ${asks} ${signal.confidence.toFixed(2)}`.padEnd(24)}`;
   const d = o.decision;
-  if (d.verdict !== 'trade') {
-    const why = reasonLabel(d.reason);
-    return `${head} ${d.verdict === 'reject' ? 'REJECTED' : 'skipped '} ${why}${d.detail ? `: ${d.detail}` : ''}`;
-  }
-  const orders = o.intents.map((i) => {
-    const price = i.avg_price ?? i.price ?? i.ref_price;
-    const value = (i.filled || i.amount) * price;
-    const kind = i.order_params ? ` ${equityOrderKind(i)}` : '';
-    return `${i.side} ${fmt(i.amount)} ${i.market}${kind} @ ${fmt(price)} = ${value.toFixed(2)} ${i.market.split('/')[1] ?? quote ?? ''}  ${orderState(i)}`;
-  });
-  return `${head} TRADED   ${orders.join('; ')}${paper ? ' (paper)' : ''}`;
+  const what = decisionText(d, o.intents, quote);
+  if (d.verdict !== 'trade') return `${head} ${d.verdict === 'reject' ? 'REJECTED' : 'skipped '} ${what}`;
+  return `${head} TRADED   ${what}${paper ? ' (paper)' : ''}`;
+}
+
+type OrderLike = Pick<
+  IntentRow,
+  'side' | 'amount' | 'market' | 'type' | 'price' | 'ref_price' | 'avg_price' | 'filled' | 'status' | 'error'
+> & { order_params?: string | null | undefined };
+
+/**
+ * What `run` prints after the verdict, also the dashboard's row text: the specific reason of a skip
+ * ("confidence: 0.55 < 0.6"), or the orders of a trade ("buy 10 ABCD @ 2.5 = 25.00 USD  filled").
+ * `withState: false` leaves the orders' state out (the dashboard shows it live beside the text).
+ */
+export function decisionText(
+  d: { verdict: string; reason: string; detail?: string | null | undefined },
+  intents: readonly OrderLike[],
+  quote?: string,
+  withState = true,
+): string {
+  if (d.verdict !== 'trade') return `${reasonLabel(d.reason)}${d.detail ? `: ${d.detail}` : ''}`;
+  return intents.map((i) => orderText(i, quote, withState)).join('; ');
+}
+
+function orderText(i: OrderLike, quote: string | undefined, withState: boolean): string {
+  const price = i.avg_price ?? i.price ?? i.ref_price;
+  const value = (i.filled || i.amount) * price;
+  const kind = i.order_params ? ` ${equityOrderKind({ ...i, order_params: i.order_params })}` : '';
+  const text = `${i.side} ${fmt(i.amount)} ${i.market}${kind} @ ${fmt(price)} = ${value.toFixed(2)} ${i.market.split('/')[1] ?? quote ?? ''}`;
+  return withState ? `${text}  ${orderState(i)}` : text.trimEnd();
 }
 
 /**

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { actionKey, attributePnl, equityCurve } from '../src/dashboard/attribution.js';
+import { signalPnl } from '../src/dashboard/story.js';
 import type { FillRow } from '../src/journal/index.js';
 import { applyFill, type Holding } from '../src/ledger-math.js';
 
@@ -23,6 +24,8 @@ type Fill = typeof fill extends fc.Arbitrary<infer T> ? T : never;
 function rows(fs: Fill[]): FillRow[] {
   return fs.map((f, i) => ({
     ...f,
+    epoch: 'e',
+    seq: i,
     client_order_id: `o${i}`,
     leg: f.side === 'buy' ? 'entry' : 'exit',
     fee_base: 0,
@@ -38,8 +41,10 @@ describe('P&L attribution (property)', () => {
         const r = rows(fs);
         const held = new Map<string, Holding>();
         let journal = 0;
+        let orphan = 0; // sold while this client held nothing: no signal's lot to credit it to
         for (const f of r) {
           const h = held.get(f.market) ?? { amount: 0, cost: 0 };
+          const empty = h.amount <= 1e-12;
           const value = f.filled * f.avg_price!;
           const { next, realized } = applyFill(h, f.side, {
             amount: f.filled,
@@ -49,6 +54,7 @@ describe('P&L attribution (property)', () => {
           });
           held.set(f.market, next);
           journal += realized ?? 0;
+          if (f.side === 'sell' && empty) orphan += realized ?? 0;
         }
         const a = attributePnl(r, () => 1);
         const sum = (b: { realized: number }[]) => b.reduce((n, x) => n + x.realized, 0);
@@ -56,6 +62,11 @@ describe('P&L attribution (property)', () => {
         expect(Math.abs(a.realized - journal)).toBeLessThan(tol);
         expect(Math.abs(sum(a.byCatalyst) - journal)).toBeLessThan(tol);
         expect(Math.abs(sum(a.byAction) - journal)).toBeLessThan(tol);
+        // A row's story (each buying signal's lot) splits the same realized P&L once more.
+        let stories = 0;
+        for (const f of r)
+          if (f.side === 'buy') stories += signalPnl(r, f.epoch, f.seq, f.market, 1).realized ?? 0;
+        expect(Math.abs(stories + orphan - journal)).toBeLessThan(tol);
         // Entries are counted per buy fill.
         const buys = r.filter((f) => f.side === 'buy').length;
         expect(a.byCatalyst.reduce((n, b) => n + b.entries, 0)).toBe(buys);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { timeRange } from '../web/src/format.js';
+import { TIME_INCRS, timeLabels, timeRange } from '../web/src/format.js';
 
 // A fresh client's equity curve is one point (no fill yet). uPlot stretches a single time point by 86400 / 1e-3
 // seconds, so the dashboard, the first page a friend opens, showed an axis from Mar 2027 to Sep 2029. One point
@@ -13,5 +13,29 @@ describe('equity chart time axis', () => {
   it('a span, or no data: unchanged', () => {
     expect(timeRange([now - 5, now], now - 5, now)).toEqual([now - 5, now]);
     expect(timeRange([], null, null)).toEqual([null, null]);
+  });
+});
+
+describe('equity chart time labels', () => {
+  const at = (iso: string) => Date.parse(iso) / 1000;
+  it('intraday: hours and minutes, never seconds; the day where midnight passes', () => {
+    const ticks = [
+      at('2026-12-06T22:00:00Z'),
+      at('2026-12-06T23:00:00Z'),
+      at('2026-12-07T00:00:00Z'),
+      at('2026-12-07T01:00:00Z'),
+    ];
+    expect(timeLabels(ticks, 3600, 'UTC')).toEqual(['22:00', '23:00', 'Dec 7', '01:00']);
+  });
+  it('daily and monthly steps: one date each, no time, no repeats', () => {
+    const days = [0, 1, 2].map((d) => at('2026-12-06T00:00:00Z') + d * 86_400);
+    expect(timeLabels(days, 86_400, 'UTC')).toEqual(['Dec 6', 'Dec 7', 'Dec 8']);
+    expect(timeLabels([at('2026-11-01T00:00:00Z'), at('2026-12-01T00:00:00Z')], 30 * 86_400, 'UTC')).toEqual([
+      'Nov 2026',
+      'Dec 2026',
+    ]);
+  });
+  it('the axis never steps by seconds', () => {
+    expect(Math.min(...TIME_INCRS)).toBe(60);
   });
 });

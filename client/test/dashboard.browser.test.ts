@@ -70,7 +70,7 @@ async function watchRows(page: Page): Promise<void> {
     const w = window as unknown as { __seen: Record<string, number> };
     w.__seen = {};
     const look = () => {
-      for (const tr of document.querySelectorAll<HTMLElement>('#feed tbody tr')) {
+      for (const tr of document.querySelectorAll<HTMLElement>('#feed .feed-row')) {
         const k = tr.dataset['key']!;
         if (!(k in w.__seen)) w.__seen[k] = Date.now();
       }
@@ -80,7 +80,7 @@ async function watchRows(page: Page): Promise<void> {
   });
 }
 
-const row = (page: Page, seq: number) => page.locator(`#feed tbody tr[data-seq="${seq}"]`);
+const row = (page: Page, seq: number) => page.locator(`#feed .feed-row[data-seq="${seq}"]`);
 
 /** ms from the journal's decided_at to the row being in the page. */
 async function latency(page: Page, seq: number): Promise<number> {
@@ -98,7 +98,7 @@ async function latency(page: Page, seq: number): Promise<number> {
 async function openDashboard(url: string): Promise<Page> {
   const page = await context.newPage();
   await page.goto(url);
-  await page.locator('#live-state', { hasText: 'live' }).waitFor();
+  await page.locator('#live-state.live-live').waitFor();
   return page;
 }
 
@@ -183,7 +183,7 @@ describe.skipIf(skip)('dashboard in a real browser', () => {
       lat.standalone.push(await latency(standalone, seq));
     }
     expect(await row(inRun, 3).getAttribute('data-reason')).toBe('skipped:confidence');
-    expect(await row(inRun, 1).locator('.verdict').textContent()).toBe('trade');
+    expect(await row(inRun, 1).locator('.verdict').textContent()).toBe('TRADED');
     const sorted = (a: number[]) => [...a].sort((x, y) => x - y);
     console.log(
       `decision -> row on page, ms: run --dashboard ${sorted(lat.run)}; standalone ${sorted(lat.standalone)}`,
@@ -212,7 +212,7 @@ describe.skipIf(skip)('dashboard in a real browser', () => {
     await page.locator('#kill-state', { hasText: 'PAUSED: browser test' }).waitFor();
 
     const seq = await publish({ symbol: 'DOGE', price: 0.1 });
-    await page.locator(`#feed tbody tr[data-seq="${seq}"][data-reason="skipped:kill_switch"]`).waitFor();
+    await page.locator(`#feed .feed-row[data-seq="${seq}"][data-reason="skipped:kill_switch"]`).waitFor();
     // The other page (standalone dashboard, another process's journal connection) sees the switch too.
     const other = await openDashboard(dash.url);
     await other.locator('#kill-state', { hasText: 'PAUSED' }).waitFor();
@@ -222,14 +222,38 @@ describe.skipIf(skip)('dashboard in a real browser', () => {
     await page.locator('#kill-state', { hasText: 'entries on' }).waitFor();
     await other.locator('#kill-state', { hasText: 'entries on' }).waitFor();
     const seq2 = await publish({ symbol: 'DOGE', price: 0.1 });
-    await page.locator(`#feed tbody tr[data-seq="${seq2}"][data-reason="trade:entry"]`).waitFor();
+    await page.locator(`#feed .feed-row[data-seq="${seq2}"][data-reason="trade:entry"]`).waitFor();
     await page.close();
     await other.close();
   });
 
+  it('info skips are folded behind a toggle with their count; a row expands to its whole story', async () => {
+    const page = await openDashboard(runUrl);
+    const seq = await publish({ symbol: 'NEWS', action: 'info', direction: undefined });
+    const toggle = page.locator('#info-toggle');
+    await toggle.waitFor(); // appears with the first info row
+    expect(Number(await toggle.getAttribute('data-count'))).toBe(1);
+    // Folded: the info row is counted, not shown; actions stay in view.
+    expect(await row(page, seq).count()).toBe(0);
+    expect(await row(page, 1).count()).toBe(1);
+    await toggle.click();
+    await page.locator(`#feed .feed-row[data-seq="${seq}"][data-reason="skipped:action_info"]`).waitFor();
+    await toggle.click();
+    await row(page, seq).waitFor({ state: 'detached' });
+
+    // seq 1 (BTC bought) was sold by seq 5: its story shows the filled entry and the profit it made.
+    await row(page, 1).locator('.row-head').click();
+    const story = row(page, 1).locator('.story');
+    await story.locator('li[data-leg="entry"][data-status="filled"]').waitFor();
+    await story.locator('#story-pnl', { hasText: /realised \+/ }).waitFor();
+    expect(await row(page, 1).locator('.headline').textContent()).toMatch(/^browser headline/);
+    expect(await row(page, 1).locator('.why').textContent()).toMatch(/^buy [\d.]+ BTC\/USDT @ /);
+    await page.close();
+  });
+
   it('a reconnect resumes from the last seq without a duplicate row; a dashboard restart reloads', async () => {
     const page = await openDashboard(dash.url);
-    const rowsBefore = await page.locator('#feed tbody tr').count();
+    const rowsBefore = await page.locator('#feed .feed-row').count();
 
     // 1. The page's WebSocket is cut and reconnects are refused while a decision is made; then the stream
     // core's reconnect resumes from the page's last seq and replays exactly the missed event.
@@ -243,8 +267,8 @@ describe.skipIf(skip)('dashboard in a real browser', () => {
     expect(await row(page, seq).count()).toBe(0);
     dash.stream.resumeAccepting();
     await row(page, seq).waitFor();
-    await page.locator('#live-state', { hasText: 'live' }).waitFor();
-    expect(await page.locator('#feed tbody tr').count()).toBe(rowsBefore + 1);
+    await page.locator('#live-state.live-live').waitFor();
+    expect(await page.locator('#feed .feed-row').count()).toBe(rowsBefore + 1);
     const a = await applied(page);
     expect(a.resets).toBe(0); // resumed, not reloaded
     expect(new Set(a.applied).size).toBe(a.applied.length);
@@ -261,10 +285,60 @@ describe.skipIf(skip)('dashboard in a real browser', () => {
     const fresh = await openDashboard(dash.url);
     await row(fresh, seq2).waitFor();
     const keys = await fresh
-      .locator('#feed tbody tr')
+      .locator('#feed .feed-row')
       .evaluateAll((trs) => trs.map((t) => t.getAttribute('data-key')));
     expect(new Set(keys).size).toBe(keys.length);
     expect(keys.length).toBe(rowsBefore + 2);
     await fresh.close();
+  });
+
+  // Last: it stops the signal server and kills `run`.
+  it('presence, desktop and phone: green while run and the server are up; red when the server stops and when run is killed', async () => {
+    await publish({ symbol: 'PHN', price: 10, catalyst: 'fda' }); // a row and a position, whatever ran before
+    const info = await publish({ symbol: 'PHN', action: 'info', direction: undefined });
+    const desk = await openDashboard(dash.url);
+    const phoneContext = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
+    const phoneProblems = await watchPageProblems(phoneContext);
+    const phone = await phoneContext.newPage();
+    await phone.goto(dash.url);
+    await phone.locator('#live-state.live-live').waitFor();
+    for (const p of [desk, phone]) {
+      await p.locator('#presence[data-level="ok"]').waitFor();
+      await p.locator('#p-run[data-tone="ok"]', { hasText: 'running' }).waitFor();
+      await p.locator('#p-server[data-tone="ok"]', { hasText: 'connected' }).waitFor();
+      await p.locator('#p-broker', { hasText: 'unknown' }).waitFor(); // nothing writes it in this setup
+      await p.locator('#mode[data-mode="paper"]').waitFor();
+      await p.locator('#p-last-signal', { hasText: /\d+ (s|min) ago/ }).waitFor();
+    }
+    // The phone shows everything without scrolling sideways: no element reaches past the screen's edge.
+    await phone.locator('#feed .feed-row').first().waitFor();
+    await phone.locator('#feed .feed-row .row-head').first().click(); // an open story too
+    await phone.locator('#feed .story').first().waitFor();
+    // Info folding on the phone too: counted, shown on demand.
+    await phone.locator('#info-toggle').click();
+    await phone.locator(`#feed .feed-row[data-seq="${info}"]`).waitFor();
+    const overflow = await phone.evaluate(() => {
+      const w = document.documentElement.clientWidth;
+      const wide = [...document.querySelectorAll<HTMLElement>('body *')]
+        .filter((el) => el.getBoundingClientRect().right > w + 1)
+        .map((el) => `${el.tagName.toLowerCase()}#${el.id}.${el.className}`);
+      return { scroll: document.documentElement.scrollWidth, w, wide: wide.slice(0, 5) };
+    });
+    expect(overflow).toEqual({ scroll: 390, w: 390, wide: [] });
+
+    await server.stop();
+    for (const p of [desk, phone]) {
+      await p.locator('#p-server[data-tone="bad"]', { hasText: 'lost' }).waitFor();
+      await p.locator('#presence[data-level="bad"]').waitFor();
+    }
+    client.child.kill('SIGKILL');
+    await client.exited;
+    for (const p of [desk, phone]) {
+      await p.locator('#p-run[data-tone="bad"]', { hasText: 'NOT RUNNING' }).waitFor();
+      await p.locator('#p-server', { hasText: 'unknown' }).waitFor(); // nobody is connected any more
+    }
+    await desk.close();
+    await phoneContext.close();
+    expect(phoneProblems).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { parseConfig, type ConfigInput } from '../src/config.js';
-import { SnapshotSchema, type Snapshot } from '../src/dashboard/api.js';
+import { SnapshotSchema, StorySchema, type Snapshot } from '../src/dashboard/api.js';
 import { resolvesToLoopback, tokenMatches } from '../src/dashboard/security.js';
 import { DashboardRefused, startDashboard, type DashboardServer } from '../src/dashboard/server.js';
 import { Journal } from '../src/journal/index.js';
@@ -338,6 +338,44 @@ describe('dashboard: what it shows', () => {
     // Equity curve: the paper wallet, then the realized profit, then open positions at their last price.
     expect(s.equity_curve[0]!.equity).toBe(1000);
     expect(s.equity_curve.at(-1)!.equity).toBeCloseTo(1000 + s.pnl.realized + s.pnl.unrealized, 9);
+  });
+
+  it("rows say what `run` printed (headline, price, the specific reason); a position's entry excludes fees", async () => {
+    const s = await snapshot();
+    const bySeq = (n: number) => s.feed.find((r) => r.seq === n)!;
+    expect(bySeq(4)).toMatchObject({ price: 150, info: false });
+    expect(bySeq(4).text).toMatch(/0\.1 < 0\.5/); // the CLI's words, not only the catalogue's meaning
+    expect(bySeq(4).headline).toEqual(expect.any(String));
+    expect(bySeq(5).text).toMatch(/^buy [\d.]+ ETH\/USDT @ 3300 = [\d.]+ USDT$/);
+    // Entry: what was paid per unit (fills at 3000 and 3300, fee_rate 0.001 apart), fees shown beside it.
+    const buys = s.orders.filter((o) => o.market === 'ETH/USDT' && o.side === 'buy');
+    const paid =
+      buys.reduce((n, o) => n + o.filled * o.avg_price!, 0) / buys.reduce((n, o) => n + o.filled, 0);
+    const eth = s.positions[0]!;
+    expect(Math.abs(eth.entry - paid) / paid).toBeLessThan(1e-9);
+    expect(eth.fees).toBeCloseTo(paid * eth.amount * 0.001, 6);
+    expect(eth.cost).toBeCloseTo(eth.entry * eth.amount + eth.fees, 6);
+  });
+
+  it("a row's story: its decision, every order leg with fills and fees, and what the signal made", async () => {
+    const s = await snapshot();
+    const btc = s.feed.find((r) => r.seq === 1)!;
+    const story = async (q: string) => http(`/api/story?${q}`, { headers: auth() });
+    const r = await story(`epoch=${btc.epoch}&seq=1`);
+    expect(r.status).toBe(200);
+    const st = StorySchema.parse(JSON.parse(r.body));
+    expect(st.decisions.map((d) => d.reason)).toEqual(['trade:entry']);
+    expect(st.orders.map((o) => [o.leg, o.side, o.status])).toEqual([['entry', 'buy', 'filled']]);
+    expect(st.orders[0]!.fee_quote).toBeGreaterThan(0);
+    // Bought by this earnings signal, sold by the fda short (seq 3): the profit is this signal's, as in the buckets.
+    const earnings = s.pnl_by_catalyst.find((b) => b.key === 'earnings')!;
+    expect(st.pnl.realized).toBeCloseTo(earnings.realized, 9);
+    expect(st.pnl.unrealized).toBeNull();
+    const seller = StorySchema.parse(JSON.parse((await story(`epoch=${btc.epoch}&seq=3`)).body));
+    expect(seller.pnl).toMatchObject({ realized: null, unrealized: null }); // it only sold: none of its own
+    expect((await story(`epoch=${btc.epoch}&seq=999`)).status).toBe(404);
+    expect((await story('seq=x')).status).toBe(400);
+    expect((await http(`/api/story?epoch=${btc.epoch}&seq=1`)).status).toBe(401);
   });
 
   it('live feed: a new decision arrives as an event; a resume from a seq replays only what came after', async () => {

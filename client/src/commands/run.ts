@@ -1,5 +1,6 @@
 import { Connection, FatalStreamError } from '../connection.js';
 import { reportConnection } from '../connection-report.js';
+import { writePresence } from '../presence.js';
 import type { Context } from '../context.js';
 import { AccountNotTradable } from '../exchange/account-guard.js';
 import { createVenue, type VenueDriver } from '../venue/index.js';
@@ -223,6 +224,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     });
     connection.on('heartbeat', lookAtOpen);
     notifications.watch(connection);
+    const presence = writePresence(journal, connection, { mode: live ? 'live' : 'paper' });
     const clockLines =
       mc && opts.status ? reportMarketClock(mc.clock, mc.origin, now, opts.status) : undefined;
     if (opts.status)
@@ -247,6 +249,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
         prove?.stop();
         await connection.stop();
         await following?.close();
+        presence.stop();
         await dashboard?.close();
         forgetDashboardLink();
         await ex.close().catch(() => undefined);

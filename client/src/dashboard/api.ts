@@ -13,6 +13,8 @@ export const DASHBOARD_PATHS = {
   killSwitch: '/api/kill-switch',
   login: '/api/login',
   stream: '/api/stream',
+  /** GET ?epoch=&seq=: one signal's whole story (StorySchema). */
+  story: '/api/story',
 } as const;
 
 /** The WebSocket subprotocols a page offers: this one, and `bearer.<token>` (browsers cannot set headers). */
@@ -42,6 +44,12 @@ export const FeedRowSchema = z.object({
   action: z.string().max(32).nullable(),
   direction: z.string().max(16).nullable(),
   price: z.number().nullable(),
+  headline: z.string().max(500).nullable(),
+  /** What `run` printed after the verdict (client/src/report.ts decisionText): the specific reason of a skip,
+   *  the orders of a trade (their live state is in the orders). */
+  text: z.string().max(1000),
+  /** An `info` signal skipped (nothing to act on): folded in the page so actions stand out. */
+  info: z.boolean(),
   /** True for the second decision of a signal held until the open. */
   redecision: z.boolean(),
 });
@@ -60,6 +68,8 @@ export const OrderRowSchema = z.object({
   status: z.string().max(32),
   filled: z.number(),
   avg_price: z.number().nullable(),
+  /** Fees charged so far, in quote. */
+  fee_quote: z.number(),
   stop_loss: z.number().nullable(),
   take_profit: z.number().nullable(),
   error: z.string().max(1000).nullable(),
@@ -70,11 +80,44 @@ export type OrderRow = z.infer<typeof OrderRowSchema>;
 export const KillSwitchSchema = z.object({ on: z.boolean(), reason: z.string().max(300).optional() });
 export type KillSwitchState = z.infer<typeof KillSwitchSchema>;
 
+/**
+ * What is running, as the journal says (client/src/presence.ts): `run`'s heartbeat, its signal server
+ * connection, the broker stream. The dashboard judges staleness (a heartbeat too old, a pid gone) so the page
+ * shows the truth even when `run` died without a word.
+ */
+export const PresenceSchema = z.object({
+  /** ok: all green; warn: something to look at (behind, paused, broker unknown); bad: not trading as expected. */
+  level: z.enum(['ok', 'warn', 'bad']),
+  run: z.object({
+    /** alive: a fresh heartbeat from a live pid; stale: beats stopped (killed, hung); stopped: it said so. */
+    state: z.enum(['alive', 'stale', 'stopped', 'never']),
+    at: ms.nullable(),
+    mode: z.enum(['paper', 'live']).nullable(),
+  }),
+  server: z.object({
+    /** connected | connecting | behind | lost | stopped as `run` wrote it; unknown when `run` is not alive. */
+    state: z.string().max(32),
+    since: ms.nullable(),
+    detail: z.string().max(300).nullable(),
+  }),
+  broker: z.object({
+    state: z.string().max(32),
+    since: ms.nullable(),
+    detail: z.string().max(300).nullable(),
+  }),
+  /** When the newest decided signal was received. */
+  last_signal_at: ms.nullable(),
+  halted: z.string().max(300).nullable(),
+  kill_switch: z.boolean(),
+});
+export type Presence = z.infer<typeof PresenceSchema>;
+
 const base = { seq, epoch: z.string().max(64), at: ms };
 export const DashboardEventSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('decision'), ...base, decision: FeedRowSchema }),
   z.object({ kind: z.literal('order'), ...base, order: OrderRowSchema }),
   z.object({ kind: z.literal('kill_switch'), ...base, kill_switch: KillSwitchSchema }),
+  z.object({ kind: z.literal('presence'), ...base, presence: PresenceSchema }),
 ]);
 export type DashboardEvent = z.infer<typeof DashboardEventSchema>;
 
@@ -85,8 +128,10 @@ export const PositionSchema = z.object({
   market: z.string(),
   amount: z.number(),
   cost: z.number(),
-  /** Average entry price (cost basis / amount, fees included). */
+  /** Average entry price paid per unit, fees excluded (they are `fees`). */
   entry: z.number(),
+  /** Fees in the open position's cost basis (quote). */
+  fees: z.number(),
   /** Last price this client recorded for the market (no broker call from the dashboard), and when. */
   price: z.number().nullable(),
   price_at: ms.nullable(),
@@ -119,6 +164,7 @@ export const SnapshotSchema = z.object({
   quote: z.string(),
   kill_switch: KillSwitchSchema,
   halted: z.string().nullable(),
+  presence: PresenceSchema,
   /** us_equity only; null on crypto (no sessions). */
   session: SessionSchema.nullable(),
   feed: z.array(FeedRowSchema),
@@ -136,6 +182,28 @@ export const SnapshotSchema = z.object({
   pnl_by_action: z.array(PnlBucketSchema),
 });
 export type Snapshot = z.infer<typeof SnapshotSchema>;
+
+/** One signal's story: its decision(s), every order leg with fills, and what it made or lost so far. */
+export const StorySchema = z.object({
+  epoch: z.string().max(64),
+  seq,
+  headline: z.string().max(500).nullable(),
+  decisions: z.array(FeedRowSchema),
+  orders: z.array(OrderRowSchema),
+  pnl: z.object({
+    /** What sales of the lot this signal bought realised so far (whoever sold it); null: nothing sold yet. */
+    realized: z.number().nullable(),
+    /** The rest of its lot marked at the last recorded price; null when none is left or no price. */
+    unrealized: z.number().nullable(),
+    fees: z.number(),
+  }),
+});
+export type Story = z.infer<typeof StorySchema>;
+
+export const StoryQuerySchema = z.object({
+  epoch: z.string().min(1).max(64),
+  seq: z.coerce.number().int().min(0),
+});
 
 export const KillSwitchRequestSchema = z.strictObject({
   on: z.boolean(),

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { REASONS, isReasonCode } from '../decide/reasons.js';
-import type { ChangeRow, DecisionRow, IntentRow, Journal, RedecisionEventRow } from '../journal/index.js';
-import type { DashboardEvent, FeedRow, KillSwitchState, OrderRow } from './api.js';
+import type { ChangeRow, DecisionRow, IntentRow, Journal } from '../journal/index.js';
+import { decisionText } from '../report.js';
+import type { DashboardEvent, FeedRow, KillSwitchState, OrderRow, Presence } from './api.js';
+import { readPresence } from './presence.js';
 
 /**
  * The dashboard's live feed: the journal's change log (client/src/journal/changes.ts: a decision made, an
@@ -16,6 +18,7 @@ import type { DashboardEvent, FeedRow, KillSwitchState, OrderRow } from './api.j
 export const RING_SIZE = 2000;
 /** Rows read per poll at most; a burst larger than this is read over the next polls. */
 const BATCH = 500;
+const PRESENCE_EVERY_MS = 1000;
 
 function parseSignal(json: string): Record<string, unknown> {
   try {
@@ -32,42 +35,74 @@ export function reasonText(code: string): string {
   return isReasonCode(code) ? REASONS[code] : code;
 }
 
-export function feedRow(d: DecisionRow): FeedRow {
-  const s = parseSignal(d.signal);
+/** An `info` signal skipped: nothing to act on, folded in the page (v1 `neutral` is the same thing). */
+export function isInfo(verdict: string, reason: string): boolean {
+  return verdict === 'skip' && (reason === 'skipped:action_info' || reason === 'skipped:neutral');
+}
+
+interface RowInput {
+  key: string;
+  epoch: string;
+  seq: number;
+  symbol: string;
+  verdict: string;
+  reason: string;
+  detail: string | null;
+  decided_at: number;
+  signal: Record<string, unknown>;
+  redecision: boolean;
+  /** The signal's order intents (any state): a trade's text names them. */
+  intents: readonly IntentRow[];
+}
+
+function buildRow(r: RowInput): FeedRow {
+  const s = r.signal;
+  const detail = r.detail === null ? null : r.detail.slice(0, 1000);
   return {
-    key: `decision:${d.id}`,
-    epoch: d.epoch,
-    seq: d.seq,
-    symbol: d.symbol,
-    verdict: d.verdict,
-    reason: d.reason,
-    reason_text: reasonText(d.reason),
-    detail: d.detail === null ? null : d.detail.slice(0, 1000),
-    decided_at: d.decided_at,
+    key: r.key,
+    epoch: r.epoch,
+    seq: r.seq,
+    symbol: r.symbol,
+    verdict: r.verdict,
+    reason: r.reason,
+    reason_text: reasonText(r.reason),
+    detail,
+    decided_at: r.decided_at,
     catalyst: str(s['catalyst']),
     action: str(s['action']),
     direction: str(s['direction']),
     price: num(s['price']),
-    redecision: false,
+    headline: str(s['headline'])?.slice(0, 500) ?? null,
+    // The CLI's own words (report.ts), so the page and `run` never disagree about why.
+    text: decisionText({ verdict: r.verdict, reason: r.reason, detail }, r.intents, undefined, false).slice(
+      0,
+      1000,
+    ),
+    info: isInfo(r.verdict, r.reason),
+    redecision: r.redecision,
   };
 }
 
-export function redecisionRow(r: RedecisionEventRow): FeedRow {
+export function feedRow(d: DecisionRow, intents: readonly IntentRow[]): FeedRow {
+  return buildRow({
+    ...d,
+    key: `decision:${d.id}`,
+    signal: parseSignal(d.signal),
+    redecision: false,
+    intents,
+  });
+}
+
+/** What a change row needs from the journal beyond itself: the signal's intents and (redecisions) its signal. */
+export interface RowLookup {
+  intents(epoch: string, seq: number): IntentRow[];
+  signal(epoch: string, seq: number): Record<string, unknown>;
+}
+
+export function journalLookup(journal: Journal): RowLookup {
   return {
-    key: `redecision:${r.rid}`,
-    epoch: r.epoch,
-    seq: r.seq,
-    symbol: r.symbol ?? '?',
-    verdict: r.verdict,
-    reason: r.reason,
-    reason_text: reasonText(r.reason),
-    detail: r.detail === null ? null : r.detail.slice(0, 1000),
-    decided_at: r.decided_at,
-    catalyst: null,
-    action: null,
-    direction: null,
-    price: null,
-    redecision: true,
+    intents: (epoch, seq) => journal.intentsFor(epoch, seq),
+    signal: (epoch, seq) => parseSignal(journal.dashboard().signalOf(epoch, seq) ?? '{}'),
   };
 }
 
@@ -87,6 +122,7 @@ export function orderRow(i: IntentRow): OrderRow {
     avg_price: i.avg_price,
     stop_loss: i.stop_loss,
     take_profit: i.take_profit,
+    fee_quote: i.fee_quote,
     error: i.error === null ? null : i.error.slice(0, 1000),
     updated_at: i.updated_at,
   };
@@ -95,32 +131,31 @@ export function orderRow(i: IntentRow): OrderRow {
 /** A change row as a page event (undefined: a kind the page does not show yet). */
 export function changeEvent(
   c: ChangeRow,
+  lookup: RowLookup,
 ): DistributiveOmit<DashboardEvent, 'seq' | 'epoch' | 'at'> | undefined {
   const d = c.data;
   switch (c.kind) {
     case 'decision':
     case 'redecision': {
       const redecision = c.kind === 'redecision';
-      const detail = str(d['detail']);
-      const reason = str(d['reason']) ?? '?';
+      const epoch = c.epoch ?? '';
+      const seq = c.seq ?? 0;
       return {
         kind: 'decision',
-        decision: {
+        decision: buildRow({
           key: `${c.kind}:${num(d['row_id']) ?? c.id}`,
-          epoch: c.epoch ?? '',
-          seq: c.seq ?? 0,
+          epoch,
+          seq,
           symbol: c.symbol ?? '?',
           verdict: str(d['verdict']) ?? '?',
-          reason,
-          reason_text: reasonText(reason),
-          detail: detail === null ? null : detail.slice(0, 1000),
+          reason: str(d['reason']) ?? '?',
+          detail: str(d['detail']),
           decided_at: num(d['decided_at']) ?? c.at,
-          catalyst: str(d['catalyst']),
-          action: str(d['action']),
-          direction: str(d['direction']),
-          price: num(d['price']),
+          // A decision change carries its signal's fields; a redecision's are the first decision's signal.
+          signal: redecision ? lookup.signal(epoch, seq) : d,
           redecision,
-        },
+          intents: lookup.intents(epoch, seq),
+        }),
       };
     }
     case 'order':
@@ -138,18 +173,51 @@ export function changeEvent(
 export class DashboardFeed {
   readonly epoch = `dash-${randomBytes(6).toString('hex')}`;
   private readonly ring: DashboardEvent[] = [];
-  private head = 0;
+  /**
+   * Starts at 1, not 0: in the shared subscribe rule from_seq 0 means "from the oldest stored", so a page whose
+   * snapshot said head 0 would, after the ring trimmed, be replayed from the middle instead of told `trimmed`.
+   */
+  private head = 1;
   private version = -1;
   /** The last journal change turned into events: the next poll reads `changes WHERE id > lastChange`. */
   private lastChange: number;
+  /** Presence is judged by time as well (a heartbeat going stale writes nothing): looked at every second. */
+  private presenceAt = 0;
+  private presenceKey = '';
+  private readonly lookup: RowLookup;
 
   constructor(
     private readonly journal: Journal,
     private readonly now: () => number = Date.now,
   ) {
+    this.lookup = journalLookup(journal);
     // Events are changes after this start; what happened before is in the snapshot.
     this.lastChange = journal.lastChangeId();
     this.version = journal.dashboard().dataVersion();
+  }
+
+  /** The presence the page was last told (the snapshot carries it too). */
+  presence(): Presence {
+    return this.lastPresence ?? readPresence(this.journal, this.now());
+  }
+  private lastPresence: Presence | undefined;
+
+  private lookAtPresence(now: number, out: DashboardEvent[]): void {
+    this.presenceAt = now;
+    const p = readPresence(this.journal, now);
+    const key = JSON.stringify(p);
+    this.lastPresence = p;
+    if (key === this.presenceKey) return;
+    const first = this.presenceKey === '';
+    this.presenceKey = key;
+    if (!first) this.push({ kind: 'presence', presence: p }, out);
+  }
+
+  private push(e: DistributiveOmit<DashboardEvent, 'seq' | 'epoch' | 'at'>, out: DashboardEvent[]): void {
+    const ev = { ...e, seq: ++this.head, epoch: this.epoch, at: this.now() } as DashboardEvent;
+    this.ring.push(ev);
+    if (this.ring.length > RING_SIZE) this.ring.shift();
+    out.push(ev);
   }
 
   headSeq(): number {
@@ -172,20 +240,20 @@ export class DashboardFeed {
    * data_version did not move (a change made on THIS connection, e.g. the dashboard's own pause, does not move it).
    */
   poll(force = false): DashboardEvent[] {
-    const v = this.journal.dashboard().dataVersion();
-    if (!force && v === this.version) return [];
-    this.version = v;
     const out: DashboardEvent[] = [];
+    const now = this.now();
+    if (force || now - this.presenceAt >= PRESENCE_EVERY_MS) this.lookAtPresence(now, out);
+    const v = this.journal.dashboard().dataVersion();
+    if (!force && v === this.version) return out;
+    this.version = v;
     const changes = this.journal.changesAfter(this.lastChange, BATCH);
     for (const c of changes) {
       this.lastChange = c.id;
-      const e = changeEvent(c);
-      if (!e) continue;
-      const ev = { ...e, seq: ++this.head, epoch: this.epoch, at: this.now() } as DashboardEvent;
-      this.ring.push(ev);
-      if (this.ring.length > RING_SIZE) this.ring.shift();
-      out.push(ev);
+      const e = changeEvent(c, this.lookup);
+      if (e) this.push(e, out);
     }
+    // A kill switch or halt moves the header at once, not at the next second.
+    if (changes.some((c) => c.kind === 'kill_switch' || c.kind === 'halt')) this.lookAtPresence(now, out);
     // A burst larger than BATCH: read the rest on the next tick even if no other commit moves data_version.
     if (changes.length === BATCH) this.version = -1;
     return out;

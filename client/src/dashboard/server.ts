@@ -10,6 +10,7 @@ import {
   DASHBOARD_PATHS,
   KillSwitchRequestSchema,
   LoginRequestSchema,
+  StoryQuerySchema,
   type KillSwitchRequest,
 } from './api.js';
 import { DashboardFeed, killState } from './feed.js';
@@ -31,6 +32,7 @@ import {
   tokenMatches,
 } from './security.js';
 import { buildSnapshot } from './snapshot.js';
+import { buildStory } from './story.js';
 import { DashboardStream } from './stream.js';
 import { DashboardRefused } from '../errors.js';
 
@@ -214,6 +216,15 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
     if (path === DASHBOARD_PATHS.snapshot && req.method === 'GET') {
       stream.broadcast(feed.poll());
       return send(res, 200, buildSnapshot(journal, feed, { config, live: o.live, marketNow: o.marketNow }));
+    }
+    if (path === DASHBOARD_PATHS.story && req.method === 'GET') {
+      const query = StoryQuerySchema.safeParse(
+        Object.fromEntries(new URLSearchParams(rawUrl.split('?')[1] ?? '')),
+      );
+      if (!query.success) return problem(res, 400, 'bad_request', 'give epoch and seq');
+      const story = buildStory(journal, query.data.epoch, query.data.seq);
+      if (!story) return problem(res, 404, 'not_found', 'no decision for that signal');
+      return send(res, 200, story);
     }
     if (path === DASHBOARD_PATHS.killSwitch && req.method === 'POST') {
       const body = KillSwitchRequestSchema.safeParse(await readJson(req));

@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import { builtinCalendar, limitDay, sessionAt } from '../decide/index.js';
-import type { Journal } from '../journal/index.js';
+import type { FillRow, Journal } from '../journal/index.js';
+import { EPS } from '../ledger-math.js';
 import type { PositionView, Snapshot } from './api.js';
 import { attributePnl, equityCurve } from './attribution.js';
 import { feedRow, killState, orderRow, type DashboardFeed } from './feed.js';
@@ -28,8 +29,11 @@ export function buildSnapshot(journal: Journal, feed: DashboardFeed, o: Snapshot
   const q = journal.dashboard();
   const prices = q.lastPrices();
   const protective = q.openProtective().map(orderRow);
+  const fills = q.fills();
+  const paid = entryPrices(fills);
   let unrealized = 0;
   const positions: PositionView[] = q.positions().map((p) => {
+    const paidEntry = paid[p.market]?.entry;
     const last = prices[p.market];
     const value = last ? p.amount * last.price : null;
     const u = value === null ? null : value - p.cost;
@@ -38,7 +42,9 @@ export function buildSnapshot(journal: Journal, feed: DashboardFeed, o: Snapshot
       market: p.market,
       amount: p.amount,
       cost: p.cost,
-      entry: p.amount > 0 ? p.cost / p.amount : 0,
+      // What was paid per unit, fees apart: the trader's entry, not the cost basis.
+      entry: paidEntry ?? (p.amount > 0 ? p.cost / p.amount : 0),
+      fees: paidEntry === undefined ? 0 : Math.max(0, p.cost - paidEntry * p.amount),
       price: last?.price ?? null,
       price_at: last?.at ?? null,
       value,
@@ -46,7 +52,6 @@ export function buildSnapshot(journal: Journal, feed: DashboardFeed, o: Snapshot
       protective: protective.filter((x) => x.market === p.market),
     };
   });
-  const fills = q.fills();
   const attribution = attributePnl(fills, (m) => prices[m]?.price);
   const live = o.live ?? o.config.mode === 'live';
   const equityStart = live ? 0 : o.config.paper.starting_balance_quote;
@@ -67,8 +72,9 @@ export function buildSnapshot(journal: Journal, feed: DashboardFeed, o: Snapshot
     quote: o.config.exchange.quote.toUpperCase(),
     kill_switch: killState(journal.killSwitch()),
     halted: journal.halted() ?? null,
+    presence: feed.presence(),
     session,
-    feed: q.recentDecisions(FEED_ROWS).map(feedRow),
+    feed: q.recentDecisions(FEED_ROWS).map((d) => feedRow(d, journal.intentsFor(d.epoch, d.seq))),
     positions,
     orders: q.recentIntents(ORDER_ROWS).map(orderRow),
     pnl: {
@@ -82,4 +88,35 @@ export function buildSnapshot(journal: Journal, feed: DashboardFeed, o: Snapshot
     pnl_by_catalyst: attribution.byCatalyst,
     pnl_by_action: attribution.byAction,
   };
+}
+
+/**
+ * Average entry price per market of what is held now, fees excluded, by the journal's average-cost rule
+ * (ledger-math.ts applyFill): a buy adds its units at its fill price; a sell takes its share of the units and of
+ * their price-only cost alike.
+ */
+export function entryPrices(
+  fills: readonly Pick<FillRow, 'market' | 'side' | 'filled' | 'avg_price' | 'fee_base'>[],
+): Record<string, { entry: number }> {
+  // amount: units held (net of fees paid in base, as the journal counts them); gross/cost: units bought and
+  // their price, so a fee taken in base does not raise the entry price either.
+  const book = new Map<string, { amount: number; gross: number; cost: number }>();
+  for (const f of fills) {
+    if (f.avg_price === null || f.filled <= 0) continue;
+    const h = book.get(f.market) ?? { amount: 0, gross: 0, cost: 0 };
+    if (f.side === 'buy') {
+      h.amount += f.filled - f.fee_base;
+      h.gross += f.filled;
+      h.cost += f.filled * f.avg_price;
+    } else if (h.amount > EPS) {
+      const keep = Math.max(0, 1 - f.filled / h.amount);
+      h.amount *= keep;
+      h.gross *= keep;
+      h.cost *= keep;
+    }
+    book.set(f.market, h);
+  }
+  const out: Record<string, { entry: number }> = {};
+  for (const [m, h] of book) if (h.amount > EPS && h.gross > EPS) out[m] = { entry: h.cost / h.gross };
+  return out;
 }

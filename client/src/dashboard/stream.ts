@@ -3,10 +3,17 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   ClientFrame,
-  PROTOCOL_VERSION,
-  ServerFrame,
-  UnrecoverableReason,
+  CloseCode,
+  ErrorCode,
+  answerSubscribe,
+  caughtUpFrame,
+  errorFrame,
+  heartbeatFrame,
+  helloFrame,
   parseClientFrame,
+  parseErrorCode,
+  pongFrame,
+  writeFrame,
 } from '@catalyst-signal/shared';
 import { DASHBOARD_WS_PROTOCOL, EVENT_FRAME, type DashboardEvent } from './api.js';
 import type { DashboardFeed } from './feed.js';
@@ -14,14 +21,17 @@ import type { DashboardFeed } from './feed.js';
 /**
  * The live feed's WebSocket side: the signal protocol's framing (hello, subscribe -> subscribed + replay +
  * caught_up, heartbeat, ping/pong, error) over the dashboard's own events, so the page uses the shared stream
- * core to resume after a reconnect and to detect gaps. Authentication happens at the upgrade (server.ts).
+ * core to resume after a reconnect and to detect gaps. The subscribe rule, the frame writers, the error codes
+ * and the close codes are the signal server's (shared/src/stream/rule.ts, writers.ts, close-codes.ts).
+ * Authentication happens at the upgrade (server.ts).
  */
 
 export const MAX_SOCKETS = 16;
 export const MAX_FRAME_BYTES = 4096;
 /** A page that cannot keep up (1 MiB unsent) is closed; it reconnects and resumes. */
 const MAX_BUFFERED = 1 << 20;
-const CLOSE_SLOW = 1013;
+/** The ring holds this many events: a page further behind reloads its snapshot. */
+const MAX_REPLAY = 2000;
 
 interface Sub {
   ws: WebSocket;
@@ -45,11 +55,7 @@ export class DashboardStream {
       handleProtocols: (offered) => (offered.has(DASHBOARD_WS_PROTOCOL) ? DASHBOARD_WS_PROTOCOL : false),
     });
     this.hb = setInterval(() => {
-      const frame = JSON.stringify({
-        type: ServerFrame.heartbeat,
-        head_seq: this.feed.headSeq(),
-        time: Date.now(),
-      });
+      const frame = heartbeatFrame(this.feed.headSeq(), Date.now());
       for (const s of this.subs) this.send(s, frame);
     }, heartbeatMs);
     this.hb.unref();
@@ -76,9 +82,7 @@ export class DashboardStream {
     ws.on('message', (data, isBinary) => this.onMessage(sub, isBinary ? undefined : data.toString()));
     this.send(
       sub,
-      JSON.stringify({
-        type: ServerFrame.hello,
-        protocol: PROTOCOL_VERSION,
+      helloFrame({
         server_id: 'catalyst-client-dashboard',
         epoch: this.feed.epoch,
         head_seq: this.feed.headSeq(),
@@ -87,7 +91,7 @@ export class DashboardStream {
         limits: {
           max_frame_bytes: MAX_FRAME_BYTES,
           frames_per_second: 50,
-          max_replay: 2000,
+          max_replay: MAX_REPLAY,
           max_backpressure_bytes: MAX_BUFFERED,
         },
         time: Date.now(),
@@ -95,45 +99,31 @@ export class DashboardStream {
     );
   }
 
-  private error(sub: Sub, code: string, message: string): void {
-    this.send(sub, JSON.stringify({ type: ServerFrame.error, code, message }));
+  private error(sub: Sub, code: ErrorCode, message: string): void {
+    this.send(sub, errorFrame(code, message));
   }
 
   private onMessage(sub: Sub, text: string | undefined): void {
-    if (text === undefined) return this.error(sub, 'bad_frame', 'text frames only');
+    if (text === undefined) return this.error(sub, ErrorCode.binaryFrame, 'text frames only');
     const p = parseClientFrame(text);
-    if (!p.ok) return this.error(sub, 'bad_frame', p.error.slice(0, 300));
+    if (!p.ok) return this.error(sub, parseErrorCode(p.error), p.error.slice(0, 300));
     const f = p.value;
-    if (f.type === ClientFrame.ping) {
-      return this.send(sub, JSON.stringify({ type: ServerFrame.pong, id: f.id, time: Date.now() }));
-    }
+    if (f.type === ClientFrame.ping) return this.send(sub, pongFrame(f.id, Date.now()));
     if (f.type === ClientFrame.auth)
-      return this.error(sub, 'already_authenticated', 'authenticated at upgrade');
-    // The signal server's admin status frame (shared/src/status.ts) has no meaning on the dashboard's feed.
-    if (f.type === ClientFrame.status) return this.error(sub, 'unsupported', 'no status frames here');
-    if (f.filters) return this.error(sub, 'unsupported', 'the dashboard feed has no filters');
+      return this.error(sub, ErrorCode.alreadyAuthenticated, 'authenticated at upgrade');
+    // The signal server answers a status frame without admin scope the same way: nobody is admin here.
+    if (f.type === ClientFrame.status)
+      return this.error(sub, ErrorCode.forbidden, 'no status frames on the dashboard feed');
+    if (f.filters) return this.error(sub, ErrorCode.validation, 'the dashboard feed has no filters');
+    sub.live = false;
     const head = this.feed.headSeq();
-    const from = f.from_seq ?? head;
-    const base = {
-      type: ServerFrame.subscribed,
-      epoch: this.feed.epoch,
-      from_seq: from,
-      head_seq: head,
-      first_seq: this.feed.firstSeq(),
-      filtered: false,
-    };
-    const refuse = (reason: UnrecoverableReason) => {
-      sub.live = false;
-      this.send(sub, JSON.stringify({ ...base, replay_count: 0, recovered: false, reason }));
-    };
-    if (f.epoch !== undefined && f.epoch !== this.feed.epoch)
-      return refuse(UnrecoverableReason.epochMismatch);
-    if (from > head) return refuse(UnrecoverableReason.future);
-    const replay = this.feed.since(from);
-    if (!replay) return refuse(UnrecoverableReason.trimmed);
-    this.send(sub, JSON.stringify({ ...base, replay_count: replay.length, recovered: true }));
-    for (const e of replay) this.send(sub, eventFrame(e));
-    this.send(sub, JSON.stringify({ type: ServerFrame.caughtUp, seq: head }));
+    const log = { epoch: this.feed.epoch, head, first: this.feed.firstSeq(), maxReplay: MAX_REPLAY };
+    const { frame, from } = answerSubscribe(f, log, false);
+    this.send(sub, writeFrame(frame));
+    if (!frame.recovered) return;
+    // The rule refused anything older than the ring's first event (trimmed), so the ring holds all of it.
+    for (const e of this.feed.since(from) ?? []) this.send(sub, eventFrame(e));
+    this.send(sub, caughtUpFrame(head));
     sub.live = true;
   }
 
@@ -148,7 +138,7 @@ export class DashboardStream {
     if (sub.ws.readyState !== sub.ws.OPEN) return;
     if (sub.ws.bufferedAmount > MAX_BUFFERED) {
       sub.live = false;
-      sub.ws.close(CLOSE_SLOW, 'slow consumer');
+      sub.ws.close(CloseCode.slowConsumer.code, CloseCode.slowConsumer.reason);
       return;
     }
     sub.ws.send(frame);
@@ -170,7 +160,7 @@ export class DashboardStream {
 
   close(): void {
     clearInterval(this.hb);
-    for (const s of this.subs) s.ws.close(1001, 'dashboard stopping');
+    for (const s of this.subs) s.ws.close(CloseCode.goingAway.code, CloseCode.goingAway.reason);
     this.wss.close();
   }
 }

@@ -6,12 +6,15 @@ import type { IntentRow } from './intents.js';
  * Read-only queries of the local dashboard (client/src/dashboard). The dashboard opens its OWN connection to the
  * journal (the file is SQLite WAL, so it reads while `run` writes, in this process or another), and asks
  * `PRAGMA data_version` every few tens of ms: that number changes only when ANOTHER connection committed, so
- * an idle journal costs one tiny pragma per tick. Every list is bounded (LIMIT).
+ * an idle journal costs one tiny pragma per tick; then it reads the change log (changes.ts). Every list is
+ * bounded (LIMIT).
  */
 
 /** A fill with the signal that caused it (catalyst kind, action), for P&L attribution. */
 export interface FillRow {
   client_order_id: string;
+  epoch: string;
+  seq: number;
   market: string;
   side: 'buy' | 'sell';
   leg: string;
@@ -25,32 +28,18 @@ export interface FillRow {
   direction: string | null;
 }
 
-/** A second decision (hold_until_open) with its rowid, the position in the dashboard's change scan. */
-export interface RedecisionEventRow {
-  rid: number;
-  epoch: string;
-  seq: number;
-  verdict: string;
-  reason: string;
-  detail: string | null;
-  decided_at: number;
-  symbol: string | null;
-}
-
 const SQL = {
   dataVersion: 'PRAGMA data_version',
   recentDecisions: 'SELECT * FROM decisions ORDER BY id DESC LIMIT ?',
-  decisionsAfter: 'SELECT * FROM decisions WHERE id > ? ORDER BY id LIMIT ?',
-  maxDecisionId: 'SELECT COALESCE(MAX(id), 0) AS v FROM decisions',
-  redecisionsAfter: `SELECT r.rowid AS rid, r.epoch, r.seq, r.verdict, r.reason, r.detail, r.decided_at, d.symbol
-    FROM redecisions r LEFT JOIN decisions d ON d.epoch = r.epoch AND d.seq = r.seq WHERE r.rowid > ? ORDER BY r.rowid LIMIT ?`,
-  maxRedecisionRowid: 'SELECT COALESCE(MAX(rowid), 0) AS v FROM redecisions',
-  intentsChangedSince: 'SELECT * FROM intents WHERE updated_at >= ? ORDER BY updated_at, rowid LIMIT ?',
-  maxIntentUpdate: 'SELECT COALESCE(MAX(updated_at), 0) AS v FROM intents',
+  signalOf: 'SELECT signal FROM decisions WHERE epoch = ? AND seq = ?',
+  decisionAt: 'SELECT * FROM decisions WHERE epoch = ? AND seq = ?',
+  /** The newest decision by id (ids grow with time): no scan of the table. */
+  lastReceivedAt: 'SELECT received_at AS v FROM decisions ORDER BY id DESC LIMIT 1',
   recentIntents: 'SELECT * FROM intents ORDER BY updated_at DESC, rowid DESC LIMIT ?',
   openProtective: `SELECT * FROM intents WHERE leg IN ('sl', 'tp', 'protect') AND status IN ('pending', 'open')
     ORDER BY created_at LIMIT 500`,
-  fills: `SELECT i.client_order_id, i.market, i.side, i.leg, i.filled, i.avg_price, i.fee_quote, i.fee_base, i.updated_at,
+  fills: `SELECT i.client_order_id, i.epoch, i.seq, i.market, i.side, i.leg, i.filled, i.avg_price, i.fee_quote,
+      i.fee_base, i.updated_at,
       json_extract(d.signal, '$.catalyst') AS catalyst, json_extract(d.signal, '$.action') AS action,
       json_extract(d.signal, '$.direction') AS direction
     FROM intents i LEFT JOIN decisions d ON d.epoch = i.epoch AND d.seq = i.seq
@@ -78,24 +67,17 @@ export class DashboardQueries {
   recentDecisions(limit: number): DecisionRow[] {
     return this.st.recentDecisions.all(limit) as DecisionRow[];
   }
-  decisionsAfter(id: number, limit: number): DecisionRow[] {
-    return this.st.decisionsAfter.all(id, limit) as DecisionRow[];
+
+  decisionAt(epoch: string, seq: number): DecisionRow | undefined {
+    return this.st.decisionAt.get(epoch, seq) as DecisionRow | undefined;
   }
-  maxDecisionId(): number {
-    return (this.st.maxDecisionId.get() as { v: number }).v;
+  signalOf(epoch: string, seq: number): string | undefined {
+    return (this.st.signalOf.get(epoch, seq) as { signal: string } | undefined)?.signal;
   }
-  redecisionsAfter(rowid: number, limit: number): RedecisionEventRow[] {
-    return this.st.redecisionsAfter.all(rowid, limit) as RedecisionEventRow[];
+  lastReceivedAt(): number | null {
+    return (this.st.lastReceivedAt.get() as { v: number } | undefined)?.v ?? null;
   }
-  maxRedecisionRowid(): number {
-    return (this.st.maxRedecisionRowid.get() as { v: number }).v;
-  }
-  intentsChangedSince(ms: number, limit: number): IntentRow[] {
-    return this.st.intentsChangedSince.all(ms, limit) as IntentRow[];
-  }
-  maxIntentUpdate(): number {
-    return (this.st.maxIntentUpdate.get() as { v: number }).v;
-  }
+
   recentIntents(limit: number): IntentRow[] {
     return this.st.recentIntents.all(limit) as IntentRow[];
   }

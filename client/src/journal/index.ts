@@ -4,6 +4,7 @@ import { utcDay } from '../decide/index.js';
 import { ChangeLog, type ChangeRow, type DecisionChange } from './changes.js';
 import { MetaStore } from './cursor.js';
 import { DashboardQueries } from './dashboard-queries.js';
+import { ExportQueries } from './export-queries.js';
 import { existsSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { openDb, type Db } from './db.js';
@@ -21,7 +22,8 @@ export type { DecisionRow, DecisionFilter, GapRow } from './decisions.js';
 export type { OrderEventRow } from './order-events.js';
 export { PROTECT_LEG, type HeldRow, type RedecisionRow } from './held.js';
 export { SCHEMA_VERSION, JournalVersionError } from './db.js';
-export type { DashboardQueries, FillRow, RedecisionEventRow } from './dashboard-queries.js';
+export type { DashboardQueries, FillRow } from './dashboard-queries.js';
+export type { ExportQueries, FillExportRow } from './export-queries.js';
 export { CHANGE_KINDS, type ChangeKind, type ChangeRow, type DecisionChange } from './changes.js';
 export type { VerifiedCheckpointRow } from './tlog-state.js';
 
@@ -79,6 +81,11 @@ export class Journal {
     return (this.dashboardQueries ??= new DashboardQueries(this.db));
   }
   private dashboardQueries: DashboardQueries | undefined;
+
+  /** `catalyst-client export`'s streaming reads. */
+  exportQueries(): ExportQueries {
+    return new ExportQueries(this.db);
+  }
 
   /** Schema version of the open journal (PRAGMA user_version). */
   schemaVersion(): number {

@@ -3,8 +3,10 @@ import {
   KillSwitchSchema,
   LoginResponseSchema,
   SnapshotSchema,
+  StorySchema,
   type KillSwitchState,
   type Snapshot,
+  type Story,
 } from '../../src/dashboard/api.js';
 
 /** The page's REST calls: the token in an Authorization header (never a cookie: CSRF-safe), zod on answers. */
@@ -50,4 +52,9 @@ export async function login(password: string): Promise<string> {
   if (!res.ok)
     throw new Error(res.status === 404 ? 'this dashboard has no password login' : 'wrong password');
   return LoginResponseSchema.parse(await res.json()).token;
+}
+
+export async function fetchStory(token: string, epoch: string, seq: number): Promise<Story> {
+  const q = new URLSearchParams({ epoch, seq: String(seq) });
+  return StorySchema.parse(await call(token, `${DASHBOARD_PATHS.story}?${q}`));
 }

@@ -2,13 +2,15 @@ import { useEffect, useState } from 'preact/hooks';
 import type { FeedRow, Snapshot } from '../../src/dashboard/api.js';
 import { Unauthorized, fetchSnapshot, login, setKillSwitch } from './api.js';
 import { EquityChart } from './chart.js';
-import { SESSION_LABEL, money, signed } from './format.js';
+import { money, signed } from './format.js';
 import { startLive, type LiveState } from './live.js';
 import { PauseControl } from './pause.js';
+import { PresenceHeader } from './presence.js';
 import { Buckets, Feed, Orders, Positions } from './tables.js';
 import { forgetToken, storeToken } from './token.js';
 
 const FEED_MAX = 500;
+const REFRESH_MS = 500;
 
 /** Seqs of the live events this page applied, in order: the browser test checks none is applied twice. */
 declare global {
@@ -44,14 +46,19 @@ export function App({ initialToken }: { initialToken: string | undefined }) {
       setProblem((e as Error).message);
       retryTimer = setTimeout(() => void load(), 2000);
     };
-    // Positions, orders and P&L follow from the snapshot; the feed rows come from the stream alone.
+    // Positions, orders and P&L follow from the snapshot; the feed rows come from the stream alone. At most one
+    // snapshot per REFRESH_MS: a burst of decisions must not queue a snapshot per row ahead of the next rows.
+    let lastRefresh = 0;
     const refresh = () => {
-      clearTimeout(refreshTimer);
+      if (refreshTimer !== undefined) return;
+      const wait = Math.max(30, lastRefresh + REFRESH_MS - Date.now());
       refreshTimer = setTimeout(() => {
+        refreshTimer = undefined;
+        lastRefresh = Date.now();
         fetchSnapshot(token)
           .then((s) => !stopped && setSnap(s))
           .catch(fail);
-      }, 30);
+      }, wait);
     };
     const load = async () => {
       conn?.stop();
@@ -66,6 +73,7 @@ export function App({ initialToken }: { initialToken: string | undefined }) {
             probe.applied.push(e.seq);
             if (e.kind === 'decision') setFeed((f) => [e.decision, ...f].slice(0, FEED_MAX));
             if (e.kind === 'kill_switch') setSnap((p) => p && { ...p, kill_switch: e.kill_switch });
+            if (e.kind === 'presence') return setSnap((p) => p && { ...p, presence: e.presence });
             refresh();
           },
           onState: (st) => {
@@ -105,39 +113,41 @@ export function App({ initialToken }: { initialToken: string | undefined }) {
   const equity = snap.pnl.equity_start + snap.pnl.realized + snap.pnl.unrealized;
   return (
     <main>
-      <header>
-        <h1>Catalyst client</h1>
-        <span class={`badge mode-${snap.mode}`}>{snap.mode === 'live' ? 'LIVE' : 'paper'}</span>
-        <span class="badge" id="session">
-          {snap.session ? SESSION_LABEL[snap.session.kind] : '24/7 market'}
-        </span>
-        <span class={`badge live-${live}`} id="live-state">
-          {live === 'live' ? 'live' : live}
-        </span>
-        <span class={`badge ${snap.kill_switch.on ? 'paused' : 'running'}`} id="kill-state">
-          {snap.kill_switch.on
-            ? `PAUSED${snap.kill_switch.reason ? `: ${snap.kill_switch.reason}` : ''}`
-            : 'entries on'}
-        </span>
-        <PauseControl
-          state={snap.kill_switch}
-          onConfirm={async (on, reason) => {
-            const ks = await setKillSwitch(token, on, reason);
-            setSnap((p) => p && { ...p, kill_switch: ks });
-          }}
-        />
-      </header>
-      {snap.halted && <p class="banner down">HALTED: {snap.halted} (see catalyst-client status)</p>}
+      <PresenceHeader
+        snap={snap}
+        live={live}
+        pause={
+          <PauseControl
+            state={snap.kill_switch}
+            onConfirm={async (on, reason) => {
+              const ks = await setKillSwitch(token, on, reason);
+              setSnap((p) => p && { ...p, kill_switch: ks });
+            }}
+          />
+        }
+      />
+      {/* The presence events carry the halt as it changes; the snapshot's is as of its last load. */}
+      {(snap.presence.halted ?? snap.halted) && (
+        <p class="banner down">HALTED: {snap.presence.halted ?? snap.halted} (see catalyst-client status)</p>
+      )}
       {problem && <p class="banner down">{problem}</p>}
       <section class="cards" id="pnl">
-        <Card label="equity" value={money(equity, q)} />
-        <Card label="realised" value={signed(snap.pnl.realized, q)} tone={snap.pnl.realized} />
-        <Card label="unrealised" value={signed(snap.pnl.unrealized, q)} tone={snap.pnl.unrealized} />
         <Card
           label={snap.venue === 'us_equity' ? 'today (ET)' : 'today (UTC)'}
           value={signed(snap.pnl.today_realized, q)}
           tone={snap.pnl.today_realized}
         />
+        <Card label="unrealised" value={signed(snap.pnl.unrealized, q)} tone={snap.pnl.unrealized} />
+        <Card label="realised" value={signed(snap.pnl.realized, q)} tone={snap.pnl.realized} />
+        <Card label="equity" value={money(equity, q)} />
+      </section>
+      <section>
+        <h2>Open positions</h2>
+        <Positions rows={snap.positions} quote={q} />
+      </section>
+      <section>
+        <h2>Signal feed</h2>
+        <Feed rows={feed} token={token} orders={snap.orders} />
       </section>
       <div class="grid">
         <section>
@@ -151,14 +161,6 @@ export function App({ initialToken }: { initialToken: string | undefined }) {
           <Buckets id="by-action" rows={snap.pnl_by_action} quote={q} />
         </section>
       </div>
-      <section>
-        <h2>Signal feed</h2>
-        <Feed rows={feed} />
-      </section>
-      <section>
-        <h2>Open positions</h2>
-        <Positions rows={snap.positions} quote={q} />
-      </section>
       <section>
         <h2>Orders</h2>
         <Orders rows={snap.orders} />

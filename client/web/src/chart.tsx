@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { money, timeRange } from './format.js';
+import { TIME_INCRS, TIME_SPACE, money, timeLabels, timeRange } from './format.js';
 
 /** The equity curve (uPlot: ~20 KB gzipped, canvas, no dependencies). Resized with its container. */
 export function EquityChart({ points, quote }: { points: { at: number; equity: number }[]; quote: string }) {
@@ -19,7 +19,15 @@ export function EquityChart({ points, quote }: { points: { at: number; equity: n
         legend: { show: false },
         cursor: { show: true, drag: { x: false, y: false } },
         scales: { x: { time: true, range: (u, min, max) => timeRange(u.data[0] ?? [], min, max) } },
-        axes: [{}, { size: 64, values: (_u, ticks) => ticks.map((t) => money(t)) }],
+        axes: [
+          // Real time labels: whole minutes at least, one short format per axis, spaced so none overlap.
+          {
+            space: TIME_SPACE,
+            incrs: TIME_INCRS,
+            values: (_u, ticks, _axis, _space, step) => timeLabels(ticks, step),
+          },
+          { size: 64, values: (_u, ticks) => ticks.map((t) => money(t)) },
+        ],
         series: [{}, { label: 'equity', stroke: '#2563eb', width: 2, fill: 'rgba(37,99,235,0.08)' }],
       },
       [[], []],

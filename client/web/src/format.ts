@@ -44,3 +44,57 @@ export function timeRange(
   const only = xs.length === 1 ? xs[0] : undefined;
   return only === undefined ? [min, max] : [only - 3600, only + 3600];
 }
+
+/** How long ago, for a glance: "12 s", "3 min", "2 h 5 min", "4 d". */
+export function ago(at: number, now: number): string {
+  const s = Math.max(0, Math.round((now - at) / 1000));
+  if (s < 90) return `${s} s`;
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m} min`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
+  return `${Math.round(h / 24)} d`;
+}
+
+/** Tick steps of the equity chart's time axis (s): whole minutes and up, never seconds. */
+export const TIME_INCRS = [
+  60,
+  300,
+  600,
+  900,
+  1800,
+  3600,
+  2 * 3600,
+  3 * 3600,
+  6 * 3600,
+  12 * 3600,
+  86_400,
+  2 * 86_400,
+  7 * 86_400,
+  14 * 86_400,
+  30 * 86_400,
+  91 * 86_400,
+  182 * 86_400,
+  365 * 86_400,
+];
+/** Pixels between time ticks: room for the longest label ("Dec 31 23:59" is not used: see timeLabels). */
+export const TIME_SPACE = 70;
+
+/**
+ * Labels of the time axis (ticks in s): one format for the whole axis, chosen by the tick step, so labels are
+ * short and never overlap: under a day "14:30"; daily steps "Dec 6"; a month or more "Dec 2026". A tick on a
+ * new day in an intraday axis says the day instead ("Dec 7"), so a reader sees where midnight is.
+ */
+export function timeLabels(ticks: readonly number[], step: number, tz?: string): string[] {
+  const opts = (o: Intl.DateTimeFormatOptions) => (tz ? { ...o, timeZone: tz } : o);
+  const hm = new Intl.DateTimeFormat('en-GB', opts({ hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }));
+  const md = new Intl.DateTimeFormat('en-US', opts({ month: 'short', day: 'numeric' }));
+  const my = new Intl.DateTimeFormat('en-US', opts({ month: 'short', year: 'numeric' }));
+  const dayOf = (t: number) => md.format(t * 1000);
+  return ticks.map((t, i) => {
+    if (step >= 28 * 86_400) return my.format(t * 1000);
+    if (step >= 86_400) return dayOf(t);
+    const prev = ticks[i - 1];
+    return prev !== undefined && dayOf(prev) !== dayOf(t) ? dayOf(t) : hm.format(t * 1000);
+  });
+}

@@ -1,0 +1,167 @@
+import type { DecisionRow, FillExportRow, IntentRow } from './journal/index.js';
+import { decisionText } from './report.js';
+
+/**
+ * `catalyst-client export`: the journal's decisions, orders and fills as CSV (RFC 4180: comma, CRLF, fields
+ * quoted when they hold a comma, a quote or a line break). Text that reaches a spreadsheet from the signal
+ * server (headlines, details, broker errors) could be a formula (`=HYPERLINK(...)`): a text cell starting with
+ * = + - @ or a tab / CR gets a leading apostrophe, so it is shown, never evaluated. Numbers are written as
+ * they are; times as ISO 8601 UTC.
+ */
+
+export const EXPORT_KINDS = ['decisions', 'orders', 'fills'] as const;
+export type ExportKind = (typeof EXPORT_KINDS)[number];
+
+type Cell = string | number | null | undefined;
+
+export function csvCell(v: Cell): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : '';
+  const text = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export const csvLine = (cells: readonly Cell[]): string => `${cells.map(csvCell).join(',')}\r\n`;
+
+const iso = (ms: number | null | undefined) => (typeof ms === 'number' ? new Date(ms).toISOString() : null);
+
+function signalOf(json: string): Record<string, unknown> {
+  try {
+    const v = JSON.parse(json) as unknown;
+    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+const s = (v: unknown): Cell => (typeof v === 'string' || typeof v === 'number' ? v : null);
+
+export const HEADERS: Record<ExportKind, readonly string[]> = {
+  decisions: [
+    'decided_at',
+    'received_at',
+    'epoch',
+    'seq',
+    'symbol',
+    'catalyst',
+    'action',
+    'direction',
+    'confidence',
+    'price',
+    'verdict',
+    'reason',
+    'detail',
+    'text',
+    'headline',
+  ],
+  orders: [
+    'created_at',
+    'updated_at',
+    'client_order_id',
+    'epoch',
+    'seq',
+    'leg',
+    'market',
+    'side',
+    'type',
+    'amount',
+    'price',
+    'ref_price',
+    'stop_loss',
+    'take_profit',
+    'status',
+    'filled',
+    'avg_price',
+    'fee_quote',
+    'fee_base',
+    'exchange_order_id',
+    'error',
+  ],
+  fills: [
+    'updated_at',
+    'client_order_id',
+    'epoch',
+    'seq',
+    'symbol',
+    'catalyst',
+    'action',
+    'leg',
+    'market',
+    'side',
+    'filled',
+    'avg_price',
+    'value',
+    'fee_quote',
+    'fee_base',
+    'status',
+  ],
+};
+
+export function decisionCells(d: DecisionRow, intents: readonly IntentRow[]): Cell[] {
+  const sig = signalOf(d.signal);
+  return [
+    iso(d.decided_at),
+    iso(d.received_at),
+    d.epoch,
+    d.seq,
+    d.symbol,
+    s(sig['catalyst']),
+    s(sig['action']),
+    s(sig['direction']),
+    s(sig['confidence']),
+    s(sig['price']),
+    d.verdict,
+    d.reason,
+    d.detail,
+    // The words `run` printed for it (report.ts), orders with the state they have now.
+    decisionText(d, intents),
+    s(sig['headline']),
+  ];
+}
+
+export function orderCells(i: IntentRow): Cell[] {
+  return [
+    iso(i.created_at),
+    iso(i.updated_at),
+    i.client_order_id,
+    i.epoch,
+    i.seq,
+    i.leg,
+    i.market,
+    i.side,
+    i.type,
+    i.amount,
+    i.price,
+    i.ref_price,
+    i.stop_loss,
+    i.take_profit,
+    i.status,
+    i.filled,
+    i.avg_price,
+    i.fee_quote,
+    i.fee_base,
+    i.exchange_order_id,
+    i.error,
+  ];
+}
+
+/** One row per order with a fill: its cumulative amount and average price (the journal keeps no more). */
+export function fillCells(f: FillExportRow): Cell[] {
+  return [
+    iso(f.updated_at),
+    f.client_order_id,
+    f.epoch,
+    f.seq,
+    f.symbol,
+    f.catalyst,
+    f.action,
+    f.leg,
+    f.market,
+    f.side,
+    f.filled,
+    f.avg_price,
+    f.avg_price === null ? null : f.filled * f.avg_price,
+    f.fee_quote,
+    f.fee_base,
+    f.status,
+  ];
+}
