@@ -355,7 +355,7 @@ export const PaperSchema = z.strictObject({
       start: z.iso
         .datetime({ offset: true })
         .describe(
-          "Offline us_equity paper only (demos, rehearsals): a simulated market clock reading this market time (ISO 8601 with an offset, e.g. 2026-11-23T09:29:00-05:00) when the client starts; market time = start + (now - client start) x speed. It decides the trading session only (pre-market, regular, after-hours, closed); signal age, cooldowns and daily limits stay on real time. Refused in live mode (the broker's clock decides), on crypto_spot and with hold_until_open.",
+          "Offline us_equity paper only (demos, rehearsals): a simulated market clock reading this market time (ISO 8601 with an offset, e.g. 2026-11-23T09:29:00-05:00) when the client starts; market time = start + (now - client start) x speed. It decides the trading session only (pre-market, regular, after-hours, closed); signal age, cooldowns and daily limits stay on real time. The open's work (held signals, protection due at the open) and paper DAY expiry follow it too. Refused in live mode (the broker's clock decides) and on crypto_spot.",
         ),
       speed: positive()
         .max(100_000)
@@ -440,9 +440,7 @@ export const ConfigSchema = z
           ? "a live client must use the broker's clock (remove paper.market_clock or use mode: paper)"
           : c.exchange.venue !== 'us_equity'
             ? 'only us_equity has trading sessions (exchange.venue: us_equity)'
-            : c.equities.session_policy === 'hold_until_open'
-              ? 'hold_until_open waits for the open in real time; use regular_only or extended with a market clock'
-              : undefined;
+            : undefined;
       if (why) ctx.addIssue({ code: 'custom', path: ['paper', 'market_clock'], message: why });
     }
     const deny = new Set(c.filters.symbols_deny.map((s) => s.toUpperCase()));

@@ -190,8 +190,13 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       },
     });
     connection.on('heartbeat', lookAtOpen);
-    const clockLines =
-      mc && opts.status ? reportMarketClock(mc.clock, mc.origin, now, opts.status) : undefined;
+    // Each simulated session change is also a look at the open: the simulated open may come between two timer ticks.
+    const clockLines = mc
+      ? reportMarketClock(mc.clock, mc.origin, now, (line) => {
+          opts.status?.(line);
+          lookAtOpen();
+        })
+      : undefined;
     if (opts.status)
       reportConnection(connection, streamUrl(config.server.url), () => journal.cursor().seq, opts.status);
     // Limit orders and unresolved sends get a periodic second look.
