@@ -206,6 +206,19 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       lookAtOpen();
     }, 30_000);
     reconcileTimer.unref();
+    // Paper: the simulated broker's prices move between signals, resting orders fill, and the journal follows.
+    let ticking = false;
+    const paperTimer = exchange.tick
+      ? setInterval(() => {
+          if (ticking) return;
+          ticking = true;
+          void exchange.tick!(Date.now())
+            .then((changed) => (changed ? executor.reconcileAll() : undefined))
+            .catch((e: Error) => log.warn({ err: e.message }, 'paper price step failed'))
+            .finally(() => (ticking = false));
+        }, config.paper.tick_ms)
+      : undefined;
+    paperTimer?.unref();
 
     let resolveDone!: (code: number) => void;
     const done = new Promise<number>((r) => (resolveDone = r));
@@ -215,6 +228,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       (closing ??= (async () => {
         log.info({ reason }, 'stopping');
         clearInterval(reconcileTimer);
+        clearInterval(paperTimer);
         clockLines?.stop();
         await connection.stop();
         await dashboard?.close();

@@ -262,4 +262,14 @@ export class Journal {
   cancelPaperOrder(clientOrderId: string): void {
     this.paper.cancelOrder(clientOrderId);
   }
+  /** Simulated orders still resting (paper fill rules look at these on each price step). */
+  paperOpenOrders(): unknown[] {
+    return this.paper.openOrders();
+  }
+  writePaperOrders(
+    orders: { id: string; body: unknown; isNew: boolean }[],
+    deltas: Record<string, number>,
+  ): void {
+    this.paper.write(orders, deltas);
+  }
 }
