@@ -48,7 +48,8 @@ const SQL = {
   intentsChangedSince: 'SELECT * FROM intents WHERE updated_at >= ? ORDER BY updated_at, rowid LIMIT ?',
   maxIntentUpdate: 'SELECT COALESCE(MAX(updated_at), 0) AS v FROM intents',
   recentIntents: 'SELECT * FROM intents ORDER BY updated_at DESC, rowid DESC LIMIT ?',
-  openProtective: `SELECT * FROM intents WHERE leg IN ('sl', 'tp', 'protect') AND status IN ('pending', 'open')
+  openProtective: `SELECT * FROM intents WHERE leg IN ('sl', 'tp', 'protect', 'bracket_tp', 'bracket_sl')
+    AND status IN ('pending', 'open')
     ORDER BY created_at LIMIT 500`,
   fills: `SELECT i.client_order_id, i.market, i.side, i.leg, i.filled, i.avg_price, i.fee_quote, i.fee_base, i.updated_at,
       json_extract(d.signal, '$.catalyst') AS catalyst, json_extract(d.signal, '$.action') AS action,
