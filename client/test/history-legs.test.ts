@@ -84,9 +84,7 @@ describe('history: legs and the second decision', () => {
     await exchange.tick();
     await executor.reconcileAll();
     const after = historyCommand(ctx, {});
-    expect(after).toMatch(
-      /bracket take-profit: order \S+ sell \d+ ACME limit 14\.01 canceled\n/,
-    );
+    expect(after).toMatch(/bracket take-profit: order \S+ sell \d+ ACME limit 14\.01 canceled\n/);
     expect(after).toMatch(/bracket stop: order \S+ sell \d+ ACME stop 11\.5 filled @ 11\.19/);
 
     const json = JSON.parse(historyCommand(ctx, { json: true })) as {
