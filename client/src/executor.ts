@@ -79,7 +79,9 @@ export class Executor {
   /** Ask the exchange about our id. 'unknown' means it could not tell: do not send. */
   private async lookup(i: IntentRow): Promise<OrderState | 'not_found' | 'unknown'> {
     try {
-      return (await this.exchange.fetchOrder(i.client_order_id, i.market)) ?? 'not_found';
+      // A working order that was replaced lives at the broker under its replacement's id (working-orders.ts).
+      const id = this.journal.reprices.current(i.client_order_id) ?? i.client_order_id;
+      return (await this.exchange.fetchOrder(id, i.market)) ?? 'not_found';
     } catch (e) {
       this.log.warn(
         { clientOrderId: i.client_order_id, err: (e as Error).message },

@@ -15,6 +15,7 @@ import { startAlpacaEmulator, type AlpacaEmulator } from './helpers/alpaca/serve
 import { testConfig } from './helpers/config.js';
 import { testLog } from './helpers/logger.js';
 import { baseSignal } from './helpers/signals.js';
+import { WorkingOrders } from '../src/working-orders.js';
 
 // Paper that behaves like the broker: resting limits fill when the price source crosses them, bracket legs
 // trigger and move the journal's position, DAY orders expire at the (simulated) close, an exit cancels the
@@ -183,6 +184,34 @@ describe('paper broker', () => {
     await executor.reconcileAll();
     expect(journal.intent(entry.client_order_id)).toMatchObject({ status: 'canceled', filled: 0 });
     expect(journal.positions()).toEqual([]);
+  });
+});
+
+describe('working orders on the paper twin', () => {
+  it('replaced toward the price (a new order id, the old one ends), filled through the replacement', async () => {
+    const clock = { at: MON_0800_ET };
+    const { s, source } = scripted(12.6);
+    const d = deps(clock, source, {
+      equities: {
+        session_policy: 'extended',
+        limit_slippage_pct: 2,
+        reprice_after_ms: 60_000,
+        max_reprices: 2,
+      },
+    });
+    const entry = (await processSignal(d, sig(clock.at), ok, clock.at)).intents[0]!;
+    expect(entry).toMatchObject({ status: 'open', price: 12.34 });
+    const w = new WorkingOrders({ ...d, now: d.now });
+    clock.at += 61_000;
+    expect(await w.check()).toBe(1);
+    // Ladder step 1 of 2 toward the bound 12.58 (12.34 + 2%): 12.46.
+    expect(journal.paperOrder(`${entry.client_order_id}-r1`)).toMatchObject({ status: 'open' });
+    expect(journal.paperOrder(entry.client_order_id)).toMatchObject({ status: 'canceled' });
+    clock.at += 1000;
+    s.price = 12.45;
+    expect(await d.exchange.tick()).toBe(true);
+    await d.executor.reconcileAll();
+    expect(journal.intent(entry.client_order_id)).toMatchObject({ status: 'filled', avg_price: 12.45 });
   });
 });
 

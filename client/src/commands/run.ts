@@ -11,6 +11,7 @@ import { JournalLockedError, lockJournal, type JournalLock } from '../journal/lo
 import { KeyPinError, pinnedOrFetch, serverKeyStatus } from '../keys.js';
 import { processSignal } from '../pipeline.js';
 import { AtOpen } from '../at-open.js';
+import { WorkingOrders } from '../working-orders.js';
 import { streamUrl } from '../http.js';
 import { formatOutcome } from '../report.js';
 import { terminalText } from '@catalyst-signal/shared';
@@ -219,6 +220,20 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
         }, config.paper.tick_ms)
       : undefined;
     paperTimer?.unref();
+    // Working orders: unfilled extended-hours limits are replaced toward the quote, then cancelled.
+    const working = new WorkingOrders({ journal, config, log, exchange, now, report: opts.report });
+    const workTimer =
+      exchange.replaceOrder && config.equities.max_reprices > 0
+        ? setInterval(
+            () =>
+              void working
+                .check()
+                .then((n) => (n ? executor.reconcileAll() : undefined))
+                .catch((e: Error) => log.warn({ err: e.message }, 'working orders check failed')),
+            Math.min(30_000, Math.max(1000, config.equities.reprice_after_ms / 4)),
+          )
+        : undefined;
+    workTimer?.unref();
 
     let resolveDone!: (code: number) => void;
     const done = new Promise<number>((r) => (resolveDone = r));
@@ -229,6 +244,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
         log.info({ reason }, 'stopping');
         clearInterval(reconcileTimer);
         clearInterval(paperTimer);
+        clearInterval(workTimer);
         clockLines?.stop();
         await connection.stop();
         await dashboard?.close();

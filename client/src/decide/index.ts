@@ -44,6 +44,7 @@ export { actionOf, type SignalAction } from './actions.js';
 export { builtinCalendar } from './us-calendar.js';
 export { holdMaxAgeMs, heldExpiry, planProtection, type ProtectionPlan } from './at-open.js';
 export { marketTime, realTimeAt, nextSessionChange, type MarketClock } from './market-clock.js';
+export { nextReprice, repriceBound, type RepriceAction, type WorkingOrder } from './reprice.js';
 
 /**
  * The decision pipeline: signal + world snapshot + time -> one Decision with a reason. Pure (no IO, no clock,

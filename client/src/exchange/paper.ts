@@ -347,6 +347,39 @@ export class PaperAdapter implements ExchangeAdapter {
     });
   }
 
+  /** Replace a resting limit (the paper twin of Alpaca's PATCH): a new order `next` at `price`, the old one ends. */
+  replaceOrder(r: { current: string; next: string; price: number }): Promise<OrderState> {
+    return this.serial(async () => {
+      const o = this.journal.paperOrder(r.current) as PaperOrder | undefined;
+      const part = o?.resting.find((p) => p.id === o.clientOrderId);
+      if (!o || o.status !== 'open' || part?.type !== 'limit' || o.legIds?.length)
+        throw new ExchangeRejected(
+          'invalid_order',
+          `paper: order ${r.current} is not a replaceable open limit`,
+        );
+      const next: PaperOrder = {
+        ...o,
+        clientOrderId: r.next,
+        exchangeOrderId: `paper-${r.next}`,
+        resting: [{ ...part, id: r.next, limit: r.price }],
+      };
+      this.journal.writePaperOrders(
+        [
+          { id: o.clientOrderId, body: closeOut(o, 'canceled', `replaced by ${r.next}`), isNew: false },
+          { id: r.next, body: next, isNew: true },
+        ],
+        {},
+      );
+      return this.view(next);
+    });
+  }
+
+  /** The quote the fill rules last saw (a price source with one), else its last price on both sides. */
+  async bestQuote(symbol: string): Promise<{ bid: number; ask: number } | undefined> {
+    const p = this.lastStep.get(symbol);
+    return p ? { bid: p.bid ?? p.c, ask: p.ask ?? p.c } : undefined;
+  }
+
   async fetchOrder(clientOrderId: string): Promise<OrderState | undefined> {
     const o = this.journal.paperOrder(clientOrderId) as PaperOrder | undefined;
     return o ? this.view(o) : undefined;

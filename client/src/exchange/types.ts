@@ -73,6 +73,20 @@ export interface ExchangeAdapter {
    * resting orders; true when an order changed (the caller then reconciles the journal).
    */
   tick?(now: number): Promise<boolean>;
+  /**
+   * Replace a resting limit order (Alpaca PATCH /v2/orders/{id}: a new order with a new id replaces it, never a
+   * cancel + new): the order known by `current` (our id) becomes `next` (our id) at `price`. Throws
+   * ExchangeRejected when the broker refuses (not open any more, not replaceable).
+   */
+  replaceOrder?(r: {
+    current: string;
+    next: string;
+    price: number;
+    market: string;
+    timeInForce: 'day' | 'gtc';
+  }): Promise<OrderState>;
+  /** The best bid and ask now, when the venue has them (working orders move toward it). */
+  bestQuote?(symbol: string): Promise<{ bid: number; ask: number } | undefined>;
   close(): Promise<void>;
 }
 

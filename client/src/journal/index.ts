@@ -10,6 +10,7 @@ import { DecisionLog, type DecisionFilter, type DecisionRow, type GapRow } from 
 import { HeldStore, type HeldRow, type RedecisionRow } from './held.js';
 import { IntentStore, type IntentRow, type IntentUpdate, type NewIntent } from './intents.js';
 import { PaperAccount } from './paper-account.js';
+import { RepriceStore } from './reprices.js';
 
 export { FINAL_STATUSES } from './intents.js';
 export type { IntentRow, IntentStatus, IntentUpdate, NewIntent } from './intents.js';
@@ -17,6 +18,7 @@ export type { DecisionRow, DecisionFilter, GapRow } from './decisions.js';
 export { PROTECT_LEG, type HeldRow, type RedecisionRow } from './held.js';
 export { SCHEMA_VERSION, JournalVersionError } from './db.js';
 export type { DashboardQueries, FillRow, RedecisionEventRow } from './dashboard-queries.js';
+export type { RepriceRow } from './reprices.js';
 
 /**
  * The local journal: the only folder that touches SQLite. WAL + synchronous=FULL so a decision, its order
@@ -40,6 +42,12 @@ export class Journal {
     this.heldStore = new HeldStore(this.db);
     this.paper = new PaperAccount(this.db, this.metaStore);
   }
+
+  /** Working-order replaces (working-orders.ts), write-ahead like intents. */
+  get reprices(): RepriceStore {
+    return (this.repriceStore ??= new RepriceStore(this.db));
+  }
+  private repriceStore: RepriceStore | undefined;
 
   /** Open (create, migrate) a journal; `:memory:` gives a throwaway one (replay). */
   static open(path: string): Journal {
