@@ -79,9 +79,13 @@ export class Executor {
   /** Ask the exchange about our id. 'unknown' means it could not tell: do not send. */
   private async lookup(i: IntentRow): Promise<OrderState | 'not_found' | 'unknown'> {
     try {
-      // A working order that was replaced lives at the broker under its replacement's id (working-orders.ts).
-      const id = this.journal.reprices.current(i.client_order_id) ?? i.client_order_id;
-      return (await this.exchange.fetchOrder(id, i.market)) ?? 'not_found';
+      // A working order that was replaced lives at the broker under its replacement's id (working-orders.ts);
+      // a replace requested just before a kill may have happened: its id is asked first.
+      for (const id of this.journal.reprices.candidates(i.client_order_id)) {
+        const o = await this.exchange.fetchOrder(id, i.market);
+        if (o) return o;
+      }
+      return 'not_found';
     } catch (e) {
       this.log.warn(
         { clientOrderId: i.client_order_id, err: (e as Error).message },

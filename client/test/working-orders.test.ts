@@ -135,6 +135,9 @@ describe('working orders on Alpaca (emulator)', () => {
     expect(t.journal.reprices.list(entry.client_order_id).map((s) => s.state)).toEqual(['done', 'requested']);
     t.reopen();
     const after = await t.deps(over);
+    // The start's reconcile follows the unsettled replacement: still open, not "canceled" (the original's state).
+    await after.executor.reconcileAll();
+    expect(t.journal.intent(entry.client_order_id)).toMatchObject({ status: 'open' });
     const w = new WorkingOrders({
       ...after,
       exchange: after.venue.exchange,

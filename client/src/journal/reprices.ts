@@ -23,6 +23,7 @@ const SQL = {
   settle:
     'UPDATE reprices SET state = ?, exchange_order_id = COALESCE(?, exchange_order_id) WHERE order_id = ?',
   current: `SELECT order_id FROM reprices WHERE client_order_id = ? AND state = 'done' ORDER BY step DESC LIMIT 1`,
+  unsettled: `SELECT order_id FROM reprices WHERE client_order_id = ? AND state = 'requested' ORDER BY step DESC`,
 } as const;
 
 export class RepriceStore {
@@ -40,6 +41,15 @@ export class RepriceStore {
   settle(orderId: string, state: 'done' | 'refused', exchangeOrderId?: string | undefined): void {
     this.st.settle.run(state, exchangeOrderId ?? null, orderId);
   }
+  /**
+   * The ids the intent's order may have at the broker, newest first: a step requested but not settled (a kill
+   * between the replace request and its journal write), then the last done replace, then the intent's own.
+   */
+  candidates(clientOrderId: string): string[] {
+    const pending = (this.st.unsettled.all(clientOrderId) as { order_id: string }[]).map((r) => r.order_id);
+    return [...pending, this.current(clientOrderId) ?? clientOrderId];
+  }
+
   /** The client order id the intent's order has at the broker now (its last done replace), if replaced. */
   current(clientOrderId: string): string | undefined {
     return (this.st.current.get(clientOrderId) as { order_id: string } | undefined)?.order_id;
