@@ -208,28 +208,29 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     }, 30_000);
     reconcileTimer.unref();
     // Paper: the simulated broker's prices move between signals, resting orders fill, and the journal follows.
-    let ticking = false;
+    // One step at a time; `stop` waits for the one in flight before the journal closes.
+    let ticking: Promise<unknown> | undefined;
     const paperTimer = exchange.tick
       ? setInterval(() => {
-          if (ticking) return;
-          ticking = true;
-          void exchange.tick!(Date.now())
+          ticking ??= exchange.tick!(Date.now())
             .then((changed) => (changed ? executor.reconcileAll() : undefined))
             .catch((e: Error) => log.warn({ err: e.message }, 'paper price step failed'))
-            .finally(() => (ticking = false));
+            .finally(() => (ticking = undefined));
         }, config.paper.tick_ms)
       : undefined;
     paperTimer?.unref();
     // Working orders: unfilled extended-hours limits are replaced toward the quote, then cancelled.
     const working = new WorkingOrders({ journal, config, log, exchange, now, report: opts.report });
+    let workRun: Promise<unknown> | undefined;
     const workTimer =
       exchange.replaceOrder && config.equities.max_reprices > 0
         ? setInterval(
             () =>
-              void working
+              (workRun ??= working
                 .check()
                 .then((n) => (n ? executor.reconcileAll() : undefined))
-                .catch((e: Error) => log.warn({ err: e.message }, 'working orders check failed')),
+                .catch((e: Error) => log.warn({ err: e.message }, 'working orders check failed'))
+                .finally(() => (workRun = undefined))),
             Math.min(30_000, Math.max(1000, config.equities.reprice_after_ms / 4)),
           )
         : undefined;
@@ -247,6 +248,8 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
         clearInterval(workTimer);
         clockLines?.stop();
         await connection.stop();
+        await ticking;
+        await workRun;
         await dashboard?.close();
         forgetDashboardLink();
         await ex.close().catch(() => undefined);
