@@ -16,6 +16,8 @@ import { testConfig } from './helpers/config.js';
 import { testLog } from './helpers/logger.js';
 import { baseSignal } from './helpers/signals.js';
 import { WorkingOrders } from '../src/working-orders.js';
+import { CcxtAdapter } from '../src/exchange/ccxt.js';
+import { startBinanceEmulator } from './helpers/binance-emulator.js';
 
 // Paper that behaves like the broker: resting limits fill when the price source crosses them, bracket legs
 // trigger and move the journal's position, DAY orders expire at the (simulated) close, an exit cancels the
@@ -212,6 +214,56 @@ describe('working orders on the paper twin', () => {
     expect(await d.exchange.tick()).toBe(true);
     await d.executor.reconcileAll();
     expect(journal.intent(entry.client_order_id)).toMatchObject({ status: 'filled', avg_price: 12.45 });
+  });
+});
+
+describe('crypto paper with an exchange configured', () => {
+  it("a protective stop-loss rests and triggers at the exchange's public ticker; the position closes", async () => {
+    const emu = await startBinanceEmulator({ apiKey: 'k', secret: 's', balances: { USDT: 1000 } });
+    try {
+      const config: Config = testConfig({
+        exchange: { id: 'binance', base_url: emu.url, timeout_ms: 2000 },
+        risk: { cooldown_per_symbol_ms: 0 },
+        execution: { protective_orders: 'stop_loss', protective_limit_offset_pct: 0.5 },
+      });
+      // Public data only: no keys (as createVenue builds it for paper).
+      const source = await CcxtAdapter.create({ config, secrets: undefined });
+      const clock = { at: Date.now() };
+      const now = () => clock.at;
+      const exchange = new PaperAdapter(journal, config, source, clock.at, { now });
+      await exchange.loadMarkets();
+      const executor = new Executor(journal, exchange, config, testLog, now);
+      const d = {
+        config,
+        journal,
+        exchange,
+        executor,
+        log: testLog,
+        now,
+        venue: paperVenue({ config, journal, log: testLog, now }, exchange),
+      };
+      const btc = emu.markets.get('BTCUSDT')!;
+      const entry = await processSignal(
+        d,
+        baseSignal(1, { stop_loss: btc.price * 0.95 }) as Signal,
+        ok,
+        clock.at,
+      );
+      expect(entry.intents[0]).toMatchObject({ status: 'filled' });
+      const sl = journal.intentsFor(entry.intents[0]!.epoch, 1).find((i) => i.leg === 'sl')!;
+      expect(sl).toMatchObject({ status: 'open', type: 'stop_loss' });
+      expect(await exchange.tick()).toBe(false);
+      // Through the stop (95%), within its limit (0.5% below): a stop-limit sells at the trigger price. (A gap
+      // below the limit would leave it resting as a limit, as a real stop-limit does.)
+      btc.price = btc.price * 0.948;
+      expect(await exchange.tick()).toBe(true);
+      await executor.reconcileAll();
+      expect(journal.intent(sl.client_order_id)).toMatchObject({ status: 'filled' });
+      expect(journal.positions()).toEqual([]);
+      await exchange.close();
+    } finally {
+      await emu.close();
+    }
   });
 });
 

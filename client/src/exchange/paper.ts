@@ -274,7 +274,7 @@ export class PaperAdapter implements ExchangeAdapter {
       symbol,
       anchor: this.anchors.get(symbol) ?? bySymbol.get(symbol)?.at(-1)?.refPrice ?? 0,
     }));
-    const steps = await this.prices.next(
+    const steps = await this.nextSteps(
       want.filter((w) => w.anchor > 0),
       mt,
     );
@@ -301,6 +301,23 @@ export class PaperAdapter implements ExchangeAdapter {
       deltas,
     );
     return true;
+  }
+
+  /**
+   * The next price step: crypto paper with an exchange configured (exchange.id, public data) steps at its
+   * ticker, as its placements fill; else paper.prices.
+   */
+  private async nextSteps(
+    want: { symbol: string; anchor: number }[],
+    t: number,
+  ): Promise<Map<string, PriceStep>> {
+    if (!this.sourceLoaded || !this.config.paper.use_exchange_ticker) return this.prices.next(want, t);
+    const out = new Map<string, PriceStep>();
+    for (const { symbol } of want) {
+      const p = await this.source!.ticker(symbol).catch(() => undefined);
+      if (p !== undefined && p > 0) out.set(symbol, { t, o: p, h: p, l: p, c: p });
+    }
+    return out;
   }
 
   tick(now: number = this.now()): Promise<boolean> {
