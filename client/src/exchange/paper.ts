@@ -368,7 +368,7 @@ export class PaperAdapter implements ExchangeAdapter {
   replaceOrder(r: { current: string; next: string; price: number }): Promise<OrderState> {
     return this.serial(async () => {
       const o = this.journal.paperOrder(r.current) as PaperOrder | undefined;
-      const part = o?.resting.find((p) => p.id === o.clientOrderId);
+      const part = o?.resting?.find((p) => p.id === o.clientOrderId);
       if (!o || o.status !== 'open' || part?.type !== 'limit' || o.legIds?.length)
         throw new ExchangeRejected(
           'invalid_order',
