@@ -101,8 +101,8 @@ say(
 );
 say('demo', `signing key SHA256:${server.signer.fingerprint}`);
 
-// 2. A friend's client config: US stocks (venue us_equity) in offline paper mode: no broker, fills at the signal
-// price, the built-in NYSE calendar. Its market clock starts a minute before the open of the next trading day
+// 2. A friend's client config: US stocks (venue us_equity) in offline paper mode: no broker, fills on a seeded
+// random walk around each signal's price (limits rest, bracket legs trigger), the built-in NYSE calendar. Its market clock starts a minute before the open of the next trading day
 // and runs 60 s of market time in --open-after ms: pre-market entries become extended-hours limit orders, then
 // the open comes and entries become brackets (take-profit + stop-loss). Whole shares; exits sell what this
 // client bought; an avoid blocks entries in its symbol.
@@ -134,7 +134,7 @@ writeFileSync(
         cooldown_per_symbol_ms: 20_000,
         max_orders_per_day: 50,
       },
-      paper: { starting_balance_quote: 1000, market_clock: { start: marketStart, speed } },
+      paper: { starting_balance_quote: 1000, prices: 'walk', market_clock: { start: marketStart, speed } },
     },
     null,
     2,

@@ -63,6 +63,21 @@ export const EquitiesSchema = z
       .describe(
         'Limit orders (always in extended hours; in regular hours with regular_order_type limit): buy at most this percent above the reference price, sell at most this percent below.',
       ),
+    reprice_after_ms: z
+      .int()
+      .min(1000)
+      .default(60_000)
+      .describe(
+        'Working orders (with max_reprices above 0): an extended-hours limit entry not filled after this long is replaced (Alpaca replace, not cancel + new) toward the quote, never beyond limit_slippage_pct from the signal price; again after each such wait, up to max_reprices times, then cancelled after one more wait.',
+      ),
+    max_reprices: z
+      .int()
+      .min(0)
+      .max(20)
+      .default(0)
+      .describe(
+        'Working orders: at most this many replaces of one extended-hours limit entry before it is cancelled. 0 (default): the limit is placed at the limit_slippage_pct bound and rests until it fills or expires; above 0 it starts at the signal price and is replaced toward the quote, never beyond that bound.',
+      ),
     regular_order_type: z
       .enum(['market', 'limit'])
       .default('market')

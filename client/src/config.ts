@@ -351,12 +351,42 @@ export const PaperSchema = z.strictObject({
     .describe(
       'Fill at the exchange ticker when an exchange is configured and reachable; else at the signal price.',
     ),
+  prices: z
+    .enum(['signal', 'walk', 'alpaca'])
+    .default('signal')
+    .describe(
+      "Where paper fills find prices between signals (resting limits, stops, bracket legs): signal (the latest signal's price, unchanging), walk (a seeded random walk around each signal's price: offline demos), alpaca (the broker's latest quotes with your own Alpaca data keys, exchange.alpaca.*_env; us_equity only).",
+    ),
+  walk: z
+    .strictObject({
+      seed: z.int().default(1).describe('Seed of the random walk: the same seed gives the same price path.'),
+      volatility_pct_per_min: nonNeg()
+        .max(50)
+        .default(0.4)
+        .describe('Standard deviation of the walk per market minute, percent of price.'),
+      reversion_per_min: nonNeg()
+        .max(1)
+        .default(0.05)
+        .describe(
+          "How strongly the walk is pulled back to the signal's price per market minute (0: a free walk).",
+        ),
+    })
+    .prefault({})
+    .describe('paper.prices walk: the simulated price path.'),
+  tick_ms: z
+    .int()
+    .min(50)
+    .max(600_000)
+    .default(1000)
+    .describe(
+      'How often (real ms) `run` takes a paper price step and applies the fill rules to resting orders (alpaca prices: one quotes request per step).',
+    ),
   market_clock: z
     .strictObject({
       start: z.iso
         .datetime({ offset: true })
         .describe(
-          "Offline us_equity paper only (demos, rehearsals): a simulated market clock reading this market time (ISO 8601 with an offset, e.g. 2026-11-23T09:29:00-05:00) when the client starts; market time = start + (now - client start) x speed. It decides the trading session only (pre-market, regular, after-hours, closed); signal age, cooldowns and daily limits stay on real time. Refused in live mode (the broker's clock decides), on crypto_spot and with hold_until_open.",
+          "Offline us_equity paper only (demos, rehearsals): a simulated market clock reading this market time (ISO 8601 with an offset, e.g. 2026-11-23T09:29:00-05:00) when the client starts; market time = start + (now - client start) x speed. It decides the trading session only (pre-market, regular, after-hours, closed); signal age, cooldowns and daily limits stay on real time. The open's work (held signals, protection due at the open) and paper DAY expiry follow it too. Refused in live mode (the broker's clock decides) and on crypto_spot.",
         ),
       speed: positive()
         .max(100_000)
@@ -463,11 +493,16 @@ export const ConfigSchema = z
           ? "a live client must use the broker's clock (remove paper.market_clock or use mode: paper)"
           : c.exchange.venue !== 'us_equity'
             ? 'only us_equity has trading sessions (exchange.venue: us_equity)'
-            : c.equities.session_policy === 'hold_until_open'
-              ? 'hold_until_open waits for the open in real time; use regular_only or extended with a market clock'
-              : undefined;
+            : undefined;
       if (why) ctx.addIssue({ code: 'custom', path: ['paper', 'market_clock'], message: why });
     }
+    if (c.paper.prices === 'alpaca' && c.exchange.venue !== 'us_equity')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['paper', 'prices'],
+        message:
+          'alpaca prices are US stock quotes: use exchange.venue us_equity (crypto paper uses exchange.id)',
+      });
     const deny = new Set(c.filters.symbols_deny.map((s) => s.toUpperCase()));
     for (const s of c.filters.symbols_allow) {
       if (deny.has(s.toUpperCase())) {

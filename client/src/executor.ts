@@ -4,6 +4,7 @@ import {
   ExchangeRejected,
   ExchangeUncertain,
   type ExchangeAdapter,
+  type LegState,
   type OrderRequest,
   type OrderState,
 } from './exchange/index.js';
@@ -79,7 +80,13 @@ export class Executor {
   /** Ask the exchange about our id. 'unknown' means it could not tell: do not send. */
   private async lookup(i: IntentRow): Promise<OrderState | 'not_found' | 'unknown'> {
     try {
-      return (await this.exchange.fetchOrder(i.client_order_id, i.market)) ?? 'not_found';
+      // A working order that was replaced lives at the broker under its replacement's id (working-orders.ts);
+      // a replace requested just before a kill may have happened: its id is asked first.
+      for (const id of this.journal.reprices.candidates(i.client_order_id)) {
+        const o = await this.exchange.fetchOrder(id, i.market);
+        if (o) return o;
+      }
+      return 'not_found';
     } catch (e) {
       this.log.warn(
         { clientOrderId: i.client_order_id, err: (e as Error).message },
@@ -293,8 +300,48 @@ export class Executor {
    */
   private async recordAndProtect(i: IntentRow, o: OrderState, attempts: number): Promise<IntentRow> {
     const row = this.record(i, o, attempts);
+    if (o.bracketLegs?.length) this.recordLegs(row, o.bracketLegs);
+    // An exit that cancelled the bracket legs at the broker first: the journal follows now, not at the next reconcile.
+    if (row.leg === 'exit' && row.order_params?.includes('"cancelProtectiveFirst":true'))
+      for (const l of this.journal.openIntents())
+        if (l.market === row.market && l.leg.startsWith('bracket_')) {
+          const found = await this.lookup(l);
+          if (found !== 'unknown' && found !== 'not_found') this.record(l, found, l.attempts);
+        }
     if (row.status === 'filled' && row.leg === 'entry') await this.protect(row);
     return row;
+  }
+
+  /**
+   * A bracket's legs, as the broker reports them beside their entry: each becomes an intent of its own (its
+   * broker-made id, legs bracket_tp / bracket_sl) so its fill moves the position and history shows its state.
+   * Never sent by this client: the row is written with the broker's state at once, and a lookup by its id finds
+   * it at the broker after a crash in between.
+   */
+  private recordLegs(entry: IntentRow, legs: LegState[]): void {
+    for (const l of legs) {
+      const tp = l.leg === 'bracket_tp';
+      const row = this.journal.addIntent(
+        {
+          client_order_id: l.state.clientOrderId,
+          epoch: entry.epoch,
+          seq: entry.seq,
+          leg: l.leg,
+          market: entry.market,
+          side: entry.side === 'buy' ? 'sell' : 'buy',
+          type: tp ? 'take_profit' : 'stop_loss',
+          amount: l.state.amount,
+          price: tp ? l.price : null,
+          ref_price: entry.avg_price ?? entry.ref_price,
+          stop_loss: tp ? null : l.price,
+          take_profit: tp ? l.price : null,
+        },
+        this.now(),
+      );
+      if (row.client_order_id !== l.state.clientOrderId || FINAL_STATUSES.has(row.status)) continue;
+      if (row.status === 'pending' || statusOf(l.state) !== 'open' || row.filled !== l.state.filled)
+        this.record(row, l.state, row.attempts);
+    }
   }
 
   /** Protection for a filled entry, planned and placed in protection.ts (the one place for both venues). */

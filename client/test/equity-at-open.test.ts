@@ -89,17 +89,23 @@ describe('us_equity at the open (paper)', () => {
     expect(a).toBe(b);
     expect(a).toMatchObject({ session: 'regular', redecided: 1 });
     expect(journal.redecision(s.epoch, s.seq)).toMatchObject({ verdict: 'trade', reason: 'trade:entry' });
-    const intents = journal.intentsFor(s.epoch, s.seq);
+    const intents = journal.intentsFor(s.epoch, s.seq).filter((i) => i.leg === 'entry');
     expect(intents).toHaveLength(1);
     // The regular session's shape: a bracket, decided now, not the pre-market plan.
     expect(intents[0]).toMatchObject({ leg: 'entry', status: 'filled', side: 'buy' });
     expect(JSON.parse(intents[0]!.order_params!)).toMatchObject({ orderClass: 'bracket' });
+    // Its legs rest at the (paper) broker, journaled to follow their fills.
+    expect(journal.intentsFor(s.epoch, s.seq).map((i) => [i.leg, i.status])).toEqual([
+      ['bracket_sl', 'open'],
+      ['bracket_tp', 'open'],
+      ['entry', 'filled'],
+    ]);
     expect(lines.join('\n')).toMatch(/held until the open, decided again: trade:entry/);
 
     restart();
     clock.at = MON_1000_ET;
     expect(await new AtOpen(deps(clock)).check()).toMatchObject({ redecided: 0, expired: 0 });
-    expect(journal.intentsFor(s.epoch, s.seq)).toHaveLength(1);
+    expect(journal.intentsFor(s.epoch, s.seq)).toHaveLength(3);
     expect(journal.heldSignals()).toEqual([]);
   });
 

@@ -6,6 +6,7 @@ import type { Signal } from '@catalyst-signal/shared';
 import { parseConfig, type ConfigError } from '../src/config.js';
 import { builtinCalendar, marketTime, nextSessionChange, realTimeAt } from '../src/decide/index.js';
 import { PaperAdapter } from '../src/exchange/paper.js';
+import { AtOpen } from '../src/at-open.js';
 import { Executor } from '../src/executor.js';
 import { Journal } from '../src/journal/index.js';
 import { newYorkLabel, reportMarketClock } from '../src/market-clock-report.js';
@@ -36,7 +37,7 @@ const issues = (raw: unknown) => {
 };
 
 describe('paper.market_clock config', () => {
-  it('is accepted for us_equity paper and refused in live mode, on crypto_spot and with hold_until_open', () => {
+  it('is accepted for us_equity paper (hold_until_open too) and refused in live mode and on crypto_spot', () => {
     expect(parseConfig(clockCfg()).paper.market_clock).toEqual({
       start: '2026-11-23T09:29:00-05:00',
       speed: 30,
@@ -45,9 +46,8 @@ describe('paper.market_clock config', () => {
       { path: 'paper.market_clock', message: expect.stringContaining("broker's clock") },
     ]);
     expect(issues(clockCfg({ exchange: {} }))[0]?.message).toMatch(/only us_equity/);
-    expect(issues(clockCfg({ equities: { session_policy: 'hold_until_open' } }))[0]?.message).toMatch(
-      /hold_until_open/,
-    );
+    // The open's work follows the simulated clock (AtOpen asks the driver's session), so holding is allowed.
+    expect(issues(clockCfg({ equities: { session_policy: 'hold_until_open' } }))).toEqual([]);
     // No offset: ambiguous wall time, refused; a zero or negative speed too.
     expect(
       issues(clockCfg({ paper: { market_clock: { start: '2026-11-23T09:29:00', speed: 0 } } })).map(
@@ -138,6 +138,49 @@ describe('paper trading on a market clock', () => {
       now,
     );
     expect(closed.decision.reason).toBe('skipped:market_closed');
+  });
+
+  it('an after-hours fill on the simulated clock gets its protection at the simulated open, not the real one', async () => {
+    // Real time: Saturday night; the simulated market: Monday 19:00 ET, after-hours, at 3600x (1 real s = 1 market h).
+    const SAT_NIGHT = Date.parse('2026-11-29T03:00:00Z');
+    const config = parseConfig(
+      clockCfg({ paper: { market_clock: { start: '2026-11-23T19:00:00-05:00', speed: 3600 } } }),
+    );
+    const exchange = new PaperAdapter(journal, config, undefined, SAT_NIGHT);
+    let now = SAT_NIGHT;
+    const d = {
+      config,
+      journal,
+      exchange,
+      venue: paperVenue({ config, journal, log: testLog, now: () => now }, exchange),
+      executor: new Executor(journal, exchange, config, testLog, () => now),
+      log: testLog,
+      now: () => now,
+    };
+    const s = baseSignal(
+      1,
+      { symbol: 'TLMD', price: 7.9, stop_loss: 7.5, take_profit: 8.85 } as Partial<Signal>,
+      now,
+    ) as Signal;
+    const entry = await processSignal(d, s, { ok: true }, now);
+    expect(entry.intents[0]).toMatchObject({ status: 'filled' });
+    expect(JSON.parse(entry.intents[0]!.order_params!)).toMatchObject({ protectAtOpen: true });
+
+    now = SAT_NIGHT + 10_000; // market Tuesday 05:00 ET: pre-market, not yet
+    expect(await new AtOpen(d).check()).toMatchObject({ session: 'pre', protectedOrders: 0 });
+    now = SAT_NIGHT + 14_600; // market Tuesday 09:36 ET: the simulated open (real time is still Saturday night)
+    const lines: string[] = [];
+    expect(await new AtOpen(d, (l) => lines.push(l)).check()).toMatchObject({
+      session: 'regular',
+      protectedOrders: 1,
+    });
+    expect(journal.intentsFor(s.epoch, s.seq).find((l) => l.leg === 'protect')).toMatchObject({
+      side: 'sell',
+      status: 'open',
+      stop_loss: 7.5,
+      take_profit: 8.85,
+    });
+    expect(lines.join('\n')).toMatch(/protection placed at the open: OCO sell \d+ TLMD/);
   });
 
   it('run status lines: the session now, then one line at each change (timer, not polling)', async () => {

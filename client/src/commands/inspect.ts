@@ -1,6 +1,6 @@
 import { exposure, limitDay } from '../decide/index.js';
 import { parseSince, parseVerdict } from '../cli-args.js';
-import { Journal } from '../journal/index.js';
+import { Journal, type IntentRow, type RedecisionRow } from '../journal/index.js';
 import type { Context } from '../context.js';
 import { fmt, orderState } from '../report.js';
 import { ACCEPT_EPOCH, clientCommand, renderRecovery } from '../recovery.js';
@@ -140,7 +140,8 @@ export function historyCommand(
           ...r,
           legs: JSON.parse(r.legs),
           signal: JSON.parse(r.signal),
-          orders: j.intentsFor(r.epoch, r.seq),
+          orders: j.intentsFor(r.epoch, r.seq).map((i) => ({ ...i, role: legRole(i.leg) })),
+          redecision: redecisionJson(j.redecision(r.epoch, r.seq)),
         })),
         null,
         2,
@@ -149,18 +150,52 @@ export function historyCommand(
     if (!rows.length) return '(no decisions)';
     return rows
       .map((r) => {
+        // Entries first, then what protects and closes them (bracket legs, the open's OCO, exits).
         const orders = j
           .intentsFor(r.epoch, r.seq)
+          .sort((a, b) => LEG_ORDER.indexOf(roleKey(a.leg)) - LEG_ORDER.indexOf(roleKey(b.leg)))
           .map(
             (i) =>
-              `\n      order ${i.client_order_id} ${i.side} ${fmt(i.amount)} ${i.market} ${orderState(i)}${i.avg_price ? ` @ ${fmt(i.avg_price)}` : ''}`,
+              `\n      ${legRole(i.leg)}: order ${i.client_order_id} ${i.side} ${fmt(i.amount)} ${i.market}${levels(i)} ${orderState(i)}${i.avg_price ? ` @ ${fmt(i.avg_price)}` : ''}`,
           );
-        return `${iso(r.decided_at)}  #${r.seq}  ${r.symbol.padEnd(8)} ${r.verdict.padEnd(6)} ${r.reason}${r.detail ? '  - ' + r.detail : ''}${orders.join('')}`;
+        const again = j.redecision(r.epoch, r.seq);
+        const second = again
+          ? `\n      decided again ${iso(again.decided_at)}: ${again.verdict} ${again.reason}${again.detail ? '  - ' + again.detail : ''}`
+          : '';
+        return `${iso(r.decided_at)}  #${r.seq}  ${r.symbol.padEnd(8)} ${r.verdict.padEnd(6)} ${r.reason}${r.detail ? '  - ' + r.detail : ''}${second}${orders.join('')}`;
       })
       .join('\n');
   } finally {
     j.close();
   }
+}
+
+/** What each order of a signal is, in the words `history` prints. */
+const ROLES: Record<string, string> = {
+  entry: 'entry',
+  exit: 'exit',
+  protect: 'protection at the open',
+  bracket_tp: 'bracket take-profit',
+  bracket_sl: 'bracket stop',
+  tp: 'take-profit',
+  sl: 'stop-loss',
+};
+const LEG_ORDER = ['entry', 'bracket_tp', 'bracket_sl', 'protect', 'tp', 'sl', 'exit', 'other'];
+const roleKey = (leg: string) => (leg in ROLES ? leg : 'other');
+export const legRole = (leg: string): string => ROLES[leg] ?? leg;
+
+/** The levels a resting order waits for: a stop, a take-profit limit, or both (an OCO pair). */
+function levels(i: IntentRow): string {
+  if (i.leg === 'protect' && i.stop_loss !== null && i.take_profit !== null)
+    return ` take-profit ${fmt(i.take_profit)} / stop ${fmt(i.stop_loss)}`;
+  if (i.type === 'stop_loss' && i.stop_loss !== null) return ` stop ${fmt(i.stop_loss)}`;
+  if (i.type === 'take_profit' && i.take_profit !== null) return ` limit ${fmt(i.take_profit)}`;
+  if (i.type === 'limit' && i.price !== null) return ` limit ${fmt(i.price)}`;
+  return '';
+}
+
+function redecisionJson(r: RedecisionRow | undefined) {
+  return r ? { ...r, legs: JSON.parse(r.legs) as unknown } : null;
 }
 
 export function pauseCommand(ctx: Context, reason: string | undefined): string {

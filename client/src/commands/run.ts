@@ -12,6 +12,7 @@ import { JournalLockedError, lockJournal, type JournalLock } from '../journal/lo
 import { KeyPinError, pinnedOrFetch, serverKeyStatus } from '../keys.js';
 import { processSignal } from '../pipeline.js';
 import { AtOpen } from '../at-open.js';
+import { WorkingOrders } from '../working-orders.js';
 import { streamUrl } from '../http.js';
 import { formatOutcome } from '../report.js';
 import { SUPPORTED_PROTOCOLS_WITH_LOG, terminalText } from '@catalyst-signal/shared';
@@ -225,8 +226,13 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     connection.on('heartbeat', lookAtOpen);
     notifications.watch(connection);
     const presence = writePresence(journal, connection, { mode: live ? 'live' : 'paper' });
-    const clockLines =
-      mc && opts.status ? reportMarketClock(mc.clock, mc.origin, now, opts.status) : undefined;
+    // Each simulated session change is also a look at the open: the simulated open may come between two timer ticks.
+    const clockLines = mc
+      ? reportMarketClock(mc.clock, mc.origin, now, (line) => {
+          opts.status?.(line);
+          lookAtOpen();
+        })
+      : undefined;
     if (opts.status)
       reportConnection(connection, streamUrl(config.server.url), () => journal.cursor().seq, opts.status);
     // Limit orders and unresolved sends get a periodic second look.
@@ -236,6 +242,34 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       lookAtOpen();
     }, 30_000);
     reconcileTimer.unref();
+    // Paper: the simulated broker's prices move between signals, resting orders fill, and the journal follows.
+    // One step at a time; `stop` waits for the one in flight before the journal closes.
+    let ticking: Promise<unknown> | undefined;
+    const paperTimer = exchange.tick
+      ? setInterval(() => {
+          ticking ??= exchange.tick!(Date.now())
+            .then((changed) => (changed ? executor.reconcileAll() : undefined))
+            .catch((e: Error) => log.warn({ err: e.message }, 'paper price step failed'))
+            .finally(() => (ticking = undefined));
+        }, config.paper.tick_ms)
+      : undefined;
+    paperTimer?.unref();
+    // Working orders: unfilled extended-hours limits are replaced toward the quote, then cancelled.
+    const working = new WorkingOrders({ journal, config, log, exchange, now, report: opts.report });
+    let workRun: Promise<unknown> | undefined;
+    const workTimer =
+      exchange.replaceOrder && config.equities.max_reprices > 0
+        ? setInterval(
+            () =>
+              (workRun ??= working
+                .check()
+                .then((n) => (n ? executor.reconcileAll() : undefined))
+                .catch((e: Error) => log.warn({ err: e.message }, 'working orders check failed'))
+                .finally(() => (workRun = undefined))),
+            Math.min(30_000, Math.max(1000, config.equities.reprice_after_ms / 4)),
+          )
+        : undefined;
+    workTimer?.unref();
 
     let resolveDone!: (code: number) => void;
     const done = new Promise<number>((r) => (resolveDone = r));
@@ -245,11 +279,15 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       (closing ??= (async () => {
         log.info({ reason }, 'stopping');
         clearInterval(reconcileTimer);
+        clearInterval(paperTimer);
+        clearInterval(workTimer);
         clockLines?.stop();
         prove?.stop();
         await connection.stop();
         await following?.close();
         presence.stop();
+        await ticking;
+        await workRun;
         await dashboard?.close();
         forgetDashboardLink();
         await ex.close().catch(() => undefined);

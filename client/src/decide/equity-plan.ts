@@ -116,7 +116,13 @@ export function planEntry(cfg: EquitiesConfig, p: EntryPlanInput): PlanResult {
       orderClass: 'simple',
       timeInForce: params.timeInForce,
     });
-    return leg(p, 'limit', limit, rule, params);
+    if (cfg.max_reprices === 0) return leg(p, 'limit', limit, rule, params);
+    // A working order (equities.max_reprices): it starts at the signal price and is replaced toward the quote up
+    // to that limit (working-orders.ts), so it is sized at the limit it may reach, never above maxQuote.
+    const sized = leg(p, 'limit', limit, rule, params);
+    if (!sized.ok) return sized;
+    const start = roundEquityPrice(p.refPrice, buy ? 'down' : 'up');
+    return { ok: true, leg: { ...sized.leg, limitPrice: start } };
   }
   const limit = cfg.regular_order_type === 'limit';
   const price = limit

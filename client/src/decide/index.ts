@@ -45,6 +45,7 @@ export { builtinCalendar } from './us-calendar.js';
 export { holdMaxAgeMs, heldExpiry, planProtection, type ProtectionPlan } from './at-open.js';
 export { marketTime, realTimeAt, nextSessionChange, type MarketClock } from './market-clock.js';
 export { deriveLedger, type FillFact, type Ledger, type LedgerPosition, type Realization } from './ledger.js';
+export { nextReprice, repriceBound, type RepriceAction, type WorkingOrder } from './reprice.js';
 
 /**
  * The decision pipeline: signal + world snapshot + time -> one Decision with a reason. Pure (no IO, no clock,

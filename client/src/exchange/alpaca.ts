@@ -280,6 +280,39 @@ export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
     return raw.map(parseOrder);
   }
 
+  /**
+   * Alpaca's replace (PATCH /v2/orders/{id}): one read for the broker's id of our order, then the replace, whose
+   * new order carries our next id. A 422 (not open any more, not replaceable yet) is a refusal, never retried.
+   */
+  async replaceOrder(r: {
+    current: string;
+    next: string;
+    price: number;
+    market: string;
+    timeInForce: 'day' | 'gtc';
+  }): Promise<EquityOrderState> {
+    const cur = await this.fetchEquityOrder(r.current);
+    if (!cur) throw new ExchangeRejected('invalid_order', `order ${r.current} not found to replace`);
+    const raw = await this.api<Json>('traderPrivatePatchV2OrdersOrderId', {
+      order_id: pathParam(cur.exchangeOrderId),
+      limit_price: formatPrice(r.price, cur.side === 'buy' ? 'down' : 'up'),
+      time_in_force: r.timeInForce,
+      client_order_id: r.next,
+    });
+    return parseOrder(raw);
+  }
+
+  async bestQuote(symbol: string): Promise<{ bid: number; ask: number } | undefined> {
+    const q = await this.latestQuote(symbol);
+    return q && q.bid > 0 && q.ask > 0 ? { bid: q.bid, ask: q.ask } : undefined;
+  }
+
+  /** Cancel our order by our id (a working order out of reprices); the caller then reads its state. */
+  async cancelOwnOrder(clientOrderId: string): Promise<void> {
+    const o = await this.fetchEquityOrder(clientOrderId);
+    if (o?.status === 'open') await this.cancelOrder(o.exchangeOrderId);
+  }
+
   async cancelOrder(exchangeOrderId: string): Promise<void> {
     await this.api('traderPrivateDeleteV2OrdersOrderId', { order_id: pathParam(exchangeOrderId) });
   }

@@ -30,6 +30,20 @@ export interface OrderState {
   average: number | undefined;
   feeQuote: number;
   feeBase: number;
+  /**
+   * A bracket's take-profit and stop legs as the broker keeps them (orders of their own, with broker-made ids),
+   * journaled as intents of their own so positions follow their fills. The paper twin reports them; the live
+   * Alpaca adapter keeps its legs in EquityOrderState.legs (followed through the broker's events instead).
+   */
+  bracketLegs?: LegState[] | undefined;
+}
+
+/** One leg of a bracket: its kind, its level and its own order state. */
+export interface LegState {
+  /** The intent leg it is journaled as. */
+  leg: 'bracket_tp' | 'bracket_sl';
+  price: number;
+  state: OrderState;
 }
 
 export interface Balances {
@@ -54,6 +68,25 @@ export interface ExchangeAdapter {
    * Whatever it answers, the caller then asks fetchOrder: the exchange's state decides, not this call.
    */
   cancelOwnOrder?(clientOrderId: string, market: string): Promise<void>;
+  /**
+   * A simulated market (paper): take the next price step at real time `now` and apply the fill rules to the
+   * resting orders; true when an order changed (the caller then reconciles the journal).
+   */
+  tick?(now: number): Promise<boolean>;
+  /**
+   * Replace a resting limit order (Alpaca PATCH /v2/orders/{id}: a new order with a new id replaces it, never a
+   * cancel + new): the order known by `current` (our id) becomes `next` (our id) at `price`. Throws
+   * ExchangeRejected when the broker refuses (not open any more, not replaceable).
+   */
+  replaceOrder?(r: {
+    current: string;
+    next: string;
+    price: number;
+    market: string;
+    timeInForce: 'day' | 'gtc';
+  }): Promise<OrderState>;
+  /** The best bid and ask now, when the venue has them (working orders move toward it). */
+  bestQuote?(symbol: string): Promise<{ bid: number; ask: number } | undefined>;
   close(): Promise<void>;
 }
 

@@ -36,7 +36,8 @@ const SQL = {
   /** The newest decision by id (ids grow with time): no scan of the table. */
   lastReceivedAt: 'SELECT received_at AS v FROM decisions ORDER BY id DESC LIMIT 1',
   recentIntents: 'SELECT * FROM intents ORDER BY updated_at DESC, rowid DESC LIMIT ?',
-  openProtective: `SELECT * FROM intents WHERE leg IN ('sl', 'tp', 'protect') AND status IN ('pending', 'open')
+  openProtective: `SELECT * FROM intents WHERE leg IN ('sl', 'tp', 'protect', 'bracket_tp', 'bracket_sl')
+    AND status IN ('pending', 'open')
     ORDER BY created_at LIMIT 500`,
   fills: `SELECT i.client_order_id, i.epoch, i.seq, i.market, i.side, i.leg, i.filled, i.avg_price, i.fee_quote,
       i.fee_base, i.updated_at,

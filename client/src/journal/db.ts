@@ -82,6 +82,14 @@ INSERT INTO fills (order_key, cum, avg_price, price, market, side, fee_quote, fe
 CREATE TABLE tlog_checkpoints (origin TEXT PRIMARY KEY, size INTEGER NOT NULL, note TEXT NOT NULL,
   verified_at INTEGER NOT NULL);
 `,
+  // working orders (issue 21, helper C): each replace of a resting limit, journaled BEFORE it is requested with the
+  // replacement's deterministic client order id, then marked done with the broker's order id: a restart in between
+  // asks the broker for that id instead of replacing again, so a step happens once and never beyond the cap.
+  `
+CREATE TABLE reprices (client_order_id TEXT NOT NULL, step INTEGER NOT NULL, order_id TEXT NOT NULL UNIQUE,
+  price REAL NOT NULL, state TEXT NOT NULL, exchange_order_id TEXT, at INTEGER NOT NULL,
+  PRIMARY KEY (client_order_id, step));
+`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -15,6 +15,7 @@ import { PaperAccount } from './paper-account.js';
 import { OrderEventStore, type OrderEventRow } from './order-events.js';
 import type { BrokerEvent } from '../exchange/types.js';
 import { TlogState, type VerifiedCheckpointRow } from './tlog-state.js';
+import { RepriceStore } from './reprices.js';
 
 export { FINAL_STATUSES } from './intents.js';
 export type { IntentRow, IntentStatus, IntentUpdate, NewIntent } from './intents.js';
@@ -26,6 +27,7 @@ export type { DashboardQueries, FillRow } from './dashboard-queries.js';
 export type { ExportQueries, FillExportRow } from './export-queries.js';
 export { CHANGE_KINDS, type ChangeKind, type ChangeRow, type DecisionChange } from './changes.js';
 export type { VerifiedCheckpointRow } from './tlog-state.js';
+export type { RepriceRow } from './reprices.js';
 
 /**
  * The local journal: the only folder that touches SQLite. WAL + synchronous=FULL so a decision, its order
@@ -54,6 +56,12 @@ export class Journal {
     this.events = new OrderEventStore(this.db, this.orders);
     this.paper = new PaperAccount(this.db, this.metaStore);
   }
+
+  /** Working-order replaces (working-orders.ts), write-ahead like intents. */
+  get reprices(): RepriceStore {
+    return (this.repriceStore ??= new RepriceStore(this.db));
+  }
+  private repriceStore: RepriceStore | undefined;
 
   /** Open (create, migrate) a journal; `:memory:` gives a throwaway one (replay). */
   static open(path: string): Journal {
@@ -402,6 +410,16 @@ export class Journal {
   }
   cancelPaperOrder(clientOrderId: string): void {
     this.paper.cancelOrder(clientOrderId);
+  }
+  /** Simulated orders still resting (paper fill rules look at these on each price step). */
+  paperOpenOrders(): unknown[] {
+    return this.paper.openOrders();
+  }
+  writePaperOrders(
+    orders: { id: string; body: unknown; isNew: boolean }[],
+    deltas: Record<string, number>,
+  ): void {
+    this.paper.write(orders, deltas);
   }
 }
 

@@ -98,7 +98,9 @@ const SQL = {
   realizedSince: 'SELECT COALESCE(SUM(realized), 0) AS v FROM pnl WHERE at >= ?',
   totalPnl: 'SELECT COALESCE(SUM(realized), 0) AS v FROM pnl',
   realizedAt: 'SELECT SUM(realized) AS v FROM pnl WHERE market = ? AND at = ?',
-  ordersSince: `SELECT COUNT(*) AS n FROM intents WHERE created_at >= ? AND status != 'abandoned'`,
+  /** A bracket is one order request: its legs (broker-made orders, journaled to follow their fills) do not count. */
+  ordersSince: `SELECT COUNT(*) AS n FROM intents WHERE created_at >= ? AND status != 'abandoned'
+    AND leg NOT IN ('bracket_tp', 'bracket_sl')`,
   /** The cooldown counts entries only: protective orders and exits are not trades into a symbol, and an
    *  entry that was never sent (abandoned) or that the broker refused (rejected) bought nothing. */
   lastEntries: `SELECT market, MAX(created_at) AS at FROM intents WHERE leg = 'entry'

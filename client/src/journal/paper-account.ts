@@ -13,6 +13,8 @@ const SQL = {
   getPaperOrder: 'SELECT body FROM paper_orders WHERE client_order_id = ?',
   putPaperOrder: 'INSERT INTO paper_orders (client_order_id, body) VALUES (?, ?)',
   setPaperOrder: 'UPDATE paper_orders SET body = ? WHERE client_order_id = ?',
+  /** Orders still resting at the simulated broker (a scan: paper journals hold few orders). */
+  openPaperOrders: `SELECT body FROM paper_orders WHERE json_extract(body, '$.status') = 'open' ORDER BY rowid`,
 } as const;
 
 export class PaperAccount {
@@ -50,6 +52,24 @@ export class PaperAccount {
     const o = this.order(clientOrderId) as { status?: string } | undefined;
     if (o?.status !== 'open') return;
     this.st.setPaperOrder.run(JSON.stringify({ ...o, status: 'canceled' }), clientOrderId);
+  }
+
+  openOrders(): unknown[] {
+    return (this.st.openPaperOrders.all() as { body: string }[]).map((r) => JSON.parse(r.body) as unknown);
+  }
+
+  /** Store new and changed simulated orders and their balance changes atomically (one price step, one placement). */
+  write(orders: { id: string; body: unknown; isNew: boolean }[], deltas: Record<string, number>): void {
+    this.db.transaction(() => {
+      for (const [asset, d] of Object.entries(deltas)) {
+        const cur = (this.st.paperBalance.get(asset) as { free: number } | undefined)?.free ?? 0;
+        this.st.setPaperBalance.run(asset, cur + d);
+      }
+      for (const o of orders) {
+        if (o.isNew) this.st.putPaperOrder.run(o.id, JSON.stringify(o.body));
+        else this.st.setPaperOrder.run(JSON.stringify(o.body), o.id);
+      }
+    })();
   }
 
   /** Store a simulated order and its balance changes atomically. */

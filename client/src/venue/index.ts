@@ -1,5 +1,7 @@
 import type { Secrets } from '../config.js';
+import { UsageError } from '../errors.js';
 import { PaperAdapter } from '../exchange/paper.js';
+import { signalPrices, walkPrices, quotePrices, type PriceSource } from '../paper/prices.js';
 import { cryptoSpotDriver } from './crypto-spot.js';
 import type { DriverDeps, VenueDriver } from './types.js';
 import { alpacaDriver, paperBroker, usEquityDriver } from './us-equity.js';
@@ -22,7 +24,10 @@ export async function createVenue(d: DriverDeps & { secrets: Secrets; live: bool
       x.venue === 'crypto_spot' && x.id
         ? await (await import('../exchange/ccxt.js')).CcxtAdapter.create({ config, secrets: undefined })
         : undefined;
-    return paperVenue(d, new PaperAdapter(journal, config, source));
+    return paperVenue(
+      d,
+      new PaperAdapter(journal, config, source, Date.now(), { prices: await paperPrices(d) }),
+    );
   }
   if (x.venue === 'us_equity') {
     const { AlpacaAdapter } = await import('../exchange/alpaca.js');
@@ -39,4 +44,27 @@ export function paperVenue(d: DriverDeps, paper: PaperAdapter): VenueDriver {
   return d.config.exchange.venue === 'us_equity'
     ? usEquityDriver(d, paper, paperBroker(paper), marketClock ? { marketClock } : {})
     : cryptoSpotDriver(d, paper, marketClock);
+}
+
+/**
+ * Where paper fills find prices (paper.prices). alpaca hands the data keys to the market-data client only: it
+ * asks for quotes, never for an order.
+ */
+export async function paperPrices(d: DriverDeps & { secrets: Secrets }): Promise<PriceSource> {
+  const p = d.config.paper;
+  const x = d.config.exchange;
+  if (p.prices === 'walk')
+    return walkPrices({
+      seed: p.walk.seed,
+      volatilityPctPerMin: p.walk.volatility_pct_per_min,
+      reversionPerMin: p.walk.reversion_per_min,
+    });
+  if (p.prices !== 'alpaca' || x.venue !== 'us_equity') return signalPrices();
+  const { exchangeApiKey: keyId, exchangeSecret: secret } = d.secrets;
+  if (!keyId || !secret)
+    throw new UsageError(
+      `paper.prices alpaca reads quotes with your Alpaca data keys: set ${x.alpaca.api_key_env} and ${x.alpaca.secret_env} (or use paper.prices walk offline)`,
+    );
+  const { AlpacaMarketData } = await import('@catalyst-signal/shared/market-data');
+  return quotePrices(new AlpacaMarketData({ keyId, secret, baseUrl: x.alpaca.base_url }));
 }

@@ -137,8 +137,12 @@ export function paperBroker(p: PaperAdapter): EquityBroker {
         outside: [],
       };
     },
-    // The open's work reads real time here, as it always has (issue 21 makes the simulated clock drive it).
-    session: async (now) => sessionAt(now, builtinCalendar(now - 86_400_000, 9)),
+    // On the simulated clock's time, like the decision: else the open's work (held signals, protection due at the
+    // open) would wait for the real open while the demo's market is already trading.
+    session: async (now) => {
+      const market = p.marketNow(now);
+      return sessionAt(market, builtinCalendar(market - 86_400_000, 9));
+    },
     marketNow: (now) => p.marketNow(now),
   };
 }

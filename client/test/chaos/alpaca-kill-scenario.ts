@@ -338,6 +338,8 @@ function ledgerMismatch(i: IntentRow, o: EmuOrder): string | undefined {
     canceled: 'canceled',
     expired: 'canceled',
     rejected: 'rejected',
+    // A working order's replaced original: the journal follows its replacement (working-orders.ts).
+    replaced: 'canceled',
   }[o.status];
   if (i.status !== status) return `status ${i.status} vs broker ${o.status}`;
   if (Math.abs(i.filled - o.filled_qty) > 1e-9) return `filled ${i.filled} vs broker ${o.filled_qty}`;

@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { barsRoute, EmuBars, type EmuBarsOptions } from './bars.js';
+import { replaceOrder } from './replace.js';
 import { Book, isOpen } from './book.js';
 import { MarketCalendar, nyParts, nyToMs } from './clock.js';
 import { activityJson, TradeStream } from './stream.js';
@@ -233,6 +234,7 @@ export async function startAlpacaEmulator(opts: AlpacaEmulatorOptions = {}): Pro
         book.cancel(seg[2]!);
         return [204, undefined] as const;
       }
+      if (method === 'PATCH') return [200, orderJson(replaceOrder(book, seg[2]!, body), true)] as const;
     }
     if (method === 'DELETE' && path === '/v2/orders') {
       const open = book.orders.filter(isOpen);

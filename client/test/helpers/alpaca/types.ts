@@ -22,7 +22,15 @@ export interface EmuQuote {
 }
 
 export type EmuStatus =
-  'accepted' | 'new' | 'partially_filled' | 'filled' | 'canceled' | 'expired' | 'held' | 'rejected';
+  | 'accepted'
+  | 'new'
+  | 'partially_filled'
+  | 'filled'
+  | 'canceled'
+  | 'expired'
+  | 'held'
+  | 'rejected'
+  | 'replaced';
 
 export interface EmuOrder {
   id: string;
@@ -53,6 +61,10 @@ export interface EmuOrder {
   parent?: EmuOrder | undefined;
   /** A leg may trade only once its entry has filled; a stop triggers only in regular hours. */
   armed: boolean;
+  /** Replace (replace.ts): the order this one replaced, or the one that replaced it, and when. */
+  replaces?: string | undefined;
+  replaced_by?: string | undefined;
+  replaced_at?: number | undefined;
   /** The raw JSON body this order was created from (tests assert on it). */
   body: Record<string, unknown>;
 }
