@@ -353,3 +353,29 @@ describe('per-signal signatures off (hello.log.signal_sigs false): an unsigned s
     }
   });
 });
+
+describe('a real server with per-signal signatures off (protocol 3)', () => {
+  it('a client that proves the log follows it; one with log.verify off stops with a protocol error', async () => {
+    const s = await startTestServer({
+      log: { origin: ORIGIN, checkpoint_interval_ms: 50, signal_signatures: false },
+    });
+    const t = await startTestEngine({ dir: tempDir(), config: engineConfig(s.url), serverKey: s.readKey });
+    const applied = waitEvent(t.engine.connection, 'applied', (seq: number) => seq === 2);
+    await publish(s, 2);
+    await applied;
+    await t.stop();
+    const decisions = journalOf(t.journalPath, (j) => j.decisions());
+    expect(decisions).toHaveLength(2);
+    for (const d of decisions) expect((JSON.parse(d.signal) as Signal).sig).toBeUndefined();
+
+    const off = await startTestEngine({
+      dir: tempDir(),
+      config: engineConfig(s.url, { log: { verify: 'off' as const } }),
+      serverKey: s.readKey,
+    });
+    const [err] = await waitEvent<[Error & { code?: string }]>(off.engine.connection, 'fatal');
+    expect(err.code).toBe('protocol');
+    expect(err.message).toContain('protocol 3');
+    await off.engine.done;
+  });
+});

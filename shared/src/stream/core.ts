@@ -5,6 +5,7 @@ import {
   ClientFrame,
   DEFAULTS,
   SUPPORTED_PROTOCOLS,
+  PROTOCOL_VERSION_UNSIGNED_SIGNALS,
   WS_BEARER_PROTOCOL_PREFIX,
   WS_SUBPROTOCOL,
 } from '../protocol.js';
@@ -433,6 +434,12 @@ export class StreamCore<T> extends TypedEmitter<StreamEvents<T>> {
           return this.fail(
             'protocol',
             `server speaks protocol ${f.protocol}, this client ${supported.join(' or ')}`,
+          );
+        // Protocol 3's signals stand on the transparency log alone: a hello without the log cannot be followed.
+        if (f.protocol === PROTOCOL_VERSION_UNSIGNED_SIGNALS && !f.log)
+          return this.fail(
+            'protocol',
+            `server speaks protocol ${f.protocol} (signals proven by its transparency log) but announces no log`,
           );
         if (!f.authenticated) {
           // Opened without credentials: authenticate in-band; the server answers with a second hello.
