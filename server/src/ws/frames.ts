@@ -6,13 +6,13 @@
  */
 import {
   ServerFrame,
+  caughtUpFrame,
+  errorFrame,
+  heartbeatFrame,
+  pongFrame,
   toBase64,
-  type CaughtUpFrame,
   type CheckpointFrame,
-  type ErrorFrame,
-  type HeartbeatFrame,
   type HelloFrame,
-  type PongFrame,
   type SubscribedFrame,
 } from '@catalyst-signal/shared';
 
@@ -26,18 +26,12 @@ export const writeFrame = {
   hello: (f: Fields<HelloFrame>): string => write<HelloFrame>({ type: ServerFrame.hello, ...f }),
   subscribed: (f: Fields<SubscribedFrame>): string =>
     write<SubscribedFrame>({ type: ServerFrame.subscribed, ...f }),
-  caughtUp: (seq: number): string => write<CaughtUpFrame>({ type: ServerFrame.caughtUp, seq }),
-  heartbeat: (headSeq: number, time: number): string =>
-    write<HeartbeatFrame>({ type: ServerFrame.heartbeat, head_seq: headSeq, time }),
-  pong: (id: PongFrame['id'], time: number): string =>
-    write<PongFrame>({ type: ServerFrame.pong, ...(id !== undefined ? { id } : {}), time }),
-  error: (code: string, message: string, retryAfterMs?: number): string =>
-    write<ErrorFrame>({
-      type: ServerFrame.error,
-      code,
-      message,
-      ...(retryAfterMs !== undefined ? { retry_after_ms: retryAfterMs } : {}),
-    }),
+  // The control frames every stream of this protocol writes come from shared/ (the dashboard feed uses them too).
+  caughtUp: caughtUpFrame,
+  heartbeat: heartbeatFrame,
+  pong: pongFrame,
+  /** The code is one of ErrorCode, nothing else (the catalogue both ends share). */
+  error: errorFrame,
   /** A signed checkpoint with its proofs (hashes as raw bytes; written as base64 like a tlog-proof file). */
   checkpoint: (f: {
     note: string;

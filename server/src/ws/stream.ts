@@ -1,12 +1,13 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import {
+  answerSubscribe,
+  parseErrorCode,
   ClientFrame,
   CloseCode,
   ErrorCode,
   PATHS,
   PROTOCOL_VERSION,
   PROTOCOL_VERSION_UNSIGNED_SIGNALS,
-  UnrecoverableReason,
   parseClientFrame,
   type SubscribeFrame,
 } from '@catalyst-signal/shared';
@@ -260,12 +261,7 @@ export class Stream implements FanOut {
       if (text === undefined)
         return this.bad(ws, ErrorCode.binaryFrame, 'binary frames are not part of the protocol');
       const parsed = parseClientFrame(text);
-      if (!parsed.ok)
-        return this.bad(
-          ws,
-          parsed.error === 'not JSON' ? ErrorCode.badJson : ErrorCode.badFrame,
-          parsed.error,
-        );
+      if (!parsed.ok) return this.bad(ws, parseErrorCode(parsed.error), parsed.error);
       const frame = parsed.value;
       if (frame.type === ClientFrame.auth) return void this.inBandAuth(ws, frame.token);
       if (!data.principal) return this.end(ws, CloseCode.unauthenticated, 'auth_first');
@@ -301,7 +297,7 @@ export class Stream implements FanOut {
     this.sendHello(ws);
   }
 
-  private bad(ws: Ws, code: string, message: string): void {
+  private bad(ws: Ws, code: ErrorCode, message: string): void {
     const data = ws.getUserData();
     if (++data.badFrames > MAX_BAD_FRAMES) return this.end(ws, CloseCode.protocolError, code);
     this.error(ws, code, message.slice(0, 500));
@@ -317,27 +313,14 @@ export class Stream implements FanOut {
     if (mayWait && this.ahead.wait(ws, f, head, reader.epoch)) return;
     const first = reader.firstSeq();
     const filter = f.filters && compileFilter(f.filters);
-    let from = f.from_seq ?? head;
-    let reason: UnrecoverableReason | undefined;
-    if (f.epoch !== undefined && f.epoch !== reader.epoch) reason = UnrecoverableReason.epochMismatch;
-    else if (from > head) reason = UnrecoverableReason.future;
-    else if (from === 0) from = first - 1;
-    else if (from < first - 1) reason = UnrecoverableReason.trimmed;
-    if (!reason && head - from > this.d.config.max_replay) reason = UnrecoverableReason.tooFarBehind;
-    this.send(
-      ws,
-      writeFrame.subscribed({
-        epoch: reader.epoch,
-        from_seq: reason ? (f.from_seq ?? head) : from,
-        head_seq: head,
-        first_seq: first,
-        replay_count: reason ? 0 : head - from,
-        recovered: !reason,
-        ...(reason ? { reason } : {}),
-        filtered: filter !== undefined,
-      }),
+    // THE subscribe rule (shared with the client's dashboard feed): where the stream starts or why it cannot.
+    const { frame, from } = answerSubscribe(
+      f,
+      { epoch: reader.epoch, head, first, maxReplay: this.d.config.max_replay },
+      filter !== undefined,
     );
-    if (reason) return;
+    this.send(ws, writeFrame.subscribed(frame));
+    if (!frame.recovered) return;
     const sub: Subscription = {
       gen: ++data.gen,
       cursor: from,
@@ -460,7 +443,7 @@ export class Stream implements FanOut {
     if (!ws.getUserData().closed) ws.send(frame);
   }
 
-  private error(ws: Ws, code: string, message: string, retryAfterMs?: number): void {
+  private error(ws: Ws, code: ErrorCode, message: string, retryAfterMs?: number): void {
     this.send(ws, writeFrame.error(code, message, retryAfterMs));
   }
 
