@@ -127,6 +127,79 @@ describe('notifications from the journal change log', () => {
     expect(json.delivered).toHaveLength(6);
   });
 
+  it("a live bracket's broker-made leg that fills is told from the broker's event (it has no intent of its own)", async () => {
+    const json = await service('json');
+    const j = Journal.open(join(dir, 'journal.sqlite'));
+    closers.push(j);
+    const config = parseConfig({ notify: [{ url: `json://${json.host}/h`, min_priority: 1 }] });
+    const n = new Notifier(config.notify, { env: {}, log: testLog });
+    closers.push(n);
+    const feed = new ChangeFeed(j, n, config, 'LIVE');
+    const t = Date.parse('2026-12-07T15:00:00Z');
+    j.recordDecision({
+      signal: signal(1, 'ACME'),
+      receivedAt: t,
+      decidedAt: t,
+      decision: traded('ACME'),
+      intents: [
+        {
+          clientOrderId: 'c1',
+          leg: {
+            leg: 'entry',
+            market: 'ACME',
+            side: 'buy',
+            type: 'market',
+            amount: 10,
+            refPrice: 5,
+            quote: 50,
+          },
+        },
+      ],
+    });
+    const base = {
+      market: 'ACME',
+      source: 'stream' as const,
+      legs: [] as { orderId: string; clientOrderId: string }[],
+    };
+    j.applyBrokerEvent(
+      {
+        ...base,
+        key: 'fill:c1:10',
+        event: 'fill',
+        orderId: 'o1',
+        clientOrderId: 'c1',
+        side: 'buy',
+        status: 'closed',
+        filled: 10,
+        average: 5,
+        at: t + 1,
+        legs: [{ orderId: 'o-sl', clientOrderId: 'broker-made-sl' }],
+      },
+      t + 1,
+    );
+    j.applyBrokerEvent(
+      {
+        ...base,
+        key: 'fill:broker-made-sl:10',
+        event: 'fill',
+        orderId: 'o-sl',
+        clientOrderId: 'broker-made-sl',
+        side: 'sell',
+        status: 'closed',
+        filled: 10,
+        average: 4.5,
+        at: t + 2,
+      },
+      t + 2,
+    );
+    feed.poll();
+    await n.flush(10_000);
+    const titles = json.delivered.map((r) => r.body['title']);
+    expect(titles).toContain('[LIVE] filled: buy 10 ACME @ 5');
+    expect(titles).toContain('[LIVE] protective leg filled: sell 10 ACME @ 4.5');
+    expect(json.delivered.filter((r) => r.body['kind'] === 'protective_filled')).toHaveLength(1);
+  });
+
   it('the daily summary after the New York close: P&L, fills, open positions, skips by reason; once a day', async () => {
     const json = await service('json');
     const j = Journal.open(join(dir, 'journal.sqlite'));

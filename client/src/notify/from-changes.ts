@@ -14,7 +14,7 @@ export interface SeenOrder {
   filled: number;
 }
 
-const PROTECTIVE_LEGS = new Set(['protect', 'sl', 'tp']);
+const PROTECTIVE_LEGS = new Set(['protect', 'sl', 'tp', 'bracket_sl', 'bracket_tp']);
 const isProtective = (i: IntentRow) =>
   PROTECTIVE_LEGS.has(i.leg) || i.type === 'stop_loss' || i.type === 'take_profit';
 
@@ -80,6 +80,7 @@ export function messagesForChange(
           : JSON.stringify(c.data);
     return [m('incident', c.at, `reconciliation incident${c.symbol ? ` (${c.symbol})` : ''}`, detail)];
   }
+  if (c.kind === 'order_event') return legFill(c, ctx);
   if (c.kind !== 'order') return [];
   const i = c.data as unknown as IntentRow;
   if (typeof i.client_order_id !== 'string' || typeof i.status !== 'string') return [];
@@ -106,9 +107,9 @@ export function messagesForChange(
     const pnl = realized === undefined ? '' : `realised P&L ${signed(realized)} ${ctx.quote}`;
     if (isProtective(i)) {
       const which =
-        i.type === 'take_profit' || i.leg === 'tp'
+        i.type === 'take_profit' || i.leg === 'tp' || i.leg === 'bracket_tp'
           ? 'target hit'
-          : i.type === 'stop_loss' || i.leg === 'sl'
+          : i.type === 'stop_loss' || i.leg === 'sl' || i.leg === 'bracket_sl'
             ? 'stop hit'
             : 'protective order filled';
       out.push(
@@ -149,4 +150,33 @@ export function messagesForChange(
       ),
     );
   return out;
+}
+
+/**
+ * A broker-made leg (a live bracket's or OCO's stop or target: its own order ids, no intent of its own) that
+ * filled: the broker's event is the only record of it, so it is told from the `order_event` change.
+ */
+function legFill(c: ChangeRow, ctx: ChangeContext): NotifyMessage[] {
+  const e = c.data;
+  const own = e['clientOrderId'];
+  const intent = e['intent'];
+  if (e['event'] !== 'fill' || typeof intent !== 'string' || own === intent) return [];
+  const qty = typeof e['filled'] === 'number' ? e['filled'] : undefined;
+  const price = typeof e['average'] === 'number' ? e['average'] : e['price'];
+  const market = typeof e['market'] === 'string' ? e['market'] : (c.symbol ?? '?');
+  const realized = ctx.realizedOf(market, c.at);
+  return [
+    m(
+      'protective_filled',
+      c.at,
+      `[${ctx.mode}] protective leg filled: ${String(e['side'])} ${qty === undefined ? '' : `${fmt(qty)} `}${market}${typeof price === 'number' ? ` @ ${fmt(price)}` : ''}`,
+      realized === undefined
+        ? 'The broker filled a leg of this order.'
+        : `realised P&L ${signed(realized)} ${ctx.quote}`,
+      [
+        { name: 'signal', value: `${c.symbol ?? market}${c.seq !== null ? ` #${c.seq}` : ''}` },
+        { name: 'order', value: intent },
+      ],
+    ),
+  ];
 }
