@@ -4,6 +4,7 @@ import type { Config, VenueKind } from '../config.js';
 import type { Decision, MarketClock, Session } from '../decide/index.js';
 import type { ExchangeAdapter } from '../exchange/index.js';
 import type { Journal } from '../journal/index.js';
+import type { AccountState } from './account-state.js';
 
 /**
  * A venue, live or paper, as everything above it sees it: snapshot -> pure decide -> place -> follow. The driver
@@ -28,6 +29,11 @@ export interface VenueDriver {
   session?(now: number): Promise<Session>;
   /** A broker account that can be blocked: throws AccountNotTradable naming why. Live Alpaca only. */
   assertTradable?(): Promise<void>;
+  /**
+   * The broker account kept warm (live us_equity): background refreshes feed it, and so may the broker's event
+   * stream, through accountState.apply({ kind: 'order', ... }).
+   */
+  readonly accountState?: AccountState | undefined;
   /** A simulated market clock (paper twin with paper.market_clock): the market time is marketTime(clock, origin, now). */
   readonly marketClock?: { clock: MarketClock; origin: number } | undefined;
 }
