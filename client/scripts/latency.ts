@@ -267,7 +267,9 @@ async function onTheWire(venue: 'alpaca' | 'binance'): Promise<{ samples: number
       )
     : cryptoSpotDriver(dd, exchange);
   const handed = new Map<string, number>();
-  const executor = new Executor(journal, exchange, config, log, clock, (i) => handed.set(i.client_order_id, now()));
+  const executor = new Executor(journal, exchange, config, log, clock, (i) =>
+    handed.set(i.client_order_id, now()),
+  );
   const deps = { config, journal, venue: driver, executor, log, now: clock };
   const sent: { receivedAt: number; id: string | undefined }[] = [];
   const conn = new Connection({

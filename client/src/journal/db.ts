@@ -48,6 +48,14 @@ CREATE TABLE redecisions (epoch TEXT NOT NULL, seq INTEGER NOT NULL, verdict TEX
   detail TEXT, decided_at INTEGER NOT NULL, legs TEXT NOT NULL, PRIMARY KEY (epoch, seq));
 CREATE INDEX decisions_reason ON decisions (reason);
 `,
+  // (helper B) position incidents: a difference between this client's positions and the broker's that the journal
+  // cannot explain (issue 21 reconciliation). Entries and exits in the symbol wait until the friend acknowledges.
+  `
+CREATE TABLE incidents (id INTEGER PRIMARY KEY AUTOINCREMENT, symbol TEXT NOT NULL, kind TEXT NOT NULL,
+  detail TEXT NOT NULL, journal_qty REAL NOT NULL, broker_qty REAL NOT NULL, created_at INTEGER NOT NULL,
+  acked_at INTEGER);
+CREATE INDEX incidents_open ON incidents (symbol) WHERE acked_at IS NULL;
+`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

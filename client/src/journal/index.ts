@@ -10,11 +10,13 @@ import { DecisionLog, type DecisionFilter, type DecisionRow, type GapRow } from 
 import { HeldStore, type HeldRow, type RedecisionRow } from './held.js';
 import { IntentStore, type IntentRow, type IntentUpdate, type NewIntent } from './intents.js';
 import { PaperAccount } from './paper-account.js';
+import { IncidentStore, type IncidentRow, type NewIncident } from './incidents.js';
 
 export { FINAL_STATUSES } from './intents.js';
 export type { IntentRow, IntentStatus, IntentUpdate, NewIntent } from './intents.js';
 export type { DecisionRow, DecisionFilter, GapRow } from './decisions.js';
 export { PROTECT_LEG, type HeldRow, type RedecisionRow } from './held.js';
+export type { IncidentRow, NewIncident } from './incidents.js';
 export { SCHEMA_VERSION, JournalVersionError } from './db.js';
 export type { DashboardQueries, FillRow, RedecisionEventRow } from './dashboard-queries.js';
 
@@ -31,6 +33,7 @@ export class Journal {
   private readonly orders: IntentStore;
   private readonly paper: PaperAccount;
   private readonly heldStore: HeldStore;
+  private readonly incidentStore: IncidentStore;
 
   private constructor(path: string) {
     this.db = openDb(path);
@@ -38,6 +41,7 @@ export class Journal {
     this.log = new DecisionLog(this.db);
     this.orders = new IntentStore(this.db);
     this.heldStore = new HeldStore(this.db);
+    this.incidentStore = new IncidentStore(this.db);
     this.paper = new PaperAccount(this.db, this.metaStore);
   }
 
@@ -235,6 +239,34 @@ export class Journal {
       freeQuote: balances.freeQuote,
       avoids: this.avoids(now),
     };
+  }
+
+  // ---- position incidents (reconciliation with the broker) ----
+  /** Journal a position incident; a symbol with one still open keeps that one (created: false). */
+  recordIncident(i: NewIncident, now: number): { row: IncidentRow; created: boolean } {
+    return this.incidentStore.record(i, now);
+  }
+  /** The unacknowledged incident in a symbol: entries and exits there wait for the friend. */
+  openIncident(symbol: string): IncidentRow | undefined {
+    return this.incidentStore.openFor(symbol);
+  }
+  openIncidents(): IncidentRow[] {
+    return this.incidentStore.open();
+  }
+  incidents(limit = 50): IncidentRow[] {
+    return this.incidentStore.recent(limit);
+  }
+  /** What reconciliation needs to explain a difference: per market the last order change, and protected markets. */
+  reconcileFacts(): { lastChange: Map<string, number>; legMarkets: Set<string> } {
+    return { lastChange: this.incidentStore.lastChange(), legMarkets: this.incidentStore.legMarkets() };
+  }
+  /** Acknowledge an incident: the broker's count becomes the journal's (journal/incidents.ts), in one transaction. */
+  ackIncident(id: number, now: number): { row: IncidentRow; acked: boolean } | undefined {
+    return this.db.transaction(() => this.incidentStore.ack(id, now))();
+  }
+  /** Shares in `symbol` acknowledged as held outside this client. */
+  outsideAcked(symbol: string): number | undefined {
+    return this.incidentStore.outsideAcked(symbol);
   }
 
   /** Entry blocks and round trips for the equity rules (day/week starts are New York instants from the caller). */

@@ -5,6 +5,7 @@ import type { Decision, MarketClock, Session } from '../decide/index.js';
 import type { ExchangeAdapter } from '../exchange/index.js';
 import type { Journal } from '../journal/index.js';
 import type { AccountState } from './account-state.js';
+import type { PositionIncident } from '../decide/reconcile.js';
 
 /**
  * A venue, live or paper, as everything above it sees it: snapshot -> pure decide -> place -> follow. The driver
@@ -34,6 +35,11 @@ export interface VenueDriver {
    * stream, through accountState.apply({ kind: 'order', ... }).
    */
   readonly accountState?: AccountState | undefined;
+  /**
+   * Compare the journal's positions with the broker's and journal each new unexplained difference as an incident
+   * (returned). Live us_equity: `run` calls it at start and on its reconcile timer.
+   */
+  reconcilePositions?(now: number): PositionIncident[];
   /** A simulated market clock (paper twin with paper.market_clock): the market time is marketTime(clock, origin, now). */
   readonly marketClock?: { clock: MarketClock; origin: number } | undefined;
 }

@@ -22,6 +22,7 @@ import type { PaperAdapter } from '../exchange/paper.js';
 import type { AssetInfo, EquityVenue, Quote } from '../exchange/equity-types.js';
 import type { AccountState, WarmFact } from './account-state.js';
 import type { DriverDeps, VenueDriver } from './types.js';
+import { positionReconciler } from './reconcile-positions.js';
 
 /**
  * The US equity driver: gather the snapshot (broker calendar and clock, asset flags, last price, quote, buying
@@ -208,7 +209,7 @@ export function usEquityDriver(
   d: DriverDeps,
   exchange: ExchangeAdapter,
   broker: EquityBroker,
-  extra: Pick<VenueDriver, 'assertTradable' | 'marketClock' | 'accountState'> = {},
+  extra: Pick<VenueDriver, 'assertTradable' | 'marketClock' | 'accountState' | 'reconcilePositions'> = {},
 ): VenueDriver {
   return {
     venue: 'us_equity',
@@ -226,7 +227,9 @@ export function usEquityDriver(
 export function alpacaDriver(d: DriverDeps, alpaca: AlpacaVenue, state?: AccountState): VenueDriver {
   return usEquityDriver(d, alpaca, state ? warmAlpacaBroker(alpaca, state) : alpacaBroker(alpaca), {
     assertTradable: () => assertVenueTradable(alpaca),
-    ...(state ? { accountState: state } : {}),
+    ...(state
+      ? { accountState: state, reconcilePositions: positionReconciler(d.journal, state, d.log) }
+      : {}),
   });
 }
 
@@ -243,6 +246,15 @@ async function decideEquitySignal(
   // What needs no broker state is decided before any broker state is looked at.
   const early = decideEquityEarly(config, signal, now, journal.killSwitch().on, symbol);
   if (early) return early;
+  // The journal and the broker disagree about this symbol: never traded around until the friend has looked.
+  const incident = journal.openIncident(symbol);
+  if (incident)
+    return {
+      verdict: 'skip',
+      reason: 'skipped:incident',
+      detail: `position incident #${incident.id}: ${incident.detail} (catalyst-client incidents --ack ${incident.id})`,
+      legs: [],
+    };
   const positions = journal.positions();
   let snap: EquitySnapshot;
   try {
