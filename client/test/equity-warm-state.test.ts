@@ -148,6 +148,10 @@ describe('warm account state (live us_equity)', () => {
     expect(emu.requests).toEqual([]);
     await refresh.refreshAll();
     expect((await processSignal(deps, sig(), ok, emu.now())).decision.reason).toBe('trade:entry');
+    // The open's work asks the session: a calendar past its bound is "cannot ask", not a guess.
+    await expect(deps.venue.session!(emu.now())).resolves.toMatchObject({ kind: 'regular' });
+    emu.advanceClock(WARM_FACTS.calendar.staleMs + 1000);
+    await expect(deps.venue.session!(emu.now())).rejects.toThrow(/broker calendar is \d+ s old/);
   });
 
   it('our own order reply reserves buying power at once; a position opened at the broker shows after a refresh', async () => {

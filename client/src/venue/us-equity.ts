@@ -20,7 +20,7 @@ import { assertVenueTradable } from '../exchange/account-guard.js';
 import type { ExchangeAdapter } from '../exchange/index.js';
 import type { PaperAdapter } from '../exchange/paper.js';
 import type { AssetInfo, EquityVenue, Quote } from '../exchange/equity-types.js';
-import type { AccountState, WarmFact } from './account-state.js';
+import type { AccountState, Stale, WarmFact } from './account-state.js';
 import type { DriverDeps, VenueDriver } from './types.js';
 import { positionReconciler } from './reconcile-positions.js';
 
@@ -116,6 +116,11 @@ const price = (v: AlpacaVenue) => async (symbol: string) => {
   return { last: p.last, quote: usableQuote(p.quote) };
 };
 
+const staleText = (s: Stale) =>
+  s.ageMs === undefined
+    ? `broker ${s.fact} never read (the background refresh is failing)`
+    : `broker ${s.fact} is ${Math.round(s.ageMs / 1000)} s old (bound ${s.limitMs / 1000} s)`;
+
 /** What an equity decision needs warm; the broker's clock is optional (without it the calendar decides). */
 const NEEDED: readonly WarmFact[] = ['account', 'positions', 'assets', 'calendar'];
 
@@ -127,14 +132,7 @@ export function warmAlpacaBroker(v: AlpacaVenue, state: AccountState): EquityBro
   return {
     snapshot(symbol, now, own) {
       const stale = state.stale(NEEDED, now);
-      if (stale)
-        return Promise.reject(
-          new StateStale(
-            stale.ageMs === undefined
-              ? `broker ${stale.fact} never read (the background refresh is failing)`
-              : `broker ${stale.fact} is ${Math.round(stale.ageMs / 1000)} s old (bound ${stale.limitMs / 1000} s)`,
-          ),
-        );
+      if (stale) return Promise.reject(new StateStale(staleText(stale)));
       const account = state.account()!;
       return Promise.resolve({
         calendar: state.calendar(),
@@ -147,6 +145,9 @@ export function warmAlpacaBroker(v: AlpacaVenue, state: AccountState): EquityBro
     },
     price: price(v),
     session(now) {
+      // The open's work asks this: a calendar past its bound is "cannot ask", as a failed read was.
+      const stale = state.stale(['calendar'], now);
+      if (stale) return Promise.reject(new StateStale(staleText(stale)));
       return Promise.resolve(sessionAt(now, state.calendar(), state.brokerClock(now)));
     },
     marketNow: (now) => now,
