@@ -5,14 +5,14 @@
  *   2. live mode through the real ccxt.binance class and the Binance emulator, minus the time spent in the
  *      exchange's ticker/balance calls that precede the order;
  *   3. live us_equity through the real ccxt.alpaca class and the Alpaca emulator (regular session, bracket
- *      entries), minus the wall time during which any broker read (calendar, clock, asset, account, quote,
+ *      entries; the driver that reads the broker on every decision, not run's warm one), minus the wall time during which any broker read (calendar, clock, asset, account, quote,
  *      positions, last trade) was in flight. ccxt's Alpaca pacing (333 ms between requests) is lowered to 1 ms:
  *      it is broker time too, and would make 1000 signals take an hour.
- * 4. `wire` (issue 21): signal frame received -> order request ON THE WIRE (the emulator timestamps its arrival),
+ *   4. `wire` (issue 21): signal frame received -> order request ON THE WIRE (the emulator timestamps its arrival),
  *    broker time included, ccxt's real pacing (nothing lowered): live us_equity through the warm account state with
  *    its background refreshes running, bracket entries, one signal every --interval ms (default 450: under the
  *    150 orders/min the order budget allows); then Binance in the same run, the same way (its ticker and balance
- *    reads before the order included). `--smoke`: 20 entries.
+ *    reads before the order included; `--no-binance` leaves it out). `--smoke`: 20 entries.
  * Run: npx tsc -b && npx tsx client/scripts/latency.ts [count] [paper|binance|alpaca|wire ...] [--interval MS] [--smoke]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -283,6 +283,8 @@ async function onTheWire(venue: 'alpaca' | 'binance'): Promise<{ samples: number
     apply: async (signal, verified, at) => {
       const out = await processSignal(deps, signal, verified, Math.round(clock()));
       sent.push({ receivedAt: at, id: out.intents[0]?.client_order_id });
+      if (sent.length % 100 === 0)
+        process.stderr.write(`${venue}: ${sent.length}/${N} decided (last: ${out.decision.reason})\n`);
     },
   });
   conn.start();
@@ -336,10 +338,12 @@ if (VENUES.includes('wire')) {
   process.stdout.write(
     line('us_equity live (Alpaca emulator), frame -> order on the wire', a.samples, a.note),
   );
-  const b = await onTheWire('binance');
-  process.stdout.write(
-    line('crypto live (Binance emulator), frame -> order on the wire, same run', b.samples),
-  );
+  if (!process.argv.includes('--no-binance')) {
+    const b = await onTheWire('binance');
+    process.stdout.write(
+      line('crypto live (Binance emulator), frame -> order on the wire, same run', b.samples),
+    );
+  }
 }
 
 const runs: [Venue, string][] = [
