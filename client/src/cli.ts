@@ -201,6 +201,20 @@ program
   );
 
 program
+  .command('incidents')
+  .description(
+    'position incidents (broker and journal disagree); --ack ID accepts one so its symbol trades again',
+  )
+  .option('--ack <id>', "accept incident ID: the broker's count becomes the journal's")
+  .option('--json', 'machine-readable')
+  .action(
+    action(async (o: { json?: boolean; ack?: string }) => {
+      const { incidentsCommand } = await import('./commands/inspect.js');
+      process.stdout.write(terminalText(incidentsCommand(await ctx('warn', existing), o)) + '\n');
+    }),
+  );
+
+program
   .command('history')
   .description('the decision journal, newest first')
   .option('--verdict <v>', 'traded | skipped | rejected', (v: string) => (parseVerdict(v), v))

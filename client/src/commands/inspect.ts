@@ -1,6 +1,7 @@
 import { exposure, limitDay } from '../decide/index.js';
 import { parseSince, parseVerdict } from '../cli-args.js';
-import { Journal, type IntentRow, type RedecisionRow } from '../journal/index.js';
+import { Journal, type IncidentRow, type IntentRow, type RedecisionRow } from '../journal/index.js';
+import { UsageError } from '../errors.js';
 import type { Context } from '../context.js';
 import { fmt, orderState } from '../report.js';
 import { ACCEPT_EPOCH, clientCommand, renderRecovery } from '../recovery.js';
@@ -49,6 +50,7 @@ export function statusCommand(ctx: Context, opts: { json?: boolean }): string {
         .openIntents()
         .map((i) => ({ id: i.client_order_id, seq: i.seq, market: i.market, status: i.status })),
       gaps: j.gaps(5),
+      incidents: j.openIncidents().map(incidentJson),
       last_decisions: j.decisions({ limit: 10 }).map((d) => ({
         seq: d.seq,
         symbol: d.symbol,
@@ -87,6 +89,12 @@ export function statusCommand(ctx: Context, opts: { json?: boolean }): string {
         ? [
             'unresolved orders:',
             ...data.open_intents.map((i) => `  ${i.id} seq ${i.seq} ${i.market} ${i.status}`),
+          ]
+        : []),
+      ...(data.incidents.length
+        ? [
+            'POSITION INCIDENTS (not traded until acknowledged: catalyst-client incidents --ack ID):',
+            ...data.incidents.map((i) => `  #${i.id} ${i.symbol}  ${i.detail}`),
           ]
         : []),
       ...(data.gaps.length
@@ -196,6 +204,52 @@ function levels(i: IntentRow): string {
 
 function redecisionJson(r: RedecisionRow | undefined) {
   return r ? { ...r, legs: JSON.parse(r.legs) as unknown } : null;
+}
+
+const incidentJson = (i: IncidentRow) => ({
+  id: i.id,
+  symbol: i.symbol,
+  kind: i.kind,
+  detail: i.detail,
+  journal_qty: i.journal_qty,
+  broker_qty: i.broker_qty,
+  created_at: i.created_at,
+  acked_at: i.acked_at,
+});
+
+/**
+ * `incidents`: position differences with the broker that the journal could not explain, newest first; `ack ID`
+ * accepts one (the broker's count becomes the journal's) so its symbol trades again.
+ */
+export function incidentsCommand(ctx: Context, opts: { json?: boolean; ack?: string | undefined }): string {
+  const j = openJournal(ctx);
+  try {
+    if (opts.ack !== undefined) {
+      const id = Number(opts.ack);
+      if (!Number.isInteger(id) || id <= 0)
+        throw new UsageError(`incident id must be a positive whole number, got ${opts.ack}`);
+      const r = j.ackIncident(id, Date.now());
+      if (!r) throw new UsageError(`no incident #${id} (catalyst-client incidents lists them)`);
+      const after =
+        r.row.kind === 'broker_has_less'
+          ? `this client's ${r.row.symbol} position is now the broker's ${r.row.broker_qty}`
+          : `the extra ${r.row.broker_qty - r.row.journal_qty} ${r.row.symbol} count as held outside this client`;
+      return r.acked
+        ? `incident #${id} acknowledged: ${after}; ${r.row.symbol} trades again`
+        : `incident #${id} was already acknowledged (${iso(r.row.acked_at!)})`;
+    }
+    const rows = j.incidents(50);
+    if (opts.json) return JSON.stringify(rows.map(incidentJson), null, 2);
+    if (!rows.length) return 'no position incidents';
+    return rows
+      .map(
+        (i) =>
+          `#${i.id}  ${iso(i.created_at)}  ${i.symbol.padEnd(8)} ${i.acked_at === null ? 'OPEN ' : 'acked'}  ${i.detail}`,
+      )
+      .join('\n');
+  } finally {
+    j.close();
+  }
 }
 
 export function pauseCommand(ctx: Context, reason: string | undefined): string {

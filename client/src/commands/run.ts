@@ -173,6 +173,10 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     if (rec.checked) log.info(rec, 'reconciled unfinished orders');
     // The broker's order events, streamed and caught up (follow.ts); absent on venues without a stream.
     const following = followBroker({ venue, journal, log });
+    // Positions against the broker's (live us_equity), once the unfinished orders are settled: at start, then on
+    // the timer below. An incident is journaled and logged; the symbol waits for `incidents --ack`.
+    const reconcilePositions = () => venue?.reconcilePositions?.(Date.now());
+    reconcilePositions();
 
     const now = Date.now;
     const mc = venue.marketClock;
@@ -239,6 +243,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     const reconcileTimer = setInterval(() => {
       if (journal.openIntents().length)
         void executor.reconcileAll().catch((e: Error) => log.warn({ err: e.message }, 'reconcile failed'));
+      reconcilePositions();
       lookAtOpen();
     }, 30_000);
     reconcileTimer.unref();

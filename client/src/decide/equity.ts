@@ -98,6 +98,50 @@ export function decideEquityEarly(
   return undefined;
 }
 
+/** Entry skips decided before decideEquity looks at any price: the same whatever the quote says. */
+const ENTRY_SKIPS_BEFORE_PRICE: ReadonlySet<string> = new Set<ReasonCode>([
+  'skipped:asset_class',
+  'skipped:foreign_quote',
+  'skipped:action_info',
+  'skipped:kill_switch',
+  'skipped:avoid_signal',
+  'skipped:neutral',
+  'skipped:direction',
+  'skipped:symbol_denied',
+  'skipped:symbol_not_allowed',
+  'skipped:catalyst',
+  'skipped:confidence',
+  'skipped:expired',
+  'skipped:stale',
+  'skipped:avoid',
+  'skipped:exited',
+  'skipped:no_market',
+  'skipped:not_tradable',
+  'skipped:shorting_disabled',
+  'skipped:not_shortable',
+]);
+
+/**
+ * True when a decision made WITHOUT the last price and quote (decideEquity with both undefined) is final, so the
+ * market-data request can be skipped: every skip an entry reaches before it looks at a price, every exit skip
+ * but the size check, and a price-band skip that no price within filters.max_price_drift_pct of the signal's
+ * could pass. A trade always needs the price; so do the skips after the price checks, because with a price the
+ * reason could be an earlier one (drift, band, spread).
+ */
+export function settledWithoutPrice(cfg: EquityDecideConfig, signal: Signal, d: Decision): boolean {
+  if (d.verdict === 'trade') return false;
+  const action = actionOf(signal);
+  const exiting = action === 'exit' || (action === 'avoid' && cfg.equities.avoid_exits);
+  if (exiting) return d.reason !== 'skipped:below_minimum';
+  if (ENTRY_SKIPS_BEFORE_PRICE.has(d.reason)) return true;
+  const drift = cfg.filters.max_price_drift_pct;
+  if (d.reason === 'skipped:price_band' && drift !== undefined) {
+    const p = signal.price;
+    return p * (1 + drift / 100) < cfg.equities.min_price || p * (1 - drift / 100) > cfg.equities.max_price;
+  }
+  return false;
+}
+
 export function decideEquity(cfg: EquityDecideConfig, input: EquityInput): Decision {
   const { signal, now, market, state } = input;
   const eq = cfg.equities;

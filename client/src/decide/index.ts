@@ -22,6 +22,7 @@ export { nyTimeText } from './time-text.js';
 export {
   decideEquity,
   decideEquityEarly,
+  settledWithoutPrice,
   type EquityDecideConfig,
   type EquityInput,
   type EquityState,

@@ -38,6 +38,10 @@ export const REASONS = {
   'skipped:price_drift':
     'the current price moved more than filters.max_price_drift_pct from the signal price',
   'skipped:exchange_unavailable': 'the balance (or account) could not be read from the exchange',
+  'skipped:incident':
+    'live us_equity: an unacknowledged position incident in the symbol (the broker and the journal disagree): no entry or exit until `catalyst-client incidents --ack ID`',
+  'skipped:state_stale':
+    'live us_equity: a broker fact the decision needs (account, positions, asset flags, calendar) is older than its staleness bound (docs/client-venues.md): the background refresh is failing',
   'skipped:short_on_spot': 'a short on a spot account with risk.short_on_spot: skip',
   'skipped:no_holdings': 'an exit or sell_holdings with nothing held by this client in the symbol',
   'skipped:not_tradable': 'the asset is halted or not tradable at the broker',

@@ -62,9 +62,20 @@ export interface AlpacaCcxtOptions {
   rateLimitMs?: number | undefined;
 }
 
+/**
+ * How an instance spaces its requests. `paced`: ccxt's default leaky bucket, one request per rateLimit; it
+ * credits no idle time (tokens refill only while requests wait), so every request after the first waits a full
+ * 333 ms, however long the instance was idle. `window`: ccxt's rolling window, at most 60 s / rateLimit requests in
+ * any 60 s, each sent at once while the window has room: what orders and quotes need to leave in milliseconds.
+ */
+export type Throttle = { kind: 'paced' } | { kind: 'window'; perMinute: number };
+
 const URL_FAMILIES = ['trader', 'market', 'broker'] as const;
 
-export async function createAlpacaCcxt(opts: AlpacaCcxtOptions): Promise<CcxtExchange> {
+export async function createAlpacaCcxt(
+  opts: AlpacaCcxtOptions,
+  throttle: Throttle = { kind: 'paced' },
+): Promise<CcxtExchange> {
   const ccxt = await loadCcxt();
   const Ctor = (ccxt as unknown as Record<string, new (o: object) => CcxtExchange>)['alpaca'];
   if (typeof Ctor !== 'function') throw new Error('this ccxt has no alpaca class');
@@ -79,7 +90,16 @@ export async function createAlpacaCcxt(opts: AlpacaCcxtOptions): Promise<CcxtExc
     secret: secrets?.exchangeSecret,
     timeout: config.exchange.timeout_ms,
     enableRateLimit: true,
-    ...(opts.rateLimitMs !== undefined ? { rateLimit: opts.rateLimitMs } : {}),
+    ...(throttle.kind === 'window'
+      ? {
+          rateLimiterAlgorithm: 'rollingWindow',
+          rollingWindowSize: 60_000,
+          // Never faster than ccxt's own 333 ms on average: the window only stops idle time being wasted.
+          rateLimit: Math.min(opts.rateLimitMs ?? Infinity, Math.max(333, 60_000 / throttle.perMinute)),
+        }
+      : opts.rateLimitMs !== undefined
+        ? { rateLimit: opts.rateLimitMs }
+        : {}),
   });
   if (sandbox) ex.setSandboxMode(true); // paper-api; market data stays on data.alpaca.markets
   if (baseUrl) {

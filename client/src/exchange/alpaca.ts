@@ -81,6 +81,13 @@ const CALENDAR_TTL_MS = 3_600_000;
 const STREAM_CONFIRM_MS = 1_500;
 /** Orders a catch-up reads one by one (executions of orders the lists did not include). */
 const MAX_ORDER_READS = 20;
+/**
+ * Budgets (Alpaca: 200 trading requests/min per account, market data its own 200/min): orders and cancels get
+ * 150/min of their own, leaving 50/min for the background reads (about 33/min scheduled, venue/account-state.ts);
+ * quotes 180/min. See docs/client-venues.md.
+ */
+export const ORDERS_PER_MIN = 150;
+export const QUOTES_PER_MIN = 180;
 
 export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
   readonly kind = 'live' as const;
@@ -93,24 +100,51 @@ export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
   private readonly endedByEvent = new Set<string>();
   private readonly endWaiters = new Map<string, () => void>();
   private stream: AlpacaTradeStream | undefined;
+  private readonly reads: CcxtExchange;
+  private readonly data: CcxtExchange;
+  private readonly closers: (() => void)[] = [];
+  /** Every order state a write returned (our placements): the warm account state takes them in. */
+  onOrder: ((o: EquityOrderState, price: number | undefined) => void) | undefined;
 
+  /**
+   * Three ccxt instances, each with its own ccxt throttle, none faster than ccxt's 333 ms: `ex` sends only writes
+   * (orders, cancels) in a rolling window of ORDERS_PER_MIN, `reads` every trading-API GET (background refreshes,
+   * lookups) paced at 333 ms, and `data` market data (quotes) in a window of QUOTES_PER_MIN. ccxt queues all
+   * requests of one instance, so an order never waits behind a read.
+   */
   constructor(
     readonly ex: CcxtExchange,
     private readonly ccxt: typeof CcxtNs,
     opts: { ownClientIdPrefix?: string | undefined; cancelSettleMs?: number | undefined } = {},
+    instances: { reads?: CcxtExchange | undefined; data?: CcxtExchange | undefined } = {},
   ) {
     this.ownPrefix = opts.ownClientIdPrefix ?? 'cs';
     this.settleMs = opts.cancelSettleMs ?? 5_000;
+    this.reads = instances.reads ?? ex;
+    this.data = instances.data ?? ex;
   }
 
   static async create(opts: AlpacaAdapterOptions): Promise<AlpacaAdapter> {
-    return new AlpacaAdapter(await createAlpacaCcxt(opts), await loadCcxt(), opts);
+    const [ex, reads, data] = await Promise.all([
+      createAlpacaCcxt(opts, { kind: 'window', perMinute: ORDERS_PER_MIN }),
+      createAlpacaCcxt(opts),
+      createAlpacaCcxt(opts, { kind: 'window', perMinute: QUOTES_PER_MIN }),
+    ]);
+    return new AlpacaAdapter(ex, await loadCcxt(), opts, { reads, data });
+  }
+
+  /** The instance (and so the throttle queue) a ccxt method's request waits in. */
+  private instanceFor(name: string): CcxtExchange {
+    if (name.startsWith('marketPrivate')) return this.data;
+    if (name.startsWith('traderPrivateGet')) return this.reads;
+    return this.ex;
   }
 
   private call(name: string): Call {
-    const f = (this.ex as unknown as Record<string, unknown>)[name];
+    const ex = this.instanceFor(name);
+    const f = (ex as unknown as Record<string, unknown>)[name];
     if (typeof f !== 'function') throw new Error(`ccxt alpaca has no ${name}`);
-    return (f as Call).bind(this.ex);
+    return (f as Call).bind(ex);
   }
 
   private async api<T = Json>(name: string, params: Json = {}): Promise<T> {
@@ -164,17 +198,28 @@ export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
   }
 
   async ticker(symbol: string): Promise<number | undefined> {
-    try {
-      const snap = await this.api<Json>('marketPrivateGetV2StocksSymbolSnapshot', {
-        symbol: pathParam(equityId(symbol)),
-      });
-      const trade = Number((snap['latestTrade'] as Json | undefined)?.['p']);
-      if (trade > 0) return trade;
-      const q = parseQuote((snap['latestQuote'] ?? {}) as Json);
-      return q ? (q.bid + q.ask) / 2 : undefined;
-    } catch {
-      return undefined;
-    }
+    return (await this.priceSnapshot(symbol).catch(() => undefined))?.last;
+  }
+
+  /**
+   * Last trade and latest quote in ONE market-data request (the snapshot): all an entry asks the broker before
+   * its order. `last` falls back to the quote's mid.
+   */
+  async priceSnapshot(symbol: string): Promise<{ last: number | undefined; quote: Quote | undefined }> {
+    const snap = await this.api<Json>('marketPrivateGetV2StocksSymbolSnapshot', {
+      symbol: pathParam(equityId(symbol)),
+    });
+    const trade = Number((snap['latestTrade'] as Json | undefined)?.['p']);
+    const quote = parseQuote((snap['latestQuote'] ?? {}) as Json);
+    const last = trade > 0 ? trade : quote ? (quote.bid + quote.ask) / 2 : undefined;
+    return { last, quote };
+  }
+
+  /** Every active US equity with its flags, in one request (GET /v2/assets): what keeps halts visible. */
+  async assets(): Promise<AssetInfo[]> {
+    return (
+      await this.api<Json[]>('traderPrivateGetV2Assets', { status: 'active', asset_class: 'us_equity' })
+    ).map(parseAsset);
   }
 
   /** USD = buying power (open buys already deducted); each stock = shares not held by open sells. */
@@ -231,7 +276,7 @@ export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
       throw new ExchangeRejected('invalid_order', 'a limit order needs a price');
     try {
       const o = await this.ex.createOrder(symbol, type, req.side, req.amount, price, params);
-      return parseOrder(o.info as Json);
+      return this.placed(parseOrder(o.info as Json), price ?? req.refPrice);
     } catch (e) {
       throw classifyAlpaca(this.ccxt, e);
     }
@@ -251,7 +296,12 @@ export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
       time_in_force: params['timeInForce'],
       client_order_id: req.clientOrderId,
     });
-    return parseOrder(raw);
+    return this.placed(parseOrder(raw), req.refPrice);
+  }
+
+  private placed(o: EquityOrderState, price: number | undefined): EquityOrderState {
+    this.onOrder?.(o, price);
+    return o;
   }
 
   async fetchOrder(clientOrderId: string, _market?: string): Promise<EquityOrderState | undefined> {
@@ -566,7 +616,14 @@ export class AlpacaAdapter implements ExchangeAdapter, EquityVenue {
     return out;
   }
 
+  /** Run `f` when the adapter closes (the background refresh stops with it). */
+  onClose(f: () => void): void {
+    this.closers.push(f);
+  }
+
   async close(): Promise<void> {
-    await (this.ex as unknown as { close?: () => Promise<void> }).close?.();
+    for (const f of this.closers.splice(0)) f();
+    for (const ex of new Set([this.ex, this.reads, this.data]))
+      await (ex as unknown as { close?: () => Promise<void> }).close?.();
   }
 }

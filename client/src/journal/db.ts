@@ -82,13 +82,21 @@ INSERT INTO fills (order_key, cum, avg_price, price, market, side, fee_quote, fe
 CREATE TABLE tlog_checkpoints (origin TEXT PRIMARY KEY, size INTEGER NOT NULL, note TEXT NOT NULL,
   verified_at INTEGER NOT NULL);
 `,
-  // working orders (issue 21, helper C): each replace of a resting limit, journaled BEFORE it is requested with the
+  // (issue 21) working orders: each replace of a resting limit, journaled BEFORE it is requested with the
   // replacement's deterministic client order id, then marked done with the broker's order id: a restart in between
   // asks the broker for that id instead of replacing again, so a step happens once and never beyond the cap.
   `
 CREATE TABLE reprices (client_order_id TEXT NOT NULL, step INTEGER NOT NULL, order_id TEXT NOT NULL UNIQUE,
   price REAL NOT NULL, state TEXT NOT NULL, exchange_order_id TEXT, at INTEGER NOT NULL,
   PRIMARY KEY (client_order_id, step));
+`,
+  // (issue 21) position incidents: a difference between this client's positions and the broker's that the journal
+  // cannot explain (issue 21 reconciliation). Entries and exits in the symbol wait until the friend acknowledges.
+  `
+CREATE TABLE incidents (id INTEGER PRIMARY KEY AUTOINCREMENT, symbol TEXT NOT NULL, kind TEXT NOT NULL,
+  detail TEXT NOT NULL, journal_qty REAL NOT NULL, broker_qty REAL NOT NULL, created_at INTEGER NOT NULL,
+  acked_at INTEGER);
+CREATE INDEX incidents_open ON incidents (symbol) WHERE acked_at IS NULL;
 `,
 ];
 

@@ -16,12 +16,14 @@ import { OrderEventStore, type OrderEventRow } from './order-events.js';
 import type { BrokerEvent } from '../exchange/types.js';
 import { TlogState, type VerifiedCheckpointRow } from './tlog-state.js';
 import { RepriceStore } from './reprices.js';
+import { IncidentStore, type IncidentRow, type NewIncident } from './incidents.js';
 
 export { FINAL_STATUSES } from './intents.js';
 export type { IntentRow, IntentStatus, IntentUpdate, NewIntent } from './intents.js';
 export type { DecisionRow, DecisionFilter, GapRow } from './decisions.js';
 export type { OrderEventRow } from './order-events.js';
 export { PROTECT_LEG, type HeldRow, type RedecisionRow } from './held.js';
+export type { IncidentRow, NewIncident } from './incidents.js';
 export { SCHEMA_VERSION, JournalVersionError } from './db.js';
 export type { DashboardQueries, FillRow } from './dashboard-queries.js';
 export type { ExportQueries, FillExportRow } from './export-queries.js';
@@ -45,6 +47,7 @@ export class Journal {
   /** Appended only by this class's write methods, inside their transactions (changes.ts). */
   private readonly changeLog: ChangeLog;
   private readonly events: OrderEventStore;
+  private readonly incidentStore: IncidentStore;
 
   private constructor(path: string) {
     this.db = openDb(path);
@@ -54,6 +57,7 @@ export class Journal {
     this.heldStore = new HeldStore(this.db);
     this.changeLog = new ChangeLog(this.db);
     this.events = new OrderEventStore(this.db, this.orders);
+    this.incidentStore = new IncidentStore(this.db);
     this.paper = new PaperAccount(this.db, this.metaStore);
   }
 
@@ -384,6 +388,42 @@ export class Journal {
       freeQuote: balances.freeQuote,
       avoids: this.avoids(now),
     };
+  }
+
+  // ---- position incidents (reconciliation with the broker) ----
+  /** Journal a position incident; a symbol with one still open keeps that one (created: false). */
+  recordIncident(i: NewIncident, now: number): { row: IncidentRow; created: boolean } {
+    return this.db.transaction(() => {
+      const r = this.incidentStore.record(i, now);
+      if (r.created) this.changeLog.append('incident', now, { symbol: r.row.symbol }, { ...r.row });
+      return r;
+    })();
+  }
+  /** The unacknowledged incident in a symbol: entries and exits there wait for the friend. */
+  openIncident(symbol: string): IncidentRow | undefined {
+    return this.incidentStore.openFor(symbol);
+  }
+  openIncidents(): IncidentRow[] {
+    return this.incidentStore.open();
+  }
+  incidents(limit = 50): IncidentRow[] {
+    return this.incidentStore.recent(limit);
+  }
+  /** What reconciliation needs to explain a difference: per market the last order change, and protected markets. */
+  reconcileFacts(): { lastChange: Map<string, number>; legMarkets: Set<string> } {
+    return { lastChange: this.incidentStore.lastChange(), legMarkets: this.incidentStore.legMarkets() };
+  }
+  /** Acknowledge an incident: the broker's count becomes the journal's (journal/incidents.ts), in one transaction. */
+  ackIncident(id: number, now: number): { row: IncidentRow; acked: boolean } | undefined {
+    return this.db.transaction(() => {
+      const r = this.incidentStore.ack(id, now);
+      if (r?.acked) this.changeLog.append('incident', now, { symbol: r.row.symbol }, { ...r.row });
+      return r;
+    })();
+  }
+  /** Shares in `symbol` acknowledged as held outside this client. */
+  outsideAcked(symbol: string): number | undefined {
+    return this.incidentStore.outsideAcked(symbol);
   }
 
   /** Entry blocks and round trips for the equity rules (day/week starts are New York instants from the caller). */

@@ -78,7 +78,25 @@ export function messagesForChange(
         : typeof c.data['message'] === 'string'
           ? c.data['message']
           : JSON.stringify(c.data);
-    return [m('incident', c.at, `reconciliation incident${c.symbol ? ` (${c.symbol})` : ''}`, detail)];
+    const where = c.symbol ? ` (${c.symbol})` : '';
+    // The same kind of change records the friend's acknowledgement (incidents --ack): told as such.
+    if (typeof c.data['acked_at'] === 'number')
+      return [
+        m(
+          'incident',
+          c.at,
+          `incident acknowledged${where}`,
+          `${detail}: the broker's count is now the journal's.`,
+        ),
+      ];
+    return [
+      m(
+        'incident',
+        c.at,
+        `reconciliation incident${where}`,
+        `${detail}. Entries and exits in it wait for \`catalyst-client incidents --ack\`.`,
+      ),
+    ];
   }
   if (c.kind === 'order_event') return legFill(c, ctx);
   if (c.kind !== 'order') return [];

@@ -4,11 +4,22 @@ import { PaperAdapter } from '../exchange/paper.js';
 import { signalPrices, walkPrices, quotePrices, type PriceSource } from '../paper/prices.js';
 import { cryptoSpotDriver } from './crypto-spot.js';
 import type { DriverDeps, VenueDriver } from './types.js';
+import { AccountState } from './account-state.js';
+import type { AlpacaAdapter } from '../exchange/alpaca.js';
+import type { startAccountRefresh } from '../exchange/account-refresh.js';
 import { alpacaDriver, paperBroker, usEquityDriver } from './us-equity.js';
 
 export type { DriverDeps, VenueDriver } from './types.js';
+export { AccountState, WARM_FACTS, type AccountEvent, type WarmFact } from './account-state.js';
 export { cryptoSpotDriver } from './crypto-spot.js';
-export { alpacaBroker, alpacaDriver, paperBroker, usEquityDriver, type EquityBroker } from './us-equity.js';
+export {
+  alpacaBroker,
+  alpacaDriver,
+  paperBroker,
+  usEquityDriver,
+  warmAlpacaBroker,
+  type EquityBroker,
+} from './us-equity.js';
 
 /**
  * The one place that asks which venue and which mode: everything else is handed the driver. Paper without an
@@ -31,10 +42,30 @@ export async function createVenue(d: DriverDeps & { secrets: Secrets; live: bool
   }
   if (x.venue === 'us_equity') {
     const { AlpacaAdapter } = await import('../exchange/alpaca.js');
-    return alpacaDriver(d, await AlpacaAdapter.create({ config, secrets: d.secrets }));
+    const { startAccountRefresh } = await import('../exchange/account-refresh.js');
+    const alpaca = await AlpacaAdapter.create({ config, secrets: d.secrets });
+    return alpacaDriver(d, alpaca, await warmState(alpaca, startAccountRefresh, d));
   }
   const { CcxtAdapter } = await import('../exchange/ccxt.js');
   return cryptoSpotDriver(d, await CcxtAdapter.create({ config, secrets: d.secrets }));
+}
+
+/**
+ * The warm account state of a live Alpaca account: read once now (the first signal finds it warm), then kept
+ * fresh in the background until the adapter closes; our own order replies update it at once.
+ */
+export async function warmState(
+  alpaca: AlpacaAdapter,
+  start: typeof startAccountRefresh,
+  d: Pick<DriverDeps, 'log' | 'now'>,
+): Promise<AccountState> {
+  const now = d.now ?? Date.now;
+  const state = new AccountState();
+  const refresh = start(alpaca, state, { log: d.log, now });
+  alpaca.onClose(() => refresh.stop());
+  alpaca.onOrder = (order, price) => state.apply({ kind: 'order', order, price }, now());
+  await refresh.refreshAll();
+  return state;
 }
 
 /** The paper twin of the configured venue, over a paper adapter (run, replay, tests). */

@@ -5,6 +5,8 @@ import type { Decision, MarketClock, Session } from '../decide/index.js';
 import type { ExchangeAdapter } from '../exchange/index.js';
 import type { BrokerEvent, BrokerEventSink, BrokerFollow } from '../exchange/types.js';
 import type { Journal } from '../journal/index.js';
+import type { AccountState } from './account-state.js';
+import type { PositionIncident } from '../decide/reconcile.js';
 
 /**
  * A venue, live or paper, as everything above it sees it: snapshot -> pure decide -> place -> follow. The driver
@@ -36,6 +38,16 @@ export interface VenueDriver {
   follow?(sink: BrokerEventSink): BrokerFollow;
   /** What the broker did since `since` (broker time, ms), read over REST as events with the stream's keys. */
   eventsSince?(since: number): Promise<BrokerEvent[]>;
+  /**
+   * The broker account kept warm (live us_equity): background refreshes feed it, and so may the broker's event
+   * stream, through accountState.apply({ kind: 'order', ... }).
+   */
+  readonly accountState?: AccountState | undefined;
+  /**
+   * Compare the journal's positions with the broker's and journal each new unexplained difference as an incident
+   * (returned). Live us_equity: `run` calls it at start and on its reconcile timer.
+   */
+  reconcilePositions?(now: number): PositionIncident[];
   /** A simulated market clock (paper twin with paper.market_clock): the market time is marketTime(clock, origin, now). */
   readonly marketClock?: { clock: MarketClock; origin: number } | undefined;
 }

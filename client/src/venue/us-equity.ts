@@ -8,6 +8,7 @@ import {
   mapSymbol,
   newYorkDayStart,
   sessionAt,
+  settledWithoutPrice,
   type BrokerClock,
   type CalendarDay,
   type Decision,
@@ -19,10 +20,12 @@ import {
 import { assertVenueTradable } from '../exchange/account-guard.js';
 import type { ExchangeAdapter } from '../exchange/index.js';
 import type { PaperAdapter } from '../exchange/paper.js';
-import type { EquityVenue } from '../exchange/equity-types.js';
+import type { AssetInfo, EquityVenue, Quote } from '../exchange/equity-types.js';
+import type { AccountState, Stale, WarmFact } from './account-state.js';
 import type { AlpacaAdapter } from '../exchange/alpaca.js';
 import { catchUpEvents } from '../follow.js';
 import type { DriverDeps, VenueDriver } from './types.js';
+import { positionReconciler } from './reconcile-positions.js';
 
 /**
  * The US equity driver: gather the snapshot (broker calendar and clock, asset flags, last price, quote, buying
@@ -44,10 +47,21 @@ export interface EquitySnapshot {
   brokerHeld?: number | undefined;
 }
 
+/** A warm fact the decision needs is past its staleness bound: the decision is refused, not guessed. */
+export class StateStale extends Error {}
+
 /** Where the US equity driver reads the broker's state. */
 export interface EquityBroker {
-  /** Everything one symbol's decision needs; throws when the broker cannot be asked. */
+  /**
+   * Everything one symbol's decision needs but the price (quote undefined); throws when the broker cannot be
+   * asked, StateStale when a warm fact is too old.
+   */
   snapshot(symbol: string, now: number, own: readonly Position[]): Promise<EquitySnapshot>;
+  /**
+   * Last price and quote in one market-data request, asked only when the decision depends on them. Absent: the
+   * driver asks the adapter's ticker (paper).
+   */
+  price?(symbol: string): Promise<{ last: number | undefined; quote: EquitySnapshot['quote'] }>;
   /** The session at `now`; throws when the broker cannot be asked. */
   session(now: number): Promise<Session>;
   /** The market time at real time `now`: a paper twin may run a simulated clock; a broker's is real time. */
@@ -60,58 +74,126 @@ export interface EquityBroker {
   catchUp?(): Promise<void>;
 }
 
-/** Alpaca (live): its calendar, clock, asset, account, quote and positions. */
-export function alpacaBroker(v: ExchangeAdapter & EquityVenue, catchUp?: () => Promise<void>): EquityBroker {
+type AlpacaVenue = ExchangeAdapter &
+  EquityVenue & {
+    priceSnapshot(symbol: string): Promise<{ last: number | undefined; quote: Quote | undefined }>;
+  };
+
+function equityMarket(
+  v: ExchangeAdapter,
+  symbol: string,
+  asset: AssetInfo | undefined,
+): MarketInfo | undefined {
+  if (!asset) return undefined;
+  const m = v.market(symbol) ?? v.market(`${symbol}/USD`);
+  return {
+    symbol,
+    base: symbol,
+    quote: 'USD',
+    venue: 'us_equity',
+    amountStep: asset.fractionable ? 1e-9 : 1,
+    priceStep: 0.0001,
+    minAmount: m?.minAmount ?? 1,
+    minCost: m?.minCost ?? 0,
+    equity: {
+      tradable: asset.tradable && asset.status === 'active',
+      fractionable: asset.fractionable,
+      shortable: asset.shortable,
+      fractionalExtendedHours: asset.fractionalExtendedHours,
+    },
+  };
+}
+
+/** Shares in the account beyond what this client bought: opened by hand or by another tool. */
+function outsideOf(
+  positions: readonly { symbol: string; qty: number; avgEntryPrice: number }[],
+  own: readonly Position[],
+): Position[] {
+  const mine = new Map(own.map((p) => [p.market, p.amount]));
+  return positions
+    .map((p) => ({ market: p.symbol, extra: p.qty - (mine.get(p.symbol) ?? 0), avg: p.avgEntryPrice }))
+    .filter((p) => p.extra > 0)
+    .map((p) => ({ market: p.market, amount: p.extra, cost: p.extra * p.avg }));
+}
+
+const spendable = (a: { canTrade: boolean; buyingPower: number; equity: number }): EquityAccount =>
+  a.canTrade ? { buyingPower: a.buyingPower, equity: a.equity } : { buyingPower: 0, equity: a.equity };
+
+const usableQuote = (q: Quote | undefined) =>
+  q && q.bid > 0 && q.ask > 0 ? { bid: q.bid, ask: q.ask } : undefined;
+
+const price = (v: AlpacaVenue) => async (symbol: string) => {
+  const p = await v.priceSnapshot(symbol).catch(() => ({ last: undefined, quote: undefined }));
+  return { last: p.last, quote: usableQuote(p.quote) };
+};
+
+const staleText = (s: Stale) =>
+  s.ageMs === undefined
+    ? `broker ${s.fact} never read (the background refresh is failing)`
+    : `broker ${s.fact} is ${Math.round(s.ageMs / 1000)} s old (bound ${s.limitMs / 1000} s)`;
+
+/** What an equity decision needs warm; the broker's clock is optional (without it the calendar decides). */
+const NEEDED: readonly WarmFact[] = ['account', 'positions', 'assets', 'calendar'];
+
+/**
+ * Alpaca live, from the warm account state (venue/account-state.ts): no trading-API request at all; the price is
+ * one market-data request, made only when the decision depends on it. A fact past its bound refuses the decision.
+ */
+export function warmAlpacaBroker(
+  v: AlpacaVenue,
+  state: AccountState,
+  catchUp?: () => Promise<void>,
+): EquityBroker {
+  return {
+    ...(catchUp ? { catchUp } : {}),
+    snapshot(symbol, now, own) {
+      const stale = state.stale(NEEDED, now);
+      if (stale) return Promise.reject(new StateStale(staleText(stale)));
+      const account = state.account()!;
+      return Promise.resolve({
+        calendar: state.calendar(),
+        clock: state.brokerClock(now),
+        market: equityMarket(v, symbol, state.asset(symbol)),
+        account: spendable(account),
+        quote: undefined,
+        outside: outsideOf(state.positions(), own),
+        brokerHeld: state.positions().find((p) => p.symbol === symbol)?.qty ?? 0,
+      });
+    },
+    price: price(v),
+    session(now) {
+      // The open's work asks this: a calendar past its bound is "cannot ask", as a failed read was.
+      const stale = state.stale(['calendar'], now);
+      if (stale) return Promise.reject(new StateStale(staleText(stale)));
+      return Promise.resolve(sessionAt(now, state.calendar(), state.brokerClock(now)));
+    },
+    marketNow: (now) => now,
+  };
+}
+
+/** Alpaca (live), read through on every decision: its calendar, clock, asset, account and positions. */
+export function alpacaBroker(v: AlpacaVenue, catchUp?: () => Promise<void>): EquityBroker {
   return {
     ...(catchUp ? { catchUp } : {}),
     async snapshot(symbol, now, own) {
-      const [days, clock, asset, account, quote, positions] = await Promise.all([
+      const [days, clock, asset, account, positions] = await Promise.all([
         v.calendar(isoDate(now - 86_400_000), isoDate(now + 7 * 86_400_000)),
         v.clock().catch(() => undefined),
         v.asset(symbol),
         v.account().catch(() => undefined),
-        v.latestQuote(symbol).catch(() => undefined),
         v.positions().catch(() => [] as Awaited<ReturnType<EquityVenue['positions']>>),
       ]);
-      const m = v.market(symbol) ?? v.market(`${symbol}/USD`);
-      const market: MarketInfo | undefined = asset
-        ? {
-            symbol,
-            base: symbol,
-            quote: 'USD',
-            venue: 'us_equity',
-            amountStep: asset.fractionable ? 1e-9 : 1,
-            priceStep: 0.0001,
-            minAmount: m?.minAmount ?? 1,
-            minCost: m?.minCost ?? 0,
-            equity: {
-              tradable: asset.tradable && asset.status === 'active',
-              fractionable: asset.fractionable,
-              shortable: asset.shortable,
-              fractionalExtendedHours: asset.fractionalExtendedHours,
-            },
-          }
-        : undefined;
-      // Shares in the account beyond what this client bought: opened by hand or by another tool.
-      const mine = new Map(own.map((p) => [p.market, p.amount]));
-      const outside = positions
-        .map((p) => ({ market: p.symbol, extra: p.qty - (mine.get(p.symbol) ?? 0), avg: p.avgEntryPrice }))
-        .filter((p) => p.extra > 0)
-        .map((p) => ({ market: p.market, amount: p.extra, cost: p.extra * p.avg }));
       return {
         calendar: days,
         clock: clock ? { is_open: clock.isOpen } : undefined,
-        market,
-        account: account
-          ? account.canTrade
-            ? { buyingPower: account.buyingPower, equity: account.equity }
-            : { buyingPower: 0, equity: account.equity }
-          : undefined,
-        quote: quote && quote.bid > 0 && quote.ask > 0 ? { bid: quote.bid, ask: quote.ask } : undefined,
-        outside,
+        market: equityMarket(v, symbol, asset),
+        account: account ? spendable(account) : undefined,
+        quote: undefined,
+        outside: outsideOf(positions, own),
         brokerHeld: positions.find((p) => p.symbol === symbol)?.qty ?? 0,
       };
     },
+    price: price(v),
     async session(now) {
       const [days, clock] = await Promise.all([
         v.calendar(isoDate(now - 86_400_000), isoDate(now + 7 * 86_400_000)),
@@ -151,7 +233,10 @@ export function usEquityDriver(
   d: DriverDeps,
   exchange: ExchangeAdapter,
   broker: EquityBroker,
-  extra: Pick<VenueDriver, 'assertTradable' | 'marketClock' | 'follow' | 'eventsSince'> = {},
+  extra: Pick<
+    VenueDriver,
+    'assertTradable' | 'marketClock' | 'accountState' | 'reconcilePositions' | 'follow' | 'eventsSince'
+  > = {},
 ): VenueDriver {
   return {
     venue: 'us_equity',
@@ -162,24 +247,37 @@ export function usEquityDriver(
   };
 }
 
-/** The live Alpaca driver: the account must be able to trade before a live start; it follows the broker. */
+/**
+ * The live Alpaca driver: the account must be able to trade before a live start; it follows the broker's order
+ * events. With `state` (what `run` uses), decisions read the warm account state; without, the broker is read on
+ * every decision.
+ */
 export function alpacaDriver(
   d: DriverDeps,
-  alpaca: ExchangeAdapter & EquityVenue & AlpacaEvents,
+  alpaca: AlpacaVenue & AlpacaEvents,
+  state?: AccountState,
 ): VenueDriver {
   const now = d.now ?? Date.now;
   const catchUp = async () => {
     await catchUpEvents(d.journal, (since) => alpaca.eventsSince(since), now);
   };
-  return usEquityDriver(d, alpaca, alpacaBroker(alpaca, catchUp), {
-    assertTradable: () => assertVenueTradable(alpaca),
-    follow: (sink) => {
-      const s = alpaca.tradeStream({ ...sink, reconnect: d.config.server.reconnect, log: d.log });
-      s.start();
-      return s;
+  return usEquityDriver(
+    d,
+    alpaca,
+    state ? warmAlpacaBroker(alpaca, state, catchUp) : alpacaBroker(alpaca, catchUp),
+    {
+      assertTradable: () => assertVenueTradable(alpaca),
+      follow: (sink) => {
+        const s = alpaca.tradeStream({ ...sink, reconnect: d.config.server.reconnect, log: d.log });
+        s.start();
+        return s;
+      },
+      eventsSince: (since) => alpaca.eventsSince(since),
+      ...(state
+        ? { accountState: state, reconcilePositions: positionReconciler(d.journal, state, d.log) }
+        : {}),
     },
-    eventsSince: (since) => alpaca.eventsSince(since),
-  });
+  );
 }
 
 /** What the Alpaca adapter adds for following the broker (exchange/alpaca.ts, alpaca-stream.ts). */
@@ -201,9 +299,18 @@ async function decideEquitySignal(
 ): Promise<Decision> {
   const { config, journal } = deps;
   const symbol = mapSymbol(signal.symbol, config.exchange);
-  // What needs no broker state is decided before the (paced, ~2.4 s on Alpaca) broker reads.
+  // What needs no broker state is decided before any broker state is looked at.
   const early = decideEquityEarly(config, signal, now, journal.killSwitch().on, symbol);
   if (early) return early;
+  // The journal and the broker disagree about this symbol: never traded around until the friend has looked.
+  const incident = journal.openIncident(symbol);
+  if (incident)
+    return {
+      verdict: 'skip',
+      reason: 'skipped:incident',
+      detail: `position incident #${incident.id}: ${incident.detail} (catalyst-client incidents --ack ${incident.id})`,
+      legs: [],
+    };
   let positions = journal.positions();
   let snap: EquitySnapshot;
   try {
@@ -227,6 +334,8 @@ async function decideEquitySignal(
       };
     }
   } catch (e) {
+    if (e instanceof StateStale)
+      return { verdict: 'skip', reason: 'skipped:state_stale', detail: e.message, legs: [] };
     return {
       verdict: 'skip',
       reason: 'skipped:exchange_unavailable',
@@ -241,31 +350,35 @@ async function decideEquitySignal(
       detail: 'account could not be read',
       legs: [],
     };
-  const last = await exchange.ticker(symbol).catch(() => undefined);
-  // The broker reads take seconds, and the open's protection may journal an intent meanwhile: the decision's
-  // clock is read after them, so it is never older than the journal state it compares against (cooldown).
-  const at = Math.max(now, deps.now?.() ?? now);
-  const dayStart = newYorkDayStart(at);
-  const state = {
-    // Daily limits count the New York day (decide/risk.ts limitDay), not the UTC one.
-    ...journal.decisionState(
-      at,
-      { freeQuote: snap.account.buyingPower, equity: snap.account.equity },
-      dayStart,
-    ),
-    ...journal.equityCounts(at, dayStart, dayStart - 6 * 86_400_000),
-    outsidePositions: snap.outside,
+  const account = snap.account;
+  const decideWith = (last: number | undefined, quote: EquitySnapshot['quote']) => {
+    // The broker reads may take time, and the open's protection may journal an intent meanwhile: the decision's
+    // clock is read after them, so it is never older than the journal state it compares against (cooldown).
+    const at = Math.max(now, deps.now?.() ?? now);
+    const dayStart = newYorkDayStart(at);
+    const state = {
+      // Daily limits count the New York day (decide/risk.ts limitDay), not the UTC one.
+      ...journal.decisionState(at, { freeQuote: account.buyingPower, equity: account.equity }, dayStart),
+      ...journal.equityCounts(at, dayStart, dayStart - 6 * 86_400_000),
+      outsidePositions: snap.outside,
+    };
+    return decideEquity(config, {
+      signal,
+      now: at,
+      market: snap.market,
+      // Offline paper may run a simulated market clock (paper.market_clock): it decides the session, nothing else.
+      session: sessionAt(broker.marketNow(at), snap.calendar, snap.clock),
+      last,
+      quote,
+      account,
+      state,
+      held: opts.held,
+    });
   };
-  return decideEquity(config, {
-    signal,
-    now: at,
-    market: snap.market,
-    // Offline paper may run a simulated market clock (paper.market_clock): it decides the session, nothing else.
-    session: sessionAt(broker.marketNow(at), snap.calendar, snap.clock),
-    last,
-    quote: snap.quote,
-    account: snap.account,
-    state,
-    held: opts.held,
-  });
+  if (!broker.price) return decideWith(await exchange.ticker(symbol).catch(() => undefined), snap.quote);
+  // Decided once without a price: a signal the filters, blocks or asset flags skip costs no request at all.
+  const unpriced = decideWith(undefined, undefined);
+  if (settledWithoutPrice(config, signal, unpriced)) return unpriced;
+  const p = await broker.price(symbol);
+  return decideWith(p.last, p.quote);
 }

@@ -101,6 +101,8 @@ export interface BinanceEmulator {
   markets: Map<string, EmuMarket>;
   /** Requests seen, as "METHOD /path". */
   requests: string[];
+  /** When each of `requests` arrived (performance.timeOrigin + performance.now(), ms): latency benchmarks. */
+  requestTimes: number[];
   /** The next N order POSTs execute, then their reply is delayed by ms (simulates a reply after ccxt's timeout). */
   delayOrderReplies(ms: number, count?: number): void;
   /** The next LIMIT order fills only this fraction now (stays PARTIALLY_FILLED). */
@@ -121,6 +123,7 @@ export async function startBinanceEmulator(opts: EmulatorOptions): Promise<Binan
   const rate = opts.commissionRate ?? 0.001;
   const orders: EmuOrder[] = [];
   const requests: string[] = [];
+  const requestTimes: number[] = [];
   let delay = { ms: 0, count: 0 };
   let partial: number | undefined;
   let nextId = 1000;
@@ -291,6 +294,7 @@ export async function startBinanceEmulator(opts: EmulatorOptions): Promise<Binan
   }
 
   const server = createServer((req, res) => {
+    const at = performance.timeOrigin + performance.now();
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
@@ -299,6 +303,7 @@ export async function startBinanceEmulator(opts: EmulatorOptions): Promise<Binan
       const query = url.search.slice(1);
       const p = new URLSearchParams(query + (body ? '&' + body : ''));
       requests.push(`${req.method} ${path}`);
+      requestTimes.push(at);
       const signed =
         path === '/api/v3/myTrades' ||
         path === '/api/v3/account' ||
@@ -528,6 +533,7 @@ export async function startBinanceEmulator(opts: EmulatorOptions): Promise<Binan
     balances,
     markets,
     requests,
+    requestTimes,
     delayOrderReplies(ms, count = 1) {
       delay = { ms, count };
     },

@@ -28,6 +28,8 @@ export interface SeenRequest {
   query: Record<string, string>;
   body: Record<string, unknown> | undefined;
   status: number;
+  /** When the request's first byte arrived (performance.timeOrigin + performance.now(), ms): latency benchmarks. */
+  at: number;
 }
 
 export interface Fault {
@@ -318,7 +320,7 @@ export async function startAlpacaEmulator(opts: AlpacaEmulatorOptions = {}): Pro
     res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
   };
 
-  function handle(req: IncomingMessage, res: ServerResponse, raw: string) {
+  function handle(req: IncomingMessage, res: ServerResponse, raw: string, at: number) {
     const url = new URL(req.url ?? '/', 'http://x');
     const method = req.method ?? 'GET';
     const path = decodeURIComponent(url.pathname);
@@ -329,7 +331,7 @@ export async function startAlpacaEmulator(opts: AlpacaEmulatorOptions = {}): Pro
     } catch {
       body = undefined;
     }
-    const seen: SeenRequest = { method, path, query, body, status: 0 };
+    const seen: SeenRequest = { method, path, query, body, status: 0, at };
     requests.push(seen);
     let extraHeaders: Record<string, string> = {};
     const reply = (status: number, b: unknown) => (
@@ -375,12 +377,13 @@ export async function startAlpacaEmulator(opts: AlpacaEmulatorOptions = {}): Pro
   }
 
   const server = createServer((req, res) => {
+    const at = performance.timeOrigin + performance.now();
     let raw = '';
     req.on('data', (c: Buffer) => {
       raw += c.toString();
       if (raw.length > 1_000_000) req.destroy();
     });
-    req.on('end', () => handle(req, res, raw));
+    req.on('end', () => handle(req, res, raw, at));
   });
   const stream = new TradeStream(server, book, (k, s) => same(k, keyId) && same(s, secret));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
