@@ -451,6 +451,14 @@ export const LogSchema = z
       .describe(
         "How long a signal may wait for a signed checkpoint covering it and its inclusion proof; past that trading stops (exit 3) rather than apply an unproven signal. Well above the server's log.checkpoint_interval_ms (default 500).",
       ),
+    gossip_interval_ms: z
+      .int()
+      .min(0)
+      .max(86_400_000)
+      .default(60_000)
+      .describe(
+        "With several gateways (server.urls): how often every gateway's checkpoint is fetched and compared (also once at start, before the first signal is applied); same size with another root, or a smaller one not proven a prefix of a larger, halts trading (exit 7) with an evidence file. 0 = off.",
+      ),
   })
   .describe('Transparency-log verification (`catalyst-client log ...`).');
 

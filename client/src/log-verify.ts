@@ -66,10 +66,12 @@ export const EvidenceSchema = z.strictObject({
   claim: z.enum(['inconsistent_checkpoints', 'inclusion_failed']),
   found_at: z.string(),
   server: z.string(),
+  /** The gateway that served old_checkpoint, when two gateways of one cluster were compared (log-gossip.ts). */
+  old_server: z.string().optional(),
   origin: z.string().min(1),
   /** The verifier key the checkpoints were checked with (derived from the pinned key; compare it yourself). */
   vkey: z.string().min(1),
-  /** The checkpoint this client had verified before (inconsistent_checkpoints). */
+  /** The checkpoint this client had verified before, or another gateway served (inconsistent_checkpoints). */
   old_checkpoint: z.string().optional(),
   /** The checkpoint the server served now. */
   new_checkpoint: z.string(),
@@ -92,6 +94,25 @@ export class LogMisbehaviour extends Error {
   ) {
     super(evidencePath ? `${message}; evidence written to ${evidencePath}` : message);
   }
+}
+
+/** Writes an evidence file into `dir` and returns the halt that names it (also used by log-gossip.ts). */
+export function writeEvidence(
+  dir: string,
+  e: Omit<Evidence, 'format' | 'found_at'>,
+  message: string,
+  now: number,
+): LogMisbehaviour {
+  const full: Evidence = { format: EVIDENCE_FORMAT, found_at: new Date(now).toISOString(), ...e };
+  let path: string | undefined;
+  try {
+    mkdirSync(dir, { recursive: true });
+    path = join(dir, `tlog-evidence-${full.found_at.replace(/[:.]/g, '-')}.json`);
+    writeFileSync(path, JSON.stringify(full, null, 2) + '\n', { mode: 0o644 });
+  } catch {
+    path = undefined; // the halt matters more than the file; the message still says what was found
+  }
+  return new LogMisbehaviour(message, full, path);
 }
 
 /** A signal that could not be proven in time (no checkpoint covering it, the log unreachable): not applied. */
@@ -172,16 +193,7 @@ export class LogVerifier {
   }
 
   private evidence(e: Omit<Evidence, 'format' | 'found_at'>, message: string): LogMisbehaviour {
-    const full: Evidence = { format: EVIDENCE_FORMAT, found_at: new Date(this.now()).toISOString(), ...e };
-    let path: string | undefined;
-    try {
-      mkdirSync(this.o.evidenceDir, { recursive: true });
-      path = join(this.o.evidenceDir, `tlog-evidence-${full.found_at.replace(/[:.]/g, '-')}.json`);
-      writeFileSync(path, JSON.stringify(full, null, 2) + '\n', { mode: 0o644 });
-    } catch {
-      path = undefined; // the halt matters more than the file; the message still says what was found
-    }
-    return new LogMisbehaviour(message, full, path);
+    return writeEvidence(this.o.evidenceDir, e, message, this.now());
   }
 
   /**

@@ -25,6 +25,7 @@ import { EXIT, LogHalted, RunRefused, TradingStopped } from '../errors.js';
 import { startNotifications, type Notifier } from '../notify/engine.js';
 import { reportHalt } from '../notify/halt.js';
 import { followBroker, type Follower } from '../follow.js';
+import { startGossip } from '../log-gossip.js';
 import { LogMisbehaviour, ProofTimeout, logProver } from '../log-verify.js';
 
 /**
@@ -208,6 +209,19 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       evidenceDir: ctx.dataDir,
       log,
     });
+    // Several gateways: their checkpoints compared at start (before any signal is applied) and on a timer.
+    const gossip =
+      prove && (config.server.urls?.length ?? 0) > 1 && config.log.gossip_interval_ms > 0
+        ? startGossip({
+            baseUrls: config.server.urls!,
+            key: secrets.serverKey,
+            jwkX: (key.jwk as { x?: string }).x ?? '',
+            evidenceDir: ctx.dataDir,
+            log,
+            intervalMs: config.log.gossip_interval_ms,
+            onFailure: (e) => connection.core.fail('apply_failed', e.message, e),
+          })
+        : undefined;
     const connection = new Connection({
       baseUrl: config.server.url,
       baseUrls: config.server.urls,
@@ -216,7 +230,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       // A client that proves signals in the log can follow a server with per-signal signatures off (protocol 3).
       supportedProtocols: prove ? SUPPORTED_PROTOCOLS_WITH_LOG : undefined,
       verify,
-      prove: prove?.prove,
+      prove: prove && (gossip ? (s) => gossip.first.then(() => prove.prove(s)) : prove.prove),
       // What a checkpoint frame proves wrong halts at once, through the same fatal path as a failed proof.
       checkpoints: prove?.checkpoints((e) => connection.core.fail('apply_failed', e.message, e)),
       cursor: journal,
@@ -288,6 +302,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
         clearInterval(workTimer);
         clockLines?.stop();
         prove?.stop();
+        gossip?.stop();
         await connection.stop();
         await following?.close();
         presence.stop();
