@@ -10,11 +10,11 @@ import {
 import {
   computeOutcomes,
   HORIZONS,
-  judgedSide,
   Missing,
+  OUTCOME_CALENDAR_DAYS,
+  outcomeSignalOf,
   TradingClock,
   type HorizonOutcome,
-  type OutcomeSignal,
 } from '@catalyst-signal/shared/outcomes';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -37,20 +37,6 @@ const close = (a: number | null, b: number | null): boolean =>
   a === null || b === null
     ? a === b
     : Math.abs(a - b) <= Math.max(ABS_TOL, REL_TOL * Math.max(Math.abs(a), Math.abs(b)));
-
-/** The signal as the server's worker sees it (server/src/outcomes/worker.ts jobOf): same side, same levels. */
-export function outcomeSignalOf(s: Signal): OutcomeSignal {
-  const action = effectiveAction(s);
-  const enter = action === 'enter';
-  return {
-    at: Date.parse(s.classified_at),
-    price: s.price!,
-    side: judgedSide(action, s.direction),
-    // A stop and target belong to an entry; an avoid's or an exit's would be on the wrong side.
-    stop: enter ? (s.stop_loss ?? undefined) : undefined,
-    target: enter ? (s.take_profit ?? undefined) : undefined,
-  };
-}
 
 type StoryOutcome = TrackRecordStory['outcomes'][number];
 
@@ -198,8 +184,8 @@ export async function trackRecordVerifyCommand(
         lines.push(`${name}: not served yet (no final horizon on the server)`);
         continue;
       }
-      const sig = outcomeSignalOf(s);
-      const calendar = builtinCalendar(at, 14);
+      const sig = outcomeSignalOf({ ...s, price: s.price! }, effectiveAction(s), s.direction);
+      const calendar = builtinCalendar(at, OUTCOME_CALENDAR_DAYS);
       const clock = new TradingClock(calendar);
       const start = clock.align(at);
       const ends = HORIZONS.map((h) => (start === undefined ? undefined : clock.add(start, h.minutes)));
