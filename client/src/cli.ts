@@ -332,6 +332,34 @@ logCmd
     }),
   );
 
+const trackRecordCmd = program
+  .command('track-record')
+  .description("the server's track record: outcomes of every us_equity signal (docs/outcomes.md)");
+trackRecordCmd
+  .command('verify')
+  .description(
+    'recompute a sample of the outcomes the server serves from your journaled signals and your own Alpaca data keys (exit 0: all match, 1: a mismatch)',
+  )
+  .option('--sample <n>', 'how many journaled signals to check', wholeNumber(1, 10_000), 20)
+  .option(
+    '--seed <s>',
+    'seed of the sample (printed; the same seed draws the same signals)',
+    wholeNumber(0, 2 ** 31),
+  )
+  .option('--benchmark <symbol>', "the server's outcomes.benchmark (for abnormal returns)", 'IWM')
+  .action(
+    action(async (o: { sample: number; seed?: number; benchmark: string }) => {
+      const { trackRecordVerifyCommand } = await import('./commands/track-record.js');
+      const r = await trackRecordVerifyCommand(await ctx('warn', existing), {
+        sample: o.sample,
+        seed: o.seed,
+        benchmark: o.benchmark.toUpperCase(),
+      });
+      process.stdout.write(terminalText(r.text) + '\n');
+      return r.code;
+    }),
+  );
+
 program
   .command('config-reference')
   .description('print the Markdown reference of every config key')

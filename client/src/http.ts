@@ -3,7 +3,9 @@ import {
   HistoryResponseSchema,
   PATHS,
   SignalSchema,
+  TrackRecordSchema,
   type HistoryResponse,
+  type TrackRecord,
   type Signal,
 } from '@catalyst-signal/shared';
 import { formatDuration } from './decide/time-text.js';
@@ -314,4 +316,15 @@ export async function fetchLogText(s: ServerHttp, path: string): Promise<string>
   const r = await request({ ...s, failFast: true }, path, true);
   if (typeof r.body !== 'string') throw new Error(`${r.url}: not a text answer`);
   return r.body;
+}
+
+/** GET /v1/track-record (read scope) with these filters, validated: what `track-record verify` compares with. */
+export async function fetchTrackRecord(s: ServerHttp, query: Record<string, string>): Promise<TrackRecord> {
+  const r = await request(s, `${PATHS.trackRecord}?${new URLSearchParams(query).toString()}`, true);
+  const tr = TrackRecordSchema.safeParse(r.body);
+  if (tr.success) return tr.data;
+  const i = tr.error.issues[0];
+  throw new Error(
+    `${r.url}: not a track record (${i ? `${i.path.join('.') || '(root)'}: ${i.message}` : 'invalid'})`,
+  );
 }

@@ -5,6 +5,7 @@ import {
   computeOutcomes,
   judgedSide,
   Missing,
+  outcomeSignalOf,
   TradingClock,
   type OutcomeSignal,
 } from '../src/outcomes/index.js';
@@ -126,6 +127,22 @@ describe('computeOutcomes', () => {
     expect(m5!.mae).toBeCloseTo(-0.01, 12);
     expect(m5!.mfeR).toBeUndefined();
     expect(m5!.bracket).toBeUndefined();
+  });
+
+  it("outcomeSignalOf (the worker's and track-record verify's one reading): levels for an entry only", () => {
+    const body = { classified_at: '2026-11-23T15:00:00Z', price: 10, stop_loss: 9, take_profit: 12 };
+    expect(outcomeSignalOf(body, 'enter', 'long')).toEqual({
+      at: Date.parse(body.classified_at),
+      price: 10,
+      side: 'long',
+      stop: 9,
+      target: 12,
+    });
+    expect(outcomeSignalOf(body, 'avoid', 'long')).toMatchObject({
+      side: 'short',
+      stop: undefined,
+      target: undefined,
+    });
   });
 });
 

@@ -187,6 +187,18 @@ export class Journal {
       .prepare('SELECT seq, signal FROM decisions WHERE epoch = ? ORDER BY seq')
       .iterate(epoch) as IterableIterator<{ seq: number; signal: string }>;
   }
+  /**
+   * Every journaled us_equity signal with a price (JSON as received), oldest decision first: the ones the server
+   * computes outcomes for, which `track-record verify` samples.
+   */
+  journaledEquitySignals(): { seq: number; signal: string }[] {
+    return this.db
+      .prepare(
+        `SELECT seq, signal FROM decisions WHERE json_extract(signal, '$.asset_class') = 'us_equity'
+          AND json_extract(signal, '$.price') IS NOT NULL ORDER BY id`,
+      )
+      .all() as { seq: number; signal: string }[];
+  }
   journaledSignalCount(epoch: string): number {
     return (
       this.db.prepare('SELECT COUNT(*) AS n FROM decisions WHERE epoch = ?').get(epoch) as { n: number }

@@ -3,8 +3,9 @@ import { SIP_DELAY_MS, type MarketData } from '@catalyst-signal/shared/market-da
 import {
   computeOutcomes,
   HORIZONS,
-  judgedSide,
   Missing,
+  OUTCOME_CALENDAR_DAYS,
+  outcomeSignalOf,
   TradingClock,
   type Horizon,
   type OutcomeSignal,
@@ -42,7 +43,7 @@ export interface RunResult {
 
 const RETRY_MS = 5 * 60_000;
 // The longest horizon (5 trading days) fits in 10 calendar days, holidays included.
-const calendarFrom = (from: number) => builtinCalendar(from, 14);
+const calendarFrom = (from: number) => builtinCalendar(from, OUTCOME_CALENDAR_DAYS);
 
 export class OutcomeWorker {
   private readonly horizons: readonly Horizon[];
@@ -128,15 +129,8 @@ export class OutcomeWorker {
       source?: string;
     };
     if (body.price === undefined) return undefined;
-    const enter = r.action === 'enter';
-    const sig: OutcomeSignal = {
-      at: Date.parse(body.classified_at),
-      price: body.price,
-      side: judgedSide(r.action, r.direction),
-      // A stop and target belong to an entry; an avoid's or an exit's would be on the wrong side.
-      stop: enter ? body.stop_loss : undefined,
-      target: enter ? body.take_profit : undefined,
-    };
+    // The same reading as the client's `track-record verify`.
+    const sig = outcomeSignalOf({ ...body, price: body.price }, r.action, r.direction);
     const first = this.ends(sig)[0];
     return {
       seq: r.seq,

@@ -89,6 +89,29 @@ export function judgedSide(action: 'enter' | 'exit' | 'avoid' | 'info', directio
   return short ? 'short' : 'long';
 }
 
+/**
+ * The outcome input of a signal, as the server's worker and the client's `track-record verify` both read it:
+ * judged side from the (effective) action and direction; a stop and target belong to an entry only (an avoid's
+ * or an exit's would be on the wrong side).
+ */
+export function outcomeSignalOf(
+  body: { classified_at: string; price: number; stop_loss?: number | null; take_profit?: number | null },
+  action: 'enter' | 'exit' | 'avoid' | 'info',
+  direction?: string | null,
+): OutcomeSignal {
+  const enter = action === 'enter';
+  return {
+    at: Date.parse(body.classified_at),
+    price: body.price,
+    side: judgedSide(action, direction),
+    stop: enter ? (body.stop_loss ?? undefined) : undefined,
+    target: enter ? (body.take_profit ?? undefined) : undefined,
+  };
+}
+
+/** Calendar days from a signal's time that cover its longest horizon (5 trading days), holidays included. */
+export const OUTCOME_CALENDAR_DAYS = 14;
+
 /** The stop's distance as a fraction of the price, when the stop is on the losing side. */
 function riskOf(s: OutcomeSignal): number | undefined {
   if (s.stop === undefined) return undefined;
