@@ -153,6 +153,9 @@ export async function lastRun(
 ): Promise<Record<string, unknown>[]> {
   const last = spawn();
   const behind = head - (peekJournal(journalPath)?.cursorSeq ?? 0);
+  // Up first (its SIGTERM handler installed, its reconcile done): a journal the killed rounds already left at the
+  // head would otherwise pass the poll below at once and the SIGTERM would reach a process still loading.
+  await last.waitLog((l) => l['msg'] === 'subscribing', 60_000);
   await pollUntil(
     'the last client to decide every seq and settle every intent',
     () => {
@@ -166,7 +169,11 @@ export async function lastRun(
     );
   });
   last.child.kill('SIGTERM');
-  expect((await last.exited).code, 'clean shutdown of the last run').toBe(0);
+  const ex = await last.exited;
+  expect(
+    ex.code,
+    `clean shutdown of the last run (signal ${ex.signal}; last logs ${JSON.stringify(last.logs.slice(-4))})`,
+  ).toBe(0);
   return last.logs;
 }
 
