@@ -340,5 +340,6 @@ describe.skipIf(skip)('dashboard in a real browser', () => {
     await desk.close();
     await phoneContext.close();
     expect(phoneProblems).toEqual([]);
-  });
+    // Two pages, a server stop and a kill: ~4 s alone, several times that beside the whole suite on 2 cores.
+  }, 90_000);
 });
