@@ -1,4 +1,3 @@
-import { createPublicKey, verify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   canonicalJson,
@@ -16,22 +15,12 @@ import {
   type NoteVerifier,
 } from '@catalyst-signal/shared';
 import { sha256 } from '../src/log/tlog-crypto.js';
+import { ed25519Verify } from './helpers/ed25519.js';
 import { pollUntil } from './helpers/nats-cluster.js';
 import { classification, startTestServer, type TestServer } from './helpers/server.js';
 import { connect, type Frame, type TestWs } from './helpers/ws-client.js';
 
 const ORIGIN = 'catalyst.test/frames';
-
-const ed25519Verify = (pub: Uint8Array, msg: Uint8Array, sig: Uint8Array) =>
-  verify(
-    null,
-    msg,
-    createPublicKey({
-      key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(pub).toString('base64url') },
-      format: 'jwk',
-    }),
-    sig,
-  );
 
 /** The pinned verifier: from the server's signing key, checked against what hello announces. */
 function pinned(t: TestServer, hello: HelloFrame): NoteVerifier {

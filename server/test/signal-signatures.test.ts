@@ -13,23 +13,13 @@ import {
   type Classification,
   type HelloFrame,
 } from '@catalyst-signal/shared';
-import { createPublicKey, verify } from 'node:crypto';
 import { MAX_LEAF_BYTES, leafTooLarge } from '../src/log/leaf.js';
 import { sha256 } from '../src/log/tlog-crypto.js';
+import { ed25519Verify } from './helpers/ed25519.js';
 import { classification, startTestServer } from './helpers/server.js';
 import { connect } from './helpers/ws-client.js';
 
 const ORIGIN = 'catalyst.test/unsigned';
-const ed25519Verify = (pub: Uint8Array, msg: Uint8Array, sig: Uint8Array) =>
-  verify(
-    null,
-    msg,
-    createPublicKey({
-      key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(pub).toString('base64url') },
-      format: 'jwk',
-    }),
-    sig,
-  );
 
 describe('per-signal signatures, switchable (log.signal_signatures)', () => {
   it('on by default: every signal carries sig, hello says protocol 2', async () => {

@@ -11,24 +11,13 @@ import {
   type Checkpoint,
   type NoteVerifier,
 } from '@catalyst-signal/shared';
-import { createPublicKey, verify } from 'node:crypto';
 import { sha256 } from '../src/log/tlog-crypto.js';
+import { ed25519Verify } from './helpers/ed25519.js';
 import { openDb } from '../src/store/db.js';
 import { pollUntil } from './helpers/nats-cluster.js';
 import { classification, startTestServer, tempDir, type TestServer } from './helpers/server.js';
 
 const ORIGIN = 'catalyst.test/signals';
-
-const ed25519Verify = (pub: Uint8Array, msg: Uint8Array, sig: Uint8Array) =>
-  verify(
-    null,
-    msg,
-    createPublicKey({
-      key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(pub).toString('base64url') },
-      format: 'jwk',
-    }),
-    sig,
-  );
 
 /** The verifier a friend pins: built from the server's existing signing key (its JWKS), not from the server's say-so. */
 function verifierOf(t: TestServer, origin = ORIGIN): NoteVerifier {

@@ -19,6 +19,13 @@ export const IngestBatchResponseSchema = z.object({
   results: z.array(IngestResultSchema),
 });
 
+/** A keyword filter (history, track record): one lower-case slug as signals carry them. */
+export const KeywordFilterSchema = z
+  .string()
+  .min(1)
+  .max(KEYWORD_LIMITS.maxLength)
+  .regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case slug');
+
 const intString = (min: number, max: number) =>
   z
     .string()
@@ -46,12 +53,7 @@ export const HistoryQuerySchema = z.strictObject({
   action: z.enum(SIGNAL_ACTIONS).optional(),
   asset_class: z.enum(ASSET_CLASSES).optional(),
   /** Signals whose keywords contain this one. */
-  keyword: z
-    .string()
-    .min(1)
-    .max(KEYWORD_LIMITS.maxLength)
-    .regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case slug')
-    .optional(),
+  keyword: KeywordFilterSchema.optional(),
   /** Signals with a sentiment at least this; a signal without sentiment does not pass. */
   min_sentiment: z
     .string()

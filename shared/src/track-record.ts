@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { newYorkToUtc } from './calendar/new-york.js';
-import { KEYWORD_LIMITS, SIGNAL_ACTIONS } from './signal.js';
+import { KeywordFilterSchema } from './rest.js';
+import { SIGNAL_ACTIONS } from './signal.js';
 
 /**
  * GET /v1/track-record: what every us_equity signal would have earned, aggregated, and each signal's story,
@@ -44,12 +45,7 @@ export const TrackRecordQuerySchema = z.strictObject({
   catalyst: z.string().min(1).max(40).optional(),
   action: z.enum(SIGNAL_ACTIONS).optional(),
   session: z.enum(SESSION_KINDS).optional(),
-  keyword: z
-    .string()
-    .min(1)
-    .max(KEYWORD_LIMITS.maxLength)
-    .regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case slug')
-    .optional(),
+  keyword: KeywordFilterSchema.optional(),
   /** The news source (`source` on the signal). */
   publisher: z.string().min(1).max(100).optional(),
   min_confidence: z
