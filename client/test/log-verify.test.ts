@@ -120,6 +120,10 @@ describe('the client proves every signal in the transparency log', () => {
     const s = await startTestServer({ log: { origin: ORIGIN, checkpoint_interval_ms: 20 } });
     const n = 70; // more than the 64 proofs one frame carries
     for (let i = 0; i < n; i++) await s.post([classification()]);
+    // The replay's frame must cover all n: otherwise a later checkpoint frame proves the tail (timing-dependent).
+    const cps = s.server.driver.transparency!;
+    if ((cps.latestSigned()?.size ?? 0) < n)
+      await new Promise<void>((r) => cps.onSigned((c) => c.size >= n && r()));
     const t = await startTestEngine({ dir: tempDir(), config: engineConfig(s.url), serverKey: s.readKey });
     const t0 = Date.now();
     await waitEvent(t.engine.connection, 'applied', (seq: number) => seq === n, 30_000);
