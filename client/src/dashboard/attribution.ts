@@ -13,10 +13,8 @@ import type { PnlBucket } from './api.js';
 interface Lot {
   amount: number;
   cost: number;
-}
-interface Tagged {
-  catalyst: string;
-  action: string;
+  /** The bucket key of each dimension for the signal that bought this lot. */
+  tags: Record<string, string>;
 }
 
 /** "enter long", "exit", "avoid"... (a v1 signal has no action: long/short means enter). */
@@ -32,36 +30,45 @@ export interface Attribution {
   realized: number;
 }
 
-export function attributePnl(
-  fills: readonly FillRow[],
+/** How a fill's signal is bucketed along one dimension (catalyst kind, action, session...). */
+export type Dimension<F extends FillRow> = (f: F) => string;
+
+/**
+ * P&L split along several dimensions at once, each summing to the same realized total: one lot per distinct
+ * combination of bucket keys, so a sell releases each combination's share once and every dimension sees it.
+ */
+export function attributeBy<F extends FillRow, D extends string>(
+  fills: readonly F[],
   lastPrice: (market: string) => number | undefined,
-): Attribution {
-  // market -> tag key -> lot
-  const books = new Map<string, Map<string, Lot & Tagged>>();
-  const cat = new Map<string, PnlBucket>();
-  const act = new Map<string, PnlBucket>();
-  const bucket = (m: Map<string, PnlBucket>, key: string) => {
+  dims: Record<D, Dimension<F>>,
+): { buckets: Record<D, PnlBucket[]>; realized: number } {
+  const names = Object.keys(dims) as D[];
+  // market -> tag combination -> lot
+  const books = new Map<string, Map<string, Lot>>();
+  const out = new Map<D, Map<string, PnlBucket>>(names.map((d) => [d, new Map()]));
+  const bucket = (d: D, key: string) => {
+    const m = out.get(d)!;
     let b = m.get(key);
     if (!b) m.set(key, (b = { key, realized: 0, unrealized: 0, entries: 0 }));
     return b;
   };
+  const credit = (tags: Record<string, string>, field: 'realized' | 'unrealized', v: number) => {
+    for (const d of names) bucket(d, tags[d]!)[field] += v;
+  };
   let realized = 0;
   for (const f of fills) {
-    const tag: Tagged = {
-      catalyst: f.catalyst ?? 'unknown',
-      action: actionKey(f.action, f.direction),
-    };
+    const tags: Record<string, string> = {};
+    for (const d of names) tags[d] = dims[d](f);
     let book = books.get(f.market);
     if (!book) books.set(f.market, (book = new Map()));
     const value = f.filled * (f.avg_price ?? 0);
     if (f.side === 'buy') {
-      const k = `${tag.catalyst}\u0000${tag.action}`;
-      const lot = book.get(k) ?? { amount: 0, cost: 0, ...tag };
+      const k = names.map((d) => tags[d]).join('\u0000');
+      const lot = book.get(k) ?? { amount: 0, cost: 0, tags };
       lot.amount += f.filled - f.fee_base;
       lot.cost += value + f.fee_quote;
       book.set(k, lot);
-      bucket(cat, tag.catalyst).entries++;
-      bucket(act, tag.action).entries++;
+      for (const d of names) bucket(d, tags[d]!).entries++;
       continue;
     }
     const held = [...book.values()].reduce((n, l) => n + l.amount, 0);
@@ -69,8 +76,7 @@ export function attributePnl(
     if (held <= EPS) {
       // Selling what no journaled buy explains (held before this client): the journal counts it all as realized.
       realized += proceeds;
-      bucket(cat, tag.catalyst).realized += proceeds;
-      bucket(act, tag.action).realized += proceeds;
+      credit(tags, 'realized', proceeds);
       continue;
     }
     const frac = Math.min(1, f.filled / held);
@@ -78,8 +84,7 @@ export function attributePnl(
       const share = lot.amount / held;
       const r = proceeds * share - lot.cost * frac;
       realized += r;
-      bucket(cat, lot.catalyst).realized += r;
-      bucket(act, lot.action).realized += r;
+      credit(lot.tags, 'realized', r);
       lot.amount -= lot.amount * frac;
       lot.cost -= lot.cost * frac;
     }
@@ -89,14 +94,25 @@ export function attributePnl(
     if (price === undefined) continue;
     for (const lot of book.values()) {
       if (lot.amount <= EPS) continue;
-      const u = lot.amount * price - lot.cost;
-      bucket(cat, lot.catalyst).unrealized += u;
-      bucket(act, lot.action).unrealized += u;
+      credit(lot.tags, 'unrealized', lot.amount * price - lot.cost);
     }
   }
   const sorted = (m: Map<string, PnlBucket>) =>
     [...m.values()].sort((a, b) => b.realized + b.unrealized - (a.realized + a.unrealized));
-  return { byCatalyst: sorted(cat), byAction: sorted(act), realized };
+  const buckets = {} as Record<D, PnlBucket[]>;
+  for (const d of names) buckets[d] = sorted(out.get(d)!);
+  return { buckets, realized };
+}
+
+export const catalystOf = (f: FillRow): string => f.catalyst ?? 'unknown';
+export const actionOf = (f: FillRow): string => actionKey(f.action, f.direction);
+
+export function attributePnl(
+  fills: readonly FillRow[],
+  lastPrice: (market: string) => number | undefined,
+): Attribution {
+  const a = attributeBy(fills, lastPrice, { catalyst: catalystOf, action: actionOf });
+  return { byCatalyst: a.buckets.catalyst, byAction: a.buckets.action, realized: a.realized };
 }
 
 /**
