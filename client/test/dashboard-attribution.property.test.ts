@@ -31,6 +31,8 @@ function rows(fs: Fill[]): FillRow[] {
     fee_base: 0,
     updated_at: 1000 + i,
     action: null,
+    confidence: null,
+    session: null,
   }));
 }
 

@@ -138,6 +138,15 @@ describe('paper trading on a market clock', () => {
       now,
     );
     expect(closed.decision.reason).toBe('skipped:market_closed');
+    // The session each signal met (on the simulated clock) is journaled with its decision, and each fill carries
+    // it: the dashboard's P&L by session (dashboard/performance.ts) cannot recompute it from real time later.
+    const q = journal.dashboard();
+    const epoch = sig(1, 'TLMD').epoch;
+    expect([1, 2, 3].map((s) => q.decisionAt(epoch, s)?.session)).toEqual(['pre', 'regular', 'closed']);
+    expect(Object.fromEntries(q.fills().map((f) => [f.market, f.session]))).toEqual({
+      TLMD: 'pre',
+      NVRX: 'regular',
+    });
   });
 
   it('an after-hours fill on the simulated clock gets its protection at the simulated open, not the real one', async () => {

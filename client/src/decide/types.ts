@@ -129,6 +129,8 @@ export interface Decision {
   avoidUntil?: number | undefined;
   /** A deferred decision (hold_until_open): decide this signal again at this instant (ms). */
   retryAt?: number | undefined;
+  /** The US market session the signal met (us_equity only; the venue adds it): journaled for P&L by session. */
+  session?: 'pre' | 'regular' | 'after' | 'closed' | undefined;
 }
 
 export type DecideConfig = Pick<Config, 'filters' | 'sizing' | 'risk' | 'execution' | 'exchange'>;

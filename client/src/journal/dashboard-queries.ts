@@ -26,6 +26,10 @@ export interface FillRow {
   catalyst: string | null;
   action: string | null;
   direction: string | null;
+  /** The signal's confidence (0..1), when it had one. */
+  confidence: number | null;
+  /** The US market session its decision met (pre / regular / after / closed); null on crypto or older journals. */
+  session: string | null;
 }
 
 const SQL = {
@@ -42,7 +46,8 @@ const SQL = {
   fills: `SELECT i.client_order_id, i.epoch, i.seq, i.market, i.side, i.leg, i.filled, i.avg_price, i.fee_quote,
       i.fee_base, i.updated_at,
       json_extract(d.signal, '$.catalyst') AS catalyst, json_extract(d.signal, '$.action') AS action,
-      json_extract(d.signal, '$.direction') AS direction
+      json_extract(d.signal, '$.direction') AS direction, json_extract(d.signal, '$.confidence') AS confidence,
+      d.session AS session
     FROM intents i LEFT JOIN decisions d ON d.epoch = i.epoch AND d.seq = i.seq
     WHERE i.filled > 0 ORDER BY i.updated_at, i.rowid LIMIT ?`,
   /** The last price this client recorded per market: a fill's average, else the reference price of a decision. */

@@ -98,6 +98,11 @@ CREATE TABLE incidents (id INTEGER PRIMARY KEY AUTOINCREMENT, symbol TEXT NOT NU
   acked_at INTEGER);
 CREATE INDEX incidents_open ON incidents (symbol) WHERE acked_at IS NULL;
 `,
+  // (issue 22) the US market session each decision met (pre / regular / after / closed; null on crypto), for the
+  // dashboard's P&L by session: a simulated paper market clock cannot be recomputed from decided_at afterwards.
+  `
+ALTER TABLE decisions ADD COLUMN session TEXT;
+`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

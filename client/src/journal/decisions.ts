@@ -16,6 +16,8 @@ export interface DecisionRow {
   decided_at: number;
   legs: string;
   signal: string;
+  /** The US market session the signal met (us_equity); null on crypto and before the column existed. */
+  session: string | null;
 }
 
 export interface GapRow {
@@ -27,8 +29,8 @@ export interface GapRow {
 }
 
 const SQL = {
-  insertDecision: `INSERT INTO decisions (epoch, seq, symbol, verdict, reason, detail, received_at, decided_at, legs, signal)
-    VALUES (@epoch, @seq, @symbol, @verdict, @reason, @detail, @received_at, @decided_at, @legs, @signal)`,
+  insertDecision: `INSERT INTO decisions (epoch, seq, symbol, verdict, reason, detail, received_at, decided_at, legs, signal, session)
+    VALUES (@epoch, @seq, @symbol, @verdict, @reason, @detail, @received_at, @decided_at, @legs, @signal, @session)`,
   hasDecision: 'SELECT 1 FROM decisions WHERE epoch = ? AND seq = ?',
   symbolOf: 'SELECT symbol FROM decisions WHERE epoch = ? AND seq = ?',
   reasonCounts:
@@ -74,6 +76,7 @@ export class DecisionLog {
       decided_at: decidedAt,
       legs: JSON.stringify(decision.legs),
       signal: JSON.stringify(signal),
+      session: decision.session ?? null,
     });
     return Number(r.lastInsertRowid);
   }

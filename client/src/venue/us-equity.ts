@@ -362,18 +362,21 @@ async function decideEquitySignal(
       ...journal.equityCounts(at, dayStart, dayStart - 6 * 86_400_000),
       outsidePositions: snap.outside,
     };
-    return decideEquity(config, {
+    // Offline paper may run a simulated market clock (paper.market_clock): it decides the session, nothing else.
+    const session = sessionAt(broker.marketNow(at), snap.calendar, snap.clock);
+    // Journaled with the decision: the dashboard's P&L by session reads the session the signal met.
+    const decision = decideEquity(config, {
       signal,
       now: at,
       market: snap.market,
-      // Offline paper may run a simulated market clock (paper.market_clock): it decides the session, nothing else.
-      session: sessionAt(broker.marketNow(at), snap.calendar, snap.clock),
+      session,
       last,
       quote,
       account,
       state,
       held: opts.held,
     });
+    return { ...decision, session: session.kind };
   };
   if (!broker.price) return decideWith(await exchange.ticker(symbol).catch(() => undefined), snap.quote);
   // Decided once without a price: a signal the filters, blocks or asset flags skip costs no request at all.
