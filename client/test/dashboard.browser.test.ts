@@ -194,6 +194,11 @@ describe.skipIf(skip)('dashboard in a real browser', () => {
     expect(sorted(lat.standalone)[2]).toBeLessThanOrEqual(300);
     // The P&L by catalyst kind follows the fills: BTC was bought (earnings) and sold (the short) at a profit.
     await inRun.locator('#by-catalyst tr[data-key="earnings"]').waitFor();
+    // The performance view: by session (crypto has none: n/a), by confidence bucket, and the closed round trip.
+    await inRun.locator('#by-session tr[data-key="n/a"]').waitFor();
+    await inRun.locator('#by-confidence tr[data-key="0.9–1.0"]').waitFor();
+    await inRun.locator('#trades[data-closed="1"][data-wins="1"]').waitFor();
+    console.log('trades:', await inRun.locator('#trades').innerText());
     await inRun.close();
     await standalone.close();
   });

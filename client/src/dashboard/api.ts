@@ -149,6 +149,18 @@ export const PnlBucketSchema = z.object({
 });
 export type PnlBucket = z.infer<typeof PnlBucketSchema>;
 
+/** Closed round trips (flat -> held -> flat, per market), fees included (client/src/dashboard/performance.ts). */
+export const TradeStatsSchema = z.object({
+  closed: z.number().int(),
+  wins: z.number().int(),
+  losses: z.number().int(),
+  win_rate: z.number().nullable(),
+  avg_win: z.number().nullable(),
+  avg_loss: z.number().nullable(),
+  open: z.number().int(),
+});
+export type TradeStatsView = z.infer<typeof TradeStatsSchema>;
+
 export const SessionSchema = z.object({
   kind: z.enum(['pre', 'regular', 'after', 'closed']),
   /** When the session was computed on a simulated market clock (paper.market_clock), that market time. */
@@ -180,6 +192,11 @@ export const SnapshotSchema = z.object({
   equity_curve: z.array(z.object({ at: ms, equity: z.number() })),
   pnl_by_catalyst: z.array(PnlBucketSchema),
   pnl_by_action: z.array(PnlBucketSchema),
+  /** By the US session the decision met (pre / regular / after; n/a on crypto). */
+  pnl_by_session: z.array(PnlBucketSchema),
+  /** By the signal's confidence, in tenths ("0.5–0.6" ... "0.9–1.0"; none without one). */
+  pnl_by_confidence: z.array(PnlBucketSchema),
+  trades: TradeStatsSchema,
 });
 export type Snapshot = z.infer<typeof SnapshotSchema>;
 

@@ -3,8 +3,9 @@ import { builtinCalendar, limitDay, sessionAt } from '../decide/index.js';
 import type { FillRow, Journal } from '../journal/index.js';
 import { EPS } from '../ledger-math.js';
 import type { PositionView, Snapshot } from './api.js';
-import { attributePnl, equityCurve } from './attribution.js';
+import { equityCurve } from './attribution.js';
 import { feedRow, killState, orderRow, type DashboardFeed } from './feed.js';
+import { performance } from './performance.js';
 
 /**
  * Everything the page shows at once, from the journal alone: no broker or exchange call (the dashboard must
@@ -52,7 +53,7 @@ export function buildSnapshot(journal: Journal, feed: DashboardFeed, o: Snapshot
       protective: protective.filter((x) => x.market === p.market),
     };
   });
-  const attribution = attributePnl(fills, (m) => prices[m]?.price);
+  const perf = performance(fills, (m) => prices[m]?.price);
   const live = o.live ?? o.config.mode === 'live';
   const equityStart = live ? 0 : o.config.paper.starting_balance_quote;
   const realized = q.totalRealized();
@@ -85,8 +86,11 @@ export function buildSnapshot(journal: Journal, feed: DashboardFeed, o: Snapshot
       equity_start: equityStart,
     },
     equity_curve: equityCurve(equityStart, q.realizedSeries(), unrealized, now, fills[0]?.updated_at),
-    pnl_by_catalyst: attribution.byCatalyst,
-    pnl_by_action: attribution.byAction,
+    pnl_by_catalyst: perf.by_catalyst,
+    pnl_by_action: perf.by_action,
+    pnl_by_session: perf.by_session,
+    pnl_by_confidence: perf.by_confidence,
+    trades: perf.trades,
   };
 }
 

@@ -6,7 +6,8 @@ import { money, signed } from './format.js';
 import { startLive, type LiveState } from './live.js';
 import { PauseControl } from './pause.js';
 import { PresenceHeader } from './presence.js';
-import { Buckets, Feed, Orders, Positions } from './tables.js';
+import { Performance } from './performance.js';
+import { Feed, Orders, Positions } from './tables.js';
 import { forgetToken, storeToken } from './token.js';
 
 const FEED_MAX = 500;
@@ -149,18 +150,11 @@ export function App({ initialToken }: { initialToken: string | undefined }) {
         <h2>Signal feed</h2>
         <Feed rows={feed} token={token} orders={snap.orders} />
       </section>
-      <div class="grid">
-        <section>
-          <h2>Equity</h2>
-          <EquityChart points={snap.equity_curve} quote={q} />
-        </section>
-        <section>
-          <h2>P&amp;L by catalyst kind</h2>
-          <Buckets id="by-catalyst" rows={snap.pnl_by_catalyst} quote={q} />
-          <h2>P&amp;L by action</h2>
-          <Buckets id="by-action" rows={snap.pnl_by_action} quote={q} />
-        </section>
-      </div>
+      <section>
+        <h2>Equity</h2>
+        <EquityChart points={snap.equity_curve} quote={q} />
+      </section>
+      <Performance snap={snap} />
       <section>
         <h2>Orders</h2>
         <Orders rows={snap.orders} />

@@ -244,7 +244,16 @@ export function Orders({ rows }: { rows: OrderRow[] }) {
 }
 
 /** P&L per bucket as a table with a bar per row (realised + unrealised), scaled to the largest. */
-export function Buckets({ id, rows, quote }: { id: string; rows: PnlBucket[]; quote: string }) {
+export function Buckets({
+  id,
+  rows,
+  quote,
+}: {
+  id: string;
+  /** `label`: what the row reads as, when not its key (e.g. "pre-market" for pre). */
+  rows: (PnlBucket & { label?: string })[];
+  quote: string;
+}) {
   if (!rows.length) return <p class="empty">No fills yet.</p>;
   const max = Math.max(...rows.map((r) => Math.abs(r.realized + r.unrealized)), 1e-9);
   return (
@@ -255,7 +264,7 @@ export function Buckets({ id, rows, quote }: { id: string; rows: PnlBucket[]; qu
           return (
             <tr key={r.key} data-key={r.key} data-realized={r.realized.toFixed(6)}>
               <th>
-                {r.key}
+                {r.label ?? r.key}
                 <div class="muted">
                   {r.entries} {r.entries === 1 ? 'entry' : 'entries'}
                 </div>
