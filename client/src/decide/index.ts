@@ -45,7 +45,15 @@ export { actionOf, type SignalAction } from './actions.js';
 export { builtinCalendar } from './us-calendar.js';
 export { holdMaxAgeMs, heldExpiry, planProtection, type ProtectionPlan } from './at-open.js';
 export { marketTime, realTimeAt, nextSessionChange, type MarketClock } from './market-clock.js';
-export { deriveLedger, type FillFact, type Ledger, type LedgerPosition, type Realization } from './ledger.js';
+export {
+  deriveLedger,
+  fillSteps,
+  type FillFact,
+  type FillStep,
+  type Ledger,
+  type LedgerPosition,
+  type Realization,
+} from './ledger.js';
 export { nextReprice, repriceBound, type RepriceAction, type WorkingOrder } from './reprice.js';
 
 /**

@@ -67,7 +67,8 @@ function mergePoint(a: FillFact, b: FillFact): FillFact {
   };
 }
 
-interface Step {
+/** One execution: what an order's fill newly added between two points (quantity, value, fees newly charged). */
+export interface FillStep {
   order: string;
   market: string;
   side: 'buy' | 'sell';
@@ -79,10 +80,13 @@ interface Step {
   at: number;
 }
 
-/** One order's points -> the steps between them (quantity, value, fees newly charged). */
-function steps(points: FillFact[]): Step[] {
+/**
+ * One order's points -> the steps between them (quantity, value, fees newly charged): the positions here and the
+ * per-execution export (`catalyst-client export fills`) read the same steps.
+ */
+export function fillSteps(points: FillFact[]): FillStep[] {
   points.sort((a, b) => a.cum - b.cum);
-  const out: Step[] = [];
+  const out: FillStep[] = [];
   let prev = { cum: 0, avg: 0 as number | undefined, feeQuote: 0, feeBase: 0 };
   for (const p of points) {
     const amount = r9(p.cum - prev.cum);
@@ -116,7 +120,7 @@ function steps(points: FillFact[]): Step[] {
  * the signed sum of every step whatever their order, and a full round trip realises proceeds - fees - cost either
  * way. `cost` is what was paid for a long holding, minus what was received for a short one.
  */
-function step(h: Holding, s: Step): { next: Holding; realized: number | undefined } {
+function step(h: Holding, s: FillStep): { next: Holding; realized: number | undefined } {
   const dq = s.side === 'buy' ? s.amount - s.feeBase : -s.amount;
   // Into the basis when the step opens: paid (buy) or minus received (sell).
   const c = s.side === 'buy' ? s.value + s.feeQuote : -(s.value - s.feeQuote);
@@ -144,10 +148,10 @@ export function deriveLedger(facts: readonly FillFact[]): Ledger {
   }
   const byOrder = new Map<string, FillFact[]>();
   for (const p of byPoint.values()) byOrder.set(p.order, [...(byOrder.get(p.order) ?? []), p]);
-  const all: Step[] = [];
+  const all: FillStep[] = [];
   const filled = new Map<string, number>();
   for (const [order, points] of byOrder) {
-    const s = steps(points);
+    const s = fillSteps(points);
     all.push(...s);
     filled.set(order, s.at(-1)?.cum ?? 0);
   }
