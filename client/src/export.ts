@@ -77,7 +77,10 @@ export const HEADERS: Record<ExportKind, readonly string[]> = {
     'error',
   ],
   fills: [
-    'updated_at',
+    'at',
+    'execution_id',
+    'n',
+    'order_id',
     'client_order_id',
     'epoch',
     'seq',
@@ -87,12 +90,12 @@ export const HEADERS: Record<ExportKind, readonly string[]> = {
     'leg',
     'market',
     'side',
-    'filled',
-    'avg_price',
+    'qty',
+    'price',
     'value',
     'fee_quote',
     'fee_base',
-    'status',
+    'cum_filled',
   ],
 };
 
@@ -144,11 +147,18 @@ export function orderCells(i: IntentRow): Cell[] {
   ];
 }
 
-/** One row per order with a fill: its cumulative amount and average price (the journal keeps no more). */
+/**
+ * One row per execution: what the order's fill newly added (quantity, value, the price it was done at, fees
+ * newly charged), with the broker's execution and order ids when it named them, and the signal it belongs to.
+ */
 export function fillCells(f: FillExportRow): Cell[] {
+  const st = f.step;
   return [
-    iso(f.updated_at),
-    f.client_order_id,
+    iso(st.at),
+    f.execution_id,
+    f.n,
+    f.order_id,
+    f.order_key,
     f.epoch,
     f.seq,
     f.symbol,
@@ -157,11 +167,14 @@ export function fillCells(f: FillExportRow): Cell[] {
     f.leg,
     f.market,
     f.side,
-    f.filled,
-    f.avg_price,
-    f.avg_price === null ? null : f.filled * f.avg_price,
-    f.fee_quote,
-    f.fee_base,
-    f.status,
+    round9(st.amount),
+    round9(st.value / st.amount),
+    round9(st.value),
+    round9(st.feeQuote),
+    round9(st.feeBase),
+    f.cum,
   ];
 }
+
+/** Differences of cumulative figures carry binary noise (0.30000000000000004): nine decimals are exact enough. */
+const round9 = (v: number) => Math.round(v * 1e9) / 1e9;
