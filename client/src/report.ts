@@ -1,6 +1,7 @@
 import { terminalText, type Signal } from '@catalyst-signal/shared';
 import { reasonLabel, type OrderParams } from './decide/index.js';
 import type { IntentRow } from './journal/index.js';
+import { isProtectiveLeg, protectionText } from './leg-text.js';
 import type { Outcome } from './pipeline.js';
 
 /**
@@ -27,7 +28,19 @@ function outcomeLine(signal: Signal, o: Outcome, paper: boolean, quote?: string)
 
 type OrderLike = Pick<
   IntentRow,
-  'side' | 'amount' | 'market' | 'type' | 'price' | 'ref_price' | 'avg_price' | 'filled' | 'status' | 'error'
+  | 'side'
+  | 'amount'
+  | 'market'
+  | 'type'
+  | 'price'
+  | 'ref_price'
+  | 'avg_price'
+  | 'filled'
+  | 'status'
+  | 'error'
+  | 'leg'
+  | 'stop_loss'
+  | 'take_profit'
 > & { order_params?: string | null | undefined };
 
 /**
@@ -42,7 +55,9 @@ export function decisionText(
   withState = true,
 ): string {
   if (d.verdict !== 'trade') return `${reasonLabel(d.reason)}${d.detail ? `: ${d.detail}` : ''}`;
-  return intents.map((i) => orderText(i, quote, withState)).join('; ');
+  // Protective legs say what they are (their stop / target), not "sell ... @ the entry's price".
+  const orders = intents.filter((i) => !isProtectiveLeg(i.leg)).map((i) => orderText(i, quote, withState));
+  return [...orders, ...protectionText(intents, withState)].join('; ');
 }
 
 function orderText(i: OrderLike, quote: string | undefined, withState: boolean): string {

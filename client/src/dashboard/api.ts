@@ -46,7 +46,8 @@ export const FeedRowSchema = z.object({
   price: z.number().nullable(),
   headline: z.string().max(500).nullable(),
   /** What `run` printed after the verdict (client/src/report.ts decisionText): the specific reason of a skip,
-   *  the orders of a trade (their live state is in the orders). */
+   *  the orders of a trade (their live state is in the orders). Protective legs (bracket stop / target, OCO)
+   *  are not in it: the page words them with their live state from the orders (client/src/leg-text.ts). */
   text: z.string().max(1000),
   /** An `info` signal skipped (nothing to act on): folded in the page so actions stand out. */
   info: z.boolean(),

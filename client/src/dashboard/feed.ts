@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { REASONS, isReasonCode } from '../decide/reasons.js';
 import type { ChangeRow, DecisionRow, IntentRow, Journal } from '../journal/index.js';
+import { isProtectiveLeg } from '../leg-text.js';
 import { decisionText } from '../report.js';
 import type { DashboardEvent, FeedRow, KillSwitchState, OrderRow, Presence } from './api.js';
 import { readPresence } from './presence.js';
@@ -73,11 +74,14 @@ function buildRow(r: RowInput): FeedRow {
     direction: str(s['direction']),
     price: num(s['price']),
     headline: str(s['headline'])?.slice(0, 500) ?? null,
-    // The CLI's own words (report.ts), so the page and `run` never disagree about why.
-    text: decisionText({ verdict: r.verdict, reason: r.reason, detail }, r.intents, undefined, false).slice(
-      0,
-      1000,
-    ),
+    // The CLI's own words (report.ts), so the page and `run` never disagree about why. Protective legs are left
+    // to the page, which reads them with their live state from the orders (leg-text.ts).
+    text: decisionText(
+      { verdict: r.verdict, reason: r.reason, detail },
+      r.intents.filter((i) => !isProtectiveLeg(i.leg)),
+      undefined,
+      false,
+    ).slice(0, 1000),
     info: isInfo(r.verdict, r.reason),
     redecision: r.redecision,
   };

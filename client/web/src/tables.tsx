@@ -1,6 +1,7 @@
 import { Component } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { FeedRow, OrderRow, PnlBucket, PositionView, Story } from '../../src/dashboard/api.js';
+import { protectionText } from '../../src/leg-text.js';
 import { fetchStory } from './api.js';
 import { amount, money, signed, time } from './format.js';
 
@@ -45,6 +46,8 @@ export function Feed({ rows, token, orders }: { rows: FeedRow[]; token: string; 
             .filter((o) => o.epoch === r.epoch && o.seq === r.seq && o.leg === 'entry')
             .map((o) => o.status)
             .join(' ')}
+          // Its protective legs by their levels, with their live state ("bracket stop 3.01 / target 3.61 (resting)").
+          legs={protectionText(orders.filter((o) => o.epoch === r.epoch && o.seq === r.seq)).join('; ')}
           open={open === r.key}
           onToggle={() => setOpen((k) => (k === r.key ? undefined : r.key))}
         />
@@ -57,6 +60,7 @@ interface CardProps {
   row: FeedRow;
   token: string;
   states: string;
+  legs: string;
   open: boolean;
   onToggle: () => void;
 }
@@ -68,7 +72,13 @@ interface CardProps {
 class FeedCard extends Component<CardProps> {
   override shouldComponentUpdate(next: CardProps): boolean {
     const p = this.props;
-    return next.row !== p.row || next.states !== p.states || next.open !== p.open || next.token !== p.token;
+    return (
+      next.row !== p.row ||
+      next.states !== p.states ||
+      next.legs !== p.legs ||
+      next.open !== p.open ||
+      next.token !== p.token
+    );
   }
   override render() {
     return <FeedCardView {...this.props} />;
@@ -109,6 +119,11 @@ function FeedCardView(p: CardProps) {
         <span class="why" title={`${r.reason}: ${r.reason_text}`}>
           {r.text}
         </span>
+        {p.legs && (
+          <span class="why legs" data-legs={p.legs}>
+            {p.legs}
+          </span>
+        )}
       </button>
       {p.open && <StoryView token={p.token} epoch={r.epoch} seq={r.seq} />}
     </article>
@@ -142,6 +157,11 @@ function StoryView({ token, epoch, seq }: { token: string; epoch: string; seq: n
         ))}
       </ul>
       <h3>Orders</h3>
+      {protectionText(story.orders).map((t) => (
+        <p key={t} class="legs">
+          {t}
+        </p>
+      ))}
       {story.orders.length ? (
         <ul class="legs">
           {story.orders.map((o) => (
