@@ -221,13 +221,7 @@ export function Positions({ rows, quote }: { rows: PositionView[]; quote: string
             {p.fees > 0 ? ` · fees ${money(p.fees)}` : ''}
           </div>
           {p.protective.length > 0 && (
-            <div class="muted">
-              {p.protective.map((o) => (
-                <span key={o.client_order_id}>
-                  {o.leg} {o.type} @ {money(o.stop_loss ?? o.take_profit ?? o.price)} ({o.status}){' '}
-                </span>
-              ))}
-            </div>
+            <div class="muted legs">{protectionText(p.protective).join(' · ')}</div>
           )}
         </article>
       ))}
