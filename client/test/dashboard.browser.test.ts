@@ -25,6 +25,8 @@ const skip = !serverBuilt() || (missing !== undefined && process.env['CI'] !== '
 const CONFIG = {
   filters: { min_confidence: 0.5 },
   risk: { cooldown_per_symbol_ms: 0, short_on_spot: 'sell_holdings' },
+  // A signal with a stop gets a protective leg (the feed card words it; signals without one get none).
+  execution: { protective_orders: 'stop_loss' },
 };
 
 let dir: string;
@@ -252,7 +254,13 @@ describe.skipIf(skip)('dashboard in a real browser', () => {
     await story.locator('li[data-leg="entry"][data-status="filled"]').waitFor();
     await story.locator('#story-pnl', { hasText: /realised \+/ }).waitFor();
     expect(await row(page, 1).locator('.headline').textContent()).toMatch(/^browser headline/);
-    expect(await row(page, 1).locator('.why').textContent()).toMatch(/^buy [\d.]+ BTC\/USDT @ /);
+    expect(await row(page, 1).locator('.why').first().textContent()).toMatch(/^buy [\d.]+ BTC\/USDT @ /);
+
+    // A protective leg reads as what it is, with its live state, never as a sell at the entry's price.
+    const legSeq = await publish({ symbol: 'LEG', price: 10, stop_loss: 9 });
+    await row(page, legSeq).locator('.legs', { hasText: 'stop 9 (resting)' }).waitFor();
+    expect(await row(page, legSeq).locator('.why').first().textContent()).toMatch(/^buy [\d.]+ LEG\/USDT @ /);
+    expect(await row(page, legSeq).textContent()).not.toMatch(/sell/);
     await page.close();
   });
 
