@@ -27,6 +27,7 @@ import { reportHalt } from '../notify/halt.js';
 import { followBroker, type Follower } from '../follow.js';
 import { startGossip } from '../log-gossip.js';
 import { LogMisbehaviour, ProofTimeout, logProver } from '../log-verify.js';
+import { Witness, defaultWitnessName, loadWitnessKey } from '../log-witness.js';
 
 /**
  * `catalyst-client run`: reconcile, connect, decide, execute, until a signal or a fatal condition.
@@ -201,6 +202,12 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       void atOpen.check().catch((e: Error) => log.warn({ err: e.message }, 'open check failed'));
     lookAtOpen();
     const notifications = startNotifications(ctx, journal, live);
+    const witness = config.log.witness.enabled
+      ? new Witness(
+          loadWitnessKey(ctx.dataDir, config.log.witness.key_file, config.log.witness.name ?? defaultWitnessName()),
+        )
+      : undefined;
+    if (witness) log.info({ vkey: witness.vkey }, 'transparency log: cosigning verified checkpoints as a witness');
     const prove = logProver({
       config,
       key: secrets.serverKey,
@@ -208,6 +215,12 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       journal,
       evidenceDir: ctx.dataDir,
       log,
+      onCheckpoint: witness
+        ? (c, reply) => {
+            const f = witness.cosign(c.note, c.size);
+            if (f) reply(f);
+          }
+        : undefined,
     });
     // Several gateways: their checkpoints compared at start (before any signal is applied) and on a timer.
     const gossip =

@@ -1,0 +1,27 @@
+import type { CosignFrame } from '@catalyst-signal/shared';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { CosignVerdict, WitnessBook } from '../log/witnesses.js';
+import type { SocketData } from './socket-state.js';
+
+/**
+ * One `cosign` frame (docs/protocol.md): kept only if a configured witness validly cosigned a checkpoint this
+ * log signed; anything else is counted and dropped without an answer (a witness has nothing to retry). Each
+ * socket cosigns a size once and sizes only grow, so a socket costs at most one signature check per checkpoint.
+ */
+export function receiveCosign(
+  data: SocketData,
+  frame: CosignFrame,
+  d: { witnesses?: WitnessBook | undefined; metrics: Metrics; log: Logger },
+): void {
+  let verdict: CosignVerdict | 'repeated' | 'no_witnesses';
+  if (frame.size <= data.cosignedSize) verdict = 'repeated';
+  else if (!d.witnesses) verdict = 'no_witnesses';
+  else {
+    data.cosignedSize = frame.size;
+    verdict = d.witnesses.receive(frame.size, frame.cosignature);
+  }
+  d.metrics.cosignatures.inc({ result: verdict });
+  if (verdict === 'unknown_key' || verdict === 'bad_signature')
+    d.log.warn({ socket: data.id, size: frame.size, verdict }, 'transparency log: a cosignature was dropped');
+}
