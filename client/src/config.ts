@@ -508,6 +508,9 @@ export const LogSchema = z
         'Require the checkpoints this client acts on to be cosigned by a quorum of witnesses (C2SP tlog-policy style); when they are not: an alert (notification, status, log line), never a halt, until the quorum is back.',
       ),
   })
+  .refine((l) => l.verify !== 'off' || (!l.witness.enabled && !l.witness_policy), {
+    message: 'log.witness and log.witness_policy need log.verify auto or on (a witness cosigns what it verified)',
+  })
   .describe('Transparency-log verification (`catalyst-client log ...`).');
 
 export const ConfigSchema = z

@@ -28,6 +28,8 @@ import { followBroker, type Follower } from '../follow.js';
 import { startGossip } from '../log-gossip.js';
 import { LogMisbehaviour, ProofTimeout, logProver } from '../log-verify.js';
 import { Witness, defaultWitnessName, loadWitnessKey } from '../log-witness.js';
+import { WitnessPolicy } from '../log-policy.js';
+import { watchWitnessPolicy } from '../notify/witness-watch.js';
 
 /**
  * `catalyst-client run`: reconcile, connect, decide, execute, until a signal or a fatal condition.
@@ -208,6 +210,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
         )
       : undefined;
     if (witness) log.info({ vkey: witness.vkey }, 'transparency log: cosigning verified checkpoints as a witness');
+    const policy = config.log.witness_policy && new WitnessPolicy(config.log.witness_policy);
     const prove = logProver({
       config,
       key: secrets.serverKey,
@@ -215,13 +218,24 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       journal,
       evidenceDir: ctx.dataDir,
       log,
-      onCheckpoint: witness
-        ? (c, reply) => {
-            const f = witness.cosign(c.note, c.size);
-            if (f) reply(f);
-          }
-        : undefined,
+      onCheckpoint:
+        witness || policy
+          ? (c, reply) => {
+              policy?.observe(c.note, c.size, Date.now());
+              const f = witness?.cosign(c.note, c.size);
+              if (f) reply(f);
+            }
+          : undefined,
     });
+    const unwatchPolicy =
+      policy &&
+      watchWitnessPolicy({
+        policy,
+        notifier: notifications.notifier,
+        log,
+        setMeta: (k, v) => journal.setMeta(k, v),
+        everyMs: Math.min(1000, Math.max(100, Math.floor(config.log.witness_policy!.within_ms / 4))),
+      });
     // Several gateways: their checkpoints compared at start (before any signal is applied) and on a timer.
     const gossip =
       prove && (config.server.urls?.length ?? 0) > 1 && config.log.gossip_interval_ms > 0
@@ -311,6 +325,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       (closing ??= (async () => {
         log.info({ reason }, 'stopping');
         clearInterval(reconcileTimer);
+        unwatchPolicy?.();
         clearInterval(paperTimer);
         clearInterval(workTimer);
         clockLines?.stop();
