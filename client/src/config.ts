@@ -509,7 +509,8 @@ export const LogSchema = z
       ),
   })
   .refine((l) => l.verify !== 'off' || (!l.witness.enabled && !l.witness_policy), {
-    message: 'log.witness and log.witness_policy need log.verify auto or on (a witness cosigns what it verified)',
+    message:
+      'log.witness and log.witness_policy need log.verify auto or on (a witness cosigns what it verified)',
   })
   .describe('Transparency-log verification (`catalyst-client log ...`).');
 

@@ -2,7 +2,12 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cosignatureVerifier, verifiedCosignatures } from '@catalyst-signal/shared';
-import { classification, startTestServer, tempDir, type TestServer } from '../../server/test/helpers/server.js';
+import {
+  classification,
+  startTestServer,
+  tempDir,
+  type TestServer,
+} from '../../server/test/helpers/server.js';
 import { pollUntil } from '../../server/test/helpers/nats-cluster.js';
 import { Journal } from '../src/journal/index.js';
 import { ed25519Verify, sha256 } from '../src/log-verify.js';
@@ -86,8 +91,14 @@ describe('witnesses', () => {
     await waitEvent(friend.engine.connection, 'applied', (seq: number) => seq === 1);
     // Both witnesses' cosignatures reach the served checkpoint.
     const t0 = Date.now();
-    await pollUntil('both cosignatures served', async () => ((await cosignedBy()).length === 2 ? true : undefined), 10_000);
-    console.log(`POST -> checkpoint cosigned by 2 witnesses: ${Date.now() - t0} ms after the signal was applied`);
+    await pollUntil(
+      'both cosignatures served',
+      async () => ((await cosignedBy()).length === 2 ? true : undefined),
+      10_000,
+    );
+    console.log(
+      `POST -> checkpoint cosigned by 2 witnesses: ${Date.now() - t0} ms after the signal was applied`,
+    );
 
     // Witness b stops; the next checkpoint gets a's cosignature only: the friend alerts past within_ms.
     await b.stop();
@@ -102,7 +113,10 @@ describe('witnesses', () => {
     // b is back: it cosigns the latest checkpoint, the server re-sends it, the friend's quorum is back.
     b = await startTestEngine({ dir: dirs.b, config: witnessConfig('w.test/b'), serverKey: s.readKey });
     const [, back] = await json.waitDelivered(2);
-    expect(back!.body).toMatchObject({ kind: 'witness_quorum_back', title: 'transparency log witnessed again' });
+    expect(back!.body).toMatchObject({
+      kind: 'witness_quorum_back',
+      title: 'transparency log witnessed again',
+    });
     expect((await s.post(classification())).status).toBe(201);
     await waitEvent(friend.engine.connection, 'applied', (seq: number) => seq === 3);
     expect(friend.exitCode()).toBeUndefined();

@@ -206,10 +206,15 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     const notifications = startNotifications(ctx, journal, live);
     const witness = config.log.witness.enabled
       ? new Witness(
-          loadWitnessKey(ctx.dataDir, config.log.witness.key_file, config.log.witness.name ?? defaultWitnessName()),
+          loadWitnessKey(
+            ctx.dataDir,
+            config.log.witness.key_file,
+            config.log.witness.name ?? defaultWitnessName(),
+          ),
         )
       : undefined;
-    if (witness) log.info({ vkey: witness.vkey }, 'transparency log: cosigning verified checkpoints as a witness');
+    if (witness)
+      log.info({ vkey: witness.vkey }, 'transparency log: cosigning verified checkpoints as a witness');
     const policy = config.log.witness_policy && new WitnessPolicy(config.log.witness_policy);
     const prove = logProver({
       config,

@@ -14,12 +14,7 @@ import { ed25519Verify, sha256 } from './tlog-crypto.js';
 
 /** What became of one cosign frame (the metric's `result` label). */
 export type CosignVerdict =
-  | 'stored'
-  | 'duplicate'
-  | 'malformed'
-  | 'unknown_key'
-  | 'bad_signature'
-  | 'unknown_size';
+  'stored' | 'duplicate' | 'malformed' | 'unknown_key' | 'bad_signature' | 'unknown_size';
 
 export interface CosignatureRows {
   put(witness: string, size: number, line: string, cosignedS: number, receivedMs: number): boolean;
