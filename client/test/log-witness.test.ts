@@ -13,6 +13,7 @@ import { Journal } from '../src/journal/index.js';
 import { ed25519Verify, sha256 } from '../src/log-verify.js';
 import { loadWitnessKey } from '../src/log-witness.js';
 import { WITNESS_POLICY_META } from '../src/notify/witness-watch.js';
+import { runCli, writeConfig } from './helpers/client-process.js';
 import { startTestEngine } from './helpers/engine.js';
 import { ServiceServer } from './helpers/notify-services.js';
 import { waitEvent } from './helpers/wait.js';
@@ -51,6 +52,29 @@ describe('witnesses', () => {
     expect(a.vkey.startsWith('w.test/a+')).toBe(true);
     // Type 0x04: a cosigner key, never usable as (or mistaken for) a log key.
     expect(Buffer.from(a.vkey.split('+')[2]!, 'base64')[0]).toBe(0x04);
+  });
+
+  it('`log witness-key` makes the key on first use and prints the same vkey every time', async () => {
+    const dir = tempDir();
+    const config = writeConfig(dir, {
+      data_dir: dir,
+      server: { url: 'http://127.0.0.1:9' },
+      log: { witness: { enabled: true, name: 'w.test/cli' } },
+    });
+    const first = await runCli(['-c', config, 'log', 'witness-key'], {}, dir);
+    expect(first.code, first.stderr).toBe(0);
+    const vkey = first.stdout.trim();
+    expect(vkey).toBe(loadWitnessKey(dir, 'witness-key.pem', 'w.test/cli').vkey);
+    expect((await runCli(['-c', config, 'log', 'witness-key'], {}, dir)).stdout.trim()).toBe(vkey);
+    // A witness needs the log verified: a config that turns it off is refused with one line.
+    const bad = writeConfig(dir, {
+      server: { url: 'http://127.0.0.1:9' },
+      log: { verify: 'off', witness: { enabled: true } },
+    });
+    const refused = await runCli(['-c', bad, 'log', 'witness-key'], {}, dir);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/log\.witness and log\.witness_policy need log\.verify/);
+    expect(refused.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('two clients cosign over the stream; a 2-of-2 policy alerts when one stops and recovers when it is back', async () => {
