@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { DIRECTIONS } from '@catalyst-signal/shared';
+import { createHash } from 'node:crypto';
+import { COSIGNATURE_V1_TYPE, DIRECTIONS, parseVerifierKey } from '@catalyst-signal/shared';
 import { AlpacaSchema, EquitiesSchema } from './config-equities.js';
 import { renderReference } from './config-reference.js';
 import { ConfigError } from './errors.js';
@@ -435,6 +436,20 @@ export const DashboardSchema = z
   })
   .describe('The local dashboard (catalyst-client dashboard).');
 
+/** A vkey of an Ed25519 cosigner (type 0x04) whose key ID matches: checked here so a typo is a config error. */
+function isWitnessVkey(vkey: string): boolean {
+  try {
+    parseVerifierKey(
+      (d) => new Uint8Array(createHash('sha256').update(d).digest()),
+      vkey,
+      COSIGNATURE_V1_TYPE,
+    );
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const LogSchema = z
   .strictObject({
     verify: z
@@ -486,7 +501,13 @@ export const LogSchema = z
     witness_policy: z
       .strictObject({
         keys: z
-          .array(z.string().min(1).max(400))
+          .array(
+            z
+              .string()
+              .min(1)
+              .max(400)
+              .refine(isWitnessVkey, 'not a witness verifier key (<name>+<hex id>+<base64>, type 0x04)'),
+          )
           .min(1)
           .max(64)
           .describe(

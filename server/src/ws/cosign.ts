@@ -14,12 +14,18 @@ export function receiveCosign(
   frame: CosignFrame,
   d: { witnesses?: WitnessBook | undefined; metrics: Metrics; log: Logger },
 ): void {
-  let verdict: CosignVerdict | 'repeated' | 'no_witnesses';
+  let verdict: CosignVerdict | 'repeated' | 'no_witnesses' | 'error';
   if (frame.size <= data.cosignedSize) verdict = 'repeated';
   else if (!d.witnesses) verdict = 'no_witnesses';
   else {
     data.cosignedSize = frame.size;
-    verdict = d.witnesses.receive(frame.size, frame.cosignature);
+    try {
+      verdict = d.witnesses.receive(frame.size, frame.cosignature);
+    } catch (err) {
+      // A store that cannot write (disk full, read-only) must not take the stream down with it.
+      d.log.error({ err, size: frame.size }, 'transparency log: a cosignature could not be stored');
+      verdict = 'error';
+    }
   }
   d.metrics.cosignatures.inc({ result: verdict });
   if (verdict === 'unknown_key' || verdict === 'bad_signature')
