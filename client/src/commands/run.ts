@@ -29,7 +29,7 @@ import { startGossip } from '../log-gossip.js';
 import { LogMisbehaviour, ProofTimeout, logProver } from '../log-verify.js';
 import { Witness, defaultWitnessName, loadWitnessKey } from '../log-witness.js';
 import { WitnessPolicy } from '../log-policy.js';
-import { watchWitnessPolicy } from '../notify/witness-watch.js';
+import { WITNESS_POLICY_META, watchWitnessPolicy } from '../notify/witness-watch.js';
 
 /**
  * `catalyst-client run`: reconcile, connect, decide, execute, until a signal or a fatal condition.
@@ -216,6 +216,8 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     if (witness)
       log.info({ vkey: witness.vkey }, 'transparency log: cosigning verified checkpoints as a witness');
     const policy = config.log.witness_policy && new WitnessPolicy(config.log.witness_policy);
+    // A verdict from an earlier run with a policy is not this run's: status shows none.
+    if (!policy) journal.setMeta(WITNESS_POLICY_META, undefined);
     const prove = logProver({
       config,
       key: secrets.serverKey,
