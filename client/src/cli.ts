@@ -319,6 +319,17 @@ logCmd
     }),
   );
 logCmd
+  .command('witness-key')
+  .description(
+    "print this client's witness verifier key (made on first use) for the server operator's log.witnesses and friends' witness_policy",
+  )
+  .action(
+    action(async () => {
+      const { logWitnessKeyCommand } = await import('./commands/log.js');
+      process.stdout.write(logWitnessKeyCommand(await ctx('warn')) + '\n');
+    }),
+  );
+logCmd
   .command('verify-evidence')
   .description('check an evidence file a halted client wrote, offline (exit 0: it holds, 1: it does not)')
   .argument('<file>', 'the tlog-evidence-*.json file')

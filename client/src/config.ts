@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { DIRECTIONS } from '@catalyst-signal/shared';
+import { createHash } from 'node:crypto';
+import { COSIGNATURE_V1_TYPE, DIRECTIONS, parseVerifierKey } from '@catalyst-signal/shared';
 import { AlpacaSchema, EquitiesSchema } from './config-equities.js';
 import { renderReference } from './config-reference.js';
 import { ConfigError } from './errors.js';
@@ -435,6 +436,20 @@ export const DashboardSchema = z
   })
   .describe('The local dashboard (catalyst-client dashboard).');
 
+/** A vkey of an Ed25519 cosigner (type 0x04) whose key ID matches: checked here so a typo is a config error. */
+function isWitnessVkey(vkey: string): boolean {
+  try {
+    parseVerifierKey(
+      (d) => new Uint8Array(createHash('sha256').update(d).digest()),
+      vkey,
+      COSIGNATURE_V1_TYPE,
+    );
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const LogSchema = z
   .strictObject({
     verify: z
@@ -459,6 +474,64 @@ export const LogSchema = z
       .describe(
         "With several gateways (server.urls): how often every gateway's checkpoint is fetched and compared (also once at start, before the first signal is applied); same size with another root, or a smaller one not proven a prefix of a larger, halts trading (exit 7) with an evidence file. 0 = off.",
       ),
+    witness: z
+      .strictObject({
+        enabled: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Cosign (C2SP tlog-cosignature/v1) each checkpoint this client verified as consistent with everything it saw, and send the cosignature to the server over the stream (no inbound port). Needs log.verify on/auto and a server that lists this key in its log.witnesses (`catalyst-client log witness-key` prints it).',
+          ),
+        key_file: z
+          .string()
+          .min(1)
+          .default('witness-key.pem')
+          .describe(
+            'The witness Ed25519 private key (PEM), relative to data_dir; generated there (mode 0600) on first use.',
+          ),
+        name: z
+          .string()
+          .regex(/^[^\s+]+$/, 'a key name: no spaces, no +')
+          .max(200)
+          .optional()
+          .describe('The witness key name (part of its key ID); default witness.<hostname>.'),
+      })
+      .prefault({})
+      .describe('This client as a witness of the server log (docs/transparency-log.md "Witnesses").'),
+    witness_policy: z
+      .strictObject({
+        keys: z
+          .array(
+            z
+              .string()
+              .min(1)
+              .max(400)
+              .refine(isWitnessVkey, 'not a witness verifier key (<name>+<hex id>+<base64>, type 0x04)'),
+          )
+          .min(1)
+          .max(64)
+          .describe(
+            'Witness verifier keys (`<name>+<hex id>+<base64>`, type 0x04) whose cosignatures count, as each witness prints them with `catalyst-client log witness-key`.',
+          ),
+        quorum: z.int().min(1).describe('How many of `keys` must cosign (k of n).'),
+        within_ms: z
+          .int()
+          .min(1000)
+          .max(86_400_000)
+          .default(60_000)
+          .describe(
+            'How long after this client acted on a checkpoint the quorum may take to cosign it (or a later, consistent one) before the alert.',
+          ),
+      })
+      .refine((p) => p.quorum <= p.keys.length, { message: 'quorum is more than the number of keys' })
+      .optional()
+      .describe(
+        'Require the checkpoints this client acts on to be cosigned by a quorum of witnesses (C2SP tlog-policy style); when they are not: an alert (notification, status, log line), never a halt, until the quorum is back.',
+      ),
+  })
+  .refine((l) => l.verify !== 'off' || (!l.witness.enabled && !l.witness_policy), {
+    message:
+      'log.witness and log.witness_policy need log.verify auto or on (a witness cosigns what it verified)',
   })
   .describe('Transparency-log verification (`catalyst-client log ...`).');
 

@@ -19,6 +19,7 @@ import {
   verifyInclusion,
   type Checkpoint,
   type CheckpointFrame,
+  type CosignFrame,
   type NoteVerifier,
   type Sha256,
   type Signal,
@@ -282,6 +283,7 @@ export class LogVerifier {
     server: string,
     intervalMs: number,
     onFailure: (e: LogMisbehaviour) => void,
+    onLatest?: (c: { note: string; size: number }) => void,
   ): void {
     this.frameWaitMs ??= intervalMs + 1000;
     this.frames = this.frames
@@ -289,6 +291,9 @@ export class LogVerifier {
         this.stats.frames++;
         const opened = this.open(frame.checkpoint);
         if (!(await this.acceptCheckpoint(opened, server, frame.consistency))) return;
+        // Only the latest verified one: a smaller checkpoint (a gateway behind) is a prefix, not news.
+        if (onLatest && this.o.store.verifiedCheckpoint(opened.origin)?.size === opened.checkpoint.size)
+          onLatest({ note: opened.note, size: opened.checkpoint.size });
         for (const p of frame.proofs)
           if (p.index < opened.checkpoint.size)
             this.framed.set(p.index, { opened, hashes: p.hashes, server });
@@ -481,6 +486,11 @@ export function logProver(o: {
   journal: LogVerifierOptions['store'];
   evidenceDir: string;
   log: Pick<Logger, 'warn' | 'info' | 'debug'>;
+  /**
+   * Each checkpoint frame accepted as the latest verified one, with a way to answer on its socket (the witness
+   * cosigns it; the witness policy counts its cosignatures).
+   */
+  onCheckpoint?: (c: { note: string; size: number }, reply: (f: CosignFrame) => void) => void;
 }):
   | {
       /** True once proven; false when the server turned out to have no log (auto). */
@@ -519,10 +529,11 @@ export function logProver(o: {
         verifier.expectFrames(intervalMs);
         return verifier.fromSize(hello.log.origin);
       },
-      onFrame(frame, url) {
+      onFrame(frame, url, reply) {
         // The stream URL's gateway answers REST too (the consistency proof when the frame has none).
         const base = baseUrls.find((b) => streamUrl(b) === url) ?? baseUrls[0]!;
-        verifier.onFrame(frame, base, intervalMs, onFailure);
+        const seen = o.onCheckpoint;
+        verifier.onFrame(frame, base, intervalMs, onFailure, seen && ((c) => seen(c, reply)));
       },
     }),
     async prove(signal) {

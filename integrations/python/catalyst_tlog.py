@@ -7,13 +7,15 @@ Ed25519 verifier: the standard library has no Ed25519). Formats: docs/transparen
 
 What it checks: a checkpoint's Ed25519 signature (C2SP signed-note, key type 0x01) against a verifier key;
 inclusion proofs (RFC 9162 2.1.3.2) and tlog-proof files; consistency proofs (RFC 9162 2.1.4.2); the whole
-served history rebuilt into the tree and compared with the signed root; a client's evidence file. What it
-does not: cosignatures (type 0x04) and policies, tiles, ML-DSA keys; and it trusts the key you give it (or the
-server's JWKS when you give none: compare the printed fingerprint with the operator's).
+served history rebuilt into the tree and compared with the signed root; a client's evidence file; witness
+cosignatures (C2SP tlog-cosignature/v1, Ed25519, key type 0x04) and a k-of-n quorum of them. What it does not:
+tiles, ML-DSA keys; and it trusts the key you give it (or the server's JWKS when you give none: compare the
+printed fingerprint with the operator's).
 
     python3 catalyst_tlog.py audit --server URL [--state FILE] [--fingerprint FP]   # read key: CATALYST_READ_KEY
     python3 catalyst_tlog.py proof PROOF_FILE LEAF_FILE --vkey VKEY
     python3 catalyst_tlog.py evidence EVIDENCE_FILE [--vkey VKEY]
+    python3 catalyst_tlog.py cosigned CHECKPOINT_FILE --witness VKEY [--witness VKEY ...] [--quorum K] [--vkey VKEY]
 
 `audit` verifies the latest checkpoint, proves it consistent with the one saved in --state by an earlier audit
 (then saves the new one), and rebuilds the tree from every served signal: its root must be the signed root.
@@ -197,6 +199,49 @@ def open_note(note: str, vkey: str) -> str:
     return text
 
 
+COSIGNATURE_V1 = 0x04
+
+
+def _parse_witness_vkey(vkey: str) -> Tuple[str, bytes, bytes]:
+    parts = vkey.split("+", 2)
+    if len(parts) != 3 or not parts[0] or len(parts[1]) != 8:
+        raise TlogError("witness key: expected <name>+<hex id>+<base64 key>")
+    name, hex_id, b64 = parts
+    key = _b64(b64, "witness key")
+    if len(key) != 33 or key[0] != COSIGNATURE_V1:
+        raise TlogError("witness key: not an Ed25519 cosigner key (type 0x04 and 32 bytes)")
+    kid = hashlib.sha256(name.encode() + b"\n" + bytes([COSIGNATURE_V1]) + key[1:]).digest()[:4]
+    if kid.hex() != hex_id:
+        raise TlogError("witness key: the key ID does not match the name and key")
+    return name, kid, key[1:]
+
+
+def verify_cosignatures(note: str, witness_vkeys: Sequence[str]) -> List[Tuple[str, int]]:
+    """(name, timestamp) of each witness whose tlog-cosignature/v1 line on the note verifies; others ignored."""
+    witnesses = [_parse_witness_vkey(v) for v in witness_vkeys]
+    split = note.rfind("\n\n")
+    if split < 0 or not note.endswith("\n"):
+        raise TlogError("note: no blank line before its signatures")
+    text = note[: split + 1]
+    found: List[Tuple[str, int]] = []
+    for line in note[split + 2 : -1].split("\n"):
+        head, _, rest = line.partition(" ")
+        sig_name, _, b64 = rest.partition(" ")
+        if head != "\u2014" or not sig_name or not b64:
+            raise TlogError("note: a malformed signature line")
+        raw = _b64(b64, "note signature")
+        for name, kid, pub in witnesses:
+            if sig_name != name or raw[:4] != kid or len(raw) != 4 + 8 + 64:
+                continue
+            if any(n == name for n, _ in found):
+                continue
+            ts = int.from_bytes(raw[4:12], "big")
+            message = f"cosignature/v1\ntime {ts}\n".encode() + text.encode()
+            if ed25519_verify(pub, message, raw[12:]):
+                found.append((name, ts))
+    return found
+
+
 def open_checkpoint(note: str, vkey: str) -> Tuple[str, int, bytes]:
     """(origin, size, root) of a signed checkpoint; the origin must be the key's name."""
     lines = open_note(note, vkey)[:-1].split("\n")
@@ -325,8 +370,24 @@ def main(argv: Optional[List[str]] = None) -> int:
     ev = sub.add_parser("evidence", help="check a halted client's evidence file, offline")
     ev.add_argument("evidence_file")
     ev.add_argument("--vkey", help="check with this key instead of the one the file names")
+    co = sub.add_parser("cosigned", help="count the witness cosignatures on a checkpoint (a k-of-n policy), offline")
+    co.add_argument("checkpoint_file", help="the note as GET /v1/log/checkpoint serves it")
+    co.add_argument("--witness", action="append", required=True, help="a witness verifier key (type 0x04)")
+    co.add_argument("--quorum", type=int, default=1, help="how many must have cosigned (default 1)")
+    co.add_argument("--vkey", help="also check the log's own signature with this verifier key")
     a = ap.parse_args(argv)
     try:
+        if a.cmd == "cosigned":
+            with open(a.checkpoint_file, encoding="utf-8") as f:
+                note = f.read()
+            if a.vkey:
+                origin, size, _ = open_checkpoint(note, a.vkey)
+                print(f"checkpoint {origin} size {size}, signature valid")
+            found = verify_cosignatures(note, a.witness)
+            for name, ts in found:
+                print(f"cosigned by {name} at {ts}")
+            print(f"{len(found)} of {len(a.witness)} witnesses cosigned (quorum {a.quorum})")
+            return 0 if len(found) >= a.quorum else 1
         if a.cmd == "audit":
             return _audit(a)
         if a.cmd == "proof":

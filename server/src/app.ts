@@ -73,6 +73,7 @@ export const sqliteLog: LogDriverFactory<SqliteLog> = (ctx) => {
       intervalMs: ctx.config.log.checkpoint_interval_ms,
       key: signer,
       log: ctx.log,
+      witnesses: ctx.config.log.witnesses,
     },
     onPublishError: (err) =>
       ctx.log.error({ err }, 'fan-out failed after commit; subscribers will resume from the log'),
@@ -214,6 +215,15 @@ async function start(
         position: () => ({ epoch: reader.epoch, head: reader.head, firstSeq: reader.firstSeq() }),
         replica: driver.statusReplica ? () => d.statusReplica?.() : undefined,
       });
+      const feed =
+        d.transparency &&
+        new CheckpointFeed(app, {
+          source: d.transparency,
+          intervalMs: config.log.checkpoint_interval_ms,
+          signalSigs: config.log.signal_signatures,
+          maxProofs: DEFAULTS.maxCheckpointProofs,
+          log,
+        });
       stream = new Stream(app, {
         config,
         reader,
@@ -226,16 +236,10 @@ async function start(
         aheadWaitMs: d.aheadWaitMs ?? 0,
         logHead: d.logHead ? () => d.logHead!() : undefined,
         status,
-        checkpoints:
-          d.transparency &&
-          new CheckpointFeed(app, {
-            source: d.transparency,
-            intervalMs: config.log.checkpoint_interval_ms,
-            signalSigs: config.log.signal_signatures,
-            maxProofs: DEFAULTS.maxCheckpointProofs,
-            log,
-          }),
+        checkpoints: feed,
+        witnesses: d.witnesses,
       });
+      if (feed) d.witnesses?.onCosigned((size) => feed.cosigned(size));
       driver.attach(stream);
     }
     // Outcomes (docs/outcomes.md): single-node only for now; in cluster mode one lease holder will compute them.

@@ -256,6 +256,24 @@ export const ConfigSchema = z
           .describe(
             'Sign each signal (sig). false once every client verifies the log: checkpoints prove signals, hello says protocol 3, and protocol-2 clients stop with a clear error (docs/protocol.md, migration). Same on every node.',
           ),
+        witnesses: z
+          .array(
+            z.strictObject({
+              name: z.string().min(1).max(100).describe('Who runs it (logs and metrics only).'),
+              vkey: z
+                .string()
+                .min(1)
+                .max(400)
+                .describe(
+                  "The witness verifier key (`<name>+<hex id>+<base64>`, type 0x04), as the witness's `catalyst-client log witness-key` prints it.",
+                ),
+            }),
+          )
+          .max(64)
+          .default([])
+          .describe(
+            'Witnesses whose cosignatures (the `cosign` frame) are kept and served on the checkpoint (GET /v1/log/checkpoint, checkpoint frames); any other cosignature is counted and dropped. Single-node mode only.',
+          ),
       })
       .prefault({})
       .describe(

@@ -50,6 +50,12 @@ export function createMetrics(dbSizeBytes: () => number, connected: () => number
       help: 'Signals sent from history.',
       registers: [registry],
     }),
+    cosignatures: new Counter({
+      name: 'catalyst_tlog_cosignatures_total',
+      help: 'Witness cosign frames, by what became of them (stored; anything else was dropped).',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
     rateLimited: new Counter({
       name: 'catalyst_rate_limited_total',
       help: 'Requests or frames refused by a rate limit.',

@@ -64,11 +64,24 @@ export const PingFrameSchema = z.strictObject({
   id: z.union([z.string().max(64), z.number()]).optional(),
 });
 
+/** Longest cosignature line accepted: a key name plus 104 base64 characters leaves room for a long URL name. */
+export const MAX_COSIGNATURE_LINE = 512;
+
+/** A witness cosigned the checkpoint of `size` (its note text as the server signed it; C2SP tlog-cosignature/v1). */
+export const CosignFrameSchema = z.strictObject({
+  type: z.literal(ClientFrame.cosign),
+  size: seq,
+  /** One signed-note signature line, `— <witness name> <base64(key ID ‖ timestamp ‖ signature)>`. */
+  cosignature: z.string().min(1).max(MAX_COSIGNATURE_LINE),
+});
+export type CosignFrame = z.infer<typeof CosignFrameSchema>;
+
 export const ClientFrameSchema = z.discriminatedUnion('type', [
   AuthFrameSchema,
   SubscribeFrameSchema,
   PingFrameSchema,
   StatusRequestFrameSchema,
+  CosignFrameSchema,
 ]);
 export type ClientFrameMessage = z.infer<typeof ClientFrameSchema>;
 

@@ -85,6 +85,11 @@ export const ClientFrame = {
   ping: 'ping',
   /** Admin only: push `status` frames on this socket until it closes (others get error `forbidden`). */
   status: 'status',
+  /**
+   * A witness's C2SP tlog-cosignature of a checkpoint it verified (only to a server whose hello has `log`): the
+   * server keeps those from witnesses it is configured with and serves them on the checkpoint (docs/protocol.md).
+   */
+  cosign: 'cosign',
 } as const;
 export type ClientFrameType = (typeof ClientFrame)[keyof typeof ClientFrame];
 

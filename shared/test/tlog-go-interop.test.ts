@@ -1,10 +1,14 @@
 import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   MemoryTree,
+  cosign,
+  cosignerVerifierKey,
+  ed25519Cosigner,
   ed25519Verifier,
   formatCheckpoint,
   leafHash,
@@ -15,7 +19,16 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from '../src/index.js';
-import { ed25519Verify, noteKey, sha256 } from './helpers/tlog-node.js';
+import { ed25519Verify, noteKey, rawPublicKey, sha256 } from './helpers/tlog-node.js';
+
+function cosignerKey(name: string) {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const pub = rawPublicKey(privateKey);
+  return {
+    vkey: cosignerVerifierKey(sha256, name, pub),
+    cosigner: ed25519Cosigner(sha256, name, pub, (m) => new Uint8Array(sign(null, m, privateKey))),
+  };
+}
 
 /**
  * Interop with the reference implementation, Go's golang.org/x/mod/sumdb/{note,tlog} (Debian: golang-go and
@@ -58,6 +71,7 @@ interface GoAnswer {
   treeProofs: { a: number; b: number; proof: B64[] }[];
   vkey: string;
   note: string;
+  cosignErrors: string[][];
 }
 
 const b64 = (b: Uint8Array) => toBase64(b);
@@ -117,11 +131,23 @@ describe('interop with Go sumdb/note and sumdb/tlog', () => {
       proof: nonTrivial.proof.map((p, i) => (i === 1 ? b64(flipFirst(unb64(p))) : p)),
     };
     const tamperedNote = checkpoint.replace(`\n${n}\n`, `\n${n + 1}\n`);
+    // Witness cosignatures appended, as the server serves them: Go must ignore their keys (type 0x04, unknown
+    // to it) and still open the note, and check each cosignature itself. A third witness never cosigned.
+    const text = formatCheckpoint({ origin: ORIGIN, size: n, rootHash: tree.root() });
+    const witnesses = ['w.example/a', 'w.example/b', 'w.example/c'].map(cosignerKey);
+    const lines = witnesses.slice(0, 2).map((w, i) => cosign(w.cosigner, text, 1_790_000_000 + i));
+    const cosigned = checkpoint + lines.join('');
+    // One byte of the first line's timestamp changed: that cosignature no longer verifies.
+    const raw = unb64(lines[0]!.trim().split(' ')[2]!);
+    raw[11]! ^= 1;
+    const badTime = checkpoint + lines[0]!.replace(/ \S+\n$/, ` ${b64(raw)}\n`) + lines[1]!;
 
     const run = spawnSync(bin, [], {
       input: JSON.stringify({
         vkey: key.vkey,
-        notes: [checkpoint, tamperedNote],
+        notes: [checkpoint, tamperedNote, cosigned],
+        witnesses: witnesses.map((w) => w.vkey),
+        cosigned: [cosigned, badTime],
         inclusion: [...inclusion, badInclusion, flippedInclusion],
         consistency: [...consistency, flippedConsistency],
         leaves: leaves.map(b64),
@@ -138,6 +164,12 @@ describe('interop with Go sumdb/note and sumdb/tlog', () => {
     expect(ans.noteErrors[0]).toBe('');
     expect(ans.noteTexts[0]).toBe(`${ORIGIN}\n${n}\n${b64(tree.root())}\n`);
     expect(ans.noteErrors[1]).not.toBe('');
+    expect(ans.noteErrors[2]).toBe('');
+    expect(ans.noteTexts[2]).toBe(text);
+    expect(ans.cosignErrors[0]!.slice(0, 2)).toEqual(['', '']);
+    expect(ans.cosignErrors[0]![2]).toMatch(/no cosignature/);
+    expect(ans.cosignErrors[1]![0]).toMatch(/does not verify/);
+    expect(ans.cosignErrors[1]![1]).toBe('');
     expect(ans.inclusionErrors.slice(0, inclusion.length)).toEqual(inclusion.map(() => ''));
     expect(ans.inclusionErrors.slice(inclusion.length)).toEqual([expect.any(String), expect.any(String)]);
     expect(ans.inclusionErrors.slice(inclusion.length).every((e) => e !== '')).toBe(true);

@@ -70,6 +70,11 @@ export function statusCommand(ctx: Context, opts: { json?: boolean }): string {
             ...(data.last_halt.recovery ? [`  ${data.last_halt.recovery}`] : []),
           ]
         : []),
+      ...(data.witness_policy && !data.witness_policy.ok
+        ? [
+            `WITNESS QUORUM MISSING since ${new Date(data.witness_policy.sinceMs ?? 0).toISOString()}: checkpoint ${data.witness_policy.size} cosigned by ${data.witness_policy.cosigned} of ${data.witness_policy.need} required witnesses (log.witness_policy; trading goes on)`,
+          ]
+        : []),
       `cursor: epoch ${cur.epoch ?? '-'}  last seq ${cur.seq}`,
       `server key: ${data.pinned_key ?? 'not pinned'}`,
       `today (${t.day} ${t.zone === 'UTC' ? 'UTC' : 'New York'}): P&L ${t.realized_pnl.toFixed(2)} (stop at -${t.max_daily_loss})  orders ${t.orders}/${t.max_orders}  positions ${t.open_positions}/${t.max_open_positions}  exposure ${t.exposure.toFixed(2)}/${t.max_exposure}`,

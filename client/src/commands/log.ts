@@ -6,6 +6,7 @@ import { failover, fetchHistory, fetchLogText } from '../http.js';
 import { Journal } from '../journal/index.js';
 import { pinnedOrFetch } from '../keys.js';
 import { LogMisbehaviour, LogVerifier, leafBytes, verifyEvidence } from '../log-verify.js';
+import { defaultWitnessName, loadWitnessKey } from '../log-witness.js';
 import { PATHS, parseTlogProof } from '@catalyst-signal/shared';
 
 /** `catalyst-client log ...`: the transparency log from the command line (docs/transparency-log.md). */
@@ -109,4 +110,10 @@ export function logVerifyEvidenceCommand(
       : 'EVIDENCE HOLDS: the server could not prove its signed checkpoints cover what it served'
     : 'evidence does NOT hold';
   return { code: v.holds ? 0 : 1, text: [...v.lines, verdict].join('\n') };
+}
+
+/** `log witness-key`: the witness verifier key (type 0x04), generating the private key on first use. */
+export function logWitnessKeyCommand(ctx: Context): string {
+  const w = ctx.config.log.witness;
+  return loadWitnessKey(ctx.dataDir, w.key_file, w.name ?? defaultWitnessName()).vkey;
 }

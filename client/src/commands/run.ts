@@ -27,6 +27,9 @@ import { reportHalt } from '../notify/halt.js';
 import { followBroker, type Follower } from '../follow.js';
 import { startGossip } from '../log-gossip.js';
 import { LogMisbehaviour, ProofTimeout, logProver } from '../log-verify.js';
+import { Witness, defaultWitnessName, loadWitnessKey } from '../log-witness.js';
+import { WitnessPolicy } from '../log-policy.js';
+import { WITNESS_POLICY_META, watchWitnessPolicy } from '../notify/witness-watch.js';
 
 /**
  * `catalyst-client run`: reconcile, connect, decide, execute, until a signal or a fatal condition.
@@ -201,6 +204,20 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       void atOpen.check().catch((e: Error) => log.warn({ err: e.message }, 'open check failed'));
     lookAtOpen();
     const notifications = startNotifications(ctx, journal, live);
+    const witness = config.log.witness.enabled
+      ? new Witness(
+          loadWitnessKey(
+            ctx.dataDir,
+            config.log.witness.key_file,
+            config.log.witness.name ?? defaultWitnessName(),
+          ),
+        )
+      : undefined;
+    if (witness)
+      log.info({ vkey: witness.vkey }, 'transparency log: cosigning verified checkpoints as a witness');
+    const policy = config.log.witness_policy && new WitnessPolicy(config.log.witness_policy);
+    // A verdict from an earlier run with a policy is not this run's: status shows none.
+    if (!policy) journal.setMeta(WITNESS_POLICY_META, undefined);
     const prove = logProver({
       config,
       key: secrets.serverKey,
@@ -208,7 +225,24 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       journal,
       evidenceDir: ctx.dataDir,
       log,
+      onCheckpoint:
+        witness || policy
+          ? (c, reply) => {
+              policy?.observe(c.note, c.size, Date.now());
+              const f = witness?.cosign(c.note, c.size);
+              if (f) reply(f);
+            }
+          : undefined,
     });
+    const unwatchPolicy =
+      policy &&
+      watchWitnessPolicy({
+        policy,
+        notifier: notifications.notifier,
+        log,
+        setMeta: (k, v) => journal.setMeta(k, v),
+        everyMs: Math.min(1000, Math.max(100, Math.floor(config.log.witness_policy!.within_ms / 4))),
+      });
     // Several gateways: their checkpoints compared at start (before any signal is applied) and on a timer.
     const gossip =
       prove && (config.server.urls?.length ?? 0) > 1 && config.log.gossip_interval_ms > 0
@@ -298,6 +332,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
       (closing ??= (async () => {
         log.info({ reason }, 'stopping');
         clearInterval(reconcileTimer);
+        unwatchPolicy?.();
         clearInterval(paperTimer);
         clearInterval(workTimer);
         clockLines?.stop();

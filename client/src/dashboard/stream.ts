@@ -114,6 +114,8 @@ export class DashboardStream {
     // The signal server answers a status frame without admin scope the same way: nobody is admin here.
     if (f.type === ClientFrame.status)
       return this.error(sub, ErrorCode.forbidden, 'no status frames on the dashboard feed');
+    if (f.type === ClientFrame.cosign)
+      return this.error(sub, ErrorCode.validation, 'the dashboard feed keeps no cosignatures');
     if (f.filters) return this.error(sub, ErrorCode.validation, 'the dashboard feed has no filters');
     sub.live = false;
     const head = this.feed.headSeq();

@@ -23,6 +23,10 @@ export const NOTIFY_EVENTS = {
   connection_lost: 4,
   /** The signal server is reachable again after a reported loss. */
   connection_back: 3,
+  /** The checkpoints this client acts on lack the witness quorum (log.witness_policy) past within_ms: an alert. */
+  witness_quorum_lost: 4,
+  /** The witness quorum cosigns what this client acts on again. */
+  witness_quorum_back: 3,
   /** Trading stopped (exit 3, 4 or 5), with the exact recovery command. */
   trading_stopped: 5,
   /** After the New York close: P&L, trades, open positions, skips by reason. */

@@ -54,6 +54,27 @@ export function connectionLostMessage(
   );
 }
 
+export function witnessQuorumLostMessage(
+  at: number,
+  a: { size: number; sinceMs: number; cosigned: number; need: number },
+): NotifyMessage {
+  return msg(
+    'witness_quorum_lost',
+    at,
+    `transparency log not witnessed: ${a.cosigned} of ${a.need} cosignatures`,
+    `The checkpoint of size ${a.size} this client acted on at ${new Date(a.sinceMs).toISOString()} is not cosigned by ${a.need} of the witnesses in log.witness_policy (the latest has ${a.cosigned}). Trading goes on; a split view would not be noticed by the witnesses until they are back.`,
+  );
+}
+
+export function witnessQuorumBackMessage(at: number, a: { cosigned: number; need: number }): NotifyMessage {
+  return msg(
+    'witness_quorum_back',
+    at,
+    'transparency log witnessed again',
+    `${a.cosigned} witnesses (of ${a.need} required) cosign the checkpoints this client acts on again.`,
+  );
+}
+
 export function connectionBackMessage(at: number, a: { since: number; url: string }): NotifyMessage {
   return msg(
     'connection_back',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Journal } from '../journal/index.js';
+import { WITNESS_POLICY_META } from './witness-watch.js';
 
 /** What `status` shows of notifications: the last halt (with its recovery) and each target's delivery counts. */
 
@@ -37,9 +38,20 @@ function readJson<T>(raw: string | undefined, schema: z.ZodType<T>): T | undefin
   }
 }
 
+/** What the last run's witness policy check said (notify/witness-watch.ts), when log.witness_policy is set. */
+const WitnessSchema = z.object({
+  ok: z.boolean(),
+  at: z.string(),
+  cosigned: z.number(),
+  need: z.number(),
+  size: z.number().optional(),
+  sinceMs: z.number().optional(),
+});
+
 export function notifyStatus(j: Journal) {
   return {
     last_halt: readJson(j.meta(LAST_HALT_META), HaltSchema) ?? null,
+    witness_policy: readJson(j.meta(WITNESS_POLICY_META), WitnessSchema) ?? null,
     notifications: readJson(j.meta(NOTIFY_STATE_META), StatesSchema) ?? [],
   };
 }

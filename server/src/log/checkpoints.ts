@@ -41,6 +41,8 @@ export interface CheckpointLogOptions {
   intervalMs: number;
   log: Logger;
   now?: () => number;
+  /** Witness cosignatures appended to the note served (log/witnesses.ts); absent: the log's signature only. */
+  cosignatures?: { attach(size: number, note: string): string } | undefined;
 }
 
 /** Answer to a proof request. */
@@ -101,12 +103,13 @@ export class CheckpointLog {
 
   /** The latest signed checkpoint (a signed note), or undefined before the first one. */
   checkpoint(): string | undefined {
-    return this.latest?.note;
+    return this.latestSigned()?.note;
   }
 
   /** The latest signed checkpoint with its size, or undefined before the first one. */
   latestSigned(): { size: number; note: string } | undefined {
-    return this.latest && { size: this.latest.size, note: this.latest.note };
+    const l = this.latest;
+    return l && { size: l.size, note: this.o.cosignatures?.attach(l.size, l.note) ?? l.note };
   }
 
   /** Called synchronously after each checkpoint is signed and stored (the stream's checkpoint frames). */

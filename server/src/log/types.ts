@@ -13,6 +13,7 @@ import type {
   StatusReplica,
 } from '@catalyst-signal/shared';
 import type { CheckpointLog } from './checkpoints.js';
+import type { WitnessBook } from './witnesses.js';
 
 /** A signal as stored: the parsed object and its JSON text (serialised once, at ingest). */
 export interface StoredSignal {
@@ -149,6 +150,8 @@ export interface SignalLogDriver {
    * (today only the single-node SQLite log signs checkpoints; docs/transparency-log.md).
    */
   readonly transparency?: CheckpointLog;
+  /** Witness cosignatures (the stream's `cosign` frames); absent: no witnesses configured, or not this driver. */
+  readonly witnesses?: WitnessBook;
   /** Stop taking work and finish what is in flight (answer every submitted request). Safe to call twice. */
   close(): Promise<void>;
 }

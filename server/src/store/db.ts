@@ -64,6 +64,18 @@ const MIGRATIONS: string[] = [
     signed_ms INTEGER NOT NULL
   ) STRICT;
   `,
+  // The transparency log's witnesses (#24, docs/transparency-log.md "Witnesses"): one cosignature line per
+  // (witness vkey, checkpoint size), kept only after it verified against a configured witness key.
+  `
+  CREATE TABLE IF NOT EXISTS tlog_cosignatures (
+    witness TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    line TEXT NOT NULL,
+    cosigned_s INTEGER NOT NULL,
+    received_ms INTEGER NOT NULL,
+    PRIMARY KEY (size, witness)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
 
 export interface OpenOptions {

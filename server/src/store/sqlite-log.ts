@@ -5,6 +5,8 @@ import type { FanOut, SignalLogDriver, SignFn } from '../log/types.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Db } from './db.js';
+import { WitnessBook } from '../log/witnesses.js';
+import { CosignatureStore } from './cosignatures.js';
 import { SqliteSequencer } from './sequencer.js';
 import { SignalStore } from './signals.js';
 
@@ -22,6 +24,8 @@ export interface SqliteLogOptions {
     intervalMs: number;
     key: { publicKeyRaw: Uint8Array; signBytes(message: Uint8Array): Uint8Array };
     log: Logger;
+    /** config.log.witnesses: whose cosignatures are kept and served. */
+    witnesses?: readonly { name: string; vkey: string }[];
   };
 }
 
@@ -47,6 +51,7 @@ export class SqliteLog implements SignalLogDriver {
   readonly reader: SignalStore;
   readonly sequencer: SqliteSequencer;
   readonly transparency: CheckpointLog | undefined;
+  readonly witnesses: WitnessBook | undefined;
   private fanOut: FanOut | undefined;
 
   constructor(
@@ -67,9 +72,13 @@ export class SqliteLog implements SignalLogDriver {
       o.onPublishError,
     );
     const cp = o.checkpoints;
+    this.witnesses = cp?.witnesses?.length
+      ? new WitnessBook({ witnesses: cp.witnesses, rows: new CosignatureStore(db) })
+      : undefined;
     if (cp) {
       const origin = cp.origin ?? `catalyst-signals/${this.store.epoch}`;
       this.transparency = new CheckpointLog({
+        cosignatures: this.witnesses,
         tree: this.store.tree,
         origin,
         signer: ed25519Signer(sha256, origin, cp.key.publicKeyRaw, (m) => cp.key.signBytes(m)),

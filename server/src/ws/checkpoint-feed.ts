@@ -68,6 +68,17 @@ export class CheckpointFeed {
     ws.subscribe(CHECKPOINT_TOPIC);
   }
 
+  /**
+   * A witness cosigned the checkpoint of `size`: when it is still the latest, every live socket gets it again
+   * with the cosignatures (same size, no new proofs), so a witness policy sees them without polling.
+   */
+  cosigned(size: number): void {
+    const c = this.o.source.latestSigned();
+    if (!c || c.size !== size || this.app.numSubscribers(CHECKPOINT_TOPIC) === 0) return;
+    const frame = this.frame(c.size, c.note, c.size, c.size, c.size);
+    if (frame) this.app.publish(CHECKPOINT_TOPIC, frame);
+  }
+
   leave(ws: Ws): void {
     ws.unsubscribe(CHECKPOINT_TOPIC);
   }

@@ -31,6 +31,8 @@ export interface SocketData {
   gen: number;
   /** Asked for status frames (admin only): subscribed to the status topic. */
   watchingStatus: boolean;
+  /** The largest checkpoint size this socket sent a `cosign` for: each socket cosigns a size once, growing. */
+  cosignedSize: number;
 }
 
 export type Ws = WebSocket<SocketData>;
@@ -55,5 +57,6 @@ export function newSocketData(
     sub: undefined,
     gen: 0,
     watchingStatus: false,
+    cosignedSize: -1,
   };
 }

@@ -27,6 +27,8 @@ import type { StatusHub } from '../status/hub.js';
 import { STATUS_TOPIC, statusSink } from './status-sink.js';
 import { newSocketData, type SocketData, type Subscription, type Ws } from './socket-state.js';
 import { upgrade } from './upgrade.js';
+import { receiveCosign } from './cosign.js';
+import type { WitnessBook } from '../log/witnesses.js';
 
 const ALL = 'sig';
 const HEARTBEAT = 'hb';
@@ -58,6 +60,8 @@ export interface StreamDeps {
   status?: StatusHub | undefined;
   /** The transparency log's checkpoint frames; absent: hello has no `log` and `checkpoints` is ignored. */
   checkpoints?: CheckpointFeed | undefined;
+  /** Witness cosignatures (`cosign` frames); absent: every one is counted and dropped. */
+  witnesses?: WitnessBook | undefined;
 }
 
 /**
@@ -267,6 +271,7 @@ export class Stream implements FanOut {
       if (!data.principal) return this.end(ws, CloseCode.unauthenticated, 'auth_first');
       if (frame.type === ClientFrame.subscribe) return this.subscribe(ws, frame);
       if (frame.type === ClientFrame.status) return this.watchStatus(ws);
+      if (frame.type === ClientFrame.cosign) return receiveCosign(data, frame, this.d);
       this.send(ws, writeFrame.pong(frame.id, Date.now()));
     });
   }

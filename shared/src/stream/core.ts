@@ -1,6 +1,13 @@
 import { FATAL_CLOSE_CODES } from '../close-codes.js';
 import { formatDuration } from '../duration.js';
-import type { CheckpointFrame, Filters, HeartbeatFrame, HelloFrame, SubscribedFrame } from '../frames.js';
+import type {
+  CheckpointFrame,
+  CosignFrame,
+  Filters,
+  HeartbeatFrame,
+  HelloFrame,
+  SubscribedFrame,
+} from '../frames.js';
 import {
   ClientFrame,
   DEFAULTS,
@@ -157,7 +164,11 @@ export interface StreamCoreOptions<T> {
    * apply (an apply may be waiting for exactly this frame's proof).
    */
   checkpoints?:
-    | { fromSize(hello: HelloFrame): number | undefined; onFrame(frame: CheckpointFrame, url: string): void }
+    | {
+        fromSize(hello: HelloFrame): number | undefined;
+        /** `reply` sends a `cosign` frame on the socket the checkpoint came from (a witness; dropped once it closed). */
+        onFrame(frame: CheckpointFrame, url: string, reply: (f: CosignFrame) => void): void;
+      }
     | undefined;
   clock?: StreamClock | undefined;
   random?: (() => number) | undefined;
@@ -528,7 +539,9 @@ export class StreamCore<T> extends TypedEmitter<StreamEvents<T>> {
       case 'checkpoint':
         // A signed checkpoint stands on its own (it is verified, not trusted): even one from a stream we are
         // moving away from is as good as any.
-        this.o.checkpoints?.onFrame(f, this.url);
+        this.o.checkpoints?.onFrame(f, this.url, (c) => {
+          if (this.ws === ws) ws.send(JSON.stringify(c));
+        });
         return;
     }
   }

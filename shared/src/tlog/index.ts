@@ -6,3 +6,4 @@ export * from './bytes.js';
 export * from './merkle.js';
 export * from './note.js';
 export * from './checkpoint.js';
+export * from './cosignature.js';

@@ -47,7 +47,7 @@ export class TlogVerificationError extends Error {
 }
 
 /** Key names are non-empty, without Unicode spaces or '+'. */
-function checkKeyName(name: string): void {
+export function checkKeyName(name: string): void {
   if (name === '' || /[\s+\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/u.test(name))
     throw new TlogFormatError(`key name ${JSON.stringify(name)}: empty, or has a space or '+'`);
 }
@@ -58,7 +58,8 @@ export function noteKeyId(h: Sha256, name: string, type: number, publicKey: Uint
   return ((d[0]! << 24) | (d[1]! << 16) | (d[2]! << 8) | d[3]!) >>> 0;
 }
 
-const keyIdBytes = (id: number) => new Uint8Array([id >>> 24, (id >>> 16) & 255, (id >>> 8) & 255, id & 255]);
+export const keyIdBytes = (id: number) =>
+  new Uint8Array([id >>> 24, (id >>> 16) & 255, (id >>> 8) & 255, id & 255]);
 
 /** `<name>+<hex key ID>+<base64(0x01 ‖ public key)>` for an Ed25519 key. */
 export function ed25519VerifierKey(h: Sha256, name: string, publicKey: Uint8Array): string {
@@ -68,8 +69,15 @@ export function ed25519VerifierKey(h: Sha256, name: string, publicKey: Uint8Arra
   return `${name}+${toHex(keyIdBytes(id))}+${toBase64(concatBytes(new Uint8Array([ED25519_TYPE]), publicKey))}`;
 }
 
-/** A verifier from a vkey string; refuses other key types, and a key ID that does not match the key. */
-export function ed25519Verifier(h: Sha256, vkey: string, verify: Ed25519Verify): NoteVerifier {
+/**
+ * A vkey's name and raw public key, for signature type `type` (0x01 note signer, 0x04 cosigner): refuses other
+ * types and a key ID that does not match the key.
+ */
+export function parseVerifierKey(
+  h: Sha256,
+  vkey: string,
+  type: number = ED25519_TYPE,
+): { name: string; keyId: number; publicKey: Uint8Array } {
   // Split at the first two '+' only: the base64 key may contain '+' itself.
   const a = vkey.indexOf('+');
   const b = vkey.indexOf('+', a + 1);
@@ -78,12 +86,19 @@ export function ed25519Verifier(h: Sha256, vkey: string, verify: Ed25519Verify):
   checkKeyName(name);
   if (!/^[0-9a-f]{8}$/.test(hexId)) throw new TlogFormatError('verifier key: the key ID is not 8 hex digits');
   const key = fromBase64(b64, 'verifier key');
-  if (key.length !== 33 || key[0] !== ED25519_TYPE)
-    throw new TlogFormatError('verifier key: not an Ed25519 key (type 0x01 and 32 bytes)');
+  const hexType = `0x${type.toString(16).padStart(2, '0')}`;
+  if (key.length !== 33 || key[0] !== type)
+    throw new TlogFormatError(`verifier key: not an Ed25519 key (type ${hexType} and 32 bytes)`);
   const publicKey = key.subarray(1);
   const keyId = Number.parseInt(hexId, 16);
-  if (keyId !== noteKeyId(h, name, ED25519_TYPE, publicKey))
+  if (keyId !== noteKeyId(h, name, type, publicKey))
     throw new TlogFormatError('verifier key: the key ID does not match the name and key');
+  return { name, keyId, publicKey };
+}
+
+/** A verifier from a vkey string; refuses other key types, and a key ID that does not match the key. */
+export function ed25519Verifier(h: Sha256, vkey: string, verify: Ed25519Verify): NoteVerifier {
+  const { name, keyId, publicKey } = parseVerifierKey(h, vkey);
   return { name, keyId, verify: (m, s) => s.length === 64 && verify(publicKey, m, s) };
 }
 

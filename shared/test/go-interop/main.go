@@ -8,15 +8,23 @@
 //
 //	checkpoint signed with note.Sign under a fresh key.
 //
+// (c) checks C2SP tlog-cosignature/v1 lines on our notes with crypto/ed25519 alone (x/mod predates
+//
+//	cosignatures): the key ID, the timestamp and the signed message are computed here, independently.
+//
 // Built in GOPATH mode (GO111MODULE=off, GOPATH=/usr/share/gocode): no network.
 package main
 
 import (
+	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -52,6 +60,8 @@ type request struct {
 	ProveRecord []pair        `json:"proveRecord"`
 	ProveTree   []pair        `json:"proveTree"`
 	Origin      string        `json:"origin"`
+	Witnesses   []string      `json:"witnesses"`
+	Cosigned    []string      `json:"cosigned"`
 }
 
 type proof struct {
@@ -70,6 +80,49 @@ type answer struct {
 	TreeProofs     []proof  `json:"treeProofs"`
 	Vkey           string   `json:"vkey"`
 	Note           string   `json:"note"`
+	// CosignErrors[i][j]: note Cosigned[i], witness Witnesses[j] ("" = a valid cosignature).
+	CosignErrors [][]string `json:"cosignErrors"`
+}
+
+// verifyCosignature finds the witness's line on a signed note and checks it per tlog-cosignature/v1.
+func verifyCosignature(vkey, signed string) error {
+	parts := strings.SplitN(vkey, "+", 3)
+	if len(parts) != 3 {
+		return fmt.Errorf("malformed vkey")
+	}
+	name, hexID := parts[0], parts[1]
+	key, err := base64.StdEncoding.DecodeString(parts[2])
+	if err != nil || len(key) != 33 || key[0] != 0x04 {
+		return fmt.Errorf("not an Ed25519 cosigner key (type 0x04)")
+	}
+	pub := ed25519.PublicKey(key[1:])
+	h := sha256.Sum256(append(append([]byte(name+"\n"), 0x04), pub...))
+	id := binary.BigEndian.Uint32(h[:4])
+	if fmt.Sprintf("%08x", id) != hexID {
+		return fmt.Errorf("key ID does not match")
+	}
+	split := strings.LastIndex(signed, "\n\n")
+	if split < 0 || !strings.HasSuffix(signed, "\n") {
+		return fmt.Errorf("not a signed note")
+	}
+	text := signed[:split+1]
+	prefix := "\u2014 " + name + " "
+	for _, line := range strings.Split(signed[split+2:len(signed)-1], "\n") {
+		if !strings.HasPrefix(line, prefix) {
+			continue
+		}
+		sig, err := base64.StdEncoding.DecodeString(line[len(prefix):])
+		if err != nil || len(sig) != 4+8+64 || binary.BigEndian.Uint32(sig) != id {
+			continue
+		}
+		ts := binary.BigEndian.Uint64(sig[4:12])
+		msg := fmt.Sprintf("cosignature/v1\ntime %d\n%s", ts, text)
+		if ed25519.Verify(pub, []byte(msg), sig[12:]) {
+			return nil
+		}
+		return fmt.Errorf("cosignature by %s does not verify", name)
+	}
+	return fmt.Errorf("no cosignature by %s", name)
 }
 
 func errText(err error) string {
@@ -124,6 +177,13 @@ func main() {
 		}
 		ans.NoteTexts = append(ans.NoteTexts, text)
 		ans.NoteErrors = append(ans.NoteErrors, errText(err))
+	}
+	for _, n := range req.Cosigned {
+		var errs []string
+		for _, w := range req.Witnesses {
+			errs = append(errs, errText(verifyCosignature(w, n)))
+		}
+		ans.CosignErrors = append(ans.CosignErrors, errs)
 	}
 	for _, c := range req.Inclusion {
 		err := tlog.CheckRecord(hashes(c.Proof), c.Size, hash(c.Root), c.Index, tlog.RecordHash(c.Leaf))

@@ -1,0 +1,82 @@
+/**
+ * The server side of witnessing (docs/transparency-log.md "Witnesses"): a `cosign` frame's line is kept only
+ * when it is a valid C2SP tlog-cosignature/v1, by a configured witness key, of a checkpoint this log signed;
+ * everything else is counted and dropped. Kept lines are appended to the checkpoint note the log serves.
+ */
+import {
+  TlogFormatError,
+  cosignatureVerifier,
+  parseCosignatureLine,
+  parseNote,
+  type CosignatureVerifier,
+} from '@catalyst-signal/shared';
+import { ed25519Verify, sha256 } from './tlog-crypto.js';
+
+/** What became of one cosign frame (the metric's `result` label). */
+export type CosignVerdict =
+  'stored' | 'duplicate' | 'malformed' | 'unknown_key' | 'bad_signature' | 'unknown_size';
+
+export interface CosignatureRows {
+  put(witness: string, size: number, line: string, cosignedS: number, receivedMs: number): boolean;
+  lines(size: number): string[];
+  signedNote(size: number): string | undefined;
+}
+
+export interface WitnessBookOptions {
+  witnesses: readonly { name: string; vkey: string }[];
+  rows: CosignatureRows;
+  now?: () => number;
+}
+
+export class WitnessBook {
+  private readonly verifiers: CosignatureVerifier[];
+  private readonly listeners: ((size: number) => void)[] = [];
+  private readonly now: () => number;
+
+  constructor(private readonly o: WitnessBookOptions) {
+    this.now = o.now ?? Date.now;
+    // A bad vkey in the config is the operator's to fix at start, with the key named.
+    this.verifiers = o.witnesses.map((w) => {
+      try {
+        return cosignatureVerifier(sha256, w.vkey, ed25519Verify);
+      } catch (e) {
+        throw new TlogFormatError(`log.witnesses ${w.name}: ${(e as Error).message}`);
+      }
+    });
+  }
+
+  get size(): number {
+    return this.verifiers.length;
+  }
+
+  /** Called after a cosignature was stored, with the size it cosigned (to re-serve that checkpoint). */
+  onCosigned(listener: (size: number) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Checks and keeps one cosignature line for the checkpoint of `size`. */
+  receive(size: number, line: string): CosignVerdict {
+    let sig;
+    try {
+      sig = parseCosignatureLine(line);
+    } catch {
+      return 'malformed';
+    }
+    const v = this.verifiers.find((k) => k.name === sig.name && k.keyId === sig.keyId);
+    if (!v) return 'unknown_key';
+    const note = this.o.rows.signedNote(size);
+    if (!note) return 'unknown_size';
+    const ok = v.verify(parseNote(note).text, sig.signature);
+    if (!ok) return 'bad_signature';
+    const canonical = line.endsWith('\n') ? line : line + '\n';
+    if (!this.o.rows.put(v.vkey, size, canonical, ok.timestamp, this.now())) return 'duplicate';
+    for (const l of this.listeners) l(size);
+    return 'stored';
+  }
+
+  /** `note` (the log's signed checkpoint of `size`) with every cosignature kept for it. */
+  attach(size: number, note: string): string {
+    const lines = this.o.rows.lines(size);
+    return lines.length ? note + lines.join('') : note;
+  }
+}
