@@ -25,14 +25,20 @@ export function loadCcxt(): Promise<Ccxt> {
   return ccxtModule;
 }
 
-/** Rewrite the host of every urls.api entry, keeping the path, so a stray call 404s locally instead of leaving. */
+/**
+ * Rewrite the host of every urls.api entry, keeping the path, so a stray call 404s locally instead of leaving.
+ * WebSocket entries (ccxt.pro's urls.api.ws: the user-data stream) move too, to ws:// or wss:// as the base is
+ * http or https: a private stream never dials the real exchange when base_url says where it is.
+ */
 export function rewriteApiUrls(api: unknown, baseUrl: string): unknown {
   const base = new URL(baseUrl);
   const prefix = base.pathname.replace(/\/$/, '');
+  const wsProtocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
   const rewrite = (v: unknown): unknown => {
-    if (typeof v === 'string' && /^https?:\/\//.test(v)) {
+    if (typeof v === 'string' && /^(https?|wss?):\/\//.test(v)) {
       const u = new URL(v);
-      return `${base.protocol}//${base.host}${prefix}${u.pathname}`.replace(/\/$/, '') + u.search;
+      const protocol = u.protocol.startsWith('ws') ? wsProtocol : base.protocol;
+      return `${protocol}//${base.host}${prefix}${u.pathname}`.replace(/\/$/, '') + u.search;
     }
     if (v && typeof v === 'object')
       return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, rewrite(x)]));
@@ -53,7 +59,10 @@ export async function createCcxtExchange({ config, secrets }: CcxtOptions): Prom
   if (x.venue !== 'crypto_spot') throw new Error(`the ccxt spot adapter does not trade venue ${x.venue}`);
   const id = x.id;
   if (!id) throw new Error('exchange.id is not set');
-  const Ctor = (ccxt as unknown as Record<string, new (o: object) => CcxtExchange>)[id];
+  // The ccxt.pro class where there is one (the same REST methods, plus watchOrders/watchMyTrades: following the
+  // broker, exchange/ccxt-follow.ts); the REST class otherwise.
+  const pro = (ccxt as unknown as { pro?: Record<string, new (o: object) => CcxtExchange> }).pro;
+  const Ctor = pro?.[id] ?? (ccxt as unknown as Record<string, new (o: object) => CcxtExchange>)[id];
   const known = (ccxt as unknown as { exchanges: string[] | Record<string, unknown> }).exchanges;
   const ids = Array.isArray(known) ? known : Object.keys(known);
   if (typeof Ctor !== 'function' || !ids.includes(id)) {
@@ -81,7 +90,12 @@ export async function createCcxtExchange({ config, secrets }: CcxtOptions): Prom
     ex.setSandboxMode(true);
   }
   // Must come after setSandboxMode, which replaces urls.api.
-  if (x.base_url) ex.urls['api'] = rewriteApiUrls(ex.urls['api'], x.base_url) as never;
+  if (x.base_url) {
+    ex.urls['api'] = rewriteApiUrls(ex.urls['api'], x.base_url) as never;
+    // ccxt.pro dials a plain ws:// URL (an emulator on http) only with its http agent loaded first.
+    const load = (ex as unknown as { loadHttpProxyAgent?: () => Promise<unknown> }).loadHttpProxyAgent;
+    if (x.base_url.startsWith('http:')) await load?.call(ex);
+  }
   return ex;
 }
 
