@@ -133,6 +133,12 @@ export interface BrokerEvent {
   executionId?: string | undefined;
   qty?: number | undefined;
   price?: number | undefined;
+  /**
+   * Cumulative fees of the order after this event, in the quote or the base asset, where the broker reports them
+   * per execution (Binance's commission `n`/`N`); undefined when not known for sure (a missed execution).
+   */
+  feeQuote?: number | undefined;
+  feeBase?: number | undefined;
   /** Broker time of the event, ms. */
   at: number;
   /** Child orders (bracket / OCO legs, broker-made ids) listed on this order. */
