@@ -81,7 +81,7 @@ describe('the Binance emulator: spot user-data stream', () => {
 
   it('ccxt.pro binance subscribes over the WebSocket API; watchMyTrades keeps every execution, with its fee', async () => {
     const a = await adapter();
-    const pro = a.ex as unknown as {
+    const pro = a.reads as unknown as {
       authenticate(): Promise<void>;
       watchMyTrades(): Promise<{ id: string; amount: number; fee: { cost: number; currency: string } }[]>;
     };

@@ -64,7 +64,7 @@ async function deps(o: { stream?: boolean; pollMs?: number } = {}) {
   });
   await ex.loadMarkets();
   // A ccxt class that cannot stream: the same exchange with its watch capabilities switched off.
-  if (o.stream === false) ex.ex.has['watchMyTrades'] = false;
+  if (o.stream === false) ex.reads.has['watchMyTrades'] = false;
   const events = ccxtEventSource(ex, {
     symbols: followedMarkets(journal),
     reconnect: config.server.reconnect,

@@ -212,7 +212,8 @@ export interface CcxtEventsOptions {
 
 /** The BrokerEventSource of a live ccxt crypto adapter. */
 export function ccxtEventSource(adapter: CcxtAdapter, o: CcxtEventsOptions): BrokerEventSource {
-  const ex = adapter.ex as unknown as WatchingExchange;
+  // The reading instance: the read-backs wait in the reads' throttle queue, never in front of an order.
+  const ex = adapter.reads as unknown as WatchingExchange;
   const assets = (id: string): MarketAssets | undefined => {
     const m = ex.markets_by_id?.[id]?.[0];
     return m ? { symbol: m.symbol, base: m.base, quote: m.quote } : undefined;
