@@ -68,6 +68,13 @@ export function followBroker(d: FollowDeps): Follower | undefined {
   let closed = false;
   let running: Promise<number> | undefined;
 
+  // A polled source's link state, journaled when it changes (not on every poll).
+  let pollState: string | undefined;
+  const polled = (state: 'connected' | 'lost', why?: string) => {
+    if (source.follow || state === pollState) return;
+    pollState = state;
+    linkState(journal, PRESENCE_KEYS.broker, state, why);
+  };
   const apply = (e: BrokerEvent): boolean => {
     if (closed) return false;
     const r = journal.applyBrokerEvent(e, now());
@@ -85,10 +92,10 @@ export function followBroker(d: FollowDeps): Follower | undefined {
     if (closed) return 0;
     const fresh = await catchUpEvents(journal, since, now).catch((e: Error) => {
       // Polled: a failed read is the link being down, as a dropped stream is.
-      if (!source.follow) linkState(journal, PRESENCE_KEYS.broker, 'lost', e.message);
+      polled('lost', e.message);
       throw e;
     });
-    if (!source.follow) linkState(journal, PRESENCE_KEYS.broker, 'connected');
+    polled('connected');
     for (const f of fresh) d.onApplied?.(f.event, f.intent);
     if (fresh.length) log.info({ fresh: fresh.length }, 'broker catch-up applied missed events');
     return fresh.length;

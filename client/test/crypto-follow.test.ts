@@ -181,5 +181,7 @@ describe('following a crypto exchange whose ccxt class cannot stream', () => {
     expect(fillsOf(sl.client_order_id)).toMatchObject([{ source: 'rest' }]);
     expect(btcHeld()).toBeCloseTo(emu.balances.get('BTC')!, 10);
     expect(emu.userStream.subscribers).toBe(0);
+    // The poll is the link: connected while reads succeed.
+    expect(JSON.parse(journal.meta('presence.broker')!)).toMatchObject({ state: 'connected' });
   });
 });
