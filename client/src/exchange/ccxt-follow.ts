@@ -16,6 +16,8 @@ import { fillKey, type BrokerEvent, type BrokerEventSource, type BrokerFollow } 
 
 /** At most this many orders' trades are read per catch-up (the rest wait for the next one). */
 export const MAX_ORDER_READS = 20;
+/** How far back a read-back reaches at most (Binance's 24 h window for allOrders/myTrades, less an hour). */
+export const READ_BACK_MAX_MS = 23 * 3_600_000;
 
 const num = z
   .union([z.string(), z.number(), z.null()])
@@ -301,6 +303,9 @@ async function readBack(
 ): Promise<BrokerEvent[]> {
   const out: BrokerEvent[] = [];
   let reads = 0;
+  // Binance answers allOrders/myTrades for at most 24 hours from startTime: a first catch-up (no event journaled
+  // yet) reads the last 23 hours; an older fill of an order still open is then read back by the executor's reconcile.
+  since = Math.max(since, Date.now() - READ_BACK_MAX_MS);
   for (const symbol of [...new Set(symbols)]) {
     const m = adapter.market(symbol);
     if (!m) continue;
