@@ -169,6 +169,15 @@ export const CryptoSpotExchangeSchema = z.strictObject({
       'Advanced (tests, emulators): send every exchange API request to this base URL instead of the real hosts.',
     ),
   load_markets_timeout_ms: loadMarketsTimeoutMs(),
+  order_poll_ms: z
+    .number()
+    .int()
+    .min(1000)
+    .max(300_000)
+    .default(5000)
+    .describe(
+      "Live only, for an exchange whose ccxt class cannot stream your orders (no watchOrders/watchMyTrades): how often its orders and trades are read back over REST to follow fills made at the exchange. Exchanges that stream (Binance's user-data stream) are followed as events happen and read back every 60 s and on every reconnect regardless. Each poll costs 2 requests per market held or with an open order, plus one per order that filled.",
+    ),
   market_defaults: MarketDefaultsSchema.prefault({}),
 });
 

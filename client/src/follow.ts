@@ -5,11 +5,12 @@ import type { VenueDriver } from './venue/index.js';
 import { PRESENCE_KEYS, linkState } from './presence.js';
 
 /**
- * Following the broker (docs/broker-events.md): every order event the venue streams is journaled once (by its key)
- * and applied - the intent's status and fill, the fill facts positions derive from. The stream has no replay, so on
- * start, on every (re)subscription and every `catchUpMs` the venue is asked over REST what happened since a little
- * before the newest event journaled, and that is applied the same way (idempotent). Venues without the capability
- * are followed by the executor's reconcile poll as before.
+ * Following the broker (docs/broker-events.md): every order event the venue's BrokerEventSource streams is
+ * journaled once (by its key) and applied - the intent's status and fill, the fill facts positions derive from.
+ * No stream replays, so on start, on every (re)subscription and every `catchUpMs` the venue is asked over REST
+ * what happened since a little before the newest event journaled, and that is applied the same way (idempotent).
+ * A source without a stream is that read-back alone, every `pollMs`. Venues without a source (paper twins) are
+ * followed by the executor's reconcile poll as before.
  */
 
 /** How far before the newest journaled event a catch-up reads again: broker clocks and list orders are not exact. */
@@ -28,7 +29,7 @@ export interface Follower {
 }
 
 export interface FollowDeps {
-  venue: VenueDriver;
+  venue: Pick<VenueDriver, 'events'>;
   journal: Journal;
   log: Logger;
   now?: (() => number) | undefined;
@@ -57,16 +58,23 @@ export async function catchUpEvents(
   return fresh;
 }
 
-/** Start following the venue's broker, or undefined when the venue has no event stream. */
+/** Start following the venue's broker, or undefined when the venue has no event source. */
 export function followBroker(d: FollowDeps): Follower | undefined {
-  const { venue, journal, log } = d;
-  const follow = venue.follow?.bind(venue);
-  const since = venue.eventsSince?.bind(venue);
-  if (!follow || !since) return undefined;
+  const { journal, log } = d;
+  const source = d.venue.events;
+  if (!source) return undefined;
+  const since = (t: number) => source.eventsSince(t);
   const now = d.now ?? Date.now;
   let closed = false;
   let running: Promise<number> | undefined;
 
+  // A polled source's link state, journaled when it changes (not on every poll).
+  let pollState: string | undefined;
+  const polled = (state: 'connected' | 'lost', why?: string) => {
+    if (source.follow || state === pollState) return;
+    pollState = state;
+    linkState(journal, PRESENCE_KEYS.broker, state, why);
+  };
   const apply = (e: BrokerEvent): boolean => {
     if (closed) return false;
     const r = journal.applyBrokerEvent(e, now());
@@ -82,7 +90,12 @@ export function followBroker(d: FollowDeps): Follower | undefined {
 
   const catchUpOnce = async (): Promise<number> => {
     if (closed) return 0;
-    const fresh = await catchUpEvents(journal, since, now);
+    const fresh = await catchUpEvents(journal, since, now).catch((e: Error) => {
+      // Polled: a failed read is the link being down, as a dropped stream is.
+      polled('lost', e.message);
+      throw e;
+    });
+    polled('connected');
     for (const f of fresh) d.onApplied?.(f.event, f.intent);
     if (fresh.length) log.info({ fresh: fresh.length }, 'broker catch-up applied missed events');
     return fresh.length;
@@ -110,7 +123,7 @@ export function followBroker(d: FollowDeps): Follower | undefined {
     return running;
   };
 
-  const stream: BrokerFollow = follow({
+  const stream: BrokerFollow = source.follow?.({
     onEvent: (e) => {
       try {
         apply(e);
@@ -119,7 +132,7 @@ export function followBroker(d: FollowDeps): Follower | undefined {
       }
     },
     onLive: () => {
-      log.info('broker stream subscribed (trade_updates); catching up what it may have missed');
+      log.info({ source: source.name }, 'broker stream subscribed; catching up what it may have missed');
       linkState(d.journal, PRESENCE_KEYS.broker, 'connected');
       void catchUp();
     },
@@ -127,8 +140,9 @@ export function followBroker(d: FollowDeps): Follower | undefined {
       log.warn({ why }, 'broker stream down; catching up on reconnect');
       linkState(d.journal, PRESENCE_KEYS.broker, 'lost', why);
     },
-  });
-  const timer = setInterval(() => void catchUp(), d.catchUpMs ?? CATCH_UP_EVERY_MS);
+  }) ?? { up: false, close: async () => {} };
+  const every = source.follow ? (d.catchUpMs ?? CATCH_UP_EVERY_MS) : (source.pollMs ?? CATCH_UP_EVERY_MS);
+  const timer = setInterval(() => void catchUp(), every);
   timer.unref();
   const ready = catchUp().then(() => undefined);
   return {

@@ -175,7 +175,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     const executor = new Executor(journal, exchange, config, log);
     const rec = await executor.reconcileAll();
     if (rec.checked) log.info(rec, 'reconciled unfinished orders');
-    // The broker's order events, streamed and caught up (follow.ts); absent on venues without a stream.
+    // The broker's order events, streamed or polled, and caught up (follow.ts); absent on paper venues.
     const following = followBroker({ venue, journal, log });
     // Positions against the broker's (live us_equity), once the unfinished orders are settled: at start, then on
     // the timer below. An incident is journaled and logged; the symbol waits for `incidents --ack`.

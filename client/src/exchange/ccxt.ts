@@ -25,14 +25,20 @@ export function loadCcxt(): Promise<Ccxt> {
   return ccxtModule;
 }
 
-/** Rewrite the host of every urls.api entry, keeping the path, so a stray call 404s locally instead of leaving. */
+/**
+ * Rewrite the host of every urls.api entry, keeping the path, so a stray call 404s locally instead of leaving.
+ * WebSocket entries (ccxt.pro's urls.api.ws: the user-data stream) move too, to ws:// or wss:// as the base is
+ * http or https: a private stream never dials the real exchange when base_url says where it is.
+ */
 export function rewriteApiUrls(api: unknown, baseUrl: string): unknown {
   const base = new URL(baseUrl);
   const prefix = base.pathname.replace(/\/$/, '');
+  const wsProtocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
   const rewrite = (v: unknown): unknown => {
-    if (typeof v === 'string' && /^https?:\/\//.test(v)) {
+    if (typeof v === 'string' && /^(https?|wss?):\/\//.test(v)) {
       const u = new URL(v);
-      return `${base.protocol}//${base.host}${prefix}${u.pathname}`.replace(/\/$/, '') + u.search;
+      const protocol = u.protocol.startsWith('ws') ? wsProtocol : base.protocol;
+      return `${protocol}//${base.host}${prefix}${u.pathname}`.replace(/\/$/, '') + u.search;
     }
     if (v && typeof v === 'object')
       return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, rewrite(x)]));
@@ -46,14 +52,27 @@ export interface CcxtOptions {
   secrets?: Secrets | undefined;
 }
 
-export async function createCcxtExchange({ config, secrets }: CcxtOptions): Promise<CcxtExchange> {
+/**
+ * How an instance spaces its requests. `paced`: ccxt's default leaky bucket, which credits no idle time, so a
+ * request after another waits its full cost even on an idle instance. `window`: ccxt's rolling window over 60 s at
+ * the same average rate, each request sent at once while the window has room: what an order needs.
+ */
+export type CcxtThrottle = 'paced' | 'window';
+
+export async function createCcxtExchange(
+  { config, secrets }: CcxtOptions,
+  throttle: CcxtThrottle = 'paced',
+): Promise<CcxtExchange> {
   const ccxt = await loadCcxt();
   const x = config.exchange;
   // The crypto spot path; US equities go through the Alpaca adapter with its own URL and market handling.
   if (x.venue !== 'crypto_spot') throw new Error(`the ccxt spot adapter does not trade venue ${x.venue}`);
   const id = x.id;
   if (!id) throw new Error('exchange.id is not set');
-  const Ctor = (ccxt as unknown as Record<string, new (o: object) => CcxtExchange>)[id];
+  // The ccxt.pro class where there is one (the same REST methods, plus watchOrders/watchMyTrades: following the
+  // broker, exchange/ccxt-follow.ts); the REST class otherwise.
+  const pro = (ccxt as unknown as { pro?: Record<string, new (o: object) => CcxtExchange> }).pro;
+  const Ctor = pro?.[id] ?? (ccxt as unknown as Record<string, new (o: object) => CcxtExchange>)[id];
   const known = (ccxt as unknown as { exchanges: string[] | Record<string, unknown> }).exchanges;
   const ids = Array.isArray(known) ? known : Object.keys(known);
   if (typeof Ctor !== 'function' || !ids.includes(id)) {
@@ -65,6 +84,7 @@ export async function createCcxtExchange({ config, secrets }: CcxtOptions): Prom
     password: secrets?.exchangePassword,
     timeout: x.timeout_ms,
     enableRateLimit: true,
+    ...(throttle === 'window' ? { rateLimiterAlgorithm: 'rollingWindow', rollingWindowSize: 60_000 } : {}),
     // Spot only, and no extra signed calls during loadMarkets (see docs: one request on Binance).
     options: {
       defaultType: 'spot',
@@ -81,7 +101,12 @@ export async function createCcxtExchange({ config, secrets }: CcxtOptions): Prom
     ex.setSandboxMode(true);
   }
   // Must come after setSandboxMode, which replaces urls.api.
-  if (x.base_url) ex.urls['api'] = rewriteApiUrls(ex.urls['api'], x.base_url) as never;
+  if (x.base_url) {
+    ex.urls['api'] = rewriteApiUrls(ex.urls['api'], x.base_url) as never;
+    // ccxt.pro dials a plain ws:// URL (an emulator on http) only with its http agent loaded first.
+    const load = (ex as unknown as { loadHttpProxyAgent?: () => Promise<unknown> }).loadHttpProxyAgent;
+    if (x.base_url.startsWith('http:')) await load?.call(ex);
+  }
   return ex;
 }
 
@@ -89,6 +114,14 @@ function num(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 
+/**
+ * Two ccxt instances, two throttle queues (as for Alpaca, exchange/alpaca.ts): `ex` places and cancels orders,
+ * `reads` does every read (ticker, balance, order and trade lookups, following the broker). Both use ccxt's rolling
+ * window at ccxt's own average rate (Binance: 50 ms per weight unit, 1,200 units a minute each, a fifth of
+ * Binance's 6,000 per IP), so an idle instance sends at once. With one paced instance an entry's order waited
+ * behind its own ticker and balance reads (Binance: ~240 ms); now it never waits behind a read, however many are
+ * queued.
+ */
 export class CcxtAdapter implements ExchangeAdapter {
   readonly kind = 'live' as const;
   readonly venue = 'crypto_spot' as const;
@@ -99,17 +132,27 @@ export class CcxtAdapter implements ExchangeAdapter {
     readonly ex: CcxtExchange,
     private readonly ccxt: Ccxt,
     private readonly config: Config,
+    readonly reads: CcxtExchange = ex,
   ) {
     this.quote = config.exchange.quote.toUpperCase();
   }
 
   static async create(opts: CcxtOptions): Promise<CcxtAdapter> {
-    const ex = await createCcxtExchange(opts);
-    return new CcxtAdapter(ex, await loadCcxt(), opts.config);
+    const [ex, reads] = await Promise.all([
+      createCcxtExchange(opts, 'window'),
+      createCcxtExchange(opts, 'window'),
+    ]);
+    return new CcxtAdapter(ex, await loadCcxt(), opts.config, reads);
   }
 
   async loadMarkets(): Promise<{ loaded: boolean; count: number; error?: string }> {
     const ms = await this.ex.loadMarkets();
+    // One exchangeInfo request: the reading instance gets the same markets.
+    if (this.reads !== this.ex)
+      (this.reads as unknown as { setMarkets(m: unknown, c?: unknown): void }).setMarkets(
+        this.ex.markets,
+        this.ex.currencies,
+      );
     // ccxt's TICK_SIZE constant is 4 (precision values are steps, not decimal counts).
     const tick = this.ex.precisionMode === ((this.ccxt as unknown as { TICK_SIZE?: number }).TICK_SIZE ?? 4);
     this.markets.clear();
@@ -135,7 +178,7 @@ export class CcxtAdapter implements ExchangeAdapter {
 
   async ticker(symbol: string): Promise<number | undefined> {
     try {
-      const t = await this.ex.fetchTicker(symbol);
+      const t = await this.reads.fetchTicker(symbol);
       return num(t.last) ?? num(t.close) ?? num(t.bid);
     } catch {
       return undefined;
@@ -143,7 +186,7 @@ export class CcxtAdapter implements ExchangeAdapter {
   }
 
   async balances(): Promise<Balances> {
-    const b = await this.wrap(() => this.ex.fetchBalance());
+    const b = await this.wrap(() => this.reads.fetchBalance());
     const free: Record<string, number> = {};
     for (const [asset, v] of Object.entries((b as unknown as { free?: Record<string, number> }).free ?? {})) {
       if (typeof v === 'number') free[asset] = v;
@@ -153,10 +196,10 @@ export class CcxtAdapter implements ExchangeAdapter {
 
   /** Does the key carry withdrawal permission? undefined when this exchange does not tell (via ccxt). */
   async withdrawalsEnabled(): Promise<boolean | undefined> {
-    const probe = (this.ex as unknown as Record<string, unknown>)['sapiGetAccountApiRestrictions'];
+    const probe = (this.reads as unknown as Record<string, unknown>)['sapiGetAccountApiRestrictions'];
     if (typeof probe !== 'function') return undefined;
     try {
-      const r = (await (probe as () => Promise<Record<string, unknown>>).call(this.ex)) ?? {};
+      const r = (await (probe as () => Promise<Record<string, unknown>>).call(this.reads)) ?? {};
       return typeof r['enableWithdrawals'] === 'boolean' ? (r['enableWithdrawals'] as boolean) : undefined;
     } catch {
       return undefined;
@@ -184,7 +227,7 @@ export class CcxtAdapter implements ExchangeAdapter {
 
   async fetchOrder(clientOrderId: string, market: string): Promise<OrderState | undefined> {
     try {
-      const o = (await this.ex.fetchOrder(undefined as unknown as string, market, {
+      const o = (await this.reads.fetchOrder(undefined as unknown as string, market, {
         clientOrderId,
       })) as unknown as Record<string, unknown>;
       const st = this.toState(o, clientOrderId, market);
@@ -207,9 +250,9 @@ export class CcxtAdapter implements ExchangeAdapter {
 
   /** Order lookups (Binance fetchOrder) carry no fills: fees come from the order's trades, when ccxt can list them. */
   private async addTradeFees(st: OrderState, market: string): Promise<void> {
-    if (!this.ex.has['fetchMyTrades']) return;
+    if (!this.reads.has['fetchMyTrades']) return;
     try {
-      const trades = await this.ex.fetchMyTrades(market, undefined, undefined, {
+      const trades = await this.reads.fetchMyTrades(market, undefined, undefined, {
         orderId: st.exchangeOrderId,
       });
       const m = this.markets.get(market);
@@ -224,7 +267,8 @@ export class CcxtAdapter implements ExchangeAdapter {
   }
 
   async close(): Promise<void> {
-    await (this.ex as unknown as { close?: () => Promise<void> }).close?.();
+    for (const x of new Set([this.ex, this.reads]))
+      await (x as unknown as { close?: () => Promise<void> }).close?.();
   }
 
   private async wrap<T>(fn: () => Promise<T>): Promise<T> {

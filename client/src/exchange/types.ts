@@ -133,6 +133,12 @@ export interface BrokerEvent {
   executionId?: string | undefined;
   qty?: number | undefined;
   price?: number | undefined;
+  /**
+   * Cumulative fees of the order after this event, in the quote or the base asset, where the broker reports them
+   * per execution (Binance's commission `n`/`N`); undefined when not known for sure (a missed execution).
+   */
+  feeQuote?: number | undefined;
+  feeBase?: number | undefined;
   /** Broker time of the event, ms. */
   at: number;
   /** Child orders (bracket / OCO legs, broker-made ids) listed on this order. */
@@ -155,4 +161,21 @@ export interface BrokerEventSink {
 export interface BrokerFollow {
   readonly up: boolean;
   close(): Promise<void>;
+}
+
+/**
+ * Where a venue's broker order events come from (docs/broker-events.md): Alpaca's trade_updates, Binance's
+ * user-data stream through ccxt, or a REST poll where the venue streams nothing. follow.ts consumes any of them
+ * the same way: stream events applied as they come, eventsSince() read back on start, on every (re)subscription
+ * and on a timer, each event once by its key.
+ */
+export interface BrokerEventSource {
+  /** What is followed, for logs ("alpaca trade_updates", "binance user data"). */
+  readonly name: string;
+  /** Subscribe; reconnects by itself until closed. Absent: the venue has no stream and is polled every pollMs. */
+  follow?(sink: BrokerEventSink): BrokerFollow;
+  /** What the broker did since `since` (broker time, ms), read over REST as events with the stream's keys. */
+  eventsSince(since: number): Promise<BrokerEvent[]>;
+  /** No stream: how often eventsSince is polled (ms). */
+  readonly pollMs?: number | undefined;
 }

@@ -6,15 +6,19 @@ import { prepareAll, type Db } from './db.js';
  * Fill facts and the positions derived from them (decide/ledger.ts). Whoever reports a fill - the executor's
  * order reply, the broker's event stream, a REST read-back after a gap - adds a fact here; the position of its
  * market and the realised P&L are then derived again from every fact of that market, so a fact reported twice or
- * late changes nothing it should not. Caller holds the transaction.
+ * late changes nothing it should not. An order's cumulative fees at one point only grow as they are learned (an
+ * order reply that knew none says 0, the execution reports then say what was charged): the larger is kept.
+ * Caller holds the transaction.
  */
 
 const SQL = {
   addFill: `INSERT INTO fills (order_key, cum, avg_price, price, market, side, fee_quote, fee_base, at)
     VALUES (@order, @cum, @avg, @price, @market, @side, @feeQuote, @feeBase, @at)
     ON CONFLICT (order_key, cum) DO UPDATE SET avg_price = COALESCE(avg_price, excluded.avg_price),
-      price = COALESCE(price, excluded.price), fee_quote = COALESCE(fee_quote, excluded.fee_quote),
-      fee_base = COALESCE(fee_base, excluded.fee_base), at = MIN(at, excluded.at)`,
+      price = COALESCE(price, excluded.price),
+      fee_quote = MAX(COALESCE(fee_quote, excluded.fee_quote), COALESCE(excluded.fee_quote, fee_quote)),
+      fee_base = MAX(COALESCE(fee_base, excluded.fee_base), COALESCE(excluded.fee_base, fee_base)),
+      at = MIN(at, excluded.at)`,
   marketFills: `SELECT order_key AS "order", cum, avg_price AS avg, price, market, side, fee_quote AS feeQuote,
     fee_base AS feeBase, at FROM fills WHERE market = ?`,
   upsertPosition: `INSERT INTO positions (market, amount, cost, updated_at) VALUES (@market, @amount, @cost, @now)

@@ -95,7 +95,13 @@ export class OrderEventStore {
           price: e.price ?? null,
           now,
         }).changes > 0;
-      if (!fresh || !intent) return { fresh, intent };
+      if (!intent) return { fresh, intent };
+      // A duplicate may know the fees its first report did not (a stream execution after a gap, read back over
+      // REST later): the fact takes them (fills.ts keeps what it knew and adds what it learns), nothing else moves.
+      if (!fresh) {
+        if (e.feeQuote !== undefined || e.feeBase !== undefined) this.fact(e, now);
+        return { fresh, intent };
+      }
       this.fact(e, now);
       if (own) this.updateIntent(e, now);
       return { fresh, intent };
@@ -130,7 +136,8 @@ export class OrderEventStore {
   }
 
   private fact(
-    e: Pick<BrokerEvent, 'clientOrderId' | 'market' | 'side' | 'filled' | 'average' | 'price' | 'at'>,
+    e: Pick<BrokerEvent, 'clientOrderId' | 'market' | 'side' | 'filled' | 'average' | 'price' | 'at'> &
+      Partial<Pick<BrokerEvent, 'feeQuote' | 'feeBase'>>,
     now: number,
   ) {
     if (!(e.filled > 0)) return;
@@ -142,6 +149,8 @@ export class OrderEventStore {
         cum: e.filled,
         avg: e.average,
         price: e.price,
+        feeQuote: e.feeQuote,
+        feeBase: e.feeBase,
         at: e.at,
       },
       now,

@@ -1,24 +1,36 @@
 import type { Signal } from '@catalyst-signal/shared';
 import { actionOf, decide, exposure, filterSignal, venueMarket, type Decision } from '../decide/index.js';
 import type { ExchangeAdapter } from '../exchange/index.js';
+import type { BrokerEventSource } from '../exchange/types.js';
 import type { DriverDeps, VenueDriver } from './types.js';
 
 /**
  * The crypto spot driver (ccxt live, or its paper twin): a ticker and the free quote balance, then the pure
- * decide().
+ * decide(). Live, it follows the exchange's order events (exchange/ccxt-follow.ts).
  */
 export function cryptoSpotDriver(
   d: DriverDeps,
   exchange: ExchangeAdapter,
   marketClock?: VenueDriver['marketClock'],
+  events?: BrokerEventSource,
 ): VenueDriver {
   return {
     venue: 'crypto_spot',
     exchange,
     decide: (signal, now) => decideSpot(d, exchange, signal, now),
     ...(marketClock ? { marketClock } : {}),
+    ...(events ? { events } : {}),
   };
 }
+
+/** The markets a crypto read-back covers: those this client holds or has an order open in. */
+export const followedMarkets = (journal: DriverDeps['journal']) => () => [
+  ...journal.openIntents().map((i) => i.market),
+  ...journal
+    .positions()
+    .filter((p) => p.amount > 0)
+    .map((p) => p.market),
+];
 
 async function decideSpot(
   d: DriverDeps,

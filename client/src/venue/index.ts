@@ -2,7 +2,7 @@ import type { Secrets } from '../config.js';
 import { UsageError } from '../errors.js';
 import { PaperAdapter } from '../exchange/paper.js';
 import { signalPrices, walkPrices, quotePrices, type PriceSource } from '../paper/prices.js';
-import { cryptoSpotDriver } from './crypto-spot.js';
+import { cryptoSpotDriver, followedMarkets } from './crypto-spot.js';
 import type { DriverDeps, VenueDriver } from './types.js';
 import { AccountState } from './account-state.js';
 import type { AlpacaAdapter } from '../exchange/alpaca.js';
@@ -47,7 +47,15 @@ export async function createVenue(d: DriverDeps & { secrets: Secrets; live: bool
     return alpacaDriver(d, alpaca, await warmState(alpaca, startAccountRefresh, d));
   }
   const { CcxtAdapter } = await import('../exchange/ccxt.js');
-  return cryptoSpotDriver(d, await CcxtAdapter.create({ config, secrets: d.secrets }));
+  const { ccxtEventSource } = await import('../exchange/ccxt-follow.js');
+  const ccxt = await CcxtAdapter.create({ config, secrets: d.secrets });
+  const events = ccxtEventSource(ccxt, {
+    symbols: followedMarkets(journal),
+    reconnect: config.server.reconnect,
+    pollMs: x.order_poll_ms,
+    log: d.log,
+  });
+  return cryptoSpotDriver(d, ccxt, undefined, events);
 }
 
 /**

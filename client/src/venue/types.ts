@@ -3,7 +3,7 @@ import type { Signal } from '@catalyst-signal/shared';
 import type { Config, VenueKind } from '../config.js';
 import type { Decision, MarketClock, Session } from '../decide/index.js';
 import type { ExchangeAdapter } from '../exchange/index.js';
-import type { BrokerEvent, BrokerEventSink, BrokerFollow } from '../exchange/types.js';
+import type { BrokerEventSource } from '../exchange/types.js';
 import type { Journal } from '../journal/index.js';
 import type { AccountState } from './account-state.js';
 import type { PositionIncident } from '../decide/reconcile.js';
@@ -32,12 +32,11 @@ export interface VenueDriver {
   /** A broker account that can be blocked: throws AccountNotTradable naming why. Live Alpaca only. */
   assertTradable?(): Promise<void>;
   /**
-   * Follow the broker's order events as they happen (Alpaca's trade_updates stream). Present where the broker
-   * streams them; the stream has no replay, so it comes with eventsSince. See docs/broker-events.md.
+   * The broker's order events (follow.ts): streamed as they happen where the broker streams them (Alpaca's
+   * trade_updates), else polled; always with a REST read-back, since no stream replays. Live venues only: a paper
+   * twin's fills are its own. See docs/broker-events.md.
    */
-  follow?(sink: BrokerEventSink): BrokerFollow;
-  /** What the broker did since `since` (broker time, ms), read over REST as events with the stream's keys. */
-  eventsSince?(since: number): Promise<BrokerEvent[]>;
+  readonly events?: BrokerEventSource | undefined;
   /**
    * The broker account kept warm (live us_equity): background refreshes feed it, and so may the broker's event
    * stream, through accountState.apply({ kind: 'order', ... }).

@@ -235,7 +235,7 @@ export function usEquityDriver(
   broker: EquityBroker,
   extra: Pick<
     VenueDriver,
-    'assertTradable' | 'marketClock' | 'accountState' | 'reconcilePositions' | 'follow' | 'eventsSince'
+    'assertTradable' | 'marketClock' | 'accountState' | 'reconcilePositions' | 'events'
   > = {},
 ): VenueDriver {
   return {
@@ -267,12 +267,15 @@ export function alpacaDriver(
     state ? warmAlpacaBroker(alpaca, state, catchUp) : alpacaBroker(alpaca, catchUp),
     {
       assertTradable: () => assertVenueTradable(alpaca),
-      follow: (sink) => {
-        const s = alpaca.tradeStream({ ...sink, reconnect: d.config.server.reconnect, log: d.log });
-        s.start();
-        return s;
+      events: {
+        name: 'alpaca trade_updates',
+        follow: (sink) => {
+          const s = alpaca.tradeStream({ ...sink, reconnect: d.config.server.reconnect, log: d.log });
+          s.start();
+          return s;
+        },
+        eventsSince: (since) => alpaca.eventsSince(since),
       },
-      eventsSince: (since) => alpaca.eventsSince(since),
       ...(state
         ? { accountState: state, reconcilePositions: positionReconciler(d.journal, state, d.log) }
         : {}),

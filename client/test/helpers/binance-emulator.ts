@@ -1,12 +1,15 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { attachUserStream, type UserStreamControls } from './binance-user-stream.js';
 
 /**
  * A small Binance SPOT REST emulator on 127.0.0.1 (port 0), enough for the REAL ccxt.binance class to load
  * markets, read balances and tickers, place/query/cancel orders, and hit Binance's error codes. It keeps a ledger of
  * every order it accepted so tests can count orders per clientOrderId. Like Binance, a resting order locks what it
- * would spend (a sell its base, a buy its quote): free = balance - locked.
+ * would spend (a sell its base, a buy its quote): free = balance - locked. Every order change and every execution
+ * is also sent on the spot user-data stream as Binance sends it (binance-user-stream.ts): ccxt.pro's binance
+ * watchOrders/watchMyTrades read it when `urls.api.ws` points here (exchange.base_url rewrites those too).
  */
 
 export interface EmuMarket {
@@ -114,6 +117,10 @@ export interface BinanceEmulator {
   trigger(clientOrderId: string): void;
   /** Resolves when the ledger has at least n orders. */
   waitForOrders(n: number): Promise<void>;
+  /** The next marketable order fills in this many executions (each its own trade id and executionReport). */
+  splitNext(executions: number): void;
+  /** The user-data stream: subscribers, cut, duplicate, drop. */
+  userStream: UserStreamControls;
   close(): Promise<void>;
 }
 
@@ -126,6 +133,7 @@ export async function startBinanceEmulator(opts: EmulatorOptions): Promise<Binan
   const requestTimes: number[] = [];
   let delay = { ms: 0, count: 0 };
   let partial: number | undefined;
+  let split = 1;
   let nextId = 1000;
   const waiters: { n: number; resolve: () => void }[] = [];
   const pendingTimers = new Set<NodeJS.Timeout>();
@@ -276,6 +284,59 @@ export async function startBinanceEmulator(opts: EmulatorOptions): Promise<Binan
     o.avgPrice = (o.avgPrice * o.executedQty + price * qty) / (o.executedQty + qty);
     o.executedQty += qty;
     o.status = o.executedQty >= o.origQty - 1e-12 ? 'FILLED' : 'PARTIALLY_FILLED';
+    report(o, 'TRADE', o.trades.at(-1));
+    userStream.emit({
+      e: 'outboundAccountPosition',
+      E: Date.now(),
+      u: Date.now(),
+      B: [m.base, m.quote].map((a) => ({ a, f: free(a).toFixed(8), l: locked(a).toFixed(8) })),
+    });
+  };
+
+  let cancels = 0;
+  /** One executionReport as Binance's user-data stream sends it. */
+  const report = (o: EmuOrder, x: 'NEW' | 'TRADE' | 'CANCELED', t?: EmuOrder['trades'][number]) => {
+    const m = markets.get(o.symbol)!;
+    const q = decimalsOf(m.stepSize);
+    const now = Date.now();
+    // A cancel's report carries the cancel request's id in c and the order's own id in C.
+    const canceled = x === 'CANCELED';
+    userStream.emit({
+      e: 'executionReport',
+      E: now,
+      s: o.symbol,
+      c: canceled ? `cancel${++cancels}` : o.clientOrderId,
+      S: o.side,
+      o: o.type,
+      f: 'GTC',
+      q: o.origQty.toFixed(q),
+      p: o.price.toFixed(8),
+      P: o.stopPrice.toFixed(8),
+      F: '0.00000000',
+      g: -1,
+      C: canceled ? o.clientOrderId : '',
+      x,
+      X: o.status,
+      r: 'NONE',
+      i: o.orderId,
+      l: (t?.qty ?? 0).toFixed(q),
+      z: o.executedQty.toFixed(q),
+      L: (t?.price ?? 0).toFixed(8),
+      n: (t?.commission ?? 0).toFixed(8),
+      N: t ? t.commissionAsset : null,
+      T: t?.time ?? now,
+      t: t?.id ?? -1,
+      I: now,
+      w: o.status === 'NEW' || o.status === 'PARTIALLY_FILLED',
+      m: false,
+      M: Boolean(t),
+      O: o.time,
+      Z: (o.executedQty * o.avgPrice).toFixed(8),
+      Y: t ? (t.qty * t.price).toFixed(8) : '0.00000000',
+      Q: '0.00000000',
+      W: o.time,
+      V: 'NONE',
+    });
   };
 
   function verify(req: IncomingMessage, query: string, body: string): string | undefined {
@@ -304,11 +365,19 @@ export async function startBinanceEmulator(opts: EmulatorOptions): Promise<Binan
       const p = new URLSearchParams(query + (body ? '&' + body : ''));
       requests.push(`${req.method} ${path}`);
       requestTimes.push(at);
+      const key = req.headers['x-mbx-apikey'];
+      if (
+        userStream.route(req.method ?? '', path, typeof key === 'string' ? key : undefined, (st, b) =>
+          json(res, st, b),
+        )
+      )
+        return;
       const signed =
         path === '/api/v3/myTrades' ||
         path === '/api/v3/account' ||
         path === '/api/v3/order' ||
         path === '/api/v3/openOrders' ||
+        path === '/api/v3/allOrders' ||
         path.startsWith('/sapi/');
       if (signed) {
         const bad = verify(req, query, body);
@@ -448,6 +517,7 @@ export async function startBinanceEmulator(opts: EmulatorOptions): Promise<Binan
           trades: [],
           stopPrice,
         };
+        report(o, 'NEW');
         // Conditional orders rest until the test triggers them.
         const marketable =
           stopPrice > 0
@@ -462,7 +532,15 @@ export async function startBinanceEmulator(opts: EmulatorOptions): Promise<Binan
             );
             if (q > 0) fill(o, q, px);
             partial = undefined;
-          } else fill(o, qty, px);
+          } else {
+            // Split into `split` executions on the amount step; the last takes the rest.
+            const step = Number(m.stepSize);
+            const part = Math.floor(qty / split / step) * step;
+            for (let i = 1; i < split && part > 0; i++)
+              fill(o, Number(part.toFixed(decimalsOf(m.stepSize))), px);
+            fill(o, Number((qty - o.executedQty).toFixed(decimalsOf(m.stepSize))), px);
+            split = 1;
+          }
         }
         orders.push(o);
         notify();
@@ -485,32 +563,46 @@ export async function startBinanceEmulator(opts: EmulatorOptions): Promise<Binan
           );
         if (!o || !isOpen(o)) return err(res, 400, -2011, 'Unknown order sent.');
         o.status = 'CANCELED';
+        report(o, 'CANCELED');
         return json(res, 200, orderJson(o, false));
       }
       if (path === '/api/v3/myTrades' && req.method === 'GET') {
         const sym = p.get('symbol');
         const oid = p.get('orderId');
+        const start = Number(p.get('startTime') ?? 0);
         const list = orders.filter((o) => o.symbol === sym && (!oid || String(o.orderId) === oid));
         return json(
           res,
           200,
           list.flatMap((o) =>
-            o.trades.map((t) => ({
-              symbol: o.symbol,
-              id: t.id,
-              orderId: o.orderId,
-              orderListId: -1,
-              price: t.price.toFixed(8),
-              qty: t.qty.toFixed(8),
-              quoteQty: (t.price * t.qty).toFixed(8),
-              commission: t.commission.toFixed(8),
-              commissionAsset: t.commissionAsset,
-              time: t.time,
-              isBuyer: o.side === 'BUY',
-              isMaker: false,
-              isBestMatch: true,
-            })),
+            o.trades
+              .filter((t) => t.time >= start)
+              .map((t) => ({
+                symbol: o.symbol,
+                id: t.id,
+                orderId: o.orderId,
+                orderListId: -1,
+                price: t.price.toFixed(8),
+                qty: t.qty.toFixed(8),
+                quoteQty: (t.price * t.qty).toFixed(8),
+                commission: t.commission.toFixed(8),
+                commissionAsset: t.commissionAsset,
+                time: t.time,
+                isBuyer: o.side === 'BUY',
+                isMaker: false,
+                isBestMatch: true,
+              })),
           ),
+        );
+      }
+      if (path === '/api/v3/allOrders' && req.method === 'GET') {
+        const start = Number(p.get('startTime') ?? 0);
+        return json(
+          res,
+          200,
+          orders
+            .filter((o) => o.symbol === p.get('symbol') && o.time >= start)
+            .map((o) => orderJson(o, false)),
         );
       }
       if (path === '/api/v3/openOrders' && req.method === 'GET') {
@@ -525,6 +617,7 @@ export async function startBinanceEmulator(opts: EmulatorOptions): Promise<Binan
       return err(res, 404, -1, `emulator: no route ${req.method} ${path}`);
     });
   });
+  const userStream = attachUserStream(server, opts);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   return {
@@ -550,11 +643,16 @@ export async function startBinanceEmulator(opts: EmulatorOptions): Promise<Binan
       const o = orders.find((x) => x.clientOrderId === cid && x.stopPrice > 0 && x.status === 'NEW');
       if (o) fill(o, o.origQty, o.price);
     },
+    splitNext(executions) {
+      split = Math.max(1, Math.floor(executions));
+    },
+    userStream,
     waitForOrders: (n) =>
       new Promise<void>((resolve) => (orders.length >= n ? resolve() : waiters.push({ n, resolve }))),
     close: () =>
       new Promise<void>((r) => {
         for (const t of pendingTimers) clearTimeout(t);
+        userStream.close();
         server.closeAllConnections();
         server.close(() => r());
       }),
