@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { classification, startTestServer, tempDir } from './helpers/server.js';
 import { openDb } from '../src/store/db.js';
 import { SignalStore } from '../src/store/signals.js';
+import { SqliteSequencer } from '../src/store/sequencer.js';
 
 describe('sequencing', () => {
   it('20 concurrent publishers x 500 signals get seqs exactly 1..10000, each source_id once', async () => {
@@ -32,6 +33,24 @@ describe('sequencing', () => {
     );
     const count = Number(/catalyst_ingest_commit_batch_size_count (\d+)/.exec(metrics)![1]);
     expect(count).toBeLessThan(10_000);
+    // 10,000 POSTs: about 5 s alone, over 30 s on a 2-core machine at load 16 (a CI run beside other work).
+  }, 120_000);
+
+  it('a group pending when the database closes is refused, not thrown out of the event loop', async () => {
+    const dir = tempDir();
+    const a = await startTestServer({}, dir);
+    await a.close();
+    const db = openDb(dir);
+    const seq = new SqliteSequencer(
+      new SignalStore(db),
+      () => undefined,
+      () => undefined,
+      undefined,
+      100,
+    );
+    const pending = seq.submit([classification()]);
+    db.close();
+    await expect(pending).rejects.toThrow(/not open/);
   });
 
   it('continues the sequence after a restart, with the same epoch', async () => {

@@ -103,7 +103,12 @@ export class SqliteSequencer implements Sequencer {
     try {
       outcome = this.append(items);
     } catch (err) {
-      this.store.resyncHead();
+      try {
+        this.store.resyncHead();
+      } catch {
+        // The database itself is gone (closed under a pending group): the head is read again when it is opened.
+        // Throwing here would escape setImmediate and leave this group's publishers unanswered.
+      }
       const e = err as Error & { code?: string };
       const out =
         typeof e.code === 'string' && TRANSIENT.test(e.code)
