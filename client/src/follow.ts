@@ -1,15 +1,17 @@
 import type { Logger } from 'pino';
 import type { BrokerEvent, BrokerFollow } from './exchange/types.js';
 import type { Journal } from './journal/index.js';
-import type { VenueDriver } from './venue/index.js';
+import type { AccountState, VenueDriver } from './venue/index.js';
 import { PRESENCE_KEYS, linkState } from './presence.js';
 
 /**
  * Following the broker (docs/broker-events.md): every order event the venue streams is journaled once (by its key)
  * and applied - the intent's status and fill, the fill facts positions derive from. The stream has no replay, so on
  * start, on every (re)subscription and every `catchUpMs` the venue is asked over REST what happened since a little
- * before the newest event journaled, and that is applied the same way (idempotent). Venues without the capability
- * are followed by the executor's reconcile poll as before.
+ * before the newest event journaled, and that is applied the same way (idempotent). Each event new to the journal
+ * is applied to the venue's warm account state in the same step (venue/warm-delta.ts), so the next decision sees a
+ * streamed fill without reading positions. Venues without the capability are followed by the executor's reconcile
+ * poll as before.
  */
 
 /** How far before the newest journaled event a catch-up reads again: broker clocks and list orders are not exact. */
@@ -45,6 +47,7 @@ export async function catchUpEvents(
   journal: Journal,
   eventsSince: (since: number) => Promise<BrokerEvent[]>,
   now: () => number,
+  warm?: AccountState | undefined,
 ): Promise<{ event: BrokerEvent; intent: string | undefined }[]> {
   const last = journal.lastBrokerEventAt();
   const events = await eventsSince(last === undefined ? 0 : last - CATCH_UP_OVERLAP_MS);
@@ -52,7 +55,9 @@ export async function catchUpEvents(
   const fresh: { event: BrokerEvent; intent: string | undefined }[] = [];
   for (const e of events) {
     const r = journal.applyBrokerEvent(e, now());
-    if (r.fresh) fresh.push({ event: e, intent: r.intent });
+    if (!r.fresh) continue;
+    warm?.apply({ kind: 'broker', event: e }, now());
+    fresh.push({ event: e, intent: r.intent });
   }
   return fresh;
 }
@@ -71,6 +76,7 @@ export function followBroker(d: FollowDeps): Follower | undefined {
     if (closed) return false;
     const r = journal.applyBrokerEvent(e, now());
     if (r.fresh) {
+      venue.accountState?.apply({ kind: 'broker', event: e }, now());
       log.info(
         { event: e.event, order: e.clientOrderId, intent: r.intent, filled: e.filled, source: e.source },
         'broker event',
@@ -82,7 +88,7 @@ export function followBroker(d: FollowDeps): Follower | undefined {
 
   const catchUpOnce = async (): Promise<number> => {
     if (closed) return 0;
-    const fresh = await catchUpEvents(journal, since, now);
+    const fresh = await catchUpEvents(journal, since, now, venue.accountState);
     for (const f of fresh) d.onApplied?.(f.event, f.intent);
     if (fresh.length) log.info({ fresh: fresh.length }, 'broker catch-up applied missed events');
     return fresh.length;

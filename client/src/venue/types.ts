@@ -39,8 +39,8 @@ export interface VenueDriver {
   /** What the broker did since `since` (broker time, ms), read over REST as events with the stream's keys. */
   eventsSince?(since: number): Promise<BrokerEvent[]>;
   /**
-   * The broker account kept warm (live us_equity): background refreshes feed it, and so may the broker's event
-   * stream, through accountState.apply({ kind: 'order', ... }).
+   * The broker account kept warm (live us_equity): background refreshes feed it, and so does the broker's event
+   * stream (follow.ts applies each journaled event: accountState.apply({ kind: 'broker', event })).
    */
   readonly accountState?: AccountState | undefined;
   /**

@@ -259,7 +259,7 @@ export function alpacaDriver(
 ): VenueDriver {
   const now = d.now ?? Date.now;
   const catchUp = async () => {
-    await catchUpEvents(d.journal, (since) => alpaca.eventsSince(since), now);
+    await catchUpEvents(d.journal, (since) => alpaca.eventsSince(since), now, state);
   };
   return usEquityDriver(
     d,
