@@ -51,6 +51,7 @@ export function statusCommand(ctx: Context, opts: { json?: boolean }): string {
         .map((i) => ({ id: i.client_order_id, seq: i.seq, market: i.market, status: i.status })),
       gaps: j.gaps(5),
       incidents: j.openIncidents().map(incidentJson),
+      adopted: j.adoptions().map((a) => ({ ...a, at: iso(a.at) })),
       last_decisions: j.decisions({ limit: 10 }).map((d) => ({
         seq: d.seq,
         symbol: d.symbol,
@@ -75,7 +76,10 @@ export function statusCommand(ctx: Context, opts: { json?: boolean }): string {
       `today (${t.day} ${t.zone === 'UTC' ? 'UTC' : 'New York'}): P&L ${t.realized_pnl.toFixed(2)} (stop at -${t.max_daily_loss})  orders ${t.orders}/${t.max_orders}  positions ${t.open_positions}/${t.max_open_positions}  exposure ${t.exposure.toFixed(2)}/${t.max_exposure}`,
       'positions:',
       ...(positions.length
-        ? positions.map((p) => `  ${p.market}  ${p.amount}  cost ${p.cost.toFixed(2)}`)
+        ? positions.map(
+            (p) =>
+              `  ${p.market}  ${p.amount}  cost ${p.cost.toFixed(2)}${adoptedText(data.adopted, p.market)}`,
+          )
         : ['  (none)']),
       ...(data.paper_balances
         ? [
@@ -290,4 +294,13 @@ export function resumeCommand(ctx: Context, opts: { acceptNewEpoch?: boolean }):
   } finally {
     j.close();
   }
+}
+
+/** " (adopted 10 at 150.00)": shares of a position this client took over from the broker at start. */
+function adoptedText(
+  adopted: readonly { symbol: string; qty: number; avg_price: number }[],
+  symbol: string,
+): string {
+  const a = adopted.filter((x) => x.symbol === symbol);
+  return a.length ? ` (adopted ${a.map((x) => `${x.qty} at ${x.avg_price.toFixed(2)}`).join(', ')})` : '';
 }
