@@ -301,6 +301,33 @@ describe('AccountState (pure)', () => {
     expect(s.positions()).toEqual([]);
   });
 
+  it('a POST reply overtaken by the fill on the stream neither reopens the order nor holds buying power again', () => {
+    const s = new AccountState();
+    s.apply({ kind: 'account', account }, 0);
+    const fill = {
+      key: 'fill:cs1:10',
+      event: 'fill',
+      orderId: 'o1',
+      clientOrderId: 'cs1',
+      market: 'AAPL',
+      side: 'buy' as const,
+      status: 'closed' as const,
+      filled: 10,
+      average: 100,
+      qty: 10,
+      price: 100,
+      positionQty: 10,
+      at: 1,
+      legs: [],
+      source: 'stream' as const,
+    };
+    s.apply({ kind: 'broker', event: fill }, 1);
+    s.apply({ kind: 'order', order: order({}), price: 100 }, 2); // the reply, sent before the fill, read late
+    expect(s.openOrders()).toEqual([]);
+    expect(s.account()!.buyingPower).toBe(4000);
+    expect(s.positions().map((p) => p.qty)).toEqual([10]);
+  });
+
   it("states each fact's age; the broker clock holds only until the next open or close it announced", () => {
     const s = new AccountState();
     expect(s.stale(['account'], 0)).toEqual({

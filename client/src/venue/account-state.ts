@@ -67,6 +67,11 @@ export class AccountState {
   private ordersFact = new Map<string, EquityOrderState>();
   /** What each open buy we know of holds of the buying power (warm-delta.ts). */
   private reserves = new Map<string, Reserve>();
+  /**
+   * Orders heard to have ended (bounded): a late "open" about one (our POST reply overtaken by a quick fill on the
+   * stream) must not bring it back nor hold buying power again.
+   */
+  private readonly ended = new Set<string>();
   private assetsFact = new Map<string, AssetInfo>();
   private clockFact: MarketClock | undefined;
   private calendarFact: CalendarDay[] = [];
@@ -135,6 +140,11 @@ export class AccountState {
 
   /** One order's news, through the one mapping of events to changes (warm-delta.ts). */
   private applyBroker(ev: BrokerEvent, refPrice?: number): void {
+    if (ev.status === 'open' && this.ended.has(ev.orderId)) return;
+    if (ev.status !== 'open') {
+      if (this.ended.size >= 1000) this.ended.clear();
+      this.ended.add(ev.orderId);
+    }
     const d = warmDelta(
       ev,
       {
