@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Signal } from '@catalyst-signal/shared';
 import type { Config } from '../src/config.js';
 import type { Context } from '../src/context.js';
-import { statusCommand } from '../src/commands/inspect.js';
+import { historyCommand, statusCommand } from '../src/commands/inspect.js';
 import { startAccountRefresh, type AccountRefresh } from '../src/exchange/account-refresh.js';
 import { AlpacaAdapter } from '../src/exchange/alpaca.js';
 import { Executor } from '../src/executor.js';
@@ -97,6 +97,8 @@ describe('equities.outside_positions: adopt (Alpaca emulator, real ccxt)', () =>
     const status = JSON.parse(statusCommand(ctx, { json: true }));
     expect(status.adopted).toMatchObject([{ symbol: 'LOWP', qty: 10, avg_price: 3 }]);
     expect(status.today.exposure).toBe(30); // counted in exposure
+    expect(historyCommand(ctx, {})).toMatch(/ {2}adopted {2}LOWP +10 at 3 \(held at the broker at start/);
+    expect(historyCommand(ctx, { symbol: 'AAPL' })).toBe('(no decisions)');
 
     // A restart: the journal holds them now, nothing is adopted again.
     journal.close();

@@ -159,9 +159,20 @@ export function historyCommand(
         2,
       );
     }
-    if (!rows.length) return '(no decisions)';
-    return rows
-      .map((r) => {
+    // Positions taken over at start are not decisions: listed after them, unless a decision filter is given.
+    const adopted =
+      opts.verdict === undefined && opts.reason === undefined
+        ? j
+            .adoptions()
+            .filter((a) => opts.symbol === undefined || a.symbol === opts.symbol.toUpperCase())
+            .map(
+              (a) =>
+                `${iso(a.at)}  adopted  ${a.symbol.padEnd(8)} ${fmt(a.qty)} at ${fmt(a.avg_price)} (held at the broker at start; equities.outside_positions: adopt)`,
+            )
+        : [];
+    if (!rows.length) return adopted.length ? adopted.join('\n') : '(no decisions)';
+    return [
+      ...rows.map((r) => {
         // Entries first, then what protects and closes them (bracket legs, the open's OCO, exits).
         const orders = j
           .intentsFor(r.epoch, r.seq)
@@ -175,8 +186,9 @@ export function historyCommand(
           ? `\n      decided again ${iso(again.decided_at)}: ${again.verdict} ${again.reason}${again.detail ? '  - ' + again.detail : ''}`
           : '';
         return `${iso(r.decided_at)}  #${r.seq}  ${r.symbol.padEnd(8)} ${r.verdict.padEnd(6)} ${r.reason}${r.detail ? '  - ' + r.detail : ''}${second}${orders.join('')}`;
-      })
-      .join('\n');
+      }),
+      ...adopted,
+    ].join('\n');
   } finally {
     j.close();
   }
