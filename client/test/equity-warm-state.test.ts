@@ -301,7 +301,7 @@ describe('AccountState (pure)', () => {
     expect(s.positions()).toEqual([]);
   });
 
-  it('a POST reply overtaken by the fill on the stream neither reopens the order nor holds buying power again', () => {
+  it('a POST reply overtaken by the fill on the stream (or a reordered partial) changes nothing: no reopened order, no fill counted twice', () => {
     const s = new AccountState();
     s.apply({ kind: 'account', account }, 0);
     const fill = {
@@ -323,6 +323,14 @@ describe('AccountState (pure)', () => {
     };
     s.apply({ kind: 'broker', event: fill }, 1);
     s.apply({ kind: 'order', order: order({}), price: 100 }, 2); // the reply, sent before the fill, read late
+    s.apply({ kind: 'order', order: order({ status: 'closed', filled: 10, average: 100 }) }, 3); // or filled
+    s.apply(
+      {
+        kind: 'broker',
+        event: { ...fill, event: 'partial_fill', status: 'open', filled: 4, positionQty: 4 },
+      },
+      4,
+    );
     expect(s.openOrders()).toEqual([]);
     expect(s.account()!.buyingPower).toBe(4000);
     expect(s.positions().map((p) => p.qty)).toEqual([10]);

@@ -68,8 +68,8 @@ export class AccountState {
   /** What each open buy we know of holds of the buying power (warm-delta.ts). */
   private reserves = new Map<string, Reserve>();
   /**
-   * Orders heard to have ended (bounded): a late "open" about one (our POST reply overtaken by a quick fill on the
-   * stream) must not bring it back nor hold buying power again.
+   * Orders heard to have ended (bounded): later news of one is older news (our POST reply overtaken by a quick
+   * fill on the stream, a reordered partial fill) and must not bring it back, hold buying power or count a fill again.
    */
   private readonly ended = new Set<string>();
   private assetsFact = new Map<string, AssetInfo>();
@@ -140,7 +140,7 @@ export class AccountState {
 
   /** One order's news, through the one mapping of events to changes (warm-delta.ts). */
   private applyBroker(ev: BrokerEvent, refPrice?: number): void {
-    if (ev.status === 'open' && this.ended.has(ev.orderId)) return;
+    if (this.ended.has(ev.orderId)) return;
     if (ev.status !== 'open') {
       if (this.ended.size >= 1000) this.ended.clear();
       this.ended.add(ev.orderId);
