@@ -106,10 +106,10 @@ export const EquitiesSchema = z
         'Fractional shares on fractionable assets (regular session, simple DAY orders only); off: whole shares.',
       ),
     outside_positions: z
-      .enum(['ignore', 'count_toward_exposure'])
+      .enum(['ignore', 'count_toward_exposure', 'adopt'])
       .default('ignore')
       .describe(
-        'Positions in the account that this client did not open: ignore them, or count their cost toward the exposure caps.',
+        "Positions in the account that this client did not open: ignore them, count their cost toward the exposure caps, or adopt them at start as this client's own (journaled at the broker's average entry: counted in exposure, sold by exit signals, reconciled; once, a restart does not adopt again). Live us_equity.",
       ),
     avoid_window_ms: z
       .int()

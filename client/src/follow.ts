@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { BrokerEvent, BrokerFollow } from './exchange/types.js';
 import type { Journal } from './journal/index.js';
-import type { VenueDriver } from './venue/index.js';
+import type { AccountState, VenueDriver } from './venue/index.js';
 import { PRESENCE_KEYS, linkState } from './presence.js';
 
 /**
@@ -9,8 +9,10 @@ import { PRESENCE_KEYS, linkState } from './presence.js';
  * journaled once (by its key) and applied - the intent's status and fill, the fill facts positions derive from.
  * No stream replays, so on start, on every (re)subscription and every `catchUpMs` the venue is asked over REST
  * what happened since a little before the newest event journaled, and that is applied the same way (idempotent).
- * A source without a stream is that read-back alone, every `pollMs`. Venues without a source (paper twins) are
- * followed by the executor's reconcile poll as before.
+ * A source without a stream is that read-back alone, every `pollMs`. Each event new to the journal is applied to
+ * the venue's warm account state in the same step (venue/warm-delta.ts), so the next decision sees a streamed fill
+ * without reading positions. Venues without a source (paper twins) are followed by the executor's reconcile poll
+ * as before.
  */
 
 /** How far before the newest journaled event a catch-up reads again: broker clocks and list orders are not exact. */
@@ -29,7 +31,7 @@ export interface Follower {
 }
 
 export interface FollowDeps {
-  venue: Pick<VenueDriver, 'events'>;
+  venue: Pick<VenueDriver, 'events' | 'accountState'>;
   journal: Journal;
   log: Logger;
   now?: (() => number) | undefined;
@@ -46,6 +48,7 @@ export async function catchUpEvents(
   journal: Journal,
   eventsSince: (since: number) => Promise<BrokerEvent[]>,
   now: () => number,
+  warm?: AccountState | undefined,
 ): Promise<{ event: BrokerEvent; intent: string | undefined }[]> {
   const last = journal.lastBrokerEventAt();
   const events = await eventsSince(last === undefined ? 0 : last - CATCH_UP_OVERLAP_MS);
@@ -53,15 +56,17 @@ export async function catchUpEvents(
   const fresh: { event: BrokerEvent; intent: string | undefined }[] = [];
   for (const e of events) {
     const r = journal.applyBrokerEvent(e, now());
-    if (r.fresh) fresh.push({ event: e, intent: r.intent });
+    if (!r.fresh) continue;
+    warm?.apply({ kind: 'broker', event: e }, now());
+    fresh.push({ event: e, intent: r.intent });
   }
   return fresh;
 }
 
 /** Start following the venue's broker, or undefined when the venue has no event source. */
 export function followBroker(d: FollowDeps): Follower | undefined {
-  const { journal, log } = d;
-  const source = d.venue.events;
+  const { journal, log, venue } = d;
+  const source = venue.events;
   if (!source) return undefined;
   const since = (t: number) => source.eventsSince(t);
   const now = d.now ?? Date.now;
@@ -79,6 +84,7 @@ export function followBroker(d: FollowDeps): Follower | undefined {
     if (closed) return false;
     const r = journal.applyBrokerEvent(e, now());
     if (r.fresh) {
+      venue.accountState?.apply({ kind: 'broker', event: e }, now());
       log.info(
         { event: e.event, order: e.clientOrderId, intent: r.intent, filled: e.filled, source: e.source },
         'broker event',
@@ -90,7 +96,7 @@ export function followBroker(d: FollowDeps): Follower | undefined {
 
   const catchUpOnce = async (): Promise<number> => {
     if (closed) return 0;
-    const fresh = await catchUpEvents(journal, since, now).catch((e: Error) => {
+    const fresh = await catchUpEvents(journal, since, now, venue.accountState).catch((e: Error) => {
       // Polled: a failed read is the link being down, as a dropped stream is.
       polled('lost', e.message);
       throw e;

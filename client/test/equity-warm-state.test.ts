@@ -8,6 +8,7 @@ import { startAccountRefresh, type AccountRefresh } from '../src/exchange/accoun
 import { AlpacaAdapter } from '../src/exchange/alpaca.js';
 import type { EquityOrderState } from '../src/exchange/equity-types.js';
 import { Executor } from '../src/executor.js';
+import { followBroker } from '../src/follow.js';
 import { Journal } from '../src/journal/index.js';
 import { processSignal } from '../src/pipeline.js';
 import {
@@ -89,6 +90,15 @@ async function warm(over: Record<string, unknown> = {}) {
   return { deps, state, refresh };
 }
 
+/** Wait for a condition the stream brings about (polled; it delivers asynchronously). */
+async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 /** The requests sent before the first POST /v2/orders. */
 const beforeOrder = (rs: SeenRequest[]) => {
   const i = rs.findIndex((r) => r.method === 'POST' && r.path === '/v2/orders');
@@ -164,6 +174,35 @@ describe('warm account state (live us_equity)', () => {
     expect(state.positions().some((p) => p.symbol === 'LOWP')).toBe(false);
     await refresh.refreshAll();
     expect(state.positions().find((p) => p.symbol === 'LOWP')?.qty).toBe(10);
+  });
+
+  it('a streamed fill reaches the warm position with no positions read, and the next decision sees the shares', async () => {
+    const { deps, state } = await warm();
+    const follower = followBroker({ venue: deps.venue, journal, log: testLog, now: deps.now })!;
+    closers.push(() => follower.close());
+    await follower.ready;
+    await until('stream up', () => follower.up);
+    emu.requests.splice(0);
+    const entry = await processSignal(deps, sig(), ok, emu.now());
+    expect(entry.decision.reason).toBe('trade:entry');
+    expect(state.positions()).toEqual([]);
+    emu.setQuote('AAPL', { bid: 199.9, ask: 200 }); // the market order fills at the broker, told by the stream
+    await until('warm position', () => state.positions().length > 0);
+    expect(state.positions()).toEqual([
+      { symbol: 'AAPL', qty: 4, qtyAvailable: 4, avgEntryPrice: 200, marketValue: undefined },
+    ]);
+    expect(state.openOrders()).toEqual([]);
+    // No positions read (the background timers are an hour apart): the stream alone moved the state.
+    const positionReads = () =>
+      emu.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/v2/positions')).length;
+    expect(positionReads()).toBe(0);
+    // The next decision sees the shares: an exit, decided from the warm state. (The adapter then reads the one
+    // position once to size the sell - never more than the broker holds - after the decision, not before it.)
+    const exit = await processSignal(deps, sig({ action: 'exit' }), ok, emu.now());
+    expect(exit.decision.reason).toBe('trade:exit');
+    expect(positionReads()).toBe(1);
+    emu.setQuote('AAPL', { bid: 201, ask: 201.1 });
+    await until('warm position sold', () => state.positions().length === 0);
   });
 
   it("the order never waits behind background reads: ccxt's real 333 ms pacing, reads queue saturated", async () => {
@@ -260,6 +299,41 @@ describe('AccountState (pure)', () => {
       4,
     );
     expect(s.positions()).toEqual([]);
+  });
+
+  it('a POST reply overtaken by the fill on the stream (or a reordered partial) changes nothing: no reopened order, no fill counted twice', () => {
+    const s = new AccountState();
+    s.apply({ kind: 'account', account }, 0);
+    const fill = {
+      key: 'fill:cs1:10',
+      event: 'fill',
+      orderId: 'o1',
+      clientOrderId: 'cs1',
+      market: 'AAPL',
+      side: 'buy' as const,
+      status: 'closed' as const,
+      filled: 10,
+      average: 100,
+      qty: 10,
+      price: 100,
+      positionQty: 10,
+      at: 1,
+      legs: [],
+      source: 'stream' as const,
+    };
+    s.apply({ kind: 'broker', event: fill }, 1);
+    s.apply({ kind: 'order', order: order({}), price: 100 }, 2); // the reply, sent before the fill, read late
+    s.apply({ kind: 'order', order: order({ status: 'closed', filled: 10, average: 100 }) }, 3); // or filled
+    s.apply(
+      {
+        kind: 'broker',
+        event: { ...fill, event: 'partial_fill', status: 'open', filled: 4, positionQty: 4 },
+      },
+      4,
+    );
+    expect(s.openOrders()).toEqual([]);
+    expect(s.account()!.buyingPower).toBe(4000);
+    expect(s.positions().map((p) => p.qty)).toEqual([10]);
   });
 
   it("states each fact's age; the broker clock holds only until the next open or close it announced", () => {

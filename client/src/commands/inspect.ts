@@ -51,6 +51,7 @@ export function statusCommand(ctx: Context, opts: { json?: boolean }): string {
         .map((i) => ({ id: i.client_order_id, seq: i.seq, market: i.market, status: i.status })),
       gaps: j.gaps(5),
       incidents: j.openIncidents().map(incidentJson),
+      adopted: j.adoptions().map((a) => ({ ...a, at: iso(a.at) })),
       last_decisions: j.decisions({ limit: 10 }).map((d) => ({
         seq: d.seq,
         symbol: d.symbol,
@@ -80,7 +81,10 @@ export function statusCommand(ctx: Context, opts: { json?: boolean }): string {
       `today (${t.day} ${t.zone === 'UTC' ? 'UTC' : 'New York'}): P&L ${t.realized_pnl.toFixed(2)} (stop at -${t.max_daily_loss})  orders ${t.orders}/${t.max_orders}  positions ${t.open_positions}/${t.max_open_positions}  exposure ${t.exposure.toFixed(2)}/${t.max_exposure}`,
       'positions:',
       ...(positions.length
-        ? positions.map((p) => `  ${p.market}  ${p.amount}  cost ${p.cost.toFixed(2)}`)
+        ? positions.map(
+            (p) =>
+              `  ${p.market}  ${p.amount}  cost ${p.cost.toFixed(2)}${adoptedText(data.adopted, p.market)}`,
+          )
         : ['  (none)']),
       ...(data.paper_balances
         ? [
@@ -160,9 +164,20 @@ export function historyCommand(
         2,
       );
     }
-    if (!rows.length) return '(no decisions)';
-    return rows
-      .map((r) => {
+    // Positions taken over at start are not decisions: listed after them, unless a decision filter is given.
+    const adopted =
+      opts.verdict === undefined && opts.reason === undefined
+        ? j
+            .adoptions()
+            .filter((a) => opts.symbol === undefined || a.symbol === opts.symbol.toUpperCase())
+            .map(
+              (a) =>
+                `${iso(a.at)}  adopted  ${a.symbol.padEnd(8)} ${fmt(a.qty)} at ${fmt(a.avg_price)} (held at the broker at start; equities.outside_positions: adopt)`,
+            )
+        : [];
+    if (!rows.length) return adopted.length ? adopted.join('\n') : '(no decisions)';
+    return [
+      ...rows.map((r) => {
         // Entries first, then what protects and closes them (bracket legs, the open's OCO, exits).
         const orders = j
           .intentsFor(r.epoch, r.seq)
@@ -176,8 +191,9 @@ export function historyCommand(
           ? `\n      decided again ${iso(again.decided_at)}: ${again.verdict} ${again.reason}${again.detail ? '  - ' + again.detail : ''}`
           : '';
         return `${iso(r.decided_at)}  #${r.seq}  ${r.symbol.padEnd(8)} ${r.verdict.padEnd(6)} ${r.reason}${r.detail ? '  - ' + r.detail : ''}${second}${orders.join('')}`;
-      })
-      .join('\n');
+      }),
+      ...adopted,
+    ].join('\n');
   } finally {
     j.close();
   }
@@ -295,4 +311,13 @@ export function resumeCommand(ctx: Context, opts: { acceptNewEpoch?: boolean }):
   } finally {
     j.close();
   }
+}
+
+/** " (adopted 10 at 150.00)": shares of a position this client took over from the broker at start. */
+function adoptedText(
+  adopted: readonly { symbol: string; qty: number; avg_price: number }[],
+  symbol: string,
+): string {
+  const a = adopted.filter((x) => x.symbol === symbol);
+  return a.length ? ` (adopted ${a.map((x) => `${x.qty} at ${x.avg_price.toFixed(2)}`).join(', ')})` : '';
 }

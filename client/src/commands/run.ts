@@ -180,6 +180,11 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     // Positions against the broker's (live us_equity), once the unfinished orders are settled: at start, then on
     // the timer below. An incident is journaled and logged; the symbol waits for `incidents --ack`.
     const reconcilePositions = () => venue?.reconcilePositions?.(Date.now());
+    if (venue.adoptOutside) {
+      // Adopt only what the journal cannot explain once it has caught up: a fill missed while down is ours, not outside.
+      await following?.ready;
+      venue.adoptOutside(Date.now());
+    }
     reconcilePositions();
 
     const now = Date.now;

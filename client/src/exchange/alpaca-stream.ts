@@ -34,6 +34,8 @@ const OrderSchema = z.looseObject({
   status: z.string(),
   filled_qty: num,
   filled_avg_price: num,
+  qty: num,
+  limit_price: num,
   legs: z
     .array(z.looseObject({ id: z.string().min(1), client_order_id: z.string() }))
     .nullish()
@@ -47,6 +49,7 @@ const TradeUpdateSchema = z.looseObject({
   timestamp: z.string().optional(),
   price: num,
   qty: num,
+  position_qty: num,
 });
 
 const FrameSchema = z.looseObject({ stream: z.string(), data: z.unknown() });
@@ -59,7 +62,12 @@ export function orderEvent(
   o: AlpacaOrderJson,
   at: number,
   source: BrokerEvent['source'],
-  exec: { id?: string | undefined; qty?: number | undefined; price?: number | undefined } = {},
+  exec: {
+    id?: string | undefined;
+    qty?: number | undefined;
+    price?: number | undefined;
+    positionQty?: number | undefined;
+  } = {},
 ): BrokerEvent {
   const filled = o.filled_qty ?? 0;
   const isFill = event === 'fill' || event === 'partial_fill';
@@ -76,6 +84,9 @@ export function orderEvent(
     executionId: exec.id,
     qty: exec.qty,
     price: exec.price,
+    amount: o.qty,
+    limitPrice: o.limit_price,
+    positionQty: exec.positionQty,
     at,
     legs: o.legs.map((l) => ({ orderId: l.id, clientOrderId: l.client_order_id })),
     source,
@@ -117,6 +128,7 @@ export function parseFrame(
       id: u.data.execution_id,
       qty: u.data.qty,
       price: u.data.price,
+      positionQty: u.data.position_qty,
     }),
   };
 }

@@ -139,6 +139,11 @@ export interface BrokerEvent {
    */
   feeQuote?: number | undefined;
   feeBase?: number | undefined;
+  /** The order's quantity and limit price, when the broker says them (a buy holds buying power by them). */
+  amount?: number | undefined;
+  limitPrice?: number | undefined;
+  /** The account's position in the symbol after this event (Alpaca's stream sends it with fills; REST does not). */
+  positionQty?: number | undefined;
   /** Broker time of the event, ms. */
   at: number;
   /** Child orders (bracket / OCO legs, broker-made ids) listed on this order. */

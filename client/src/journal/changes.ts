@@ -23,6 +23,8 @@ export const CHANGE_KINDS = [
   'order_event',
   /** A reconciliation incident (helper B's incidents). */
   'incident',
+  /** A position held at the broker adopted as this client's own (data: the adoptions row). */
+  'adoption',
   /** Kill switch flipped (data: { on, reason? }). */
   'kill_switch',
   /** Trading halted or the halt cleared (data: { halted: reason | null }). */

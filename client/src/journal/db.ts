@@ -103,6 +103,13 @@ CREATE INDEX incidents_open ON incidents (symbol) WHERE acked_at IS NULL;
   `
 ALTER TABLE decisions ADD COLUMN session TEXT;
 `,
+  // (issue 21) adopted positions: shares the broker held at start that the journal could not explain, taken as this
+  // client's own under equities.outside_positions: adopt. Each also adds a fill fact (order key adopt:<id>), so the
+  // derived position holds them and a restart finds nothing left to adopt.
+  `
+CREATE TABLE adoptions (id INTEGER PRIMARY KEY AUTOINCREMENT, symbol TEXT NOT NULL, qty REAL NOT NULL,
+  avg_price REAL NOT NULL, at INTEGER NOT NULL);
+`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -17,6 +17,7 @@ import type { BrokerEvent } from '../exchange/types.js';
 import { TlogState, type VerifiedCheckpointRow } from './tlog-state.js';
 import { RepriceStore } from './reprices.js';
 import { IncidentStore, type IncidentRow, type NewIncident } from './incidents.js';
+import { AdoptionStore, type AdoptionRow } from './adoptions.js';
 
 export { FINAL_STATUSES } from './intents.js';
 export type { IntentRow, IntentStatus, IntentUpdate, NewIntent } from './intents.js';
@@ -30,6 +31,7 @@ export type { ExportQueries, FillExportRow } from './export-queries.js';
 export { CHANGE_KINDS, type ChangeKind, type ChangeRow, type DecisionChange } from './changes.js';
 export type { VerifiedCheckpointRow } from './tlog-state.js';
 export type { RepriceRow } from './reprices.js';
+export type { AdoptionRow } from './adoptions.js';
 
 /**
  * The local journal: the only folder that touches SQLite. WAL + synchronous=FULL so a decision, its order
@@ -48,6 +50,7 @@ export class Journal {
   private readonly changeLog: ChangeLog;
   private readonly events: OrderEventStore;
   private readonly incidentStore: IncidentStore;
+  private adoptionStore: AdoptionStore | undefined;
 
   private constructor(path: string) {
     this.db = openDb(path);
@@ -432,6 +435,23 @@ export class Journal {
       if (r?.acked) this.changeLog.append('incident', now, { symbol: r.row.symbol }, { ...r.row });
       return r;
     })();
+  }
+  // ---- adopted positions (equities.outside_positions: adopt) ----
+  /**
+   * Take shares the broker holds as this client's own: the adoption row, a fill fact at the broker's average entry
+   * (positions derive from it: counted in exposure, sold by exits, compared by reconciliation) and a change row.
+   */
+  adoptPosition(a: { symbol: string; qty: number; avgPrice: number }, now: number): AdoptionRow {
+    return this.db.transaction(() => {
+      const row = (this.adoptionStore ??= new AdoptionStore(this.db)).insert(a, now);
+      const fact = { order: `adopt:${row.id}`, market: a.symbol, side: 'buy' as const, cum: a.qty, at: now };
+      this.orders.fills.add({ ...fact, avg: a.avgPrice, price: a.avgPrice }, now);
+      this.changeLog.append('adoption', now, { symbol: a.symbol }, { ...row });
+      return row;
+    })();
+  }
+  adoptions(): AdoptionRow[] {
+    return (this.adoptionStore ??= new AdoptionStore(this.db)).all();
   }
   /** Shares in `symbol` acknowledged as held outside this client. */
   outsideAcked(symbol: string): number | undefined {

@@ -6,13 +6,15 @@ import type {
   EquityPosition,
   MarketClock,
 } from '../exchange/equity-types.js';
+import type { BrokerEvent } from '../exchange/types.js';
+import { warmDelta, type Reserve } from './warm-delta.js';
 
 /**
  * The broker account as last seen, kept warm so that an entry reads nothing from the broker's trading API before
  * its order (issue 21). Pure: every fact arrives through apply() with the time it was read, and every question
  * takes `now`. The IO that feeds it lives in exchange/account-refresh.ts (background reads); the broker's
- * trade_updates stream feeds it through the same apply() ({ kind: 'order' }). docs/client-venues.md states the
- * bounds below.
+ * trade_updates stream feeds it through the same apply() ({ kind: 'broker' }, follow.ts, in the step that journals
+ * the event; venue/warm-delta.ts says what each event changes). docs/broker-events.md states the bounds below.
  */
 
 export type WarmFact = 'account' | 'positions' | 'orders' | 'assets' | 'clock' | 'calendar';
@@ -44,10 +46,12 @@ export type AccountEvent =
   | { kind: 'clock'; clock: MarketClock }
   | { kind: 'calendar'; days: CalendarDay[] }
   /**
-   * One order changed (Alpaca trade_updates: new, fill, partial_fill, canceled, ...; or the reply to our own
-   * POST). `positionQty` is the broker's position after a fill (the event's `position_qty`), when known.
+   * The reply to our own POST: `price` is what the order was decided at. `positionQty` is the broker's position
+   * after a fill, when known.
    */
-  | { kind: 'order'; order: EquityOrderState; positionQty?: number | undefined; price?: number | undefined };
+  | { kind: 'order'; order: EquityOrderState; positionQty?: number | undefined; price?: number | undefined }
+  /** One broker order event (trade_updates, or read back by a catch-up), as journaled. */
+  | { kind: 'broker'; event: BrokerEvent };
 
 export interface Stale {
   fact: WarmFact;
@@ -61,6 +65,13 @@ export class AccountState {
   private accountFact: EquityAccount | undefined;
   private positionsFact = new Map<string, EquityPosition>();
   private ordersFact = new Map<string, EquityOrderState>();
+  /** What each open buy we know of holds of the buying power (warm-delta.ts). */
+  private reserves = new Map<string, Reserve>();
+  /**
+   * Orders heard to have ended (bounded): later news of one is older news (our POST reply overtaken by a quick
+   * fill on the stream, a reordered partial fill) and must not bring it back, hold buying power or count a fill again.
+   */
+  private readonly ended = new Set<string>();
   private assetsFact = new Map<string, AssetInfo>();
   private clockFact: MarketClock | undefined;
   private calendarFact: CalendarDay[] = [];
@@ -79,6 +90,7 @@ export class AccountState {
         this.ordersFact = new Map(
           e.orders.filter((o) => o.status === 'open').map((o) => [o.exchangeOrderId, o]),
         );
+        for (const id of this.reserves.keys()) if (!this.ordersFact.has(id)) this.reserves.delete(id);
         return this.seen('orders', at);
       case 'assets':
         this.assetsFact = new Map(e.assets.map((a) => [a.symbol, a]));
@@ -90,7 +102,9 @@ export class AccountState {
         this.calendarFact = e.days;
         return this.seen('calendar', at);
       case 'order':
-        return this.applyOrder(e);
+        return this.applyOrder(e, at);
+      case 'broker':
+        return this.applyBroker(e.event);
     }
   }
 
@@ -99,38 +113,63 @@ export class AccountState {
     this.at.set(fact, Math.max(at, this.at.get(fact) ?? -Infinity));
   }
 
-  /**
-   * One order's news. A new open buy reserves buying power at once (Alpaca deducts open buys), so a burst of
-   * entries between two account reads cannot all spend the same dollars; a fill's position_qty is the broker's
-   * own count. The next full read replaces both.
-   */
-  private applyOrder(e: Extract<AccountEvent, { kind: 'order' }>): void {
+  /** Our own order's reply, seen as the broker event it amounts to. */
+  private applyOrder(e: Extract<AccountEvent, { kind: 'order' }>, at: number): void {
     const o = e.order;
-    const known = this.ordersFact.has(o.exchangeOrderId);
-    if (o.status === 'open') this.ordersFact.set(o.exchangeOrderId, o);
-    else this.ordersFact.delete(o.exchangeOrderId);
-    if (!known && o.status === 'open' && o.side === 'buy' && this.accountFact) {
-      const px = e.price ?? o.average;
-      if (px !== undefined && px > 0) {
-        const cost = (o.amount - o.filled) * px;
-        this.accountFact = {
-          ...this.accountFact,
-          buyingPower: Math.max(0, this.accountFact.buyingPower - cost),
-        };
-      }
+    const filled = o.status === 'closed' || o.filled > 0;
+    this.applyBroker(
+      {
+        key: '',
+        event: filled ? (o.status === 'open' ? 'partial_fill' : 'fill') : o.venueStatus,
+        orderId: o.exchangeOrderId,
+        clientOrderId: o.clientOrderId,
+        market: o.symbol,
+        side: o.side,
+        status: o.status,
+        filled: o.filled,
+        average: o.average,
+        amount: o.amount,
+        positionQty: e.positionQty,
+        at,
+        legs: [],
+        source: 'rest',
+      },
+      e.price,
+    );
+  }
+
+  /** One order's news, through the one mapping of events to changes (warm-delta.ts). */
+  private applyBroker(ev: BrokerEvent, refPrice?: number): void {
+    if (this.ended.has(ev.orderId)) return;
+    if (ev.status !== 'open') {
+      if (this.ended.size >= 1000) this.ended.clear();
+      this.ended.add(ev.orderId);
     }
-    if (e.positionQty !== undefined) {
-      const p = this.positionsFact.get(o.symbol);
-      if (e.positionQty === 0) this.positionsFact.delete(o.symbol);
-      else
-        this.positionsFact.set(o.symbol, {
-          symbol: o.symbol,
-          qty: e.positionQty,
-          qtyAvailable: Math.min(p?.qtyAvailable ?? e.positionQty, e.positionQty),
-          avgEntryPrice: p?.avgEntryPrice ?? o.average ?? 0,
-          marketValue: p?.marketValue,
-        });
-    }
+    const d = warmDelta(
+      ev,
+      {
+        position: this.positionsFact.get(ev.market),
+        order: this.ordersFact.get(ev.orderId),
+        reserve: this.reserves.get(ev.orderId),
+        readAt: {
+          positions: this.at.get('positions'),
+          orders: this.at.get('orders'),
+          account: this.at.get('account'),
+        },
+      },
+      refPrice,
+    );
+    if (d.order && 'set' in d.order) this.ordersFact.set(ev.orderId, d.order.set);
+    else if (d.order) this.ordersFact.delete(ev.orderId);
+    if (d.reserve === null) this.reserves.delete(ev.orderId);
+    else if (d.reserve) this.reserves.set(ev.orderId, d.reserve);
+    if (d.position && 'set' in d.position) this.positionsFact.set(ev.market, d.position.set);
+    else if (d.position) this.positionsFact.delete(ev.market);
+    if (d.buyingPower !== 0 && this.accountFact)
+      this.accountFact = {
+        ...this.accountFact,
+        buyingPower: Math.max(0, this.accountFact.buyingPower + d.buyingPower),
+      };
   }
 
   /** Age of a fact at `now`; undefined when it was never read. */

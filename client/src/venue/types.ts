@@ -4,7 +4,7 @@ import type { Config, VenueKind } from '../config.js';
 import type { Decision, MarketClock, Session } from '../decide/index.js';
 import type { ExchangeAdapter } from '../exchange/index.js';
 import type { BrokerEventSource } from '../exchange/types.js';
-import type { Journal } from '../journal/index.js';
+import type { AdoptionRow, Journal } from '../journal/index.js';
 import type { AccountState } from './account-state.js';
 import type { PositionIncident } from '../decide/reconcile.js';
 
@@ -38,8 +38,8 @@ export interface VenueDriver {
    */
   readonly events?: BrokerEventSource | undefined;
   /**
-   * The broker account kept warm (live us_equity): background refreshes feed it, and so may the broker's event
-   * stream, through accountState.apply({ kind: 'order', ... }).
+   * The broker account kept warm (live us_equity): background refreshes feed it, and so does the broker's event
+   * stream (follow.ts applies each journaled event: accountState.apply({ kind: 'broker', event })).
    */
   readonly accountState?: AccountState | undefined;
   /**
@@ -47,6 +47,11 @@ export interface VenueDriver {
    * (returned). Live us_equity: `run` calls it at start and on its reconcile timer.
    */
   reconcilePositions?(now: number): PositionIncident[];
+  /**
+   * Take the positions the broker holds and the journal cannot explain as this client's own (returned). Present
+   * only with equities.outside_positions: adopt on live us_equity; `run` calls it once at start, before reconciling.
+   */
+  adoptOutside?(now: number): AdoptionRow[];
   /** A simulated market clock (paper twin with paper.market_clock): the market time is marketTime(clock, origin, now). */
   readonly marketClock?: { clock: MarketClock; origin: number } | undefined;
 }

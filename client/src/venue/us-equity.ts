@@ -22,6 +22,7 @@ import type { ExchangeAdapter } from '../exchange/index.js';
 import type { PaperAdapter } from '../exchange/paper.js';
 import type { AssetInfo, EquityVenue, Quote } from '../exchange/equity-types.js';
 import type { AccountState, Stale, WarmFact } from './account-state.js';
+import { positionAdopter } from './adopt-positions.js';
 import type { AlpacaAdapter } from '../exchange/alpaca.js';
 import { catchUpEvents } from '../follow.js';
 import type { DriverDeps, VenueDriver } from './types.js';
@@ -259,7 +260,7 @@ export function alpacaDriver(
 ): VenueDriver {
   const now = d.now ?? Date.now;
   const catchUp = async () => {
-    await catchUpEvents(d.journal, (since) => alpaca.eventsSince(since), now);
+    await catchUpEvents(d.journal, (since) => alpaca.eventsSince(since), now, state);
   };
   return usEquityDriver(
     d,
@@ -278,6 +279,9 @@ export function alpacaDriver(
       },
       ...(state
         ? { accountState: state, reconcilePositions: positionReconciler(d.journal, state, d.log) }
+        : {}),
+      ...(state && d.config.equities.outside_positions === 'adopt'
+        ? { adoptOutside: positionAdopter(d.journal, state, d.log) }
         : {}),
     },
   );
