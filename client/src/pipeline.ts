@@ -47,6 +47,28 @@ export function intentsOf(
   }));
 }
 
+/**
+ * A signal decided a second time (held until the open, or waiting for approval): its second decision and intents
+ * commit together, once. Returns the intents to execute, or undefined when it was decided again already (a
+ * restart or a concurrent look wrote it first), so nothing is placed twice.
+ */
+export function recordAgain(
+  d: Pick<PipelineDeps, 'config' | 'journal'>,
+  signal: Pick<Signal, 'epoch' | 'seq'>,
+  decision: Decision,
+  at: number,
+): ReturnType<typeof intentsOf> | undefined {
+  const intents = intentsOf(d, signal, decision);
+  const done = d.journal.recordRedecision({
+    epoch: signal.epoch,
+    seq: signal.seq,
+    decidedAt: at,
+    decision,
+    intents,
+  });
+  return done ? intents : undefined;
+}
+
 export async function processSignal(
   d: PipelineDeps,
   signal: Signal,
