@@ -435,6 +435,43 @@ export const DashboardSchema = z
   })
   .describe('The local dashboard (catalyst-client dashboard).');
 
+export const ApprovalSchema = z
+  .strictObject({
+    mode: z
+      .enum(['off', 'required', 'above_notional'])
+      .default('off')
+      .describe(
+        'Ask before each entry: off = never; required = every entry; above_notional = entries worth more than above_notional (quote). An entry that needs approval passes every filter and limit, is journaled as deferred:pending_approval and placed only when approved (dashboard, or an ntfy action) within timeout_ms, after every filter and limit is checked again. Exits are never held.',
+      ),
+    above_notional: z
+      .number()
+      .positive()
+      .optional()
+      .describe('With mode above_notional: entries worth more than this (quote, e.g. USD) need approval.'),
+    catalysts: z
+      .array(z.string().min(1).max(64))
+      .max(100)
+      .optional()
+      .describe('Only entries on these catalyst kinds need approval (absent: every catalyst).'),
+    timeout_ms: z
+      .int()
+      .min(1000)
+      .max(86_400_000)
+      .default(120_000)
+      .describe(
+        'How long an entry waits for approval from its decision; past it (a restart included) it is skipped:approval_expired.',
+      ),
+  })
+  .superRefine((a, ctx) => {
+    if (a.mode === 'above_notional' && a.above_notional === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['above_notional'],
+        message: 'mode above_notional needs an amount',
+      });
+  })
+  .describe('Approval mode: entries wait for the friend to approve them (docs/client.md, "Approval").');
+
 export const LogSchema = z
   .strictObject({
     verify: z
@@ -486,6 +523,7 @@ export const ConfigSchema = z
     paper: PaperSchema.prefault({}),
     equities: EquitiesSchema.prefault({}),
     dashboard: DashboardSchema.prefault({}),
+    approval: ApprovalSchema.prefault({}),
     notify: NotifySchema,
     notify_options: NotifyOptionsSchema.prefault({}),
     log: LogSchema.prefault({}),

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Signal } from '@catalyst-signal/shared';
 import type { Config } from './config.js';
-import { rejectDecision, type Decision } from './decide/index.js';
+import { needsApproval, pendingApproval, rejectDecision, type Decision } from './decide/index.js';
 import type { Executor } from './executor.js';
 import type { IntentRow, Journal } from './journal/index.js';
 import { clientOrderId } from './order-id.js';
@@ -76,11 +76,24 @@ export async function processSignal(
   receivedAt: number,
 ): Promise<Outcome> {
   const { journal } = d;
-  const decision = verified.ok
+  const decided = verified.ok
     ? await d.venue.decide(signal, d.now())
     : rejectDecision('rejected:bad_signature', verified.why);
+  const decidedAt = d.now();
+  // Approval mode: an entry that passed everything waits for the friend instead (approvals.ts decides it again).
+  const pending = needsApproval(d.config.approval, signal, decided)
+    ? pendingApproval(d.config.approval, decided, decidedAt)
+    : undefined;
+  const decision = pending?.decision ?? decided;
   const intents = intentsOf(d, signal, decision);
-  journal.recordDecision({ signal, receivedAt, decidedAt: d.now(), decision, intents });
+  journal.recordDecision({
+    signal,
+    receivedAt,
+    decidedAt,
+    decision,
+    intents,
+    approvalExpiresAt: pending?.expiresAt,
+  });
   d.log.info(
     {
       seq: signal.seq,

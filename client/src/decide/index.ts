@@ -46,6 +46,16 @@ export { builtinCalendar } from './us-calendar.js';
 export { holdMaxAgeMs, heldExpiry, planProtection, type ProtectionPlan } from './at-open.js';
 export { marketTime, realTimeAt, nextSessionChange, type MarketClock } from './market-clock.js';
 export { deriveLedger, type FillFact, type Ledger, type LedgerPosition, type Realization } from './ledger.js';
+export {
+  needsApproval,
+  pendingApproval,
+  approvalStep,
+  canAct,
+  withApprovalWait,
+  type ApprovalFacts,
+  type ApprovalState,
+  type ApprovalStep,
+} from './approval.js';
 export { nextReprice, repriceBound, type RepriceAction, type WorkingOrder } from './reprice.js';
 
 /**

@@ -17,6 +17,7 @@ import type { BrokerEvent } from '../exchange/types.js';
 import { TlogState, type VerifiedCheckpointRow } from './tlog-state.js';
 import { RepriceStore } from './reprices.js';
 import { IncidentStore, type IncidentRow, type NewIncident } from './incidents.js';
+import { ApprovalStore, type ApprovalRow, type OpenApprovalRow } from './approvals.js';
 
 export { FINAL_STATUSES } from './intents.js';
 export type { IntentRow, IntentStatus, IntentUpdate, NewIntent } from './intents.js';
@@ -24,6 +25,7 @@ export type { DecisionRow, DecisionFilter, GapRow } from './decisions.js';
 export type { OrderEventRow } from './order-events.js';
 export { PROTECT_LEG, type HeldRow, type RedecisionRow } from './held.js';
 export type { IncidentRow, NewIncident } from './incidents.js';
+export type { ApprovalRow, OpenApprovalRow } from './approvals.js';
 export { SCHEMA_VERSION, JournalVersionError } from './db.js';
 export type { DashboardQueries, FillRow } from './dashboard-queries.js';
 export type { ExportQueries, FillExportRow } from './export-queries.js';
@@ -48,6 +50,7 @@ export class Journal {
   private readonly changeLog: ChangeLog;
   private readonly events: OrderEventStore;
   private readonly incidentStore: IncidentStore;
+  private readonly approvals: ApprovalStore;
 
   private constructor(path: string) {
     this.db = openDb(path);
@@ -58,6 +61,7 @@ export class Journal {
     this.changeLog = new ChangeLog(this.db);
     this.events = new OrderEventStore(this.db, this.orders);
     this.incidentStore = new IncidentStore(this.db);
+    this.approvals = new ApprovalStore(this.db);
     this.paper = new PaperAccount(this.db, this.metaStore);
   }
 
@@ -212,10 +216,14 @@ export class Journal {
     decidedAt: number;
     decision: Decision;
     intents: { clientOrderId: string; leg: OrderLeg }[];
+    /** Approval mode: the entry waits for the friend until then (its approvals row commits with the decision). */
+    approvalExpiresAt?: number | undefined;
   }): void {
     const { signal, decision } = args;
     this.db.transaction(() => {
       const rowId = this.log.insert(signal, decision, args.receivedAt, args.decidedAt);
+      if (args.approvalExpiresAt !== undefined)
+        this.approvals.insert(signal.epoch, signal.seq, rowId, args.decidedAt, args.approvalExpiresAt);
       const refs = { symbol: signal.symbol, epoch: signal.epoch, seq: signal.seq };
       const change: DecisionChange = {
         row_id: rowId,
@@ -267,6 +275,34 @@ export class Journal {
         this.changeLog.append('order', args.decidedAt, refs, this.orders.get(clientOrderId)!);
       }
       return true;
+    })();
+  }
+  /** Entries in approval mode not decided again yet (pending, or answered and not placed yet), oldest first. */
+  openApprovals(limit = 100): OpenApprovalRow[] {
+    return this.approvals.open(limit);
+  }
+  approval(epoch: string, seq: number): ApprovalRow | undefined {
+    return this.approvals.get(epoch, seq);
+  }
+  /**
+   * The friend's answer to a pending entry, journaled once: 'done' when it moved the entry out of pending (the
+   * run places or skips it next), 'too_late' when it was answered, expired or decided already, 'replayed' when
+   * `token` (an ntfy action's) was used before. The token and the answer commit together.
+   */
+  answerApproval(
+    epoch: string,
+    seq: number,
+    answer: 'approved' | 'rejected',
+    via: string,
+    now: number,
+    token?: string,
+  ): 'done' | 'too_late' | 'replayed' {
+    return this.db.transaction(() => {
+      if (token !== undefined && !this.approvals.useToken(token, epoch, seq, now)) return 'replayed' as const;
+      if (!this.approvals.act(epoch, seq, answer, via, now)) return 'too_late' as const;
+      const refs = { symbol: this.log.symbolOf(epoch, seq), epoch, seq };
+      this.changeLog.append('approval', now, refs, { state: answer, via });
+      return 'done' as const;
     })();
   }
   /** Signals held by hold_until_open and not decided again yet, oldest first. */

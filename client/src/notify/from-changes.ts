@@ -98,6 +98,20 @@ export function messagesForChange(
       ),
     ];
   }
+  if (c.kind === 'decision' && c.data['reason'] === 'deferred:pending_approval') {
+    const detail = typeof c.data['detail'] === 'string' ? c.data['detail'] : '';
+    return [
+      {
+        ...m(
+          'approval_requested',
+          c.at,
+          `${tag} approve? ${c.symbol ?? '?'} #${c.seq ?? '?'}`,
+          `${detail}. Approve or reject it on the dashboard; nothing is placed without approval.`,
+        ),
+        approval: c.epoch && c.seq !== null ? { epoch: c.epoch, seq: c.seq } : undefined,
+      },
+    ];
+  }
   if (c.kind === 'order_event') return legFill(c, ctx);
   if (c.kind !== 'order') return [];
   const i = c.data as unknown as IntentRow;
