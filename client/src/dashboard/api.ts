@@ -15,6 +15,8 @@ export const DASHBOARD_PATHS = {
   stream: '/api/stream',
   /** GET ?epoch=&seq=: one signal's whole story (StorySchema). */
   story: '/api/story',
+  /** POST ApprovalRequestSchema: approve or reject an entry waiting in approval mode. */
+  approval: '/api/approval',
 } as const;
 
 /** The WebSocket subprotocols a page offers: this one, and `bearer.<token>` (browsers cannot set headers). */
@@ -155,6 +157,26 @@ export const SessionSchema = z.object({
   market_time: ms.optional(),
 });
 
+/** An entry waiting for the friend's approval (approval mode): what it would buy and until when. */
+export const PendingApprovalSchema = z.object({
+  epoch: z.string().max(64),
+  seq,
+  symbol: z.string().max(64),
+  detail: z.string().max(1000).nullable(),
+  expires_at: ms,
+});
+export type PendingApproval = z.infer<typeof PendingApprovalSchema>;
+
+export const ApprovalRequestSchema = z.strictObject({
+  epoch: z.string().min(1).max(64),
+  seq: z.number().int().min(0),
+  action: z.enum(['approve', 'reject']),
+});
+export type ApprovalRequest = z.infer<typeof ApprovalRequestSchema>;
+
+/** done: journaled (run places or skips it within a second); too_late: answered, expired or decided already. */
+export const ApprovalResponseSchema = z.object({ result: z.enum(['done', 'too_late']) });
+
 export const SnapshotSchema = z.object({
   generated_at: ms,
   /** The live feed's position this snapshot reflects: subscribe from here. */
@@ -168,6 +190,8 @@ export const SnapshotSchema = z.object({
   /** us_equity only; null on crypto (no sessions). */
   session: SessionSchema.nullable(),
   feed: z.array(FeedRowSchema),
+  /** Approval mode: entries waiting for an answer, oldest first. */
+  approvals: z.array(PendingApprovalSchema),
   positions: z.array(PositionSchema),
   orders: z.array(OrderRowSchema),
   pnl: z.object({
