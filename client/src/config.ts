@@ -461,6 +461,14 @@ export const ApprovalSchema = z
       .describe(
         'How long an entry waits for approval from its decision; past it (a restart included) it is skipped:approval_expired.',
       ),
+    ntfy_url: z
+      .string()
+      .min(1)
+      .max(2000)
+      .optional()
+      .describe(
+        'An ntfy topic for answers (ntfy://host/topic or ntfys://, ${VAR} allowed, like notify urls; use a topic nobody guesses): ntfy approval_requested messages get Approve / Reject buttons that publish a one-time signed token there, and `run` subscribes to it (an outgoing connection, no inbound port).',
+      ),
   })
   .superRefine((a, ctx) => {
     if (a.mode === 'above_notional' && a.above_notional === undefined)

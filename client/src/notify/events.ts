@@ -52,7 +52,7 @@ export interface NotifyMessage {
   /** ms since the epoch when it happened. */
   at: number;
   /** approval_requested: the waiting entry, so a service with buttons (ntfy) can offer approve/reject. */
-  approval?: { epoch: string; seq: number } | undefined;
+  approval?: { epoch: string; seq: number; decisionId: number } | undefined;
 }
 
 export function priorityOf(kind: NotifyEventKind): Priority {

@@ -108,7 +108,10 @@ export function messagesForChange(
           `${tag} approve? ${c.symbol ?? '?'} #${c.seq ?? '?'}`,
           `${detail}. Approve or reject it on the dashboard; nothing is placed without approval.`,
         ),
-        approval: c.epoch && c.seq !== null ? { epoch: c.epoch, seq: c.seq } : undefined,
+        approval:
+          c.epoch && c.seq !== null && typeof c.data['row_id'] === 'number'
+            ? { epoch: c.epoch, seq: c.seq, decisionId: c.data['row_id'] }
+            : undefined,
       },
     ];
   }
