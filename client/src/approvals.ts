@@ -41,7 +41,10 @@ export class Approvals {
     let decision: Decision =
       step.kind === 'skip'
         ? { verdict: 'skip', reason: step.reason, detail: step.detail, legs: [] }
-        : await venue.decide(signal, this.d.now(), { waitedMs: step.waitedMs });
+        : await venue.decide(signal, this.d.now(), {
+            waitedMs: step.waitedMs,
+            held: a.first_reason === 'deferred:until_open' || undefined,
+          });
     // An approval is not held a second time (the session closed while the friend looked): it ends here.
     if (decision.reason.startsWith('deferred:'))
       decision = {

@@ -1,5 +1,12 @@
 import type { Signal } from '@catalyst-signal/shared';
-import { exitCanSell, heldExpiry, type Decision, type Session } from './decide/index.js';
+import {
+  exitCanSell,
+  heldExpiry,
+  needsApproval,
+  pendingApproval,
+  type Decision,
+  type Session,
+} from './decide/index.js';
 import type { IntentRow } from './journal/index.js';
 import { protectAtOpen } from './protection.js';
 import { recordAgain, type PipelineDeps } from './pipeline.js';
@@ -79,6 +86,16 @@ export class AtOpen {
       // The broker's clock says closed after all (unscheduled closure): still held, look again later.
       if (decision.reason === 'deferred:until_open' || decision.reason === 'deferred:exit_until_session')
         continue;
+      // Approval mode: an entry held until the open waits for the friend like any other (approvals.ts).
+      if (needsApproval(config.approval, signal, decision)) {
+        const at = this.d.now();
+        const p = pendingApproval(config.approval, decision, at);
+        const { epoch, seq } = signal;
+        const detail = p.decision.detail ?? '';
+        if (journal.holdForApproval({ epoch, seq, decisionId: h.id, at, expiresAt: p.expiresAt, detail }))
+          this.say(`#${seq} ${signal.symbol} held until the open, now waiting for approval: ${detail}`);
+        continue;
+      }
       const intents = this.record(signal, decision, this.d.now(), exit);
       if (!intents) continue;
       out.redecided += 1;

@@ -22,6 +22,8 @@ export interface ApprovalRow {
 
 /** An approval not decided again yet, with what the page and the runner need of its signal. */
 export interface OpenApprovalRow extends ApprovalRow {
+  /** The first decision's reason: deferred:pending_approval, or deferred:until_open for one held until the open. */
+  first_reason: string;
   symbol: string;
   detail: string | null;
   signal: string;
@@ -30,7 +32,7 @@ export interface OpenApprovalRow extends ApprovalRow {
 const SQL = {
   insert: `INSERT INTO approvals (epoch, seq, decision_id, decided_at, expires_at, state)
     VALUES (?, ?, ?, ?, ?, 'pending')`,
-  open: `SELECT a.*, d.symbol, d.detail, d.signal FROM approvals a JOIN decisions d ON d.id = a.decision_id
+  open: `SELECT a.*, d.reason AS first_reason, d.symbol, d.detail, d.signal FROM approvals a JOIN decisions d ON d.id = a.decision_id
     WHERE NOT EXISTS (SELECT 1 FROM redecisions r WHERE r.epoch = a.epoch AND r.seq = a.seq)
     ORDER BY a.decision_id LIMIT ?`,
   get: 'SELECT * FROM approvals WHERE epoch = ? AND seq = ?',

@@ -305,6 +305,32 @@ export class Journal {
       return 'done' as const;
     })();
   }
+  /**
+   * A held signal that trades at the open but needs approval: it waits (its approvals row) instead of being
+   * decided again; the `approval` change (state pending) tells the dashboard and notifications. False when
+   * it waits already.
+   */
+  holdForApproval(h: {
+    epoch: string;
+    seq: number;
+    decisionId: number;
+    at: number;
+    expiresAt: number;
+    detail: string;
+  }): boolean {
+    return this.db.transaction(() => {
+      if (this.approvals.get(h.epoch, h.seq)) return false;
+      this.approvals.insert(h.epoch, h.seq, h.decisionId, h.at, h.expiresAt);
+      const refs = { symbol: this.log.symbolOf(h.epoch, h.seq), epoch: h.epoch, seq: h.seq };
+      this.changeLog.append('approval', h.at, refs, {
+        state: 'pending',
+        row_id: h.decisionId,
+        reason: 'deferred:pending_approval',
+        detail: h.detail,
+      });
+      return true;
+    })();
+  }
   /** Signals held by hold_until_open and not decided again yet, oldest first. */
   heldSignals(limit = 100): HeldRow[] {
     return this.heldStore.held(limit);

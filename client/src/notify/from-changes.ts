@@ -98,7 +98,10 @@ export function messagesForChange(
       ),
     ];
   }
-  if (c.kind === 'decision' && c.data['reason'] === 'deferred:pending_approval') {
+  const asks =
+    (c.kind === 'decision' && c.data['reason'] === 'deferred:pending_approval') ||
+    (c.kind === 'approval' && c.data['state'] === 'pending');
+  if (asks) {
     const detail = typeof c.data['detail'] === 'string' ? c.data['detail'] : '';
     return [
       {
