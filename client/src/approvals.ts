@@ -29,7 +29,7 @@ export class Approvals {
 
   private async once(): Promise<number> {
     let settled = 0;
-    for (const a of this.d.journal.openApprovals()) if (await this.settle(a)) settled += 1;
+    for (const a of this.d.journal.approvals.open()) if (await this.settle(a)) settled += 1;
     return settled;
   }
 

@@ -92,7 +92,9 @@ export class AtOpen {
         const p = pendingApproval(config.approval, decision, at);
         const { epoch, seq } = signal;
         const detail = p.decision.detail ?? '';
-        if (journal.holdForApproval({ epoch, seq, decisionId: h.id, at, expiresAt: p.expiresAt, detail }))
+        if (
+          journal.approvals.holdAtOpen({ epoch, seq, decisionId: h.id, at, expiresAt: p.expiresAt, detail })
+        )
           this.say(`#${seq} ${signal.symbol} held until the open, now waiting for approval: ${detail}`);
         continue;
       }

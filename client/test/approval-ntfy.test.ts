@@ -101,7 +101,7 @@ describe('approval from an ntfy action', () => {
     const j = Journal.open(join(dir, 'catalyst-client-data', 'journal.sqlite'));
     try {
       expect(j.intentsFor('ep-test', 1)).toHaveLength(1);
-      expect(j.approval('ep-test', 1)).toMatchObject({ state: 'approved', via: 'ntfy' });
+      expect(j.approvals.get('ep-test', 1)).toMatchObject({ state: 'approved', via: 'ntfy' });
     } finally {
       j.close();
     }

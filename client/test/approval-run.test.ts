@@ -37,7 +37,7 @@ const kill9 = async (r: ClientProc) => {
 const answer = (seq: number, a: 'approved' | 'rejected') => {
   const j = Journal.open(join(dir, 'catalyst-client-data', 'journal.sqlite'));
   try {
-    return j.answerApproval('ep-test', seq, a, 'test', Date.now());
+    return j.approvals.answer('ep-test', seq, a, 'test', Date.now());
   } finally {
     j.close();
   }
@@ -49,7 +49,7 @@ const journalFacts = (seq: number) => {
       salt: j.installSalt(),
       intents: j.intentsFor('ep-test', seq),
       redecision: j.redecision('ep-test', seq),
-      approval: j.approval('ep-test', seq),
+      approval: j.approvals.get('ep-test', seq),
     };
   } finally {
     j.close();

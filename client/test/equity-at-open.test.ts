@@ -125,14 +125,14 @@ describe('us_equity at the open (paper)', () => {
     expect(lines.join('\n')).toMatch(/now waiting for approval: buy/);
     expect(journal.intentsFor(s.epoch, s.seq)).toEqual([]);
     expect(journal.heldSignals()).toEqual([]);
-    expect(journal.approval(s.epoch, s.seq)).toMatchObject({ state: 'pending' });
+    expect(journal.approvals.get(s.epoch, s.seq)).toMatchObject({ state: 'pending' });
     // A second look at the open neither asks again nor places it.
     restart();
     await new AtOpen(deps(clock, approval)).check();
     expect(journal.intentsFor(s.epoch, s.seq)).toEqual([]);
 
     clock.at = MON_0931_ET + 60_000;
-    expect(journal.answerApproval(s.epoch, s.seq, 'approved', 'test', clock.at)).toBe('done');
+    expect(journal.approvals.answer(s.epoch, s.seq, 'approved', 'test', clock.at)).toBe('done');
     expect(await new Approvals(deps(clock, approval)).check()).toBe(1);
     expect(journal.redecision(s.epoch, s.seq)).toMatchObject({ reason: 'trade:entry' });
     expect(journal.intentsFor(s.epoch, s.seq).filter((i) => i.leg === 'entry')).toHaveLength(1);

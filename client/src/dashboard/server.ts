@@ -241,7 +241,7 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
       const body = ApprovalRequestSchema.safeParse(await readJson(req));
       if (!body.success) return problem(res, 400, 'bad_request', body.error.issues[0]?.message ?? 'invalid');
       const { epoch, seq, action } = body.data;
-      const result = journal.answerApproval(
+      const result = journal.approvals.answer(
         epoch,
         seq,
         action === 'approve' ? 'approved' : 'rejected',

@@ -75,8 +75,8 @@ export function buildSnapshot(journal: Journal, feed: DashboardFeed, o: Snapshot
     presence: feed.presence(),
     session,
     feed: q.recentDecisions(FEED_ROWS).map((d) => feedRow(d, journal.intentsFor(d.epoch, d.seq))),
-    approvals: journal
-      .openApprovals()
+    approvals: journal.approvals
+      .open()
       .filter((a) => a.state === 'pending' && a.expires_at > now)
       .map((a) => ({
         epoch: a.epoch,

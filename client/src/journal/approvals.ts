@@ -1,4 +1,5 @@
 import type { ApprovalState } from '../decide/index.js';
+import type { ChangeLog } from './changes.js';
 import { prepareAll, type Db } from './db.js';
 
 /**
@@ -45,16 +46,21 @@ const SQL = {
 export class ApprovalStore {
   private readonly st;
 
-  constructor(db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly changeLog: ChangeLog,
+    private readonly symbolOf: (epoch: string, seq: number) => string | undefined,
+  ) {
     this.st = prepareAll(db, SQL);
   }
 
-  /** Caller holds the decision's transaction. */
+  /** Caller holds the decision's transaction (Journal.recordDecision). */
   insert(epoch: string, seq: number, decisionId: number, decidedAt: number, expiresAt: number): void {
     this.st.insert.run(epoch, seq, decisionId, decidedAt, expiresAt);
   }
 
-  open(limit: number): OpenApprovalRow[] {
+  /** Entries not decided again yet (pending, or answered and not placed yet), oldest first. */
+  open(limit = 100): OpenApprovalRow[] {
     return this.st.open.all(limit) as OpenApprovalRow[];
   }
 
@@ -62,13 +68,52 @@ export class ApprovalStore {
     return this.st.get.get(epoch, seq) as ApprovalRow | undefined;
   }
 
-  /** Caller holds the transaction. True when this answer moved a pending, unexpired approval (only the first does). */
-  act(epoch: string, seq: number, state: 'approved' | 'rejected', via: string, now: number): boolean {
-    return this.st.act.run(state, now, via, epoch, seq, now).changes === 1;
+  /**
+   * The friend's answer to a pending entry, journaled once: 'done' when it moved the entry out of pending (the
+   * run places or skips it next), 'too_late' when it was answered, expired or decided already, 'replayed' when
+   * `token` (an ntfy action's hash) was used before. The token and the answer commit together.
+   */
+  answer(
+    epoch: string,
+    seq: number,
+    answer: 'approved' | 'rejected',
+    via: string,
+    now: number,
+    token?: string,
+  ): 'done' | 'too_late' | 'replayed' {
+    return this.db.transaction(() => {
+      if (token !== undefined && this.st.useToken.run(token, epoch, seq, now).changes !== 1)
+        return 'replayed' as const;
+      if (this.st.act.run(answer, now, via, epoch, seq, now).changes !== 1) return 'too_late' as const;
+      const refs = { symbol: this.symbolOf(epoch, seq), epoch, seq };
+      this.changeLog.append('approval', now, refs, { state: answer, via });
+      return 'done' as const;
+    })();
   }
 
-  /** Caller holds the transaction. False when this token was used before. */
-  useToken(token: string, epoch: string, seq: number, now: number): boolean {
-    return this.st.useToken.run(token, epoch, seq, now).changes === 1;
+  /**
+   * A held signal that trades at the open but needs approval: it waits (its approvals row) instead of being
+   * decided again; the `approval` change (state pending) tells notifications. False when it waits already.
+   */
+  holdAtOpen(h: {
+    epoch: string;
+    seq: number;
+    decisionId: number;
+    at: number;
+    expiresAt: number;
+    detail: string;
+  }): boolean {
+    return this.db.transaction(() => {
+      if (this.get(h.epoch, h.seq)) return false;
+      this.insert(h.epoch, h.seq, h.decisionId, h.at, h.expiresAt);
+      const refs = { symbol: this.symbolOf(h.epoch, h.seq), epoch: h.epoch, seq: h.seq };
+      this.changeLog.append('approval', h.at, refs, {
+        state: 'pending',
+        row_id: h.decisionId,
+        reason: 'deferred:pending_approval',
+        detail: h.detail,
+      });
+      return true;
+    })();
   }
 }

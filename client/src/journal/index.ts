@@ -17,7 +17,7 @@ import type { BrokerEvent } from '../exchange/types.js';
 import { TlogState, type VerifiedCheckpointRow } from './tlog-state.js';
 import { RepriceStore } from './reprices.js';
 import { IncidentStore, type IncidentRow, type NewIncident } from './incidents.js';
-import { ApprovalStore, type ApprovalRow, type OpenApprovalRow } from './approvals.js';
+import { ApprovalStore } from './approvals.js';
 
 export { FINAL_STATUSES } from './intents.js';
 export type { IntentRow, IntentStatus, IntentUpdate, NewIntent } from './intents.js';
@@ -25,7 +25,7 @@ export type { DecisionRow, DecisionFilter, GapRow } from './decisions.js';
 export type { OrderEventRow } from './order-events.js';
 export { PROTECT_LEG, type HeldRow, type RedecisionRow } from './held.js';
 export type { IncidentRow, NewIncident } from './incidents.js';
-export type { ApprovalRow, OpenApprovalRow } from './approvals.js';
+export type { ApprovalRow, ApprovalStore, OpenApprovalRow } from './approvals.js';
 export { SCHEMA_VERSION, JournalVersionError } from './db.js';
 export type { DashboardQueries, FillRow } from './dashboard-queries.js';
 export type { ExportQueries, FillExportRow } from './export-queries.js';
@@ -50,7 +50,8 @@ export class Journal {
   private readonly changeLog: ChangeLog;
   private readonly events: OrderEventStore;
   private readonly incidentStore: IncidentStore;
-  private readonly approvals: ApprovalStore;
+  /** Approval mode: waiting entries and the friend's answers (approvals.ts). */
+  readonly approvals: ApprovalStore;
 
   private constructor(path: string) {
     this.db = openDb(path);
@@ -61,7 +62,7 @@ export class Journal {
     this.changeLog = new ChangeLog(this.db);
     this.events = new OrderEventStore(this.db, this.orders);
     this.incidentStore = new IncidentStore(this.db);
-    this.approvals = new ApprovalStore(this.db);
+    this.approvals = new ApprovalStore(this.db, this.changeLog, (e, s) => this.log.symbolOf(e, s));
     this.paper = new PaperAccount(this.db, this.metaStore);
   }
 
@@ -274,60 +275,6 @@ export class Journal {
         this.orders.insertLeg(clientOrderId, args.epoch, args.seq, leg, args.decidedAt);
         this.changeLog.append('order', args.decidedAt, refs, this.orders.get(clientOrderId)!);
       }
-      return true;
-    })();
-  }
-  /** Entries in approval mode not decided again yet (pending, or answered and not placed yet), oldest first. */
-  openApprovals(limit = 100): OpenApprovalRow[] {
-    return this.approvals.open(limit);
-  }
-  approval(epoch: string, seq: number): ApprovalRow | undefined {
-    return this.approvals.get(epoch, seq);
-  }
-  /**
-   * The friend's answer to a pending entry, journaled once: 'done' when it moved the entry out of pending (the
-   * run places or skips it next), 'too_late' when it was answered, expired or decided already, 'replayed' when
-   * `token` (an ntfy action's) was used before. The token and the answer commit together.
-   */
-  answerApproval(
-    epoch: string,
-    seq: number,
-    answer: 'approved' | 'rejected',
-    via: string,
-    now: number,
-    token?: string,
-  ): 'done' | 'too_late' | 'replayed' {
-    return this.db.transaction(() => {
-      if (token !== undefined && !this.approvals.useToken(token, epoch, seq, now)) return 'replayed' as const;
-      if (!this.approvals.act(epoch, seq, answer, via, now)) return 'too_late' as const;
-      const refs = { symbol: this.log.symbolOf(epoch, seq), epoch, seq };
-      this.changeLog.append('approval', now, refs, { state: answer, via });
-      return 'done' as const;
-    })();
-  }
-  /**
-   * A held signal that trades at the open but needs approval: it waits (its approvals row) instead of being
-   * decided again; the `approval` change (state pending) tells the dashboard and notifications. False when
-   * it waits already.
-   */
-  holdForApproval(h: {
-    epoch: string;
-    seq: number;
-    decisionId: number;
-    at: number;
-    expiresAt: number;
-    detail: string;
-  }): boolean {
-    return this.db.transaction(() => {
-      if (this.approvals.get(h.epoch, h.seq)) return false;
-      this.approvals.insert(h.epoch, h.seq, h.decisionId, h.at, h.expiresAt);
-      const refs = { symbol: this.log.symbolOf(h.epoch, h.seq), epoch: h.epoch, seq: h.seq };
-      this.changeLog.append('approval', h.at, refs, {
-        state: 'pending',
-        row_id: h.decisionId,
-        reason: 'deferred:pending_approval',
-        detail: h.detail,
-      });
       return true;
     })();
   }

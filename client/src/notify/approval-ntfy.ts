@@ -36,7 +36,7 @@ export function startApprovalTopic(o: {
     headers['Authorization'] = 'Basic ' + Buffer.from(`${t.auth.user}:${t.auth.password}`).toString('base64');
 
   const actions: ApprovalActions = (a) => {
-    const row = o.journal.approval(a.epoch, a.seq);
+    const row = o.journal.approvals.get(a.epoch, a.seq);
     if (!row || row.decision_id !== a.decisionId || row.state !== 'pending') return undefined;
     const button = (action: 'approve' | 'reject', label: string) => ({
       action: 'http',
@@ -54,10 +54,10 @@ export function startApprovalTopic(o: {
     const r = readApprovalToken(secret, token, now());
     if (!r.ok) return o.log.warn({ why: r.why }, 'approval token ignored');
     const { epoch, seq, decisionId, action } = r.facts;
-    const row = o.journal.approval(epoch, seq);
+    const row = o.journal.approvals.get(epoch, seq);
     if (!row || row.decision_id !== decisionId)
       return o.log.warn({ epoch, seq }, 'approval token ignored: no such waiting entry');
-    const result = o.journal.answerApproval(
+    const result = o.journal.approvals.answer(
       epoch,
       seq,
       action === 'approve' ? 'approved' : 'rejected',
