@@ -107,6 +107,17 @@ describe.skipIf(skip)('approval in the dashboard (Chromium, phone)', () => {
     await card(2).waitFor({ state: 'detached' });
     expect(intents(2)).toEqual([]);
     await page.locator('#feed .feed-row[data-seq="1"]').first().waitFor();
+
+    // Answered elsewhere (an ntfy button writes the same journal row): the card goes without a reload.
+    await server.publish({ symbol: 'SOL', price: 150 });
+    await card(3).waitFor();
+    const j = Journal.open(journalPath());
+    try {
+      expect(j.approvals.answer('ep-test', 3, 'rejected', 'test', Date.now())).toBe('done');
+    } finally {
+      j.close();
+    }
+    await card(3).waitFor({ state: 'detached' });
     await context.close();
     expect(problems).toEqual([]);
   });

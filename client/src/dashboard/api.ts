@@ -120,6 +120,15 @@ export const DashboardEventSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('order'), ...base, order: OrderRowSchema }),
   z.object({ kind: z.literal('kill_switch'), ...base, kill_switch: KillSwitchSchema }),
   z.object({ kind: z.literal('presence'), ...base, presence: PresenceSchema }),
+  /** Approval mode: an entry started waiting (at the open) or was answered; the page reloads its cards. */
+  z.object({
+    kind: z.literal('approval'),
+    ...base,
+    approval: z.object({
+      state: z.enum(['pending', 'approved', 'rejected']),
+      via: z.string().max(32).nullable(),
+    }),
+  }),
 ]);
 export type DashboardEvent = z.infer<typeof DashboardEventSchema>;
 
