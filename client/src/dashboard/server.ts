@@ -40,8 +40,9 @@ import { DashboardRefused } from '../errors.js';
 /**
  * The local dashboard's HTTP server (node:http + ws; the page is pre-built in client/dist/web). Everything but
  * the page shell and its assets needs the per-start token; every answer carries SECURITY_HEADERS; requests
- * naming a Host other than this server's are refused (DNS rebinding). Nothing here can place or cancel an
- * order: the only write is the journal's kill switch.
+ * naming a Host other than this server's are refused (DNS rebinding). Nothing here places or cancels an
+ * order or calls the broker: the writes are the journal's kill switch and, in approval mode, the friend's answer
+ * to a waiting entry (which `run` then checks against every filter and limit before it places anything).
  */
 
 export { DashboardRefused };
