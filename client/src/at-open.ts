@@ -1,8 +1,15 @@
 import type { Signal } from '@catalyst-signal/shared';
-import { exitCanSell, heldExpiry, type Decision, type Session } from './decide/index.js';
+import {
+  exitCanSell,
+  heldExpiry,
+  needsApproval,
+  pendingApproval,
+  type Decision,
+  type Session,
+} from './decide/index.js';
 import type { IntentRow } from './journal/index.js';
 import { protectAtOpen } from './protection.js';
-import { intentsOf, type PipelineDeps } from './pipeline.js';
+import { recordAgain, type PipelineDeps } from './pipeline.js';
 
 /**
  * The regular open's work on a venue with sessions (us_equity) (docs/equities.md, "At the open"), driven by the journal alone so
@@ -68,7 +75,7 @@ export class AtOpen {
       const past = exit ? undefined : heldExpiry(signal, now, config.equities);
       if (past) {
         const decision: Decision = { verdict: 'skip', reason: past.reason, detail: past.detail, legs: [] };
-        if (this.record(signal, decision, now, [], exit)) out.expired += 1;
+        if (this.record(signal, decision, now, exit)) out.expired += 1;
         continue;
       }
       const canTrade = exit
@@ -79,8 +86,20 @@ export class AtOpen {
       // The broker's clock says closed after all (unscheduled closure): still held, look again later.
       if (decision.reason === 'deferred:until_open' || decision.reason === 'deferred:exit_until_session')
         continue;
-      const intents = intentsOf(this.d, signal, decision);
-      if (!this.record(signal, decision, this.d.now(), intents, exit)) continue;
+      // Approval mode: an entry held until the open waits for the friend like any other (approvals.ts).
+      if (needsApproval(config.approval, signal, decision)) {
+        const at = this.d.now();
+        const p = pendingApproval(config.approval, decision, at);
+        const { epoch, seq } = signal;
+        const detail = p.decision.detail ?? '';
+        if (
+          journal.approvals.holdAtOpen({ epoch, seq, decisionId: h.id, at, expiresAt: p.expiresAt, detail })
+        )
+          this.say(`#${seq} ${signal.symbol} held until the open, now waiting for approval: ${detail}`);
+        continue;
+      }
+      const intents = this.record(signal, decision, this.d.now(), exit);
+      if (!intents) continue;
       out.redecided += 1;
       for (const i of intents) await this.d.executor.execute(journal.intent(i.clientOrderId)!);
     }
@@ -90,21 +109,9 @@ export class AtOpen {
     return out;
   }
 
-  private record(
-    signal: Signal,
-    decision: Decision,
-    at: number,
-    intents: ReturnType<typeof intentsOf>,
-    exit: boolean,
-  ): boolean {
-    const done = this.d.journal.recordRedecision({
-      epoch: signal.epoch,
-      seq: signal.seq,
-      decidedAt: at,
-      decision,
-      intents,
-    });
-    if (!done) return false;
+  private record(signal: Signal, decision: Decision, at: number, exit: boolean) {
+    const intents = recordAgain(this.d, signal, decision, at);
+    if (!intents) return undefined;
     this.d.log.info(
       { seq: signal.seq, symbol: signal.symbol, verdict: decision.verdict, reason: decision.reason },
       exit ? 'held exit decided in a session that can sell' : 'held signal decided at the open',
@@ -112,7 +119,7 @@ export class AtOpen {
     this.say(
       `#${signal.seq} ${signal.symbol} held until ${exit ? 'a session that can sell' : 'the open'}, decided again: ${decision.reason}${decision.detail ? ` (${decision.detail})` : ''}`,
     );
-    return true;
+    return intents;
   }
 
   /** The protective exit of one filled extended-hours entry (protection.ts); true when an order was placed. */

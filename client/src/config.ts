@@ -458,6 +458,50 @@ function isWitnessVkey(vkey: string): boolean {
     return false;
   }
 }
+export const ApprovalSchema = z
+  .strictObject({
+    mode: z
+      .enum(['off', 'required', 'above_notional'])
+      .default('off')
+      .describe(
+        'Ask before each entry: off = never; required = every entry; above_notional = entries worth more than above_notional (quote). An entry that needs approval passes every filter and limit, is journaled as deferred:pending_approval and placed only when approved (dashboard, or an ntfy action) within timeout_ms, after every filter and limit is checked again. Exits are never held.',
+      ),
+    above_notional: z
+      .number()
+      .positive()
+      .optional()
+      .describe('With mode above_notional: entries worth more than this (quote, e.g. USD) need approval.'),
+    catalysts: z
+      .array(z.string().min(1).max(64))
+      .max(100)
+      .optional()
+      .describe('Only entries on these catalyst kinds need approval (absent: every catalyst).'),
+    timeout_ms: z
+      .int()
+      .min(1000)
+      .max(86_400_000)
+      .default(120_000)
+      .describe(
+        'How long an entry waits for approval from its decision; past it (a restart included) it is skipped:approval_expired.',
+      ),
+    ntfy_url: z
+      .string()
+      .min(1)
+      .max(2000)
+      .optional()
+      .describe(
+        'An ntfy topic for answers (ntfy://host/topic or ntfys://, ${VAR} allowed, like notify urls; use a topic nobody guesses): ntfy approval_requested messages get Approve / Reject buttons that publish a one-time signed token there, and `run` subscribes to it (an outgoing connection, no inbound port).',
+      ),
+  })
+  .superRefine((a, ctx) => {
+    if (a.mode === 'above_notional' && a.above_notional === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['above_notional'],
+        message: 'mode above_notional needs an amount',
+      });
+  })
+  .describe('Approval mode: entries wait for the friend to approve them (docs/client.md, "Approval").');
 
 export const LogSchema = z
   .strictObject({
@@ -568,6 +612,7 @@ export const ConfigSchema = z
     paper: PaperSchema.prefault({}),
     equities: EquitiesSchema.prefault({}),
     dashboard: DashboardSchema.prefault({}),
+    approval: ApprovalSchema.prefault({}),
     notify: NotifySchema,
     notify_options: NotifyOptionsSchema.prefault({}),
     log: LogSchema.prefault({}),

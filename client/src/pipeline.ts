@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Signal } from '@catalyst-signal/shared';
 import type { Config } from './config.js';
-import { rejectDecision, type Decision } from './decide/index.js';
+import { needsApproval, pendingApproval, rejectDecision, type Decision } from './decide/index.js';
 import type { Executor } from './executor.js';
 import type { IntentRow, Journal } from './journal/index.js';
 import { clientOrderId } from './order-id.js';
@@ -47,6 +47,28 @@ export function intentsOf(
   }));
 }
 
+/**
+ * A signal decided a second time (held until the open, or waiting for approval): its second decision and intents
+ * commit together, once. Returns the intents to execute, or undefined when it was decided again already (a
+ * restart or a concurrent look wrote it first), so nothing is placed twice.
+ */
+export function recordAgain(
+  d: Pick<PipelineDeps, 'config' | 'journal'>,
+  signal: Pick<Signal, 'epoch' | 'seq'>,
+  decision: Decision,
+  at: number,
+): ReturnType<typeof intentsOf> | undefined {
+  const intents = intentsOf(d, signal, decision);
+  const done = d.journal.recordRedecision({
+    epoch: signal.epoch,
+    seq: signal.seq,
+    decidedAt: at,
+    decision,
+    intents,
+  });
+  return done ? intents : undefined;
+}
+
 export async function processSignal(
   d: PipelineDeps,
   signal: Signal,
@@ -54,11 +76,24 @@ export async function processSignal(
   receivedAt: number,
 ): Promise<Outcome> {
   const { journal } = d;
-  const decision = verified.ok
+  const decided = verified.ok
     ? await d.venue.decide(signal, d.now())
     : rejectDecision('rejected:bad_signature', verified.why);
+  const decidedAt = d.now();
+  // Approval mode: an entry that passed everything waits for the friend instead (approvals.ts decides it again).
+  const pending = needsApproval(d.config.approval, signal, decided)
+    ? pendingApproval(d.config.approval, decided, decidedAt)
+    : undefined;
+  const decision = pending?.decision ?? decided;
   const intents = intentsOf(d, signal, decision);
-  journal.recordDecision({ signal, receivedAt, decidedAt: d.now(), decision, intents });
+  journal.recordDecision({
+    signal,
+    receivedAt,
+    decidedAt,
+    decision,
+    intents,
+    approvalExpiresAt: pending?.expiresAt,
+  });
   d.log.info(
     {
       seq: signal.seq,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Signal } from '@catalyst-signal/shared';
 import { AtOpen } from '../src/at-open.js';
+import { Approvals } from '../src/approvals.js';
 import type { Config } from '../src/config.js';
 import { PaperAdapter } from '../src/exchange/paper.js';
 import { Executor } from '../src/executor.js';
@@ -107,6 +108,36 @@ describe('us_equity at the open (paper)', () => {
     expect(await new AtOpen(deps(clock)).check()).toMatchObject({ redecided: 0, expired: 0 });
     expect(journal.intentsFor(s.epoch, s.seq)).toHaveLength(3);
     expect(journal.heldSignals()).toEqual([]);
+  });
+
+  it('approval mode: an entry held until the open waits for approval there, then is placed once', async () => {
+    const clock = { at: MON_0800_ET };
+    const approval = { approval: { mode: 'required', timeout_ms: 600_000 } };
+    const s = sig(MON_0800_ET);
+    expect((await processSignal(deps(clock, approval), s, ok, clock.at)).decision.reason).toBe(
+      'deferred:until_open',
+    );
+    clock.at = MON_0931_ET;
+    const lines: string[] = [];
+    expect(await new AtOpen(deps(clock, approval), (l) => lines.push(l)).check()).toMatchObject({
+      redecided: 0,
+    });
+    expect(lines.join('\n')).toMatch(/now waiting for approval: buy/);
+    expect(journal.intentsFor(s.epoch, s.seq)).toEqual([]);
+    expect(journal.heldSignals()).toEqual([]);
+    expect(journal.approvals.get(s.epoch, s.seq)).toMatchObject({ state: 'pending' });
+    // A second look at the open neither asks again nor places it.
+    restart();
+    await new AtOpen(deps(clock, approval)).check();
+    expect(journal.intentsFor(s.epoch, s.seq)).toEqual([]);
+
+    clock.at = MON_0931_ET + 60_000;
+    expect(journal.approvals.answer(s.epoch, s.seq, 'approved', 'test', clock.at)).toBe('done');
+    expect(await new Approvals(deps(clock, approval)).check()).toBe(1);
+    expect(journal.redecision(s.epoch, s.seq)).toMatchObject({ reason: 'trade:entry' });
+    expect(journal.intentsFor(s.epoch, s.seq).filter((i) => i.leg === 'entry')).toHaveLength(1);
+    expect(await new Approvals(deps(clock, approval)).check()).toBe(0);
+    expect(journal.intentsFor(s.epoch, s.seq).filter((i) => i.leg === 'entry')).toHaveLength(1);
   });
 
   it('paused at the open: decided once as skipped:kill_switch, no order, not decided again after resume', async () => {

@@ -12,6 +12,7 @@ import { JournalLockedError, lockJournal, type JournalLock } from '../journal/lo
 import { KeyPinError, pinnedOrFetch, serverKeyStatus } from '../keys.js';
 import { processSignal } from '../pipeline.js';
 import { AtOpen } from '../at-open.js';
+import { Approvals } from '../approvals.js';
 import { WorkingOrders } from '../working-orders.js';
 import { streamUrl } from '../http.js';
 import { formatOutcome } from '../report.js';
@@ -208,6 +209,17 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     const lookAtOpen = () =>
       void atOpen.check().catch((e: Error) => log.warn({ err: e.message }, 'open check failed'));
     lookAtOpen();
+    // Approval mode: answered (or expired) entries settled within a second, and at once on a dashboard answer.
+    const approvals = new Approvals(deps, opts.report);
+    let approving: Promise<unknown> | undefined;
+    const lookAtApprovals = () =>
+      void (approving ??= approvals
+        .check()
+        .catch((e: Error) => log.warn({ err: e.message }, 'approval check failed'))
+        .finally(() => (approving = undefined)));
+    lookAtApprovals();
+    const approvalTimer = setInterval(lookAtApprovals, 1000);
+    approvalTimer.unref();
     const notifications = startNotifications(ctx, journal, live);
     const witness = config.log.witness.enabled
       ? new Witness(
@@ -340,6 +352,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
         unwatchPolicy?.();
         clearInterval(paperTimer);
         clearInterval(workTimer);
+        clearInterval(approvalTimer);
         clockLines?.stop();
         prove?.stop();
         gossip?.stop();
@@ -348,6 +361,7 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
         presence.stop();
         await ticking;
         await workRun;
+        await approving;
         await dashboard?.close();
         forgetDashboardLink();
         await ex.close().catch(() => undefined);

@@ -15,6 +15,8 @@ export const DASHBOARD_PATHS = {
   stream: '/api/stream',
   /** GET ?epoch=&seq=: one signal's whole story (StorySchema). */
   story: '/api/story',
+  /** POST ApprovalRequestSchema: approve or reject an entry waiting in approval mode. */
+  approval: '/api/approval',
 } as const;
 
 /** The WebSocket subprotocols a page offers: this one, and `bearer.<token>` (browsers cannot set headers). */
@@ -119,6 +121,15 @@ export const DashboardEventSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('order'), ...base, order: OrderRowSchema }),
   z.object({ kind: z.literal('kill_switch'), ...base, kill_switch: KillSwitchSchema }),
   z.object({ kind: z.literal('presence'), ...base, presence: PresenceSchema }),
+  /** Approval mode: an entry started waiting (at the open) or was answered; the page reloads its cards. */
+  z.object({
+    kind: z.literal('approval'),
+    ...base,
+    approval: z.object({
+      state: z.enum(['pending', 'approved', 'rejected']),
+      via: z.string().max(32).nullable(),
+    }),
+  }),
 ]);
 export type DashboardEvent = z.infer<typeof DashboardEventSchema>;
 
@@ -168,6 +179,26 @@ export const SessionSchema = z.object({
   market_time: ms.optional(),
 });
 
+/** An entry waiting for the friend's approval (approval mode): what it would buy and until when. */
+export const PendingApprovalSchema = z.object({
+  epoch: z.string().max(64),
+  seq,
+  symbol: z.string().max(64),
+  detail: z.string().max(1000).nullable(),
+  expires_at: ms,
+});
+export type PendingApproval = z.infer<typeof PendingApprovalSchema>;
+
+export const ApprovalRequestSchema = z.strictObject({
+  epoch: z.string().min(1).max(64),
+  seq: z.number().int().min(0),
+  action: z.enum(['approve', 'reject']),
+});
+export type ApprovalRequest = z.infer<typeof ApprovalRequestSchema>;
+
+/** done: journaled (run places or skips it within a second); too_late: answered, expired or decided already. */
+export const ApprovalResponseSchema = z.object({ result: z.enum(['done', 'too_late']) });
+
 export const SnapshotSchema = z.object({
   generated_at: ms,
   /** The live feed's position this snapshot reflects: subscribe from here. */
@@ -181,6 +212,8 @@ export const SnapshotSchema = z.object({
   /** us_equity only; null on crypto (no sessions). */
   session: SessionSchema.nullable(),
   feed: z.array(FeedRowSchema),
+  /** Approval mode: entries waiting for an answer, oldest first. */
+  approvals: z.array(PendingApprovalSchema),
   positions: z.array(PositionSchema),
   orders: z.array(OrderRowSchema),
   pnl: z.object({

@@ -169,6 +169,11 @@ export function changeEvent(
         kind: 'kill_switch',
         kill_switch: killState({ on: d['on'] === true, reason: str(d['reason']) ?? undefined }),
       };
+    case 'approval': {
+      const state = str(d['state']);
+      if (state !== 'pending' && state !== 'approved' && state !== 'rejected') return undefined;
+      return { kind: 'approval', approval: { state, via: str(d['via']) } };
+    }
     default:
       return undefined;
   }

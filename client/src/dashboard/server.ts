@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { Journal } from '../journal/index.js';
 import {
+  ApprovalRequestSchema,
   DASHBOARD_PATHS,
   KillSwitchRequestSchema,
   LoginRequestSchema,
@@ -39,8 +40,9 @@ import { DashboardRefused } from '../errors.js';
 /**
  * The local dashboard's HTTP server (node:http + ws; the page is pre-built in client/dist/web). Everything but
  * the page shell and its assets needs the per-start token; every answer carries SECURITY_HEADERS; requests
- * naming a Host other than this server's are refused (DNS rebinding). Nothing here can place or cancel an
- * order: the only write is the journal's kill switch.
+ * naming a Host other than this server's are refused (DNS rebinding). Nothing here places or cancels an
+ * order or calls the broker: the writes are the journal's kill switch and, in approval mode, the friend's answer
+ * to a waiting entry (which `run` then checks against every filter and limit before it places anything).
  */
 
 export { DashboardRefused };
@@ -231,6 +233,25 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
       if (!body.success) return problem(res, 400, 'bad_request', body.error.issues[0]?.message ?? 'invalid');
       setKill(body.data);
       return send(res, 200, { kill_switch: killState(journal.killSwitch()) });
+    }
+    if (path === DASHBOARD_PATHS.approval && req.method === 'POST') {
+      // A write that can place an order: our own page only (a browser always names its origin on a POST).
+      const origin = req.headers.origin;
+      if (origin !== undefined && !origins.has(origin.toLowerCase()))
+        return problem(res, 403, 'bad_origin', 'not this dashboard page');
+      const body = ApprovalRequestSchema.safeParse(await readJson(req));
+      if (!body.success) return problem(res, 400, 'bad_request', body.error.issues[0]?.message ?? 'invalid');
+      const { epoch, seq, action } = body.data;
+      const result = journal.approvals.answer(
+        epoch,
+        seq,
+        action === 'approve' ? 'approved' : 'rejected',
+        'dashboard',
+        Date.now(),
+      );
+      log.warn({ epoch, seq, action, result }, 'approval answered from the dashboard');
+      stream.broadcast(feed.poll(true));
+      return send(res, result === 'done' ? 200 : 409, { result: result === 'done' ? 'done' : 'too_late' });
     }
     return problem(res, 404, 'not_found', 'not found');
   };

@@ -76,6 +76,16 @@ export function buildSnapshot(journal: Journal, feed: DashboardFeed, o: Snapshot
     presence: feed.presence(),
     session,
     feed: q.recentDecisions(FEED_ROWS).map((d) => feedRow(d, journal.intentsFor(d.epoch, d.seq))),
+    approvals: journal.approvals
+      .open()
+      .filter((a) => a.state === 'pending' && a.expires_at > now)
+      .map((a) => ({
+        epoch: a.epoch,
+        seq: a.seq,
+        symbol: a.symbol,
+        detail: a.detail,
+        expires_at: a.expires_at,
+      })),
     positions,
     orders: q.recentIntents(ORDER_ROWS).map(orderRow),
     pnl: {

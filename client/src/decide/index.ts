@@ -54,6 +54,16 @@ export {
   type LedgerPosition,
   type Realization,
 } from './ledger.js';
+export {
+  needsApproval,
+  pendingApproval,
+  approvalStep,
+  canAct,
+  withApprovalWait,
+  type ApprovalFacts,
+  type ApprovalState,
+  type ApprovalStep,
+} from './approval.js';
 export { nextReprice, repriceBound, type RepriceAction, type WorkingOrder } from './reprice.js';
 
 /**

@@ -56,6 +56,11 @@ export const REASONS = {
   'deferred:until_open': 'hold_until_open: held, to be decided again when the regular session opens',
   'deferred:exit_until_session':
     'an exit (or avoid that exits) while no sell can be placed: held, and decided again exactly once in the next session that can sell (extended hours with session_policy: extended, else the regular open), however long that is',
+  // approval mode (approval:)
+  'deferred:pending_approval':
+    'approval mode: an entry that passed every filter and limit waits for the friend to approve it (dashboard or ntfy action) within approval.timeout_ms',
+  'skipped:approval_expired': 'approval mode: no approval within approval.timeout_ms',
+  'skipped:approval_rejected': 'approval mode: the friend rejected the entry',
   // risk limits
   'skipped:daily_loss': "today's realized loss reached risk.max_daily_loss_quote",
   'skipped:max_orders_per_day': 'risk.max_orders_per_day reached',

@@ -31,6 +31,8 @@ export const CHANGE_KINDS = [
   'halt',
   /** A gap in the signal stream accepted (data: { from_seq, to_seq, reason }). */
   'gap',
+  /** Approval mode: an entry approved or rejected by the friend (data: { state, via }). */
+  'approval',
 ] as const;
 export type ChangeKind = (typeof CHANGE_KINDS)[number];
 

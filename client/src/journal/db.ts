@@ -110,6 +110,14 @@ ALTER TABLE decisions ADD COLUMN session TEXT;
 CREATE TABLE adoptions (id INTEGER PRIMARY KEY AUTOINCREMENT, symbol TEXT NOT NULL, qty REAL NOT NULL,
   avg_price REAL NOT NULL, at INTEGER NOT NULL);
 `,
+  // (issue 22) approval mode: entries waiting for the friend's approval (client/src/journal/approvals.ts), and
+  // the one-time ntfy action tokens already used (each accepted once, across restarts).
+  `
+CREATE TABLE approvals (epoch TEXT NOT NULL, seq INTEGER NOT NULL, decision_id INTEGER NOT NULL,
+  decided_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, state TEXT NOT NULL, acted_at INTEGER, via TEXT,
+  PRIMARY KEY (epoch, seq));
+CREATE TABLE approval_tokens (token TEXT PRIMARY KEY, epoch TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL);
+`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -9,6 +9,8 @@ import type { IntentRow } from './intents.js';
  */
 
 export interface HeldRow {
+  /** decisions.id of the first decision. */
+  id: number;
   epoch: string;
   seq: number;
   /** deferred:until_open (an entry, bounded by its hold age) or deferred:exit_until_session (no bound). */
@@ -31,9 +33,11 @@ export interface RedecisionRow {
 export const PROTECT_LEG = 'protect';
 
 const SQL = {
-  held: `SELECT d.epoch, d.seq, d.reason, d.signal, d.received_at FROM decisions d
+  // One waiting for approval since the open (approval mode) is the approvals runner's (client/src/approvals.ts).
+  held: `SELECT d.id, d.epoch, d.seq, d.reason, d.signal, d.received_at FROM decisions d
     WHERE d.reason IN ('deferred:until_open', 'deferred:exit_until_session')
-    AND NOT EXISTS (SELECT 1 FROM redecisions r WHERE r.epoch = d.epoch AND r.seq = d.seq) ORDER BY d.id LIMIT ?`,
+    AND NOT EXISTS (SELECT 1 FROM redecisions r WHERE r.epoch = d.epoch AND r.seq = d.seq)
+    AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.epoch = d.epoch AND a.seq = d.seq) ORDER BY d.id LIMIT ?`,
   insert: `INSERT OR IGNORE INTO redecisions (epoch, seq, verdict, reason, detail, decided_at, legs)
     VALUES (@epoch, @seq, @verdict, @reason, @detail, @decided_at, @legs)`,
   get: 'SELECT * FROM redecisions WHERE epoch = ? AND seq = ?',

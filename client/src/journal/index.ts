@@ -18,6 +18,7 @@ import { TlogState, type VerifiedCheckpointRow } from './tlog-state.js';
 import { RepriceStore } from './reprices.js';
 import { IncidentStore, type IncidentRow, type NewIncident } from './incidents.js';
 import { AdoptionStore, type AdoptionRow } from './adoptions.js';
+import { ApprovalStore } from './approvals.js';
 
 export { FINAL_STATUSES } from './intents.js';
 export type { IntentRow, IntentStatus, IntentUpdate, NewIntent } from './intents.js';
@@ -25,6 +26,7 @@ export type { DecisionRow, DecisionFilter, GapRow } from './decisions.js';
 export type { OrderEventRow } from './order-events.js';
 export { PROTECT_LEG, type HeldRow, type RedecisionRow } from './held.js';
 export type { IncidentRow, NewIncident } from './incidents.js';
+export type { ApprovalRow, ApprovalStore, OpenApprovalRow } from './approvals.js';
 export { SCHEMA_VERSION, JournalVersionError } from './db.js';
 export type { DashboardQueries, FillRow } from './dashboard-queries.js';
 export type { ExportQueries, FillExportRow } from './export-queries.js';
@@ -51,6 +53,8 @@ export class Journal {
   private readonly events: OrderEventStore;
   private readonly incidentStore: IncidentStore;
   private adoptionStore: AdoptionStore | undefined;
+  /** Approval mode: waiting entries and the friend's answers (approvals.ts). */
+  readonly approvals: ApprovalStore;
 
   private constructor(path: string) {
     this.db = openDb(path);
@@ -61,6 +65,7 @@ export class Journal {
     this.changeLog = new ChangeLog(this.db);
     this.events = new OrderEventStore(this.db, this.orders);
     this.incidentStore = new IncidentStore(this.db);
+    this.approvals = new ApprovalStore(this.db, this.changeLog, (e, s) => this.log.symbolOf(e, s));
     this.paper = new PaperAccount(this.db, this.metaStore);
   }
 
@@ -215,10 +220,14 @@ export class Journal {
     decidedAt: number;
     decision: Decision;
     intents: { clientOrderId: string; leg: OrderLeg }[];
+    /** Approval mode: the entry waits for the friend until then (its approvals row commits with the decision). */
+    approvalExpiresAt?: number | undefined;
   }): void {
     const { signal, decision } = args;
     this.db.transaction(() => {
       const rowId = this.log.insert(signal, decision, args.receivedAt, args.decidedAt);
+      if (args.approvalExpiresAt !== undefined)
+        this.approvals.insert(signal.epoch, signal.seq, rowId, args.decidedAt, args.approvalExpiresAt);
       const refs = { symbol: signal.symbol, epoch: signal.epoch, seq: signal.seq };
       const change: DecisionChange = {
         row_id: rowId,

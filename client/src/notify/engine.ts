@@ -5,6 +5,7 @@ import { watchConnection } from './connection-watch.js';
 import { NOTIFY_STATE_META, Notifier } from './index.js';
 import { LAST_HALT_META } from './halt.js';
 import { ChangeFeed } from './change-feed.js';
+import { startApprovalTopic } from './approval-ntfy.js';
 
 export type { Notifier } from './index.js';
 
@@ -15,7 +16,18 @@ export type { Notifier } from './index.js';
  */
 export function startNotifications(ctx: Context, journal: Journal, live: boolean) {
   let attached = true;
+  // Approval mode's answer topic (approval.ntfy_url): followed while `run` runs, buttons on ntfy messages.
+  const topic = ctx.config.approval.ntfy_url
+    ? startApprovalTopic({
+        url: ctx.config.approval.ntfy_url,
+        env: process.env,
+        dataDir: ctx.dataDir,
+        journal,
+        log: ctx.log,
+      })
+    : undefined;
   const notifier = new Notifier(ctx.config.notify, {
+    approvalActions: topic?.actions,
     env: process.env,
     log: ctx.log,
     queueMax: ctx.config.notify_options.queue_max,
@@ -40,6 +52,7 @@ export function startNotifications(ctx: Context, journal: Journal, live: boolean
     },
     detach() {
       for (const u of unwatch.splice(0)) u();
+      topic?.stop();
       feed?.stop();
       notifier.persistNow();
       attached = false;

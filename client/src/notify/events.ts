@@ -31,6 +31,8 @@ export const NOTIFY_EVENTS = {
   trading_stopped: 5,
   /** After the New York close: P&L, trades, open positions, skips by reason. */
   daily_summary: 3,
+  /** Approval mode: an entry waits for the friend's approval (dashboard, or the ntfy message's buttons). */
+  approval_requested: 4,
   /** `catalyst-client notify test`. */
   test: 3,
 } as const;
@@ -53,6 +55,8 @@ export interface NotifyMessage {
   fields?: { name: string; value: string }[] | undefined;
   /** ms since the epoch when it happened. */
   at: number;
+  /** approval_requested: the waiting entry, so a service with buttons (ntfy) can offer approve/reject. */
+  approval?: { epoch: string; seq: number; decisionId: number } | undefined;
 }
 
 export function priorityOf(kind: NotifyEventKind): Priority {

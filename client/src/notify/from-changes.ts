@@ -98,6 +98,26 @@ export function messagesForChange(
       ),
     ];
   }
+  const asks =
+    (c.kind === 'decision' && c.data['reason'] === 'deferred:pending_approval') ||
+    (c.kind === 'approval' && c.data['state'] === 'pending');
+  if (asks) {
+    const detail = typeof c.data['detail'] === 'string' ? c.data['detail'] : '';
+    return [
+      {
+        ...m(
+          'approval_requested',
+          c.at,
+          `${tag} approve? ${c.symbol ?? '?'} #${c.seq ?? '?'}`,
+          `${detail}. Approve or reject it on the dashboard; nothing is placed without approval.`,
+        ),
+        approval:
+          c.epoch && c.seq !== null && typeof c.data['row_id'] === 'number'
+            ? { epoch: c.epoch, seq: c.seq, decisionId: c.data['row_id'] }
+            : undefined,
+      },
+    ];
+  }
   if (c.kind === 'order_event') return legFill(c, ctx);
   if (c.kind !== 'order') return [];
   const i = c.data as unknown as IntentRow;

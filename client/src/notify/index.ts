@@ -4,7 +4,7 @@ import type { NotifyEventKind, NotifyMessage } from './events.js';
 import { DeliveryQueue, type DeliveryState } from './delivery.js';
 import { discordSender } from './discord.js';
 import { jsonSender } from './json.js';
-import { ntfySender } from './ntfy.js';
+import { ntfySender, type ApprovalActions } from './ntfy.js';
 import type { Sender } from './sender.js';
 import { telegramSenders } from './telegram.js';
 import { parseTargetUrl, redact } from './url.js';
@@ -28,6 +28,8 @@ export interface NotifierOptions {
   maxDelayMs?: number | undefined;
   /** Receives the delivery state (coalesced, at most once a second, and at close) for `status`. */
   persist?: ((states: DeliveryState[]) => void) | undefined;
+  /** Approval mode with approval.ntfy_url: the approve/reject buttons of an approval_requested message. */
+  approvalActions?: ApprovalActions | undefined;
 }
 
 interface Route {
@@ -55,7 +57,7 @@ export class Notifier {
         this.secrets.push(...p.secrets);
         senders =
           p.service === 'ntfy'
-            ? [ntfySender(p)]
+            ? [ntfySender(p, o.approvalActions)]
             : p.service === 'discord'
               ? [discordSender(p, t.api_base_url)]
               : p.service === 'telegram'

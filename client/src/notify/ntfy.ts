@@ -18,7 +18,10 @@ const TAGS: Partial<Record<NotifyMessage['kind'], string>> = {
   daily_summary: 'bar_chart',
 };
 
-export function ntfySender(t: ParsedTarget & { service: 'ntfy' }): Sender {
+/** ntfy message actions (docs.ntfy.sh/publish/#action-buttons) for one waiting entry, or none. */
+export type ApprovalActions = (a: NonNullable<NotifyMessage['approval']>) => object[] | undefined;
+
+export function ntfySender(t: ParsedTarget & { service: 'ntfy' }, approvalActions?: ApprovalActions): Sender {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (t.auth && 'token' in t.auth) headers['authorization'] = `Bearer ${t.auth.token}`;
   else if (t.auth)
@@ -30,12 +33,14 @@ export function ntfySender(t: ParsedTarget & { service: 'ntfy' }): Sender {
     minIntervalMs: 200,
     async send(m: NotifyMessage, signal?: AbortSignal): Promise<SendOutcome> {
       const tags = [TAGS[m.kind], ...(t.tags ? t.tags.split(',') : [])].filter(Boolean);
+      const actions = m.approval && approvalActions?.(m.approval);
       const body = JSON.stringify({
         topic: t.topic,
         title: clip(m.title, 250),
         message: plainText(m, 3500),
         priority: m.priority,
         ...(tags.length ? { tags } : {}),
+        ...(actions?.length ? { actions } : {}),
       });
       return outcomeOf(await post(t.base + '/', { headers, body }, signal));
     },

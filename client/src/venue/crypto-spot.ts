@@ -1,8 +1,16 @@
 import type { Signal } from '@catalyst-signal/shared';
-import { actionOf, decide, exposure, filterSignal, venueMarket, type Decision } from '../decide/index.js';
+import {
+  actionOf,
+  decide,
+  exposure,
+  filterSignal,
+  venueMarket,
+  withApprovalWait,
+  type Decision,
+} from '../decide/index.js';
 import type { ExchangeAdapter } from '../exchange/index.js';
 import type { BrokerEventSource } from '../exchange/types.js';
-import type { DriverDeps, VenueDriver } from './types.js';
+import type { DecideOpts, DriverDeps, VenueDriver } from './types.js';
 
 /**
  * The crypto spot driver (ccxt live, or its paper twin): a ticker and the free quote balance, then the pure
@@ -17,7 +25,7 @@ export function cryptoSpotDriver(
   return {
     venue: 'crypto_spot',
     exchange,
-    decide: (signal, now) => decideSpot(d, exchange, signal, now),
+    decide: (signal, now, opts) => decideSpot(d, exchange, signal, now, opts),
     ...(marketClock ? { marketClock } : {}),
     ...(events ? { events } : {}),
   };
@@ -37,8 +45,10 @@ async function decideSpot(
   exchange: ExchangeAdapter,
   signal: Signal,
   now: number,
+  opts: DecideOpts = {},
 ): Promise<Decision> {
-  const { config, journal } = d;
+  const { journal } = d;
+  const config = withApprovalWait(d.config, opts.waitedMs);
   const clock = d.now ?? Date.now;
   // A signal of another asset class or quote currency never reaches the exchange, not even for a price.
   const venue = venueMarket(signal, config.exchange);

@@ -13,6 +13,11 @@ import type { PositionIncident } from '../decide/reconcile.js';
  * is chosen once from the config (venue/index.ts); callers never ask which venue it is. Optional members are
  * capabilities (colyseus' Transport): their presence is the check. See docs/client-venues.md.
  */
+export interface DecideOpts {
+  held?: boolean | undefined;
+  waitedMs?: number | undefined;
+}
+
 export interface VenueDriver {
   /** What is traded: for logs and reports, never for a branch. */
   readonly venue: VenueKind;
@@ -20,9 +25,10 @@ export interface VenueDriver {
   readonly exchange: ExchangeAdapter;
   /**
    * Gather what this venue's decision needs (skipping every read the cheap pure checks make moot) and run its
-   * pure decision. `held`: a signal held until the open, decided again.
+   * pure decision. `held`: a signal held until the open, decided again; `waitedMs`: an entry approved after
+   * waiting that long for the friend (its age limit grows by the wait, decide/approval.ts).
    */
-  decide(signal: Signal, now: number, opts?: { held?: boolean | undefined }): Promise<Decision>;
+  decide(signal: Signal, now: number, opts?: DecideOpts): Promise<Decision>;
   /**
    * The trading session at `now` as the broker sees it. Present on venues with sessions (us_equity): it is what
    * makes the open's work (held signals, protection of extended-hours fills) run at all. Throws when the broker

@@ -1,5 +1,6 @@
 import type { Signal } from '@catalyst-signal/shared';
 import {
+  withApprovalWait,
   actionOf,
   builtinCalendar,
   decideEquity,
@@ -25,7 +26,7 @@ import type { AccountState, Stale, WarmFact } from './account-state.js';
 import { positionAdopter } from './adopt-positions.js';
 import type { AlpacaAdapter } from '../exchange/alpaca.js';
 import { catchUpEvents } from '../follow.js';
-import type { DriverDeps, VenueDriver } from './types.js';
+import type { DecideOpts, DriverDeps, VenueDriver } from './types.js';
 import { positionReconciler } from './reconcile-positions.js';
 
 /**
@@ -302,9 +303,10 @@ async function decideEquitySignal(
   broker: EquityBroker,
   signal: Signal,
   now: number,
-  opts: { held?: boolean | undefined } = {},
+  opts: DecideOpts = {},
 ): Promise<Decision> {
-  const { config, journal } = deps;
+  const { journal } = deps;
+  const config = withApprovalWait(deps.config, opts.waitedMs);
   const symbol = mapSymbol(signal.symbol, config.exchange);
   // What needs no broker state is decided before any broker state is looked at.
   const early = decideEquityEarly(config, signal, now, journal.killSwitch().on, symbol);

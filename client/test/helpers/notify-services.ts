@@ -6,7 +6,9 @@ import { EventEmitter } from 'node:events';
  * Notification services on 127.0.0.1 (port 0), each speaking its API the way the client meets it: ntfy's JSON
  * publish, a Discord webhook (with scriptable 429 + retry_after), the Telegram Bot API's sendMessage (answering 429
  * when a chat gets more than one message a second, as Telegram does), and a plain JSON webhook. Each records
- * every request (method, path, headers, parsed body, arrival time).
+ * every request (method, path, headers, parsed body, arrival time). ntfy also speaks publish-by-topic (POST
+ * /<topic>, the body is the message: what an `http` action button sends) and subscribe (GET /<topic>/json, an
+ * open stream of one JSON message per line, cached messages first).
  */
 
 export interface Received {
@@ -28,6 +30,9 @@ export class ServiceServer extends EventEmitter {
   /** Telegram: the last message time per chat, to answer 429 within a second. */
   private readonly lastPerChat = new Map<string, number>();
   private readonly http = createServer((req, res) => void this.onRequest(req, res));
+  /** ntfy: messages published per topic, and the open subscriptions. */
+  private readonly topics = new Map<string, object[]>();
+  private readonly subscribers = new Map<string, Set<ServerResponse>>();
 
   private constructor(readonly kind: 'ntfy' | 'discord' | 'telegram' | 'json') {
     super();
@@ -94,14 +99,56 @@ export class ServiceServer extends EventEmitter {
     return new Promise((r) => this.http.close(() => r()));
   }
 
+  /** ntfy: publish `message` to `topic` (as a phone's action button does), to every subscriber. */
+  publishTo(topic: string, message: string): object {
+    const m = {
+      id: `m${this.received.length}-${Date.now()}`,
+      time: Math.floor(Date.now() / 1000),
+      event: 'message',
+      topic,
+      message,
+    };
+    const list = this.topics.get(topic) ?? [];
+    list.push(m);
+    this.topics.set(topic, list);
+    for (const s of this.subscribers.get(topic) ?? []) s.write(JSON.stringify(m) + '\n');
+    return m;
+  }
+
+  /** ntfy: how many streams follow `topic` now. */
+  subscriberCount(topic: string): number {
+    return this.subscribers.get(topic)?.size ?? 0;
+  }
+
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const sub =
+      this.kind === 'ntfy' && req.method === 'GET' ? /^\/([\w-]+)\/json\b/.exec(req.url ?? '') : null;
+    if (sub) {
+      const topic = sub[1]!;
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.write(JSON.stringify({ id: 'open', event: 'open', topic }) + '\n');
+      for (const m of this.topics.get(topic) ?? []) res.write(JSON.stringify(m) + '\n');
+      const set = this.subscribers.get(topic) ?? new Set();
+      set.add(res);
+      this.subscribers.set(topic, set);
+      res.on('close', () => set.delete(res));
+      this.emit('subscribed', topic);
+      return;
+    }
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     let body: Record<string, unknown> = {};
     try {
       body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
     } catch {
-      body = { unparsable: true };
+      body = { unparsable: true, raw: Buffer.concat(chunks).toString('utf8') };
+    }
+    const pub = this.kind === 'ntfy' && req.method === 'POST' ? /^\/([\w-]+)$/.exec(req.url ?? '') : null;
+    if (pub) {
+      const m = this.publishTo(pub[1]!, Buffer.concat(chunks).toString('utf8'));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(m));
+      return;
     }
     const at = Date.now();
     const reply = this.script.shift() ?? this.normal(req, body, at);

@@ -1,4 +1,5 @@
 import {
+  ApprovalResponseSchema,
   DASHBOARD_PATHS,
   KillSwitchSchema,
   LoginResponseSchema,
@@ -57,4 +58,23 @@ export async function login(password: string): Promise<string> {
 export async function fetchStory(token: string, epoch: string, seq: number): Promise<Story> {
   const q = new URLSearchParams({ epoch, seq: String(seq) });
   return StorySchema.parse(await call(token, `${DASHBOARD_PATHS.story}?${q}`));
+}
+
+/** Approve or reject a waiting entry: 'done', or 'too_late' (answered, expired or decided already). */
+export async function answerApproval(
+  token: string,
+  epoch: string,
+  seq: number,
+  action: 'approve' | 'reject',
+): Promise<string> {
+  const res = await fetch(DASHBOARD_PATHS.approval, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ epoch, seq, action }),
+    cache: 'no-store',
+    credentials: 'omit',
+  });
+  if (res.status === 401) throw new Unauthorized('the dashboard refused this token');
+  if (!res.ok && res.status !== 409) throw new Error(`approval: HTTP ${res.status}`);
+  return ApprovalResponseSchema.parse(await res.json()).result;
 }

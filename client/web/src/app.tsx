@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { FeedRow, Snapshot } from '../../src/dashboard/api.js';
-import { Unauthorized, fetchSnapshot, login, setKillSwitch } from './api.js';
+import { Unauthorized, answerApproval, fetchSnapshot, login, setKillSwitch } from './api.js';
+import { PendingApprovals } from './approvals.js';
 import { EquityChart } from './chart.js';
 import { money, signed } from './format.js';
 import { startLive, type LiveState } from './live.js';
@@ -132,6 +133,10 @@ export function App({ initialToken }: { initialToken: string | undefined }) {
         <p class="banner down">HALTED: {snap.presence.halted ?? snap.halted} (see catalyst-client status)</p>
       )}
       {problem && <p class="banner down">{problem}</p>}
+      <PendingApprovals
+        rows={snap.approvals}
+        onAnswer={(r, action) => answerApproval(token, r.epoch, r.seq, action)}
+      />
       <section class="cards" id="pnl">
         <Card
           label={snap.venue === 'us_equity' ? 'today (ET)' : 'today (UTC)'}
