@@ -1,7 +1,7 @@
 import { PATHS, toBase64 } from '@catalyst-signal/shared';
 import { badRequest, notFound, unavailable } from '../errors.js';
-import type { CheckpointLog } from '../log/checkpoints.js';
 import { entryBundle, parseTilePath, readTile, sizeNeeded, TILE_WIDTH } from '../log/tiles.js';
+import type { ServedLog } from '../log/served.js';
 import type { SignalLogReader } from '../log/types.js';
 import type { Reply } from './respond.js';
 import type { RoutesDeps } from './routes.js';
@@ -20,7 +20,7 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
  */
 export function registerLogRoutes(
   d: RoutesDeps,
-  t: CheckpointLog,
+  t: ServedLog,
   reader: SignalLogReader,
   route: Route,
 ): void {
