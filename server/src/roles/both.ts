@@ -62,7 +62,12 @@ export class BothLog implements SignalLogDriver {
   }
 
   health(): Record<string, unknown> {
-    return { ...this.ingest.health(), ...this.gateway.health() };
+    return {
+      ...this.ingest.health(),
+      ...this.gateway.health(),
+      // Whether this node holds the checkpoint lease and signs now (docs/transparency-log.md).
+      checkpoint_signer: this.checkpoints?.signing ?? false,
+    };
   }
 
   async close(): Promise<void> {
