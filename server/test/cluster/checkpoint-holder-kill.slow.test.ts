@@ -62,17 +62,6 @@ describeWithNats('kill -9 of the checkpoint lease holder', { timeout: 60_000 }, 
       const r = await fetch(`${s.url}/v1/log/checkpoint`, { headers: auth });
       return r.status === 200 ? await r.text() : undefined;
     };
-    let open: ((note: string) => Checkpoint) | undefined;
-    const allServe = (nodes: ServerProcess[], size: number) =>
-      pollUntil(
-        `every node to serve a checkpoint of size ${size}`,
-        async () => {
-          const notes = await Promise.all(nodes.map(served));
-          if (notes.some((n) => n === undefined || open!(n).size !== size)) return undefined;
-          return new Set(notes).size === 1 ? notes[0]! : undefined;
-        },
-        30_000,
-      );
     const signs = async (s: ServerProcess) =>
       ((await (await fetch(`${s.url}/healthz`)).json()) as { checkpoint_signer?: boolean }).checkpoint_signer;
 
@@ -90,7 +79,18 @@ describeWithNats('kill -9 of the checkpoint lease holder', { timeout: 60_000 }, 
       origin,
       new Uint8Array(Buffer.from(jwks.keys[0]!.x, 'base64url')),
     );
-    open = (note) => openCheckpoint(note, origin, [ed25519Verifier(sha256, vkey, ed25519Verify)]).checkpoint;
+    const open = (note: string): Checkpoint =>
+      openCheckpoint(note, origin, [ed25519Verifier(sha256, vkey, ed25519Verify)]).checkpoint;
+    const allServe = (nodes: ServerProcess[], size: number) =>
+      pollUntil(
+        `every node to serve a checkpoint of size ${size}`,
+        async () => {
+          const notes = await Promise.all(nodes.map(served));
+          if (notes.some((n) => n === undefined || open(n).size !== size)) return undefined;
+          return new Set(notes).size === 1 ? notes[0]! : undefined;
+        },
+        30_000,
+      );
 
     await post(a, 15);
     const before = await allServe([a, b, g], 15);
