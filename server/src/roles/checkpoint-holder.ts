@@ -4,14 +4,14 @@ import { FencedPublisher, readPublished, type Published } from '../jetstream/che
 import { CLUSTER_NAMES } from '../jetstream/cluster-log.js';
 import { KvLease } from '../jetstream/lease.js';
 import { CheckpointLog, type CheckpointedTree } from '../log/checkpoints.js';
+import type { MirroredTree } from '../log/mirror.js';
 import { ed25519Verify, sha256 } from '../log/tlog-crypto.js';
 import type { Logger } from '../logger.js';
-import type { TreeStore } from '../store/tree.js';
 
 export interface CheckpointHolderOptions {
   meta: KV;
   /** This node's replica tree (a `both` node: the signer needs the key and the tree). */
-  tree: TreeStore;
+  tree: MirroredTree;
   /** Why the replica must not be signed over (diverged), or undefined. */
   replicaProblem(): string | undefined;
   origin: string;
@@ -95,18 +95,22 @@ export class CheckpointHolder {
     if (why) return;
     let latest: { size: number; note: string } | undefined;
     if (s.note) {
-      const verifier = ed25519Verifier(sha256, this.vkey, ed25519Verify);
-      const { checkpoint } = openCheckpoint(s.note, this.o.origin, [verifier]);
+      let checkpoint;
+      try {
+        const verifier = ed25519Verifier(sha256, this.vkey, ed25519Verify);
+        checkpoint = openCheckpoint(s.note, this.o.origin, [verifier]).checkpoint;
+      } catch (err) {
+        // Another key or origin signed it (a key rotation, a misconfigured log.origin): signing on from it
+        // would be a second history. A person decides (docs/transparency-log.md).
+        this.refuse(
+          `the published checkpoint does not verify with this node's key and origin: ${(err as Error).message}`,
+        );
+        return;
+      }
       if (this.o.tree.size < checkpoint.size) return; // wait for the replica
       const mine = this.o.tree.root(checkpoint.size);
       if (!Buffer.from(mine).equals(Buffer.from(checkpoint.rootHash))) {
-        this.o.log.fatal(
-          { size: checkpoint.size },
-          'checkpoints: this replica is not the tree the cluster signed; this node will not sign',
-        );
-        this.seed = undefined;
-        this.closed = true;
-        void this.lease.stop();
+        this.refuse(`this replica's tree of size ${checkpoint.size} is not the one the cluster signed`);
         return;
       }
       latest = { size: checkpoint.size, note: s.note };
@@ -154,6 +158,14 @@ export class CheckpointHolder {
     if (first && first.size !== latest?.size) publish(first.note);
     cp.onSigned((c) => publish(c.note));
     this.o.log.info({ from_size: latest?.size ?? 0 }, 'checkpoints: this node signs them now (lease holder)');
+  }
+
+  /** Never sign on this node again (until restarted), and let another node hold the lease. */
+  private refuse(why: string): void {
+    this.o.log.fatal(`checkpoints: ${why}; this node will not sign`);
+    this.seed = undefined;
+    this.closed = true;
+    void this.lease.stop();
   }
 
   private dropSigner(): void {

@@ -14,7 +14,7 @@ import type {
   SignalLogReader,
 } from '../log/types.js';
 import { watchPublished } from '../jetstream/checkpoint-kv.js';
-import { CheckpointMirror } from '../log/mirror.js';
+import { CheckpointMirror, type MirroredTree } from '../log/mirror.js';
 import { ed25519VerifierKey } from '@catalyst-signal/shared';
 import { sha256 } from '../log/tlog-crypto.js';
 import type { Logger } from '../logger.js';
@@ -94,6 +94,23 @@ class ReplicaReader implements SignalLogReader {
   }
 }
 
+/** The replica's tree as the mirror proves from it: unavailable once the replica diverged. */
+function servedTree(r: Replica): MirroredTree {
+  const t = r.store.tree;
+  return {
+    get size() {
+      return t.size;
+    },
+    get unavailable() {
+      return r.diverged ? divergedMessage(r.diverged) : t.unavailable;
+    },
+    read: t.read,
+    root: (n) => t.root(n),
+    inclusion: (i, n) => t.inclusion(i, n),
+    consistency: (a, b) => t.consistency(a, b),
+  };
+}
+
 export const divergedMessage = (d: Diverged): string =>
   `replica diverged (${d.reason}): ${d.detail}. This gateway serves nothing until the replica is moved aside: ` +
   `stop it, run \`catalyst-server db replica-reset\` on its data dir, start it; it re-bootstraps from the ` +
@@ -149,7 +166,7 @@ export class GatewayLog implements SignalLogDriver {
     this.replica = Replica.open(o.db, o.cluster.epoch);
     this.reader = new ReplicaReader(this.replica);
     this.transparency = new CheckpointMirror({
-      tree: this.replica.store.tree,
+      tree: servedTree(this.replica),
       origin: o.origin ?? `catalyst-signals/${o.cluster.epoch}`,
       onMismatch: (detail, size) => this.diverge(detail, size, Divergence.differs),
       onError: (detail) => o.log.warn(`transparency log: ${detail}`),
@@ -296,8 +313,14 @@ export class GatewayLog implements SignalLogDriver {
       );
     }
     this.lastProgress = applied;
-    this.transparency.grew();
-    for (const fn of this.applied) fn();
+    // Stored is stored: a checkpoint hook that throws must not make the follower apply the batch again.
+    for (const fn of [() => this.transparency.grew(), ...this.applied]) {
+      try {
+        fn();
+      } catch (err) {
+        this.o.log.error({ err }, 'transparency log: a checkpoint hook failed after a replica apply');
+      }
+    }
   }
 
   private diverge(detail: string, seq: number, reason: DivergenceReason = Divergence.order): void {
