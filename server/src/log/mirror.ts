@@ -48,6 +48,8 @@ export class CheckpointMirror implements ServedLog {
   /** The newest verified note this replica has not reached yet. */
   private pending: Accepted | undefined;
   private halted: string | undefined;
+  /** Whether the cluster ever published a checkpoint that reached this node. */
+  private offered = false;
   /** The last note offered before the verifier key was known: checked once it is. */
   private unverified: string | undefined;
   private readonly listeners: ((c: CheckpointSigned) => void)[] = [];
@@ -73,6 +75,7 @@ export class CheckpointMirror implements ServedLog {
 
   /** A note published by the lease holder: verified now, served once this replica reached its size. */
   offer(note: string): void {
+    this.offered = true;
     if (this.halted) return;
     if (!this.verifier) {
       this.unverified = note;
@@ -130,6 +133,12 @@ export class CheckpointMirror implements ServedLog {
     this.halted = why;
     this.pending = undefined;
     this.o.onMismatch(why, size);
+  }
+
+  absent(): string | undefined {
+    return this.offered
+      ? undefined
+      : 'this cluster publishes no transparency-log checkpoints (only a `both` node signs them; none has yet)';
   }
 
   unavailable(): string | undefined {

@@ -12,6 +12,11 @@ export interface ServedLog {
   readonly vkey: string;
   /** Why no checkpoint is served, or undefined. */
   unavailable(): string | undefined;
+  /**
+   * Why this node has no transparency log at all (404, so a client's `log.verify: auto` turns off), or
+   * undefined: a cluster where no node signs. Absent on a node that signs its own.
+   */
+  absent?(): string | undefined;
   /** The latest checkpoint served (a signed note), or undefined before the first one. */
   checkpoint(): string | undefined;
   latestSigned(): { size: number; note: string } | undefined;

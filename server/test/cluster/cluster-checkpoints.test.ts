@@ -15,6 +15,7 @@ import { sha256 } from '../../src/log/tlog-crypto.js';
 import { createLogger } from '../../src/logger.js';
 import { startBoth, type BothLog } from '../../src/roles/both.js';
 import { startGatewayNode } from '../../src/roles/gateway.js';
+import { startIngest } from '../../src/roles/ingest.js';
 import { SIGNING_KEY_FILE } from '../../src/signing.js';
 import { insertClusterKey } from '../helpers/cluster-keys.js';
 import { ed25519Verify } from '../helpers/ed25519.js';
@@ -156,3 +157,38 @@ describeWithNats(
     });
   },
 );
+
+describeWithNats('a cluster with no both node', { timeout: 60_000 }, () => {
+  const c = useCluster({ size: 1, connect: 'cluster-no-signer-test' });
+
+  it('a cluster without a both node signs nothing: gateways answer 404, so clients turn log verification off', async () => {
+    const keys = await ClusterKeys.open(c.h, 1);
+    const read = await insertClusterKey(keys, ['read']);
+    const cfg = (dir: string) =>
+      loadConfig({
+        flags: {
+          data_dir: dir,
+          port: 0,
+          host: '127.0.0.1',
+          log_level: 'silent',
+          cluster: { nats_urls: c.urls, replicas: 1, request_timeout_ms: 2000 },
+        },
+      });
+    const log = createLogger('silent');
+    const ingest = await startIngest(cfg(tempDir('cp-ingest-')), log);
+    const g = await startGatewayNode(cfg(tempDir('cp-gw-')), log);
+    try {
+      await pollUntil('keys mirrored', async () => (g.keys.get(read.id) ? true : undefined), 10_000);
+      const r = await fetch(`${g.url}/v1/log/checkpoint`, {
+        headers: { authorization: `Bearer ${read.key}` },
+      });
+      expect(r.status).toBe(404);
+      expect(await r.text()).toMatch(/publishes no transparency-log checkpoints/);
+      const ws = connect(g.wsUrl, read.key);
+      expect((await ws.frame('hello'))['log']).toBeUndefined();
+    } finally {
+      await g.close();
+      await ingest.close();
+    }
+  });
+});
