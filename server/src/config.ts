@@ -67,6 +67,19 @@ export const ClusterSchema = z
       .min(1)
       .optional()
       .describe('NATS .creds file (user JWT + nkey seed) for decentralised auth; never logged.'),
+    lease_term_ms: positiveInt()
+      .min(300)
+      .max(600_000)
+      .default(3000)
+      .describe(
+        "How long one write of a cluster lease (the checkpoint signer) holds it. A dead holder is replaced after this plus lease_skew_ms; checkpoints pause that long, so keep the sum below the clients' log.max_proof_wait_ms (5 s).",
+      ),
+    lease_skew_ms: nonNegInt()
+      .max(60_000)
+      .default(500)
+      .describe(
+        "Largest clock difference between cluster nodes tolerated: a successor waits this long past the holder's term. Keep clocks synchronised (NTP) well within it.",
+      ),
     ingest_url: z
       .url({ protocol: /^https?$/ })
       .optional()

@@ -1,7 +1,7 @@
 import { PATHS, toBase64 } from '@catalyst-signal/shared';
 import { badRequest, notFound, unavailable } from '../errors.js';
-import type { CheckpointLog } from '../log/checkpoints.js';
 import { entryBundle, parseTilePath, readTile, sizeNeeded, TILE_WIDTH } from '../log/tiles.js';
+import type { ServedLog } from '../log/served.js';
 import type { SignalLogReader } from '../log/types.js';
 import type { Reply } from './respond.js';
 import type { RoutesDeps } from './routes.js';
@@ -18,13 +18,14 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
  * The transparency log (docs/transparency-log.md): the latest signed checkpoint, and one signal's tlog-proof
  * file against it. Read scope, like the signals they cover.
  */
-export function registerLogRoutes(
-  d: RoutesDeps,
-  t: CheckpointLog,
-  reader: SignalLogReader,
-  route: Route,
-): void {
+export function registerLogRoutes(d: RoutesDeps, t: ServedLog, reader: SignalLogReader, route: Route): void {
+  // A cluster where no node signs answers like a server without a log, not "try again" (docs/transparency-log.md).
+  const present = () => {
+    const none = t.absent?.();
+    if (none) throw notFound(none);
+  };
   route(d, 'get', PATHS.logCheckpoint, { scope: 'read' }, () => {
+    present();
     const why = t.unavailable();
     if (why) throw unavailable(`transparency log unavailable: ${why}`);
     const note = t.checkpoint();
@@ -38,6 +39,7 @@ export function registerLogRoutes(
       throw badRequest('seq must be a positive integer', [{ path: 'seq', message: 'a positive integer' }]);
     const seq = Number(p);
     if (seq > reader.head) throw notFound(`no signal with seq ${seq}`);
+    present();
     const a = t.proof(seq);
     if (a.kind === 'unavailable') throw unavailable(`transparency log unavailable: ${a.why}`);
     if (a.kind === 'pending')
@@ -53,6 +55,7 @@ export function registerLogRoutes(
       throw notFound(
         'not a tile: tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>], N in 3-digit groups (x001/x234/067)',
       );
+    present();
     const why = t.unavailable();
     if (why) throw unavailable(`transparency log unavailable: ${why}`);
     const size = t.latestSigned()?.size ?? 0;
@@ -87,6 +90,7 @@ export function registerLogRoutes(
         throw badRequest(`${k} must be a tree size`, [{ path: k, message: 'a non-negative integer' }]);
       return Number(v);
     };
+    present();
     const a = t.consistencyAnswer(size('from'), size('to'));
     if (a.kind === 'unavailable') throw unavailable(`transparency log unavailable: ${a.why}`);
     if (a.kind === 'out_of_range')

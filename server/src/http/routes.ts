@@ -20,7 +20,7 @@ import {
   unavailable,
   unsupportedMediaType,
 } from '../errors.js';
-import type { CheckpointLog } from '../log/checkpoints.js';
+import type { ServedLog } from '../log/served.js';
 import { leafTooLarge } from '../log/leaf.js';
 import type { KeyAdmin, LogPosition, Sequencer, SignalLogReader } from '../log/types.js';
 import type { KeyStore } from '../store/keys.js';
@@ -48,8 +48,8 @@ export interface RoutesDeps extends RouteDeps {
   jwks?: () => { keys: object[] } | undefined;
   /** Cluster mode: keys are created and revoked there (this node's table mirrors them). */
   keyAdmin?: KeyAdmin | undefined;
-  /** The transparency log's checkpoints and proofs (GET /v1/log/...), where this node signs them. */
-  transparency?: CheckpointLog | undefined;
+  /** The transparency log's checkpoints and proofs (GET /v1/log/...), signed or mirrored here. */
+  transparency?: ServedLog | undefined;
   /** Outcomes for GET /v1/track-record, where this node computes them (docs/outcomes.md). */
   trackRecord?: TrackRecordSource | undefined;
 }

@@ -25,6 +25,10 @@ export const CLUSTER_NAMES = {
   epochKey: 'epoch',
   /** The public JWK every ingest node signs with (gateways serve it as the cluster's JWKS). */
   signingJwkKey: 'signing_jwk',
+  /** The latest checkpoint the lease holder signed (a signed note), written fenced on its revision. */
+  checkpointKey: 'checkpoint',
+  /** Who may sign checkpoints now (jetstream/lease.ts). */
+  checkpointLeaseKey: 'checkpoint_lease',
 } as const;
 
 export const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;

@@ -12,7 +12,7 @@ import type {
   SignalAction,
   StatusReplica,
 } from '@catalyst-signal/shared';
-import type { CheckpointLog } from './checkpoints.js';
+import type { ServedLog } from './served.js';
 import type { WitnessBook } from './witnesses.js';
 
 /** A signal as stored: the parsed object and its JSON text (serialised once, at ingest). */
@@ -146,10 +146,10 @@ export interface SignalLogDriver {
    */
   readonly keyAdmin?: KeyAdmin;
   /**
-   * The transparency log's signed checkpoints and proofs (GET /v1/log/...). Absent: this node serves none
-   * (today only the single-node SQLite log signs checkpoints; docs/transparency-log.md).
+   * The transparency log's signed checkpoints and proofs (GET /v1/log/...): signed here (single node) or
+   * mirrored from the cluster's lease holder (docs/transparency-log.md). Absent: this node serves none.
    */
-  readonly transparency?: CheckpointLog;
+  readonly transparency?: ServedLog;
   /** Witness cosignatures (the stream's `cosign` frames); absent: no witnesses configured, or not this driver. */
   readonly witnesses?: WitnessBook;
   /** Stop taking work and finish what is in flight (answer every submitted request). Safe to call twice. */

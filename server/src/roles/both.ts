@@ -1,8 +1,12 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import type { StatusReplica } from '@catalyst-signal/shared';
 import { startServer, type LogDriverFactory, type Server, type StartOptions } from '../app.js';
 import type { Config } from '../config.js';
 import type { FanOut, KeyAdmin, Sequencer, SignalLogDriver, SignalLogReader } from '../log/types.js';
 import type { Logger } from '../logger.js';
+import type { ServedLog } from '../log/served.js';
+import { CheckpointHolder } from './checkpoint-holder.js';
 import { gatewayLog } from './gateway.js';
 import type { GatewayLog } from './gateway-log.js';
 import { ingestLog, type IngestLog } from './ingest.js';
@@ -20,15 +24,21 @@ export class BothLog implements SignalLogDriver {
   /** Key admin writes to the cluster (the ingest side's): this node may write. */
   readonly keyAdmin: KeyAdmin;
   readonly aheadWaitMs: number;
+  /** Served from the gateway half's mirror, like every node: the holder only signs and publishes. */
+  readonly transparency: ServedLog;
 
   constructor(
     readonly ingest: IngestLog,
     readonly gateway: GatewayLog,
+    /** Contends for the checkpoint lease: a `both` node has the signing key and a tree. */
+    readonly checkpoints: CheckpointHolder | undefined,
   ) {
     this.reader = gateway.reader;
     this.sequencer = ingest.sequencer;
     this.keyAdmin = ingest.keyAdmin;
     this.aheadWaitMs = gateway.aheadWaitMs;
+    this.transparency = gateway.transparency;
+    if (checkpoints) gateway.applied.push(() => checkpoints.grew());
   }
 
   logHead(): Promise<number> {
@@ -52,11 +62,18 @@ export class BothLog implements SignalLogDriver {
   }
 
   health(): Record<string, unknown> {
-    return { ...this.ingest.health(), ...this.gateway.health() };
+    return {
+      ...this.ingest.health(),
+      ...this.gateway.health(),
+      // Whether this node holds the checkpoint lease and signs now (docs/transparency-log.md).
+      checkpoint_signer: this.checkpoints?.signing ?? false,
+    };
   }
 
   async close(): Promise<void> {
-    // The gateway half first (it reads over the ingest half's connection), then drain the sequencer.
+    // The signer first (ending its lease term at once), then the gateway half (it reads over the ingest
+    // half's connection), then drain the sequencer.
+    await this.checkpoints?.close();
     await this.gateway.close();
     await this.ingest.close();
   }
@@ -69,7 +86,23 @@ export function bothLog(): LogDriverFactory<BothLog> {
     try {
       const { handle, log } = ingest.backend;
       const gateway = await gatewayLog({ nats: handle, cluster: log, log: ctx.log })(ctx);
-      return new BothLog(ingest, gateway);
+      const c = ctx.config.cluster;
+      const holder =
+        ctx.signer && c
+          ? new CheckpointHolder({
+              meta: log.meta,
+              tree: gateway.replica.store.tree,
+              replicaProblem: () => (gateway.replica.diverged ? 'replica diverged' : undefined),
+              origin: gateway.transparency.origin,
+              key: ctx.signer,
+              intervalMs: ctx.config.log.checkpoint_interval_ms,
+              node: `${ctx.config.server_id ?? os.hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
+              termMs: c.lease_term_ms,
+              skewMs: c.lease_skew_ms,
+              log: ctx.log,
+            }).start()
+          : undefined;
+      return new BothLog(ingest, gateway, holder);
     } catch (err) {
       await ingest.close();
       throw err;

@@ -13,10 +13,14 @@ import type {
   SignalLogDriver,
   SignalLogReader,
 } from '../log/types.js';
+import { watchPublished } from '../jetstream/checkpoint-kv.js';
+import { CheckpointMirror, type MirroredTree } from '../log/mirror.js';
+import { ed25519VerifierKey } from '@catalyst-signal/shared';
+import { sha256 } from '../log/tlog-crypto.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../store/db.js';
 import { KeyTableMirror } from '../store/key-mirror.js';
-import { Divergence, Replica, type Diverged } from '../store/replica.js';
+import { Divergence, Replica, type Diverged, type DivergenceReason } from '../store/replica.js';
 
 export interface GatewayLogOptions {
   db: Db;
@@ -27,6 +31,8 @@ export interface GatewayLogOptions {
   progressEvery?: number;
   /** How often the stream's last seq is asked for (replica lag while no message flows), ms (default 5000). */
   lagPollMs?: number;
+  /** config.log.origin: the checkpoints' origin line; default catalyst-signals/<cluster epoch>. */
+  origin?: string | undefined;
   follower?: Partial<
     Pick<FollowerOptions, 'idleMs' | 'apiTimeoutMs' | 'expiresMs' | 'maxBatch' | 'backoffMs'>
   >;
@@ -88,6 +94,23 @@ class ReplicaReader implements SignalLogReader {
   }
 }
 
+/** The replica's tree as the mirror proves from it: unavailable once the replica diverged. */
+function servedTree(r: Replica): MirroredTree {
+  const t = r.store.tree;
+  return {
+    get size() {
+      return t.size;
+    },
+    get unavailable() {
+      return r.diverged ? divergedMessage(r.diverged) : t.unavailable;
+    },
+    read: t.read,
+    root: (n) => t.root(n),
+    inclusion: (i, n) => t.inclusion(i, n),
+    consistency: (a, b) => t.consistency(a, b),
+  };
+}
+
 export const divergedMessage = (d: Diverged): string =>
   `replica diverged (${d.reason}): ${d.detail}. This gateway serves nothing until the replica is moved aside: ` +
   `stop it, run \`catalyst-server db replica-reset\` on its data dir, start it; it re-bootstraps from the ` +
@@ -110,6 +133,11 @@ export class GatewayLog implements SignalLogDriver {
   /** A client that failed over from a gateway a little ahead waits this long for this replica (ws/stream.ts). */
   readonly aheadWaitMs = 5000;
   readonly replica: Replica;
+  /** The checkpoints the cluster's lease holder published, served once this replica proves them. */
+  readonly transparency: CheckpointMirror;
+  private checkpointWatch: { stop(): void } | undefined;
+  /** Called after each applied batch (the checkpoint signer of a `both` node). */
+  readonly applied: (() => void)[] = [];
   private fanOut: FanOut | undefined;
   private follower: Follower | undefined;
   private keysWatch: { stop(): void } | undefined;
@@ -137,6 +165,12 @@ export class GatewayLog implements SignalLogDriver {
   private constructor(private readonly o: GatewayLogOptions) {
     this.replica = Replica.open(o.db, o.cluster.epoch);
     this.reader = new ReplicaReader(this.replica);
+    this.transparency = new CheckpointMirror({
+      tree: servedTree(this.replica),
+      origin: o.origin ?? `catalyst-signals/${o.cluster.epoch}`,
+      onMismatch: (detail, size) => this.diverge(detail, size, Divergence.differs),
+      onError: (detail) => o.log.warn(`transparency log: ${detail}`),
+    });
   }
 
   /** Open the replica and check it against the stream (epoch, head within the stream, head row identical). */
@@ -146,6 +180,7 @@ export class GatewayLog implements SignalLogDriver {
     // Also when diverged: authenticated clients then get the 503 that says why, not a 401.
     await g.startKeyMirror();
     await g.loadSigningJwk();
+    g.checkpointWatch = await watchPublished(o.cluster.meta, (note) => g.transparency.offer(note));
     return g;
   }
 
@@ -156,7 +191,13 @@ export class GatewayLog implements SignalLogDriver {
    */
   private async loadSigningJwk(): Promise<void> {
     const read = async () => {
-      this.signingJwk ??= await clusterSigningJwk(this.o.cluster.meta);
+      if (this.signingJwk) return;
+      this.signingJwk = await clusterSigningJwk(this.o.cluster.meta);
+      const x = (this.signingJwk as { x?: unknown } | undefined)?.x;
+      if (typeof x === 'string')
+        this.transparency.setVerifierKey(
+          ed25519VerifierKey(sha256, this.transparency.origin, new Uint8Array(Buffer.from(x, 'base64url'))),
+        );
     };
     await read().catch(() => undefined);
     if (this.signingJwk) return;
@@ -272,10 +313,18 @@ export class GatewayLog implements SignalLogDriver {
       );
     }
     this.lastProgress = applied;
+    // Stored is stored: a checkpoint hook that throws must not make the follower apply the batch again.
+    for (const fn of [() => this.transparency.grew(), ...this.applied]) {
+      try {
+        fn();
+      } catch (err) {
+        this.o.log.error({ err }, 'transparency log: a checkpoint hook failed after a replica apply');
+      }
+    }
   }
 
-  private diverge(detail: string, seq: number): void {
-    const d = this.replica.markDiverged(Divergence.order, detail, seq);
+  private diverge(detail: string, seq: number, reason: DivergenceReason = Divergence.order): void {
+    const d = this.replica.markDiverged(reason, detail, seq);
     this.logDiverged(d);
     this.onDiverged?.(d);
   }
@@ -344,6 +393,7 @@ export class GatewayLog implements SignalLogDriver {
     clearInterval(this.lagTimer);
     clearInterval(this.jwkTimer);
     this.keysWatch?.stop();
+    this.checkpointWatch?.stop();
     await this.follower?.stop();
   }
 }

@@ -29,7 +29,12 @@ export type Gateway = Server<GatewayLog>;
 /** The gateway's driver, for a process that assembles the server itself (e.g. ingest + gateway in one). */
 export function gatewayLog(o: Omit<GatewayOptions, 'lock'>): LogDriverFactory<GatewayLog> {
   return async (ctx) => {
-    const g = await GatewayLog.open({ ...o, db: ctx.db, log: o.log ?? ctx.log });
+    const g = await GatewayLog.open({
+      ...o,
+      db: ctx.db,
+      log: o.log ?? ctx.log,
+      origin: ctx.config.log.origin,
+    });
     registerReplicaMetrics(ctx.metrics, g);
     return g;
   };
