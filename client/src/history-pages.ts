@@ -1,7 +1,11 @@
+import type { JWK } from 'jose';
 import type { Signal } from '@catalyst-signal/shared';
 import type { Config } from './config.js';
-import { failover, fetchHistory } from './http.js';
+import type { Context } from './context.js';
+import { failover, fetchHistory, fetchJwks } from './http.js';
+import { Journal } from './journal/index.js';
 import { HISTORY_PAGE_SIZE } from './limits.js';
+import { createVerifier, signingJwk, type Verifier } from './verify.js';
 
 /**
  * The server's history over REST with a read key, page by page (failing over between server.urls): what
@@ -36,4 +40,20 @@ export async function* historyPages(
     if (p.signals.length === 0 || p.next_after_seq >= p.head_seq || p.next_after_seq <= after) return;
     after = p.next_after_seq;
   }
+}
+
+/** History is verified against the pinned key when this installation has one; otherwise against what the server presents. */
+export async function historyVerifier(
+  ctx: Pick<Context, 'config' | 'journalPath' | 'log'>,
+): Promise<Verifier> {
+  const j = Journal.open(ctx.journalPath);
+  const pin = j.pinnedKey();
+  j.close();
+  const jwk =
+    (pin?.jwk as JWK | undefined) ??
+    signingJwk(
+      await failover(ctx.config.server.urls, (baseUrl, failFast) => fetchJwks({ baseUrl, failFast })),
+    );
+  if (!pin) ctx.log.warn('no pinned server key: verifying history against the key the server presents now');
+  return createVerifier(jwk);
 }
