@@ -13,6 +13,18 @@ const DAY_MS = 86_400_000;
 
 export const barEnd = (b: Pick<Bar, 't'>) => b.t + MINUTE_MS - 1;
 
+/** The index of the first bar with t >= from (bars sorted by t). */
+function lowerBound(bars: readonly Bar[], from: number): number {
+  let lo = 0;
+  let hi = bars.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (bars[mid]!.t < from) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 export class BarFeed {
   private readonly days = new Map<string, Map<number, Bar[]>>();
   /** Symbol-days fetched (a progress figure; a warm cache answers them from SQLite). */
@@ -52,8 +64,9 @@ export class BarFeed {
   ): Promise<Bar | undefined> {
     const stop = Math.min(until, this.end);
     for (let d = Math.floor(from / DAY_MS) * DAY_MS; d < stop; d += DAY_MS) {
-      for (const b of await this.day(symbol, d)) {
-        if (b.t < from) continue;
+      const bars = await this.day(symbol, d);
+      for (let i = lowerBound(bars, from); i < bars.length; i++) {
+        const b = bars[i]!;
         if (b.t >= stop) return undefined;
         if (pred(b)) return b;
       }
@@ -76,8 +89,10 @@ export class BarFeed {
   /** Bars with from <= t, ending by `by` (barEnd(b) <= by), oldest first. */
   async ended(symbol: string, from: number, by: number): Promise<Bar[]> {
     const out: Bar[] = [];
-    for (let d = Math.floor(from / DAY_MS) * DAY_MS; d <= by && d < this.end; d += DAY_MS)
-      for (const b of await this.day(symbol, d)) if (b.t >= from && barEnd(b) <= by) out.push(b);
+    for (let d = Math.floor(from / DAY_MS) * DAY_MS; d <= by && d < this.end; d += DAY_MS) {
+      const bars = await this.day(symbol, d);
+      for (let i = lowerBound(bars, from); i < bars.length && barEnd(bars[i]!) <= by; i++) out.push(bars[i]!);
+    }
     return out;
   }
 }

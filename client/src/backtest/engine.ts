@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { effectiveAction, type Signal } from '@catalyst-signal/shared';
-import { MINUTE_MS, type MarketData } from '@catalyst-signal/shared/market-data';
+import { MINUTE_MS, type Bar, type MarketData } from '@catalyst-signal/shared/market-data';
 import type { Config } from '../config.js';
 import { builtinCalendar, mapSymbol, sessionAt } from '../decide/index.js';
 import { PaperAdapter } from '../exchange/paper.js';
@@ -116,11 +116,25 @@ export async function runBacktest(o: EngineOptions): Promise<BacktestRun> {
   let maxDrawdown = 0;
   const noBars = new Set<string>();
 
-  const restingBySymbol = () => {
-    const m = new Map<string, RestingOrder[]>();
-    for (const x of journal.paperOpenOrders() as { market: string; resting?: RestingOrder[] }[])
-      if (x.resting?.length) m.set(x.market, [...(m.get(x.market) ?? []), ...x.resting]);
-    return m;
+  /**
+   * What rests at the simulated broker, by symbol, kept from the orders watched (one indexed read per order of a
+   * symbol whose orders changed), and where each symbol's next touching bar is (valid until its orders change).
+   */
+  const ordersOf = new Map<string, Set<string>>();
+  const resting = new Map<string, RestingOrder[]>();
+  const nextTouch = new Map<string, { bar: Bar | undefined; upTo: number }>();
+  const refresh = (symbol: string) => {
+    const parts: RestingOrder[] = [];
+    for (const id of ordersOf.get(symbol) ?? []) {
+      const x = journal.paperOrder(id) as { status: string; resting?: RestingOrder[] } | undefined;
+      if (x?.status === 'open' && x.resting?.length) parts.push(...x.resting);
+    }
+    nextTouch.delete(symbol);
+    if (parts.length) resting.set(symbol, parts);
+    else {
+      resting.delete(symbol);
+      ordersOf.delete(symbol);
+    }
   };
 
   const equity = () => {
@@ -200,8 +214,27 @@ export async function runBacktest(o: EngineOptions): Promise<BacktestRun> {
   const watchSignal = (s: Signal) => {
     const meta = { seq: s.seq, catalyst: s.catalyst, session: sessionKind(clock) };
     for (const i of journal.intentsFor(s.epoch, s.seq))
-      for (const id of [i.client_order_id, `${i.client_order_id}:tp`, `${i.client_order_id}:sl`])
-        if (!watch.has(id) && journal.paperOrder(id)) watch.set(id, meta);
+      for (const id of [i.client_order_id, `${i.client_order_id}:tp`, `${i.client_order_id}:sl`]) {
+        const x = journal.paperOrder(id) as { market: string } | undefined;
+        if (!x) continue;
+        if (!watch.has(id)) watch.set(id, meta);
+        const set = ordersOf.get(x.market) ?? new Set();
+        ordersOf.set(x.market, set.add(id));
+      }
+  };
+
+  /** The first bar of `symbol` that ends before `until` and can change its resting orders (cached). */
+  const touchBefore = async (symbol: string, parts: RestingOrder[], until: number) => {
+    const c = nextTouch.get(symbol);
+    if (c && (c.bar !== undefined || c.upTo >= until))
+      return c.bar && barEnd(c.bar) < until ? c.bar : undefined;
+    const from = Math.max(prices.from(symbol), (c?.upTo ?? -Infinity) - MINUTE_MS);
+    const b = await feed.first(symbol, from, until, (bar) => barEnd(bar) < until && touches(parts, bar));
+    const bar = b && barEnd(b) < until ? b : undefined;
+    nextTouch.set(symbol, { bar, upTo: until });
+    // Days already looked past are never read again: a year of bars must not pile up in memory.
+    feed.forget(symbol, Math.min(bar?.t ?? until, until) - MINUTE_MS);
+    return bar;
   };
 
   /** The regular open's work (held signals decided again, extended-hours fills protected), as `run` does it. */
@@ -214,35 +247,44 @@ export async function runBacktest(o: EngineOptions): Promise<BacktestRun> {
     for (const s of openWork.values()) watchSignal(s);
     openWork.clear();
     poll();
+    for (const symbol of ordersOf.keys()) refresh(symbol);
   };
 
   /** Step every bar that can change a resting order, oldest first, up to (not including) `until`. */
   const advance = async (until: number) => {
     for (;;) {
-      const resting = restingBySymbol();
       let next: number | undefined;
+      const touched: [string, Bar][] = [];
       for (const [symbol, parts] of resting) {
-        const b = await feed.first(symbol, prices.from(symbol), until, (bar) =>
-          barEnd(bar) < until ? touches(parts, bar) : false,
-        );
-        if (b && barEnd(b) < until) {
-          prices.skipTo(symbol, b.t);
-          next = Math.min(next ?? Infinity, barEnd(b));
-        } else prices.skipTo(symbol, until - MINUTE_MS + 1);
+        const b = await touchBefore(symbol, parts, until);
+        if (!b) continue;
+        touched.push([symbol, b]);
+        next = Math.min(next ?? Infinity, barEnd(b));
       }
       const open = openWork.size ? nextOpen(clock) : undefined;
       if (open !== undefined && open < until && open <= (next ?? Infinity)) {
         await openAt(open);
         continue;
       }
-      if (next === undefined) return;
-      clock = next;
-      if (await exchange.tick(next)) {
+      if (next === undefined) {
+        // Nothing touched before `until`: those bars are never stepped.
+        for (const symbol of resting.keys()) prices.skipTo(symbol, until - MINUTE_MS + 1);
+        return;
+      }
+      const at = next;
+      // The step of each symbol is its touching bar alone; bars before it changed nothing.
+      for (const [symbol, b] of touched)
+        prices.skipTo(symbol, barEnd(b) === at ? b.t : Math.min(b.t, at + 1));
+      for (const symbol of resting.keys())
+        if (!touched.some(([s]) => s === symbol)) prices.skipTo(symbol, at + 1);
+      clock = at;
+      if (await exchange.tick(at)) {
         // As `run` does after a paper step: the journal's intents learn the fills (positions, protection).
         await executor.reconcileAll();
         poll();
         sample();
       }
+      for (const [symbol, b] of touched) if (barEnd(b) === at) refresh(symbol);
     }
   };
 
@@ -269,10 +311,13 @@ export async function runBacktest(o: EngineOptions): Promise<BacktestRun> {
         watchSignal(s);
         // An extended-hours entry with levels is protected at the open (a leg of its own).
         if (sessionKind(at) !== 'regular') openWork.set(`${s.epoch}/${s.seq}`, s);
-        if (!prices.lastClose.has(market) && !(await feed.first(market, o.from, o.to))) noBars.add(market);
+        if (!prices.lastClose.has(market) && !(await feed.first(market, at, o.to))) noBars.add(market);
         poll();
+        // An exit cancels the symbol's protective orders: every symbol the decision placed in is looked at again.
+        for (const leg of out.decision.legs) refresh(leg.market);
+        // Equity moves only with fills and marks: sampled after trades and price steps, not after every skip.
+        sample();
       }
-      sample();
       feed.forget(market, at - 86_400_000);
       if (++done % every === 0) o.onProgress?.({ done, total: signals.length });
     }

@@ -98,6 +98,11 @@ CREATE TABLE incidents (id INTEGER PRIMARY KEY AUTOINCREMENT, symbol TEXT NOT NU
   acked_at INTEGER);
 CREATE INDEX incidents_open ON incidents (symbol) WHERE acked_at IS NULL;
 `,
+  // (issue 23) the simulated broker's open orders found by an index, not a scan of every order it ever held: a
+  // backtest's year holds tens of thousands, and paper mode reads the open ones on every price step.
+  `
+CREATE INDEX IF NOT EXISTS paper_orders_status ON paper_orders (json_extract(body, '$.status'));
+`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
