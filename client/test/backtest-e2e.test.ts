@@ -179,6 +179,13 @@ describe('catalyst-client backtest (server history, emulator bars)', () => {
     expect(page).toMatch(/Content-Security-Policy" content="default-src 'none'; style-src 'sha256-/);
     expect(page).toMatch(/<svg[^>]*aria-label="equity curve"/);
 
+    // A bad window is one line and exit 2 (usage), before anything is fetched.
+    const bad = await runCli(['-c', strict, 'backtest', '--from', 'soon', '--to', day], env, dir);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toMatch(
+      /^catalyst-client: --from: expected a date \(2026-11-23\) or an ISO instant, got "soon"$/,
+    );
+
     // A second run reads the bar cache: no bars request reaches the emulator.
     const before = emu.requests.filter((q) => q.path.includes('/bars')).length;
     const again = await runCli(['-c', strict, 'backtest', '--from', day, '--to', day], env, dir);
