@@ -82,6 +82,22 @@ describe('backtest engine (known answers on hand-built bars)', () => {
     expect(t.pnl).toBeCloseTo(9 * 11 - (9 * 10.1 + fee(90.9)), 9);
   });
 
+  it('hold_until_open: a pre-market entry is decided again at the open and fills at the first bar of the session', async () => {
+    const r = await run(
+      [entrySignal(ny(D, '08:00'), { take_profit: 10.5, stop_loss: 9.5 })],
+      [
+        bar(D, '08:00', [9, 9, 9, 9]), // pre-market: nothing is placed yet
+        bar(D, '09:30', [10, 10.1, 9.9, 10]),
+        bar(D, '09:31', [10, 10.6, 10, 10.5]),
+      ],
+      cfg({ equities: { session_policy: 'hold_until_open' } }),
+    );
+    expect(r.byReason).toMatchObject({ 'deferred:until_open': 1 });
+    expect(r.trades).toHaveLength(1);
+    expect(r.trades[0]).toMatchObject({ entryPrice: 10, exitPrice: 10.5, open: false, session: 'regular' });
+    expect(r.trades[0]!.entryAt).toBe(ny(D, '09:30'));
+  });
+
   it('a pre-market limit rests until the price crosses it, fills at the limit or the better open, and a DAY limit never crossed expires', async () => {
     const ext = cfg({ equities: { session_policy: 'extended' }, execution: { limit_offset_pct: 0 } });
     const filled = await run(

@@ -240,6 +240,9 @@ export async function runBacktest(o: EngineOptions): Promise<BacktestRun> {
   /** The regular open's work (held signals decided again, extended-hours fills protected), as `run` does it. */
   const openAt = async (t: number) => {
     clock = t;
+    // What the open places meets the first trade of the session, not a pre-market bar never stepped (none of
+    // them touched a resting order: advance() stops at the open only when nothing touched before it).
+    for (const s of openWork.values()) prices.skipTo(mapSymbol(s.symbol, config.exchange), t);
     prices.placing = true;
     await atOpen.check();
     prices.placing = false;
