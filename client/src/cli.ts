@@ -17,12 +17,19 @@ program
   .name('catalyst-client')
   .version((createRequire(import.meta.url)('../package.json') as { version: string }).version)
   .description('Follow the Catalyst signal stream and trade on your own exchange account (paper by default).')
-  .option('-c, --config <path>', 'config file', 'catalyst.yaml')
+  // Repeatable for backtest (configs side by side); every other command reads the last one given.
+  .option(
+    '-c, --config <path>',
+    'config file (repeat for backtest)',
+    (v: string, acc: string[]) => [...acc, v],
+    [],
+  )
   // Bad usage (unknown option or command, a bad option value) is one line and exit 2, like an invalid config.
   .configureOutput({ outputError: (s, write) => write(s.replace(/^error: /, 'catalyst-client: ')) })
   .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2));
 
-const configPath = () => program.opts<{ config: string }>().config;
+const configPaths = () => program.opts<{ config: string[] }>().config;
+const configPath = () => configPaths().at(-1) ?? 'catalyst.yaml';
 
 /**
  * An error ends the command with the exit code of its class (errors.ts EXIT, docs/client.md); a stop names the
@@ -289,6 +296,24 @@ program
     action(async (o: { since?: string; fromSeq?: number; json?: boolean }) => {
       const { replayCommand } = await import('./commands/replay.js');
       process.stdout.write(terminalText(await replayCommand(await ctx('warn'), o)) + '\n');
+    }),
+  );
+
+program
+  .command('backtest')
+  .description(
+    "the server's history through one or more configs' decisions, fills simulated on 1-minute bars (your Alpaca data keys)",
+  )
+  .requiredOption('--from <date>', 'first New York day (2026-11-23) or an ISO instant')
+  .requiredOption('--to <date>', 'last New York day (included) or an ISO instant (excluded)')
+  .option('--json <file>', 'write the full report as JSON')
+  .option('--html <file>', 'write a self-contained HTML report (equity curve, breakdowns)')
+  .option('--benchmark <symbol>', 'buy-and-hold benchmark over the window', 'IWM')
+  .action(
+    action(async (o: { from: string; to: string; json?: string; html?: string; benchmark: string }) => {
+      const { backtestCommand } = await import('./commands/backtest.js');
+      const text = await backtestCommand(await ctx('warn'), { ...o, configs: configPaths() });
+      process.stdout.write(terminalText(text) + '\n');
     }),
   );
 

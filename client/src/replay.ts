@@ -4,8 +4,7 @@ import type { Config } from './config.js';
 import { mapSymbol } from './decide/index.js';
 import { PaperAdapter } from './exchange/index.js';
 import { Executor } from './executor.js';
-import { failover, fetchHistory } from './http.js';
-import { HISTORY_PAGE_SIZE } from './limits.js';
+import { historyPages } from './history-pages.js';
 import { Journal } from './journal/index.js';
 import { processSignal } from './pipeline.js';
 import { paperVenue } from './venue/index.js';
@@ -46,27 +45,6 @@ export interface ReplayReport {
   lastSeq: number | undefined;
 }
 
-async function* pages(o: ReplayOptions): AsyncGenerator<{ signals: Signal[]; head: number }> {
-  if (o.source) {
-    for await (const s of o.source) yield { signals: s, head: 0 };
-    return;
-  }
-  let after = o.afterSeq;
-  for (;;) {
-    const p = await failover(o.config.server.urls, (baseUrl, failFast) =>
-      fetchHistory(
-        { baseUrl, key: o.serverKey, failFast },
-        after,
-        HISTORY_PAGE_SIZE,
-        o.since ? { since: o.since } : {},
-      ),
-    );
-    yield { signals: p.signals, head: p.head_seq };
-    if (p.signals.length === 0 || p.next_after_seq >= p.head_seq || p.next_after_seq <= after) return;
-    after = p.next_after_seq;
-  }
-}
-
 export async function replay(o: ReplayOptions): Promise<ReplayReport> {
   // Paper, offline, no exchange: the replay never touches the network beyond the signal server (its paper
   // adapter is built without a market-data source, whatever exchange the config names).
@@ -90,7 +68,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayReport> {
   let lastSeq: number | undefined;
   const every = o.progressEvery ?? 500;
   try {
-    for await (const page of pages(o)) {
+    for await (const page of historyPages(o)) {
       for (const s of page.signals) {
         clock = Date.parse(s.ingested_at);
         const verified = await o.verify(s);

@@ -1,9 +1,6 @@
-import type { JWK } from 'jose';
 import type { Context } from '../context.js';
-import { failover, fetchJwks } from '../http.js';
-import { Journal } from '../journal/index.js';
+import { historyVerifier } from '../history-pages.js';
 import { formatReplay, replay } from '../replay.js';
-import { createVerifier, signingJwk } from '../verify.js';
 import { parseSince } from '../cli-args.js';
 
 /** `catalyst-client replay`: what this config would have done with the server's history (paper, throwaway journal). */
@@ -13,21 +10,13 @@ export async function replayCommand(
 ): Promise<string> {
   const { config, secrets, log } = ctx;
   if (!secrets.serverKey) throw new Error(`${config.server.key_env} is not set (environment or .env)`);
-  // Verify against the pinned key when this installation has one; otherwise against what the server presents.
-  const j = Journal.open(ctx.journalPath);
-  const pin = j.pinnedKey();
-  j.close();
-  const jwk =
-    (pin?.jwk as JWK | undefined) ??
-    signingJwk(await failover(config.server.urls, (baseUrl, failFast) => fetchJwks({ baseUrl, failFast })));
-  if (!pin) log.warn('no pinned server key: verifying history against the key the server presents now');
   const started = Date.now();
   const report = await replay({
     config,
     serverKey: secrets.serverKey,
     afterSeq: opts.fromSeq === undefined ? 0 : Number(opts.fromSeq),
     since: opts.since ? new Date(parseSince(opts.since)).toISOString() : undefined,
-    verify: await createVerifier(jwk),
+    verify: await historyVerifier(ctx),
     log,
     onProgress: (p) =>
       process.stderr.write(

@@ -1,12 +1,6 @@
-import { join } from 'node:path';
 import { effectiveAction, type Signal, type TrackRecordStory } from '@catalyst-signal/shared';
 import { builtinCalendar } from '@catalyst-signal/shared/calendar';
-import {
-  AlpacaMarketData,
-  CachedMarketData,
-  SIP_DELAY_MS,
-  type MarketData,
-} from '@catalyst-signal/shared/market-data';
+import { SIP_DELAY_MS, type MarketData } from '@catalyst-signal/shared/market-data';
 import {
   computeOutcomes,
   HORIZONS,
@@ -19,7 +13,7 @@ import {
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
 import { failover, fetchTrackRecord } from '../http.js';
-import { SqliteBarStore } from '../journal/bar-store.js';
+import { ownDataKeys, ownMarketData } from '../market-data.js';
 import { Journal } from '../journal/index.js';
 
 /**
@@ -117,16 +111,7 @@ export async function trackRecordVerifyCommand(
   const { config, secrets } = ctx;
   if (!secrets.serverKey)
     throw new UsageError(`${config.server.key_env} is not set (environment or .env): a read key is needed`);
-  const x = config.exchange;
-  const alpaca = x.venue === 'us_equity' ? x.alpaca : undefined;
-  const keyEnv = alpaca?.api_key_env ?? 'APCA_API_KEY_ID';
-  const secretEnv = alpaca?.secret_env ?? 'APCA_API_SECRET_KEY';
-  const keyId = alpaca ? secrets.exchangeApiKey : process.env[keyEnv];
-  const secret = alpaca ? secrets.exchangeSecret : process.env[secretEnv];
-  if (!opts.market && (!keyId || !secret))
-    throw new UsageError(
-      `track-record verify fetches bars with your own Alpaca data keys: set ${keyEnv} and ${secretEnv}`,
-    );
+  const keys = opts.market ? undefined : ownDataKeys(ctx, 'track-record verify fetches bars');
 
   const j = Journal.openExisting(ctx.journalPath, ctx.configArg ?? ctx.configPath);
   const bySeq = new Map<number, Signal>();
@@ -148,13 +133,8 @@ export async function trackRecordVerifyCommand(
       code: 1,
     };
 
-  const store = opts.market ? undefined : new SqliteBarStore(join(ctx.dataDir, 'bars.sqlite'));
-  const market =
-    opts.market ??
-    new CachedMarketData(
-      new AlpacaMarketData({ keyId: keyId!, secret: secret!, baseUrl: alpaca?.base_url }),
-      store!,
-    );
+  const own = opts.market ? undefined : ownMarketData(ctx, keys!);
+  const market = opts.market ?? own!.market;
   const now = opts.now ?? Date.now();
   const finalNow = now - SIP_DELAY_MS;
   const lines: string[] = [];
@@ -218,7 +198,7 @@ export async function trackRecordVerifyCommand(
       }
     }
   } finally {
-    store?.close();
+    own?.close();
   }
   lines.push(
     `track-record verify: ${picked.length} of ${bySeq.size} signals (seed ${seed}): ${matched} match, ${mismatched} mismatch, ${unserved} not served yet; tolerance ${REL_TOL} relative`,

@@ -118,6 +118,11 @@ CREATE TABLE approvals (epoch TEXT NOT NULL, seq INTEGER NOT NULL, decision_id I
   PRIMARY KEY (epoch, seq));
 CREATE TABLE approval_tokens (token TEXT PRIMARY KEY, epoch TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL);
 `,
+  // (issue 23) the simulated broker's open orders found by an index, not a scan of every order it ever held: a
+  // backtest's year holds tens of thousands, and paper mode reads the open ones on every price step.
+  `
+CREATE INDEX IF NOT EXISTS paper_orders_status ON paper_orders (json_extract(body, '$.status'));
+`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

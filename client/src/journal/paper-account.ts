@@ -13,7 +13,7 @@ const SQL = {
   getPaperOrder: 'SELECT body FROM paper_orders WHERE client_order_id = ?',
   putPaperOrder: 'INSERT INTO paper_orders (client_order_id, body) VALUES (?, ?)',
   setPaperOrder: 'UPDATE paper_orders SET body = ? WHERE client_order_id = ?',
-  /** Orders still resting at the simulated broker (a scan: paper journals hold few orders). */
+  /** Orders still resting at the simulated broker (index paper_orders_status: a backtest holds thousands). */
   openPaperOrders: `SELECT body FROM paper_orders WHERE json_extract(body, '$.status') = 'open' ORDER BY rowid`,
 } as const;
 
