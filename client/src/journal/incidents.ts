@@ -41,10 +41,6 @@ const SQL = {
     'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
   getMeta: 'SELECT value FROM meta WHERE key = ?',
   lastChange: 'SELECT market, MAX(updated_at) AS at FROM intents GROUP BY market',
-  // A bracket entry that filled, or a protective order placed for one: its legs sell at the broker, and (until
-  // the order-event stream reads them back) the journal learns of that only through the parent order.
-  legs: `SELECT DISTINCT market FROM intents WHERE (leg = 'entry' AND filled > 0
-    AND order_params LIKE '%"orderClass":"bracket"%') OR (leg IN ('protect', 'sl', 'tp') AND status IN ('open', 'filled'))`,
 };
 
 export class IncidentStore {
@@ -73,10 +69,6 @@ export class IncidentStore {
     return new Map(
       (this.st.lastChange.all() as { market: string; at: number }[]).map((r) => [r.market, r.at]),
     );
-  }
-  /** Markets where a protective leg of this client can have sold without a journal row saying so. */
-  legMarkets(): Set<string> {
-    return new Set((this.st.legs.all() as { market: string }[]).map((r) => r.market));
   }
   /**
    * The friend has looked: the broker's count becomes the journal's. Fewer shares at the broker: this client's

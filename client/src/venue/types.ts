@@ -45,9 +45,10 @@ export interface VenueDriver {
   readonly accountState?: AccountState | undefined;
   /**
    * Compare the journal's positions with the broker's and journal each new unexplained difference as an incident
-   * (returned). Live us_equity: `run` calls it at start and on its reconcile timer.
+   * (returned) once it survived a catch-up of the broker's order events (venue/reconcile-positions.ts). Live
+   * us_equity: `run` calls it at start and on its reconcile timer.
    */
-  reconcilePositions?(now: number): PositionIncident[];
+  reconcilePositions?(now: number): Promise<PositionIncident[]>;
   /** A simulated market clock (paper twin with paper.market_clock): the market time is marketTime(clock, origin, now). */
   readonly marketClock?: { clock: MarketClock; origin: number } | undefined;
 }

@@ -274,7 +274,7 @@ export function alpacaDriver(
       },
       eventsSince: (since) => alpaca.eventsSince(since),
       ...(state
-        ? { accountState: state, reconcilePositions: positionReconciler(d.journal, state, d.log) }
+        ? { accountState: state, reconcilePositions: positionReconciler(d.journal, state, d.log, catchUp) }
         : {}),
     },
   );
