@@ -13,7 +13,7 @@ import {
   type Fault,
 } from '../helpers/alpaca-emulator.js';
 import { writeConfig } from '../helpers/client-process.js';
-import { chaosDir, pause, peekJournal, spawnClient } from '../helpers/chaos.js';
+import { chaosDir, pause, peekJournal, pollUntil, spawnClient } from '../helpers/chaos.js';
 import {
   checkDecisions,
   duplicateOrders,
@@ -74,6 +74,8 @@ export interface AlpacaKillSummary {
   reorderRounds: number;
   /** Sales made in the broker's app, outside the client, and the position incidents journaled. */
   appSells: number;
+  /** App sales left unflagged because an order of the client still rests in that symbol (never compared). */
+  appSellsInFlight: number;
   incidents: number;
   /** Rounds whose restart was checked: every broker fill journaled, positions equal or an incident. */
   checkedRounds: number;
@@ -267,7 +269,8 @@ export async function runAlpacaKillScenario(o: AlpacaKillOptions): Promise<Alpac
     let timers: NodeJS.Timeout[] = [];
     /** Activities (broker executions) raised before this round's client started: it must journal them all. */
     let raisedAtSpawn = 0;
-    const gaps = (upTo: number) => followGaps(emu, journalPath, upTo);
+    const gaps = (upTo: number) =>
+      followGaps(emu, journalPath, upTo, new Map([...appSold].map(([sym, x]) => [sym, x.qty ?? 0])));
 
     // ---- kill / restart rounds ----
     const tally = new LogTally();
@@ -352,6 +355,24 @@ export async function runAlpacaKillScenario(o: AlpacaKillOptions): Promise<Alpac
       }),
     );
 
+    // ---- an app sale not flagged yet: one more start compares it (the reconciler runs at start) ----
+    const unflagged = () => {
+      const o = openFacts(journalPath);
+      return [...appSold.keys()].filter((sym) => !o.incidents.has(sym) && !o.busy.has(sym));
+    };
+    if (unflagged().length) {
+      const c = spawn();
+      await pollUntil('an incident for every sale in the broker app', () => !unflagged().length, {
+        timeoutMs: 45_000,
+      }).catch((e: Error) => {
+        throw new Error(
+          `${e.message}: ${unflagged().join(', ')} (last logs ${JSON.stringify(c.logs.slice(-4))})`,
+        );
+      });
+      c.child.kill('SIGTERM');
+      expect((await c.exited).code, 'clean shutdown of the incident run').toBe(0);
+    }
+
     // ---- the invariants ----
     const j = Journal.open(journalPath);
     try {
@@ -386,12 +407,23 @@ export async function runAlpacaKillScenario(o: AlpacaKillOptions): Promise<Alpac
       // except where the owner sold in Alpaca's app: that ends as an incident, and the symbol is not traded around
       // it (no order of this client in it after the incident; nothing acknowledges it here).
       const incidents = j.incidents(1000);
+      let appSellsInFlight = 0;
       for (const sym of Object.keys(PRICES)) {
         const pos = j.positions().find((p) => p.market === sym || p.market === `${sym}/USD`);
         const broker = emu.book.positions.get(sym)?.qty ?? 0;
         const incident = j.openIncident(sym);
-        if (appSold.has(sym)) {
-          expect(incident, `${sym} sold in the app: an open incident`).toBeDefined();
+        if (appSold.has(sym) && !incident) {
+          // Still in flight there (a resting limit): the reconciler has not compared it; the difference is the sale.
+          expect(
+            j.openIntents().some((i) => i.market === sym),
+            `${sym} sold in the app: an incident`,
+          ).toBe(true);
+          expect((pos?.amount ?? 0) - broker, `${sym}: journal minus broker`).toBeCloseTo(
+            appSold.get(sym)!.qty!,
+            9,
+          );
+          appSellsInFlight++;
+        } else if (appSold.has(sym)) {
           const after = intents.filter((i) => i.market === sym && i.created_at > incident!.created_at);
           expect(
             after.map((i) => i.client_order_id),
@@ -429,6 +461,7 @@ export async function runAlpacaKillScenario(o: AlpacaKillOptions): Promise<Alpac
         duplicateRounds: follow.duplicateRounds,
         reorderRounds: follow.reorderRounds,
         appSells: appSold.size,
+        appSellsInFlight,
         incidents: incidents.length,
         checkedRounds: follow.checked,
         brokerFills: emu.stream.activities.length,
@@ -500,7 +533,12 @@ function ledgerMismatch(i: IntentRow, o: EmuOrder): string | undefined {
  * order and cumulative quantity), and symbols whose journal position differs from the broker's with no open
  * incident. Empty when it agrees with the broker.
  */
-function followGaps(emu: AlpacaEmulator, journalPath: string, upTo: number): string[] {
+function followGaps(
+  emu: AlpacaEmulator,
+  journalPath: string,
+  upTo: number,
+  appSold: Map<string, number>,
+): string[] {
   let db: Database.Database | undefined;
   try {
     db = new Database(journalPath, { readonly: true, fileMustExist: true });
@@ -532,8 +570,11 @@ function followGaps(emu: AlpacaEmulator, journalPath: string, upTo: number): str
     for (const sym of Object.keys(PRICES)) {
       const mine = held.get(sym) ?? 0;
       const broker = emu.book.positions.get(sym)?.qty ?? 0;
-      if (Math.abs(mine - broker) > 1e-9 && !incidents.has(sym))
-        gaps.push(`${sym} journal ${mine} vs broker ${broker}, no incident`);
+      // An app sale's shortfall waits for the reconciler (at start, then every 30 s, only once nothing of this
+      // client is in flight there): until then the difference must be exactly what was sold in the app.
+      const sold = appSold.get(sym) ?? 0;
+      if (Math.abs(mine - broker) > 1e-9 && !incidents.has(sym) && Math.abs(mine - broker - sold) > 1e-9)
+        gaps.push(`${sym} journal ${mine} vs broker ${broker} (${sold} sold in the app), no incident`);
     }
     return gaps;
   } catch (e) {
@@ -559,5 +600,20 @@ function legMarkets(journalPath: string): Set<string> {
     return new Set(CYCLE); // no journal yet: nothing is held either
   } finally {
     db?.close();
+  }
+}
+
+/** Open incidents' symbols and the markets with an order of this client in flight, read-only. */
+function openFacts(journalPath: string): { incidents: Set<string>; busy: Set<string> } {
+  const db = new Database(journalPath, { readonly: true, fileMustExist: true });
+  try {
+    const col = (sql: string) =>
+      new Set((db.prepare(sql).all() as { v: string }[]).map((r) => r.v.replace(/\/USD$/, '')));
+    return {
+      incidents: col('SELECT symbol AS v FROM incidents WHERE acked_at IS NULL'),
+      busy: col("SELECT DISTINCT market AS v FROM intents WHERE status IN ('pending', 'open')"),
+    };
+  } finally {
+    db.close();
   }
 }
