@@ -30,6 +30,8 @@ export interface SeenRequest {
   status: number;
   /** When the request's first byte arrived (performance.timeOrigin + performance.now(), ms): latency benchmarks. */
   at: number;
+  /** When it was answered (same clock); absent while held or when dropped. A late answer may find no one waiting. */
+  repliedAt?: number;
 }
 
 export interface Fault {
@@ -340,6 +342,7 @@ export async function startAlpacaEmulator(opts: AlpacaEmulatorOptions = {}): Pro
     let extraHeaders: Record<string, string> = {};
     const reply = (status: number, b: unknown) => (
       (seen.status = status),
+      (seen.repliedAt = performance.timeOrigin + performance.now()),
       send(res, status, b, extraHeaders)
     );
 
