@@ -269,6 +269,7 @@ export async function runAlpacaKillScenario(o: AlpacaKillOptions): Promise<Alpac
     // ---- kill / restart rounds ----
     const tally = new LogTally();
     const kills = { beforeSend: 0, afterSend: 0 };
+    const killedAfterSend = new Set<string>();
     /** When each client process was started (the emulator's request clock): a restart lies between two of them. */
     const spawns: number[] = [];
     const spawnAt = () => spawns.push(performance.timeOrigin + performance.now());
@@ -324,7 +325,14 @@ export async function runAlpacaKillScenario(o: AlpacaKillOptions): Promise<Alpac
           // Read-only: the crashed journal must reach the restart exactly as the kill left it.
           const p = peekJournal(journalPath);
           if (!p) return;
-          if (p.pendingIds.some((id) => emu.order(id))) kills.afterSend++;
+          // The broker's stream may report the order ('new') before its reply is recorded: such an intent is
+          // no longer pending, but the reply was never journaled (attempts still 0). Both are kills after the send.
+          // A reconciled one keeps attempts 0: each is counted in the round whose kill left it.
+          const sent = [...p.pendingIds, ...unsentIds(journalPath)].filter(
+            (id) => emu.order(id) && !killedAfterSend.has(id),
+          );
+          for (const id of sent) killedAfterSend.add(id);
+          if (sent.length) kills.afterSend++;
           if (p.pendingIds.some((id) => !emu.order(id))) kills.beforeSend++;
         },
       });
@@ -600,6 +608,21 @@ function followGaps(
     return gaps;
   } catch (e) {
     return [`journal not readable yet (${(e as Error).message})`];
+  } finally {
+    db?.close();
+  }
+}
+
+/** Intents whose order reply was never journaled (attempts 0), whatever the broker's events made of them. */
+function unsentIds(journalPath: string): string[] {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(journalPath, { readonly: true, fileMustExist: true });
+    return (
+      db.prepare('SELECT client_order_id AS id FROM intents WHERE attempts = 0').all() as { id: string }[]
+    ).map((r) => r.id);
+  } catch {
+    return [];
   } finally {
     db?.close();
   }
