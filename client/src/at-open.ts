@@ -138,9 +138,10 @@ export class AtOpen {
       execute: (row: IntentRow) => executor.execute(row),
       brokerHeld: venue.accountState && brokerHeldFrom(venue.accountState, now),
     };
-    return protectAtOpen(deps, entry, (line) => {
+    return protectAtOpen(deps, entry, (line, first) => {
       if (this.said.has(line)) return;
       this.said.add(line);
+      first?.();
       this.say(line);
     });
   }

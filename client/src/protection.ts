@@ -96,7 +96,8 @@ function protectionBlocked(d: ProtectionDeps, symbol: string, held: number): str
 export async function protectAtOpen(
   d: ProtectionDeps,
   entry: IntentRow,
-  say: (line: string) => void,
+  /** One readable line; `first` runs only when the line is new (the caller remembers what it said). */
+  say: (line: string, first?: () => void) => void,
 ): Promise<boolean> {
   const { journal, config, log } = d;
   if (journal.killSwitch().on && !config.equities.exits_while_paused) return false;
@@ -106,8 +107,10 @@ export async function protectAtOpen(
   // The journal's count is used only when the broker's agrees; otherwise reconciliation says why, and the friend.
   const skip = protectionBlocked(d, entry.market, held);
   if (skip) {
-    log.warn({ clientOrderId: entry.client_order_id, symbol: entry.market }, `no protection yet: ${skip}`);
-    say(`protection for ${entry.market} not placed: ${skip}`);
+    // The caller dedupes `say` (the open is looked at on every heartbeat); the log line goes with it.
+    say(`protection for ${entry.market} not placed: ${skip}`, () =>
+      log.warn({ clientOrderId: entry.client_order_id, symbol: entry.market }, `no protection yet: ${skip}`),
+    );
     return false;
   }
   const plan = planProtection({
