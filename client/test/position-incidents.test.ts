@@ -370,6 +370,30 @@ describe('position reconciliation, live us_equity (Alpaca emulator)', () => {
     expect(journal.schemaVersion()).toBe(SCHEMA_VERSION);
   });
 
+  it('a symbol with a resting buy of this client is compared too: a sale beside it is an incident', async () => {
+    const { deps } = await setup();
+    await deps.venue.reconcilePositions!(emu.now());
+    const entry = await processSignal(deps, sig(), ok, emu.now());
+    emu.fill(entry.intents[0]!.client_order_id);
+    await deps.executor.reconcileAll();
+    const held = journal.positions().find((p) => p.market === 'AAPL')!.amount;
+    const resting = await processSignal(deps, sig(), ok, emu.now()); // not filled: a buy in flight
+    expect(journal.intent(resting.intents[0]!.client_order_id)!.status).toBe('open');
+    emu.setPosition('AAPL', held - 1, 200); // sold outside the client
+    emu.advanceClock(1000);
+    await refresh.refreshAll();
+    emu.advanceClock(1000);
+    // run's timer looks at open orders just before it compares: that look changes nothing of the position.
+    await deps.executor.reconcileAll();
+    const found = [
+      ...(await deps.venue.reconcilePositions!(emu.now())),
+      ...((await compareLater(deps.venue)) as PositionIncident[]),
+    ];
+    expect(found.map((f) => [f.symbol, f.kind, f.journalQty, f.brokerQty])).toEqual([
+      ['AAPL', 'broker_has_less', held, held - 1],
+    ]);
+  });
+
   it('shares added outside in a symbol this client holds (a split) are an incident; after ack they count as outside', async () => {
     const { deps } = await setup();
     await deps.venue.reconcilePositions!(emu.now());

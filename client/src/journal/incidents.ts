@@ -40,7 +40,9 @@ const SQL = {
   setMeta:
     'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
   getMeta: 'SELECT value FROM meta WHERE key = ?',
-  lastChange: 'SELECT market, MAX(updated_at) AS at FROM intents GROUP BY market',
+  // When the journal's position last moved (a fill fact derived into it, an ack), not when an order row was last
+  // written: run's timer reads every open order back just before it compares, and that touch moves nothing.
+  lastChange: 'SELECT market, updated_at AS at FROM positions',
 };
 
 export class IncidentStore {
@@ -64,7 +66,7 @@ export class IncidentStore {
   recent(limit: number): IncidentRow[] {
     return this.st.recent.all(limit) as IncidentRow[];
   }
-  /** Per market, when this client's journal last changed an order in it. */
+  /** Per market, when this client's journal position in it last changed. */
   lastChange(): Map<string, number> {
     return new Map(
       (this.st.lastChange.all() as { market: string; at: number }[]).map((r) => [r.market, r.at]),
