@@ -244,6 +244,7 @@ describe('position reconciliation, live us_equity (Alpaca emulator)', () => {
       emu.setQuote('AAPL', { bid: 199.9, ask: 200 });
       await until('entry filled', () => journal.intent(out.intents[0]!.client_order_id)?.status === 'filled');
       emu.dropStream(true); // the stop's fill will not be streamed
+      await until('stream down', () => !follower.up);
       emu.setQuote('AAPL', { bid: 189, ask: 189.2, last: 189 });
       emu.advanceClock(1000);
       await refresh.refreshAll();
