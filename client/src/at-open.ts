@@ -9,7 +9,16 @@ import {
 } from './decide/index.js';
 import type { IntentRow } from './journal/index.js';
 import { protectAtOpen } from './protection.js';
-import { recordAgain, type PipelineDeps } from './pipeline.js';
+import { intentsOf, recordAgain, type PipelineDeps } from './pipeline.js';
+import type { AccountState } from './venue/account-state.js';
+
+/** The broker's count of a symbol from the warm account state, undefined when that read is stale. */
+const brokerHeldFrom =
+  (state: AccountState, now: () => number) =>
+  (symbol: string): number | undefined =>
+    state.stale(['positions'], now())
+      ? undefined
+      : (state.positions().find((p) => p.symbol === symbol)?.qty ?? 0);
 
 /**
  * The regular open's work on a venue with sessions (us_equity) (docs/equities.md, "At the open"), driven by the journal alone so
@@ -37,6 +46,8 @@ const NOTHING: AtOpenResult = { session: undefined, redecided: 0, expired: 0, pr
 
 export class AtOpen {
   private running: Promise<AtOpenResult> | undefined;
+  /** Lines already reported: a protection that waits says why once, not on every look. */
+  private readonly said = new Set<string>();
 
   constructor(
     private readonly d: PipelineDeps,
@@ -132,7 +143,13 @@ export class AtOpen {
       now,
       market: (s: string) => venue.exchange.market(s),
       execute: (row: IntentRow) => executor.execute(row),
+      brokerHeld: venue.accountState && brokerHeldFrom(venue.accountState, now),
     };
-    return protectAtOpen(deps, entry, (line) => this.say(line));
+    return protectAtOpen(deps, entry, (line, first) => {
+      if (this.said.has(line)) return;
+      this.said.add(line);
+      first?.();
+      this.say(line);
+    });
   }
 }

@@ -21,6 +21,11 @@ export interface ProtectionDeps {
   market(symbol: string): MarketInfo | undefined;
   /** Send a journaled intent (Executor.execute). */
   execute(row: IntentRow): Promise<IntentRow>;
+  /**
+   * What the broker holds in a symbol now (undefined: not known fresh enough to size against). Absent on venues
+   * without a broker view (paper, crypto spot): the journal is the only count there.
+   */
+  brokerHeld?: ((symbol: string) => number | undefined) | undefined;
 }
 
 /**
@@ -71,6 +76,19 @@ export async function protectFill(d: ProtectionDeps, entry: IntentRow): Promise<
   await d.execute(intent);
 }
 
+/** Why no protective order can be sized for `symbol` now, or undefined when the journal's `held` can be used. */
+function protectionBlocked(d: ProtectionDeps, symbol: string, held: number): string | undefined {
+  const incident = d.journal.openIncident(symbol);
+  if (incident)
+    return `position incident #${incident.id}: ${incident.detail} (catalyst-client incidents --ack ${incident.id})`;
+  if (!d.brokerHeld) return undefined;
+  const broker = d.brokerHeld(symbol);
+  if (broker === undefined) return "the broker's positions are not known fresh enough; looking again later";
+  if (broker < held - 1e-9)
+    return `the broker holds ${broker} ${symbol}, this client's journal ${held}: waiting for reconciliation`;
+  return undefined;
+}
+
 /**
  * US equities: the protective exit of one filled extended-hours entry at the regular open (OCO, stop or limit,
  * decide/at-open.ts planProtection); true when an order was placed.
@@ -78,12 +96,23 @@ export async function protectFill(d: ProtectionDeps, entry: IntentRow): Promise<
 export async function protectAtOpen(
   d: ProtectionDeps,
   entry: IntentRow,
-  say: (line: string) => void,
+  /** One readable line; `first` runs only when the line is new (the caller remembers what it said). */
+  say: (line: string, first?: () => void) => void,
 ): Promise<boolean> {
   const { journal, config, log } = d;
   if (journal.killSwitch().on && !config.equities.exits_while_paused) return false;
   // Never more than this client still holds: an exit may have sold part of it before the open.
   const held = journal.positions().find((p) => p.market === entry.market)?.amount ?? 0;
+  // Never more than the broker holds either: a sell above it is refused (403) and leaves the entry unprotected.
+  // The journal's count is used only when the broker's agrees; otherwise reconciliation says why, and the friend.
+  const skip = protectionBlocked(d, entry.market, held);
+  if (skip) {
+    // The caller dedupes `say` (the open is looked at on every heartbeat); the log line goes with it.
+    say(`protection for ${entry.market} not placed: ${skip}`, () =>
+      log.warn({ clientOrderId: entry.client_order_id, symbol: entry.market }, `no protection yet: ${skip}`),
+    );
+    return false;
+  }
   const plan = planProtection({
     market: entry.market,
     filled: Math.min(entry.filled - entry.fee_base, held),

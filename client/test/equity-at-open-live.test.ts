@@ -14,6 +14,8 @@ import { testConfig } from './helpers/config.js';
 import { testLog } from './helpers/logger.js';
 import { baseSignal } from './helpers/signals.js';
 import { alpacaDriver } from '../src/venue/index.js';
+import { AccountState, WARM_FACTS, type WarmFact } from '../src/venue/account-state.js';
+import { startAccountRefresh } from '../src/exchange/account-refresh.js';
 
 // The regular open on a live us_equity config through the real ccxt.alpaca against the emulator: the broker's
 // clock and calendar say when it opens; a held entry is sent once, protection is an OCO exit pair sent once,
@@ -26,7 +28,7 @@ let path: string;
 let journal: Journal;
 const ok = { ok: true } as const;
 
-async function setup(equities: Record<string, unknown>) {
+async function setup(equities: Record<string, unknown>, state?: AccountState) {
   await ex?.close();
   const config: Config = testConfig({
     mode: 'live',
@@ -53,7 +55,7 @@ async function setup(equities: Record<string, unknown>) {
     config,
     journal,
     exchange: ex,
-    venue: alpacaDriver({ config, journal, log: testLog, now }, ex),
+    venue: alpacaDriver({ config, journal, log: testLog, now }, ex, state),
     executor,
     log: testLog,
     now,
@@ -193,5 +195,59 @@ describe('us_equity at the open, live (Alpaca emulator)', () => {
       stop_price: '190.00',
       time_in_force: 'gtc',
     });
+  });
+
+  it('protection is never sized above what the broker holds: a sale outside the client waits for reconciliation and ack', async () => {
+    // Found by a chaos run: 1 share sold in the broker's app, the client sized the open's protection from its
+    // journal (1 above the broker's count), the broker refused it and the entry stayed unprotected.
+    const ext = { session_policy: 'extended', limit_slippage_pct: 1 };
+    const state = new AccountState();
+    const d = await setup(ext, state);
+    const never = Object.fromEntries(Object.keys(WARM_FACTS).map((f) => [f, 3_600_000])) as Record<
+      WarmFact,
+      number
+    >;
+    const refresh = startAccountRefresh(ex!, state, { log: testLog, now: d.now, schedule: never });
+    try {
+      await refresh.refreshAll();
+      const s = sig({ stop_loss: 190, take_profit: 220 });
+      const entry = (await processSignal(d, s, ok, emu.now())).intents[0]!;
+      emu.fill(entry.client_order_id, { price: 200 });
+      await d.executor.reconcileAll();
+      expect(journal.positions()).toEqual([{ market: 'AAPL', amount: 4, cost: 800 }]);
+      emu.appSell('AAPL', 1); // pre-market, in Alpaca's app: nothing rests, nothing of the client's explains it
+      emu.setClock('2026-11-23T09:30');
+      await refresh.refreshAll();
+      const lines: string[] = [];
+      const atOpen = new AtOpen(d, (l) => lines.push(l));
+      expect(await atOpen.check()).toMatchObject({ protectedOrders: 0 });
+      expect(await atOpen.check()).toMatchObject({ protectedOrders: 0 });
+      expect(posts().filter((r) => (r.body as { side?: string }).side === 'sell')).toEqual([]);
+      expect(lines).toEqual([
+        "protection for AAPL not placed: the broker holds 3 AAPL, this client's journal 4: waiting for reconciliation",
+      ]); // said once, not on every look
+      expect(journal.intentsFor(s.epoch, s.seq).map((i) => i.leg)).toEqual(['entry']); // nothing journaled
+
+      // Reconciliation: seen, caught up, seen again on a newer read: an incident; the open still places nothing.
+      expect(await d.venue.reconcilePositions!(emu.now())).toEqual([]);
+      emu.advanceClock(1000);
+      await refresh.refreshAll();
+      expect((await d.venue.reconcilePositions!(emu.now())).map((i) => i.brokerQty)).toEqual([3]);
+      const [incident] = journal.openIncidents();
+      expect(await atOpen.check()).toMatchObject({ protectedOrders: 0 });
+      expect(lines[1]).toContain(`position incident #${incident!.id}`);
+
+      // The friend acknowledges: the journal holds the broker's 3, and those 3 are protected.
+      journal.ackIncident(incident!.id, emu.now());
+      expect(await atOpen.check()).toMatchObject({ protectedOrders: 1 });
+      const p = journal.intentsFor(s.epoch, s.seq).find((i) => i.leg === 'protect')!;
+      expect(emu.posted(p.client_order_id)[0]!.body).toMatchObject({
+        side: 'sell',
+        qty: '3',
+        order_class: 'oco',
+      });
+    } finally {
+      refresh.stop();
+    }
   });
 });

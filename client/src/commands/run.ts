@@ -180,7 +180,12 @@ export async function startEngine(ctx: Context, opts: EngineOptions): Promise<En
     const following = followBroker({ venue, journal, log });
     // Positions against the broker's (live us_equity), once the unfinished orders are settled: at start, then on
     // the timer below. An incident is journaled and logged; the symbol waits for `incidents --ack`.
-    const reconcilePositions = () => venue?.reconcilePositions?.(Date.now());
+    const reconcilePositions = () =>
+      void venue
+        ?.reconcilePositions?.(Date.now())
+        .catch((e: Error) =>
+          log.warn({ err: e.message }, 'position reconciliation failed; retried on the timer'),
+        );
     if (venue.adoptOutside) {
       // Adopt only what the journal cannot explain once it has caught up: a fill missed while down is ours, not outside.
       await following?.ready;

@@ -40,11 +40,9 @@ const SQL = {
   setMeta:
     'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
   getMeta: 'SELECT value FROM meta WHERE key = ?',
-  lastChange: 'SELECT market, MAX(updated_at) AS at FROM intents GROUP BY market',
-  // A bracket entry that filled, or a protective order placed for one: its legs sell at the broker, and (until
-  // the order-event stream reads them back) the journal learns of that only through the parent order.
-  legs: `SELECT DISTINCT market FROM intents WHERE (leg = 'entry' AND filled > 0
-    AND order_params LIKE '%"orderClass":"bracket"%') OR (leg IN ('protect', 'sl', 'tp') AND status IN ('open', 'filled'))`,
+  // When the journal's position last moved (a fill fact derived into it, an ack), not when an order row was last
+  // written: run's timer reads every open order back just before it compares, and that touch moves nothing.
+  lastChange: 'SELECT market, updated_at AS at FROM positions',
 };
 
 export class IncidentStore {
@@ -68,15 +66,11 @@ export class IncidentStore {
   recent(limit: number): IncidentRow[] {
     return this.st.recent.all(limit) as IncidentRow[];
   }
-  /** Per market, when this client's journal last changed an order in it. */
+  /** Per market, when this client's journal position in it last changed. */
   lastChange(): Map<string, number> {
     return new Map(
       (this.st.lastChange.all() as { market: string; at: number }[]).map((r) => [r.market, r.at]),
     );
-  }
-  /** Markets where a protective leg of this client can have sold without a journal row saying so. */
-  legMarkets(): Set<string> {
-    return new Set((this.st.legs.all() as { market: string }[]).map((r) => r.market));
   }
   /**
    * The friend has looked: the broker's count becomes the journal's. Fewer shares at the broker: this client's

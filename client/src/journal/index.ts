@@ -433,9 +433,9 @@ export class Journal {
   incidents(limit = 50): IncidentRow[] {
     return this.incidentStore.recent(limit);
   }
-  /** What reconciliation needs to explain a difference: per market the last order change, and protected markets. */
-  reconcileFacts(): { lastChange: Map<string, number>; legMarkets: Set<string> } {
-    return { lastChange: this.incidentStore.lastChange(), legMarkets: this.incidentStore.legMarkets() };
+  /** What reconciliation needs to explain a difference: per market the last order change. */
+  reconcileFacts(): { lastChange: Map<string, number> } {
+    return { lastChange: this.incidentStore.lastChange() };
   }
   /** Acknowledge an incident: the broker's count becomes the journal's (journal/incidents.ts), in one transaction. */
   ackIncident(id: number, now: number): { row: IncidentRow; acked: boolean } | undefined {

@@ -1,56 +1,93 @@
 import type { Logger } from 'pino';
-import { outsideHoldings, positionIncidents, type PositionIncident } from '../decide/reconcile.js';
+import {
+  inFlightOf,
+  outsideHoldings,
+  positionIncidents,
+  type PositionIncident,
+  type SeenDifference,
+} from '../decide/reconcile.js';
 import type { Journal } from '../journal/index.js';
 import type { AccountState } from './account-state.js';
 
 /**
- * Compares the journal's positions with the broker's from the warm account state (no request of its own), on
- * start and on run's reconcile timer. The first comparison fixes what was held outside this client at start;
- * every later difference the journal cannot explain is journaled once as an incident, and entries and exits in
- * that symbol are skipped (skipped:incident) until the friend acknowledges it (`catalyst-client incidents --ack ID`).
+ * Compares the journal's positions with the broker's from the warm account state, on start and on run's
+ * reconcile timer. The first comparison fixes what was held outside this client at start. A difference the
+ * journal cannot explain is first only seen: the broker's order events are caught up (`catchUp`, a leg fill in
+ * transit lands in the journal) and a second comparison right after it that still finds the same difference
+ * journals it once as an incident (a symbol the catch-up changed waits for a newer broker read);
+ * entries, exits and protection in that symbol are skipped until the friend acknowledges it
+ * (`catalyst-client incidents --ack ID`). One comparison at a time; the sightings live here, between calls.
  */
 export function positionReconciler(
   journal: Journal,
   state: AccountState,
   log: Logger,
-): (now: number) => PositionIncident[] {
+  catchUp: () => Promise<unknown>,
+): (now: number) => Promise<PositionIncident[]> {
   let outsideAtStart: Map<string, number> | undefined;
-  return (now) => {
-    // Only a fresh broker read is compared: an old one would report as "missing" what was bought since.
-    if (state.stale(['positions'], now)) return [];
+  let seen = new Map<string, SeenDifference>();
+  let running: Promise<PositionIncident[]> | undefined;
+
+  /** One comparison of the journal with the broker's last read; the caught-up sightings it confirms are journaled. */
+  const compareOnce = (now: number): PositionIncident[] => {
     const readAt = now - state.age('positions', now)!;
     const broker = state.positions().map((p) => ({ symbol: p.symbol, qty: p.qty }));
     const own = journal.positions();
-    const { lastChange, legMarkets } = journal.reconcileFacts();
-    // In flight (not final), or changed in the journal after the broker's positions were read: compared later.
-    const busy = new Set(journal.openIntents().map((i) => i.market));
+    const { lastChange } = journal.reconcileFacts();
+    // Changed in the journal after the broker's positions were read: compared with a newer read.
+    const busy = new Set<string>();
     for (const [market, at] of lastChange) if (at >= readAt) busy.add(market);
+    const inFlight = inFlightOf(journal.openIntents());
     outsideAtStart ??= outsideHoldings(
       own,
-      broker.filter((b) => !busy.has(b.symbol)),
+      broker.filter((b) => !busy.has(b.symbol) && !inFlight.has(b.symbol)),
     );
     const outside = new Map(outsideAtStart);
     for (const b of broker) {
       const acked = journal.outsideAcked(b.symbol);
       if (acked !== undefined) outside.set(b.symbol, acked);
     }
-    const found = positionIncidents({
-      journal: own,
-      broker,
-      outsideAtStart: outside,
-      busy,
-      legs: legMarkets,
-    });
+    const r = positionIncidents({ journal: own, broker, outsideAtStart: outside, busy, inFlight, seen });
+    seen = r.seen;
     const created: PositionIncident[] = [];
-    for (const i of found) {
-      const r = journal.recordIncident(i, now);
-      if (!r.created) continue;
+    for (const i of r.incidents) {
+      const row = journal.recordIncident(i, now);
+      if (!row.created) continue;
       created.push(i);
       log.error(
-        { incident: r.row.id, symbol: i.symbol, journal: i.journalQty, broker: i.brokerQty },
-        `position incident #${r.row.id}: ${i.detail}; ${i.symbol} is not traded until it is acknowledged (catalyst-client incidents --ack ${r.row.id})`,
+        { incident: row.row.id, symbol: i.symbol, journal: i.journalQty, broker: i.brokerQty },
+        `position incident #${row.row.id}: ${i.detail}; ${i.symbol} is not traded until it is acknowledged (catalyst-client incidents --ack ${row.row.id})`,
       );
     }
     return created;
+  };
+
+  const compare = async (now: number): Promise<PositionIncident[]> => {
+    // Only a fresh broker read is compared: an old one would report as "missing" what was bought since.
+    if (state.stale(['positions'], now)) return [];
+    const created = compareOnce(now);
+    const waiting = [...seen.values()].filter((s) => !s.caughtUp);
+    if (!waiting.length) return created;
+    log.warn(
+      { symbols: waiting.map((s) => s.incident.symbol) },
+      'positions differ from the broker; catching up its order events before calling it an incident',
+    );
+    // The catch-up starts after the broker's positions were read, so every execution they reflect is in it. A
+    // failed one leaves the sightings waiting: the next comparison asks again.
+    await catchUp();
+    for (const s of waiting) s.caughtUp = true;
+    // Compared again at once: what the catch-up journaled makes the symbol busy (compared with a newer read).
+    return [...created, ...compareOnce(now)];
+  };
+
+  return (now) => {
+    const next = (running ?? Promise.resolve([])).catch(() => []).then(() => compare(now));
+    running = next;
+    void next
+      .finally(() => {
+        if (running === next) running = undefined;
+      })
+      .catch(() => undefined);
+    return next;
   };
 }

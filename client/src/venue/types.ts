@@ -50,9 +50,10 @@ export interface VenueDriver {
   readonly accountState?: AccountState | undefined;
   /**
    * Compare the journal's positions with the broker's and journal each new unexplained difference as an incident
-   * (returned). Live us_equity: `run` calls it at start and on its reconcile timer.
+   * (returned) once it survived a catch-up of the broker's order events (venue/reconcile-positions.ts). Live
+   * us_equity: `run` calls it at start and on its reconcile timer.
    */
-  reconcilePositions?(now: number): PositionIncident[];
+  reconcilePositions?(now: number): Promise<PositionIncident[]>;
   /**
    * Take the positions the broker holds and the journal cannot explain as this client's own (returned). Present
    * only with equities.outside_positions: adopt on live us_equity; `run` calls it once at start, before reconciling.

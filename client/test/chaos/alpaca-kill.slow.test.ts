@@ -3,7 +3,8 @@ import { serverBuilt } from '../helpers/real-server.js';
 import { runAlpacaKillScenario } from './alpaca-kill-scenario.js';
 
 // Issue 12: the live us_equity client SIGKILLed 20 times at random moments (5 in the pre-market) while signals
-// keep coming and the Alpaca emulator holds, drops and refuses order replies.
+// keep coming and the Alpaca emulator holds, drops and refuses order replies, cuts its trading stream, doubles or
+// reorders its events, and sells shares in the broker app (issue 21).
 describe.skipIf(!serverBuilt())('client crash (SIGKILL) while trading US equities live on Alpaca', () => {
   it('20 kills: one broker entry per accepted signal, no orphans, journal equals the broker ledger', async () => {
     const s = await runAlpacaKillScenario({
@@ -24,5 +25,13 @@ describe.skipIf(!serverBuilt())('client crash (SIGKILL) while trading US equitie
     expect(s.refused403, '403 refusals (never resent)').toBeGreaterThan(0);
     expect(s.extendedHours, 'pre-market extended-hours limits').toBeGreaterThan(0);
     expect(s.brackets, 'regular-session brackets').toBeGreaterThan(0);
+    // Issue 21: the broker side was disturbed, and every restart that was not its own crash caught up with it.
+    expect(s.streamCuts, 'trading stream cuts').toBeGreaterThan(3);
+    expect(s.appSells, 'sales in the broker app, each an incident').toBeGreaterThan(0);
+    expect(s.incidents + s.appSellsInFlight).toBe(s.appSells);
+    expect(
+      s.checkedRounds,
+      'restarts checked against the broker (4 rounds crash themselves)',
+    ).toBeGreaterThanOrEqual(16);
   }, 900_000);
 });

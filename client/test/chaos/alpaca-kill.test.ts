@@ -18,6 +18,12 @@ describe.skipIf(!serverBuilt())(
       });
       expect(s.duplicates).toBe(0);
       expect(s.orphans).toBe(0);
+      expect(s.streamCuts, 'trading stream cuts').toBeGreaterThan(0);
+      expect(s.incidents + s.appSellsInFlight, 'incidents only for sales in the broker app').toBe(s.appSells);
+      expect(
+        s.checkedRounds,
+        'restarts checked against the broker (round 1 crashes itself)',
+      ).toBeGreaterThanOrEqual(1);
       expect(s.accepted).toBeGreaterThan(0);
       expect(s.extendedHours + s.brackets, 'orders of both sessions reached the broker').toBeGreaterThan(0);
     }, 120_000);

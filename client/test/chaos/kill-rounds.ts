@@ -117,6 +117,11 @@ export async function killRounds(
     ready?: (l: Record<string, unknown>) => boolean;
     /** This round's up time, instead of a random one (a round that waits for the client to crash itself). */
     upMs?: (round: number) => number | undefined;
+    /**
+     * Runs alongside the up time from `ready` on; the kill waits for it too (so it must wait for a condition, and
+     * finish or throw). `alive()` turns false when the client died by itself first: the hook gives up then.
+     */
+    during?: (round: number, alive: () => boolean) => Promise<void>;
   },
 ): Promise<void> {
   for (let round = 0; round < o.rounds; round++) {
@@ -124,8 +129,15 @@ export async function killRounds(
     const c = spawn(round);
     if (hooks.ready) await c.waitLog(hooks.ready, 60_000).catch(() => undefined); // or it died first
     const up = hooks.upMs?.(round) ?? o.minUpMs + Math.random() * (o.maxUpMs - o.minUpMs);
-    await Promise.race([pause(up), c.exited]);
-    c.child.kill('SIGKILL');
+    let alive = true;
+    const during = hooks.during?.(round, () => alive) ?? Promise.resolve();
+    try {
+      await Promise.race([Promise.all([pause(up), during]), c.exited]);
+    } finally {
+      alive = false;
+      c.child.kill('SIGKILL');
+    }
+    await during;
     const ex = await c.exited;
     expect(
       ex.signal,

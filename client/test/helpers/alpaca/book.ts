@@ -76,7 +76,8 @@ export class Book {
     return round9(Math.max(0, held - promised));
   }
 
-  submit(body: Record<string, unknown>): EmuOrder {
+  /** `overHeld`: the broker's own sale (see server.ts appSell), not bound by shares held for open orders. */
+  submit(body: Record<string, unknown>, opts: { overHeld?: boolean } = {}): EmuOrder {
     const s = checkShape(body);
     if (this.account.trading_blocked || this.account.account_blocked || this.account.status !== 'ACTIVE')
       throw refuse('account is not authorized to trade');
@@ -112,7 +113,7 @@ export class Book {
         asset.shortable &&
         asset.easy_to_borrow &&
         !s.fractional;
-      if (want > avail + 1e-9 && !canShort)
+      if (want > avail + 1e-9 && !canShort && !opts.overHeld)
         throw refuse(`insufficient qty available for order (requested: ${want}, available: ${avail})`, {
           symbol: s.symbol,
           available: String(avail),

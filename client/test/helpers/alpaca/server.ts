@@ -30,6 +30,8 @@ export interface SeenRequest {
   status: number;
   /** When the request's first byte arrived (performance.timeOrigin + performance.now(), ms): latency benchmarks. */
   at: number;
+  /** When it was answered (same clock); absent while held or when dropped. A late answer may find no one waiting. */
+  repliedAt?: number;
 }
 
 export interface Fault {
@@ -135,8 +137,12 @@ export interface AlpacaEmulator {
   /** Cut the trading stream; with `hold`, refuse reconnects until restoreStream(). Events meanwhile are lost. */
   dropStream(hold?: boolean): void;
   restoreStream(): void;
-  /** The owner acts in Alpaca's app, outside the client: sell shares at the bid now (any session). */
-  appSell(symbol: string, qty: number): EmuOrder;
+  /**
+   * The owner acts in Alpaca's app, outside the client: sell shares at the bid now (any session). `overHeld`: a
+   * sale the broker makes even of shares an open order of the client holds (a liquidation by the broker, a
+   * position closed from the dashboard while a bracket's legs rest): the legs keep resting, now on fewer shares.
+   */
+  appSell(symbol: string, qty: number, opts?: { overHeld?: boolean }): EmuOrder;
   /** The owner cancels an order (or leg) in Alpaca's app. */
   appCancel(idOrClientId: string): void;
   close(): Promise<void>;
@@ -336,6 +342,7 @@ export async function startAlpacaEmulator(opts: AlpacaEmulatorOptions = {}): Pro
     let extraHeaders: Record<string, string> = {};
     const reply = (status: number, b: unknown) => (
       (seen.status = status),
+      (seen.repliedAt = performance.timeOrigin + performance.now()),
       send(res, status, b, extraHeaders)
     );
 
@@ -466,9 +473,12 @@ export async function startAlpacaEmulator(opts: AlpacaEmulatorOptions = {}): Pro
     stream,
     dropStream: (hold = false) => stream.drop(hold),
     restoreStream: () => stream.restore(),
-    appSell(symbol, qty) {
+    appSell(symbol, qty, opts = {}) {
       book.advance();
-      const o = book.submit({ symbol, side: 'sell', type: 'market', qty: String(qty), time_in_force: 'day' });
+      const o = book.submit(
+        { symbol, side: 'sell', type: 'market', qty: String(qty), time_in_force: 'day' },
+        opts,
+      );
       book.fill(o);
       stream.pump();
       return o;
