@@ -9,7 +9,7 @@ import {
 } from './decide/index.js';
 import type { IntentRow } from './journal/index.js';
 import { protectAtOpen } from './protection.js';
-import { intentsOf, recordAgain, type PipelineDeps } from './pipeline.js';
+import { recordAgain, type PipelineDeps } from './pipeline.js';
 import type { AccountState } from './venue/account-state.js';
 
 /** The broker's count of a symbol from the warm account state, undefined when that read is stale. */

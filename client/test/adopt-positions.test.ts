@@ -90,7 +90,7 @@ describe('equities.outside_positions: adopt (Alpaca emulator, real ccxt)', () =>
     const change = journal.changesAfter(0).find((c) => c.kind === 'adoption');
     expect(change).toMatchObject({ symbol: 'LOWP', data: { id: row!.id, qty: 10, avg_price: 3 } });
     // Reconciliation compares them like any other position: equal now, nothing held outside.
-    expect(deps.venue.reconcilePositions!(emu.now())).toEqual([]);
+    expect(await deps.venue.reconcilePositions!(emu.now())).toEqual([]);
 
     const ctx = { config, configPath: join(dir, 'c.yaml'), journalPath: join(dir, 'j.sqlite') } as Context;
     expect(statusCommand(ctx, {})).toContain('\n  LOWP  10  cost 30.00 (adopted 10 at 3.00)');
@@ -114,7 +114,7 @@ describe('equities.outside_positions: adopt (Alpaca emulator, real ccxt)', () =>
     emu.setPosition('PNNY', 5, 4);
     const { deps, refresh } = await start('adopt');
     deps.venue.adoptOutside!(emu.now());
-    deps.venue.reconcilePositions!(emu.now());
+    await deps.venue.reconcilePositions!(emu.now());
     const exit = await processSignal(deps, sig({ action: 'exit' }), ok, emu.now());
     expect(exit.decision.reason).toBe('trade:exit');
     const sell = emu.posted(exit.intents[0]!.client_order_id);
@@ -124,7 +124,7 @@ describe('equities.outside_positions: adopt (Alpaca emulator, real ccxt)', () =>
     emu.setPosition('PNNY', 0, 0); // sold outside the client: they are the client's own now
     emu.advanceClock(1000);
     await refresh.refreshAll();
-    expect(deps.venue.reconcilePositions!(emu.now()).map((i) => [i.symbol, i.kind])).toEqual([
+    expect((await deps.venue.reconcilePositions!(emu.now())).map((i) => [i.symbol, i.kind])).toEqual([
       ['PNNY', 'broker_has_less'],
     ]);
   });
@@ -133,7 +133,7 @@ describe('equities.outside_positions: adopt (Alpaca emulator, real ccxt)', () =>
     emu.setPosition('LOWP', 10, 3);
     const { deps } = await start();
     expect(deps.venue.adoptOutside).toBeUndefined();
-    expect(deps.venue.reconcilePositions!(emu.now())).toEqual([]);
+    expect(await deps.venue.reconcilePositions!(emu.now())).toEqual([]);
     expect(journal.positions()).toEqual([]);
     expect(journal.adoptions()).toEqual([]);
   });
