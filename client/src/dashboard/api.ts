@@ -17,7 +17,20 @@ export const DASHBOARD_PATHS = {
   story: '/api/story',
   /** POST ApprovalRequestSchema: approve or reject an entry waiting in approval mode. */
   approval: '/api/approval',
+  /** GET ExportQuerySchema: the CSV `catalyst-client export <kind> --since` prints, as a download. */
+  export: '/api/export',
 } as const;
+
+/** Most rows one dashboard download carries; beyond it the answer says to narrow `since` or use the CLI. */
+export const EXPORT_MAX_ROWS = 50_000;
+
+/** The kinds of `catalyst-client export` (client/src/export.ts EXPORT_KINDS; a test keeps them equal). */
+export const ExportQuerySchema = z.strictObject({
+  kind: z.enum(['decisions', 'orders', 'fills']),
+  /** As `--since`: a duration back from now (30m, 2h, 7d) or an ISO date; none: everything. */
+  since: z.string().min(1).max(40).optional(),
+});
+export type ExportQuery = z.infer<typeof ExportQuerySchema>;
 
 /** The WebSocket subprotocols a page offers: this one, and `bearer.<token>` (browsers cannot set headers). */
 export const DASHBOARD_WS_PROTOCOL = WS_SUBPROTOCOL;
