@@ -1,0 +1,89 @@
+/// <reference lib="dom" />
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { browserUnavailable, launchChromium, watchPageProblems } from '../../shared/test/helpers/browser.js';
+import { exportCommand } from '../src/commands/export.js';
+import type { Context } from '../src/context.js';
+import { parseConfig } from '../src/config.js';
+import { startDashboard, type DashboardServer } from '../src/dashboard/server.js';
+import { writeExportJournal } from './helpers/export-journal.js';
+import { testLog } from './helpers/logger.js';
+
+// The CSV buttons in real Chromium (Debian's, through playwright-core) at phone size, on the built page: a tap
+// downloads the file `catalyst-client export` writes; a download past the row cap shows the server's words.
+
+const missing = browserUnavailable();
+// Under CI=true a missing browser is a failure (launchChromium throws), never a skip.
+const skip = missing !== undefined && process.env['CI'] !== 'true';
+
+let dir: string;
+let journalPath: string;
+let dash: DashboardServer;
+let capped: DashboardServer;
+let browser: Browser;
+let context: BrowserContext;
+let problems: string[];
+const PHONE = { width: 390, height: 844 };
+
+describe.skipIf(skip)('dashboard CSV export (Chromium, phone)', () => {
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cc-export-browser-'));
+    mkdirSync(join(dir, 'data'), { mode: 0o700 });
+    journalPath = join(dir, 'data', 'journal.sqlite');
+    // Now-ish rows, so the page's default period (last 7 days) holds them.
+    writeExportJournal(journalPath, Date.now() - 3 * 3_600_000);
+    const base = { config: parseConfig({}), journalPath, log: testLog };
+    dash = await startDashboard(base);
+    capped = await startDashboard({ ...base, exportMaxRows: 1 });
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: PHONE, acceptDownloads: true });
+    problems = await watchPageProblems(context);
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await dash?.close();
+    await capped?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a tap on "fills" downloads the CLI\'s file; nothing scrolls sideways; no CSP violation', async () => {
+    const page = await context.newPage();
+    await page.goto(dash.url);
+    const button = page.locator('#export button[data-export="fills"]');
+    await button.scrollIntoViewIfNeeded();
+    expect(await button.isVisible()).toBe(true);
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(wide).toBeLessThanOrEqual(0);
+    const box = await page.locator('#export').boundingBox();
+    expect(box!.x + box!.width).toBeLessThanOrEqual(PHONE.width);
+    const [download] = await Promise.all([page.waitForEvent('download'), button.click()]);
+    expect(download.suggestedFilename()).toMatch(/^catalyst-fills-\d{4}-\d{2}-\d{2}\.csv$/);
+    const file = readFileSync((await download.path())!, 'utf8');
+    let cli = '';
+    const ctx = { journalPath, configPath: join(dir, 'config.yaml') } as Context;
+    exportCommand(ctx, 'fills', { since: '7d' }, (c) => (cli += c));
+    expect(file).toBe(cli);
+    expect(file.split('\r\n').filter(Boolean)).toHaveLength(4);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('past the row cap the page says what to do, and downloads nothing', async () => {
+    const page = await context.newPage();
+    let downloads = 0;
+    page.on('download', () => downloads++);
+    await page.goto(capped.url);
+    await page.locator('#export button[data-export="decisions"]').click();
+    await page.locator('#export .down').waitFor();
+    expect(await page.locator('#export .down').textContent()).toBe(
+      'more than 1 decisions since 7d: choose a shorter period, or run catalyst-client export decisions (no limit)',
+    );
+    expect(downloads).toBe(0);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});
