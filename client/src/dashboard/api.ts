@@ -44,8 +44,13 @@ const ms = z.number().int().min(0);
 const seq = z.number().int().min(0);
 
 export const FeedRowSchema = z.object({
-  /** decision:<journal id> or redecision:<rowid>: stable across dashboard restarts. */
+  /** decision:<journal id>, redecision:<rowid> or adoption:<id>: stable across dashboard restarts. */
   key: z.string().max(80),
+  /**
+   * signal: a decision on a signal (expands to its story); adoption: shares the broker held at start, taken as
+   * this client's own (equities.outside_positions: adopt): no signal, epoch '' and seq 0, verdict `adopted`.
+   */
+  kind: z.enum(['signal', 'adoption']),
   epoch: z.string().max(64),
   seq,
   symbol: z.string().max(64),
@@ -132,6 +137,8 @@ const base = { seq, epoch: z.string().max(64), at: ms };
 export const DashboardEventSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('decision'), ...base, decision: FeedRowSchema }),
   z.object({ kind: z.literal('order'), ...base, order: OrderRowSchema }),
+  /** A position adopted from the broker at start: a feed row of kind `adoption`. */
+  z.object({ kind: z.literal('adoption'), ...base, adoption: FeedRowSchema }),
   z.object({ kind: z.literal('kill_switch'), ...base, kill_switch: KillSwitchSchema }),
   z.object({ kind: z.literal('presence'), ...base, presence: PresenceSchema }),
   /** Approval mode: an entry started waiting (at the open) or was answered; the page reloads its cards. */
@@ -163,6 +170,8 @@ export const PositionSchema = z.object({
   value: z.number().nullable(),
   unrealized: z.number().nullable(),
   protective: z.array(OrderRowSchema),
+  /** Of `amount`, the shares adopted from the broker at start (still held, at most); 0 when none. */
+  adopted: z.number(),
 });
 export type PositionView = z.infer<typeof PositionSchema>;
 

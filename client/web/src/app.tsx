@@ -75,6 +75,7 @@ export function App({ initialToken }: { initialToken: string | undefined }) {
           onEvent: (e) => {
             probe.applied.push(e.seq);
             if (e.kind === 'decision') setFeed((f) => [e.decision, ...f].slice(0, FEED_MAX));
+            if (e.kind === 'adoption') setFeed((f) => [e.adoption, ...f].slice(0, FEED_MAX));
             if (e.kind === 'kill_switch') setSnap((p) => p && { ...p, kill_switch: e.kill_switch });
             if (e.kind === 'presence') return setSnap((p) => p && { ...p, presence: e.presence });
             refresh();
