@@ -7,8 +7,10 @@ import { exportCommand } from '../src/commands/export.js';
 import type { Context } from '../src/context.js';
 import { parseConfig } from '../src/config.js';
 import { ExportQuerySchema } from '../src/dashboard/api.js';
+import { exportCsv } from '../src/dashboard/export.js';
 import { startDashboard, type DashboardServer } from '../src/dashboard/server.js';
 import { EXPORT_KINDS } from '../src/export.js';
+import { Journal } from '../src/journal/index.js';
 import { testLog } from './helpers/logger.js';
 import { writeExportJournal } from './helpers/export-journal.js';
 
@@ -138,5 +140,26 @@ describe('dashboard CSV export', () => {
 
   it('the page and the CLI offer the same kinds', () => {
     expect(ExportQuerySchema.shape.kind.options).toEqual([...EXPORT_KINDS]);
+  });
+
+  it('a long export lets the event loop turn between slices (run --dashboard shares it with trading)', async () => {
+    const j = Journal.open(journalPath);
+    try {
+      let turns = 0;
+      let counting = true;
+      const tick = () => {
+        if (!counting) return;
+        turns++;
+        setImmediate(tick);
+      };
+      setImmediate(tick);
+      // Slices of 1 line: header + 3 decisions give the loop 4 turns (500 lines a slice in the server).
+      const r = await exportCsv(j, new URLSearchParams({ kind: 'decisions' }), T0, 10, 1);
+      counting = false;
+      expect(r.ok && r.body).toBe(cli('decisions'));
+      expect(turns).toBeGreaterThanOrEqual(3);
+    } finally {
+      j.close();
+    }
   });
 });

@@ -12,12 +12,16 @@ import { ExportQuerySchema } from './api.js';
 export type ExportAnswer =
   { ok: true; filename: string; body: string } | { ok: false; status: number; code: string; message: string };
 
-export function exportCsv(
+/** Lines built between two turns of the event loop (~20 ms of work on a busy 2-core machine). */
+const SLICE = 500;
+
+export async function exportCsv(
   journal: Pick<Journal, 'exportQueries' | 'intentsFor'>,
   params: URLSearchParams,
   now: number,
   maxRows: number,
-): ExportAnswer {
+  slice = SLICE,
+): Promise<ExportAnswer> {
   const q = ExportQuerySchema.safeParse(Object.fromEntries(params));
   if (!q.success)
     return { ok: false, status: 400, code: 'bad_request', message: 'give kind=decisions|orders|fills' };
@@ -41,6 +45,9 @@ export function exportCsv(
       };
     }
     lines.push(line);
+    // `run --dashboard` shares this event loop: 50,000 rows take seconds, so signals and the live feed go
+    // between slices. The journal queries read in pages (.all), so no statement stays open across a turn.
+    if (lines.length % slice === 0) await new Promise((r) => setImmediate(r));
   }
   const day = new Date(now).toISOString().slice(0, 10);
   return { ok: true, filename: `catalyst-${kind}-${day}.csv`, body: lines.join('') };

@@ -234,7 +234,7 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
     }
     if (path === DASHBOARD_PATHS.export && req.method === 'GET') {
       const params = new URLSearchParams(rawUrl.split('?')[1] ?? '');
-      const csv = exportCsv(journal, params, Date.now(), o.exportMaxRows ?? EXPORT_MAX_ROWS);
+      const csv = await exportCsv(journal, params, Date.now(), o.exportMaxRows ?? EXPORT_MAX_ROWS);
       if (!csv.ok) return problem(res, csv.status, csv.code, csv.message);
       res.writeHead(200, {
         ...SECURITY_HEADERS,
