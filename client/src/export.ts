@@ -1,4 +1,4 @@
-import type { DecisionRow, FillExportRow, IntentRow } from './journal/index.js';
+import type { DecisionRow, FillExportRow, IntentRow, Journal } from './journal/index.js';
 import { decisionText } from './report.js';
 
 /**
@@ -178,3 +178,20 @@ export function fillCells(f: FillExportRow): Cell[] {
 
 /** Differences of cumulative figures carry binary noise (0.30000000000000004): nine decimals are exact enough. */
 const round9 = (v: number) => Math.round(v * 1e9) / 1e9;
+
+/**
+ * The CSV of one kind, line by line (header first), oldest row first from `since` (ms): what `catalyst-client
+ * export` prints and the dashboard's download sends, from this one generator so the two never differ.
+ */
+export function* exportLines(
+  j: Pick<Journal, 'exportQueries' | 'intentsFor'>,
+  kind: ExportKind,
+  since: number,
+): Generator<string> {
+  const q = j.exportQueries();
+  yield csvLine(HEADERS[kind]);
+  if (kind === 'decisions')
+    for (const d of q.decisions(since)) yield csvLine(decisionCells(d, j.intentsFor(d.epoch, d.seq)));
+  else if (kind === 'orders') for (const i of q.orders(since)) yield csvLine(orderCells(i));
+  else for (const f of q.fills(since)) yield csvLine(fillCells(f));
+}

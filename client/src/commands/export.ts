@@ -2,15 +2,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { parseSince } from '../cli-args.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
-import {
-  EXPORT_KINDS,
-  HEADERS,
-  csvLine,
-  decisionCells,
-  fillCells,
-  orderCells,
-  type ExportKind,
-} from '../export.js';
+import { EXPORT_KINDS, exportLines, type ExportKind } from '../export.js';
 import { PRIVATE_FILE } from '../file-modes.js';
 import { Journal } from '../journal/index.js';
 
@@ -28,28 +20,17 @@ export function exportCommand(
   // The journal holds trades: a file written here is private like the journal itself (0600).
   const fd = opts.out ? openSync(opts.out, 'w', PRIVATE_FILE) : undefined;
   const out = fd === undefined ? write : (c: string) => void writeSync(fd, c);
-  let rows = 0;
+  let lines = 0;
   try {
-    const q = j.exportQueries();
-    out(csvLine(HEADERS[kind as ExportKind]));
-    const rowsOf =
-      kind === 'decisions'
-        ? map(q.decisions(since), (d) => decisionCells(d, j.intentsFor(d.epoch, d.seq)))
-        : kind === 'orders'
-          ? map(q.orders(since), orderCells)
-          : map(q.fills(since), fillCells);
-    for (const cells of rowsOf) {
-      out(csvLine(cells));
-      rows++;
+    for (const line of exportLines(j, kind as ExportKind, since)) {
+      out(line);
+      lines++;
     }
   } finally {
     if (fd !== undefined) closeSync(fd);
     j.close();
   }
-  if (opts.out) process.stderr.write(`${rows} ${kind} written to ${opts.out}\n`);
+  // Every line but the header is a row.
+  if (opts.out) process.stderr.write(`${lines - 1} ${kind} written to ${opts.out}\n`);
   return 0;
-}
-
-function* map<T, U>(it: Iterable<T>, f: (t: T) => U): Generator<U> {
-  for (const t of it) yield f(t);
 }

@@ -17,7 +17,20 @@ export const DASHBOARD_PATHS = {
   story: '/api/story',
   /** POST ApprovalRequestSchema: approve or reject an entry waiting in approval mode. */
   approval: '/api/approval',
+  /** GET ExportQuerySchema: the CSV `catalyst-client export <kind> --since` prints, as a download. */
+  export: '/api/export',
 } as const;
+
+/** Most rows one dashboard download carries; beyond it the answer says to narrow `since` or use the CLI. */
+export const EXPORT_MAX_ROWS = 50_000;
+
+/** The kinds of `catalyst-client export` (client/src/export.ts EXPORT_KINDS; a test keeps them equal). */
+export const ExportQuerySchema = z.strictObject({
+  kind: z.enum(['decisions', 'orders', 'fills']),
+  /** As `--since`: a duration back from now (30m, 2h, 7d) or an ISO date; none: everything. */
+  since: z.string().min(1).max(40).optional(),
+});
+export type ExportQuery = z.infer<typeof ExportQuerySchema>;
 
 /** The WebSocket subprotocols a page offers: this one, and `bearer.<token>` (browsers cannot set headers). */
 export const DASHBOARD_WS_PROTOCOL = WS_SUBPROTOCOL;
@@ -31,8 +44,13 @@ const ms = z.number().int().min(0);
 const seq = z.number().int().min(0);
 
 export const FeedRowSchema = z.object({
-  /** decision:<journal id> or redecision:<rowid>: stable across dashboard restarts. */
+  /** decision:<journal id>, redecision:<rowid> or adoption:<id>: stable across dashboard restarts. */
   key: z.string().max(80),
+  /**
+   * signal: a decision on a signal (expands to its story); adoption: shares the broker held at start, taken as
+   * this client's own (equities.outside_positions: adopt): no signal, epoch '' and seq 0, verdict `adopted`.
+   */
+  kind: z.enum(['signal', 'adoption']),
   epoch: z.string().max(64),
   seq,
   symbol: z.string().max(64),
@@ -119,6 +137,8 @@ const base = { seq, epoch: z.string().max(64), at: ms };
 export const DashboardEventSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('decision'), ...base, decision: FeedRowSchema }),
   z.object({ kind: z.literal('order'), ...base, order: OrderRowSchema }),
+  /** A position adopted from the broker at start: a feed row of kind `adoption`. */
+  z.object({ kind: z.literal('adoption'), ...base, adoption: FeedRowSchema }),
   z.object({ kind: z.literal('kill_switch'), ...base, kill_switch: KillSwitchSchema }),
   z.object({ kind: z.literal('presence'), ...base, presence: PresenceSchema }),
   /** Approval mode: an entry started waiting (at the open) or was answered; the page reloads its cards. */
@@ -150,6 +170,8 @@ export const PositionSchema = z.object({
   value: z.number().nullable(),
   unrealized: z.number().nullable(),
   protective: z.array(OrderRowSchema),
+  /** Of `amount`, the shares adopted from the broker at start (still held, at most); 0 when none. */
+  adopted: z.number(),
 });
 export type PositionView = z.infer<typeof PositionSchema>;
 

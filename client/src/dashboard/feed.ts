@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { REASONS, isReasonCode } from '../decide/reasons.js';
-import type { ChangeRow, DecisionRow, IntentRow, Journal } from '../journal/index.js';
+import type { AdoptionRow, ChangeRow, DecisionRow, IntentRow, Journal } from '../journal/index.js';
 import { isProtectiveLeg } from '../leg-text.js';
-import { decisionText } from '../report.js';
+import { decisionText, fmt } from '../report.js';
 import type { DashboardEvent, FeedRow, KillSwitchState, OrderRow, Presence } from './api.js';
 import { readPresence } from './presence.js';
 
@@ -61,6 +61,7 @@ function buildRow(r: RowInput): FeedRow {
   const detail = r.detail === null ? null : r.detail.slice(0, 1000);
   return {
     key: r.key,
+    kind: 'signal',
     epoch: r.epoch,
     seq: r.seq,
     symbol: r.symbol,
@@ -95,6 +96,34 @@ export function feedRow(d: DecisionRow, intents: readonly IntentRow[]): FeedRow 
     redecision: false,
     intents,
   });
+}
+
+/**
+ * A position taken over from the broker at start (journal/adoptions.ts) as a feed card: not a decision, but the
+ * friend must see where shares they never bought here came from.
+ */
+export function adoptionRow(a: AdoptionRow): FeedRow {
+  const price = a.avg_price >= 1 ? a.avg_price.toFixed(2) : fmt(a.avg_price);
+  return {
+    key: `adoption:${a.id}`,
+    kind: 'adoption',
+    epoch: '',
+    seq: 0,
+    symbol: a.symbol,
+    verdict: 'adopted',
+    reason: 'adopted',
+    reason_text: 'held at the broker when the client started (equities.outside_positions: adopt)',
+    detail: null,
+    decided_at: a.at,
+    catalyst: null,
+    action: null,
+    direction: null,
+    price: a.avg_price,
+    headline: null,
+    text: `adopted ${fmt(a.qty)} ${a.symbol} at ${price} (held at the broker when the client started)`,
+    info: false,
+    redecision: false,
+  };
 }
 
 /** What a change row needs from the journal beyond itself: the signal's intents and (redecisions) its signal. */
@@ -164,6 +193,8 @@ export function changeEvent(
     }
     case 'order':
       return { kind: 'order', order: orderRow(d as unknown as IntentRow) };
+    case 'adoption':
+      return { kind: 'adoption', adoption: adoptionRow(d as unknown as AdoptionRow) };
     case 'kill_switch':
       return {
         kind: 'kill_switch',

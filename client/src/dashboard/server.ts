@@ -9,11 +9,13 @@ import { Journal } from '../journal/index.js';
 import {
   ApprovalRequestSchema,
   DASHBOARD_PATHS,
+  EXPORT_MAX_ROWS,
   KillSwitchRequestSchema,
   LoginRequestSchema,
   StoryQuerySchema,
   type KillSwitchRequest,
 } from './api.js';
+import { exportCsv } from './export.js';
 import { DashboardFeed, killState } from './feed.js';
 import {
   SECURITY_HEADERS,
@@ -60,6 +62,8 @@ export interface DashboardOptions {
   heartbeatMs?: number | undefined;
   /** How dashboard.host is resolved (default: the system resolver, as the socket binds it). */
   lookup?: HostLookup | undefined;
+  /** Row cap of one CSV download (default EXPORT_MAX_ROWS). */
+  exportMaxRows?: number | undefined;
 }
 
 export interface DashboardServer {
@@ -227,6 +231,18 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
       const story = buildStory(journal, query.data.epoch, query.data.seq);
       if (!story) return problem(res, 404, 'not_found', 'no decision for that signal');
       return send(res, 200, story);
+    }
+    if (path === DASHBOARD_PATHS.export && req.method === 'GET') {
+      const params = new URLSearchParams(rawUrl.split('?')[1] ?? '');
+      const csv = await exportCsv(journal, params, Date.now(), o.exportMaxRows ?? EXPORT_MAX_ROWS);
+      if (!csv.ok) return problem(res, csv.status, csv.code, csv.message);
+      res.writeHead(200, {
+        ...SECURITY_HEADERS,
+        'Content-Type': 'text/csv; charset=utf-8',
+        'Content-Disposition': `attachment; filename="${csv.filename}"`,
+        'Content-Length': Buffer.byteLength(csv.body),
+      });
+      return res.end(csv.body);
     }
     if (path === DASHBOARD_PATHS.killSwitch && req.method === 'POST') {
       const body = KillSwitchRequestSchema.safeParse(await readJson(req));

@@ -2,9 +2,9 @@ import type { Config } from '../config.js';
 import { builtinCalendar, limitDay, sessionAt } from '../decide/index.js';
 import type { FillRow, Journal } from '../journal/index.js';
 import { EPS } from '../ledger-math.js';
-import type { PositionView, Snapshot } from './api.js';
+import type { FeedRow, PositionView, Snapshot } from './api.js';
 import { equityCurve } from './attribution.js';
-import { feedRow, killState, orderRow, type DashboardFeed } from './feed.js';
+import { adoptionRow, feedRow, killState, orderRow, type DashboardFeed } from './feed.js';
 import { performance } from './performance.js';
 
 /**
@@ -32,6 +32,9 @@ export function buildSnapshot(journal: Journal, feed: DashboardFeed, o: Snapshot
   const protective = q.openProtective().map(orderRow);
   const fills = q.fills();
   const paid = entryPrices(fills);
+  const adoptions = journal.adoptions();
+  const adopted = new Map<string, number>();
+  for (const a of adoptions) adopted.set(a.symbol, (adopted.get(a.symbol) ?? 0) + a.qty);
   let unrealized = 0;
   const positions: PositionView[] = q.positions().map((p) => {
     const paidEntry = paid[p.market]?.entry;
@@ -51,6 +54,8 @@ export function buildSnapshot(journal: Journal, feed: DashboardFeed, o: Snapshot
       value,
       unrealized: u,
       protective: protective.filter((x) => x.market === p.market),
+      // Sales come out of the one average-cost lot: adopted shares are "at most" what is still held.
+      adopted: Math.min(p.amount, adopted.get(p.market) ?? 0),
     };
   });
   const perf = performance(fills, (m) => prices[m]?.price);
@@ -75,7 +80,10 @@ export function buildSnapshot(journal: Journal, feed: DashboardFeed, o: Snapshot
     halted: journal.halted() ?? null,
     presence: feed.presence(),
     session,
-    feed: q.recentDecisions(FEED_ROWS).map((d) => feedRow(d, journal.intentsFor(d.epoch, d.seq))),
+    feed: withAdoptions(
+      q.recentDecisions(FEED_ROWS).map((d) => feedRow(d, journal.intentsFor(d.epoch, d.seq))),
+      adoptions.map(adoptionRow),
+    ),
     approvals: journal.approvals
       .open()
       .filter((a) => a.state === 'pending' && a.expires_at > now)
@@ -102,6 +110,12 @@ export function buildSnapshot(journal: Journal, feed: DashboardFeed, o: Snapshot
     pnl_by_confidence: perf.by_confidence,
     trades: perf.trades,
   };
+}
+
+/** Adoptions (a few, at a start) take their place among the decisions by time, newest first. */
+function withAdoptions(decisions: FeedRow[], adoptions: FeedRow[]): FeedRow[] {
+  if (!adoptions.length) return decisions;
+  return [...decisions, ...adoptions].sort((a, b) => b.decided_at - a.decided_at).slice(0, FEED_ROWS);
 }
 
 /**

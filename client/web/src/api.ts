@@ -2,6 +2,7 @@ import {
   ApprovalResponseSchema,
   DASHBOARD_PATHS,
   KillSwitchSchema,
+  type ExportQuery,
   LoginResponseSchema,
   SnapshotSchema,
   StorySchema,
@@ -77,4 +78,24 @@ export async function answerApproval(
   if (res.status === 401) throw new Unauthorized('the dashboard refused this token');
   if (!res.ok && res.status !== 409) throw new Error(`approval: HTTP ${res.status}`);
   return ApprovalResponseSchema.parse(await res.json()).result;
+}
+
+/** A CSV export (the same file `catalyst-client export` writes), or the server's reason it refused. */
+export async function downloadExport(
+  token: string,
+  query: ExportQuery,
+): Promise<{ blob: Blob; filename: string }> {
+  const q = new URLSearchParams(query);
+  const res = await fetch(`${DASHBOARD_PATHS.export}?${q}`, {
+    headers: { Authorization: `Bearer ${token}` },
+    cache: 'no-store',
+    credentials: 'omit',
+  });
+  if (res.status === 401) throw new Unauthorized('the dashboard refused this token');
+  if (!res.ok) {
+    const body = (await res.json().catch(() => ({}))) as { message?: unknown };
+    throw new Error(typeof body.message === 'string' ? body.message : `export: HTTP ${res.status}`);
+  }
+  const name = /filename="([^"]+)"/.exec(res.headers.get('Content-Disposition') ?? '')?.[1];
+  return { blob: await res.blob(), filename: name ?? `catalyst-${query.kind}.csv` };
 }

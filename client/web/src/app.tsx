@@ -3,6 +3,7 @@ import type { FeedRow, Snapshot } from '../../src/dashboard/api.js';
 import { Unauthorized, answerApproval, fetchSnapshot, login, setKillSwitch } from './api.js';
 import { PendingApprovals } from './approvals.js';
 import { EquityChart } from './chart.js';
+import { ExportBar } from './export.js';
 import { money, signed } from './format.js';
 import { startLive, type LiveState } from './live.js';
 import { PauseControl } from './pause.js';
@@ -74,6 +75,7 @@ export function App({ initialToken }: { initialToken: string | undefined }) {
           onEvent: (e) => {
             probe.applied.push(e.seq);
             if (e.kind === 'decision') setFeed((f) => [e.decision, ...f].slice(0, FEED_MAX));
+            if (e.kind === 'adoption') setFeed((f) => [e.adoption, ...f].slice(0, FEED_MAX));
             if (e.kind === 'kill_switch') setSnap((p) => p && { ...p, kill_switch: e.kill_switch });
             if (e.kind === 'presence') return setSnap((p) => p && { ...p, presence: e.presence });
             refresh();
@@ -164,6 +166,15 @@ export function App({ initialToken }: { initialToken: string | undefined }) {
         <h2>Orders</h2>
         <Orders rows={snap.orders} />
       </section>
+      <ExportBar
+        token={token}
+        onUnauthorized={() => {
+          // As a refused snapshot: the effect's cleanup stops the live feed when the token goes.
+          forgetToken();
+          setRejected(true);
+          setToken(undefined);
+        }}
+      />
     </main>
   );
 }

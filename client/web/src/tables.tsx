@@ -87,6 +87,27 @@ class FeedCard extends Component<CardProps> {
 
 function FeedCardView(p: CardProps) {
   const r = p.row;
+  // An adoption is no signal: nothing to expand, no orders of its own.
+  if (r.kind === 'adoption')
+    return (
+      <article
+        class="feed-row v-adopted"
+        data-key={r.key}
+        data-kind="adoption"
+        data-decided-at={r.decided_at}
+      >
+        <div class="row-head">
+          <span class="row-top">
+            <span class="muted">{time(r.decided_at)}</span>
+            <b class="sym">{r.symbol}</b>
+            <span class="verdict v-adopted">adopted</span>
+          </span>
+          <span class="why" title={r.reason_text}>
+            {r.text}
+          </span>
+        </div>
+      </article>
+    );
   const states = p.states ? p.states.split(' ') : [];
   return (
     <article
@@ -220,6 +241,11 @@ export function Positions({ rows, quote }: { rows: PositionView[]; quote: string
             {money(p.value, quote)}
             {p.fees > 0 ? ` · fees ${money(p.fees)}` : ''}
           </div>
+          {p.adopted > 0 && (
+            <div class="muted adopted" data-adopted={p.adopted}>
+              {p.adopted >= p.amount ? 'all' : amount(p.adopted)} adopted from the broker at start
+            </div>
+          )}
           {p.protective.length > 0 && (
             <div class="muted legs">{protectionText(p.protective).join(' · ')}</div>
           )}
