@@ -17,7 +17,17 @@ export type CosignVerdict =
   'stored' | 'duplicate' | 'malformed' | 'unknown_key' | 'bad_signature' | 'unknown_size';
 
 export interface CosignatureRows {
-  put(witness: string, size: number, line: string, cosignedS: number, receivedMs: number): boolean;
+  /**
+   * True when stored, false when this witness already has a line for this size. A store shared by several
+   * nodes (cluster mode) answers later and announces stored lines itself, on every node (WitnessBook.announce).
+   */
+  put(
+    witness: string,
+    size: number,
+    line: string,
+    cosignedS: number,
+    receivedMs: number,
+  ): boolean | Promise<boolean>;
   lines(size: number): string[];
   signedNote(size: number): string | undefined;
 }
@@ -54,8 +64,13 @@ export class WitnessBook {
     this.listeners.push(listener);
   }
 
+  /** A cosignature for `size` is now served: re-serve that checkpoint. */
+  announce(size: number): void {
+    for (const l of this.listeners) l(size);
+  }
+
   /** Checks and keeps one cosignature line for the checkpoint of `size`. */
-  receive(size: number, line: string): CosignVerdict {
+  receive(size: number, line: string): CosignVerdict | Promise<CosignVerdict> {
     let sig;
     try {
       sig = parseCosignatureLine(line);
@@ -69,8 +84,10 @@ export class WitnessBook {
     const ok = v.verify(parseNote(note).text, sig.signature);
     if (!ok) return 'bad_signature';
     const canonical = line.endsWith('\n') ? line : line + '\n';
-    if (!this.o.rows.put(v.vkey, size, canonical, ok.timestamp, this.now())) return 'duplicate';
-    for (const l of this.listeners) l(size);
+    const put = this.o.rows.put(v.vkey, size, canonical, ok.timestamp, this.now());
+    if (typeof put !== 'boolean') return put.then((stored) => (stored ? 'stored' : 'duplicate'));
+    if (!put) return 'duplicate';
+    this.announce(size);
     return 'stored';
   }
 
