@@ -14,7 +14,10 @@ import type {
   SignalLogReader,
 } from '../log/types.js';
 import { watchPublished } from '../jetstream/checkpoint-kv.js';
-import { CheckpointMirror, type MirroredTree } from '../log/mirror.js';
+import { ClusterCosignatures } from '../jetstream/cosignature-kv.js';
+import { COSIGNED_SIZES, CheckpointMirror, type MirroredTree } from '../log/mirror.js';
+import { SharedCosignatures } from '../log/shared-cosignatures.js';
+import { WitnessBook } from '../log/witnesses.js';
 import { ed25519VerifierKey } from '@catalyst-signal/shared';
 import { sha256 } from '../log/tlog-crypto.js';
 import type { Logger } from '../logger.js';
@@ -33,6 +36,8 @@ export interface GatewayLogOptions {
   lagPollMs?: number;
   /** config.log.origin: the checkpoints' origin line; default catalyst-signals/<cluster epoch>. */
   origin?: string | undefined;
+  /** config.log.witnesses: whose cosignatures are kept (cluster-wide) and served. */
+  witnesses?: readonly { name: string; vkey: string }[];
   follower?: Partial<
     Pick<FollowerOptions, 'idleMs' | 'apiTimeoutMs' | 'expiresMs' | 'maxBatch' | 'backoffMs'>
   >;
@@ -136,6 +141,10 @@ export class GatewayLog implements SignalLogDriver {
   /** The checkpoints the cluster's lease holder published, served once this replica proves them. */
   readonly transparency: CheckpointMirror;
   private checkpointWatch: { stop(): void } | undefined;
+  /** Witness cosignatures, shared by every node through the cluster (absent: no witnesses configured). */
+  readonly witnesses: WitnessBook | undefined;
+  private readonly cosignatures: SharedCosignatures;
+  private cosignWatch: { stop(): void } | undefined;
   /** Called after each applied batch (the checkpoint signer of a `both` node). */
   readonly applied: (() => void)[] = [];
   private fanOut: FanOut | undefined;
@@ -171,6 +180,12 @@ export class GatewayLog implements SignalLogDriver {
       onMismatch: (detail, size) => this.diverge(detail, size, Divergence.differs),
       onError: (detail) => o.log.warn(`transparency log: ${detail}`),
     });
+    this.cosignatures = new SharedCosignatures(this.transparency);
+    // Built before anything connects: a bad witness key stops the start with the key named.
+    this.witnesses = o.witnesses?.length
+      ? new WitnessBook({ witnesses: o.witnesses, rows: this.cosignatures })
+      : undefined;
+    if (this.witnesses) this.transparency.cosignatures = this.witnesses;
   }
 
   /** Open the replica and check it against the stream (epoch, head within the stream, head row identical). */
@@ -181,7 +196,31 @@ export class GatewayLog implements SignalLogDriver {
     await g.startKeyMirror();
     await g.loadSigningJwk();
     g.checkpointWatch = await watchPublished(o.cluster.meta, (note) => g.transparency.offer(note));
+    await g.startCosignatures();
     return g;
+  }
+
+  /**
+   * Every node puts the cosignatures it verified into the cluster's bucket and serves every one in it
+   * (docs/transparency-log.md "Witnesses"). A node that cannot open the bucket (a NATS user without the
+   * permission) still serves checkpoints, without cosignatures, and says why.
+   */
+  private async startCosignatures(): Promise<void> {
+    const book = this.witnesses;
+    if (!book) return;
+    try {
+      const replicas = this.o.cluster.info.config.num_replicas === 1 ? 1 : 3;
+      const bucket = await ClusterCosignatures.open(this.o.nats, replicas, COSIGNED_SIZES);
+      this.cosignatures.bucket = bucket;
+      this.cosignWatch = await bucket.watch((size, witness, line) => {
+        if (!this.closed && this.cosignatures.seen(size, witness, line)) book.announce(size);
+      });
+    } catch (err) {
+      this.o.log.error(
+        { err: (err as Error).message },
+        'transparency log: the cluster cosignature bucket cannot be opened; witness cosignatures are neither kept nor served here',
+      );
+    }
   }
 
   /**
@@ -394,6 +433,7 @@ export class GatewayLog implements SignalLogDriver {
     clearInterval(this.jwkTimer);
     this.keysWatch?.stop();
     this.checkpointWatch?.stop();
+    this.cosignWatch?.stop();
     await this.follower?.stop();
   }
 }

@@ -18,7 +18,10 @@ export function receiveCosign(
   const count = (verdict: Verdict) => {
     d.metrics.cosignatures.inc({ result: verdict });
     if (verdict === 'unknown_key' || verdict === 'bad_signature')
-      d.log.warn({ socket: data.id, size: frame.size, verdict }, 'transparency log: a cosignature was dropped');
+      d.log.warn(
+        { socket: data.id, size: frame.size, verdict },
+        'transparency log: a cosignature was dropped',
+      );
   };
   // A store that cannot write (disk full, read-only, the cluster away) must not take the stream down with it.
   const failed = (err: unknown): Verdict => {
