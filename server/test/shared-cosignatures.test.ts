@@ -27,6 +27,21 @@ describe('shared cosignatures', () => {
     expect(rows.lines(COSIGNED_SIZES + 1)).toEqual([line(COSIGNED_SIZES + 1)]);
   });
 
+  it('serves only lines this node verified; a line over a note not known yet waits until it is', () => {
+    const rows = new SharedCosignatures({ signedNote: () => undefined });
+    const verdicts = new Map<number, boolean | undefined>([
+      [1, false],
+      [2, undefined],
+    ]);
+    rows.valid = (size) => verdicts.get(size);
+    rows.seen(1, 'aa', line(1));
+    rows.seen(2, 'aa', line(2));
+    expect(rows.lines(1)).toEqual([]);
+    expect(rows.lines(2)).toEqual([]);
+    verdicts.set(2, true);
+    expect(rows.lines(2)).toEqual([line(2)]);
+  });
+
   it('a line is stored through the bucket; before it is open the put fails with a reason', async () => {
     const rows = new SharedCosignatures({ signedNote: () => undefined });
     await expect(rows.put('vkey', 1, line(1))).rejects.toThrow(/bucket is not open/);

@@ -19,18 +19,31 @@ const witnessToken = (vkey: string) => createHash('sha256').update(vkey).digest(
 export class ClusterCosignatures {
   private constructor(private readonly kv: KV) {}
 
-  /** Open the bucket, creating it (and setting its bound) when it does not exist yet. */
+  /**
+   * Open the bucket; when it does not exist yet, create it with its bound. A node whose NATS user may not
+   * create streams (a gateway, deploy/nats/nats-node.conf) fails here until a `both` node created it.
+   */
   static async open(h: NatsHandle, replicas: 1 | 3, keepSizes: number): Promise<ClusterCosignatures> {
+    const stream = `KV_${CLUSTER_NAMES.cosignaturesBucket}`;
+    const exists = await h.jsm.streams.info(stream).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) return false;
+        throw err;
+      },
+    );
+    if (exists) return new ClusterCosignatures(await h.kvm.open(CLUSTER_NAMES.cosignaturesBucket));
     const kv = await h.kvm.create(CLUSTER_NAMES.cosignaturesBucket, {
       replicas,
       history: 1,
       storage: StorageType.File,
     });
-    const stream = `KV_${CLUSTER_NAMES.cosignaturesBucket}`;
     const info = await h.jsm.streams.info(stream);
-    const maxMsgs = keepSizes * MAX_WITNESSES;
-    if (info.config.max_msgs !== maxMsgs || info.config.discard !== DiscardPolicy.Old)
-      await h.jsm.streams.update(stream, { ...info.config, max_msgs: maxMsgs, discard: DiscardPolicy.Old });
+    await h.jsm.streams.update(stream, {
+      ...info.config,
+      max_msgs: keepSizes * MAX_WITNESSES,
+      discard: DiscardPolicy.Old,
+    });
     return new ClusterCosignatures(kv);
   }
 

@@ -15,9 +15,14 @@ export interface CosignatureBucket {
  * No NATS here: the jetstream side offers what it read.
  */
 export class SharedCosignatures implements CosignatureRows {
-  /** size -> witness -> line, for the newest COSIGNED_SIZES sizes seen. */
-  private readonly bySize = new Map<number, Map<string, string>>();
+  /** size -> witness -> line and whether it verified here (undefined: not checked yet), newest sizes only. */
+  private readonly bySize = new Map<number, Map<string, { line: string; ok: boolean | undefined }>>();
   bucket: CosignatureBucket | undefined;
+  /**
+   * Checks a line against the note signed at `size` (WitnessBook.valid; undefined: that note is not known
+   * here yet). Any node may write the bucket: each serves only what it verified itself.
+   */
+  valid: ((size: number, line: string) => boolean | undefined) | undefined;
 
   constructor(private readonly notes: { signedNote(size: number): string | undefined }) {}
 
@@ -28,7 +33,14 @@ export class SharedCosignatures implements CosignatureRows {
 
   lines(size: number): string[] {
     const m = this.bySize.get(size);
-    return m ? [...m.keys()].sort().map((w) => m.get(w)!) : [];
+    if (!m) return [];
+    const out: string[] = [];
+    for (const w of [...m.keys()].sort()) {
+      const e = m.get(w)!;
+      if (e.ok === undefined) e.ok = this.valid ? this.valid(size, e.line) : true;
+      if (e.ok) out.push(e.line);
+    }
+    return out;
   }
 
   signedNote(size: number): string | undefined {
@@ -54,7 +66,7 @@ export class SharedCosignatures implements CosignatureRows {
       this.bySize.set(size, m);
     }
     if (m.has(witness)) return false;
-    m.set(witness, line.endsWith('\n') ? line : line + '\n');
+    m.set(witness, { line: line.endsWith('\n') ? line : line + '\n', ok: undefined });
     return true;
   }
 }

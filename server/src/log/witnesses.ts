@@ -71,6 +71,30 @@ export class WitnessBook {
 
   /** Checks and keeps one cosignature line for the checkpoint of `size`. */
   receive(size: number, line: string): CosignVerdict | Promise<CosignVerdict> {
+    const c = this.check(size, line);
+    if (typeof c === 'string') return c;
+    const canonical = line.endsWith('\n') ? line : line + '\n';
+    const put = this.o.rows.put(c.vkey, size, canonical, c.timestamp, this.now());
+    if (typeof put !== 'boolean') return put.then((stored) => (stored ? 'stored' : 'duplicate'));
+    if (!put) return 'duplicate';
+    this.announce(size);
+    return 'stored';
+  }
+
+  /**
+   * Whether a line read back from a store other nodes write (cluster mode) is a configured witness's valid
+   * cosignature of the note signed at `size`; undefined while that note is not known here. So a node serves
+   * only lines it verified itself, whoever wrote them.
+   */
+  valid(size: number, line: string): boolean | undefined {
+    const c = this.check(size, line);
+    return c === 'unknown_size' ? undefined : typeof c !== 'string';
+  }
+
+  private check(
+    size: number,
+    line: string,
+  ): { vkey: string; timestamp: number } | 'malformed' | 'unknown_key' | 'unknown_size' | 'bad_signature' {
     let sig;
     try {
       sig = parseCosignatureLine(line);
@@ -83,12 +107,7 @@ export class WitnessBook {
     if (!note) return 'unknown_size';
     const ok = v.verify(parseNote(note).text, sig.signature);
     if (!ok) return 'bad_signature';
-    const canonical = line.endsWith('\n') ? line : line + '\n';
-    const put = this.o.rows.put(v.vkey, size, canonical, ok.timestamp, this.now());
-    if (typeof put !== 'boolean') return put.then((stored) => (stored ? 'stored' : 'duplicate'));
-    if (!put) return 'duplicate';
-    this.announce(size);
-    return 'stored';
+    return { vkey: v.vkey, timestamp: ok.timestamp };
   }
 
   /** `note` (the log's signed checkpoint of `size`) with every cosignature kept for it. */

@@ -145,6 +145,7 @@ export class GatewayLog implements SignalLogDriver {
   readonly witnesses: WitnessBook | undefined;
   private readonly cosignatures: SharedCosignatures;
   private cosignWatch: { stop(): void } | undefined;
+  private cosignTimer: NodeJS.Timeout | undefined;
   /** Called after each applied batch (the checkpoint signer of a `both` node). */
   readonly applied: (() => void)[] = [];
   private fanOut: FanOut | undefined;
@@ -185,7 +186,11 @@ export class GatewayLog implements SignalLogDriver {
     this.witnesses = o.witnesses?.length
       ? new WitnessBook({ witnesses: o.witnesses, rows: this.cosignatures })
       : undefined;
-    if (this.witnesses) this.transparency.cosignatures = this.witnesses;
+    const book = this.witnesses;
+    if (book) {
+      this.transparency.cosignatures = book;
+      this.cosignatures.valid = (size, line) => book.valid(size, line);
+    }
   }
 
   /** Open the replica and check it against the stream (epoch, head within the stream, head row identical). */
@@ -202,24 +207,28 @@ export class GatewayLog implements SignalLogDriver {
 
   /**
    * Every node puts the cosignatures it verified into the cluster's bucket and serves every one in it
-   * (docs/transparency-log.md "Witnesses"). A node that cannot open the bucket (a NATS user without the
-   * permission) still serves checkpoints, without cosignatures, and says why.
+   * (docs/transparency-log.md "Witnesses"). A node that cannot open the bucket yet still serves checkpoints,
+   * without cosignatures, says why and tries again.
    */
   private async startCosignatures(): Promise<void> {
     const book = this.witnesses;
-    if (!book) return;
+    if (!book || this.closed) return;
     try {
       const replicas = this.o.cluster.info.config.num_replicas === 1 ? 1 : 3;
       const bucket = await ClusterCosignatures.open(this.o.nats, replicas, COSIGNED_SIZES);
+      if (this.closed) return;
       this.cosignatures.bucket = bucket;
       this.cosignWatch = await bucket.watch((size, witness, line) => {
         if (!this.closed && this.cosignatures.seen(size, witness, line)) book.announce(size);
       });
     } catch (err) {
-      this.o.log.error(
+      // Most likely a gateway started before any `both` node created the bucket: try again later.
+      this.o.log.warn(
         { err: (err as Error).message },
-        'transparency log: the cluster cosignature bucket cannot be opened; witness cosignatures are neither kept nor served here',
+        'transparency log: the cluster cosignature bucket cannot be opened yet; witness cosignatures are not kept or served here until it can',
       );
+      this.cosignTimer = setTimeout(() => void this.startCosignatures(), 5000);
+      this.cosignTimer.unref();
     }
   }
 
@@ -433,6 +442,7 @@ export class GatewayLog implements SignalLogDriver {
     clearInterval(this.jwkTimer);
     this.keysWatch?.stop();
     this.checkpointWatch?.stop();
+    clearTimeout(this.cosignTimer);
     this.cosignWatch?.stop();
     await this.follower?.stop();
   }

@@ -153,6 +153,18 @@ describeWithNats('witnesses in cluster mode', { timeout: 60_000 }, () => {
       expect(again.proofs).toEqual([]);
       expect(quorum(again.checkpoint as string)).toBe(true);
 
+      // A line written straight into the bucket (a stolen node's NATS user) is served by no node that did not
+      // verify it: every node checks each line itself. Seen once the friend got the checkpoint a third time.
+      const kv = await c.h.kvm.open('catalyst_cosignatures');
+      await kv.create('5.forged', cosign(alice.cosigner, wrong, now));
+      await friend.until(
+        () => friend.frames.filter((f) => f.type === 'checkpoint').length >= 3,
+        10_000,
+        'the frame re-sent after the forged line',
+      );
+      expect(friend.frames.filter((f) => f.type === 'checkpoint').at(-1)!.checkpoint).toBe(note + line);
+      for (const s of servers) expect(await served(s)).toBe(note + line);
+
       // The same cosignature sent again through another node: create-only, a no-op.
       const repeat = await socket(a, note + line);
       repeat.send({ type: ClientFrame.cosign, size: 5, cosignature: line });
