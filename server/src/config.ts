@@ -285,7 +285,7 @@ export const ConfigSchema = z
           .max(64)
           .default([])
           .describe(
-            'Witnesses whose cosignatures (the `cosign` frame) are kept and served on the checkpoint (GET /v1/log/checkpoint, checkpoint frames); any other cosignature is counted and dropped. Single-node mode only.',
+            'Witnesses whose cosignatures (the `cosign` frame) are kept and served on the checkpoint (GET /v1/log/checkpoint, checkpoint frames); any other cosignature is counted and dropped. In a cluster, set the same list on every node: a node keeps what it verified in the cluster bucket `catalyst_cosignatures` and serves every line in it.',
           ),
       })
       .prefault({})

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * three nodes (only ports, file paths and addresses changed: every node on 127.0.0.1, ports from the OS), run
  * as a 3-node JetStream cluster with the machine's nats-server. Then what docs/security.md claims: a client
  * without a certificate is refused; the ingest user can set up and write the log; a gateway user can read it
- * (stream info, direct get, a consumer, KV get) and is refused every write. Under CI a missing
+ * (stream info, direct get, a consumer, KV get) and is refused every write but a witness cosignature. Under CI a missing
  * nats-server fails; locally the test is skipped with the reason in its name.
  */
 const DEPLOY = fileURLToPath(new URL('../../deploy/nats/', import.meta.url));
@@ -159,6 +159,7 @@ describeNats(
       );
       const keys = await until('the keys bucket', () => new Kvm(js).create('catalyst_keys', { replicas: 3 }));
       await keys.put('k1', 'hash-of-k1');
+      const cosignatures = await new Kvm(js).create('catalyst_cosignatures', { replicas: 3 });
       expect((await js.publish('catalyst.signals.a', 'signed-1', { expect: { lastSequence: 0 } })).seq).toBe(
         1,
       );
@@ -174,6 +175,11 @@ describeNats(
       expect((await consumer.next({ expires: 5000 }))?.string()).toBe('signed-1');
       const gkeys = await new Kvm(gjs).open('catalyst_keys');
       expect((await gkeys.get('k1'))?.string()).toBe('hash-of-k1');
+
+      // The gateway's one write: a witness cosignature it verified (every node re-verifies before serving).
+      const gcos = await new Kvm(gjs).open('catalyst_cosignatures');
+      expect(await gcos.create('5.w', 'a cosignature line')).toBeGreaterThan(0);
+      expect((await cosignatures.get('5.w'))?.string()).toBe('a cosignature line');
 
       const refused = /Permissions Violation/;
       await expect(gjs.publish('catalyst.signals.b', 'forged', { timeout: 3000 })).rejects.toThrow(refused);

@@ -22,6 +22,8 @@ export const CLUSTER_NAMES = {
   subjects: 'catalyst.signals.*',
   metaBucket: 'catalyst_meta',
   keysBucket: 'catalyst_keys',
+  /** Witness cosignatures of published checkpoints (jetstream/cosignature-kv.ts). */
+  cosignaturesBucket: 'catalyst_cosignatures',
   epochKey: 'epoch',
   /** The public JWK every ingest node signs with (gateways serve it as the cluster's JWKS). */
   signingJwkKey: 'signing_jwk',

@@ -39,6 +39,12 @@ interface Accepted {
   note: string;
 }
 
+/**
+ * How many of the newest published sizes a witness may cosign on a cluster node, and whose cosignatures are
+ * kept (docs/transparency-log.md "Witnesses"): at the default 500 ms interval, the last half minute or more.
+ */
+export const COSIGNED_SIZES = 64;
+
 const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
 
 export class CheckpointMirror implements ServedLog {
@@ -53,6 +59,10 @@ export class CheckpointMirror implements ServedLog {
   /** The last note offered before the verifier key was known: checked once it is. */
   private unverified: string | undefined;
   private readonly listeners: ((c: CheckpointSigned) => void)[] = [];
+  /** The newest COSIGNED_SIZES verified notes by size: what a witness's cosignature is checked against. */
+  private readonly recent = new Map<number, string>();
+  /** Witness cosignatures appended to the note served (log/witnesses.ts); set once witnesses are wired. */
+  cosignatures: { attach(size: number, note: string): string } | undefined;
 
   constructor(private readonly o: CheckpointMirrorOptions) {}
 
@@ -91,6 +101,7 @@ export class CheckpointMirror implements ServedLog {
       );
       return;
     }
+    this.remember(c);
     const l = this.latest;
     if (l && c.size <= l.size) {
       if (c.size === l.size && !sameBytes(c.root, l.root))
@@ -122,11 +133,26 @@ export class CheckpointMirror implements ServedLog {
     this.latest = p;
     for (const l of this.listeners) {
       try {
-        l({ size: p.size, note: p.note, previousSize });
+        l({ size: p.size, note: this.withCosignatures(p), previousSize });
       } catch (err) {
         this.o.onError?.(`a checkpoint listener failed: ${(err as Error).message}`);
       }
     }
+  }
+
+  /** The note the cluster published at `size`, among the newest COSIGNED_SIZES it published. */
+  signedNote(size: number): string | undefined {
+    return this.recent.get(size);
+  }
+
+  private remember(c: Accepted): void {
+    if (this.recent.has(c.size)) return;
+    this.recent.set(c.size, c.note);
+    if (this.recent.size > COSIGNED_SIZES) this.recent.delete(Math.min(...this.recent.keys()));
+  }
+
+  private withCosignatures(c: Accepted): string {
+    return this.cosignatures?.attach(c.size, c.note) ?? c.note;
   }
 
   private halt(why: string, size: number): void {
@@ -148,11 +174,11 @@ export class CheckpointMirror implements ServedLog {
   }
 
   checkpoint(): string | undefined {
-    return this.latest?.note;
+    return this.latest && this.withCosignatures(this.latest);
   }
 
   latestSigned(): { size: number; note: string } | undefined {
-    return this.latest && { size: this.latest.size, note: this.latest.note };
+    return this.latest && { size: this.latest.size, note: this.withCosignatures(this.latest) };
   }
 
   onSigned(listener: (c: CheckpointSigned) => void): void {

@@ -17,7 +17,17 @@ export type CosignVerdict =
   'stored' | 'duplicate' | 'malformed' | 'unknown_key' | 'bad_signature' | 'unknown_size';
 
 export interface CosignatureRows {
-  put(witness: string, size: number, line: string, cosignedS: number, receivedMs: number): boolean;
+  /**
+   * True when stored, false when this witness already has a line for this size. A store shared by several
+   * nodes (cluster mode) answers later and announces stored lines itself, on every node (WitnessBook.announce).
+   */
+  put(
+    witness: string,
+    size: number,
+    line: string,
+    cosignedS: number,
+    receivedMs: number,
+  ): boolean | Promise<boolean>;
   lines(size: number): string[];
   signedNote(size: number): string | undefined;
 }
@@ -54,8 +64,37 @@ export class WitnessBook {
     this.listeners.push(listener);
   }
 
+  /** A cosignature for `size` is now served: re-serve that checkpoint. */
+  announce(size: number): void {
+    for (const l of this.listeners) l(size);
+  }
+
   /** Checks and keeps one cosignature line for the checkpoint of `size`. */
-  receive(size: number, line: string): CosignVerdict {
+  receive(size: number, line: string): CosignVerdict | Promise<CosignVerdict> {
+    const c = this.check(size, line);
+    if (typeof c === 'string') return c;
+    const canonical = line.endsWith('\n') ? line : line + '\n';
+    const put = this.o.rows.put(c.vkey, size, canonical, c.timestamp, this.now());
+    if (typeof put !== 'boolean') return put.then((stored) => (stored ? 'stored' : 'duplicate'));
+    if (!put) return 'duplicate';
+    this.announce(size);
+    return 'stored';
+  }
+
+  /**
+   * Whether a line read back from a store other nodes write (cluster mode) is a configured witness's valid
+   * cosignature of the note signed at `size`; undefined while that note is not known here. So a node serves
+   * only lines it verified itself, whoever wrote them.
+   */
+  valid(size: number, line: string): boolean | undefined {
+    const c = this.check(size, line);
+    return c === 'unknown_size' ? undefined : typeof c !== 'string';
+  }
+
+  private check(
+    size: number,
+    line: string,
+  ): { vkey: string; timestamp: number } | 'malformed' | 'unknown_key' | 'unknown_size' | 'bad_signature' {
     let sig;
     try {
       sig = parseCosignatureLine(line);
@@ -68,10 +107,7 @@ export class WitnessBook {
     if (!note) return 'unknown_size';
     const ok = v.verify(parseNote(note).text, sig.signature);
     if (!ok) return 'bad_signature';
-    const canonical = line.endsWith('\n') ? line : line + '\n';
-    if (!this.o.rows.put(v.vkey, size, canonical, ok.timestamp, this.now())) return 'duplicate';
-    for (const l of this.listeners) l(size);
-    return 'stored';
+    return { vkey: v.vkey, timestamp: ok.timestamp };
   }
 
   /** `note` (the log's signed checkpoint of `size`) with every cosignature kept for it. */

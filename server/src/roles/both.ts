@@ -6,6 +6,7 @@ import type { Config } from '../config.js';
 import type { FanOut, KeyAdmin, Sequencer, SignalLogDriver, SignalLogReader } from '../log/types.js';
 import type { Logger } from '../logger.js';
 import type { ServedLog } from '../log/served.js';
+import type { WitnessBook } from '../log/witnesses.js';
 import { CheckpointHolder } from './checkpoint-holder.js';
 import { gatewayLog } from './gateway.js';
 import type { GatewayLog } from './gateway-log.js';
@@ -26,6 +27,8 @@ export class BothLog implements SignalLogDriver {
   readonly aheadWaitMs: number;
   /** Served from the gateway half's mirror, like every node: the holder only signs and publishes. */
   readonly transparency: ServedLog;
+  /** Cosign frames land in the cluster's bucket through the gateway half, like on every node. */
+  readonly witnesses: WitnessBook | undefined;
 
   constructor(
     readonly ingest: IngestLog,
@@ -38,6 +41,7 @@ export class BothLog implements SignalLogDriver {
     this.keyAdmin = ingest.keyAdmin;
     this.aheadWaitMs = gateway.aheadWaitMs;
     this.transparency = gateway.transparency;
+    this.witnesses = gateway.witnesses;
     if (checkpoints) gateway.applied.push(() => checkpoints.grew());
   }
 

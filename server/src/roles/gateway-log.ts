@@ -14,7 +14,10 @@ import type {
   SignalLogReader,
 } from '../log/types.js';
 import { watchPublished } from '../jetstream/checkpoint-kv.js';
-import { CheckpointMirror, type MirroredTree } from '../log/mirror.js';
+import { ClusterCosignatures } from '../jetstream/cosignature-kv.js';
+import { COSIGNED_SIZES, CheckpointMirror, type MirroredTree } from '../log/mirror.js';
+import { SharedCosignatures } from '../log/shared-cosignatures.js';
+import { WitnessBook } from '../log/witnesses.js';
 import { ed25519VerifierKey } from '@catalyst-signal/shared';
 import { sha256 } from '../log/tlog-crypto.js';
 import type { Logger } from '../logger.js';
@@ -33,6 +36,8 @@ export interface GatewayLogOptions {
   lagPollMs?: number;
   /** config.log.origin: the checkpoints' origin line; default catalyst-signals/<cluster epoch>. */
   origin?: string | undefined;
+  /** config.log.witnesses: whose cosignatures are kept (cluster-wide) and served. */
+  witnesses?: readonly { name: string; vkey: string }[];
   follower?: Partial<
     Pick<FollowerOptions, 'idleMs' | 'apiTimeoutMs' | 'expiresMs' | 'maxBatch' | 'backoffMs'>
   >;
@@ -136,6 +141,11 @@ export class GatewayLog implements SignalLogDriver {
   /** The checkpoints the cluster's lease holder published, served once this replica proves them. */
   readonly transparency: CheckpointMirror;
   private checkpointWatch: { stop(): void } | undefined;
+  /** Witness cosignatures, shared by every node through the cluster (absent: no witnesses configured). */
+  readonly witnesses: WitnessBook | undefined;
+  private readonly cosignatures: SharedCosignatures;
+  private cosignWatch: { stop(): void } | undefined;
+  private cosignTimer: NodeJS.Timeout | undefined;
   /** Called after each applied batch (the checkpoint signer of a `both` node). */
   readonly applied: (() => void)[] = [];
   private fanOut: FanOut | undefined;
@@ -171,6 +181,16 @@ export class GatewayLog implements SignalLogDriver {
       onMismatch: (detail, size) => this.diverge(detail, size, Divergence.differs),
       onError: (detail) => o.log.warn(`transparency log: ${detail}`),
     });
+    this.cosignatures = new SharedCosignatures(this.transparency);
+    // Built before anything connects: a bad witness key stops the start with the key named.
+    this.witnesses = o.witnesses?.length
+      ? new WitnessBook({ witnesses: o.witnesses, rows: this.cosignatures })
+      : undefined;
+    const book = this.witnesses;
+    if (book) {
+      this.transparency.cosignatures = book;
+      this.cosignatures.valid = (size, line) => book.valid(size, line);
+    }
   }
 
   /** Open the replica and check it against the stream (epoch, head within the stream, head row identical). */
@@ -181,7 +201,35 @@ export class GatewayLog implements SignalLogDriver {
     await g.startKeyMirror();
     await g.loadSigningJwk();
     g.checkpointWatch = await watchPublished(o.cluster.meta, (note) => g.transparency.offer(note));
+    await g.startCosignatures();
     return g;
+  }
+
+  /**
+   * Every node puts the cosignatures it verified into the cluster's bucket and serves every one in it
+   * (docs/transparency-log.md "Witnesses"). A node that cannot open the bucket yet still serves checkpoints,
+   * without cosignatures, says why and tries again.
+   */
+  private async startCosignatures(): Promise<void> {
+    const book = this.witnesses;
+    if (!book || this.closed) return;
+    try {
+      const replicas = this.o.cluster.info.config.num_replicas === 1 ? 1 : 3;
+      const bucket = await ClusterCosignatures.open(this.o.nats, replicas, COSIGNED_SIZES);
+      if (this.closed) return;
+      this.cosignatures.bucket = bucket;
+      this.cosignWatch = await bucket.watch((size, witness, line) => {
+        if (!this.closed && this.cosignatures.seen(size, witness, line)) book.announce(size);
+      });
+    } catch (err) {
+      // Most likely a gateway started before any `both` node created the bucket: try again later.
+      this.o.log.warn(
+        { err: (err as Error).message },
+        'transparency log: the cluster cosignature bucket cannot be opened yet; witness cosignatures are not kept or served here until it can',
+      );
+      this.cosignTimer = setTimeout(() => void this.startCosignatures(), 5000);
+      this.cosignTimer.unref();
+    }
   }
 
   /**
@@ -394,6 +442,8 @@ export class GatewayLog implements SignalLogDriver {
     clearInterval(this.jwkTimer);
     this.keysWatch?.stop();
     this.checkpointWatch?.stop();
+    clearTimeout(this.cosignTimer);
+    this.cosignWatch?.stop();
     await this.follower?.stop();
   }
 }

@@ -34,6 +34,7 @@ export function gatewayLog(o: Omit<GatewayOptions, 'lock'>): LogDriverFactory<Ga
       db: ctx.db,
       log: o.log ?? ctx.log,
       origin: ctx.config.log.origin,
+      witnesses: ctx.config.log.witnesses,
     });
     registerReplicaMetrics(ctx.metrics, g);
     return g;

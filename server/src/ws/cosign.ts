@@ -14,20 +14,30 @@ export function receiveCosign(
   frame: CosignFrame,
   d: { witnesses?: WitnessBook | undefined; metrics: Metrics; log: Logger },
 ): void {
-  let verdict: CosignVerdict | 'repeated' | 'no_witnesses' | 'error';
-  if (frame.size <= data.cosignedSize) verdict = 'repeated';
-  else if (!d.witnesses) verdict = 'no_witnesses';
-  else {
-    data.cosignedSize = frame.size;
-    try {
-      verdict = d.witnesses.receive(frame.size, frame.cosignature);
-    } catch (err) {
-      // A store that cannot write (disk full, read-only) must not take the stream down with it.
-      d.log.error({ err, size: frame.size }, 'transparency log: a cosignature could not be stored');
-      verdict = 'error';
-    }
+  type Verdict = CosignVerdict | 'repeated' | 'no_witnesses' | 'error';
+  const count = (verdict: Verdict) => {
+    d.metrics.cosignatures.inc({ result: verdict });
+    if (verdict === 'unknown_key' || verdict === 'bad_signature')
+      d.log.warn(
+        { socket: data.id, size: frame.size, verdict },
+        'transparency log: a cosignature was dropped',
+      );
+  };
+  // A store that cannot write (disk full, read-only, the cluster away) must not take the stream down with it.
+  const failed = (err: unknown): Verdict => {
+    d.log.error({ err, size: frame.size }, 'transparency log: a cosignature could not be stored');
+    return 'error';
+  };
+  if (frame.size <= data.cosignedSize) return count('repeated');
+  if (!d.witnesses) return count('no_witnesses');
+  data.cosignedSize = frame.size;
+  let verdict: CosignVerdict | Promise<CosignVerdict>;
+  try {
+    verdict = d.witnesses.receive(frame.size, frame.cosignature);
+  } catch (err) {
+    return count(failed(err));
   }
-  d.metrics.cosignatures.inc({ result: verdict });
-  if (verdict === 'unknown_key' || verdict === 'bad_signature')
-    d.log.warn({ socket: data.id, size: frame.size, verdict }, 'transparency log: a cosignature was dropped');
+  // The cluster's shared store answers later (jetstream/cosignature-kv.ts).
+  if (typeof verdict === 'string') count(verdict);
+  else void verdict.then(count, (err: unknown) => count(failed(err)));
 }
