@@ -251,3 +251,87 @@ describeWithNats(
     });
   },
 );
+
+// Its own NATS server: a fresh cluster log, so this node's new signing key is the cluster's.
+describeWithNats('cluster outcomes: losing the lease', { timeout: 60_000 }, () => {
+  const c = useCluster({ size: 1, connect: 'cluster-outcomes-lease-test' });
+
+  it('the holder stops computing the moment its lease is lost, and resumes from what it published when it gets it back', async () => {
+    const now = nyParts(Date.now());
+    const emu = await startAlpacaEmulator({
+      now: `${now.date}T${now.time}`,
+      assets: [...DEFAULT_ASSETS, { ...DEFAULT_ASSETS[0]!, symbol: 'IWM', price: 240 }],
+    });
+    emus.push(emu);
+    vi.stubEnv('TEST_APCA_SECRET', emu.secret);
+    const keys = await ClusterKeys.open(c.h, 1);
+    const pub = await insertClusterKey(keys, ['publish']);
+    const dir = tempDir('out-lost-');
+    const a = await startBoth(
+      loadConfig({
+        flags: {
+          data_dir: dir,
+          port: 0,
+          host: '127.0.0.1',
+          log_level: 'silent',
+          cluster: { nats_urls: c.urls, replicas: 1, request_timeout_ms: 2000, ...TERM },
+          outcomes: {
+            alpaca_key_id: emu.keyId,
+            alpaca_secret_env: 'TEST_APCA_SECRET',
+            data_url: emu.url,
+            interval_s: 1,
+          },
+        },
+      }),
+      createLogger('silent'),
+    );
+    const db = new OutcomeDb(dir);
+    try {
+      await pollUntil('A computes', async () => (a.outcomes?.computing ? true : undefined), 10_000);
+      await pollUntil('keys mirrored', async () => (a.keys.get(pub.id) ? true : undefined), 10_000);
+      const post = async (symbol: string) => {
+        const r = await fetch(`${a.url}/v1/signals`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${pub.key}` },
+          body: JSON.stringify(
+            classification(undefined, {
+              asset_class: 'us_equity',
+              symbol,
+              action: 'enter',
+              direction: 'long',
+              price: 200,
+              classified_at: new Date(nyToMs(`${pastMonday()}T10:00`)).toISOString(),
+            }),
+          ),
+        });
+        expect(r.status).toBe(201);
+        return ((await r.json()) as { seq: number }).seq;
+      };
+      const first = await post('AAPL');
+      await pollUntil(
+        'first computed',
+        async () => (db.outcomes(first).length === HORIZONS.length ? true : undefined),
+        20_000,
+      );
+      const requests = barRequests(emu, 'AAPL');
+
+      // Another contender writes over the lease (as a successor would after a pause), with a short term: A's
+      // next renewal fails, it stops, and takes the lease back once that term (plus the skew) has passed.
+      const meta = await c.h.kvm.open('catalyst_meta');
+      await meta.put('outcomes_lease', JSON.stringify({ node: 'intruder', until_ms: Date.now() + 2500 }));
+      await pollUntil('A stops', async () => (a.outcomes?.computing ? undefined : true), 2500);
+      // A applies up to the bucket's end and computes only what is new.
+      await pollUntil('A computes again', async () => (a.outcomes?.computing ? true : undefined), 10_000);
+      const second = await post('PNNY');
+      await pollUntil(
+        'second computed',
+        async () => (db.outcomes(second).length === HORIZONS.length ? true : undefined),
+        20_000,
+      );
+      expect(barRequests(emu, 'AAPL')).toBe(requests);
+    } finally {
+      db.close();
+      await a.close();
+    }
+  });
+});
