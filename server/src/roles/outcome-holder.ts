@@ -31,6 +31,8 @@ export interface ClusterOutcomesOptions {
   compute?: ((save: NonNullable<OutcomeWorkerDeps['save']>) => OutcomeLoop) | undefined;
   /** How often a gateway looks again for a bucket no `both` node has created yet. */
   retryMs?: number;
+  /** How often the watch is checked for a stall (behind the bucket and no progress): default 10 s, 0 off. */
+  watchdogMs?: number;
 }
 
 /**
@@ -49,6 +51,7 @@ export class ClusterOutcomes {
   private generation = 0;
   private readonly waiters = new Set<() => void>();
   private retry: NodeJS.Timeout | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
   private closed = false;
 
   private constructor(private readonly o: ClusterOutcomesOptions) {
@@ -93,7 +96,14 @@ export class ClusterOutcomes {
       return;
     }
     if (this.closed) return;
-    this.watch = await this.bucket.watch(
+    await this.startWatch();
+    this.startWatchdog();
+    this.lease?.start();
+  }
+
+  private async startWatch(): Promise<void> {
+    this.watch?.stop();
+    this.watch = await this.bucket!.watch(
       this.o.db.publishedSeq(),
       (r, seq) => {
         this.o.db.applyPublished(r, seq);
@@ -101,7 +111,28 @@ export class ClusterOutcomes {
       },
       (key, why) => this.o.log.warn({ key, why }, 'outcomes: a published record is malformed; skipped'),
     );
-    this.lease?.start();
+  }
+
+  /**
+   * The watch is a push consumer on one NATS server; if that server dies it can stall without a word
+   * (../shared/notes/jetstream.md). When a record that was already in the bucket at the previous check is
+   * still not applied, the watch is started again from the last applied record (applying is idempotent).
+   */
+  private startWatchdog(): void {
+    const every = this.o.watchdogMs ?? 10_000;
+    if (every <= 0) return;
+    let lastBefore = 0;
+    const check = async () => {
+      const applied = this.o.db.publishedSeq();
+      const stalled = lastBefore > applied;
+      lastBefore = await this.bucket!.lastSeq();
+      if (stalled && !this.closed) {
+        this.o.log.warn({ applied }, 'outcomes: the watch fell behind the bucket; starting it again');
+        await this.startWatch();
+      }
+    };
+    this.watchdog = setInterval(() => void check().catch((err: unknown) => this.warn(err)), every);
+    this.watchdog.unref();
   }
 
   /** Resolves once this store applied every record up to stream seq `n`. */
@@ -185,6 +216,7 @@ export class ClusterOutcomes {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retry);
+    clearInterval(this.watchdog);
     await this.end();
     await this.lease?.stop();
     this.watch?.stop();

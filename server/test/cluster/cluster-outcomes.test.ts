@@ -11,6 +11,7 @@ import { OutcomesBucket, OutcomesFencedError } from '../../src/jetstream/outcome
 import { createLogger } from '../../src/logger.js';
 import { startBoth } from '../../src/roles/both.js';
 import { startGatewayNode } from '../../src/roles/gateway.js';
+import { ClusterOutcomes } from '../../src/roles/outcome-holder.js';
 import { SIGNING_KEY_FILE } from '../../src/signing.js';
 import { OutcomeDb, type PublishedOutcome } from '../../src/store/outcome-db.js';
 import { insertClusterKey } from '../helpers/cluster-keys.js';
@@ -45,6 +46,26 @@ const barRequests = (emu: AlpacaEmulator, symbol: string) =>
       r.path.endsWith('/bars') &&
       (r.path.includes(`/${symbol}/`) || (r.query['symbols'] ?? '').split(',').includes(symbol)),
   ).length;
+
+/** A minimal record as the holder publishes it. */
+const record = (seq: number): PublishedOutcome => ({
+  seq,
+  symbol: 'AAPL',
+  signal: '{}',
+  facets: {
+    seq,
+    at: 0,
+    symbol: 'AAPL',
+    action: 'enter',
+    catalyst: 'fda',
+    session: 'regular',
+    confidence: 0.8,
+    keywords: [],
+  },
+  outcomes: [],
+  next_due: null,
+  computed_at: 0,
+});
 
 const emus: AlpacaEmulator[] = [];
 afterEach(async () => {
@@ -220,27 +241,40 @@ describeWithNats(
       }
     });
 
+    it('a stalled watch is started again: the store catches up with the bucket', async () => {
+      const bucket = await OutcomesBucket.ensure(c.h, 1);
+      const db = new OutcomeDb(tempDir('out-wd-'));
+      const mirror = await ClusterOutcomes.start({
+        cluster: {
+          nats: c.h,
+          meta: await c.h.kvm.open('catalyst_meta'),
+          mayCompute: false,
+          replicas: 1,
+          node: 'wd',
+          termMs: 1500,
+          skewMs: 200,
+        },
+        db,
+        log: createLogger('silent'),
+        watchdogMs: 100,
+      });
+      try {
+        const publisher = bucket.publisher(await bucket.lastSeq());
+        await publisher.publish(record(910_001));
+        await pollUntil('applied', async () => (db.facet(910_001) ? true : undefined), 5000);
+        // The watch goes quiet without a word, as when the NATS server behind it dies.
+        (mirror as unknown as { watch: { stop(): void } }).watch.stop();
+        await publisher.publish(record(910_002));
+        await pollUntil('applied after the stall', async () => (db.facet(910_002) ? true : undefined), 5000);
+      } finally {
+        await mirror.close();
+        db.close();
+      }
+    });
+
     it('a deposed holder cannot publish once another did (fenced on the bucket stream seq)', async () => {
       const bucket = await OutcomesBucket.ensure(c.h, 1);
       const from = await bucket.lastSeq();
-      const record = (seq: number): PublishedOutcome => ({
-        seq,
-        symbol: 'AAPL',
-        signal: '{}',
-        facets: {
-          seq,
-          at: 0,
-          symbol: 'AAPL',
-          action: 'enter',
-          catalyst: 'fda',
-          session: 'regular',
-          confidence: 0.8,
-          keywords: [],
-        },
-        outcomes: [],
-        next_due: null,
-        computed_at: 0,
-      });
       const deposed = bucket.publisher(from);
       const successor = bucket.publisher(from);
       const wrote = await successor.publish(record(900_001));
