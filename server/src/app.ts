@@ -282,7 +282,11 @@ async function start(
       signer,
       transport,
       notReady: () => driver!.notReady(),
-      health: () => driver!.health?.(),
+      // On a cluster node, whether it holds the outcomes lease and computes now (docs/outcomes.md).
+      health: () => ({
+        ...driver!.health?.(),
+        ...(outcomes && driver!.outcomeCluster ? { outcomes_computer: outcomes.computing } : {}),
+      }),
       ...(driver.jwks ? { jwks: () => driver!.jwks?.() } : {}),
       keyAdmin: driver.keyAdmin,
       transparency: driver.transparency,

@@ -187,6 +187,10 @@ describeWithNats(
           expect(barRequests(emuA, 'PNNY')).toBeGreaterThan(0);
           expect(emuB.requests.length).toBe(0);
           expect(b.outcomes?.computing).toBe(false);
+          const healthz = async (s: Server) =>
+            ((await (await fetch(`${s.url}/healthz`)).json()) as { outcomes_computer?: boolean })
+              .outcomes_computer;
+          expect([await healthz(a), await healthz(b), await healthz(g)]).toEqual([true, false, false]);
 
           // Every node serves the same track record.
           const trackRecord = async (s: Server, query = '') => {
