@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -24,7 +25,8 @@ import { defaultPageDir, loadPageFiles } from './status/page-files.js';
 import { signalSigner } from './log/leaf.js';
 import { CheckpointFeed } from './ws/checkpoint-feed.js';
 import { Stream } from './ws/stream.js';
-import { startOutcomes } from './outcomes/start.js';
+import type { OutcomeDb } from './store/outcome-db.js';
+import { startClusterOutcomes, startOutcomes } from './outcomes/start.js';
 
 export interface Server<D extends SignalLogDriver = SignalLogDriver> {
   port: number;
@@ -43,6 +45,8 @@ export interface Server<D extends SignalLogDriver = SignalLogDriver> {
   metrics: Metrics;
   /** The WebSocket edge and fan-out; only a node with a log reader has one. */
   stream: D extends { reader: SignalLogReader } ? Stream : Stream | undefined;
+  /** The outcome worker (docs/outcomes.md): whether this node computes now (a cluster's lease holder). */
+  outcomes: { readonly computing: boolean } | undefined;
   /** Stop accepting, close sockets with 1001, finish in-flight commits, close the database. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -184,7 +188,7 @@ async function start(
   let driver: SignalLogDriver | undefined;
   let stream: Stream | undefined;
   let status: StatusHub | undefined;
-  let outcomes: ReturnType<typeof startOutcomes> | undefined;
+  let outcomes: { db: OutcomeDb; readonly computing: boolean; stop(): Promise<void> } | undefined;
   try {
     const keys = new KeyStore(db);
     const signer = signingKey ? await createSigner(loadOrCreateSigningKey(config.data_dir).key) : undefined;
@@ -242,12 +246,26 @@ async function start(
       if (feed) d.witnesses?.onCosigned((size) => feed.cosigned(size));
       driver.attach(stream);
     }
-    // Outcomes (docs/outcomes.md): single-node only for now; in cluster mode one lease holder will compute them.
+    // Outcomes (docs/outcomes.md): a single node computes its own; in cluster mode every node with a replica
+    // mirrors what the lease holder published, and `both` nodes with an outcomes block contend to compute.
     // Started before the routes, which serve the track record from the same store.
-    if (config.outcomes && !(driver.kind === 'sqlite' && reader))
-      log.warn({ log: driver.kind }, 'outcomes are computed in single-node mode only; not started');
-    if (config.outcomes && driver.kind === 'sqlite' && reader)
+    const link = driver.outcomeCluster;
+    const c = config.cluster;
+    if (link && c && reader)
+      outcomes = await startClusterOutcomes(config.outcomes, config.data_dir, reader, log, {
+        ...link,
+        replicas: c.replicas,
+        node: `${serverId}-${process.pid}-${randomBytes(4).toString('hex')}`,
+        termMs: c.lease_term_ms,
+        skewMs: c.lease_skew_ms,
+      });
+    else if (config.outcomes && !link && reader)
       outcomes = startOutcomes(config.outcomes, config.data_dir, reader, log);
+    else if (config.outcomes)
+      log.warn(
+        { log: driver.kind },
+        'outcomes are computed on single nodes and `both` nodes only; not started',
+      );
     const pages = loadPageFiles(defaultPageDir());
     registerStatusPage(app, pages);
     registerTrackRecordPage(app, pages);
@@ -264,7 +282,11 @@ async function start(
       signer,
       transport,
       notReady: () => driver!.notReady(),
-      health: () => driver!.health?.(),
+      // On a cluster node, whether it holds the outcomes lease and computes now (docs/outcomes.md).
+      health: () => ({
+        ...driver!.health?.(),
+        ...(outcomes && driver!.outcomeCluster ? { outcomes_computer: outcomes.computing } : {}),
+      }),
       ...(driver.jwks ? { jwks: () => driver!.jwks?.() } : {}),
       keyAdmin: driver.keyAdmin,
       transparency: driver.transparency,
@@ -321,6 +343,7 @@ async function start(
       auth,
       metrics,
       stream,
+      outcomes,
       close,
     };
   } catch (err) {

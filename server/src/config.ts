@@ -249,7 +249,7 @@ export const ConfigSchema = z
       })
       .optional()
       .describe(
-        "Compute each us_equity signal's outcomes from Alpaca 1-minute bars into outcomes.db (docs/outcomes.md). Absent: off. Single-node mode only.",
+        "Compute each us_equity signal's outcomes from Alpaca 1-minute bars into outcomes.db (docs/outcomes.md). Absent: off. In cluster mode only `both` nodes use it (one lease holder computes; every gateway serves what it published).",
       ),
     cluster: ClusterSchema.optional(),
     log: z

@@ -4,9 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PATHS, ProblemSchema, TrackRecordSchema, type TrackRecord } from '@catalyst-signal/shared';
 import { HORIZONS } from '@catalyst-signal/shared/outcomes';
 import { OUTCOME_DB_FILE, OutcomeDb } from '../src/store/outcome-db.js';
-import { natsSkipName, natsTestsRun } from './helpers/nats-cluster.js';
 import { startTestServer, tempDir } from './helpers/server.js';
-import { startTarget } from './helpers/target.js';
 import { startTrackRecordFixture, type TrackRecordFixture } from './helpers/track-record.js';
 
 // GET /v1/track-record on a real server whose own outcome worker computed outcomes from the emulator's bars:
@@ -115,18 +113,6 @@ describe('GET /v1/track-record', () => {
     }
     expect((await get(f, '', 'cat_000000000000_' + 'A'.repeat(43))).status).toBe(401);
   }, 60_000);
-
-  const gatewayName = 'on a cluster gateway: 404 saying cluster mode computes no outcomes yet';
-  if (!natsTestsRun()) it.skip(natsSkipName(gatewayName), () => {});
-  else
-    it(gatewayName, async () => {
-      const t = await startTarget('gateway');
-      const res = await fetch(`${t.url}${PATHS.trackRecord}`, {
-        headers: { authorization: `Bearer ${t.readKey}` },
-      });
-      expect(res.status).toBe(404);
-      expect(ProblemSchema.parse(await res.json()).detail).toContain('not computed in cluster mode');
-    });
 
   it('reads an outcomes.db made before the figure columns: they are added and filled from the JSON', () => {
     const dir = tempDir();

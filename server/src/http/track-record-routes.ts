@@ -47,9 +47,7 @@ export function registerTrackRecordRoutes(
       );
     if (!source)
       throw notFound(
-        d.config.cluster
-          ? 'outcomes are not computed in cluster mode yet (docs/outcomes.md, "Cluster mode")'
-          : 'this server computes no outcomes: add an outcomes block to its config (docs/outcomes.md)',
+        'this server computes no outcomes: add an outcomes block to its config (docs/outcomes.md)',
       );
     const key = JSON.stringify(q.data);
     const hit = cache.get(key);

@@ -12,6 +12,7 @@ import type {
   SignalAction,
   StatusReplica,
 } from '@catalyst-signal/shared';
+import type { OutcomeClusterLink } from '../roles/outcome-holder.js';
 import type { ServedLog } from './served.js';
 import type { WitnessBook } from './witnesses.js';
 
@@ -128,6 +129,11 @@ export interface SignalLogDriver {
    * cluster's: it holds no signing key). undefined = not known yet (503). Absent = the node's signer's.
    */
   jwks?(): { keys: object[] } | undefined;
+  /**
+   * A cluster node's link for outcomes (docs/outcomes.md "Cluster mode"): it mirrors what the lease holder
+   * publishes and, when `mayCompute`, contends to compute. Absent: a single node computes its own.
+   */
+  readonly outcomeCluster?: OutcomeClusterLink;
   /**
    * A log that trails the cluster (a gateway replica): a WebSocket subscribe from a seq beyond `reader.head`
    * waits up to this many ms for the head to get there rather than being answered `future`. Absent: no wait.

@@ -4,7 +4,8 @@ import { ConfigError } from '../errors.js';
 import type { SignalLogReader } from '../log/types.js';
 import type { Logger } from '../logger.js';
 import { OutcomeDb } from '../store/outcome-db.js';
-import { OutcomeWorker, startOutcomeLoop, type OutcomeLoop } from './worker.js';
+import { ClusterOutcomes, type OutcomeCluster } from '../roles/outcome-holder.js';
+import { OutcomeWorker, startOutcomeLoop, type OutcomeLoop, type OutcomeWorkerDeps } from './worker.js';
 
 /** The outcome worker as `serve` runs it: Alpaca's data API, the cache and outcomes in outcomes.db. */
 export function startOutcomes(
@@ -12,7 +13,7 @@ export function startOutcomes(
   dataDir: string,
   reader: SignalLogReader,
   log: Logger,
-): OutcomeLoop & { db: OutcomeDb } {
+): OutcomeLoop & { db: OutcomeDb; readonly computing: boolean } {
   const api = outcomeMarketData(cfg);
   const db = new OutcomeDb(dataDir);
   const worker = new OutcomeWorker({
@@ -30,9 +31,65 @@ export function startOutcomes(
   let stopping: Promise<void> | undefined;
   return {
     db,
+    computing: true,
     stop: () =>
       (stopping ??= (async () => {
         await loop.stop();
+        db.close();
+      })()),
+  };
+}
+
+/**
+ * Outcomes on a cluster node (docs/outcomes.md "Cluster mode"): every node mirrors what the lease holder
+ * published into its own outcomes.db and serves it; a `both` node with an outcomes block contends to compute.
+ */
+export async function startClusterOutcomes(
+  cfg: Config['outcomes'],
+  dataDir: string,
+  reader: SignalLogReader,
+  log: Logger,
+  cluster: OutcomeCluster,
+): Promise<{ db: OutcomeDb; readonly computing: boolean; stop(): Promise<void> }> {
+  const api = cfg && cluster.mayCompute ? outcomeMarketData(cfg) : undefined;
+  const db = new OutcomeDb(dataDir);
+  const compute =
+    cfg && api
+      ? (save: NonNullable<OutcomeWorkerDeps['save']>) =>
+          startOutcomeLoop(
+            new OutcomeWorker({
+              reader,
+              market: new CachedMarketData(api, db),
+              db,
+              now: Date.now,
+              benchmark: cfg.benchmark,
+              save,
+              onError: (seq, err) =>
+                log.warn(
+                  { seq, err: (err as Error).message },
+                  'outcomes: a job failed; retrying in 5 minutes',
+                ),
+            }),
+            cfg.interval_s * 1000,
+            (err) => log.error({ err }, 'outcomes: a worker run failed'),
+          )
+      : undefined;
+  let running: ClusterOutcomes;
+  try {
+    running = await ClusterOutcomes.start({ cluster, db, log, compute });
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    db,
+    get computing() {
+      return running.computing;
+    },
+    stop: () =>
+      (stopping ??= (async () => {
+        await running.close();
         db.close();
       })()),
   };

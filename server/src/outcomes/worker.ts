@@ -8,6 +8,7 @@ import {
   outcomeSignalOf,
   TradingClock,
   type Horizon,
+  type HorizonOutcome,
   type OutcomeSignal,
 } from '@catalyst-signal/shared/outcomes';
 import type { FilterableRow, SignalLogReader } from '../log/types.js';
@@ -33,6 +34,16 @@ export interface OutcomeWorkerDeps {
   /** Jobs per run. */
   batch?: number;
   onError?: (seq: number, err: unknown) => void;
+  /**
+   * Stores new final figures instead of `db.saveOutcomes` (cluster mode: published first, then applied here;
+   * docs/outcomes.md "Cluster mode"). A throw leaves them unstored: the job is retried.
+   */
+  save?: (
+    job: OutcomeJob,
+    final: readonly HorizonOutcome[],
+    nextDue: number | undefined,
+    now: number,
+  ) => Promise<void>;
 }
 
 export interface RunResult {
@@ -179,12 +190,9 @@ export class OutcomeWorker {
     const out = computeOutcomes(sig, bars, calendar, finalNow, this.horizons, benchBars);
     const final = out.filter((o) => o.missing !== Missing.notYet && o.missing !== Missing.noCalendar);
     const pending = out.length - final.length;
-    this.deps.db.saveOutcomes(
-      job.seq,
-      final,
-      pending === 0 ? undefined : (nextDue(ends, finalNow) ?? now + RETRY_MS),
-      now,
-    );
+    const due = pending === 0 ? undefined : (nextDue(ends, finalNow) ?? now + RETRY_MS);
+    if (this.deps.save && final.length > 0) await this.deps.save(job, final, due, now);
+    else this.deps.db.saveOutcomes(job.seq, final, due, now);
     return final.length;
   }
 }

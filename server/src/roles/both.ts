@@ -11,6 +11,7 @@ import { CheckpointHolder } from './checkpoint-holder.js';
 import { gatewayLog } from './gateway.js';
 import type { GatewayLog } from './gateway-log.js';
 import { ingestLog, type IngestLog } from './ingest.js';
+import type { OutcomeClusterLink } from './outcome-holder.js';
 
 /**
  * Role `both`: one process that is an ingest node and a gateway. POST goes to the cluster sequencer exactly
@@ -43,6 +44,11 @@ export class BothLog implements SignalLogDriver {
     this.transparency = gateway.transparency;
     this.witnesses = gateway.witnesses;
     if (checkpoints) gateway.applied.push(() => checkpoints.grew());
+  }
+
+  /** Outcomes: a `both` node has the replica the worker reads and may write, so it may hold the lease. */
+  get outcomeCluster(): OutcomeClusterLink {
+    return { ...this.gateway.outcomeCluster, mayCompute: true };
   }
 
   logHead(): Promise<number> {

@@ -1,4 +1,5 @@
 import type { HistoryQuery, StatusReplica } from '@catalyst-signal/shared';
+import type { OutcomeClusterLink } from './outcome-holder.js';
 import { StoreUnavailableError, forbidden } from '../errors.js';
 import { clusterSigningJwk, type ClusterLog } from '../jetstream/cluster-log.js';
 import type { NatsHandle } from '../jetstream/connection.js';
@@ -164,6 +165,11 @@ export class GatewayLog implements SignalLogDriver {
   private closed = false;
   /** Called once when the replica turns diverged at run time (the gateway closes its sockets). */
   onDiverged: ((d: Diverged) => void) | undefined;
+
+  /** Outcomes: mirrored from the cluster's lease holder, never computed here (read-only NATS user). */
+  get outcomeCluster(): OutcomeClusterLink {
+    return { nats: this.o.nats, meta: this.o.cluster.meta, mayCompute: false };
+  }
 
   /** The stream's last seq, asked of its leader now (a subscribe beyond it is `future`, ws/stream.ts). */
   async logHead(): Promise<number> {

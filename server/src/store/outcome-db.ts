@@ -51,7 +51,26 @@ const SQL = {
   putOutcome:
     'INSERT OR REPLACE INTO outcomes (seq, horizon, missing, figures, computed_at, ret, abnormal) VALUES (?, ?, ?, ?, ?, ?, ?)',
   outcomesOf: 'SELECT figures FROM outcomes WHERE seq = ? ORDER BY rowid',
+  facetOf: 'SELECT * FROM outcome_signals WHERE seq = ?',
+  putJob: 'INSERT OR REPLACE INTO outcome_jobs (seq, symbol, signal, due) VALUES (?, ?, ?, ?)',
 } as const;
+
+/**
+ * One signal's outcomes as the cluster's lease holder publishes them (docs/outcomes.md "Cluster mode"): every
+ * final horizon so far, the facets the track record groups by, and the job's state, so any node can serve it and
+ * a successor resumes where it stopped. Derived figures only, never bars.
+ */
+export interface PublishedOutcome {
+  seq: number;
+  symbol: string;
+  /** The OutcomeSignal as JSON (what the job computes from). */
+  signal: string;
+  facets: SignalFacets;
+  outcomes: HorizonOutcome[];
+  /** When the next horizon's data is final; null when every horizon is (the job is done). */
+  next_due: number | null;
+  computed_at: number;
+}
 
 export interface OutcomeJob {
   seq: number;
@@ -88,6 +107,19 @@ interface FacetRow {
   publisher: string | null;
   keywords: string;
 }
+
+const facetOfRow = (r: FacetRow): SignalFacets => ({
+  seq: r.seq,
+  at: r.at,
+  symbol: r.symbol,
+  action: r.action,
+  direction: r.direction ?? undefined,
+  catalyst: r.catalyst,
+  session: r.session,
+  confidence: r.confidence,
+  publisher: r.publisher ?? undefined,
+  keywords: JSON.parse(r.keywords) as string[],
+});
 
 interface BarRow {
   t: number;
@@ -228,6 +260,57 @@ export class OutcomeDb implements BarStore {
     );
   }
 
+  /** The newest published record applied here (its stream seq), 0 before any. */
+  publishedSeq(): number {
+    const row = this.st.getMeta.get('published_seq') as { value: string } | undefined;
+    return row ? Number(row.value) : 0;
+  }
+
+  /**
+   * Apply a record the lease holder published, once: a record at or below the newest applied is skipped (the
+   * holder applies its own at once and the watch brings them back later; an older one would move a job back).
+   * Returns whether it was applied.
+   */
+  applyPublished(r: PublishedOutcome, streamSeq: number): boolean {
+    return this.db.transaction(() => {
+      if (streamSeq <= this.publishedSeq()) return false;
+      this.changes++;
+      const f = r.facets;
+      this.st.addFacets.run(
+        f.seq,
+        f.at,
+        f.symbol,
+        f.action,
+        f.direction ?? null,
+        f.catalyst,
+        f.session,
+        f.confidence,
+        f.publisher ?? null,
+        JSON.stringify(f.keywords),
+      );
+      for (const o of r.outcomes)
+        this.st.putOutcome.run(
+          r.seq,
+          o.horizon,
+          o.missing ?? null,
+          JSON.stringify(o),
+          r.computed_at,
+          o.ret ?? null,
+          o.abnormalRet ?? null,
+        );
+      if (r.next_due === null) this.st.doneJob.run(r.seq);
+      else this.st.putJob.run(r.seq, r.symbol, r.signal, r.next_due);
+      this.st.setMeta.run('published_seq', String(streamSeq));
+      return true;
+    })();
+  }
+
+  /** One signal's facets, as stored when its job was made. */
+  facet(seq: number): SignalFacets | undefined {
+    const r = this.st.facetOf.get(seq) as FacetRow | undefined;
+    return r && facetOfRow(r);
+  }
+
   /** Facets of the signals a filter selects, oldest first. */
   facets(f: FacetFilter): SignalFacets[] {
     const where: string[] = [];
@@ -250,18 +333,7 @@ export class OutcomeDb implements BarStore {
       args.push(f.keyword);
     }
     const sql = `SELECT * FROM outcome_signals${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq`;
-    return (this.db.prepare(sql).all(...args) as FacetRow[]).map((r) => ({
-      seq: r.seq,
-      at: r.at,
-      symbol: r.symbol,
-      action: r.action,
-      direction: r.direction ?? undefined,
-      catalyst: r.catalyst,
-      session: r.session,
-      confidence: r.confidence,
-      publisher: r.publisher ?? undefined,
-      keywords: JSON.parse(r.keywords) as string[],
-    }));
+    return (this.db.prepare(sql).all(...args) as FacetRow[]).map(facetOfRow);
   }
 
   /** What the aggregates need of every stored outcome of signals with seq in [from, to], in seq order. */
