@@ -480,6 +480,9 @@ export class Journal {
   paperBalances(): Record<string, number> {
     return this.paper.balances();
   }
+  paperBalance(asset: string): number {
+    return this.paper.balance(asset);
+  }
   ensurePaperWallet(quote: string, amount: number): void {
     this.paper.ensureWallet(quote, amount);
   }
