@@ -107,6 +107,11 @@ export class PaperAdapter implements ExchangeAdapter {
     return { free: this.journal.paperBalances() };
   }
 
+  /** One asset's free balance (every decision needs the quote's, not the wallet's hundreds of symbols). */
+  freeBalance(asset: string): number {
+    return this.journal.paperBalance(asset);
+  }
+
   /** The session the fill rules see at market time `mt`: crypto spot always trades. */
   private session(mt: number): SessionKindOrAlways {
     if (this.venue !== 'us_equity') return 'always';

@@ -211,7 +211,7 @@ export function alpacaBroker(v: AlpacaVenue, catchUp?: () => Promise<void>): Equ
 export function paperBroker(p: PaperAdapter): EquityBroker {
   return {
     async snapshot(symbol, now, own) {
-      const free = (await p.balances()).free[p.quote] ?? 0;
+      const free = p.freeBalance(p.quote);
       return {
         calendar: builtinCalendar(p.marketNow(now) - 86_400_000, 9),
         clock: undefined,
