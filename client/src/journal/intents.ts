@@ -79,7 +79,7 @@ const INSERT_COLUMNS = `(client_order_id, epoch, seq, leg, market, side, type, a
     stop_loss, take_profit, order_params, created_at, updated_at) VALUES (@client_order_id, @epoch, @seq, @leg,
     @market, @side, @type, @amount, @price, @ref_price, 'pending', @stop_loss, @take_profit, @order_params, @now, @now)`;
 
-const SQL = {
+export const SQL = {
   insertIntent: `INSERT INTO intents ${INSERT_COLUMNS}`,
   /** Intents decided after the fact (protective orders): a second insert for the same (seq, leg) is a no-op. */
   insertIntentOnce: `INSERT OR IGNORE INTO intents ${INSERT_COLUMNS}`,
