@@ -7,7 +7,7 @@ import { SQL } from '../src/journal/intents.js';
 describe('the journal reads of every entry decision', () => {
   it.each([
     ['ordersSince', [0]],
-    ['lastEntries', []],
+    ['lastEntries', [0]],
     ['roundTripsSince', [{ since: 0 }]],
     ['realizedSince', [0]],
   ] as const)('%s is answered by an index, not a scan of the table', (name, args) => {

@@ -129,7 +129,7 @@ CREATE INDEX IF NOT EXISTS paper_orders_status ON paper_orders (json_extract(bod
   `
 CREATE INDEX IF NOT EXISTS intents_created ON intents (created_at);
 CREATE INDEX IF NOT EXISTS intents_market_side ON intents (market, side, created_at);
-CREATE INDEX IF NOT EXISTS intents_entries ON intents (leg, market, created_at, status);
+CREATE INDEX IF NOT EXISTS intents_entries ON intents (leg, created_at, market, status);
 CREATE INDEX IF NOT EXISTS pnl_at ON pnl (at);
 `,
 ];

@@ -367,7 +367,12 @@ async function decideEquitySignal(
     const dayStart = newYorkDayStart(at);
     const state = {
       // Daily limits count the New York day (decide/risk.ts limitDay), not the UTC one.
-      ...journal.decisionState(at, { freeQuote: account.buyingPower, equity: account.equity }, dayStart),
+      ...journal.decisionState(
+        at,
+        { freeQuote: account.buyingPower, equity: account.equity },
+        dayStart,
+        at - config.risk.cooldown_per_symbol_ms,
+      ),
       ...journal.equityCounts(at, dayStart, dayStart - 6 * 86_400_000),
       outsidePositions: snap.outside,
     };
