@@ -9,6 +9,7 @@
  * no filters" baseline, as the command runs them.
  * Run: npm run bench:backtest [-- --signals N --entries N --symbols N]
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,15 +121,24 @@ console.log(
   `backtest bench: ${signals.length} signals (${entries} entries) over ${SYMBOLS} symbols, ${days.length} trading days; warm cache ${rows} bars (${(warmMs / 1000).toFixed(1)} s to build)`,
 );
 const t1 = performance.now();
+// CPU time beside wall time: on a shared machine the wall time says more about the neighbours than the code.
+const c1 = process.cpuUsage();
 const a = await runBacktest({ config, signals, market, from, to, log });
 const t2 = performance.now();
 const b = await runBacktest({ config: unfiltered(config), signals, market, from, to, log });
 const t3 = performance.now();
+const cpu = process.cpuUsage(c1);
 const fmt = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 console.log(`  config:    ${a.trades.length} trades, ${fmt(t2 - t1)}`);
 console.log(`  baseline:  ${b.trades.length} trades, ${b.fills.length} fills, ${fmt(t3 - t2)}`);
 console.log(
-  `  total ${fmt(t3 - t1)} (target <= 60 s); rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`,
+  `  total ${fmt(t3 - t1)} (target <= 60 s), cpu ${fmt((cpu.user + cpu.system) / 1000)}; rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`,
 );
+// A digest of every figure: a speed change must leave it as it was (same size, same seed).
+const digest = createHash('sha256')
+  .update(JSON.stringify([a, b]))
+  .digest('hex')
+  .slice(0, 16);
+console.log(`  results digest ${digest}`);
 store.close();
 rmSync(dir, { recursive: true, force: true });

@@ -138,7 +138,7 @@ export async function runBacktest(o: EngineOptions): Promise<BacktestRun> {
   };
 
   const equity = () => {
-    let e = journal.paperBalances()[quote] ?? 0;
+    let e = journal.paperBalance(quote);
     for (const [market, b] of books) e += b.amount * (prices.lastClose.get(market) ?? b.cost / b.amount);
     return e;
   };
@@ -291,7 +291,11 @@ export async function runBacktest(o: EngineOptions): Promise<BacktestRun> {
     }
   };
 
-  const signals = [...o.signals].sort((a, b) => decideAt(a) - decideAt(b));
+  // Each signal's instant parsed once, not at every comparison of the sort.
+  const signals = o.signals
+    .map((s) => ({ s, at: decideAt(s) }))
+    .sort((a, b) => a.at - b.at)
+    .map((x) => x.s);
   let backfilled = 0;
   const every = o.progressEvery ?? 1000;
   let done = 0;

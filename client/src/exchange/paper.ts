@@ -107,6 +107,11 @@ export class PaperAdapter implements ExchangeAdapter {
     return { free: this.journal.paperBalances() };
   }
 
+  /** One asset's free balance (every decision needs the quote's, not the wallet's hundreds of symbols). */
+  freeBalance(asset: string): number {
+    return this.journal.paperBalance(asset);
+  }
+
   /** The session the fill rules see at market time `mt`: crypto spot always trades. */
   private session(mt: number): SessionKindOrAlways {
     if (this.venue !== 'us_equity') return 'always';
@@ -161,13 +166,13 @@ export class PaperAdapter implements ExchangeAdapter {
         price = req.side === 'buy' ? Math.min(price, req.price) : Math.max(price, req.price);
       if (req.side === 'buy') {
         const cost = req.amount * (marketable ? price : (req.price ?? price));
-        const free = (this.journal.paperBalances()[m.quote] ?? 0) + (deltas[m.quote] ?? 0);
+        const free = this.journal.paperBalance(m.quote) + (deltas[m.quote] ?? 0);
         if (free < cost * (1 + this.config.paper.fee_rate))
           throw new ExchangeRejected(
             'insufficient_funds',
             `paper: insufficient ${m.quote} (need ${(cost * (1 + this.config.paper.fee_rate)).toFixed(8)})`,
           );
-      } else if ((this.journal.paperBalances()[m.base] ?? 0) < req.amount - 1e-12) {
+      } else if (this.journal.paperBalance(m.base) < req.amount - 1e-12) {
         throw new ExchangeRejected('insufficient_funds', `paper: insufficient ${m.base}`);
       }
       if (marketable) {
@@ -202,8 +207,7 @@ export class PaperAdapter implements ExchangeAdapter {
   private fill(o: PaperOrder, price: number, m: MarketInfo, deltas: Record<string, number>): boolean {
     const value = o.amount * price;
     const fee = value * this.config.paper.fee_rate;
-    const bal = this.journal.paperBalances();
-    const have = (a: string) => (bal[a] ?? 0) + (deltas[a] ?? 0);
+    const have = (a: string) => this.journal.paperBalance(a) + (deltas[a] ?? 0);
     if (o.side === 'buy' ? have(m.quote) < value + fee : have(m.base) < o.amount - 1e-12) {
       // Nothing to pay with or nothing left to sell (an exit sold it first): the broker cancels it.
       Object.assign(

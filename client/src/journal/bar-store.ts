@@ -22,16 +22,8 @@ const SQL_READ = 'SELECT t, o, h, l, c, v, n, vw FROM bars WHERE symbol = ? AND 
 const SQL_UPSERT =
   'INSERT OR REPLACE INTO bars (symbol, t, o, h, l, c, v, n, vw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)';
 
-interface BarRow {
-  t: number;
-  o: number;
-  h: number;
-  l: number;
-  c: number;
-  v: number;
-  n: number | null;
-  vw: number | null;
-}
+/** A bar row as its cells (SQL_READ's column order). */
+type BarCells = [number, number, number, number, number, number, number | null, number | null];
 
 export class SqliteBarStore implements BarStore {
   private readonly db: Database.Database;
@@ -40,7 +32,7 @@ export class SqliteBarStore implements BarStore {
     allCovered: Database.Statement<[string], { start: number; end: number }>;
     deleteCovered: Database.Statement<[string]>;
     insertCovered: Database.Statement<[string, number, number]>;
-    read: Database.Statement<[string, number, number], BarRow>;
+    read: Database.Statement<[string, number, number], BarCells>;
     upsert: Database.Statement<
       [string, number, number, number, number, number, number, number | null, number | null]
     >;
@@ -56,7 +48,8 @@ export class SqliteBarStore implements BarStore {
       allCovered: this.db.prepare(SQL_ALL_COVERED),
       deleteCovered: this.db.prepare(SQL_DELETE_COVERED),
       insertCovered: this.db.prepare(SQL_INSERT_COVERED),
-      read: this.db.prepare(SQL_READ),
+      // Rows as arrays: a backtest reads millions, and a keyed row object per bar (only to copy it) halves the speed.
+      read: this.db.prepare<[string, number, number], BarCells>(SQL_READ).raw(true),
       upsert: this.db.prepare(SQL_UPSERT),
     };
   }
@@ -66,15 +59,15 @@ export class SqliteBarStore implements BarStore {
   }
 
   read(symbol: string, start: number, end: number): Bar[] {
-    return this.q.read.all(symbol, start, end).map((r) => ({
-      t: r.t,
-      o: r.o,
-      h: r.h,
-      l: r.l,
-      c: r.c,
-      v: r.v,
-      n: r.n ?? undefined,
-      vw: r.vw ?? undefined,
+    return this.q.read.all(symbol, start, end).map(([t, o, h, l, c, v, n, vw]) => ({
+      t,
+      o,
+      h,
+      l,
+      c,
+      v,
+      n: n ?? undefined,
+      vw: vw ?? undefined,
     }));
   }
 

@@ -123,6 +123,15 @@ CREATE TABLE approval_tokens (token TEXT PRIMARY KEY, epoch TEXT NOT NULL, seq I
   `
 CREATE INDEX IF NOT EXISTS paper_orders_status ON paper_orders (json_extract(body, '$.status'));
 `,
+  // (issue 23) indexes for the reads of every entry decision (orders and round trips since the day or week
+  // began, the last entry per symbol, the day's realised P&L): without them each decision scans every intent
+  // and P&L row ever written, so a backtest's year slows down as it goes.
+  `
+CREATE INDEX IF NOT EXISTS intents_created ON intents (created_at);
+CREATE INDEX IF NOT EXISTS intents_market_side ON intents (market, side, created_at);
+CREATE INDEX IF NOT EXISTS intents_entries ON intents (leg, created_at, market, status);
+CREATE INDEX IF NOT EXISTS pnl_at ON pnl (at);
+`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

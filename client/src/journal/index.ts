@@ -401,13 +401,15 @@ export class Journal {
     now: number,
     balances: { equity: number; freeQuote: number },
     dayStart = Date.parse(utcDay(now) + 'T00:00:00Z'),
+    /** Entries before this cannot trip the cooldown: lastTradeAt leaves them out (a year of symbols, not one). */
+    entriesSince = -Infinity,
   ): DecisionState {
     return {
       killSwitch: this.killSwitch().on,
       positions: this.positions(),
       dailyPnl: this.orders.realizedSince(dayStart),
       ordersToday: this.orders.ordersSince(dayStart),
-      lastTradeAt: this.orders.lastTradeAt(),
+      lastTradeAt: this.orders.lastTradeAt(entriesSince),
       equity: balances.equity,
       freeQuote: balances.freeQuote,
       avoids: this.avoids(now),
@@ -479,6 +481,9 @@ export class Journal {
   // ---- paper exchange storage ----
   paperBalances(): Record<string, number> {
     return this.paper.balances();
+  }
+  paperBalance(asset: string): number {
+    return this.paper.balance(asset);
   }
   ensurePaperWallet(quote: string, amount: number): void {
     this.paper.ensureWallet(quote, amount);

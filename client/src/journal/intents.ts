@@ -79,7 +79,7 @@ const INSERT_COLUMNS = `(client_order_id, epoch, seq, leg, market, side, type, a
     stop_loss, take_profit, order_params, created_at, updated_at) VALUES (@client_order_id, @epoch, @seq, @leg,
     @market, @side, @type, @amount, @price, @ref_price, 'pending', @stop_loss, @take_profit, @order_params, @now, @now)`;
 
-const SQL = {
+export const SQL = {
   insertIntent: `INSERT INTO intents ${INSERT_COLUMNS}`,
   /** Intents decided after the fact (protective orders): a second insert for the same (seq, leg) is a no-op. */
   insertIntentOnce: `INSERT OR IGNORE INTO intents ${INSERT_COLUMNS}`,
@@ -104,7 +104,7 @@ const SQL = {
   /** The cooldown counts entries only: protective orders and exits are not trades into a symbol, and an
    *  entry that was never sent (abandoned) or that the broker refused (rejected) bought nothing. */
   lastEntries: `SELECT market, MAX(created_at) AS at FROM intents WHERE leg = 'entry'
-    AND status NOT IN ('abandoned', 'rejected') GROUP BY market`,
+    AND status NOT IN ('abandoned', 'rejected') AND created_at >= ? GROUP BY market`,
   /** Round trips since an instant: filled sells preceded, since the same instant, by a filled buy of the market. */
   roundTripsSince: `SELECT COUNT(*) AS n FROM intents s WHERE s.side = 'sell' AND s.filled > 0 AND s.created_at >= @since
     AND EXISTS (SELECT 1 FROM intents b WHERE b.market = s.market AND b.side = 'buy' AND b.filled > 0
@@ -229,9 +229,10 @@ export class IntentStore {
   roundTripsSince(since: number): number {
     return (this.st.roundTripsSince.get({ since }) as { n: number }).n;
   }
-  lastTradeAt(): Record<string, number> {
+  /** The last entry per market, of those created at or after `since` (older ones can trip no cooldown). */
+  lastTradeAt(since = -Infinity): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const r of this.st.lastEntries.all() as { market: string; at: number }[]) out[r.market] = r.at;
+    for (const r of this.st.lastEntries.all(since) as { market: string; at: number }[]) out[r.market] = r.at;
     return out;
   }
 }

@@ -27,6 +27,11 @@ export class PaperAccount {
     this.st = prepareAll(db, SQL);
   }
 
+  /** One asset's free balance: placements and fills need one or two, not every asset ever held. */
+  balance(asset: string): number {
+    return (this.st.paperBalance.get(asset) as { free: number } | undefined)?.free ?? 0;
+  }
+
   balances(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const r of this.st.paperBalances.all() as { asset: string; free: number }[]) out[r.asset] = r.free;

@@ -211,7 +211,7 @@ export function alpacaBroker(v: AlpacaVenue, catchUp?: () => Promise<void>): Equ
 export function paperBroker(p: PaperAdapter): EquityBroker {
   return {
     async snapshot(symbol, now, own) {
-      const free = (await p.balances()).free[p.quote] ?? 0;
+      const free = p.freeBalance(p.quote);
       return {
         calendar: builtinCalendar(p.marketNow(now) - 86_400_000, 9),
         clock: undefined,
@@ -367,7 +367,12 @@ async function decideEquitySignal(
     const dayStart = newYorkDayStart(at);
     const state = {
       // Daily limits count the New York day (decide/risk.ts limitDay), not the UTC one.
-      ...journal.decisionState(at, { freeQuote: account.buyingPower, equity: account.equity }, dayStart),
+      ...journal.decisionState(
+        at,
+        { freeQuote: account.buyingPower, equity: account.equity },
+        dayStart,
+        at - config.risk.cooldown_per_symbol_ms,
+      ),
       ...journal.equityCounts(at, dayStart, dayStart - 6 * 86_400_000),
       outsidePositions: snap.outside,
     };
