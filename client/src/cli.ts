@@ -309,6 +309,10 @@ program
   .option('--json <file>', 'write the full report as JSON')
   .option('--html <file>', 'write a self-contained HTML report (equity curve, breakdowns)')
   .option('--benchmark <symbol>', 'buy-and-hold benchmark over the window', 'IWM')
+  .addHelpText(
+    'after',
+    '\nTwo configs side by side: catalyst-client -c strict.yaml -c loose.yaml backtest --from 2026-11-02 --to 2026-11-27\n(each beside "every enter signal, no filters" and the benchmark; docs/backtest.md).',
+  )
   .action(
     action(async (o: { from: string; to: string; json?: string; html?: string; benchmark: string }) => {
       const { backtestCommand } = await import('./commands/backtest.js');
