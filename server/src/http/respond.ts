@@ -115,6 +115,11 @@ export const API_HEADERS: Readonly<Record<string, string>> = {
   'Referrer-Policy': 'no-referrer',
 };
 
+const DEFAULT_HEADERS: readonly (readonly [string, string])[] = Object.entries({
+  'Cache-Control': 'no-store',
+  ...API_HEADERS,
+});
+
 export interface Reply {
   status: number;
   /** A JSON string (already serialised) or a value to serialise. */
@@ -131,9 +136,12 @@ export function send(res: HttpResponse, state: ResState, reply: Reply, closeConn
   res.cork(() => {
     res.writeStatus(STATUS_TEXT[reply.status] ?? String(reply.status));
     res.writeHeader('Content-Type', reply.contentType ?? 'application/json');
-    // One dictionary, so a reply's own value (the status page's CSP) replaces the default instead of doubling it.
-    const headers = { 'Cache-Control': 'no-store', ...API_HEADERS, ...reply.headers };
-    for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
+    // A reply's own value (the status page's CSP) replaces the default instead of doubling it. No merged
+    // dictionary per reply: building one was a visible share of the ingest hot path.
+    const own = reply.headers;
+    for (const [k, v] of DEFAULT_HEADERS)
+      if (own === undefined || !Object.hasOwn(own, k)) res.writeHeader(k, v);
+    if (own !== undefined) for (const k in own) res.writeHeader(k, own[k]!);
     res.end(body, closeConnection);
   });
   state.aborted = true; // answered: nothing may touch it again
