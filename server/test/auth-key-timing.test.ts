@@ -32,7 +32,9 @@ describe('API key check: an unknown id costs what a known one does', () => {
         };
       },
     });
-    const auth = new Authenticator(counted, undefined);
+    // A clock that moves on every read, so each check is in a new millisecond and reads the version.
+    let t = 0;
+    const auth = new Authenticator(counted, undefined, () => ++t);
     const secret = 'B'.repeat(43);
     const matches = vi.mocked(apiKeys.secretMatches);
 
@@ -46,6 +48,47 @@ describe('API key check: an unknown id costs what a known one does', () => {
     const unknownId = work(`cat_${'f'.repeat(12)}_${secret}`);
     expect(unknownId).toEqual(wrongSecret);
     expect(wrongSecret.hashes).toBe(1);
+    db.close();
+  });
+});
+
+/** A store whose `version()` reads are counted (the reads themselves are real SQLite). */
+function countingStore(store: KeyStore): { store: KeyStore; versionReads: () => number } {
+  let reads = 0;
+  const counted = new Proxy(store, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      if (prop !== 'version' || typeof v !== 'function') return v;
+      return () => {
+        reads++;
+        return (v as () => string).apply(target);
+      };
+    },
+  });
+  return { store: counted, versionReads: () => reads };
+}
+
+describe('API key check: the key table version is read at most once per millisecond', () => {
+  it('reads it once for many keys in one millisecond, and sees a new or revoked key in the next', () => {
+    const db = openDb(tempDir());
+    const real = new KeyStore(db);
+    const a = apiKeys.createApiKey(real, 'a', ['publish']);
+    const { store, versionReads } = countingStore(real);
+    let now = 1_000;
+    const auth = new Authenticator(store, undefined, () => now);
+    const before = versionReads();
+    for (let i = 0; i < 50; i++) expect(auth.authenticateKey(a.key).ok).toBe(true);
+    expect(versionReads() - before).toBe(1);
+
+    // Created and revoked behind the server's back (the CLI): unseen within this millisecond...
+    const b = apiKeys.createApiKey(real, 'b', ['publish']);
+    real.revoke(a.id);
+    expect(auth.authenticateKey(b.key).ok).toBe(false);
+    // ...seen by the first request of the next.
+    now += 1;
+    expect(auth.authenticateKey(b.key).ok).toBe(true);
+    expect(auth.authenticateKey(a.key)).toEqual({ ok: false, reason: 'key revoked' });
+    expect(versionReads() - before).toBe(2);
     db.close();
   });
 });

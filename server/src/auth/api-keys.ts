@@ -1,5 +1,6 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { API_KEY_PREFIX, type Scope } from '@catalyst-signal/shared';
+import { sha256Digest } from '../sha256.js';
 import type { KeyRow, KeyStore } from '../store/keys.js';
 
 /**
@@ -22,7 +23,7 @@ export function generateApiKey(): NewKey {
 }
 
 export function hashSecret(secret: string): Buffer {
-  return createHash('sha256').update(secret).digest();
+  return sha256Digest(secret);
 }
 
 export function parseApiKey(key: string): { id: string; secret: string } | undefined {

@@ -61,16 +61,21 @@ export function route(
       body: (limit) => readBody(res, state, limit),
     };
     run(d, opts.scope, ctx, handler).then(
-      (reply) => send(res, state, { ...reply, headers: { ...ctx.headers, ...reply.headers } }),
+      (reply) => send(res, state, withHeaders(reply, ctx.headers)),
       (err: unknown) => {
         if (!(err instanceof HttpError)) d.log.error({ err, url: info.url }, 'request failed');
         const reply = problemReply(err, info.url);
-        reply.headers = { ...ctx.headers, ...reply.headers };
         // A body we refused to read (413) cannot be left on the connection: close it.
-        send(res, state, reply, err instanceof HttpError && err.status === 413);
+        send(res, state, withHeaders(reply, ctx.headers), err instanceof HttpError && err.status === 413);
       },
     );
   });
+}
+
+/** The reply with the rate-limit headers added under its own (no copy when there are none, as with limits off). */
+function withHeaders(reply: Reply, extra: Record<string, string>): Reply {
+  for (const _ in extra) return { ...reply, headers: { ...extra, ...reply.headers } };
+  return reply;
 }
 
 async function run(d: RouteDeps, scope: Scope | undefined, ctx: Ctx, handler: Handler): Promise<Reply> {

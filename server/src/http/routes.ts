@@ -1,6 +1,5 @@
 import type { z } from 'zod';
 import {
-  ClassificationSchema,
   illFormedStringPath,
   CreateKeySchema,
   ErrorCode,
@@ -25,6 +24,7 @@ import { leafTooLarge } from '../log/leaf.js';
 import type { KeyAdmin, LogPosition, Sequencer, SignalLogReader } from '../log/types.js';
 import type { KeyStore } from '../store/keys.js';
 import type { Signer } from '../signing.js';
+import { parseClassification } from './classification.js';
 import { registerLogRoutes } from './log-routes.js';
 import { registerTrackRecordRoutes, type TrackRecordSource } from './track-record-routes.js';
 import { route as registerRoute, type Method, type RouteDeps } from './route.js';
@@ -244,7 +244,7 @@ function registerIngest(d: RoutesDeps, sequencer: Sequencer, route: Route): void
     const items: Classification[] = [];
     const errors: { path: string; message: string }[] = [];
     list.forEach((item, i) => {
-      const r = ClassificationSchema.safeParse(item);
+      const r = parseClassification(item);
       if (!r.success) return errors.push(...issuesOf(r.error, batch ? `[${i}].` : ''));
       // A lone surrogate (`"\ud800"`) is valid JSON but not I-JSON: RFC 8785 cannot canonicalise it, so it
       // could not be signed the way every verifier checks. Refused here, with its field, not at signing.
