@@ -27,6 +27,8 @@ export interface Follower {
   catchUp(): Promise<number>;
   /** Resolves after the first catch-up (start). */
   readonly ready: Promise<void>;
+  /** Resolves once no catch-up is running or queued (one asked for during another runs after it). */
+  settled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -157,6 +159,10 @@ export function followBroker(d: FollowDeps): Follower | undefined {
     },
     catchUp,
     ready,
+    settled: async () => {
+      // `running` is the chain ending in the finally that starts a queued run, so it is set again by then.
+      while (running) await running;
+    },
     close: async () => {
       closed = true;
       clearInterval(timer);

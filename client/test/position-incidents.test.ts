@@ -243,6 +243,9 @@ describe('position reconciliation, live us_equity (Alpaca emulator)', () => {
       const out = await processSignal(deps, sig({ stop_loss: 190, take_profit: 220 }), ok, emu.now());
       emu.setQuote('AAPL', { bid: 199.9, ask: 200 });
       await until('entry filled', () => journal.intent(out.intents[0]!.client_order_id)?.status === 'filled');
+      // The subscription's own catch-up (and one queued behind it) must be over: under load it could otherwise
+      // read the stop's fill back before the comparisons this test is about (seen in a CI run).
+      await follower.settled();
       emu.dropStream(true); // the stop's fill will not be streamed
       await until('stream down', () => !follower.up);
       emu.setQuote('AAPL', { bid: 189, ask: 189.2, last: 189 });
