@@ -99,7 +99,17 @@ export class OrderEventStore {
       // A duplicate may know the fees its first report did not (a stream execution after a gap, read back over
       // REST later): the fact takes them (fills.ts keeps what it knew and adds what it learns), nothing else moves.
       if (!fresh) {
-        if (e.feeQuote !== undefined || e.feeBase !== undefined) this.fact(e, now);
+        if (e.feeQuote !== undefined || e.feeBase !== undefined) {
+          this.fact(e, now);
+          // The intent's fee totals too (never lowered: cumulative, merged by max): a fill the stream journaled
+          // without its fee made the intent final, and the executor's read-back no longer visits final intents.
+          if (own)
+            this.intents.update(
+              e.clientOrderId,
+              { status: own.status, feeQuote: e.feeQuote, feeBase: e.feeBase, at: e.at },
+              now,
+            );
+        }
         return { fresh, intent };
       }
       this.fact(e, now);
@@ -174,6 +184,8 @@ export class OrderEventStore {
         exchangeOrderId: e.orderId,
         filled: newer ? e.filled : undefined,
         avgPrice: newer ? e.average : undefined,
+        feeQuote: e.feeQuote,
+        feeBase: e.feeBase,
         at: e.at,
       },
       now,
