@@ -57,6 +57,25 @@ function history(): BrokerEvent[] {
 }
 
 function apply(events: BrokerEvent[]) {
+  const j = openWithEntry();
+  // The executor's own reply races the stream: "open, nothing filled" read after the events.
+  events.forEach((e, k) => {
+    j.applyBrokerEvent(e, 100 + k);
+    if (k === Math.floor(events.length / 2)) j.updateIntent(ENTRY, { status: 'open', filled: 0 }, 100 + k);
+  });
+  const i = j.intent(ENTRY)!;
+  const out = {
+    rows: j.orderEventCount(),
+    positions: j.positions(),
+    realized: +j.totalRealized().toFixed(6),
+    intent: { status: i.status, filled: i.filled, avg: i.avg_price },
+    linked: j.orderEventsFor(ENTRY).length,
+  };
+  j.close();
+  return out;
+}
+
+function openWithEntry(): Journal {
   const j = Journal.open(':memory:');
   j.addIntent(
     {
@@ -75,21 +94,7 @@ function apply(events: BrokerEvent[]) {
     },
     0,
   );
-  // The executor's own reply races the stream: "open, nothing filled" read after the events.
-  events.forEach((e, k) => {
-    j.applyBrokerEvent(e, 100 + k);
-    if (k === Math.floor(events.length / 2)) j.updateIntent(ENTRY, { status: 'open', filled: 0 }, 100 + k);
-  });
-  const i = j.intent(ENTRY)!;
-  const out = {
-    rows: j.orderEventCount(),
-    positions: j.positions(),
-    realized: +j.totalRealized().toFixed(6),
-    intent: { status: i.status, filled: i.filled, avg: i.avg_price },
-    linked: j.orderEventsFor(ENTRY).length,
-  };
-  j.close();
-  return out;
+  return j;
 }
 
 describe('order events in the journal (property)', () => {
@@ -117,5 +122,19 @@ describe('order events in the journal (property)', () => {
       ),
       { numRuns: 60 },
     );
+  });
+
+  it('a repeated fill that brings its fee sets the intent fee totals, also once the intent is final', () => {
+    // Seen in the crypto kill chaos: the stream made the intent final without the fee (after a gap), and the REST
+    // read-back that knew it was a duplicate, so only the fill fact took it: the intent said fee 0.
+    const [, , , fill] = history();
+    const j = openWithEntry();
+    j.applyBrokerEvent({ ...fill!, feeBase: undefined }, 100);
+    expect(j.intent(ENTRY)!).toMatchObject({ status: 'filled', fee_base: 0 });
+    j.applyBrokerEvent({ ...fill!, source: 'rest', feeBase: 0.01 }, 200);
+    expect(j.intent(ENTRY)!).toMatchObject({ status: 'filled', filled: 10, fee_base: 0.01 });
+    j.applyBrokerEvent({ ...fill!, source: 'rest', feeBase: 0.005 }, 201); // never lowered
+    expect(j.intent(ENTRY)!.fee_base).toBe(0.01);
+    j.close();
   });
 });
