@@ -7,7 +7,6 @@
 import {
   type HashReader,
   formatCheckpoint,
-  formatTlogProof,
   parseCheckpoint,
   parseNote,
   signNote,
@@ -15,6 +14,7 @@ import {
   type NoteSigner,
 } from '@catalyst-signal/shared';
 import type { Logger } from '../logger.js';
+import { consistencyAnswer, proofAnswer } from './served.js';
 import { sha256 } from './tlog-crypto.js';
 
 /** What the checkpoint signer needs from a tree that keeps its hashes. */
@@ -196,18 +196,7 @@ export class CheckpointLog {
 
   /** A C2SP tlog-proof file for the signal with `seq` (leaf seq - 1) against the latest checkpoint. */
   proof(seq: number): ProofAnswer {
-    const why = this.unavailable();
-    if (why) return { kind: 'unavailable', why };
-    const c = this.latest;
-    if (!c || seq > c.size) return { kind: 'pending', covered: c?.size ?? 0 };
-    return {
-      kind: 'proof',
-      file: formatTlogProof({
-        index: seq - 1,
-        proof: this.o.tree.inclusion(seq - 1, c.size),
-        checkpoint: c.note,
-      }),
-    };
+    return proofAnswer(this.unavailable(), this.latest, this.o.tree, seq);
   }
 
   /**
@@ -215,12 +204,7 @@ export class CheckpointLog {
    * only ever asks between checkpoints it has seen). Empty for from = 0 or from = to, as RFC 9162 verifies them.
    */
   consistencyAnswer(from: number, to: number): ConsistencyAnswer {
-    const why = this.unavailable();
-    if (why) return { kind: 'unavailable', why };
-    const signed = this.latest?.size ?? 0;
-    if (from > to || to > signed)
-      return { kind: 'out_of_range', why: `need 0 <= from <= to <= ${signed} (the latest signed size)` };
-    return { kind: 'proof', hashes: from === 0 || from === to ? [] : this.o.tree.consistency(from, to) };
+    return consistencyAnswer(this.unavailable(), this.latest?.size ?? 0, this.o.tree, from, to);
   }
 
   close(): void {

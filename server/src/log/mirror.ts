@@ -4,15 +4,9 @@
  * replica reached its size, and this tree's root at that size is the one it signs. Proofs come from this
  * node's own tree. No NATS and no timers here: the jetstream watcher offers notes, the replica says it grew.
  */
-import {
-  ed25519Verifier,
-  formatTlogProof,
-  openCheckpoint,
-  type HashReader,
-  type NoteVerifier,
-} from '@catalyst-signal/shared';
+import { ed25519Verifier, openCheckpoint, type HashReader, type NoteVerifier } from '@catalyst-signal/shared';
 import type { CheckpointSigned, ConsistencyAnswer, ProofAnswer } from './checkpoints.js';
-import type { ServedLog } from './served.js';
+import { consistencyAnswer, proofAnswer, type ServedLog } from './served.js';
 import { ed25519Verify, sha256 } from './tlog-crypto.js';
 
 /** The tree a mirror proves from (store/tree.ts). */
@@ -198,26 +192,10 @@ export class CheckpointMirror implements ServedLog {
   }
 
   proof(seq: number): ProofAnswer {
-    const why = this.unavailable();
-    if (why) return { kind: 'unavailable', why };
-    const c = this.latest;
-    if (!c || seq > c.size) return { kind: 'pending', covered: c?.size ?? 0 };
-    return {
-      kind: 'proof',
-      file: formatTlogProof({
-        index: seq - 1,
-        proof: this.o.tree.inclusion(seq - 1, c.size),
-        checkpoint: c.note,
-      }),
-    };
+    return proofAnswer(this.unavailable(), this.latest, this.o.tree, seq);
   }
 
   consistencyAnswer(from: number, to: number): ConsistencyAnswer {
-    const why = this.unavailable();
-    if (why) return { kind: 'unavailable', why };
-    const signed = this.latest?.size ?? 0;
-    if (from > to || to > signed)
-      return { kind: 'out_of_range', why: `need 0 <= from <= to <= ${signed} (the latest signed size)` };
-    return { kind: 'proof', hashes: from === 0 || from === to ? [] : this.o.tree.consistency(from, to) };
+    return consistencyAnswer(this.unavailable(), this.latest?.size ?? 0, this.o.tree, from, to);
   }
 }

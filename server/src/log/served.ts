@@ -1,3 +1,4 @@
+import { formatTlogProof } from '@catalyst-signal/shared';
 import type { CheckpointSigned, ConsistencyAnswer, ProofAnswer } from './checkpoints.js';
 
 /**
@@ -28,4 +29,49 @@ export interface ServedLog {
   hash(level: number, index: number): Uint8Array;
   proof(seq: number): ProofAnswer;
   consistencyAnswer(from: number, to: number): ConsistencyAnswer;
+}
+
+/** The proofs a served log answers with, over this node's own tree. */
+interface ProvingTree {
+  inclusion(index: number, size: number): Uint8Array[];
+  consistency(first: number, second: number): Uint8Array[];
+}
+
+/**
+ * A C2SP tlog-proof file for the signal with `seq` (leaf seq - 1) against the latest served checkpoint: the
+ * same answer whether this node signed it (CheckpointLog) or mirrors it (CheckpointMirror).
+ */
+export function proofAnswer(
+  why: string | undefined,
+  latest: { size: number; note: string } | undefined,
+  tree: ProvingTree,
+  seq: number,
+): ProofAnswer {
+  if (why) return { kind: 'unavailable', why };
+  if (!latest || seq > latest.size) return { kind: 'pending', covered: latest?.size ?? 0 };
+  return {
+    kind: 'proof',
+    file: formatTlogProof({
+      index: seq - 1,
+      proof: tree.inclusion(seq - 1, latest.size),
+      checkpoint: latest.note,
+    }),
+  };
+}
+
+/**
+ * The RFC 6962 consistency proof from size `from` to size `to`, both at most the latest served size (a client
+ * only ever asks between checkpoints it has seen). Empty for from = 0 or from = to, as RFC 9162 verifies them.
+ */
+export function consistencyAnswer(
+  why: string | undefined,
+  servedSize: number,
+  tree: ProvingTree,
+  from: number,
+  to: number,
+): ConsistencyAnswer {
+  if (why) return { kind: 'unavailable', why };
+  if (from > to || to > servedSize)
+    return { kind: 'out_of_range', why: `need 0 <= from <= to <= ${servedSize} (the latest signed size)` };
+  return { kind: 'proof', hashes: from === 0 || from === to ? [] : tree.consistency(from, to) };
 }
