@@ -53,8 +53,10 @@ export class Approvals {
         detail: `approved, but ${decision.detail ?? decision.reason}`,
         legs: [],
       };
-    const intents = recordAgain(this.d, signal, decision, this.d.now());
-    if (!intents) return false;
+    const recorded = recordAgain(this.d, signal, decision, this.d.now());
+    if (!recorded) return false;
+    ({ decision } = recorded);
+    const { intents } = recorded;
     this.report?.(
       `#${signal.seq} ${signal.symbol} ${a.state === 'approved' ? `approved (${a.via ?? '?'})` : a.state}, decided again: ${decision.reason}${decision.detail ? ` (${decision.detail})` : ''}`,
     );

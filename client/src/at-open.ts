@@ -120,9 +120,10 @@ export class AtOpen {
     return out;
   }
 
-  private record(signal: Signal, decision: Decision, at: number, exit: boolean) {
-    const intents = recordAgain(this.d, signal, decision, at);
-    if (!intents) return undefined;
+  private record(signal: Signal, venueDecision: Decision, at: number, exit: boolean) {
+    const recorded = recordAgain(this.d, signal, venueDecision, at);
+    if (!recorded) return undefined;
+    const { decision, intents } = recorded;
     this.d.log.info(
       { seq: signal.seq, symbol: signal.symbol, verdict: decision.verdict, reason: decision.reason },
       exit ? 'held exit decided in a session that can sell' : 'held signal decided at the open',

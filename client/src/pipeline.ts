@@ -1,7 +1,13 @@
 import type { Logger } from 'pino';
 import type { Signal } from '@catalyst-signal/shared';
 import type { Config } from './config.js';
-import { needsApproval, pendingApproval, rejectDecision, type Decision } from './decide/index.js';
+import {
+  gateIncidents,
+  needsApproval,
+  pendingApproval,
+  rejectDecision,
+  type Decision,
+} from './decide/index.js';
 import type { Executor } from './executor.js';
 import type { IntentRow, Journal } from './journal/index.js';
 import { clientOrderId } from './order-id.js';
@@ -47,17 +53,24 @@ export function intentsOf(
   }));
 }
 
+/** The decision as it may be journaled now: an incident journaled while the venue awaited the broker holds it. */
+function gated(journal: Journal, decision: Decision): Decision {
+  return gateIncidents(decision, (market) => journal.openIncident(market));
+}
+
 /**
  * A signal decided a second time (held until the open, or waiting for approval): its second decision and intents
- * commit together, once. Returns the intents to execute, or undefined when it was decided again already (a
- * restart or a concurrent look wrote it first), so nothing is placed twice.
+ * commit together, once. Returns the decision journaled (after the incident gate) and the intents to execute, or
+ * undefined when it was decided again already (a restart or a concurrent look wrote it first), so nothing is
+ * placed twice.
  */
 export function recordAgain(
   d: Pick<PipelineDeps, 'config' | 'journal'>,
   signal: Pick<Signal, 'epoch' | 'seq'>,
-  decision: Decision,
+  venueDecision: Decision,
   at: number,
-): ReturnType<typeof intentsOf> | undefined {
+): { decision: Decision; intents: ReturnType<typeof intentsOf> } | undefined {
+  const decision = gated(d.journal, venueDecision);
   const intents = intentsOf(d, signal, decision);
   const done = d.journal.recordRedecision({
     epoch: signal.epoch,
@@ -66,7 +79,7 @@ export function recordAgain(
     decision,
     intents,
   });
-  return done ? intents : undefined;
+  return done ? { decision, intents } : undefined;
 }
 
 export async function processSignal(
@@ -76,8 +89,9 @@ export async function processSignal(
   receivedAt: number,
 ): Promise<Outcome> {
   const { journal } = d;
+  // From here to the journal write nothing awaits: the incident gate's answer still holds when it commits.
   const decided = verified.ok
-    ? await d.venue.decide(signal, d.now())
+    ? gated(journal, await d.venue.decide(signal, d.now()))
     : rejectDecision('rejected:bad_signature', verified.why);
   const decidedAt = d.now();
   // Approval mode: an entry that passed everything waits for the friend instead (approvals.ts decides it again).

@@ -374,6 +374,30 @@ describe('position reconciliation, live us_equity (Alpaca emulator)', () => {
     expect(journal.schemaVersion()).toBe(SCHEMA_VERSION);
   });
 
+  it('an incident journaled while the venue awaits the broker holds the decision: no intent, no order (chaos run)', async () => {
+    // Found by the Alpaca kill chaos: the venue checked for an incident, awaited the broker's snapshot, and the
+    // position reconciler journaled one meanwhile; the entry was journaled after the incident and sent.
+    const { deps } = await setup();
+    await deps.venue.reconcilePositions!(emu.now());
+    const racing = {
+      ...deps.venue,
+      decide: (s: Signal, now: number) => {
+        const decided = deps.venue.decide(s, now); // its incident check has run; it now awaits the broker
+        journal.recordIncident(
+          { symbol: 'AAPL', kind: 'broker_has_less', detail: 'sold outside', journalQty: 5, brokerQty: 0 },
+          now,
+        );
+        return decided;
+      },
+    };
+    emu.requests.splice(0);
+    const out = await processSignal({ ...deps, venue: racing }, sig(), ok, emu.now());
+    expect(out.decision).toMatchObject({ verdict: 'skip', reason: 'skipped:incident', legs: [] });
+    expect(out.intents).toEqual([]);
+    expect(journal.openIntents()).toEqual([]);
+    expect(emu.requests.filter((r) => r.method === 'POST')).toEqual([]);
+  });
+
   it('a symbol with a resting buy of this client is compared too: a sale beside it is an incident', async () => {
     const { deps } = await setup();
     await deps.venue.reconcilePositions!(emu.now());
