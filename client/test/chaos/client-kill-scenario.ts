@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { Journal, type IntentRow } from '../../src/journal/index.js';
+import type { CrashPoint } from '../../src/executor.js';
 import { ChildServer } from '../../../server/test/helpers/child-server.js';
 import { startBinanceEmulator, type EmuOrder } from '../helpers/binance-emulator.js';
 import { writeConfig } from '../helpers/client-process.js';
@@ -119,9 +120,18 @@ export async function runClientKillScenario(o: ClientKillOptions): Promise<Clien
     // ---- kill / restart rounds ----
     const tally = new LogTally();
     const kills = { beforeSend: 0, afterSend: 0, inTimeoutReconcile: 0, beforeProtect: 0 };
-    const spawn = () => spawnClient(['-c', cfg, 'run', '--live'], env, dir);
+    const spawn = (crashAt?: CrashPoint) =>
+      spawnClient(['-c', cfg, 'run', '--live'], { ...env, CATALYST_TEST_CRASH_AT: crashAt }, dir);
+    /**
+     * Every 5th round the client kills itself right after an order request went out, and every 5th (offset) right
+     * after an intent was journaled, before its request: random up times alone sometimes missed that window in a
+     * whole run (a CI run saw 0 kills between journal and exchange), and then the run proved nothing about it.
+     */
+    const crashAt = (round: number): CrashPoint | undefined =>
+      round % 5 === 1 ? 'after-send' : round % 5 === 3 ? 'after-intent' : undefined;
     try {
-      await killRounds(o, spawn, {
+      await killRounds(o, (round) => spawn(crashAt(round)), {
+        upMs: (round) => (crashAt(round) ? 30_000 : undefined),
         // Now and then the next order executes but its reply comes after ccxt's timeout.
         before: () => {
           if (Math.random() < 0.6) emu.delayOrderReplies(TIMEOUT_MS * 2, 1 + Math.floor(Math.random() * 3));
