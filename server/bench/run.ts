@@ -6,7 +6,8 @@
  * otherwise. A run of only `cluster` keeps results/latest.json and writes results/cluster-latest.json; the docs
  * show both.
  * Servers run one at a time pinned to CPU 0; generators and this process run on CPU 1.
- * BENCH_PROF_DIR=<dir> makes each cluster ingest process write a V8 CPU profile there (node --cpu-prof).
+ * BENCH_PROF_DIR=<dir> makes our single-node server and each cluster ingest process write a V8 CPU profile there
+ * (node --cpu-prof).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';

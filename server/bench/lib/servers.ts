@@ -128,7 +128,10 @@ export async function startServer(name: ServerName, sync: Sync = 'normal'): Prom
     initDataDir(dataDir);
     publishToken = createKey(dataDir, 'publish');
     readToken = createKey(dataDir, 'read');
+    // BENCH_PROF_DIR=<dir>: our server writes a V8 CPU profile there when it stops (node --cpu-prof).
+    const profDir = process.env['BENCH_PROF_DIR'];
     argv = [
+      ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
       '--expose-gc',
       CLI,
       'serve',
