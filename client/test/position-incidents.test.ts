@@ -22,6 +22,7 @@ import { processSignal } from '../src/pipeline.js';
 import { followBroker } from '../src/follow.js';
 import { AccountState, WARM_FACTS, type WarmFact } from '../src/venue/account-state.js';
 import { alpacaDriver } from '../src/venue/index.js';
+import { positionReconciler } from '../src/venue/reconcile-positions.js';
 import { startAlpacaEmulator, type AlpacaEmulator } from './helpers/alpaca-emulator.js';
 import { testConfig } from './helpers/config.js';
 import { testLog } from './helpers/logger.js';
@@ -152,6 +153,42 @@ describe('positionIncidents (pure)', () => {
         ['MSFT', { buy: 0, sell: 0 }],
       ]),
     );
+  });
+});
+
+describe('positionReconciler: when an incident is journaled', () => {
+  it('with the time it is written, not the time the comparison was asked for (a slow catch-up in between)', async () => {
+    // Found by the Alpaca kill chaos: the catch-up between the two comparisons took seconds, the incident was
+    // journaled with the time before it, and an entry decided in those seconds (no incident yet) looked later.
+    const dir = mkdtempSync(join(tmpdir(), 'cc-incident-clock-'));
+    const journal = Journal.open(join(dir, 'j.sqlite'));
+    try {
+      let t = 1_000_000;
+      const state = new AccountState();
+      const positions = (qty: number) => [
+        { symbol: 'AAPL', qty, qtyAvailable: qty, avgEntryPrice: 10, marketValue: qty * 10 },
+      ];
+      state.apply({ kind: 'positions', positions: positions(0) }, t); // nothing held: the start's comparison
+      const reconcile = positionReconciler(
+        journal,
+        state,
+        testLog,
+        async () => void (t += 5_000), // the broker's order events, read back slowly
+        () => t,
+      );
+      expect(await reconcile(t)).toEqual([]);
+      journal.adoptPosition({ symbol: 'AAPL', qty: 10, avgPrice: 10 }, t - 60_000); // ours, from before
+      t += 1_000;
+      state.apply({ kind: 'positions', positions: positions(0) }, t); // the broker holds none: sold outside
+      const asked = t;
+      const found = await reconcile(asked);
+      expect(found.map((f) => f.symbol)).toEqual(['AAPL']);
+      const [incident] = journal.openIncidents();
+      expect(incident!.created_at).toBe(asked + 5_000);
+    } finally {
+      journal.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -17,12 +17,16 @@ import type { AccountState } from './account-state.js';
  * journals it once as an incident (a symbol the catch-up changed waits for a newer broker read);
  * entries, exits and protection in that symbol are skipped until the friend acknowledges it
  * (`catalyst-client incidents --ack ID`). One comparison at a time; the sightings live here, between calls.
+ * An incident is journaled with the time it was written (`clock`), not the time the comparison was asked for:
+ * the catch-up in between (or a comparison queued behind another) can take seconds, and a decision made in
+ * them, before the incident existed, must not look as if it came after it.
  */
 export function positionReconciler(
   journal: Journal,
   state: AccountState,
   log: Logger,
   catchUp: () => Promise<unknown>,
+  clock: () => number,
 ): (now: number) => Promise<PositionIncident[]> {
   let outsideAtStart: Map<string, number> | undefined;
   let seen = new Map<string, SeenDifference>();
@@ -62,7 +66,8 @@ export function positionReconciler(
     return created;
   };
 
-  const compare = async (now: number): Promise<PositionIncident[]> => {
+  const compare = async (asked: number): Promise<PositionIncident[]> => {
+    const now = Math.max(asked, clock());
     // Only a fresh broker read is compared: an old one would report as "missing" what was bought since.
     if (state.stale(['positions'], now)) return [];
     const created = compareOnce(now);
@@ -77,7 +82,7 @@ export function positionReconciler(
     await catchUp();
     for (const s of waiting) s.caughtUp = true;
     // Compared again at once: what the catch-up journaled makes the symbol busy (compared with a newer read).
-    return [...created, ...compareOnce(now)];
+    return [...created, ...compareOnce(Math.max(now, clock()))];
   };
 
   return (now) => {

@@ -436,7 +436,7 @@ export async function runAlpacaKillScenario(o: AlpacaKillOptions): Promise<Alpac
           const after = intents.filter((i) => i.market === sym && i.created_at > incident!.created_at);
           expect(
             after.map((i) => i.client_order_id),
-            `${sym}: orders after its incident`,
+            `${sym}: orders after its incident #${incident!.id} of ${incident!.created_at} (${after.map((i) => `${i.client_order_id} at ${i.created_at}`).join(', ')})`,
           ).toEqual([]);
         } else {
           expect(pos?.amount ?? 0, `${sym} position vs broker`).toBeCloseTo(broker, 9);
