@@ -156,7 +156,7 @@ describe('transparency log on the single-node server (GET /v1/log/checkpoint, /v
     for (let i = 0; i < 4; i++) await a.post(classification());
     await a.close();
     const db = openDb(dir);
-    db.exec('DELETE FROM tlog_hashes; DELETE FROM tlog_checkpoints;');
+    db.exec('DELETE FROM tlog_leaves; DELETE FROM tlog_checkpoints;');
     db.close();
     const b = await startTestServer({ log: { origin: ORIGIN, checkpoint_interval_ms: 20 } }, dir);
     const cp = await checkpointCovering(b, 4, verifierOf(b));
@@ -164,12 +164,62 @@ describe('transparency log on the single-node server (GET /v1/log/checkpoint, /v
     await b.close();
 
     const db2 = openDb(dir);
-    db2.exec('DELETE FROM tlog_hashes; DELETE FROM tlog_checkpoints; DELETE FROM signals WHERE seq < 3;');
+    db2.exec('DELETE FROM tlog_leaves; DELETE FROM tlog_checkpoints; DELETE FROM signals WHERE seq < 3;');
     db2.close();
     const c = await startTestServer({ log: { origin: ORIGIN } }, dir);
     const res = await c.get('/v1/log/checkpoint');
     expect(res.status).toBe(503);
     expect(await res.text()).toMatch(/pruned before this database kept the transparency log/);
+  });
+
+  it('a database with one row per hash (schema 4) moves to one row per leaf, pruned rows too: same root, proofs', async () => {
+    const dir = tempDir();
+    const a = await startTestServer({ log: { origin: ORIGIN, checkpoint_interval_ms: 20 } }, dir);
+    const v = verifierOf(a);
+    for (let i = 0; i < 13; i++) await a.post(classification()); // 13 leaves: every level up to 3, and partial
+    const before = await checkpointCovering(a, 13, v);
+    await a.close();
+    // Back to schema 4: the hashes as (level, idx) rows, written from the tree an independent MemoryTree builds.
+    const db = openDb(dir);
+    const bodies = db.prepare('SELECT body FROM signals ORDER BY seq').pluck().all() as string[];
+    const mem = new MemoryTree(sha256);
+    db.exec(`DROP TABLE tlog_leaves;
+      CREATE TABLE tlog_hashes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
+        PRIMARY KEY (level, idx)) STRICT, WITHOUT ROWID;`);
+    const put = db.prepare('INSERT INTO tlog_hashes (level, idx, hash) VALUES (?, ?, ?)');
+    let rows = 0;
+    for (const body of bodies) {
+      const i = mem.size;
+      mem.append(utf8Bytes(body));
+      for (let level = 0; (i + 1) % 2 ** level === 0; level++, rows++) {
+        const idx = (i + 1) / 2 ** level - 1;
+        put.run(level, idx, Buffer.from(mem.read(level, idx)));
+      }
+    }
+    expect(rows).toBe(13 + 6 + 3 + 1);
+    // The first two signals pruned: only the migrated hashes can give the tree back (no rebuild from rows).
+    db.exec('DELETE FROM signals WHERE seq < 3');
+    db.pragma('user_version = 4');
+    db.close();
+
+    const b = await startTestServer({ log: { origin: ORIGIN, checkpoint_interval_ms: 20 } }, dir);
+    const look = openDb(dir, { readonly: true });
+    const tables = look
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'tlog_%' ORDER BY name")
+      .pluck()
+      .all();
+    look.close();
+    expect(tables).toEqual(['tlog_checkpoints', 'tlog_cosignatures', 'tlog_leaves']);
+    await b.post(classification());
+    const after = await checkpointCovering(b, 14, v);
+    bodies.push(await (await b.get('/v1/signals/14')).text());
+    mem.append(utf8Bytes(bodies[13]!));
+    expect(toBase64(after.checkpoint.rootHash)).toBe(toBase64(mem.root(14)));
+    expect(consistentWith(mem, before.checkpoint, after.checkpoint)).toBe(true);
+    for (let seq = 1; seq <= 14; seq++) {
+      const file = await (await b.get(`/v1/log/proof/${seq}`)).text();
+      expect(verifyTlogProof(sha256, file, utf8Bytes(bodies[seq - 1]!), ORIGIN, [v]).index).toBe(seq - 1);
+    }
   });
 
   it('the default origin names the log by its epoch; a checkpoint is served from the first request', async () => {

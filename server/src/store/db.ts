@@ -8,8 +8,11 @@ export type SyncMode = 'normal' | 'full';
 
 export const DB_FILE = 'catalyst.db';
 
-/** Schema migrations, applied in order; the index + 1 is the schema version. Never edit one that shipped. */
-const MIGRATIONS: string[] = [
+/**
+ * Schema migrations, applied in order; the index + 1 is the schema version. Never edit one that shipped. SQL, or
+ * a function where rows must be rewritten in a way SQL cannot say.
+ */
+const MIGRATIONS: (string | ((db: Db) => void))[] = [
   `
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
   CREATE TABLE signals (
@@ -76,7 +79,31 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (size, witness)
   ) STRICT, WITHOUT ROWID;
   `,
+  // 5: the tree's hashes, one row per leaf (store/tree.ts): the hashes each leaf's append completed, levels
+  // 0, 1, ... concatenated, instead of one row per hash. Rewritten from tlog_hashes, which is then dropped.
+  treeRowPerLeaf,
 ];
+
+/** Migration 5: tlog_hashes (level, idx) rows into tlog_leaves rows (tree.ts `completingLeaf`). */
+function treeRowPerLeaf(db: Db): void {
+  db.exec('CREATE TABLE IF NOT EXISTS tlog_leaves (idx INTEGER PRIMARY KEY, hashes BLOB NOT NULL) STRICT');
+  const old = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tlog_hashes'").get();
+  if (!old) return;
+  const get = db.prepare('SELECT hash FROM tlog_hashes WHERE level = ? AND idx = ?').pluck();
+  const put = db.prepare('INSERT OR REPLACE INTO tlog_leaves (idx, hashes) VALUES (?, ?)');
+  const size = db.prepare('SELECT coalesce(max(idx) + 1, 0) FROM tlog_hashes WHERE level = 0').pluck().get();
+  for (let i = 0; i < Number(size); i++) {
+    const row: Buffer[] = [];
+    // Leaf i completed level L when 2^L divides i + 1: the subtree (L, (i + 1) / 2^L - 1).
+    for (let level = 0; (i + 1) % 2 ** level === 0; level++) {
+      const h = get.get(level, (i + 1) / 2 ** level - 1) as Buffer | undefined;
+      if (!h) break; // never written: read() says so, as it did
+      row.push(h);
+    }
+    put.run(i, Buffer.concat(row));
+  }
+  db.exec('DROP TABLE tlog_hashes');
+}
 
 export interface OpenOptions {
   sync?: SyncMode;
@@ -119,7 +146,11 @@ function migrate(db: Db): void {
     );
   }
   db.transaction(() => {
-    for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      const m = MIGRATIONS[v]!;
+      if (typeof m === 'string') db.exec(m);
+      else m(db);
+    }
     const insert = db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)');
     insert.run('epoch', randomBytes(8).toString('hex'));
     insert.run('head_seq', '0');
