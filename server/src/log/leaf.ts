@@ -15,14 +15,22 @@ import type { SignFn, StoredSignal } from './types.js';
 /** A signal before its signature: the classification plus what sequencing adds. */
 export type UnsignedSignal = Omit<Signal, 'sig'>;
 
-/** What sequencing adds to a classification; the signature covers all of it. */
+/**
+ * What sequencing adds to a classification; the signature covers all of it. A copy, never the caller's object.
+ * Object.assign, not a spread: `{ ...c, seq, ... }` of zod's parsed output cost about 3.3 µs a signal (2 % of
+ * single-signal ingest's CPU), this about 0.2 µs. Key order is free: the stored form is canonical (sorted keys).
+ */
 export function unsignedSignal(
   c: Classification,
   seq: number,
   epoch: string,
   ingestedAt: string,
 ): UnsignedSignal {
-  return { ...c, seq, epoch, ingested_at: ingestedAt };
+  const u = Object.assign({}, c) as UnsignedSignal;
+  u.seq = seq;
+  u.epoch = epoch;
+  u.ingested_at = ingestedAt;
+  return u;
 }
 
 /**
@@ -42,7 +50,8 @@ export function signedPayload(unsigned: UnsignedSignal): string {
  */
 export function seal(unsigned: UnsignedSignal, sign: SignFn): StoredSignal {
   const sig = sign(unsigned);
-  const signal: Signal = sig === undefined ? unsigned : { ...unsigned, sig };
+  // Not a spread (see unsignedSignal): a copy with the signature added.
+  const signal: Signal = sig === undefined ? unsigned : Object.assign({}, unsigned, { sig });
   return { signal, json: canonicalJson(signal) };
 }
 
