@@ -61,11 +61,62 @@ export class FencedPublisher {
   }
 }
 
-/** Calls `onNote` with the published checkpoint now (if any) and with every later one, until stopped. */
-export async function watchPublished(meta: KV, onNote: (note: string) => void): Promise<{ stop(): void }> {
-  const w = await meta.watch({ key: CLUSTER_NAMES.checkpointKey, include: KvWatchInclude.LastValue });
-  void (async () => {
-    for await (const e of w) if (e.operation === 'PUT') onNote(e.string());
-  })();
-  return { stop: () => w.stop() };
+/** How often a checkpoint watch also reads the published note directly (watchPublished). */
+export const CHECKPOINT_POLL_MS = 10_000;
+
+/**
+ * Calls `onNote` with the published checkpoint now (if any) and with every later one, once each (by KV
+ * revision), until stopped. The watch is a push consumer on one NATS server and can stall without a word when
+ * that server dies (the outcomes watch has the same watchdog, roles/outcome-holder.ts): every `pollMs` the
+ * published note is also read directly, and one newer than the watch delivered is offered and the watch started
+ * again. Reads that fail (the cluster is away) are left to the next round.
+ */
+export async function watchPublished(
+  meta: KV,
+  onNote: (note: string) => void,
+  pollMs = CHECKPOINT_POLL_MS,
+): Promise<{ stop(): void; readonly restarts: number }> {
+  let seen = 0;
+  let stopped = false;
+  let restarts = 0;
+  const offer = (note: string, revision: number) => {
+    if (revision <= seen) return false;
+    seen = revision;
+    onNote(note);
+    return true;
+  };
+  const start = async () => {
+    const w = await meta.watch({ key: CLUSTER_NAMES.checkpointKey, include: KvWatchInclude.LastValue });
+    void (async () => {
+      for await (const e of w) if (e.operation === 'PUT') offer(e.string(), e.revision);
+    })().catch(() => undefined);
+    return w;
+  };
+  let watch = await start();
+  let polling = false;
+  const poll = setInterval(() => {
+    if (polling || stopped) return;
+    polling = true;
+    void (async () => {
+      const p = await readPublished(meta);
+      if (!p || stopped || !offer(p.note, p.revision)) return;
+      restarts++;
+      watch.stop();
+      watch = await start();
+      if (stopped) watch.stop();
+    })()
+      .catch(() => undefined)
+      .finally(() => (polling = false));
+  }, pollMs);
+  poll.unref();
+  return {
+    stop: () => {
+      stopped = true;
+      clearInterval(poll);
+      watch.stop();
+    },
+    get restarts() {
+      return restarts;
+    },
+  };
 }
