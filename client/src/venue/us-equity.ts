@@ -279,7 +279,10 @@ export function alpacaDriver(
         eventsSince: (since) => alpaca.eventsSince(since),
       },
       ...(state
-        ? { accountState: state, reconcilePositions: positionReconciler(d.journal, state, d.log, catchUp, now) }
+        ? {
+            accountState: state,
+            reconcilePositions: positionReconciler(d.journal, state, d.log, catchUp, now),
+          }
         : {}),
       ...(state && d.config.equities.outside_positions === 'adopt'
         ? { adoptOutside: positionAdopter(d.journal, state, d.log) }
