@@ -32,7 +32,7 @@ function rewriteAndRebuild(t: TestServer, dir: string, seq: number): void {
     canonicalJson({ ...edited, sig: t.server.signer!.sign(edited) }),
     seq,
   );
-  db.exec('DELETE FROM tlog_hashes; DELETE FROM tlog_checkpoints;');
+  db.exec('DELETE FROM tlog_leaves; DELETE FROM tlog_checkpoints;');
   db.close();
 }
 

@@ -218,7 +218,7 @@ describe('the client proves every signal in the transparency log', () => {
     // The operator rewrites seq 2 AND rebuilds the tree from the edited rows (the server re-signs checkpoints).
     rewriteSignal(a, dir, 2);
     const db = openDb(dir);
-    db.exec('DELETE FROM tlog_hashes; DELETE FROM tlog_checkpoints;');
+    db.exec('DELETE FROM tlog_leaves; DELETE FROM tlog_checkpoints;');
     db.close();
     const b = await startTestServer({ log: { origin: ORIGIN, checkpoint_interval_ms: 20 } }, dir);
     // The key is the same, so the client's pin still matches; the new leaf then reaches it.
