@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { floorToStep, planProtection, roundToStep, type MarketInfo } from './decide/index.js';
+import { floorToStep, incidentDetail, planProtection, roundToStep, type MarketInfo } from './decide/index.js';
 import { PROTECT_LEG, type IntentRow, type Journal } from './journal/index.js';
 import { clientOrderId } from './order-id.js';
 
@@ -79,8 +79,7 @@ export async function protectFill(d: ProtectionDeps, entry: IntentRow): Promise<
 /** Why no protective order can be sized for `symbol` now, or undefined when the journal's `held` can be used. */
 function protectionBlocked(d: ProtectionDeps, symbol: string, held: number): string | undefined {
   const incident = d.journal.openIncident(symbol);
-  if (incident)
-    return `position incident #${incident.id}: ${incident.detail} (catalyst-client incidents --ack ${incident.id})`;
+  if (incident) return incidentDetail(incident);
   if (!d.brokerHeld) return undefined;
   const broker = d.brokerHeld(symbol);
   if (broker === undefined) return "the broker's positions are not known fresh enough; looking again later";

@@ -6,6 +6,23 @@ export interface OpenIncident {
   detail: string;
 }
 
+/** What a friend reads about an open incident, with the command that ends it. */
+export const incidentDetail = (i: OpenIncident): string =>
+  `position incident #${i.id}: ${i.detail} (catalyst-client incidents --ack ${i.id})`;
+
+/** The decision for a signal in a symbol with an open incident: nothing traded (entries and exits alike). */
+export function incidentSkip(i: OpenIncident, from?: Pick<Decision, 'avoidUntil' | 'session'>): Decision {
+  return {
+    verdict: 'skip',
+    reason: 'skipped:incident',
+    detail: incidentDetail(i),
+    legs: [],
+    // An avoid window still blocks entries; the session still counts for P&L by session.
+    ...(from?.avoidUntil !== undefined ? { avoidUntil: from.avoidUntil } : {}),
+    ...(from?.session ? { session: from.session } : {}),
+  };
+}
+
 /**
  * The last look before a decision's legs are journaled. A venue decides with awaits in between (the broker's
  * snapshot, a catch-up of its order events), and the position reconciler may journal an incident in a leg's
@@ -18,16 +35,7 @@ export function gateIncidents(
 ): Decision {
   for (const leg of decision.legs) {
     const incident = openFor(leg.market);
-    if (incident)
-      return {
-        verdict: 'skip',
-        reason: 'skipped:incident',
-        detail: `position incident #${incident.id}: ${incident.detail} (catalyst-client incidents --ack ${incident.id})`,
-        legs: [],
-        // An avoid window still blocks entries; the session still counts for P&L by session.
-        ...(decision.avoidUntil !== undefined ? { avoidUntil: decision.avoidUntil } : {}),
-        ...(decision.session ? { session: decision.session } : {}),
-      };
+    if (incident) return incidentSkip(incident, decision);
   }
   return decision;
 }

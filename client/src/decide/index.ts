@@ -64,7 +64,7 @@ export {
   type ApprovalState,
   type ApprovalStep,
 } from './approval.js';
-export { gateIncidents, type OpenIncident } from './incident-gate.js';
+export { gateIncidents, incidentDetail, incidentSkip, type OpenIncident } from './incident-gate.js';
 export { nextReprice, repriceBound, type RepriceAction, type WorkingOrder } from './reprice.js';
 
 /**

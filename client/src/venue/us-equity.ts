@@ -6,6 +6,7 @@ import {
   decideEquity,
   decideEquityEarly,
   exposure,
+  incidentSkip,
   mapSymbol,
   newYorkDayStart,
   sessionAt,
@@ -315,14 +316,9 @@ async function decideEquitySignal(
   const early = decideEquityEarly(config, signal, now, journal.killSwitch().on, symbol);
   if (early) return early;
   // The journal and the broker disagree about this symbol: never traded around until the friend has looked.
+  // (Checked here too, before any broker request; the pipeline's gate checks again right before the journal write.)
   const incident = journal.openIncident(symbol);
-  if (incident)
-    return {
-      verdict: 'skip',
-      reason: 'skipped:incident',
-      detail: `position incident #${incident.id}: ${incident.detail} (catalyst-client incidents --ack ${incident.id})`,
-      legs: [],
-    };
+  if (incident) return incidentSkip(incident);
   let positions = journal.positions();
   let snap: EquitySnapshot;
   try {
