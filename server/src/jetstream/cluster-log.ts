@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   DiscardPolicy,
   JetStreamApiCodes,
@@ -11,6 +11,7 @@ import {
 import type { KV } from '@nats-io/kv';
 import { errors, nanos } from '@nats-io/transport-node';
 import type { NatsHandle } from './connection.js';
+import { sha256Digest } from '../sha256.js';
 
 /**
  * The one place for the cluster log's names and setup. Everything that reads or writes the cluster log
@@ -42,7 +43,7 @@ export const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
  * 128 bits: a collision between two different source_ids is not a practical concern.
  */
 export function subjectFor(sourceId: string, prefix: string = CLUSTER_NAMES.subjectPrefix): string {
-  return prefix + createHash('sha256').update(sourceId).digest('hex').slice(0, 32);
+  return prefix + sha256Digest(sourceId).toString('hex').slice(0, 32);
 }
 
 export interface ClusterLogOptions {

@@ -1,14 +1,14 @@
-import { createHash } from 'node:crypto';
 import { DiscardPolicy, JetStreamApiCodes, JetStreamApiError, StorageType } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { CLUSTER_NAMES } from './cluster-log.js';
 import type { NatsHandle } from './connection.js';
+import { sha256Digest } from '../sha256.js';
 
 /** config.log.witnesses has at most this many keys: the bucket's bound is per size, times this. */
 const MAX_WITNESSES = 64;
 
 /** A KV key names its witness by a hash of the verifier key (a vkey has characters a key may not). */
-const witnessToken = (vkey: string) => createHash('sha256').update(vkey).digest('hex').slice(0, 32);
+const witnessToken = (vkey: string) => sha256Digest(vkey).toString('hex').slice(0, 32);
 
 /**
  * Witness cosignatures cluster-wide, in KV bucket `catalyst_cosignatures`: key `<size>.<witness>`, value the
