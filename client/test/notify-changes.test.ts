@@ -46,9 +46,11 @@ describe('notifications from the journal change log', () => {
     const config = parseConfig({ notify: [{ url: `json://${json.host}/h`, min_priority: 1 }] });
     const n = new Notifier(config.notify, { env: {}, log: testLog });
     closers.push(n);
-    const feed = new ChangeFeed(j, n, config, 'paper', { now: () => Date.parse('2026-12-07T15:00:00Z') });
-
+    // A fixed clock in the New York morning: after the close the feed also sends the day's summary.
     const t = Date.parse('2026-12-07T15:00:00Z');
+    const now = () => t;
+    const feed = new ChangeFeed(j, n, config, 'paper', { now });
+
     const leg = (over: Partial<OrderLeg>): OrderLeg => ({
       leg: 'entry',
       market: 'BTC/USDT',
@@ -121,7 +123,7 @@ describe('notifications from the journal change log', () => {
     // The cursor is kept: a new feed (a restart) tells nothing twice.
     feed.stop();
     expect(Number(j.meta(NOTIFY_CURSOR_META))).toBe(j.lastChangeId());
-    const again = new ChangeFeed(j, n, config, 'paper');
+    const again = new ChangeFeed(j, n, config, 'paper', { now });
     again.poll();
     await n.flush(10_000);
     expect(json.delivered).toHaveLength(6);
@@ -134,8 +136,8 @@ describe('notifications from the journal change log', () => {
     const config = parseConfig({ notify: [{ url: `json://${json.host}/h`, min_priority: 1 }] });
     const n = new Notifier(config.notify, { env: {}, log: testLog });
     closers.push(n);
-    const feed = new ChangeFeed(j, n, config, 'LIVE');
     const t = Date.parse('2026-12-07T15:00:00Z');
+    const feed = new ChangeFeed(j, n, config, 'LIVE', { now: () => t });
     j.recordDecision({
       signal: signal(1, 'ACME'),
       receivedAt: t,
