@@ -7,6 +7,7 @@ import {
   cosignerVerifierKey,
   ed25519Cosigner,
   parseNote,
+  parseTlogProof,
   verifiedCosignatures,
   type Cosigner,
 } from '@catalyst-signal/shared';
@@ -113,6 +114,14 @@ describe('witness cosignatures on the server', () => {
     expect(again.checkpoint).toBe(note + aliceLine);
     expect(again.proofs).toEqual([]);
     expect(await checkpointNote(s)).toBe(note + aliceLine);
+    // A signal's tlog-proof file carries the checkpoint as served, cosignatures included.
+    const proof = await fetch(`${s.url}/v1/log/proof/2`, {
+      headers: { authorization: `Bearer ${s.readKey}` },
+    });
+    expect(proof.status).toBe(200);
+    const parsed = parseTlogProof(await proof.text());
+    expect(parsed.index).toBe(1);
+    expect(parsed.checkpoint).toBe(note + aliceLine);
     // The same socket again for the same size: a repeat, not even checked.
     ws.send({ type: ClientFrame.cosign, size, cosignature: aliceLine });
     await handled(ws, 'repeat');

@@ -196,7 +196,7 @@ export class CheckpointLog {
 
   /** A C2SP tlog-proof file for the signal with `seq` (leaf seq - 1) against the latest checkpoint. */
   proof(seq: number): ProofAnswer {
-    return proofAnswer(this.unavailable(), this.latest, this.o.tree, seq);
+    return proofAnswer(this.unavailable(), this.latestSigned(), this.o.tree, seq);
   }
 
   /**

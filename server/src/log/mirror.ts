@@ -192,7 +192,7 @@ export class CheckpointMirror implements ServedLog {
   }
 
   proof(seq: number): ProofAnswer {
-    return proofAnswer(this.unavailable(), this.latest, this.o.tree, seq);
+    return proofAnswer(this.unavailable(), this.latestSigned(), this.o.tree, seq);
   }
 
   consistencyAnswer(from: number, to: number): ConsistencyAnswer {

@@ -38,8 +38,9 @@ interface ProvingTree {
 }
 
 /**
- * A C2SP tlog-proof file for the signal with `seq` (leaf seq - 1) against the latest served checkpoint: the
- * same answer whether this node signed it (CheckpointLog) or mirrors it (CheckpointMirror).
+ * A C2SP tlog-proof file for the signal with `seq` (leaf seq - 1) against the latest served checkpoint, with
+ * the witness cosignatures it has so far (the file then shows offline who saw that tree): the same answer
+ * whether this node signed it (CheckpointLog) or mirrors it (CheckpointMirror).
  */
 export function proofAnswer(
   why: string | undefined,
