@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import { newYorkDayStart, limitDay } from '../decide/index.js';
 import type { Journal } from '../journal/index.js';
-import { dailySummaryMessage, SUMMARY_AFTER_NY_MIDNIGHT_MS } from './daily-summary.js';
+import { dailySummaryMessage, summaryDueAt } from './daily-summary.js';
 import { messagesForChange, type SeenOrder } from './from-changes.js';
 import type { Notifier } from './index.js';
 
@@ -94,8 +94,8 @@ export class ChangeFeed {
 
   private summaryIfDue(): void {
     const now = this.now();
+    if (now < summaryDueAt(now)) return;
     const start = newYorkDayStart(now);
-    if (now < start + SUMMARY_AFTER_NY_MIDNIGHT_MS) return;
     const { day } = limitDay('us_equity', now);
     if (this.journal.meta(NOTIFY_SUMMARY_META) === day) return;
     this.journal.setMeta(NOTIFY_SUMMARY_META, day);

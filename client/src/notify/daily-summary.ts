@@ -1,3 +1,4 @@
+import { newYorkDayStart, newYorkToUtc } from '../decide/index.js';
 import { fmt } from '../report.js';
 import { priorityOf, type NotifyMessage } from './events.js';
 
@@ -6,8 +7,18 @@ import { priorityOf, type NotifyMessage } from './events.js';
  * what was skipped, in counts by reason.
  */
 
-/** Sent this long after New York midnight: 16:05, five minutes after the close (an hour off on the two DST days). */
-export const SUMMARY_AFTER_NY_MIDNIGHT_MS = (16 * 60 + 5) * 60_000;
+/** Sent at 16:05 New York time, five minutes after the close. */
+export const SUMMARY_AT_NY = '16:05';
+
+/**
+ * When the summary of the New York day that `now` falls in is due: 16:05 that day on New York's wall clock, also
+ * on the two DST Sundays, whose days last 23 and 25 hours.
+ */
+export function summaryDueAt(now: number): number {
+  // Midnight New York is 04:00 or 05:00 UTC: twelve hours later it is still the same UTC date.
+  const date = new Date(newYorkDayStart(now) + 12 * 3_600_000).toISOString().slice(0, 10);
+  return newYorkToUtc(date, SUMMARY_AT_NY);
+}
 
 export interface DaySummary {
   day: string;
