@@ -43,12 +43,15 @@ export interface ReplayReport {
   openPositions: { market: string; amount: number; cost: number; mark: number }[];
   firstSeq: number | undefined;
   lastSeq: number | undefined;
+  /** The config asks for approvals: its entries were placed as if approved at once. */
+  approvalAssumed: boolean;
 }
 
 export async function replay(o: ReplayOptions): Promise<ReplayReport> {
   // Paper, offline, no exchange: the replay never touches the network beyond the signal server (its paper
-  // adapter is built without a market-data source, whatever exchange the config names).
-  const config: Config = { ...o.config, mode: 'paper' };
+  // adapter is built without a market-data source, whatever exchange the config names). Nobody answers
+  // approvals here: an entry that would wait for a yes is placed as if approved (the report says so).
+  const config: Config = { ...o.config, mode: 'paper', approval: { ...o.config.approval, mode: 'off' } };
   const journal = Journal.open(':memory:');
   let clock = 0;
   const now = () => clock;
@@ -111,6 +114,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayReport> {
       openPositions,
       firstSeq,
       lastSeq,
+      approvalAssumed: o.config.approval.mode !== 'off',
     };
   } finally {
     journal.close();
@@ -126,6 +130,8 @@ export function formatReplay(r: ReplayReport): string {
     `realized P&L: ${r.realizedPnl.toFixed(2)}   unrealized (at last signal price): ${r.unrealizedPnl.toFixed(2)}   fees: ${r.fees.toFixed(2)}`,
     `equity: ${r.startingBalance.toFixed(2)} -> ${r.endingEquity.toFixed(2)}`,
   ];
+  if (r.approvalAssumed)
+    lines.push('approval mode is not simulated: entries that would wait for a yes were placed as if approved');
   if (r.openPositions.length) {
     lines.push('open positions:');
     for (const p of r.openPositions)

@@ -82,11 +82,13 @@ interface OpenBook {
 }
 
 export async function runBacktest(o: EngineOptions): Promise<BacktestRun> {
-  // Paper, on bars, never a simulated market clock: market time is the bars' time.
+  // Paper, on bars, never a simulated market clock: market time is the bars' time. Nobody answers approvals
+  // here: an entry that would wait for a yes is placed as if approved (ASSUMPTIONS says so).
   const config: Config = {
     ...o.config,
     mode: 'paper',
     paper: { ...o.config.paper, market_clock: undefined },
+    approval: { ...o.config.approval, mode: 'off' },
   };
   const journal = Journal.open(':memory:');
   let clock = o.from;

@@ -13,6 +13,7 @@ export const ASSUMPTIONS = [
   'stop before target: when one bar crosses both legs of a bracket or OCO pair, the stop fills',
   'sessions as Alpaca: extended hours take limit orders only; DAY orders expire at the close',
   'fees and slippage from paper.fee_rate and paper.slippage_pct; open positions marked at the last close',
+  'approval mode is not simulated: an entry that would wait for a yes is placed as if approved at once',
 ];
 
 export interface Breakdown {
