@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { request } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +18,7 @@ import {
 import { formatTileIndex, parseTilePath, tilePath } from '../src/log/tiles.js';
 import { sha256 } from '../src/log/tlog-crypto.js';
 import { dbPrune } from '../src/commands/db.js';
+import { acceptsGzip } from '../src/http/gzip.js';
 import { pollUntil } from './helpers/nats-cluster.js';
 import { classification, startTestServer, type TestServer } from './helpers/server.js';
 
@@ -211,6 +214,55 @@ describe('the log served as tiles (GET /v1/log/tile/...)', () => {
     expect(bad.status).toBe(404);
     expect(((await bad.json()) as { detail: string }).detail).toMatch(/3-digit groups/);
     expect((await t.get('/v1/log/tile/0/000.p/5', 'cat_wrong')).status).toBe(401);
+  });
+
+  it('entry bundles come gzip-compressed to a client that accepts gzip, the same bytes once unzipped', async () => {
+    const t = await startTestServer({ log: { origin: ORIGIN, checkpoint_interval_ms: 20 } });
+    await postMany(t, 300);
+    await checkpointOf(t, 300);
+    // Raw HTTP: fetch would unzip on its own and hide what went over the wire.
+    const raw = (p: string, encoding: string) =>
+      new Promise<{ encoding: string | undefined; vary: string | undefined; body: Buffer }>(
+        (resolve, reject) => {
+          const req = request(`${t.url}/v1/log/${p}`, {
+            headers: { authorization: `Bearer ${t.readKey}`, 'accept-encoding': encoding },
+          });
+          req.on('response', (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () =>
+              resolve({
+                encoding: res.headers['content-encoding'],
+                vary: res.headers.vary,
+                body: Buffer.concat(chunks),
+              }),
+            );
+          });
+          req.on('error', reject);
+          req.end();
+        },
+      );
+    for (const p of ['tile/entries/000', 'tile/entries/001.p/44']) {
+      const plain = await raw(p, 'identity');
+      expect(plain.encoding).toBeUndefined();
+      expect(plain.vary).toBe('Accept-Encoding');
+      for (const enc of ['gzip', 'br, gzip;q=0.8', 'gzip']) {
+        const zipped = await raw(p, enc);
+        expect(zipped.encoding, `${p} ${enc}`).toBe('gzip');
+        expect(zipped.body.length).toBeLessThan(plain.body.length / 2);
+        expect(bytesEqual(gunzipSync(zipped.body), plain.body)).toBe(true);
+      }
+      expect((await raw(p, 'gzip;q=0')).encoding).toBeUndefined();
+    }
+    // Hash tiles are random bytes: never compressed.
+    expect((await raw('tile/0/000', 'gzip')).encoding).toBeUndefined();
+  });
+
+  it('Accept-Encoding: gzip, x-gzip or * unless q=0', () => {
+    for (const yes of ['gzip', 'deflate, gzip', 'GZIP;q=0.5', 'x-gzip', '*', 'br;q=1, gzip ; q=0.1'])
+      expect(acceptsGzip(yes), yes).toBe(true);
+    for (const no of ['', 'identity', 'br, deflate', 'gzip;q=0', 'gzip; q=0.0', 'gzipx', '*, gzip;q=0'])
+      expect(acceptsGzip(no), no).toBe(false);
   });
 
   it('db prune keeps the tree verifiable: after a restart, hash tiles, checkpoints and proofs still serve; pruned bundles do not', async () => {

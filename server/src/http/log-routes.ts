@@ -2,6 +2,7 @@ import { PATHS, toBase64 } from '@catalyst-signal/shared';
 import { badRequest, notFound, unavailable } from '../errors.js';
 import { entryBundle, parseTilePath, readTile, sizeNeeded, TILE_WIDTH } from '../log/tiles.js';
 import type { ServedLog } from '../log/served.js';
+import { acceptsGzip, BundleGzip } from './gzip.js';
 import type { SignalLogReader } from '../log/types.js';
 import type { Reply } from './respond.js';
 import type { RoutesDeps } from './routes.js';
@@ -49,6 +50,7 @@ export function registerLogRoutes(d: RoutesDeps, t: ServedLog, reader: SignalLog
     return { status: 200, raw: a.file, contentType: TEXT } satisfies Reply;
   });
 
+  const gzip = new BundleGzip();
   route(d, 'get', `${PATHS.logTile}/*`, { scope: 'read' }, (ctx) => {
     const tile = parseTilePath(ctx.info.url.slice(PATHS.logTile.length + 1));
     if (!tile)
@@ -63,18 +65,23 @@ export function registerLogRoutes(d: RoutesDeps, t: ServedLog, reader: SignalLog
       throw notFound(
         `no such tile in the latest checkpoint (size ${size}); fetch one for a size you verified`,
       );
-    let bytes: Uint8Array;
     if (tile.level === 'entries') {
       const first = tile.index * TILE_WIDTH;
       const rows = reader.rowsAfter(first, tile.width);
       // Retention pruned some of them: their hashes stay (hash tiles still serve), their bytes are gone.
       if (rows.length !== tile.width || rows[0]!.seq !== first + 1)
         throw notFound(`entries ${first}-${first + tile.width - 1} are no longer stored (pruned)`);
-      bytes = entryBundle(rows.map((r) => Buffer.from(r.body)));
-    } else bytes = readTile({ ...tile, level: tile.level }, (l, i) => t.hash(l, i));
+      const bundle = entryBundle(rows.map((r) => Buffer.from(r.body)));
+      const headers: Record<string, string> = { 'Cache-Control': IMMUTABLE, Vary: 'Accept-Encoding' };
+      if (!acceptsGzip(ctx.info.acceptEncoding))
+        return { status: 200, raw: bundle, contentType: 'application/octet-stream', headers } satisfies Reply;
+      headers['Content-Encoding'] = 'gzip';
+      const raw = gzip.compress(tile.index, !tile.partial, bundle);
+      return { status: 200, raw, contentType: 'application/octet-stream', headers } satisfies Reply;
+    }
     return {
       status: 200,
-      raw: bytes,
+      raw: readTile({ ...tile, level: tile.level }, (l, i) => t.hash(l, i)),
       contentType: 'application/octet-stream',
       headers: { 'Cache-Control': IMMUTABLE },
     } satisfies Reply;

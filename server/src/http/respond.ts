@@ -41,6 +41,8 @@ export interface RequestInfo {
   authorization: string;
   contentType: string;
   contentLength: string;
+  /** Accept-Encoding, for the one answer served compressed (the log's entry bundles, http/gzip.ts). */
+  acceptEncoding: string;
   ip: string;
   params: string[];
   /** Which of Authorization and Content-Type came more than once (either is refused). */
@@ -70,6 +72,7 @@ export function readRequestInfo(req: HttpRequest, res: HttpResponse, paramCount:
     authorization: req.getHeader('authorization'),
     contentType: req.getHeader('content-type'),
     contentLength: req.getHeader('content-length'),
+    acceptEncoding: req.getHeader('accept-encoding'),
     ip: text.decode(res.getRemoteAddressAsText()),
     params,
     duplicated,
