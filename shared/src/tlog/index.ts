@@ -7,3 +7,4 @@ export * from './merkle.js';
 export * from './note.js';
 export * from './checkpoint.js';
 export * from './cosignature.js';
+export * from './tiles.js';
