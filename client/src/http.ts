@@ -139,13 +139,13 @@ const MAX_RETRY_WAIT_MS = 60_000;
  * body without one (chunked) or longer than declared is counted as it arrives and the read cancelled (which
  * drops the connection) at the first byte over. Never more than maxBytes plus one chunk is held.
  */
-async function readCapped(res: Response, url: string, maxBytes: number): Promise<string> {
+async function readCapped(res: Response, url: string, maxBytes: number): Promise<Buffer> {
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (declared > maxBytes) {
     await res.body?.cancel().catch(() => undefined);
     throw new ResponseTooLarge(url, maxBytes, declared);
   }
-  if (!res.body) return '';
+  if (!res.body) return Buffer.alloc(0);
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -164,8 +164,7 @@ async function readCapped(res: Response, url: string, maxBytes: number): Promise
     }
     chunks.push(chunk.value);
   }
-  // As res.text() decodes: UTF-8, a leading BOM dropped, invalid bytes replaced.
-  return new TextDecoder().decode(Buffer.concat(chunks, size));
+  return Buffer.concat(chunks, size);
 }
 
 function abortableWait(ms: number, signal: AbortSignal | undefined): Promise<void> {
@@ -185,6 +184,7 @@ async function request(
   path: string,
   auth: boolean,
   maxBytes = REST_MAX_BODY_BYTES,
+  binary = false,
 ): Promise<{ url: string; body: unknown; date: string | null; receivedAt: number; sentAt: number }> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (auth && s.key) headers['authorization'] = `Bearer ${s.key}`;
@@ -235,7 +235,11 @@ async function request(
       `${url}: HTTP ${res.status} redirect${to ? ` to ${to.slice(0, 200)}` : ''} refused; set server.url to the address that answers`,
     );
   }
-  const text = await readCapped(res, url, maxBytes);
+  const bytes = await readCapped(res, url, maxBytes);
+  if (binary && res.ok)
+    return { url, body: new Uint8Array(bytes), date: res.headers.get('date'), receivedAt, sentAt };
+  // As res.text() decodes: UTF-8, a leading BOM dropped, invalid bytes replaced.
+  const text = new TextDecoder().decode(bytes);
   let body: unknown = text;
   try {
     body = JSON.parse(text);
@@ -315,6 +319,13 @@ export function streamUrl(baseUrl: string): string {
 export async function fetchLogText(s: ServerHttp, path: string): Promise<string> {
   const r = await request({ ...s, failFast: true }, path, true);
   if (typeof r.body !== 'string') throw new Error(`${r.url}: not a text answer`);
+  return r.body;
+}
+
+/** A transparency-log tile (hash tile or entry bundle): bytes, at most a full tile's worth. */
+export async function fetchLogBytes(s: ServerHttp, path: string, maxBytes: number): Promise<Uint8Array> {
+  const r = await request({ ...s, failFast: true }, path, true, maxBytes, true);
+  if (!(r.body instanceof Uint8Array)) throw new Error(`${r.url}: not a binary answer`);
   return r.body;
 }
 

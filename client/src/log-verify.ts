@@ -259,6 +259,17 @@ export class LogVerifier {
     return true;
   }
 
+  /**
+   * The latest checkpoint the servers serve, accepted as `acceptCheckpoint` does (evidence and LogMisbehaviour
+   * when it contradicts the verified one). Undefined while no server can prove it consistent yet.
+   */
+  async latestAccepted(): Promise<{ checkpoint: Checkpoint; server: string } | undefined> {
+    const { text, baseUrl } = await this.get(PATHS.logCheckpoint);
+    const opened = this.open(text);
+    if (!(await this.acceptCheckpoint(opened, baseUrl))) return undefined;
+    return { checkpoint: opened.checkpoint, server: baseUrl };
+  }
+
   /** subscribe.checkpoints.from_size: the size this journal verified for the log the hello names. */
   fromSize(origin: string): number | undefined {
     return this.o.store.verifiedCheckpoint(origin)?.size;

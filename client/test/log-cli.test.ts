@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, verifyTlogProof, ed25519Verifier, type Signal } from '@catalyst-signal/shared';
@@ -90,5 +91,40 @@ describe('catalyst-client log', () => {
     expect((await runCli(['log', 'verify-evidence', join(cdir, 'nope.json')], {}, cdir)).code).toBe(
       EXIT.config,
     );
+  });
+
+  it('verify reads hash tiles (one request per 256 signals); a journaled signal the tiles disagree with is proven alone and fails with evidence', async () => {
+    const a = await startTestServer({ log: LOG });
+    const cdir = tempDir();
+    const t = await startTestEngine({
+      dir: cdir,
+      config: { server: { url: a.url, start_from: 'all' }, log: { verify: 'off' } },
+      serverKey: a.readKey,
+    });
+    const applied = waitEvent(t.engine.connection, 'applied', (seq: number) => seq === 300);
+    for (let i = 0; i < 3; i++) await a.post(Array.from({ length: 100 }, () => classification()));
+    await applied; // unproven while running (a burst of 300 outruns the checkpoint frames' proofs)
+    await t.stop();
+
+    // 300 proofs one by one would spend the read key's REST budget (100 a minute) three times over.
+    const config = writeConfig(cdir, { data_dir: '.', server: { url: a.url }, log: { verify: 'on' } });
+    const env = { CATALYST_SERVER_KEY: a.readKey };
+    const ok = await runCli(['-c', config, 'log', 'verify'], env, cdir);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(
+      /all 300 journaled signals .* \(300 from 2 hash tiles of the checkpoint of size 300, 0 by their own proof\)/,
+    );
+
+    // The journal's copy of seq 150 differs from the log's leaf: not taken from the tiles, proven alone, caught.
+    const db = new Database(t.journalPath);
+    const row = db.prepare('SELECT signal FROM decisions WHERE seq = 150').get() as { signal: string };
+    db.prepare('UPDATE decisions SET signal = ? WHERE seq = 150').run(
+      JSON.stringify({ ...(JSON.parse(row.signal) as Signal), confidence: 0.01 }),
+    );
+    db.close();
+    const bad = await runCli(['-c', config, 'log', 'verify'], env, cdir);
+    expect(bad.code, bad.stderr).toBe(EXIT.logMisbehaved);
+    expect(bad.stderr).toMatch(/signal seq 150 as served is not leaf 149 of the signed checkpoint/);
+    expect(readdirSync(cdir).filter((f) => f.startsWith('tlog-evidence-'))).toHaveLength(1);
   });
 });

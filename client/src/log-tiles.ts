@@ -1,0 +1,89 @@
+import {
+  PATHS,
+  TILE_WIDTH,
+  bytesEqual,
+  leafHash,
+  nodeHash,
+  tilePath,
+  treeHash,
+  type Signal,
+} from '@catalyst-signal/shared';
+import { HttpError, failover, fetchLogBytes } from './http.js';
+import { leafBytes, sha256, type LogVerifier } from './log-verify.js';
+
+/**
+ * `log verify` in bulk (docs/transparency-log.md, "The client verifies"): the level-0 hash tiles of the latest
+ * accepted checkpoint, one request per 256 signals instead of one proof per signal, must rebuild that
+ * checkpoint's signed root; a journaled signal whose leaf hash is the tile's is then proven. Whatever this cannot
+ * prove (beyond the checkpoint, another hash, tiles that do not rebuild the root, a server without tiles) is left
+ * to the per-signal proof, which writes the evidence when the log misbehaved: tiles are not signed, so a tile
+ * that disagrees proves nothing on its own.
+ */
+
+export type TileLeaves =
+  { ok: true; size: number; tiles: number; has(signal: Signal): boolean } | { ok: false; why: string };
+
+/** Bytes of a full hash tile. */
+const TILE_BYTES = TILE_WIDTH * 32;
+
+export async function tileLeaves(
+  verifier: LogVerifier,
+  http: { baseUrls: readonly string[]; key: string },
+  progress: (line: string) => void,
+): Promise<TileLeaves> {
+  const latest = await verifier.latestAccepted();
+  if (!latest) return { ok: false, why: 'no server can prove its latest checkpoint consistent yet' };
+  const { size, rootHash } = latest.checkpoint;
+  const count = Math.ceil(size / TILE_WIDTH);
+  const leaves = Buffer.alloc(size * 32);
+  let lastReport = Date.now();
+  for (let i = 0; i < count; i++) {
+    const width = Math.min(TILE_WIDTH, size - i * TILE_WIDTH);
+    const path = `${PATHS.logTile}/${tilePath({ level: 0, index: i, width, partial: width < TILE_WIDTH }).slice('tile/'.length)}`;
+    let tile: Uint8Array;
+    try {
+      tile = await failover([latest.server, ...http.baseUrls.filter((u) => u !== latest.server)], (baseUrl) =>
+        fetchLogBytes({ baseUrl, key: http.key }, path, TILE_BYTES),
+      );
+    } catch (e) {
+      if (e instanceof HttpError && e.status === 404) return { ok: false, why: `${path}: not served (404)` };
+      throw e;
+    }
+    if (tile.length !== width * 32)
+      return { ok: false, why: `${path}: ${tile.length} bytes, not ${width} hashes` };
+    leaves.set(tile, i * TILE_BYTES);
+    if (Date.now() - lastReport >= 2000) {
+      lastReport = Date.now();
+      progress(`read ${i + 1}/${count} hash tiles (tree size ${size})`);
+    }
+  }
+  if (!bytesEqual(rootOf(leaves, size), rootHash))
+    return { ok: false, why: `the hash tiles do not rebuild the root of the checkpoint of size ${size}` };
+  return {
+    ok: true,
+    size,
+    tiles: count,
+    has: (signal) =>
+      signal.seq <= size &&
+      bytesEqual(
+        leafHash(sha256, leafBytes(signal)),
+        leaves.subarray((signal.seq - 1) * 32, signal.seq * 32),
+      ),
+  };
+}
+
+/** RFC 6962 root of `size` leaf hashes laid end to end: each level computed once, 32 bytes a hash. */
+function rootOf(leaves: Buffer, size: number): Uint8Array {
+  const levels: Buffer[] = [leaves];
+  for (let n = size; n >= 2; n = Math.floor(n / 2)) {
+    const below = levels.at(-1)!;
+    const level = Buffer.alloc(Math.floor(n / 2) * 32);
+    for (let i = 0; i < n - 1; i += 2)
+      level.set(
+        nodeHash(sha256, below.subarray(i * 32, i * 32 + 32), below.subarray(i * 32 + 32, i * 32 + 64)),
+        (i / 2) * 32,
+      );
+    levels.push(level);
+  }
+  return treeHash(sha256, size, (l, i) => levels[l]!.subarray(i * 32, i * 32 + 32));
+}
