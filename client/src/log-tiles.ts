@@ -1,14 +1,6 @@
-import {
-  PATHS,
-  TILE_WIDTH,
-  bytesEqual,
-  leafHash,
-  nodeHash,
-  tilePath,
-  treeHash,
-  type Signal,
-} from '@catalyst-signal/shared';
+import { TILE_WIDTH, bytesEqual, leafHash, nodeHash, treeHash, type Signal } from '@catalyst-signal/shared';
 import { HttpError, failover, fetchLogBytes } from './http.js';
+import { tileUrlPath } from './log-tile-proofs.js';
 import { leafBytes, sha256, type LogVerifier } from './log-verify.js';
 
 /**
@@ -39,7 +31,7 @@ export async function tileLeaves(
   let lastReport = Date.now();
   for (let i = 0; i < count; i++) {
     const width = Math.min(TILE_WIDTH, size - i * TILE_WIDTH);
-    const path = `${PATHS.logTile}/${tilePath({ level: 0, index: i, width, partial: width < TILE_WIDTH }).slice('tile/'.length)}`;
+    const path = tileUrlPath({ level: 0, index: i, width, partial: width < TILE_WIDTH });
     let tile: Uint8Array;
     try {
       tile = await failover([latest.server, ...http.baseUrls.filter((u) => u !== latest.server)], (baseUrl) =>

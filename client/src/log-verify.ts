@@ -25,7 +25,16 @@ import {
   type Signal,
   type StreamCoreOptions,
 } from '@catalyst-signal/shared';
-import { HttpError, fetchLogText, failover, streamUrl, type ServerHttp } from './http.js';
+import {
+  HttpError,
+  fetchLogBytes,
+  fetchLogText,
+  failover,
+  startingAt,
+  streamUrl,
+  type ServerHttp,
+} from './http.js';
+import { TileProver } from './log-tile-proofs.js';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { VerifiedCheckpointRow } from './journal/index.js';
@@ -159,7 +168,17 @@ export class LogVerifier {
   /** Size of the latest checkpoint a frame brought since the last subscribe: a leaf below it has had its frame. */
   private frameSize = 0;
   /** How signals were proven: from a checkpoint frame, or over REST (tests and the debug log read it). */
-  readonly stats = { framed: 0, rest: 0, frames: 0 };
+  readonly stats = { framed: 0, rest: 0, frames: 0, tiles: 0 };
+  /** The latest checkpoint accepted as the verified one, and the server it came from (for tile proofs). */
+  private latest: { opened: Opened; server: string } | undefined;
+  /** Proofs from hash tiles for leaves no frame proved (a burst past max_proofs): a few requests, not one each. */
+  private readonly tiles = new TileProver(
+    (path, maxBytes) =>
+      failover(this.latest ? startingAt(this.o.baseUrls, this.latest.server) : this.o.baseUrls, (baseUrl) =>
+        fetchLogBytes(this.http(baseUrl), path, maxBytes),
+      ),
+    sha256,
+  );
   /** What a frame proved wrong while no signal was waiting: the next prove throws it. */
   private failure: LogMisbehaviour | undefined;
 
@@ -210,8 +229,10 @@ export class LogVerifier {
   ): Promise<boolean> {
     const { origin, checkpoint: next, note } = opened;
     const row = this.o.store.verifiedCheckpoint(origin);
-    const save = () =>
+    const save = () => {
       this.o.store.saveVerifiedCheckpoint({ origin, size: next.size, note, verified_at: this.now() });
+      this.latest = { opened, server };
+    };
     if (!row) {
       save(); // the first checkpoint of this log this journal sees: trust starts here (docs: what this covers)
       return true;
@@ -256,6 +277,7 @@ export class LogVerifier {
       );
     }
     if (next.size > prev.size) save();
+    else if (next.size === prev.size && !this.latest) this.latest = { opened, server };
     return true;
   }
 
@@ -372,6 +394,10 @@ export class LogVerifier {
       }
       last = 'no checkpoint frame proved it';
     }
+    if (await this.proveFromTiles(signal)) {
+      this.stats.tiles++;
+      return;
+    }
     for (;;) {
       if (this.o.signal?.aborted) throw new ProofTimeout(`seq ${signal.seq}: stopping before it was proven`);
       if (this.failure) throw this.failure;
@@ -395,6 +421,24 @@ export class LogVerifier {
         );
       await new Promise((r) => setTimeout(r, Math.min(pollMs, left)));
       pollMs = Math.min(pollMs * 2, 100);
+    }
+  }
+
+  /**
+   * From the hash tiles of the latest accepted checkpoint, checked against its signed root. False when it does
+   * not cover the leaf, a tile is not served, or the proof does not verify: the tlog-proof then decides (and
+   * writes the evidence), since tiles are not signed and prove nothing wrong on their own.
+   */
+  private async proveFromTiles(signal: Signal): Promise<boolean> {
+    const latest = this.latest;
+    const index = signal.seq - 1;
+    if (!latest || index >= latest.opened.checkpoint.size || this.o.signal?.aborted) return false;
+    const { size, rootHash } = latest.opened.checkpoint;
+    try {
+      const proof = await this.tiles.inclusion(index, size);
+      return verifyInclusion(sha256, index, size, leafHash(sha256, leafBytes(signal)), proof, rootHash);
+    } catch {
+      return false;
     }
   }
 
