@@ -131,7 +131,9 @@ export function formatReplay(r: ReplayReport): string {
     `equity: ${r.startingBalance.toFixed(2)} -> ${r.endingEquity.toFixed(2)}`,
   ];
   if (r.approvalAssumed)
-    lines.push('approval mode is not simulated: entries that would wait for a yes were placed as if approved');
+    lines.push(
+      'approval mode is not simulated: entries that would wait for a yes were placed as if approved',
+    );
   if (r.openPositions.length) {
     lines.push('open positions:');
     for (const p of r.openPositions)
