@@ -49,18 +49,24 @@ export class TileProver {
     }
     return inclusionProof(this.h, index, size, (level, i) => {
       const t = tileOf(level, i, size);
-      const tile = this.cache.get(t.path)!;
-      // The subtree at binary level `level` is 2^r consecutive hashes of the tile's level (8L), hashed up.
-      let hashes: Uint8Array[] = [];
-      for (let p = t.first; p < t.first + t.count; p++) hashes.push(tile.subarray(p * 32, p * 32 + 32));
-      while (hashes.length > 1) {
-        const up: Uint8Array[] = [];
-        for (let p = 0; p < hashes.length; p += 2) up.push(nodeHash(this.h, hashes[p]!, hashes[p + 1]!));
-        hashes = up;
-      }
-      return hashes[0]!;
+      return hashUp(this.h, this.cache.get(t.path)!, t.first, t.count);
     });
   }
+}
+
+/**
+ * The root of the complete subtree over `count` (a power of two) consecutive 32-byte hashes of `hashes`, from
+ * position `first`: what a subtree hash between two tile levels is, and what a run of leaf hashes rolls up to.
+ */
+export function hashUp(h: Sha256, hashes: Uint8Array, first: number, count: number): Uint8Array {
+  let level: Uint8Array[] = [];
+  for (let p = first; p < first + count; p++) level.push(hashes.subarray(p * 32, p * 32 + 32));
+  while (level.length > 1) {
+    const up: Uint8Array[] = [];
+    for (let p = 0; p < level.length; p += 2) up.push(nodeHash(h, level[p]!, level[p + 1]!));
+    level = up;
+  }
+  return level[0]!;
 }
 
 /**

@@ -1,6 +1,6 @@
-import { TILE_WIDTH, bytesEqual, leafHash, nodeHash, treeHash, type Signal } from '@catalyst-signal/shared';
-import { HttpError, failover, fetchLogBytes } from './http.js';
-import { tileUrlPath } from './log-tile-proofs.js';
+import { TILE_WIDTH, bytesEqual, leafHash, treeHash, type Signal } from '@catalyst-signal/shared';
+import { HttpError } from './http.js';
+import { hashUp, tileUrlPath } from './log-tile-proofs.js';
 import { leafBytes, sha256, type LogVerifier } from './log-verify.js';
 
 /**
@@ -20,12 +20,11 @@ const TILE_BYTES = TILE_WIDTH * 32;
 
 export async function tileLeaves(
   verifier: LogVerifier,
-  http: { baseUrls: readonly string[]; key: string },
   progress: (line: string) => void,
 ): Promise<TileLeaves> {
   const latest = await verifier.latestAccepted();
   if (!latest) return { ok: false, why: 'no server can prove its latest checkpoint consistent yet' };
-  const { size, rootHash } = latest.checkpoint;
+  const { size, rootHash } = latest;
   const count = Math.ceil(size / TILE_WIDTH);
   const leaves = Buffer.alloc(size * 32);
   let lastReport = Date.now();
@@ -34,9 +33,7 @@ export async function tileLeaves(
     const path = tileUrlPath({ level: 0, index: i, width, partial: width < TILE_WIDTH });
     let tile: Uint8Array;
     try {
-      tile = await failover([latest.server, ...http.baseUrls.filter((u) => u !== latest.server)], (baseUrl) =>
-        fetchLogBytes({ baseUrl, key: http.key }, path, TILE_BYTES),
-      );
+      tile = await verifier.tileBytes(path, TILE_BYTES);
     } catch (e) {
       if (e instanceof HttpError && e.status === 404) return { ok: false, why: `${path}: not served (404)` };
       throw e;
@@ -64,18 +61,7 @@ export async function tileLeaves(
   };
 }
 
-/** RFC 6962 root of `size` leaf hashes laid end to end: each level computed once, 32 bytes a hash. */
+/** RFC 6962 root of `size` leaf hashes laid end to end: each complete subtree of it rolled up once. */
 function rootOf(leaves: Buffer, size: number): Uint8Array {
-  const levels: Buffer[] = [leaves];
-  for (let n = size; n >= 2; n = Math.floor(n / 2)) {
-    const below = levels.at(-1)!;
-    const level = Buffer.alloc(Math.floor(n / 2) * 32);
-    for (let i = 0; i < n - 1; i += 2)
-      level.set(
-        nodeHash(sha256, below.subarray(i * 32, i * 32 + 32), below.subarray(i * 32 + 32, i * 32 + 64)),
-        (i / 2) * 32,
-      );
-    levels.push(level);
-  }
-  return treeHash(sha256, size, (l, i) => levels[l]!.subarray(i * 32, i * 32 + 32));
+  return treeHash(sha256, size, (level, i) => hashUp(sha256, leaves, i * 2 ** level, 2 ** level));
 }

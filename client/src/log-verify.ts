@@ -172,13 +172,7 @@ export class LogVerifier {
   /** The latest checkpoint accepted as the verified one, and the server it came from (for tile proofs). */
   private latest: { opened: Opened; server: string } | undefined;
   /** Proofs from hash tiles for leaves no frame proved (a burst past max_proofs): a few requests, not one each. */
-  private readonly tiles = new TileProver(
-    (path, maxBytes) =>
-      failover(this.latest ? startingAt(this.o.baseUrls, this.latest.server) : this.o.baseUrls, (baseUrl) =>
-        fetchLogBytes(this.http(baseUrl), path, maxBytes),
-      ),
-    sha256,
-  );
+  private readonly tiles = new TileProver((path, maxBytes) => this.tileBytes(path, maxBytes), sha256);
   /** What a frame proved wrong while no signal was waiting: the next prove throws it. */
   private failure: LogMisbehaviour | undefined;
 
@@ -285,11 +279,16 @@ export class LogVerifier {
    * The latest checkpoint the servers serve, accepted as `acceptCheckpoint` does (evidence and LogMisbehaviour
    * when it contradicts the verified one). Undefined while no server can prove it consistent yet.
    */
-  async latestAccepted(): Promise<{ checkpoint: Checkpoint; server: string } | undefined> {
+  async latestAccepted(): Promise<Checkpoint | undefined> {
     const { text, baseUrl } = await this.get(PATHS.logCheckpoint);
     const opened = this.open(text);
-    if (!(await this.acceptCheckpoint(opened, baseUrl))) return undefined;
-    return { checkpoint: opened.checkpoint, server: baseUrl };
+    return (await this.acceptCheckpoint(opened, baseUrl)) ? opened.checkpoint : undefined;
+  }
+
+  /** A hash tile (`/v1/log/tile/...`), asked first of the server the latest accepted checkpoint came from. */
+  tileBytes(path: string, maxBytes: number): Promise<Uint8Array> {
+    const bases = this.latest ? startingAt(this.o.baseUrls, this.latest.server) : this.o.baseUrls;
+    return failover(bases, (baseUrl) => fetchLogBytes(this.http(baseUrl), path, maxBytes));
   }
 
   /** subscribe.checkpoints.from_size: the size this journal verified for the log the hello names. */

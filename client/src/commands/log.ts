@@ -46,11 +46,7 @@ export async function logVerifyCommand(ctx: Context, progress: (line: string) =>
     // Most signals at once from the hash tiles; the rest (and any the tiles disagree with) one proof each.
     let tiles: TileLeaves;
     try {
-      tiles = await tileLeaves(
-        verifier,
-        { baseUrls: ctx.config.server.urls, key: ctx.secrets.serverKey! },
-        progress,
-      );
+      tiles = await tileLeaves(verifier, progress);
     } catch (e) {
       if (e instanceof LogMisbehaviour) throw halted(e);
       throw e;

@@ -28,10 +28,11 @@ const CACHED_BUNDLES = 64;
 export class BundleGzip {
   private readonly full = new Map<number, Uint8Array>();
 
-  compress(index: number, isFull: boolean, bytes: Uint8Array): Uint8Array {
+  /** `bundle` builds the uncompressed bundle; a kept full one is not built again. */
+  compress(index: number, isFull: boolean, bundle: () => Uint8Array): Uint8Array {
     const cached = isFull ? this.full.get(index) : undefined;
     if (cached) return cached;
-    const out = new Uint8Array(gzipSync(bytes));
+    const out = new Uint8Array(gzipSync(bundle()));
     if (isFull) {
       this.full.set(index, out);
       if (this.full.size > CACHED_BUNDLES) this.full.delete(this.full.keys().next().value!);

@@ -71,13 +71,21 @@ export function registerLogRoutes(d: RoutesDeps, t: ServedLog, reader: SignalLog
       // Retention pruned some of them: their hashes stay (hash tiles still serve), their bytes are gone.
       if (rows.length !== tile.width || rows[0]!.seq !== first + 1)
         throw notFound(`entries ${first}-${first + tile.width - 1} are no longer stored (pruned)`);
-      const bundle = entryBundle(rows.map((r) => Buffer.from(r.body)));
-      const headers: Record<string, string> = { 'Cache-Control': IMMUTABLE, Vary: 'Accept-Encoding' };
+      const bundle = () => entryBundle(rows.map((r) => Buffer.from(r.body)));
+      const vary = { 'Cache-Control': IMMUTABLE, Vary: 'Accept-Encoding' };
       if (!acceptsGzip(ctx.info.acceptEncoding))
-        return { status: 200, raw: bundle, contentType: 'application/octet-stream', headers } satisfies Reply;
-      headers['Content-Encoding'] = 'gzip';
-      const raw = gzip.compress(tile.index, !tile.partial, bundle);
-      return { status: 200, raw, contentType: 'application/octet-stream', headers } satisfies Reply;
+        return {
+          status: 200,
+          raw: bundle(),
+          contentType: 'application/octet-stream',
+          headers: vary,
+        } satisfies Reply;
+      return {
+        status: 200,
+        raw: gzip.compress(tile.index, !tile.partial, bundle),
+        contentType: 'application/octet-stream',
+        headers: { ...vary, 'Content-Encoding': 'gzip' },
+      } satisfies Reply;
     }
     return {
       status: 200,
