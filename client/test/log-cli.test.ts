@@ -37,23 +37,36 @@ function rewriteAndRebuild(t: TestServer, dir: string, seq: number): void {
   db.close();
 }
 
+/**
+ * A client journal that decided `n` signals posted to `a` (in posts of `batch`), then a config for the CLI on it.
+ * `verify` is the engine's log.verify while it decides.
+ */
+async function journalOf(
+  a: TestServer,
+  n: number,
+  batch: number,
+  verify: 'on' | 'off',
+): Promise<{ cdir: string; journalPath: string; config: string; env: Record<string, string> }> {
+  const cdir = tempDir();
+  const t = await startTestEngine({
+    dir: cdir,
+    config: { server: { url: a.url, start_from: 'all' }, log: { verify } },
+    serverKey: a.readKey,
+  });
+  const applied = waitEvent(t.engine.connection, 'applied', (seq: number) => seq === n);
+  for (let i = 0; i < n; i += batch)
+    await a.post(batch === 1 ? classification() : Array.from({ length: batch }, () => classification()));
+  await applied;
+  await t.stop();
+  const config = writeConfig(cdir, { data_dir: '.', server: { url: a.url }, log: { verify: 'on' } });
+  return { cdir, journalPath: t.journalPath, config, env: { CATALYST_SERVER_KEY: a.readKey } };
+}
+
 describe('catalyst-client log', () => {
   it('verify re-proves the journal, proof writes a tlog-proof; after a rewrite verify exits 7 with evidence that holds', async () => {
     const sdir = tempDir();
     const a = await startTestServer({ log: LOG }, sdir);
-    const cdir = tempDir();
-    const t = await startTestEngine({
-      dir: cdir,
-      config: { server: { url: a.url, start_from: 'all' }, log: { verify: 'on' } },
-      serverKey: a.readKey,
-    });
-    const applied = waitEvent(t.engine.connection, 'applied', (seq: number) => seq === 4);
-    for (let i = 0; i < 4; i++) await a.post(classification());
-    await applied;
-    await t.stop();
-
-    const config = writeConfig(cdir, { data_dir: '.', server: { url: a.url }, log: { verify: 'on' } });
-    const env = { CATALYST_SERVER_KEY: a.readKey };
+    const { cdir, config, env } = await journalOf(a, 4, 1, 'on');
     const ok = await runCli(['-c', config, 'log', 'verify'], env, cdir);
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
@@ -95,20 +108,9 @@ describe('catalyst-client log', () => {
 
   it('verify reads hash tiles (one request per 256 signals); a journaled signal the tiles disagree with is proven alone and fails with evidence', async () => {
     const a = await startTestServer({ log: LOG });
-    const cdir = tempDir();
-    const t = await startTestEngine({
-      dir: cdir,
-      config: { server: { url: a.url, start_from: 'all' }, log: { verify: 'off' } },
-      serverKey: a.readKey,
-    });
-    const applied = waitEvent(t.engine.connection, 'applied', (seq: number) => seq === 300);
-    for (let i = 0; i < 3; i++) await a.post(Array.from({ length: 100 }, () => classification()));
-    await applied; // applied unproven (verify off): `log verify` below proves them from scratch
-    await t.stop();
-
-    // 300 proofs one by one would spend the read key's REST budget (100 a minute) three times over.
-    const config = writeConfig(cdir, { data_dir: '.', server: { url: a.url }, log: { verify: 'on' } });
-    const env = { CATALYST_SERVER_KEY: a.readKey };
+    // Decided unproven (verify off): `log verify` below proves them from scratch. 300 proofs one by one would
+    // spend the read key's REST budget (100 a minute) three times over.
+    const { cdir, journalPath, config, env } = await journalOf(a, 300, 100, 'off');
     const ok = await runCli(['-c', config, 'log', 'verify'], env, cdir);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(
@@ -116,7 +118,7 @@ describe('catalyst-client log', () => {
     );
 
     // The journal's copy of seq 150 differs from the log's leaf: not taken from the tiles, proven alone, caught.
-    const db = new Database(t.journalPath);
+    const db = new Database(journalPath);
     const row = db.prepare('SELECT signal FROM decisions WHERE seq = 150').get() as { signal: string };
     db.prepare('UPDATE decisions SET signal = ? WHERE seq = 150').run(
       JSON.stringify({ ...(JSON.parse(row.signal) as Signal), confidence: 0.01 }),
