@@ -43,6 +43,7 @@ async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 20_0
   }
 }
 
+// Skipped only on a machine without nats-server outside CI (CI installs it and runs these).
 const describeNats = HAVE || CI ? describe : describe.skip;
 describeNats(
   `deploy/nats/nats-node.conf on a real 3-node cluster${HAVE ? '' : ' (skipped: no nats-server)'}`,
